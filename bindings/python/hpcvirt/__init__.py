@@ -1,0 +1,92 @@
+"""hpcvirt: HPC and ML/DL virtualization for KVM hosts (Python bindings).
+
+A Pythonic layer over libhpcvirt's C API: functions and classes, exceptions
+that carry the library's error code, message and field path.
+"""
+from ._native import ffi, lib, to_str
+from .errors import (
+    Error,
+    InvalidArgument,
+    NotFound,
+    ParseError,
+    PlanError,
+    RangeError,
+    SpecError,
+    Unsupported,
+    check,
+)
+
+LOG_ERROR = lib.HV_LOG_ERROR
+LOG_WARNING = lib.HV_LOG_WARNING
+LOG_INFO = lib.HV_LOG_INFO
+LOG_DEBUG = lib.HV_LOG_DEBUG
+
+
+def version():
+    """The version of the loaded library, "MAJOR.MINOR.PATCH"."""
+    return to_str(lib.hv_version())
+
+
+def version_info():
+    """The version of the loaded library as a (major, minor, patch) tuple."""
+    nums = ffi.new("int[3]")
+    check(lib.hv_version_numbers(nums, nums + 1, nums + 2))
+    return (nums[0], nums[1], nums[2])
+
+
+def parse_size(text):
+    """Bytes in a size string such as "1.5TiB", "512GiB" or "64M"."""
+    out = ffi.new("uint64_t *")
+    check(lib.hv_size_parse(text.encode(), out))
+    return int(out[0])
+
+
+def format_size(nbytes):
+    """A size for people: 1649267441664 -> "1.5 TiB"."""
+    buf = ffi.new("char[64]")
+    check(lib.hv_size_format(nbytes, buf, 64))
+    return to_str(buf)
+
+
+_log_callback = None  # keeps the cffi callback alive while installed
+
+
+def set_log_handler(handler, level=LOG_INFO):
+    """Send the library's log records to handler(level, domain, message).
+
+    Pass None to remove the handler. The handler may be called from library
+    threads; exceptions it raises are printed by cffi and otherwise ignored.
+    """
+    global _log_callback
+    if handler is None:
+        check(lib.hv_set_log_handler(ffi.NULL, level, ffi.NULL))
+        _log_callback = None
+        return
+
+    @ffi.callback("void(int, const char *, const char *, void *)")
+    def _trampoline(lvl, domain, message, _userdata):
+        handler(lvl, to_str(domain), to_str(message))
+
+    check(lib.hv_set_log_handler(_trampoline, level, ffi.NULL))
+    _log_callback = _trampoline
+
+
+__all__ = [
+    "Error",
+    "InvalidArgument",
+    "NotFound",
+    "ParseError",
+    "PlanError",
+    "RangeError",
+    "SpecError",
+    "Unsupported",
+    "version",
+    "version_info",
+    "parse_size",
+    "format_size",
+    "set_log_handler",
+    "LOG_ERROR",
+    "LOG_WARNING",
+    "LOG_INFO",
+    "LOG_DEBUG",
+]

@@ -1,0 +1,91 @@
+"""Exceptions carrying hv_error_last(): code, symbolic name, message and field path."""
+from ._native import ffi, lib, to_str
+
+
+class Error(Exception):
+    """An hpcvirt error. `code` is the negative HV_E_* value, `name` its symbol,
+    `message` says what is wrong and what to do, `path` locates the input field
+    ("accelerators[1].count") or file, or is ''."""
+
+    def __init__(self, code, message, path=""):
+        self.code = code
+        self.name = to_str(lib.hv_error_code_name(code))
+        self.message = message
+        self.path = path
+        text = message + (f" (at {path})" if path else "")
+        super().__init__(text)
+
+
+class InvalidArgument(Error, ValueError):
+    pass
+
+
+class ParseError(Error, ValueError):
+    pass
+
+
+class SpecError(Error, ValueError):
+    pass
+
+
+class PlanError(Error):
+    pass
+
+
+class Unsupported(Error):
+    pass
+
+
+class NotFound(Error, LookupError):
+    pass
+
+
+class RangeError(Error, ValueError):
+    pass
+
+
+class IOError_(Error, OSError):
+    pass
+
+
+_BY_CODE = {
+    lib.HV_E_INVAL: InvalidArgument,
+    lib.HV_E_PARSE: ParseError,
+    lib.HV_E_SPEC: SpecError,
+    lib.HV_E_PLAN: PlanError,
+    lib.HV_E_UNSUPPORTED: Unsupported,
+    lib.HV_E_NOTFOUND: NotFound,
+    lib.HV_E_RANGE: RangeError,
+    lib.HV_E_IO: IOError_,
+}
+
+
+def last_error(code=None):
+    """The calling thread's last error as an exception instance."""
+    err = lib.hv_error_last()
+    if code is None:
+        code = lib.hv_error_code_of(err)
+    cls = _BY_CODE.get(code, Error)
+    return cls(code, to_str(lib.hv_error_message(err)), to_str(lib.hv_error_path(err)))
+
+
+def check(rc):
+    """Raise the thread's last error when a C call returned a negative code."""
+    if rc < 0:
+        raise last_error(rc)
+    return rc
+
+
+__all__ = [
+    "Error",
+    "InvalidArgument",
+    "ParseError",
+    "SpecError",
+    "PlanError",
+    "Unsupported",
+    "NotFound",
+    "RangeError",
+    "check",
+    "last_error",
+    "ffi",
+]

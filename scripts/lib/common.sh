@@ -1,0 +1,49 @@
+# scripts/lib/common.sh - shared by scripts/test, scripts/demo and friends:
+# the Debian packages the project needs, installing the missing ones, and
+# configuring a meson build directory idempotently. Sourced, not run.
+
+# Build and run the library, CLI, Python bindings and examples.
+HV_BUILD_PACKAGES="meson ninja-build pkg-config gcc g++ binutils libglib2.0-dev libjson-c-dev
+  libnuma-dev libvirt-dev libxml2-dev python3 python3-cffi"
+# Everything scripts/test also uses: tests, ABI tools, style, sanitizers,
+# fuzzing, libvirt's schemas and QEMU driver for the libvirt backend tests.
+HV_TEST_PACKAGES="$HV_BUILD_PACKAGES libcmocka-dev python3-pytest abigail-tools clang
+  libclang-rt-14-dev clang-format valgrind libxml2-utils libvirt-clients libvirt-daemon
+  libvirt-daemon-driver-qemu qemu-system-x86 ovmf"
+
+hv_say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+
+# hv_ensure_packages PKG...: apt-get install those not installed yet.
+hv_ensure_packages() {
+  missing=""
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+      missing="$missing $p"
+  done
+  [ -z "$missing" ] && return 0
+  hv_say "installing Debian packages:$missing"
+  sudo=""
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null 2>&1 || {
+      echo "missing packages:$missing - run as root or install them" >&2; return 1; }
+    sudo=sudo
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  # shellcheck disable=SC2086
+  $sudo apt-get install -y -q --no-install-recommends $missing ||
+    { $sudo apt-get update -q && $sudo apt-get install -y -q --no-install-recommends $missing; }
+}
+
+# hv_configure DIR [MESON_OPTION...]: set up DIR, or reconfigure it with the options.
+hv_configure() {
+  dir=$1; shift
+  if [ -f "$dir/build.ninja" ]; then
+    set -- configure "$dir" "$@"
+  else
+    set -- setup "$dir" "$@"
+  fi
+  meson "$@" >"${TMPDIR:-/tmp}/hpcvirt-meson-$$.log" 2>&1 || {
+    cat "${TMPDIR:-/tmp}/hpcvirt-meson-$$.log"; rm -f "${TMPDIR:-/tmp}/hpcvirt-meson-$$.log"
+    echo "meson $1 $dir failed" >&2; return 1; }
+  rm -f "${TMPDIR:-/tmp}/hpcvirt-meson-$$.log"
+}

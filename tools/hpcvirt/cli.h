@@ -1,0 +1,42 @@
+/*
+ * tools/hpcvirt/cli.h - shared pieces of the hpcvirt command-line tool: the
+ * command table entry, exit codes, option parsing and error printing helpers.
+ * The tool uses only the public API.
+ */
+#ifndef HPCVIRT_CLI_H
+#define HPCVIRT_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <hpcvirt/hpcvirt.h>
+
+/* Exit codes (documented in docs/cli.md). */
+enum {
+    CLI_EXIT_OK = 0,       /* success */
+    CLI_EXIT_FAILURE = 1,  /* the operation failed; the library's message was printed */
+    CLI_EXIT_REJECTED = 2, /* the input was understood and judged invalid (plan errors) */
+    CLI_EXIT_USAGE = 64,   /* bad command line (EX_USAGE) */
+};
+
+typedef struct cli_command {
+    const char *name;
+    const char *summary;
+    const char *usage; /* options after the command name */
+    int (*run)(int argc, char **argv);
+} cli_command;
+
+/* Print the calling thread's last hpcvirt error as "hpcvirt: error: MSG (at PATH)". */
+int cli_fail(const char *context);
+
+/* Print a usage problem for a command and return CLI_EXIT_USAGE. */
+int cli_usage_error(const cli_command *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* True when argv[i] is -h/--help. */
+bool cli_is_help(const char *arg);
+void cli_print_command_help(const cli_command *cmd, FILE *out);
+
+/* Commands, one file each. */
+extern const cli_command cli_cmd_version;
+
+#endif
