@@ -40,6 +40,12 @@
 
 HV_BEGIN_DECLS
 
+/** Flags for the *_to_json() functions. */
+typedef enum hv_json_flags {
+    HV_JSON_COMPACT = 0, /**< one line */
+    HV_JSON_PRETTY = 1   /**< indented with two spaces, one member per line */
+} hv_json_flags;
+
 /**
  * Release memory the library handed to the caller (strings from the
  * `*_to_json()` and `*_to_xml()` functions, arrays documented as caller-owned).

@@ -14,5 +14,8 @@
 #include <hpcvirt/error.h>
 #include <hpcvirt/log.h>
 #include <hpcvirt/size.h>
+#include <hpcvirt/finding.h>
+#include <hpcvirt/host.h>
+#include <hpcvirt/profile.h>
 
 #endif /* HPCVIRT_HPCVIRT_H */

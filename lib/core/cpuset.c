@@ -141,7 +141,7 @@ int hv_cpuset_parse(hv_cpuset *set, const char *text, const char *where)
         if (last >= HV_CPUSET_LIMIT) {
             hv_cpuset_clear(set);
             return hv_error_set(HV_E_PARSE, where,
-                                "%s: CPU %lu in CPU list is beyond the supported limit %u",
+                                "%s: %lu in the list is beyond the supported limit %u",
                                 where ? where : "CPU list", last, HV_CPUSET_LIMIT);
         }
         for (unsigned long c = first; c <= last; c++)

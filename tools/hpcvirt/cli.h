@@ -38,5 +38,7 @@ void cli_print_command_help(const cli_command *cmd, FILE *out);
 
 /* Commands, one file each. */
 extern const cli_command cli_cmd_version;
+extern const cli_command cli_cmd_host;
+extern const cli_command cli_cmd_frequency;
 
 #endif

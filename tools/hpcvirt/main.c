@@ -8,6 +8,8 @@
 #include <string.h>
 
 static const cli_command *const commands[] = {
+    &cli_cmd_host,
+    &cli_cmd_frequency,
     &cli_cmd_version,
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

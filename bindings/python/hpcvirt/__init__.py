@@ -15,6 +15,9 @@ from .errors import (
     Unsupported,
     check,
 )
+from .finding import Finding
+from . import host as _host
+from .host import *  # noqa: F401,F403 (the names in host.__all__)
 
 LOG_ERROR = lib.HV_LOG_ERROR
 LOG_WARNING = lib.HV_LOG_WARNING
@@ -89,4 +92,6 @@ __all__ = [
     "LOG_WARNING",
     "LOG_INFO",
     "LOG_DEBUG",
+    "Finding",
 ]
+__all__ += [name for name in _host.__all__ if name not in __all__]

@@ -1,0 +1,156 @@
+/*
+ * core/findings.c - finding lists: append, query, JSON in both directions,
+ * and the public accessors of a borrowed finding.
+ */
+#include "core/findings.h"
+#include "core/alloc.h"
+#include "core/error.h"
+#include "core/json.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const severity_names[] = {NULL, "info", "warning", "error"};
+
+const char *hv_severity_name(int severity)
+{
+    if (severity < HV_SEVERITY_INFO || severity > HV_SEVERITY_ERROR)
+        return "unknown";
+    return severity_names[severity];
+}
+
+int hv_findings_add(hv_findings *list, int severity, const char *code, const char *path,
+                    const char *fmt, ...)
+{
+    struct hv_finding *f;
+    va_list ap;
+    char *message = NULL;
+
+    if (HV_ARRAY_RESERVE(list->items, list->cap, list->count + 1) < 0)
+        return HV_E_NOMEM;
+    va_start(ap, fmt);
+    if (vasprintf(&message, fmt, ap) < 0)
+        message = NULL;
+    va_end(ap);
+    f = &list->items[list->count];
+    f->severity = severity;
+    f->code = strdup(code);
+    f->path = strdup(path ? path : "");
+    f->message = message;
+    if (!f->code || !f->path || !f->message) {
+        free(f->code);
+        free(f->path);
+        free(f->message);
+        return hv_error_nomem();
+    }
+    list->count++;
+    return 0;
+}
+
+size_t hv_findings_count_severity(const hv_findings *list, int severity)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < list->count; i++)
+        n += list->items[i].severity == severity;
+    return n;
+}
+
+const struct hv_finding *hv_findings_first(const hv_findings *list, int severity)
+{
+    for (size_t i = 0; i < list->count; i++)
+        if (list->items[i].severity == severity)
+            return &list->items[i];
+    return NULL;
+}
+
+bool hv_findings_has_code(const hv_findings *list, const char *code)
+{
+    for (size_t i = 0; i < list->count; i++)
+        if (strcmp(list->items[i].code, code) == 0)
+            return true;
+    return false;
+}
+
+void hv_findings_clear(hv_findings *list)
+{
+    for (size_t i = 0; i < list->count; i++) {
+        free(list->items[i].code);
+        free(list->items[i].path);
+        free(list->items[i].message);
+    }
+    free(list->items);
+    memset(list, 0, sizeof(*list));
+}
+
+json_object *hv_findings_to_json(const hv_findings *list)
+{
+    json_object *array = json_object_new_array();
+
+    for (size_t i = 0; array && i < list->count; i++) {
+        const struct hv_finding *f = &list->items[i];
+        json_object *o = json_object_new_object();
+
+        if (!o || hv_json_add_string(o, "severity", hv_severity_name(f->severity)) < 0 ||
+            hv_json_add_string(o, "code", f->code) < 0 ||
+            hv_json_add_string(o, "path", f->path) < 0 ||
+            hv_json_add_string(o, "message", f->message) < 0 ||
+            json_object_array_add(array, o) < 0) {
+            json_object_put(o);
+            json_object_put(array);
+            hv_error_nomem();
+            return NULL;
+        }
+    }
+    if (!array)
+        hv_error_nomem();
+    return array;
+}
+
+int hv_findings_from_json(hv_findings *list, json_object *array, const char *path)
+{
+    if (!json_object_is_type(array, json_type_array))
+        return hv_error_set(HV_E_PARSE, path, "%s must be an array of findings", path);
+    for (size_t i = 0; i < json_object_array_length(array); i++) {
+        json_object *o = json_object_array_get_idx(array, i);
+        const char *sev = hv_json_get_string(o, "severity");
+        const char *code = hv_json_get_string(o, "code");
+        const char *fpath = hv_json_get_string(o, "path");
+        const char *message = hv_json_get_string(o, "message");
+        int severity = 0;
+        char where[128];
+
+        for (int s = HV_SEVERITY_INFO; s <= HV_SEVERITY_ERROR; s++)
+            if (sev && strcmp(sev, severity_names[s]) == 0)
+                severity = s;
+        snprintf(where, sizeof(where), "%s[%zu]", path, i);
+        if (!severity || !code || !message)
+            return hv_error_set(HV_E_PARSE, where,
+                                "%s needs severity (info|warning|error), code and message", where);
+        if (hv_findings_add(list, severity, code, fpath, "%s", message) < 0)
+            return HV_E_NOMEM;
+    }
+    return 0;
+}
+
+int hv_finding_severity(const hv_finding *finding)
+{
+    return finding ? finding->severity : 0;
+}
+
+const char *hv_finding_code(const hv_finding *finding)
+{
+    return finding ? finding->code : "";
+}
+
+const char *hv_finding_path(const hv_finding *finding)
+{
+    return finding ? finding->path : "";
+}
+
+const char *hv_finding_message(const hv_finding *finding)
+{
+    return finding ? finding->message : "";
+}

@@ -1,0 +1,39 @@
+/*
+ * core/findings.h - a growable list of findings (internal); hosts and plans
+ * each own one.
+ */
+#ifndef HV_CORE_FINDINGS_H
+#define HV_CORE_FINDINGS_H
+
+#include <stddef.h>
+#include <hpcvirt/finding.h>
+
+struct json_object;
+
+struct hv_finding {
+    int severity;
+    char *code;
+    char *path;
+    char *message;
+};
+
+typedef struct hv_findings {
+    struct hv_finding *items;
+    size_t count;
+    size_t cap;
+} hv_findings;
+
+/* Append a finding. Returns 0 or HV_E_NOMEM. */
+int hv_findings_add(hv_findings *list, int severity, const char *code, const char *path,
+                    const char *fmt, ...) HV_PRINTF(5, 6);
+size_t hv_findings_count_severity(const hv_findings *list, int severity);
+const struct hv_finding *hv_findings_first(const hv_findings *list, int severity);
+bool hv_findings_has_code(const hv_findings *list, const char *code);
+void hv_findings_clear(hv_findings *list);
+
+/* [{severity, code, path, message}, ...]; NULL on ENOMEM. */
+struct json_object *hv_findings_to_json(const hv_findings *list);
+/* Parse that array back (for hosts/plans read from JSON). */
+int hv_findings_from_json(hv_findings *list, struct json_object *array, const char *path);
+
+#endif

@@ -1,0 +1,482 @@
+/*
+ * host/host.c - the hv_host object: discovery orchestration, the checks
+ * against a maximums profile, the public getters and freeing.
+ */
+#include "host/host.h"
+#include "core/alloc.h"
+#include "core/error.h"
+#include "core/profile.h"
+#include "host/catalogue.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <hpcvirt/size.h>
+
+static const char *str(const char *s)
+{
+    return s ? s : "";
+}
+
+int hv_host_discover_options_init(hv_host_discover_options *opts, unsigned int version)
+{
+    HV_CHECK_ARG(opts, "opts");
+    if (version == 0 || version > HV_HOST_DISCOVER_OPTIONS_VERSION)
+        return hv_error_set(HV_E_INVAL, NULL,
+                            "hv_host_discover_options_init: version %u is not supported (1..%u)",
+                            version, HV_HOST_DISCOVER_OPTIONS_VERSION);
+    memset(opts, 0, sizeof(*opts));
+    opts->version = version;
+    return 0;
+}
+
+int hv_host_note_file_problem(hv_host *host, const char *code, int severity)
+{
+    const hv_error *err = hv_error_last();
+
+    return hv_findings_add(&host->findings, severity, code, hv_error_path(err), "%s",
+                           hv_error_message(err));
+}
+
+int hv_host_read_online_ids(hv_host *host, const hv_sysfs *fs, const char *dir, const char *prefix,
+                            const char *code, hv_cpuset *ids)
+{
+    size_t plen = strlen(prefix), n;
+    char path[128], *text, **names;
+    int rc;
+
+    snprintf(path, sizeof(path), "%s/online", dir);
+    rc = hv_sysfs_read(fs, path, 1 << 20, &text);
+    if (rc == 0) {
+        rc = hv_cpuset_parse(ids, text, path);
+        free(text);
+        if (rc == 0)
+            return 0;
+    }
+    if (rc == HV_E_NOMEM)
+        return rc;
+    if (rc != HV_E_NOTFOUND && hv_host_note_file_problem(host, code, HV_SEVERITY_WARNING) < 0)
+        return HV_E_NOMEM;
+    rc = hv_sysfs_list(fs, dir, prefix, &names, &n);
+    if (rc < 0)
+        return rc == HV_E_NOMEM ? rc : 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        char *end;
+        unsigned long id = strtoul(names[i] + plen, &end, 10);
+        int64_t online = 1;
+
+        if (end == names[i] + plen || *end || id >= HV_CPUSET_LIMIT)
+            continue;
+        snprintf(path, sizeof(path), "%s/%s/online", dir, names[i]);
+        if (hv_sysfs_read_i64(fs, path, &online) == HV_E_NOMEM)
+            rc = HV_E_NOMEM;
+        else if (online != 0)
+            rc = hv_cpuset_add(ids, (unsigned int)id);
+    }
+    hv_sysfs_list_free(names, n);
+    return rc;
+}
+
+struct hv_host_node *hv_host_node_mut(hv_host *host, int node_id)
+{
+    for (size_t i = 0; i < host->nnodes; i++)
+        if (host->nodes[i].id == node_id)
+            return &host->nodes[i];
+    return NULL;
+}
+
+const hv_hugepage_pool *hv_host_node_pool(const struct hv_host_node *node, uint64_t page_bytes)
+{
+    for (size_t i = 0; i < node->npools; i++)
+        if (node->pools[i].page_bytes == page_bytes)
+            return &node->pools[i];
+    return NULL;
+}
+
+/* Findings for a host beyond what the profile supports. */
+static int check_profile(hv_host *host)
+{
+    const hv_profile *p = hv_profile_find(host->profile);
+    char a[32], b[32];
+    int rc = 0;
+
+    if (!p)
+        return 0;
+    if (p->host_max_logical_cpus && host->ncpus > p->host_max_logical_cpus)
+        rc |= hv_findings_add(&host->findings, HV_SEVERITY_WARNING, "host.max.logical-cpus",
+                              "cpus.logical",
+                              "the host has %zu logical CPUs; %s supports at most %u per host",
+                              host->ncpus, p->name, p->host_max_logical_cpus);
+    if (p->host_max_numa_nodes && host->nnodes > p->host_max_numa_nodes)
+        rc |= hv_findings_add(&host->findings, HV_SEVERITY_WARNING, "host.max.numa-nodes",
+                              "numa_nodes",
+                              "the host has %zu NUMA nodes; %s supports at most %u per host",
+                              host->nnodes, p->name, p->host_max_numa_nodes);
+    if (p->host_max_memory_bytes && host->memory_bytes > p->host_max_memory_bytes) {
+        hv_size_format(host->memory_bytes, a, sizeof(a));
+        hv_size_format(p->host_max_memory_bytes, b, sizeof(b));
+        rc |= hv_findings_add(
+            &host->findings, HV_SEVERITY_WARNING, "host.max.memory", "memory.total_bytes",
+            "the host has %s of memory; %s supports at most %s per host", a, p->name, b);
+    }
+    return rc < 0 ? HV_E_NOMEM : 0;
+}
+
+int hv_host_finish(hv_host *host)
+{
+    hv_host_count_topology(host);
+    return check_profile(host);
+}
+
+int hv_host_discover(hv_host **out, const hv_host_discover_options *opts)
+{
+    hv_host_discover_options defaults = HV_HOST_DISCOVER_OPTIONS_INIT;
+    const hv_profile *profile;
+    hv_sysfs fs;
+    hv_host *host;
+    int rc;
+
+    HV_CHECK_ARG(out, "host");
+    *out = NULL;
+    rc = hv_options_check(opts, HV_HOST_DISCOVER_OPTIONS_VERSION, true, __func__, "opts");
+    if (rc < 0)
+        return rc;
+    if (!opts)
+        opts = &defaults;
+    profile = hv_profile_find(opts->profile);
+    if (!profile)
+        return hv_error_set(HV_E_NOTFOUND, "profile",
+                            "unknown maximums profile '%s': use vsphere-6.7, kvm-q35 or "
+                            "vsphere-6.0",
+                            opts->profile);
+    rc = hv_sysfs_open(&fs, opts->root);
+    if (rc < 0)
+        return rc;
+    host = hv_calloc(1, sizeof(*host));
+    if (!host) {
+        hv_sysfs_close(&fs);
+        return HV_E_NOMEM;
+    }
+    host->profile = profile->name;
+    host->root = hv_strdup(fs.root);
+    host->live = strcmp(fs.root, "/") == 0;
+    if (!host->root)
+        rc = HV_E_NOMEM;
+    if (rc == 0)
+        rc = hv_host_discover_cpus(host, &fs);
+    if (rc == 0)
+        rc = hv_host_discover_numa(host, &fs, host->live && !(opts->skip & HV_HOST_SKIP_LIBNUMA));
+    if (rc == 0 && !(opts->skip & HV_HOST_SKIP_PCI))
+        rc = hv_host_discover_pci(host, &fs);
+    if (rc == 0 && !(opts->skip & HV_HOST_SKIP_RDMA))
+        rc = hv_host_discover_rdma(host, &fs);
+    if (rc == 0)
+        rc = hv_host_finish(host);
+    hv_sysfs_close(&fs);
+    if (rc < 0) {
+        hv_host_free(host);
+        return rc;
+    }
+    *out = host;
+    return 0;
+}
+
+void hv_host_node_clear(struct hv_host_node *node)
+{
+    hv_cpuset_clear(&node->cpus);
+    free(node->cpulist);
+    free(node->distances);
+}
+
+void hv_accelerator_clear(struct hv_accelerator *acc)
+{
+    free(acc->pci_address);
+    free(acc->model_owned);
+    free(acc->local_cpulist);
+    free(acc->iommu_group_members);
+    free(acc->driver);
+    free(acc->link_speed);
+    free(acc->max_link_speed);
+    for (size_t i = 0; i < acc->nmdev; i++) {
+        free(acc->mdev[i].id);
+        free(acc->mdev[i].name);
+        free(acc->mdev[i].device_api);
+    }
+    free(acc->mdev);
+    memset(acc, 0, sizeof(*acc));
+}
+
+void hv_rdma_device_clear(struct hv_rdma_device *dev)
+{
+    for (size_t p = 0; p < dev->nports; p++) {
+        struct hv_rdma_port *port = &dev->ports[p];
+
+        for (size_t g = 0; g < port->ngids; g++) {
+            free(port->gids[g].text);
+            free(port->gids[g].netdev);
+        }
+        free(port->gids);
+        free(port->state);
+        free(port->phys_state);
+        free(port->rate);
+        free(port->netdev);
+    }
+    free(dev->ports);
+    free(dev->name);
+    free(dev->node_type);
+    free(dev->fw_version);
+    free(dev->node_guid);
+    free(dev->pci_address);
+    memset(dev, 0, sizeof(*dev));
+}
+
+void hv_host_free(hv_host *host)
+{
+    if (!host)
+        return;
+    for (size_t i = 0; i < host->nnodes; i++)
+        hv_host_node_clear(&host->nodes[i]);
+    for (size_t i = 0; i < host->naccels; i++)
+        hv_accelerator_clear(&host->accels[i]);
+    for (size_t i = 0; i < host->nrdma; i++)
+        hv_rdma_device_clear(&host->rdma[i]);
+    free(host->nodes);
+    free(host->accels);
+    free(host->rdma);
+    free(host->cpus);
+    free(host->root);
+    hv_findings_clear(&host->findings);
+    free(host);
+}
+
+/* ---- getters: NULL objects give 0 / "" / -1 / NULL, never a crash ------------ */
+
+#define GET(type, fn, objtype, expr, dflt)                                                         \
+    type fn(const objtype *o)                                                                      \
+    {                                                                                              \
+        return o ? (expr) : (dflt);                                                                \
+    }
+
+GET(const char *, hv_host_root, hv_host, str(o->root), "")
+GET(const char *, hv_host_profile, hv_host, str(o->profile), "")
+GET(const char *, hv_host_cpu_model, hv_host, o->cpu_model, "")
+GET(const char *, hv_host_cpu_vendor, hv_host, o->cpu_vendor, "")
+GET(unsigned int, hv_host_cpu_count, hv_host, (unsigned int)o->ncpus, 0)
+GET(unsigned int, hv_host_core_count, hv_host, o->cores, 0)
+GET(unsigned int, hv_host_package_count, hv_host, o->packages, 0)
+GET(unsigned int, hv_host_die_count, hv_host, o->dies, 0)
+GET(unsigned int, hv_host_threads_per_core, hv_host, o->threads_per_core, 0)
+GET(unsigned int, hv_host_phys_addr_bits, hv_host, o->phys_addr_bits, 0)
+GET(unsigned int, hv_host_virt_addr_bits, hv_host, o->virt_addr_bits, 0)
+GET(bool, hv_host_has_1g_pages, hv_host, o->has_1g_pages, false)
+GET(uint64_t, hv_host_base_frequency_khz, hv_host, o->base_frequency_khz, 0)
+GET(uint64_t, hv_host_memory_bytes, hv_host, o->memory_bytes, 0)
+GET(uint64_t, hv_host_memory_available_bytes, hv_host, o->memory_available_bytes, 0)
+GET(bool, hv_host_node_memory_consistent, hv_host, o->node_memory_consistent, false)
+GET(size_t, hv_host_node_count, hv_host, o->nnodes, 0)
+GET(size_t, hv_host_accelerator_count, hv_host, o->naccels, 0)
+GET(size_t, hv_host_rdma_count, hv_host, o->nrdma, 0)
+GET(size_t, hv_host_finding_count, hv_host, o->findings.count, 0)
+
+GET(unsigned int, hv_host_cpu_id, hv_host_cpu, o->id, 0)
+GET(int, hv_host_cpu_package, hv_host_cpu, o->package, -1)
+GET(int, hv_host_cpu_die, hv_host_cpu, o->die, -1)
+GET(int, hv_host_cpu_core, hv_host_cpu, o->core, -1)
+GET(int, hv_host_cpu_node, hv_host_cpu, o->node, -1)
+
+GET(int, hv_host_node_id, hv_host_node, o->id, -1)
+GET(const char *, hv_host_node_cpulist, hv_host_node, str(o->cpulist), "")
+GET(unsigned int, hv_host_node_cpu_count, hv_host_node, (unsigned int)hv_cpuset_count(&o->cpus), 0)
+GET(unsigned int, hv_host_node_core_count, hv_host_node, o->core_count, 0)
+GET(uint64_t, hv_host_node_memory_bytes, hv_host_node, o->memory_bytes, 0)
+GET(uint64_t, hv_host_node_free_bytes, hv_host_node, o->free_bytes, 0)
+GET(size_t, hv_host_node_hugepage_size_count, hv_host_node, o->npools, 0)
+
+GET(const char *, hv_accelerator_pci_address, hv_accelerator, str(o->pci_address), "")
+GET(unsigned int, hv_accelerator_vendor_id, hv_accelerator, o->vendor_id, 0)
+GET(unsigned int, hv_accelerator_device_id, hv_accelerator, o->device_id, 0)
+GET(unsigned int, hv_accelerator_subsystem_vendor_id, hv_accelerator, o->subsystem_vendor_id, 0)
+GET(unsigned int, hv_accelerator_subsystem_device_id, hv_accelerator, o->subsystem_device_id, 0)
+GET(unsigned int, hv_accelerator_class_code, hv_accelerator, o->class_code, 0)
+GET(int, hv_accelerator_kind, hv_accelerator, o->kind, 0)
+GET(const char *, hv_accelerator_model, hv_accelerator, str(o->model), "")
+GET(const char *, hv_accelerator_model_id, hv_accelerator, str(o->model_id), "")
+GET(int, hv_accelerator_numa_node, hv_accelerator, o->numa_node, -1)
+GET(const char *, hv_accelerator_local_cpulist, hv_accelerator, str(o->local_cpulist), "")
+GET(int, hv_accelerator_iommu_group, hv_accelerator, o->iommu_group, -1)
+GET(const char *, hv_accelerator_iommu_group_members, hv_accelerator, str(o->iommu_group_members),
+    "")
+GET(const char *, hv_accelerator_driver, hv_accelerator, str(o->driver), "")
+GET(const char *, hv_accelerator_link_speed, hv_accelerator, str(o->link_speed), "")
+GET(unsigned int, hv_accelerator_link_width, hv_accelerator, o->link_width, 0)
+GET(const char *, hv_accelerator_max_link_speed, hv_accelerator, str(o->max_link_speed), "")
+GET(unsigned int, hv_accelerator_max_link_width, hv_accelerator, o->max_link_width, 0)
+GET(unsigned int, hv_accelerator_sriov_total_vfs, hv_accelerator, o->sriov_total_vfs, 0)
+GET(unsigned int, hv_accelerator_sriov_enabled_vfs, hv_accelerator, o->sriov_enabled_vfs, 0)
+GET(size_t, hv_accelerator_mdev_type_count, hv_accelerator, o->nmdev, 0)
+GET(size_t, hv_accelerator_bar_count, hv_accelerator, o->nbars, 0)
+GET(uint64_t, hv_accelerator_bar_total_bytes, hv_accelerator, o->bar_total_bytes, 0)
+
+GET(unsigned int, hv_pci_bar_index, hv_pci_bar, o->index, 0)
+GET(uint64_t, hv_pci_bar_start, hv_pci_bar, o->start, 0)
+GET(uint64_t, hv_pci_bar_size_bytes, hv_pci_bar, o->size_bytes, 0)
+GET(bool, hv_pci_bar_is_64bit, hv_pci_bar, o->is_64bit, false)
+GET(bool, hv_pci_bar_is_prefetchable, hv_pci_bar, o->prefetchable, false)
+GET(bool, hv_pci_bar_is_io, hv_pci_bar, o->is_io, false)
+
+GET(const char *, hv_rdma_device_name, hv_rdma_device, str(o->name), "")
+GET(const char *, hv_rdma_device_node_type, hv_rdma_device, str(o->node_type), "")
+GET(const char *, hv_rdma_device_fw_version, hv_rdma_device, str(o->fw_version), "")
+GET(const char *, hv_rdma_device_node_guid, hv_rdma_device, str(o->node_guid), "")
+GET(const char *, hv_rdma_device_pci_address, hv_rdma_device, str(o->pci_address), "")
+GET(int, hv_rdma_device_numa_node, hv_rdma_device, o->numa_node, -1)
+GET(unsigned int, hv_rdma_device_sriov_total_vfs, hv_rdma_device, o->sriov_total_vfs, 0)
+GET(unsigned int, hv_rdma_device_sriov_enabled_vfs, hv_rdma_device, o->sriov_enabled_vfs, 0)
+GET(size_t, hv_rdma_device_port_count, hv_rdma_device, o->nports, 0)
+
+GET(unsigned int, hv_rdma_port_number, hv_rdma_port, o->number, 0)
+GET(const char *, hv_rdma_port_state, hv_rdma_port, str(o->state), "")
+GET(const char *, hv_rdma_port_phys_state, hv_rdma_port, str(o->phys_state), "")
+GET(const char *, hv_rdma_port_rate, hv_rdma_port, str(o->rate), "")
+GET(unsigned int, hv_rdma_port_rate_gbps, hv_rdma_port, o->rate_gbps, 0)
+GET(int, hv_rdma_port_link_layer, hv_rdma_port, o->link_layer, 0)
+GET(unsigned int, hv_rdma_port_active_mtu, hv_rdma_port, o->active_mtu, 0)
+GET(const char *, hv_rdma_port_netdev, hv_rdma_port, str(o->netdev), "")
+GET(size_t, hv_rdma_port_gid_count, hv_rdma_port, o->ngids, 0)
+
+GET(unsigned int, hv_rdma_gid_index, hv_rdma_gid, o->index, 0)
+GET(const char *, hv_rdma_gid_text, hv_rdma_gid, str(o->text), "")
+GET(int, hv_rdma_gid_type, hv_rdma_gid, o->type, 0)
+GET(const char *, hv_rdma_gid_netdev, hv_rdma_gid, str(o->netdev), "")
+
+#define AT(type, fn, parent, array, count)                                                         \
+    const type *fn(const parent *o, size_t index)                                                  \
+    {                                                                                              \
+        return o && index < o->count ? &o->array[index] : NULL;                                    \
+    }
+
+AT(hv_host_cpu, hv_host_cpu_at, hv_host, cpus, ncpus)
+AT(hv_host_node, hv_host_node_at, hv_host, nodes, nnodes)
+AT(hv_accelerator, hv_host_accelerator_at, hv_host, accels, naccels)
+AT(hv_rdma_device, hv_host_rdma_at, hv_host, rdma, nrdma)
+AT(hv_pci_bar, hv_accelerator_bar_at, hv_accelerator, bars, nbars)
+AT(hv_rdma_port, hv_rdma_device_port_at, hv_rdma_device, ports, nports)
+AT(hv_rdma_gid, hv_rdma_port_gid_at, hv_rdma_port, gids, ngids)
+
+const hv_finding *hv_host_finding_at(const hv_host *host, size_t index)
+{
+    return host && index < host->findings.count ? &host->findings.items[index] : NULL;
+}
+
+const hv_host_cpu *hv_host_cpu_by_id(const hv_host *host, unsigned int cpu_id)
+{
+    size_t lo = 0, hi;
+
+    if (!host)
+        return NULL;
+    hi = host->ncpus;
+    while (lo < hi) { /* cpus[] is sorted by id */
+        size_t mid = lo + (hi - lo) / 2;
+
+        if (host->cpus[mid].id == cpu_id)
+            return &host->cpus[mid];
+        if (host->cpus[mid].id < cpu_id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
+const hv_host_node *hv_host_node_by_id(const hv_host *host, int node_id)
+{
+    return host ? hv_host_node_mut((hv_host *)host, node_id) : NULL;
+}
+
+int hv_host_node_distance(const hv_host_node *node, int to_node_id)
+{
+    if (!node || !node->distances || !node->host)
+        return -1;
+    for (size_t i = 0; i < node->host->nnodes; i++)
+        if (node->host->nodes[i].id == to_node_id)
+            return node->distances[i];
+    return -1;
+}
+
+uint64_t hv_host_node_hugepage_size_at(const hv_host_node *node, size_t index)
+{
+    return node && index < node->npools ? node->pools[index].page_bytes : 0;
+}
+
+int hv_host_node_hugepages(const hv_host_node *node, uint64_t page_bytes, uint64_t *total,
+                           uint64_t *free_pages)
+{
+    const hv_hugepage_pool *pool;
+
+    HV_CHECK_ARG(node, "node");
+    pool = hv_host_node_pool(node, page_bytes);
+    if (!pool)
+        return hv_error_set(HV_E_NOTFOUND, NULL, "node %d has no %llu-byte huge page pool",
+                            node->id, (unsigned long long)page_bytes);
+    if (total)
+        *total = pool->total;
+    if (free_pages)
+        *free_pages = pool->free;
+    return 0;
+}
+
+const hv_accelerator *hv_host_accelerator_by_address(const hv_host *host, const char *pci_address)
+{
+    if (!host || !pci_address)
+        return NULL;
+    for (size_t i = 0; i < host->naccels; i++)
+        if (strcmp(host->accels[i].pci_address, pci_address) == 0)
+            return &host->accels[i];
+    return NULL;
+}
+
+const char *hv_accelerator_kind_name(int kind)
+{
+    switch (kind) {
+    case HV_ACCELERATOR_GPU:
+        return "gpu";
+    case HV_ACCELERATOR_FPGA:
+        return "fpga";
+    case HV_ACCELERATOR_OTHER:
+        return "accelerator";
+    default:
+        return "";
+    }
+}
+
+const char *hv_accelerator_vendor_name(const hv_accelerator *acc)
+{
+    return acc ? hv_pci_vendor_name(acc->vendor_id) : "";
+}
+
+const char *hv_accelerator_mdev_type_id(const hv_accelerator *acc, size_t index)
+{
+    return acc && index < acc->nmdev ? str(acc->mdev[index].id) : "";
+}
+
+const char *hv_accelerator_mdev_type_name(const hv_accelerator *acc, size_t index)
+{
+    return acc && index < acc->nmdev ? str(acc->mdev[index].name) : "";
+}
+
+int hv_accelerator_mdev_type_available(const hv_accelerator *acc, size_t index)
+{
+    return acc && index < acc->nmdev ? acc->mdev[index].available : -1;
+}
+
+const char *hv_rdma_gid_type_name(int type)
+{
+    switch (type) {
+    case HV_RDMA_GID_IB_ROCE_V1:
+        return "IB/RoCE v1";
+    case HV_RDMA_GID_ROCE_V2:
+        return "RoCE v2";
+    default:
+        return "";
+    }
+}

@@ -1,0 +1,250 @@
+/*
+ * host/rdma.c - RDMA devices from /sys/class/infiniband: node type,
+ * firmware, ports (state, rate, link layer, active MTU) and their GID tables
+ * with RoCE types and netdevs; the PCI function behind each and its node.
+ */
+#include "host/host.h"
+#include "host/parse.h"
+#include "core/alloc.h"
+#include "core/error.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define IB_CLASS "sys/class/infiniband"
+
+static int note(hv_host *host, int rc)
+{
+    if (rc == HV_E_NOMEM)
+        return rc;
+    return hv_host_note_file_problem(host, "host.rdma.attribute", HV_SEVERITY_WARNING);
+}
+
+/* Read "<dir>/<attr>" trimmed; absent -> "" (no finding), unreadable -> "" + finding. */
+static int read_text(hv_host *host, const hv_sysfs *fs, const char *dir, const char *attr,
+                     char **out)
+{
+    char path[512];
+    int rc;
+
+    snprintf(path, sizeof(path), "%s/%s", dir, attr);
+    rc = hv_sysfs_read_line(fs, path, out);
+    if (rc == 0)
+        return 0;
+    *out = hv_strdup("");
+    if (!*out)
+        return HV_E_NOMEM;
+    return rc == HV_E_NOTFOUND ? 0 : note(host, rc);
+}
+
+/* "4: ACTIVE" -> "ACTIVE" (kept verbatim when it has no number). */
+static int read_state(hv_host *host, const hv_sysfs *fs, const char *dir, const char *attr,
+                      char **out)
+{
+    char name[64], path[512];
+    int number, rc = read_text(host, fs, dir, attr, out);
+
+    if (rc < 0 || !**out)
+        return rc;
+    snprintf(path, sizeof(path), "%s/%s", dir, attr);
+    if (hv_parse_numbered_state(*out, &number, name, sizeof(name), path) < 0)
+        return note(host, HV_E_PARSE);
+    free(*out);
+    *out = hv_strdup(name);
+    return *out ? 0 : HV_E_NOMEM;
+}
+
+static bool gid_is_zero(const char *gid)
+{
+    for (const char *p = gid; *p; p++)
+        if (*p != '0' && *p != ':')
+            return false;
+    return true;
+}
+
+static int read_gids(hv_host *host, const hv_sysfs *fs, const char *port_dir,
+                     struct hv_rdma_port *port)
+{
+    char gid_dir[600], **names;
+    size_t n, cap = 0;
+    int rc;
+
+    snprintf(gid_dir, sizeof(gid_dir), "%s/gids", port_dir);
+    rc = hv_sysfs_list(fs, gid_dir, NULL, &names, &n);
+    if (rc < 0)
+        return rc == HV_E_NOMEM ? rc : 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        char *end, *text = NULL, *type = NULL, path[700];
+        unsigned long index = strtoul(names[i], &end, 10);
+        struct hv_rdma_gid *gid;
+
+        if (end == names[i] || *end || index > 65535)
+            continue;
+        snprintf(path, sizeof(path), "%s/%s", gid_dir, names[i]);
+        rc = hv_sysfs_read_line(fs, path, &text);
+        if (rc < 0) {
+            rc = note(host, rc);
+            continue;
+        }
+        if (gid_is_zero(text) || strlen(text) != 39) {
+            if (!gid_is_zero(text))
+                rc = hv_findings_add(&host->findings, HV_SEVERITY_WARNING, "host.rdma.gid", path,
+                                     "%s: '%.60s' is not a GID", path, text);
+            free(text);
+            continue;
+        }
+        if (HV_ARRAY_RESERVE(port->gids, cap, port->ngids + 1) < 0) {
+            free(text);
+            rc = HV_E_NOMEM;
+            break;
+        }
+        gid = &port->gids[port->ngids++];
+        gid->index = (unsigned int)index;
+        gid->text = text;
+        snprintf(path, sizeof(path), "%s/gid_attrs/types", port_dir);
+        if ((rc = read_text(host, fs, path, names[i], &type)) < 0)
+            break;
+        gid->type = strcmp(type, "IB/RoCE v1") == 0 ? HV_RDMA_GID_IB_ROCE_V1
+                    : strcmp(type, "RoCE v2") == 0  ? HV_RDMA_GID_ROCE_V2
+                                                    : HV_RDMA_GID_UNKNOWN;
+        free(type);
+        snprintf(path, sizeof(path), "%s/gid_attrs/ndevs", port_dir);
+        rc = read_text(host, fs, path, names[i], &gid->netdev);
+    }
+    hv_sysfs_list_free(names, n);
+    return rc;
+}
+
+static int read_port(hv_host *host, const hv_sysfs *fs, const char *dev_dir, const char *name,
+                     struct hv_rdma_port *port)
+{
+    char port_dir[512], *layer = NULL;
+    int rc;
+
+    port->number = (unsigned int)strtoul(name, NULL, 10);
+    snprintf(port_dir, sizeof(port_dir), "%s/ports/%s", dev_dir, name);
+    if ((rc = read_state(host, fs, port_dir, "state", &port->state)) < 0 ||
+        (rc = read_state(host, fs, port_dir, "phys_state", &port->phys_state)) < 0 ||
+        (rc = read_text(host, fs, port_dir, "rate", &port->rate)) < 0 ||
+        (rc = read_text(host, fs, port_dir, "link_layer", &layer)) < 0)
+        return rc;
+    port->rate_gbps = hv_parse_rate_gbps(port->rate);
+    port->link_layer = strcmp(layer, "InfiniBand") == 0 ? HV_RDMA_LINK_INFINIBAND
+                       : strcmp(layer, "Ethernet") == 0 ? HV_RDMA_LINK_ETHERNET
+                                                        : HV_RDMA_LINK_UNKNOWN;
+    free(layer);
+    if ((rc = read_gids(host, fs, port_dir, port)) < 0)
+        return rc;
+    /* A RoCE port's netdev is its GIDs' netdev; its MTU follows from that netdev's. */
+    for (size_t g = 0; g < port->ngids && !port->netdev; g++)
+        if (port->gids[g].netdev && *port->gids[g].netdev)
+            port->netdev = hv_strdup(port->gids[g].netdev);
+    if (!port->netdev && !(port->netdev = hv_strdup("")))
+        return HV_E_NOMEM;
+    if (port->link_layer == HV_RDMA_LINK_ETHERNET && *port->netdev) {
+        char path[512];
+        uint64_t mtu;
+
+        snprintf(path, sizeof(path), "sys/class/net/%s/mtu", port->netdev);
+        rc = hv_sysfs_read_u64(fs, path, &mtu);
+        if (rc == 0 && mtu <= 65536)
+            port->active_mtu = hv_roce_active_mtu((unsigned int)mtu);
+        else if (rc != HV_E_NOTFOUND && (rc = note(host, rc < 0 ? rc : HV_E_PARSE)) < 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* 0 when read, 1 when the device is unreadable (a finding says why), or HV_E_NOMEM. */
+static int read_device(hv_host *host, const hv_sysfs *fs, const char *name,
+                       struct hv_rdma_device *dev)
+{
+    char *entry, *dir = NULL, *pci_dir = NULL, path[512], **ports;
+    size_t nports;
+    int rc;
+
+    if (!(dev->name = hv_strdup(name)) || !(entry = hv_path_join(IB_CLASS, name)))
+        return HV_E_NOMEM;
+    dev->numa_node = -1;
+    rc = hv_sysfs_resolve(fs, entry, &dir);
+    free(entry);
+    if (rc < 0)
+        return rc == HV_E_NOMEM ? rc : note(host, rc) < 0 ? HV_E_NOMEM : 1;
+    if ((rc = read_state(host, fs, dir, "node_type", &dev->node_type)) < 0 ||
+        (rc = read_text(host, fs, dir, "fw_ver", &dev->fw_version)) < 0 ||
+        (rc = read_text(host, fs, dir, "node_guid", &dev->node_guid)) < 0)
+        goto out;
+    snprintf(path, sizeof(path), "%s/device", dir);
+    if (hv_sysfs_resolve(fs, path, &pci_dir) == 0) {
+        const char *base = strrchr(pci_dir, '/');
+        int64_t node;
+        uint64_t vfs;
+
+        base = base ? base + 1 : pci_dir;
+        if (hv_is_pci_address(base)) {
+            dev->pci_address = hv_strdup(base);
+            snprintf(path, sizeof(path), "%s/numa_node", pci_dir);
+            if (hv_sysfs_read_i64(fs, path, &node) == 0 && node >= -1 && node <= HV_MAX_NODE_ID)
+                dev->numa_node = (int)node;
+            snprintf(path, sizeof(path), "%s/sriov_totalvfs", pci_dir);
+            if (hv_sysfs_read_u64(fs, path, &vfs) == 0 && vfs <= 65535)
+                dev->sriov_total_vfs = (unsigned int)vfs;
+            snprintf(path, sizeof(path), "%s/sriov_numvfs", pci_dir);
+            if (hv_sysfs_read_u64(fs, path, &vfs) == 0 && vfs <= 65535)
+                dev->sriov_enabled_vfs = (unsigned int)vfs;
+        }
+    }
+    if (!dev->pci_address && !(dev->pci_address = hv_strdup(""))) {
+        rc = HV_E_NOMEM;
+        goto out;
+    }
+    snprintf(path, sizeof(path), "%s/ports", dir);
+    rc = hv_sysfs_list(fs, path, NULL, &ports, &nports);
+    if (rc < 0) {
+        rc = rc == HV_E_NOMEM ? rc : 0;
+        goto out;
+    }
+    dev->ports = hv_calloc(nports, sizeof(*dev->ports));
+    if (!dev->ports)
+        rc = HV_E_NOMEM;
+    for (size_t i = 0; i < nports && rc == 0; i++) {
+        char *end;
+        unsigned long number = strtoul(ports[i], &end, 10);
+
+        if (end == ports[i] || *end || number == 0 || number > 255)
+            continue;
+        rc = read_port(host, fs, dir, ports[i], &dev->ports[dev->nports++]);
+    }
+    hv_sysfs_list_free(ports, nports);
+out:
+    free(pci_dir);
+    free(dir);
+    return rc;
+}
+
+int hv_host_discover_rdma(hv_host *host, const hv_sysfs *fs)
+{
+    char **names;
+    size_t n;
+    int rc = hv_sysfs_list(fs, IB_CLASS, NULL, &names, &n);
+
+    if (rc < 0)
+        return rc == HV_E_NOMEM ? rc : 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        if (HV_ARRAY_RESERVE(host->rdma, host->rdma_cap, host->nrdma + 1) < 0) {
+            rc = HV_E_NOMEM;
+            break;
+        }
+        rc = read_device(host, fs, names[i], &host->rdma[host->nrdma]);
+        if (rc == 0) {
+            host->nrdma++;
+        } else {
+            /* unreadable device (rc 1, a finding says why) or out of memory */
+            hv_rdma_device_clear(&host->rdma[host->nrdma]);
+            rc = rc > 0 ? 0 : rc;
+        }
+    }
+    hv_sysfs_list_free(names, n);
+    return rc;
+}
