@@ -232,6 +232,9 @@ HV_EXTERN const char *hv_rdma_device_pci_address(const hv_rdma_device *dev);
 HV_EXTERN int hv_rdma_device_numa_node(const hv_rdma_device *dev);
 HV_EXTERN unsigned int hv_rdma_device_sriov_total_vfs(const hv_rdma_device *dev);
 HV_EXTERN unsigned int hv_rdma_device_sriov_enabled_vfs(const hv_rdma_device *dev);
+/** Enabled SR-IOV virtual functions: their PCI addresses, in VF order. */
+HV_EXTERN size_t hv_rdma_device_vf_count(const hv_rdma_device *dev);
+HV_EXTERN const char *hv_rdma_device_vf_at(const hv_rdma_device *dev, size_t index);
 HV_EXTERN size_t hv_rdma_device_port_count(const hv_rdma_device *dev);
 HV_EXTERN const hv_rdma_port *hv_rdma_device_port_at(const hv_rdma_device *dev, size_t index);
 

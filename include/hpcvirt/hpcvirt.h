@@ -17,5 +17,7 @@
 #include <hpcvirt/finding.h>
 #include <hpcvirt/host.h>
 #include <hpcvirt/profile.h>
+#include <hpcvirt/spec.h>
+#include <hpcvirt/plan.h>
 
 #endif /* HPCVIRT_HPCVIRT_H */

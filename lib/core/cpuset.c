@@ -3,6 +3,7 @@
  */
 #include "core/cpuset.h"
 #include "core/alloc.h"
+#include "core/arena.h"
 #include "core/error.h"
 
 #include <ctype.h>
@@ -169,45 +170,85 @@ bad:
                         where ? where : "CPU list", text);
 }
 
-char *hv_cpuset_format(const hv_cpuset *set)
+/* The first non-member >= from (may be past the end of the words). */
+static unsigned int next_clear(const hv_cpuset *set, unsigned int from)
 {
-    size_t cap = 16, len = 0;
-    char *out = malloc(cap);
+    size_t word = from / 64;
+    uint64_t bits;
+
+    if (word >= set->nwords)
+        return from;
+    bits = ~set->words[word] & (~UINT64_C(0) << (from % 64));
+    for (;;) {
+        if (bits)
+            return (unsigned int)(word * 64 + (size_t)__builtin_ctzll(bits));
+        if (++word >= set->nwords)
+            return (unsigned int)(word * 64);
+        bits = ~set->words[word];
+    }
+}
+
+static char *format_uint(char *p, unsigned int v)
+{
+    char digits[12];
+    size_t n = 0;
+
+    do {
+        digits[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    while (n)
+        *p++ = digits[--n];
+    return p;
+}
+
+char *hv_format_range(char *buf, unsigned int first, unsigned int last)
+{
+    char *p = format_uint(buf, first);
+
+    if (last != first) {
+        *p++ = '-';
+        p = format_uint(p, last);
+    }
+    *p = '\0';
+    return p;
+}
+
+static char *format_into(const hv_cpuset *set, hv_arena *arena)
+{
+    /* Each range takes at most 10 + 1 + 10 digits and a comma. */
+    size_t ranges = 0;
+    char *out, *p;
     int cpu;
 
+    for (cpu = hv_cpuset_next(set, 0); cpu >= 0;) {
+        ranges++;
+        cpu = hv_cpuset_next(set, next_clear(set, (unsigned int)cpu));
+    }
+    out = arena ? hv_arena_alloc_raw(arena, ranges * 23 + 1) : malloc(ranges * 23 + 1);
     if (!out) {
         hv_error_nomem();
         return NULL;
     }
-    out[0] = '\0';
-    cpu = hv_cpuset_next(set, 0);
-    while (cpu >= 0) {
-        int last = cpu, next;
-        char item[32];
-        int n;
+    p = out;
+    *p = '\0';
+    for (cpu = hv_cpuset_next(set, 0); cpu >= 0;) {
+        unsigned int end = next_clear(set, (unsigned int)cpu);
 
-        while ((next = hv_cpuset_next(set, (unsigned int)last + 1)) == last + 1)
-            last = next;
-        if (last == cpu)
-            n = snprintf(item, sizeof(item), "%s%d", len ? "," : "", cpu);
-        else
-            n = snprintf(item, sizeof(item), "%s%d-%d", len ? "," : "", cpu, last);
-        if (len + (size_t)n + 1 > cap) {
-            char *grown;
-
-            while (len + (size_t)n + 1 > cap)
-                cap *= 2;
-            grown = realloc(out, cap);
-            if (!grown) {
-                free(out);
-                hv_error_nomem();
-                return NULL;
-            }
-            out = grown;
-        }
-        memcpy(out + len, item, (size_t)n + 1);
-        len += (size_t)n;
-        cpu = next;
+        if (p != out)
+            *p++ = ',';
+        p = hv_format_range(p, (unsigned int)cpu, end - 1);
+        cpu = hv_cpuset_next(set, end);
     }
     return out;
+}
+
+char *hv_cpuset_format(const hv_cpuset *set)
+{
+    return format_into(set, NULL);
+}
+
+char *hv_cpuset_format_arena(const hv_cpuset *set, hv_arena *arena)
+{
+    return format_into(set, arena);
 }

@@ -42,7 +42,13 @@ int hv_cpuset_next(const hv_cpuset *set, unsigned int from);
  */
 int hv_cpuset_parse(hv_cpuset *set, const char *text, const char *where);
 
+/* Write "first" or "first-last" plus a NUL into buf (at least 24 bytes); the end. */
+char *hv_format_range(char *buf, unsigned int first, unsigned int last);
+
 /* Format as cpulist text ("" for an empty set). Caller frees. NULL on ENOMEM. */
 char *hv_cpuset_format(const hv_cpuset *set);
+/* The same text allocated from an arena. */
+struct hv_arena;
+char *hv_cpuset_format_arena(const hv_cpuset *set, struct hv_arena *arena);
 
 #endif

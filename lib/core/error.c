@@ -92,6 +92,19 @@ int hv_options_check(const void *opts, unsigned int max_version, bool allow_null
     return 0;
 }
 
+int hv_options_init(void *opts, size_t size, unsigned int version, unsigned int max_version,
+                    const char *func)
+{
+    if (!opts)
+        return hv_error_null_arg(func, "opts");
+    if (version == 0 || version > max_version)
+        return hv_error_set(HV_E_INVAL, NULL, "%s: version %u is not supported (1..%u)", func,
+                            version, max_version);
+    memset(opts, 0, size);
+    memcpy(opts, &version, sizeof(version));
+    return 0;
+}
+
 const hv_error *hv_error_last(void)
 {
     return &thread_error;

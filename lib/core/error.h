@@ -8,11 +8,12 @@
 #define HV_CORE_ERROR_H
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <hpcvirt/error.h>
 
 /* Record an error for the calling thread and return `code`. `path` may be NULL. */
 int hv_error_set(int code, const char *path, const char *fmt, ...) HV_PRINTF(3, 4);
-int hv_error_setv(int code, const char *path, const char *fmt, va_list ap);
+int hv_error_setv(int code, const char *path, const char *fmt, va_list ap) HV_PRINTF(3, 0);
 
 /* Like hv_error_set() with ": <strerror(errnum)>" appended to the message. */
 int hv_error_set_errno(int code, int errnum, const char *path, const char *fmt, ...)
@@ -30,6 +31,13 @@ int hv_error_null_arg(const char *func, const char *arg);
  */
 int hv_options_check(const void *opts, unsigned int max_version, bool allow_null, const char *func,
                      const char *arg);
+
+/*
+ * The body of every *_options_init(): check the pointer and the version,
+ * zero the struct and stamp the version.
+ */
+int hv_options_init(void *opts, size_t size, unsigned int version, unsigned int max_version,
+                    const char *func);
 
 /* Macro for the common argument check at the top of a public function. */
 #define HV_CHECK_ARG(expr, arg)                                                                    \

@@ -4,6 +4,7 @@
  */
 #include "core/findings.h"
 #include "core/alloc.h"
+#include "core/arena.h"
 #include "core/error.h"
 #include "core/json.h"
 
@@ -21,32 +22,48 @@ const char *hv_severity_name(int severity)
     return severity_names[severity];
 }
 
+int hv_findings_add_text(hv_findings *list, int severity, const char *code, const char *path,
+                         const char *message)
+{
+    size_t lc = strlen(code) + 1, lp = strlen(path ? path : "") + 1, lm = strlen(message) + 1;
+    struct hv_finding *f;
+    char *block;
+
+    if (list->arena && list->count == list->cap) {
+        size_t cap = list->cap ? list->cap * 2 : 8;
+        struct hv_finding *items = hv_arena_alloc_raw(list->arena, cap * sizeof(*items));
+
+        if (!items)
+            return HV_E_NOMEM;
+        if (list->count)
+            memcpy(items, list->items, list->count * sizeof(*items));
+        list->items = items;
+        list->cap = cap;
+    } else if (!list->arena && HV_ARRAY_RESERVE(list->items, list->cap, list->count + 1) < 0) {
+        return HV_E_NOMEM;
+    }
+    /* code, path and message share one allocation, owned through `code` */
+    block = list->arena ? hv_arena_alloc_raw(list->arena, lc + lp + lm) : malloc(lc + lp + lm);
+    if (!block)
+        return list->arena ? HV_E_NOMEM : hv_error_nomem();
+    f = &list->items[list->count++];
+    f->severity = severity;
+    f->code = memcpy(block, code, lc);
+    f->path = memcpy(block + lc, path ? path : "", lp);
+    f->message = memcpy(block + lc + lp, message, lm);
+    return 0;
+}
+
 int hv_findings_add(hv_findings *list, int severity, const char *code, const char *path,
                     const char *fmt, ...)
 {
-    struct hv_finding *f;
+    char message[1024];
     va_list ap;
-    char *message = NULL;
 
-    if (HV_ARRAY_RESERVE(list->items, list->cap, list->count + 1) < 0)
-        return HV_E_NOMEM;
     va_start(ap, fmt);
-    if (vasprintf(&message, fmt, ap) < 0)
-        message = NULL;
+    vsnprintf(message, sizeof(message), fmt, ap);
     va_end(ap);
-    f = &list->items[list->count];
-    f->severity = severity;
-    f->code = strdup(code);
-    f->path = strdup(path ? path : "");
-    f->message = message;
-    if (!f->code || !f->path || !f->message) {
-        free(f->code);
-        free(f->path);
-        free(f->message);
-        return hv_error_nomem();
-    }
-    list->count++;
-    return 0;
+    return hv_findings_add_text(list, severity, code, path, message);
 }
 
 size_t hv_findings_count_severity(const hv_findings *list, int severity)
@@ -76,11 +93,12 @@ bool hv_findings_has_code(const hv_findings *list, const char *code)
 
 void hv_findings_clear(hv_findings *list)
 {
-    for (size_t i = 0; i < list->count; i++) {
-        free(list->items[i].code);
-        free(list->items[i].path);
-        free(list->items[i].message);
+    if (list->arena) { /* the arena's owner frees everything at once */
+        memset(list, 0, sizeof(*list));
+        return;
     }
+    for (size_t i = 0; i < list->count; i++)
+        free(list->items[i].code); /* the block holding path and message too */
     free(list->items);
     memset(list, 0, sizeof(*list));
 }

@@ -17,12 +17,18 @@ struct hv_finding {
     char *message;
 };
 
+struct hv_arena;
+
 typedef struct hv_findings {
     struct hv_finding *items;
     size_t count;
     size_t cap;
+    struct hv_arena *arena; /* when set, memory comes from it and is freed with it */
 } hv_findings;
 
+/* Append a finding with a ready message. Returns 0 or HV_E_NOMEM. */
+int hv_findings_add_text(hv_findings *list, int severity, const char *code, const char *path,
+                         const char *message);
 /* Append a finding. Returns 0 or HV_E_NOMEM. */
 int hv_findings_add(hv_findings *list, int severity, const char *code, const char *path,
                     const char *fmt, ...) HV_PRINTF(5, 6);

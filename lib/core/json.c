@@ -187,11 +187,14 @@ int hv_json_read_u64(json_object *obj, const char *key, const char *path, bool r
     if (json_object_get_int64(v) < 0)
         return hv_error_set(code, where, "%s must not be negative (got %lld)", where,
                             (long long)json_object_get_int64(v));
-    errno = 0;
+    /* json-c clamps integers beyond 64 bits to UINT64_MAX: treat that value as overflow. */
     value = json_object_get_uint64(v);
-    if (errno == ERANGE || value > max)
-        return hv_error_set(code, where, "%s is too large (at most %llu)", where,
+    if (value == UINT64_MAX)
+        return hv_error_set(code, where, "%s does not fit 64 bits (at most %llu)", where,
                             (unsigned long long)max);
+    if (value > max)
+        return hv_error_set(code, where, "%s is too large: %llu (at most %llu)", where,
+                            (unsigned long long)value, (unsigned long long)max);
     *out = value;
     return 0;
 }
@@ -300,6 +303,18 @@ int hv_json_serialize(json_object *obj, unsigned int flags, char **out)
         return hv_error_nomem();
     *out = hv_strdup(text);
     return *out ? 0 : HV_E_NOMEM;
+}
+
+int hv_json_emit(json_object *root, unsigned int flags, char **out)
+{
+    int rc;
+
+    *out = NULL;
+    if (!root)
+        return hv_error_nomem();
+    rc = hv_json_serialize(root, flags, out);
+    json_object_put(root);
+    return rc;
 }
 
 int hv_json_parse(const char *text, const char *what, json_object **out)

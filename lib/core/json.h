@@ -57,6 +57,12 @@ const char *hv_json_path_index(char *buf, size_t size, const char *path, size_t 
 /* Serialize `obj` (HV_JSON_* flags) into a malloc'ed string; 0 or HV_E_NOMEM. */
 int hv_json_serialize(json_object *obj, unsigned int flags, char **out);
 
+/*
+ * Serialize a freshly built document and release it: the tail of every
+ * *_to_json(). NULL `root` means building it ran out of memory.
+ */
+int hv_json_emit(json_object *root, unsigned int flags, char **out);
+
 /* Parse text into an object; HV_E_PARSE with json-c's reason and the line. */
 int hv_json_parse(const char *text, const char *what, json_object **out);
 

@@ -148,42 +148,71 @@ out:
 }
 
 typedef struct topo_key {
-    int package, die, core, node;
+    int node, package, die, core;
+    unsigned int id;
 } topo_key;
 
-static int compare_core(const void *a, const void *b)
+static int compare_node_core(const void *a, const void *b)
 {
     const topo_key *x = a, *y = b;
 
+    if (x->node != y->node)
+        return x->node < y->node ? -1 : 1;
     if (x->package != y->package)
         return x->package < y->package ? -1 : 1;
     if (x->die != y->die)
         return x->die < y->die ? -1 : 1;
     if (x->core != y->core)
         return x->core < y->core ? -1 : 1;
-    return (x->node > y->node) - (x->node < y->node);
+    return (x->id > y->id) - (x->id < y->id);
 }
 
 void hv_host_count_topology(hv_host *host)
 {
     topo_key *keys = calloc(host->ncpus ? host->ncpus : 1, sizeof(*keys));
+    unsigned int *order = calloc(host->ncpus ? host->ncpus : 1, sizeof(*order));
     unsigned int run = 0;
 
     host->cores = host->packages = host->dies = 0;
     host->threads_per_core = 0;
-    for (size_t n = 0; n < host->nnodes; n++)
+    for (size_t n = 0; n < host->nnodes; n++) {
+        host->nodes[n].cpu_count = (unsigned int)hv_cpuset_count(&host->nodes[n].cpus);
         host->nodes[n].core_count = 0;
-    if (!keys) /* counts stay 0: callers treat that as unknown */
+        host->nodes[n].order_start = 0;
+    }
+    free(host->cpu_order);
+    host->cpu_order = NULL;
+    if (!keys || !order) { /* counts stay 0: callers treat that as unknown */
+        free(keys);
+        free(order);
         return;
+    }
     for (size_t i = 0; i < host->ncpus; i++)
-        keys[i] = (topo_key){host->cpus[i].package, host->cpus[i].die, host->cpus[i].core,
-                             host->cpus[i].node};
-    qsort(keys, host->ncpus, sizeof(*keys), compare_core);
+        keys[i] = (topo_key){host->cpus[i].node, host->cpus[i].package, host->cpus[i].die,
+                             host->cpus[i].core, host->cpus[i].id};
+    /* Node-major order: per-node core counts, and the pinning order planners use. */
+    qsort(keys, host->ncpus, sizeof(*keys), compare_node_core);
+    for (size_t i = 0; i < host->ncpus; i++) {
+        bool new_node = i == 0 || keys[i].node != keys[i - 1].node;
+        bool new_core = new_node || keys[i].package != keys[i - 1].package ||
+                        keys[i].die != keys[i - 1].die || keys[i].core != keys[i - 1].core;
+        struct hv_host_node *node = hv_host_node_mut(host, keys[i].node);
+
+        order[i] = keys[i].id;
+        if (node && new_node)
+            node->order_start = i;
+        if (node && new_core)
+            node->core_count++;
+    }
+    host->cpu_order = order;
+    /* Package-major counts: a core split over two nodes is still one core. */
+    for (size_t i = 0; i < host->ncpus; i++)
+        keys[i].node = 0;
+    qsort(keys, host->ncpus, sizeof(*keys), compare_node_core);
     for (size_t i = 0; i < host->ncpus; i++) {
         bool new_package = i == 0 || keys[i].package != keys[i - 1].package;
         bool new_die = new_package || keys[i].die != keys[i - 1].die;
         bool new_core = new_die || keys[i].core != keys[i - 1].core;
-        bool new_node_core = new_core || keys[i].node != keys[i - 1].node;
 
         host->packages += new_package;
         host->dies += new_die;
@@ -191,12 +220,6 @@ void hv_host_count_topology(hv_host *host)
         run = new_core ? 1 : run + 1;
         if (run > host->threads_per_core)
             host->threads_per_core = run;
-        if (new_node_core) {
-            struct hv_host_node *node = hv_host_node_mut(host, keys[i].node);
-
-            if (node)
-                node->core_count++;
-        }
     }
     free(keys);
 }

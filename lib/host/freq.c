@@ -41,14 +41,7 @@ void hv_freq_compute(uint64_t aperf0, uint64_t mperf0, uint64_t aperf1, uint64_t
 
 int hv_freq_sample_options_init(hv_freq_sample_options *opts, unsigned int version)
 {
-    HV_CHECK_ARG(opts, "opts");
-    if (version == 0 || version > HV_FREQ_SAMPLE_OPTIONS_VERSION)
-        return hv_error_set(HV_E_INVAL, NULL,
-                            "hv_freq_sample_options_init: version %u is not supported (1..%u)",
-                            version, HV_FREQ_SAMPLE_OPTIONS_VERSION);
-    memset(opts, 0, sizeof(*opts));
-    opts->version = version;
-    return 0;
+    return hv_options_init(opts, sizeof(*opts), version, HV_FREQ_SAMPLE_OPTIONS_VERSION, __func__);
 }
 
 void hv_freq_sample_free(hv_freq_sample *sample)

@@ -20,14 +20,8 @@ static const char *str(const char *s)
 
 int hv_host_discover_options_init(hv_host_discover_options *opts, unsigned int version)
 {
-    HV_CHECK_ARG(opts, "opts");
-    if (version == 0 || version > HV_HOST_DISCOVER_OPTIONS_VERSION)
-        return hv_error_set(HV_E_INVAL, NULL,
-                            "hv_host_discover_options_init: version %u is not supported (1..%u)",
-                            version, HV_HOST_DISCOVER_OPTIONS_VERSION);
-    memset(opts, 0, sizeof(*opts));
-    opts->version = version;
-    return 0;
+    return hv_options_init(opts, sizeof(*opts), version, HV_HOST_DISCOVER_OPTIONS_VERSION,
+                           __func__);
 }
 
 int hv_host_note_file_problem(hv_host *host, const char *code, int severity)
@@ -79,6 +73,11 @@ int hv_host_read_online_ids(hv_host *host, const hv_sysfs *fs, const char *dir, 
 
 struct hv_host_node *hv_host_node_mut(hv_host *host, int node_id)
 {
+    if (node_id < 0)
+        return NULL;
+    /* node ids are usually dense: try the slot of that index first */
+    if ((size_t)node_id < host->nnodes && host->nodes[node_id].id == node_id)
+        return &host->nodes[node_id];
     for (size_t i = 0; i < host->nnodes; i++)
         if (host->nodes[i].id == node_id)
             return &host->nodes[i];
@@ -222,6 +221,9 @@ void hv_rdma_device_clear(struct hv_rdma_device *dev)
         free(port->netdev);
     }
     free(dev->ports);
+    for (size_t i = 0; i < dev->nvfs; i++)
+        free(dev->vfs[i]);
+    free(dev->vfs);
     free(dev->name);
     free(dev->node_type);
     free(dev->fw_version);
@@ -244,6 +246,7 @@ void hv_host_free(hv_host *host)
     free(host->accels);
     free(host->rdma);
     free(host->cpus);
+    free(host->cpu_order);
     free(host->root);
     hv_findings_clear(&host->findings);
     free(host);
@@ -286,7 +289,7 @@ GET(int, hv_host_cpu_node, hv_host_cpu, o->node, -1)
 
 GET(int, hv_host_node_id, hv_host_node, o->id, -1)
 GET(const char *, hv_host_node_cpulist, hv_host_node, str(o->cpulist), "")
-GET(unsigned int, hv_host_node_cpu_count, hv_host_node, (unsigned int)hv_cpuset_count(&o->cpus), 0)
+GET(unsigned int, hv_host_node_cpu_count, hv_host_node, o->cpu_count, 0)
 GET(unsigned int, hv_host_node_core_count, hv_host_node, o->core_count, 0)
 GET(uint64_t, hv_host_node_memory_bytes, hv_host_node, o->memory_bytes, 0)
 GET(uint64_t, hv_host_node_free_bytes, hv_host_node, o->free_bytes, 0)
@@ -333,6 +336,7 @@ GET(int, hv_rdma_device_numa_node, hv_rdma_device, o->numa_node, -1)
 GET(unsigned int, hv_rdma_device_sriov_total_vfs, hv_rdma_device, o->sriov_total_vfs, 0)
 GET(unsigned int, hv_rdma_device_sriov_enabled_vfs, hv_rdma_device, o->sriov_enabled_vfs, 0)
 GET(size_t, hv_rdma_device_port_count, hv_rdma_device, o->nports, 0)
+GET(size_t, hv_rdma_device_vf_count, hv_rdma_device, o->nvfs, 0)
 
 GET(unsigned int, hv_rdma_port_number, hv_rdma_port, o->number, 0)
 GET(const char *, hv_rdma_port_state, hv_rdma_port, str(o->state), "")
@@ -467,6 +471,11 @@ const char *hv_accelerator_mdev_type_name(const hv_accelerator *acc, size_t inde
 int hv_accelerator_mdev_type_available(const hv_accelerator *acc, size_t index)
 {
     return acc && index < acc->nmdev ? acc->mdev[index].available : -1;
+}
+
+const char *hv_rdma_device_vf_at(const hv_rdma_device *dev, size_t index)
+{
+    return dev && index < dev->nvfs ? dev->vfs[index] : NULL;
 }
 
 const char *hv_rdma_gid_type_name(int type)

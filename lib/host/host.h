@@ -36,7 +36,11 @@ struct hv_host_node {
     int id;
     hv_cpuset cpus;
     char *cpulist;
+    unsigned int cpu_count; /* CPUs in `cpus` (cached) */
     unsigned int core_count;
+    /* host->cpu_order[order_start .. order_start + cpu_count) are the node's CPU ids
+     * sorted by core (package, die, core, then id): siblings are adjacent. */
+    size_t order_start;
     uint64_t memory_bytes;
     uint64_t free_bytes;
     int *distances; /* aligned with host->nodes[] (same index), -1 unknown */
@@ -111,6 +115,8 @@ struct hv_rdma_device {
     char *pci_address;
     int numa_node;
     unsigned int sriov_total_vfs, sriov_enabled_vfs;
+    size_t nvfs;
+    char **vfs; /* PCI addresses of the enabled virtual functions (virtfnN order) */
     size_t nports;
     struct hv_rdma_port *ports;
 };
@@ -128,6 +134,7 @@ struct hv_host {
     uint64_t base_frequency_khz;
     size_t ncpus;
     struct hv_host_cpu *cpus;
+    unsigned int *cpu_order; /* ids sorted by node, package, die, core, id */
     unsigned int cores, packages, dies, threads_per_core;
     /* memory */
     uint64_t memory_bytes, memory_available_bytes;

@@ -76,7 +76,7 @@ static json_object *node_to_json(const hv_host *host, const struct hv_host_node 
     }
     rc |= hv_json_add_int(o, "id", node->id);
     rc |= hv_json_add_string(o, "cpus", node->cpulist);
-    rc |= hv_json_add_int(o, "cpu_count", (int64_t)hv_cpuset_count(&node->cpus));
+    rc |= hv_json_add_int(o, "cpu_count", node->cpu_count);
     rc |= hv_json_add_int(o, "core_count", node->core_count);
     rc |= hv_json_add_u64(o, "memory_bytes", node->memory_bytes);
     rc |= hv_json_add_u64(o, "free_bytes", node->free_bytes);
@@ -209,6 +209,19 @@ static json_object *rdma_to_json(const struct hv_rdma_device *d)
     rc |= hv_json_add_int(o, "numa_node", d->numa_node);
     rc |= hv_json_add_int(o, "sriov_total_vfs", d->sriov_total_vfs);
     rc |= hv_json_add_int(o, "sriov_enabled_vfs", d->sriov_enabled_vfs);
+    {
+        json_object *vfs = json_object_new_array();
+
+        for (size_t i = 0; vfs && i < d->nvfs && rc == 0; i++) {
+            json_object *v = json_object_new_string(d->vfs[i]);
+
+            if (!v || json_object_array_add(vfs, v) < 0) {
+                json_object_put(v);
+                rc = -1;
+            }
+        }
+        rc |= hv_json_add(o, "vf_addresses", vfs);
+    }
     for (size_t i = 0; i < d->nports && rc == 0; i++) {
         const struct hv_rdma_port *p = &d->ports[i];
         json_object *po = json_object_new_object(), *gids = json_object_new_array();
@@ -323,18 +336,9 @@ json_object *hv_host_to_json_object(const hv_host *host)
 
 int hv_host_to_json(const hv_host *host, unsigned int flags, char **json)
 {
-    json_object *root;
-    int rc;
-
     HV_CHECK_ARG(host, "host");
     HV_CHECK_ARG(json, "json");
-    *json = NULL;
-    root = hv_host_to_json_object(host);
-    if (!root)
-        return HV_E_NOMEM;
-    rc = hv_json_serialize(root, flags, json);
-    json_object_put(root);
-    return rc;
+    return hv_json_emit(hv_host_to_json_object(host), flags, json);
 }
 
 /* ---- from JSON ------------------------------------------------------------ */
@@ -344,7 +348,7 @@ int hv_host_to_json(const hv_host *host, unsigned int flags, char **json)
 static int dup_string(json_object *o, const char *key, const char *path, char **out)
 {
     const char *s = "";
-    int rc = hv_json_read_string(o, key, path, false, P, &s);
+    int rc = o ? hv_json_read_string(o, key, path, false, P, &s) : 0;
 
     if (rc < 0)
         return rc;
@@ -633,6 +637,28 @@ static int rdma_from_json(json_object *d, const char *path, struct hv_rdma_devic
         return rc;
     dev->sriov_total_vfs = (unsigned int)total;
     dev->sriov_enabled_vfs = (unsigned int)enabled;
+    {
+        json_object *vfs = NULL;
+        char vpath[256];
+
+        if ((rc = hv_json_read_array(d, "vf_addresses", path, false, P, &vfs)) < 0)
+            return rc;
+        hv_json_path_key(vpath, sizeof(vpath), path, "vf_addresses");
+        if (vfs && json_object_array_length(vfs)) {
+            dev->vfs = hv_calloc(json_object_array_length(vfs), sizeof(*dev->vfs));
+            if (!dev->vfs)
+                return HV_E_NOMEM;
+            for (size_t i = 0; i < json_object_array_length(vfs); i++) {
+                json_object *v = json_object_array_get_idx(vfs, i);
+
+                if (!json_object_is_type(v, json_type_string) ||
+                    !hv_is_pci_address(json_object_get_string(v)))
+                    return hv_error_set(P, vpath, "%s[%zu] must be a PCI address", vpath, i);
+                if (!(dev->vfs[dev->nvfs++] = hv_strdup(json_object_get_string(v))))
+                    return HV_E_NOMEM;
+            }
+        }
+    }
     if (!ports || !json_object_array_length(ports))
         return 0;
     dev->ports = hv_calloc(json_object_array_length(ports), sizeof(*dev->ports));

@@ -156,6 +156,34 @@ static int read_port(hv_host *host, const hv_sysfs *fs, const char *dev_dir, con
     return 0;
 }
 
+/* The PCI addresses behind the PF's virtfnN links, in N order. */
+static int read_vfs(const hv_sysfs *fs, const char *pci_dir, struct hv_rdma_device *dev)
+{
+    char **names;
+    size_t n;
+    int rc = hv_sysfs_list(fs, pci_dir, "virtfn", &names, &n);
+
+    if (rc < 0)
+        return rc == HV_E_NOMEM ? rc : 0;
+    dev->vfs = hv_calloc(n, sizeof(*dev->vfs));
+    rc = dev->vfs ? 0 : HV_E_NOMEM;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        char *link = hv_path_join(pci_dir, names[i]), *vf = NULL;
+
+        if (!link) {
+            rc = HV_E_NOMEM;
+            break;
+        }
+        if (hv_sysfs_link_basename(fs, link, &vf) == 0 && hv_is_pci_address(vf))
+            dev->vfs[dev->nvfs++] = vf;
+        else
+            free(vf);
+        free(link);
+    }
+    hv_sysfs_list_free(names, n);
+    return rc;
+}
+
 /* 0 when read, 1 when the device is unreadable (a finding says why), or HV_E_NOMEM. */
 static int read_device(hv_host *host, const hv_sysfs *fs, const char *name,
                        struct hv_rdma_device *dev)
@@ -193,6 +221,8 @@ static int read_device(hv_host *host, const hv_sysfs *fs, const char *name,
             snprintf(path, sizeof(path), "%s/sriov_numvfs", pci_dir);
             if (hv_sysfs_read_u64(fs, path, &vfs) == 0 && vfs <= 65535)
                 dev->sriov_enabled_vfs = (unsigned int)vfs;
+            if ((rc = read_vfs(fs, pci_dir, dev)) < 0)
+                goto out;
         }
     }
     if (!dev->pci_address && !(dev->pci_address = hv_strdup(""))) {

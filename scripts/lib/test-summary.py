@@ -1,12 +1,22 @@
 #!/usr/bin/python3
 """Print one summary line over meson test logs (testlog*.json, one JSON object
-per line): "N passed, N failed, N skipped". Exit 1 when any test failed."""
+per line) and extra named results (--extra NAME=pass|fail): "N passed, N
+failed, N skipped". Exit 1 when anything failed."""
 import json
 import os
 import sys
 
 passed = failed = skipped = 0
-for path in sys.argv[1:]:
+args = sys.argv[1:]
+while args and args[0] == "--extra":
+    name, _, result = args[1].partition("=")
+    if result == "pass":
+        passed += 1
+    else:
+        failed += 1
+        print(f"FAILED: {name}")
+    args = args[2:]
+for path in args:
     if not os.path.exists(path):
         print(f"missing test log {path}", file=sys.stderr)
         failed += 1

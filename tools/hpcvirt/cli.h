@@ -40,5 +40,11 @@ void cli_print_command_help(const cli_command *cmd, FILE *out);
 extern const cli_command cli_cmd_version;
 extern const cli_command cli_cmd_host;
 extern const cli_command cli_cmd_frequency;
+extern const cli_command cli_cmd_plan;
+
+/* Shared loaders (cmd-plan.c): print the error and return a CLI_EXIT_* code. */
+char *cli_read_file(const char *path); /* NULL after printing why */
+int cli_load_host(const char *root, const char *host_json, hv_host **host);
+int cli_load_spec(const char *path, hv_vm_spec **spec);
 
 #endif

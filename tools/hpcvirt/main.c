@@ -10,6 +10,7 @@
 static const cli_command *const commands[] = {
     &cli_cmd_host,
     &cli_cmd_frequency,
+    &cli_cmd_plan,
     &cli_cmd_version,
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -18,6 +18,12 @@ from .errors import (
 from .finding import Finding
 from . import host as _host
 from .host import *  # noqa: F401,F403 (the names in host.__all__)
+from . import spec as _spec
+from .spec import *  # noqa: F401,F403 (the names in spec.__all__)
+from . import plan as _plan
+from .plan import *  # noqa: F401,F403 (the names in plan.__all__)
+from . import profile as _profile
+from .profile import *  # noqa: F401,F403 (the names in profile.__all__)
 
 LOG_ERROR = lib.HV_LOG_ERROR
 LOG_WARNING = lib.HV_LOG_WARNING
@@ -94,4 +100,6 @@ __all__ = [
     "LOG_DEBUG",
     "Finding",
 ]
-__all__ += [name for name in _host.__all__ if name not in __all__]
+for _module in (_host, _spec, _plan, _profile):
+    __all__ += [name for name in _module.__all__ if name not in __all__]
+del _module

@@ -192,6 +192,7 @@ class RdmaDevice:
     numa_node: int
     sriov_total_vfs: int
     sriov_enabled_vfs: int
+    vf_addresses: List[str]
     ports: List[RdmaPort]
 
 
@@ -335,6 +336,9 @@ def _rdma(d):
         numa_node=int(lib.hv_rdma_device_numa_node(d)),
         sriov_total_vfs=int(lib.hv_rdma_device_sriov_total_vfs(d)),
         sriov_enabled_vfs=int(lib.hv_rdma_device_sriov_enabled_vfs(d)),
+        vf_addresses=[
+            to_str(lib.hv_rdma_device_vf_at(d, i)) for i in range(lib.hv_rdma_device_vf_count(d))
+        ],
         ports=[
             _port(lib.hv_rdma_device_port_at(d, i)) for i in range(lib.hv_rdma_device_port_count(d))
         ],

@@ -12,3 +12,15 @@ def test_quickstart_runs():
     assert r.returncode == 0, r.stderr
     assert "1649267441664" in r.stdout
     assert "HV_E_PARSE" in r.stdout
+
+
+def test_plan_vm_runs_on_this_machine_and_a_fixture():
+    script = os.path.join(SRC, "examples", "plan_vm.py")
+    r = subprocess.run([sys.executable, script], capture_output=True, text=True, check=False)
+    assert r.returncode == 0, r.stderr
+    assert "vNUMA node 0" in r.stdout
+    fixture = os.path.join(SRC, "tests", "fixtures", "hosts", "dgx-a100-roce")
+    r = subprocess.run([sys.executable, script, fixture], capture_output=True, text=True,
+                       check=False)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("256 CPUs, 2 NUMA nodes; plan ok")

@@ -81,6 +81,7 @@ def roce(name, pci, node, guid, netdev, link_local, ipv4_mapped):
     return dict(
         name=name, node_type="CA", fw_version="22.31.1014", node_guid=guid, pci_address=pci,
         numa_node=node, sriov_total_vfs=8, sriov_enabled_vfs=4,
+        vf_addresses=[pci[:-1] + str(f) for f in range(2, 6)],
         ports=[dict(number=1, state="ACTIVE", phys_state="LinkUp", rate="100 Gb/sec (4X EDR)",
                     rate_gbps=100, link_layer="Ethernet", active_mtu=4096, netdev=netdev,
                     gids=roce_gids(netdev, link_local, ipv4_mapped))],
@@ -90,7 +91,7 @@ def roce(name, pci, node, guid, netdev, link_local, ipv4_mapped):
 def infiniband(name, pci, node, guid, gid):
     return dict(
         name=name, node_type="CA", fw_version="20.31.1014", node_guid=guid, pci_address=pci,
-        numa_node=node, sriov_total_vfs=0, sriov_enabled_vfs=0,
+        numa_node=node, sriov_total_vfs=0, sriov_enabled_vfs=0, vf_addresses=[],
         ports=[dict(number=1, state="ACTIVE", phys_state="LinkUp", rate="200 Gb/sec (4X HDR)",
                     rate_gbps=200, link_layer="InfiniBand", active_mtu=0, netdev="",
                     gids=[(0, gid, "", "")])],
@@ -425,6 +426,10 @@ def test_rdma_details():
     assert [g.type for g in devs["mlx5_0"].ports[0].gids] == [
         "IB/RoCE v1", "RoCE v2", "IB/RoCE v1", "RoCE v2"]
     assert [p.rate_gbps for d in sorted(devs) for p in devs[d].ports] == [100, 100, 200, 200]
+    # the enabled VFs behind the RoCE PFs' virtfnN links
+    assert devs["mlx5_0"].vf_addresses == [f"0000:61:00.{f}" for f in range(2, 6)]
+    assert devs["mlx5_1"].vf_addresses == [f"0000:e1:00.{f}" for f in range(2, 6)]
+    assert devs["mlx5_2"].vf_addresses == []
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -505,7 +510,7 @@ def python_as_json(host, c_json):
     rdma = [dict(
         name=d.name, node_type=d.node_type, fw_ver=d.fw_version, node_guid=d.node_guid,
         pci_address=d.pci_address, numa_node=d.numa_node, sriov_total_vfs=d.sriov_total_vfs,
-        sriov_enabled_vfs=d.sriov_enabled_vfs,
+        sriov_enabled_vfs=d.sriov_enabled_vfs, vf_addresses=d.vf_addresses,
         ports=[dict(port=p.number, state=p.state, phys_state=p.phys_state,
                     link_layer=p.link_layer, active_mtu=p.active_mtu, rate=p.rate,
                     rate_gbps=p.rate_gbps, netdev=p.netdev,

@@ -1,0 +1,340 @@
+"""Plans (hpcvirt/plan.h): a VM spec checked against a maximums profile and
+laid out on a host - firmware, guest CPU topology, vNUMA nodes mapped to host
+nodes with page sizes and pinned CPUs, the MMIO (BAR) budget and guest
+physical-address width, the devices chosen, migration eligibility.
+
+    host = hpcvirt.Host.discover(root="tests/fixtures/hosts/dgx-a100-roce")
+    spec = hpcvirt.VmSpec.from_file("examples/specs/training-8gpu.json")
+    plan = hpcvirt.Plan.create(host, spec)
+    plan.ok, plan.vnuma_nodes[0].host_node, plan.mmio.window_bytes
+
+Planning succeeds whenever its arguments are valid: what is wrong with the VM
+or the host is reported as findings, and `ok` is false when any is an error.
+Every fact is copied out of the C plan when the Plan is built (VnumaNode, Mmio
+and PlanDevice are frozen dataclasses); the Plan keeps its C handle for
+to_json() and `spec`.
+"""
+import json
+from dataclasses import dataclass
+from typing import List
+
+from ._native import ffi, lib, take_str, to_str
+from .errors import check
+from .finding import Finding, findings_from
+from .host import Host
+from .spec import (
+    ACCEL_MODE,
+    CPU_PLACEMENT,
+    FIRMWARE,
+    PLAN_DEVICE_TYPE,
+    PLAN_OPTIONS_VERSION,
+    RDMA_MODE,
+    VmSpec,
+    enum_name,
+)
+
+
+@dataclass(frozen=True)
+class VnumaNode:
+    """A guest NUMA node: its vCPUs (`vcpus` is the count, `vcpu_list` a
+    cpulist "0-47"), memory, the host node it maps to (-1 when none could take
+    it; an error finding says why), the page size and count backing it, and
+    the host CPUs its vCPUs run on (a cpulist)."""
+
+    id: int
+    vcpus: int
+    vcpu_list: str
+    memory_bytes: int
+    host_node: int
+    page_bytes: int
+    page_count: int
+    host_cpus: str
+
+
+@dataclass(frozen=True)
+class Mmio:
+    """The MMIO budget: the BARs of the passed-through devices, the 64-bit PCI
+    window (0 bytes when no 64-bit BARs), guest RAM below and above 4 GiB (q35
+    layout), and the guest physical-address width: required, configured
+    (`guest_phys_bits`: 0 means the VMM's default, the profile's
+    "default_guest_phys_bits"), passed through from the host or not."""
+
+    bar_total_bytes: int
+    window_bytes: int
+    window_base: int
+    low_ram_bytes: int
+    high_ram_bytes: int
+    guest_phys_bits_required: int
+    guest_phys_bits: int
+    guest_phys_bits_passthrough: bool
+    host_phys_bits: int
+    feasible: bool
+
+
+@dataclass(frozen=True)
+class PlanDevice:
+    """A device the plan gives the VM. `type` is "accelerator", "nic" or
+    "rdma"; `spec_path` the spec entry it comes from ("accelerators[0]");
+    `pci_address` the host function used ('' when none); `mode` the
+    accelerator mode ("passthrough", "vgpu", "fpga") or RDMA mode ("pvrdma",
+    "sr-iov", "passthrough"), '' for NICs; `model` the catalogue model or NIC
+    model; `host_node` the device's host NUMA node and `vnode` the vNUMA node
+    it is attached to (-1 unknown); `queues` for NICs, `mtu` and `rdma_name`
+    ("mlx5_0") for RDMA."""
+
+    type: str
+    spec_path: str
+    pci_address: str
+    mode: str
+    model: str
+    mdev_type: str
+    host_node: int
+    vnode: int
+    queues: int
+    mtu: int
+    rdma_name: str
+
+
+def _vnode(n):
+    return VnumaNode(
+        id=int(lib.hv_plan_vnode_id(n)),
+        vcpus=int(lib.hv_plan_vnode_vcpu_count(n)),
+        vcpu_list=to_str(lib.hv_plan_vnode_vcpus(n)),
+        memory_bytes=int(lib.hv_plan_vnode_memory_bytes(n)),
+        host_node=int(lib.hv_plan_vnode_host_node(n)),
+        page_bytes=int(lib.hv_plan_vnode_page_bytes(n)),
+        page_count=int(lib.hv_plan_vnode_page_count(n)),
+        host_cpus=to_str(lib.hv_plan_vnode_host_cpus(n)),
+    )
+
+
+def _device(d):
+    dtype = int(lib.hv_plan_device_type_of(d))
+    mode = int(lib.hv_plan_device_mode(d))
+    if dtype == lib.HV_PLAN_DEVICE_ACCELERATOR:
+        mode_name = enum_name(ACCEL_MODE, mode)
+    elif dtype == lib.HV_PLAN_DEVICE_RDMA:
+        mode_name = enum_name(RDMA_MODE, mode)
+    else:
+        mode_name = ""
+    return PlanDevice(
+        type=enum_name(PLAN_DEVICE_TYPE, dtype),
+        spec_path=to_str(lib.hv_plan_device_spec_path(d)),
+        pci_address=to_str(lib.hv_plan_device_pci_address(d)),
+        mode=mode_name,
+        model=to_str(lib.hv_plan_device_model(d)),
+        mdev_type=to_str(lib.hv_plan_device_mdev_type(d)),
+        host_node=int(lib.hv_plan_device_host_node(d)),
+        vnode=int(lib.hv_plan_device_vnode(d)),
+        queues=int(lib.hv_plan_device_queues(d)),
+        mtu=int(lib.hv_plan_device_mtu(d)),
+        rdma_name=to_str(lib.hv_plan_device_rdma_name(d)),
+    )
+
+
+class Plan:
+    """A plan of a VmSpec on a Host. Build one with Plan.create(); the
+    constructor is internal."""
+
+    def __init__(self, _handle):
+        if _handle == ffi.NULL:
+            raise ValueError("Plan() wraps a C hv_plan; use Plan.create()")
+        p = ffi.gc(_handle, lib.hv_plan_free)
+        self._h = p
+        self._ok = bool(lib.hv_plan_ok(p))
+        self._profile = to_str(lib.hv_plan_profile(p))
+        self._findings = findings_from(
+            lib.hv_plan_finding_count(p), lambda i: lib.hv_plan_finding_at(p, i)
+        )
+        self._name = to_str(lib.hv_vm_spec_name(lib.hv_plan_spec(p)))
+        self._firmware = enum_name(FIRMWARE, lib.hv_plan_firmware(p))
+        self._vcpus = int(lib.hv_plan_vcpus(p))
+        self._memory_bytes = int(lib.hv_plan_memory_bytes(p))
+        self._sockets = int(lib.hv_plan_sockets(p))
+        self._cores_per_socket = int(lib.hv_plan_cores_per_socket(p))
+        self._threads_per_core = int(lib.hv_plan_threads_per_core(p))
+        self._cpu_placement = enum_name(CPU_PLACEMENT, lib.hv_plan_cpu_placement(p))
+
+        count = int(lib.hv_plan_vnuma_node_count(p))
+        self._vnodes = [_vnode(lib.hv_plan_vnuma_node_at(p, i)) for i in range(count)]
+        self._distances = [
+            [int(lib.hv_plan_vnuma_distance(p, i, j)) for j in range(count)] for i in range(count)
+        ]
+        self._vcpu_pins = [int(lib.hv_plan_vcpu_pin(p, v)) for v in range(self._vcpus)]
+
+        self._mmio = Mmio(
+            bar_total_bytes=int(lib.hv_plan_mmio_bar_total_bytes(p)),
+            window_bytes=int(lib.hv_plan_mmio_window_bytes(p)),
+            window_base=int(lib.hv_plan_mmio_window_base(p)),
+            low_ram_bytes=int(lib.hv_plan_mmio_low_ram_bytes(p)),
+            high_ram_bytes=int(lib.hv_plan_mmio_high_ram_bytes(p)),
+            guest_phys_bits_required=int(lib.hv_plan_guest_phys_bits_required(p)),
+            guest_phys_bits=int(lib.hv_plan_guest_phys_bits(p)),
+            guest_phys_bits_passthrough=bool(lib.hv_plan_guest_phys_bits_passthrough(p)),
+            host_phys_bits=int(lib.hv_plan_host_phys_bits(p)),
+            feasible=bool(lib.hv_plan_mmio_feasible(p)),
+        )
+        self._devices = [
+            _device(lib.hv_plan_device_at(p, i)) for i in range(lib.hv_plan_device_count(p))
+        ]
+        self._live_migratable = bool(lib.hv_plan_live_migratable(p))
+        self._migration_reasons = [
+            to_str(lib.hv_plan_migration_reason_at(p, i))
+            for i in range(lib.hv_plan_migration_reason_count(p))
+        ]
+
+    # -- construction --
+
+    @classmethod
+    def create(cls, host, spec, profile=None):
+        """Plan `spec` (a VmSpec, or its JSON as str/bytes/dict) on `host` (a
+        Host). `profile` overrides the spec's maximums profile. Raises
+        NotFound for an unknown profile; problems of the VM or host are
+        findings, not exceptions."""
+        if not isinstance(host, Host):
+            raise TypeError(f"host must be an hpcvirt.Host, not {type(host).__name__}")
+        if isinstance(spec, (str, bytes, bytearray, dict)):
+            spec = VmSpec.from_json(spec)
+        if not isinstance(spec, VmSpec):
+            raise TypeError(f"spec must be an hpcvirt.VmSpec, not {type(spec).__name__}")
+        opts = ffi.new("hv_plan_options *")
+        check(lib.hv_plan_options_init(opts, PLAN_OPTIONS_VERSION))
+        # The char[] must outlive the call: keep it in a local.
+        c_profile = ffi.new("char[]", profile.encode()) if profile is not None else ffi.NULL
+        opts.profile = c_profile
+        out = ffi.new("hv_plan **")
+        check(lib.hv_plan_create(host._h, spec._h, opts, out))
+        return cls(out[0])
+
+    # -- serialisation --
+
+    def to_json(self, pretty=False):
+        """The plan as deterministic JSON (docs/plan-json.md)."""
+        out = ffi.new("char **")
+        check(lib.hv_plan_to_json(self._h, lib.HV_JSON_PRETTY if pretty else lib.HV_JSON_COMPACT,
+                                  out))
+        return take_str(out[0])
+
+    def to_dict(self):
+        """to_json() parsed into Python objects."""
+        return json.loads(self.to_json())
+
+    @property
+    def spec(self):
+        """A copy (a VmSpec of its own) of the spec the plan was made from."""
+        out = ffi.new("hv_vm_spec **")
+        check(lib.hv_vm_spec_copy(lib.hv_plan_spec(self._h), out))
+        return VmSpec._wrap(out[0])
+
+    # -- verdict and findings --
+
+    @property
+    def ok(self):
+        """False when any finding is an error."""
+        return self._ok
+
+    @property
+    def name(self):
+        """The VM's name (the spec's)."""
+        return self._name
+
+    @property
+    def profile(self):
+        """Name of the maximums profile the plan was checked against."""
+        return self._profile
+
+    @property
+    def findings(self) -> List[Finding]:
+        return list(self._findings)
+
+    @property
+    def errors(self) -> List[Finding]:
+        """The findings of severity "error"."""
+        return [f for f in self._findings if f.severity == "error"]
+
+    @property
+    def warnings(self) -> List[Finding]:
+        """The findings of severity "warning"."""
+        return [f for f in self._findings if f.severity == "warning"]
+
+    @property
+    def infos(self) -> List[Finding]:
+        """The findings of severity "info"."""
+        return [f for f in self._findings if f.severity == "info"]
+
+    # -- CPUs, memory, firmware --
+
+    @property
+    def firmware(self):
+        """"bios" or "efi" (never "auto")."""
+        return self._firmware
+
+    @property
+    def vcpus(self):
+        return self._vcpus
+
+    @property
+    def memory_bytes(self):
+        return self._memory_bytes
+
+    @property
+    def sockets(self):
+        return self._sockets
+
+    @property
+    def cores_per_socket(self):
+        return self._cores_per_socket
+
+    @property
+    def threads_per_core(self):
+        return self._threads_per_core
+
+    @property
+    def cpu_placement(self):
+        """"shared" or "dedicated"."""
+        return self._cpu_placement
+
+    # -- vNUMA --
+
+    @property
+    def vnuma_nodes(self) -> List[VnumaNode]:
+        return list(self._vnodes)
+
+    @property
+    def distances(self) -> List[List[int]]:
+        """Guest distances between vNUMA nodes (10 on the diagonal)."""
+        return [list(row) for row in self._distances]
+
+    @property
+    def vcpu_pins(self) -> List[int]:
+        """For each vCPU the host CPU it is pinned to; -1 when not pinned
+        (shared placement)."""
+        return list(self._vcpu_pins)
+
+    # -- MMIO, devices, migration --
+
+    @property
+    def mmio(self) -> Mmio:
+        return self._mmio
+
+    @property
+    def devices(self) -> List[PlanDevice]:
+        """Devices in the plan's order (accelerators, RDMA, NICs)."""
+        return list(self._devices)
+
+    @property
+    def live_migratable(self):
+        return self._live_migratable
+
+    @property
+    def migration_reasons(self) -> List[str]:
+        """Why the VM cannot be live-migrated (empty when it can)."""
+        return list(self._migration_reasons)
+
+    def __repr__(self):
+        return (f"<hpcvirt.Plan {self._name!r} {'ok' if self._ok else 'NOT ok'}, "
+                f"{len(self._findings)} findings, {self._vcpus} vCPUs on "
+                f"{len(self._vnodes)} vNUMA nodes, profile {self._profile!r}>")
+
+
+__all__ = ["Plan", "VnumaNode", "Mmio", "PlanDevice"]

@@ -1,0 +1,96 @@
+/*
+ * plan/spec.h - the VM spec's internal layout (internal), shared by the
+ * builder (spec.c), the JSON reader/writer (spec-json.c) and the planner.
+ */
+#ifndef HV_PLAN_SPEC_H
+#define HV_PLAN_SPEC_H
+
+#include <hpcvirt/spec.h>
+
+/* Hard ceilings no profile exceeds: anything above is a typo or an attack. */
+#define HV_SPEC_MAX_VCPUS       4096u
+#define HV_SPEC_MAX_VNUMA_NODES 64u
+#define HV_SPEC_MAX_DEVICES     64u
+#define HV_SPEC_MAX_NIC_QUEUES  256u
+#define HV_SPEC_MAX_NAME        64u
+#define HV_SPEC_MAX_MEMORY      (UINT64_C(1) << 52) /* 4 PiB: beyond any x86 guest */
+
+typedef struct hv_spec_vnode {
+    unsigned int vcpus;
+    uint64_t memory_bytes;
+} hv_spec_vnode;
+
+typedef struct hv_spec_accel {
+    char pci_address[16]; /* "" when by model */
+    char model[48];       /* catalogue id or name, "" when by address */
+    unsigned int count;   /* 1 for by-address entries */
+    int mode;
+    char mdev_type[48];
+} hv_spec_accel;
+
+typedef struct hv_spec_nic {
+    char model[24];
+    unsigned int queues;
+    unsigned int rss_flags;
+    unsigned int tunnel_flags;
+} hv_spec_nic;
+
+typedef struct hv_spec_rdma {
+    int protocol;
+    int mode;
+    unsigned int mtu;
+} hv_spec_rdma;
+
+struct hv_vm_spec {
+    char name[HV_SPEC_MAX_NAME + 1];
+    unsigned int vcpus;
+    uint64_t memory_bytes;
+    int firmware;
+    unsigned int cores_per_socket;
+    unsigned int threads_per_core;
+    int vnuma_policy;
+    size_t nvnodes, vnodes_cap; /* 0 nodes = automatic */
+    hv_spec_vnode *vnodes;
+    bool prefer_ht;
+    int page_size;
+    int cpu_placement;
+    size_t naccels, accels_cap;
+    hv_spec_accel *accels;
+    size_t nnics, nics_cap;
+    hv_spec_nic *nics;
+    size_t nrdma, rdma_cap;
+    hv_spec_rdma *rdma;
+    int guest_phys_bits; /* HV_GUEST_PHYS_BITS_AUTO, _HOST, or 32..64 */
+    char profile[32];
+};
+
+struct json_object;
+/* The spec as a json-c object (NULL on ENOMEM): the canonical JSON form. */
+struct json_object *hv_vm_spec_to_json_object(const hv_vm_spec *spec);
+
+/* A copy whose memory comes from `arena` (freed with it, never with hv_vm_spec_free). */
+struct hv_arena;
+hv_vm_spec *hv_vm_spec_copy_arena(const hv_vm_spec *spec, struct hv_arena *arena);
+
+/* Names of enum values as they appear in JSON; NULL past the end. */
+const char *hv_spec_firmware_name(int firmware);
+const char *hv_spec_vnuma_policy_name(int policy);
+const char *hv_spec_page_size_name(int page_size);
+const char *hv_spec_cpu_placement_name(int placement);
+const char *hv_spec_accel_mode_name(int mode);
+const char *hv_spec_rdma_protocol_name(int protocol);
+const char *hv_spec_rdma_mode_name(int mode);
+uint64_t hv_spec_page_size_bytes(int page_size); /* 0 for auto */
+
+/* Checks shared by the setters and the JSON reader; `path` names the field. */
+int hv_spec_check_name(const char *name, const char *path);
+int hv_spec_check_vcpus(unsigned long long vcpus, const char *path);
+int hv_spec_check_memory(uint64_t bytes, const char *path);
+int hv_spec_check_pci_address(const char *text, const char *path);
+int hv_spec_check_short_text(const char *text, size_t max, const char *path);
+int hv_spec_check_mtu(unsigned int mtu, const char *path);
+int hv_spec_check_guest_phys_bits(int bits, const char *path);
+int hv_spec_check_profile(const char *name, const char *path);
+int hv_spec_check_nic_model(const char *model, const char *path);
+
+#endif

@@ -1,0 +1,248 @@
+/*
+ * tools/hpcvirt/cmd-plan.c - `hpcvirt plan SPEC.json`: plan a VM spec on a
+ * host (this machine, a captured tree or a host JSON document) and print the
+ * plan, its findings, or the plan as JSON. Exit 0 when the plan is ok, 2
+ * when it has errors.
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+char *cli_read_file(const char *path)
+{
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "re");
+    size_t cap = 4096, len = 0;
+    char *buf;
+
+    if (!f) {
+        fprintf(stderr, "hpcvirt: error: cannot open %s: %s\n", path, strerror(errno));
+        return NULL;
+    }
+    buf = malloc(cap);
+    while (buf) {
+        size_t n = fread(buf + len, 1, cap - len - 1, f);
+
+        len += n;
+        if (n == 0)
+            break;
+        if (len + 1 == cap) {
+            char *grown = cap < (64u << 20) ? realloc(buf, cap * 2) : NULL;
+
+            if (!grown) {
+                free(buf);
+                buf = NULL;
+                fprintf(stderr, "hpcvirt: error: %s is too large (64 MiB at most)\n", path);
+                break;
+            }
+            buf = grown;
+            cap *= 2;
+        }
+    }
+    if (buf)
+        buf[len] = '\0';
+    if (f != stdin)
+        fclose(f);
+    return buf;
+}
+
+int cli_load_host(const char *root, const char *host_json, hv_host **host)
+{
+    if (host_json) {
+        char *text = cli_read_file(host_json);
+        int rc;
+
+        if (!text)
+            return CLI_EXIT_FAILURE;
+        rc = hv_host_from_json(text, host);
+        free(text);
+        return rc < 0 ? cli_fail(host_json) : CLI_EXIT_OK;
+    }
+    {
+        hv_host_discover_options opts = HV_HOST_DISCOVER_OPTIONS_INIT;
+
+        opts.root = root;
+        return hv_host_discover(host, &opts) < 0 ? cli_fail("host discovery") : CLI_EXIT_OK;
+    }
+}
+
+int cli_load_spec(const char *path, hv_vm_spec **spec)
+{
+    char *text = cli_read_file(path);
+    int rc;
+
+    if (!text)
+        return CLI_EXIT_FAILURE;
+    rc = hv_vm_spec_from_json(text, spec);
+    free(text);
+    if (rc < 0) {
+        cli_fail(path);
+        return CLI_EXIT_REJECTED;
+    }
+    return CLI_EXIT_OK;
+}
+
+static const char *size_text(uint64_t bytes, char *buf, size_t len)
+{
+    hv_size_format(bytes, buf, len);
+    return buf;
+}
+
+static void print_plan(const hv_plan *plan)
+{
+    static const char *const type_names[] = {"", "accelerator", "nic", "rdma"};
+    char a[32], b[32];
+    size_t errors = 0, warnings = 0;
+
+    for (size_t i = 0; i < hv_plan_finding_count(plan); i++) {
+        int s = hv_finding_severity(hv_plan_finding_at(plan, i));
+        errors += s == HV_SEVERITY_ERROR;
+        warnings += s == HV_SEVERITY_WARNING;
+    }
+    printf("plan %s: %s (%zu error%s, %zu warning%s; profile %s)\n",
+           hv_vm_spec_name(hv_plan_spec(plan)), hv_plan_ok(plan) ? "OK" : "NOT OK", errors,
+           errors == 1 ? "" : "s", warnings, warnings == 1 ? "" : "s", hv_plan_profile(plan));
+    printf("  %u vCPUs (%s) as %u socket%s x %u core%s x %u thread%s, %s, %s firmware\n",
+           hv_plan_vcpus(plan),
+           hv_plan_cpu_placement(plan) == HV_CPU_PLACEMENT_DEDICATED ? "dedicated" : "shared",
+           hv_plan_sockets(plan), hv_plan_sockets(plan) == 1 ? "" : "s",
+           hv_plan_cores_per_socket(plan), hv_plan_cores_per_socket(plan) == 1 ? "" : "s",
+           hv_plan_threads_per_core(plan), hv_plan_threads_per_core(plan) == 1 ? "" : "s",
+           size_text(hv_plan_memory_bytes(plan), a, sizeof(a)),
+           hv_plan_firmware(plan) == HV_FIRMWARE_EFI ? "EFI" : "BIOS");
+    for (size_t i = 0; i < hv_plan_vnuma_node_count(plan); i++) {
+        const hv_plan_vnode *n = hv_plan_vnuma_node_at(plan, i);
+
+        printf("  vNUMA node %u: vCPUs %s, %s on %s pages, host node %d, host CPUs %s\n",
+               hv_plan_vnode_id(n), hv_plan_vnode_vcpus(n),
+               size_text(hv_plan_vnode_memory_bytes(n), a, sizeof(a)),
+               size_text(hv_plan_vnode_page_bytes(n), b, sizeof(b)), hv_plan_vnode_host_node(n),
+               *hv_plan_vnode_host_cpus(n) ? hv_plan_vnode_host_cpus(n) : "(none)");
+    }
+    if (hv_plan_vnuma_node_count(plan) > 1) {
+        printf("  guest distances:");
+        for (size_t i = 0; i < hv_plan_vnuma_node_count(plan); i++) {
+            printf("%s", i ? " /" : "");
+            for (size_t j = 0; j < hv_plan_vnuma_node_count(plan); j++)
+                printf(" %d", hv_plan_vnuma_distance(plan, i, j));
+        }
+        printf("\n");
+    }
+    printf("  MMIO: BARs %s (%llu bytes)",
+           size_text(hv_plan_mmio_bar_total_bytes(plan), a, sizeof(a)),
+           (unsigned long long)hv_plan_mmio_bar_total_bytes(plan));
+    if (hv_plan_mmio_window_bytes(plan))
+        printf(", 64-bit window %s at %s", size_text(hv_plan_mmio_window_bytes(plan), a, sizeof(a)),
+               size_text(hv_plan_mmio_window_base(plan), b, sizeof(b)));
+    printf("; needs %u guest physical-address bits, gets %u%s (host %u): %s\n",
+           hv_plan_guest_phys_bits_required(plan),
+           hv_plan_guest_phys_bits(plan) ? hv_plan_guest_phys_bits(plan) : 40,
+           hv_plan_guest_phys_bits_passthrough(plan) ? " passed through"
+           : hv_plan_guest_phys_bits(plan)           ? ""
+                                                     : " by default",
+           hv_plan_host_phys_bits(plan), hv_plan_mmio_feasible(plan) ? "feasible" : "NOT feasible");
+    for (size_t i = 0; i < hv_plan_device_count(plan); i++) {
+        const hv_plan_device *d = hv_plan_device_at(plan, i);
+        int type = hv_plan_device_type_of(d);
+
+        printf("  %s %s:", hv_plan_device_spec_path(d), type_names[type]);
+        if (*hv_plan_device_pci_address(d))
+            printf(" %s", hv_plan_device_pci_address(d));
+        if (*hv_plan_device_model(d))
+            printf(" %s", hv_plan_device_model(d));
+        if (*hv_plan_device_mdev_type(d))
+            printf(" vGPU %s", hv_plan_device_mdev_type(d));
+        if (*hv_plan_device_rdma_name(d))
+            printf(" %s", hv_plan_device_rdma_name(d));
+        if (type == HV_PLAN_DEVICE_NIC)
+            printf(" %u queues", hv_plan_device_queues(d));
+        if (type == HV_PLAN_DEVICE_RDMA && hv_plan_device_mtu(d))
+            printf(" MTU %u", hv_plan_device_mtu(d));
+        if (hv_plan_device_host_node(d) >= 0)
+            printf(", host node %d -> vNUMA node %d", hv_plan_device_host_node(d),
+                   hv_plan_device_vnode(d));
+        printf("\n");
+    }
+    printf("  live migration: %s\n", hv_plan_live_migratable(plan) ? "yes" : "no");
+    for (size_t i = 0; i < hv_plan_migration_reason_count(plan); i++)
+        printf("    - %s\n", hv_plan_migration_reason_at(plan, i));
+    for (size_t i = 0; i < hv_plan_finding_count(plan); i++) {
+        const hv_finding *f = hv_plan_finding_at(plan, i);
+
+        printf("  %s %s%s%s%s: %s\n", hv_severity_name(hv_finding_severity(f)), hv_finding_code(f),
+               *hv_finding_path(f) ? " (at " : "", hv_finding_path(f),
+               *hv_finding_path(f) ? ")" : "", hv_finding_message(f));
+    }
+}
+
+static int run_plan(int argc, char **argv)
+{
+    const char *spec_path = NULL, *root = NULL, *host_json = NULL, *profile = NULL;
+    hv_plan_options opts = HV_PLAN_OPTIONS_INIT;
+    hv_host *host = NULL;
+    hv_vm_spec *spec = NULL;
+    hv_plan *plan = NULL;
+    bool json = false;
+    int rc;
+
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--json") == 0) {
+            json = true;
+        } else if (strcmp(argv[i], "--host-root") == 0 || strcmp(argv[i], "--host-json") == 0 ||
+                   strcmp(argv[i], "--profile") == 0) {
+            if (i + 1 >= argc)
+                return cli_usage_error(&cli_cmd_plan, "%s needs a value", argv[i]);
+            if (strcmp(argv[i], "--host-root") == 0)
+                root = argv[++i];
+            else if (strcmp(argv[i], "--host-json") == 0)
+                host_json = argv[++i];
+            else
+                profile = argv[++i];
+        } else if (argv[i][0] == '-' && argv[i][1]) {
+            return cli_usage_error(&cli_cmd_plan, "unknown option '%s'", argv[i]);
+        } else if (!spec_path) {
+            spec_path = argv[i];
+        } else {
+            return cli_usage_error(&cli_cmd_plan, "one spec at a time ('%s' is extra)", argv[i]);
+        }
+    }
+    if (!spec_path)
+        return cli_usage_error(&cli_cmd_plan, "give the spec file (or - for stdin)");
+    if (root && host_json)
+        return cli_usage_error(&cli_cmd_plan, "--host-root and --host-json exclude each other");
+    if ((rc = cli_load_spec(spec_path, &spec)) != CLI_EXIT_OK)
+        return rc;
+    if ((rc = cli_load_host(root, host_json, &host)) != CLI_EXIT_OK) {
+        hv_vm_spec_free(spec);
+        return rc;
+    }
+    opts.profile = profile;
+    if (hv_plan_create(host, spec, &opts, &plan) < 0) {
+        rc = cli_fail("planning");
+    } else if (json) {
+        char *text = NULL;
+
+        if (hv_plan_to_json(plan, HV_JSON_PRETTY, &text) < 0) {
+            rc = cli_fail("plan");
+        } else {
+            printf("%s\n", text);
+            rc = hv_plan_ok(plan) ? CLI_EXIT_OK : CLI_EXIT_REJECTED;
+        }
+        hv_free(text);
+    } else {
+        print_plan(plan);
+        rc = hv_plan_ok(plan) ? CLI_EXIT_OK : CLI_EXIT_REJECTED;
+    }
+    hv_plan_free(plan);
+    hv_host_free(host);
+    hv_vm_spec_free(spec);
+    return rc;
+}
+
+const cli_command cli_cmd_plan = {
+    .name = "plan",
+    .summary = "Plan a VM spec on a host: vNUMA, MMIO budget, pages, devices, findings.",
+    .usage = "SPEC.json [--host-root DIR | --host-json FILE] [--profile NAME] [--json]",
+    .run = run_plan,
+};
