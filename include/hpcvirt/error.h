@@ -63,6 +63,13 @@ HV_EXTERN const char *hv_error_message(const hv_error *err);
  */
 HV_EXTERN const char *hv_error_path(const hv_error *err);
 
+/**
+ * Record an error for the calling thread, as the library does: for backends
+ * and plugins reporting failures. `code` is a negative HV_E_*, `path` the
+ * input field or NULL. Returns `code`.
+ */
+HV_EXTERN int hv_error_report(int code, const char *path, const char *fmt, ...) HV_PRINTF(3, 4);
+
 /** A short static description of an error code ("invalid argument"). */
 HV_EXTERN const char *hv_strerror(int code);
 

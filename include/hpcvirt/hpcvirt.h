@@ -19,5 +19,8 @@
 #include <hpcvirt/profile.h>
 #include <hpcvirt/spec.h>
 #include <hpcvirt/plan.h>
+#include <hpcvirt/vm.h>
+#include <hpcvirt/backend.h>
+#include <hpcvirt/libvirt.h>
 
 #endif /* HPCVIRT_HPCVIRT_H */

@@ -88,6 +88,12 @@ HV_EXTERN uint64_t hv_plan_vnode_page_count(const hv_plan_vnode *node);
 HV_EXTERN const char *hv_plan_vnode_host_cpus(const hv_plan_vnode *node);
 /** Host CPU vCPU `vcpu` is pinned to (dedicated placement), -1 otherwise. */
 HV_EXTERN int hv_plan_vcpu_pin(const hv_plan *plan, unsigned int vcpu);
+/**
+ * Host CPUs for the VMM's own threads (dedicated placement): CPUs of the
+ * first vNUMA node's host node that no vCPU is pinned to, or the pinned ones
+ * when none is left; "" for shared placement (they float with the vCPUs).
+ */
+HV_EXTERN const char *hv_plan_emulator_cpus(const hv_plan *plan);
 
 /* ---- MMIO budget ---------------------------------------------------------- */
 

@@ -41,6 +41,16 @@ int hv_error_set(int code, const char *path, const char *fmt, ...)
     return code;
 }
 
+int hv_error_report(int code, const char *path, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    hv_error_setv(code < 0 ? code : HV_E_INTERNAL, path, fmt, ap);
+    va_end(ap);
+    return code < 0 ? code : HV_E_INTERNAL;
+}
+
 int hv_error_set_errno(int code, int errnum, const char *path, const char *fmt, ...)
 {
     va_list ap;

@@ -139,6 +139,8 @@ json_object *hv_plan_to_json_object(const hv_plan *plan)
          v++)
         rc |= hv_json_array_add_int(pins, plan->vcpu_pins[v]);
     rc |= hv_json_add(root, "vcpu_pins", pins);
+    rc |= hv_json_add_string(root, "emulator_cpus",
+                             plan->emulator_cpus_text ? plan->emulator_cpus_text : "");
 
     rc |= hv_json_add_u64(mmio, "bar_total_bytes", plan->bar_total_bytes);
     rc |= hv_json_add_u64(mmio, "window_bytes", plan->window_bytes);

@@ -205,6 +205,11 @@ int hv_plan_vcpu_pin(const hv_plan *plan, unsigned int vcpu)
     return plan && plan->vcpu_pins && vcpu < plan->spec->vcpus ? plan->vcpu_pins[vcpu] : -1;
 }
 
+const char *hv_plan_emulator_cpus(const hv_plan *plan)
+{
+    return plan && plan->emulator_cpus_text ? plan->emulator_cpus_text : "";
+}
+
 const hv_plan_device *hv_plan_device_at(const hv_plan *plan, size_t index)
 {
     return plan && index < plan->ndevices ? &plan->devices[index] : NULL;

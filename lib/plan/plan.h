@@ -67,8 +67,9 @@ struct hv_plan {
     /* vNUMA */
     size_t nvnodes;
     struct hv_plan_vnode *vnodes;
-    int *distances; /* nvnodes x nvnodes */
-    int *vcpu_pins; /* vcpus entries, -1 when shared */
+    int *distances;           /* nvnodes x nvnodes */
+    int *vcpu_pins;           /* vcpus entries, -1 when shared */
+    char *emulator_cpus_text; /* dedicated placement; NULL when shared */
     /* MMIO */
     uint64_t bar_total_bytes;
     uint64_t window_bytes, window_base;

@@ -245,6 +245,30 @@ static int build_topology(hv_plan *plan)
     return rc < 0 ? HV_E_NOMEM : 0;
 }
 
+/* The VMM's threads: the first vNUMA node's host node CPUs that no vCPU took. */
+static int place_emulator(hv_plan *plan, const hv_host *host)
+{
+    const struct hv_host_node *node = hv_host_node_by_id(host, plan->vnodes[0].host_node);
+    hv_cpuset free_cpus = HV_CPUSET_EMPTY;
+    int rc = 0;
+
+    if (!node)
+        return 0;
+    free_cpus.nwords = node->cpus.nwords;
+    free_cpus.words = hv_arena_alloc(&plan->arena, node->cpus.nwords * sizeof(uint64_t) + 1);
+    if (!free_cpus.words)
+        return HV_E_NOMEM;
+    memcpy(free_cpus.words, node->cpus.words, node->cpus.nwords * sizeof(uint64_t));
+    for (unsigned int v = 0; v < plan->spec->vcpus; v++)
+        if (plan->vcpu_pins[v] >= 0)
+            hv_cpuset_remove(&free_cpus, (unsigned int)plan->vcpu_pins[v]);
+    plan->emulator_cpus_text = hv_cpuset_format_arena(
+        hv_cpuset_next(&free_cpus, 0) >= 0 ? &free_cpus : &plan->vnodes[0].host_cpus, &plan->arena);
+    if (!plan->emulator_cpus_text)
+        rc = HV_E_NOMEM;
+    return rc;
+}
+
 /* Pin vCPUs to host CPUs (dedicated) or let them float over the node (shared). */
 static int place_vcpus(hv_plan *plan, const hv_host *host)
 {
@@ -280,7 +304,9 @@ static int place_vcpus(hv_plan *plan, const hv_host *host)
         ncpus = node->cpu_count;
         start = node->order_start;
         index = (size_t)(node - host->nodes);
-        for (unsigned int k = 0; k < vn->vcpu_count; k++) {
+        /* explicit vNUMA nodes that disagree with the VM's vCPU count are
+         * an error already (plan.vnuma.sum): pin only the vCPUs there are */
+        for (unsigned int k = 0; k < vn->vcpu_count && vn->vcpu_first + k < spec->vcpus; k++) {
             size_t slot = used_per_node[index]++, pos;
 
             if (slot >= ncpus) {
@@ -313,6 +339,8 @@ static int place_vcpus(hv_plan *plan, const hv_host *host)
                 UINT64_C(1) << (host->cpu_order[start + pos] % 64);
         }
     }
+    if (spec->cpu_placement == HV_CPU_PLACEMENT_DEDICATED && plan->nvnodes)
+        rc |= place_emulator(plan, host);
     return rc < 0 ? HV_E_NOMEM : 0;
 }
 

@@ -9,7 +9,7 @@ HV_BUILD_PACKAGES="meson ninja-build pkg-config gcc g++ binutils libglib2.0-dev 
 # fuzzing, libvirt's schemas and QEMU driver for the libvirt backend tests.
 HV_TEST_PACKAGES="$HV_BUILD_PACKAGES libcmocka-dev python3-pytest abigail-tools clang
   libclang-rt-14-dev clang-format valgrind libxml2-utils libvirt-clients libvirt-daemon
-  libvirt-daemon-driver-qemu qemu-system-x86 ovmf"
+  libvirt-daemon-driver-qemu qemu-system-x86 ovmf procps"
 
 hv_say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
@@ -32,6 +32,19 @@ hv_ensure_packages() {
   # shellcheck disable=SC2086
   $sudo apt-get install -y -q --no-install-recommends $missing ||
     { $sudo apt-get update -q && $sudo apt-get install -y -q --no-install-recommends $missing; }
+}
+
+# libvirt's QEMU driver (the embedded one the tests use) resolves the
+# libvirt-qemu user when it starts, even when qemu.conf runs QEMU as root;
+# Debian creates that user only with the libvirt daemon package.
+hv_ensure_libvirt_qemu_user() {
+  getent passwd libvirt-qemu >/dev/null 2>&1 && return 0
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "note: no libvirt-qemu user and not root: the embedded QEMU test will fail" >&2
+    return 0
+  fi
+  hv_say "creating the libvirt-qemu system user (libvirt's QEMU driver needs it)"
+  useradd --system --no-create-home --shell /usr/sbin/nologin libvirt-qemu
 }
 
 # hv_configure DIR [MESON_OPTION...]: set up DIR, or reconfigure it with the options.

@@ -141,6 +141,17 @@ static void test_explicit_vnuma(void **state)
     assert_finding(plan, "plan.vnuma.sum", HV_SEVERITY_ERROR);
     assert_string_equal(hv_finding_path(plan_finding(plan, "plan.vnuma.sum")), "vnuma");
     hv_plan_free(plan);
+    /* more vNUMA vCPUs than the VM has, pinned: only the VM's vCPUs get pins
+     * (found by fuzz-spec-json: pins were written past the VM's vCPUs) */
+    plan = test_plan(host, "{\"vcpus\": 4, \"memory\": \"4GiB\", \"cpu_placement\": "
+                           "\"dedicated\", \"vnuma\": [{\"vcpus\": 34, \"memory\": \"2GiB\"}, "
+                           "{\"vcpus\": 4, \"memory\": \"2GiB\"}]}");
+    assert_finding(plan, "plan.vnuma.sum", HV_SEVERITY_ERROR);
+    assert_false(hv_plan_ok(plan));
+    for (unsigned int v = 0; v < 4; v++)
+        assert_true(hv_plan_vcpu_pin(plan, v) >= 0);
+    assert_int_equal(hv_plan_vcpu_pin(plan, 4), -1);
+    hv_plan_free(plan);
     hv_host_free(host);
 }
 

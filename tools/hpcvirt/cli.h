@@ -41,6 +41,20 @@ extern const cli_command cli_cmd_version;
 extern const cli_command cli_cmd_host;
 extern const cli_command cli_cmd_frequency;
 extern const cli_command cli_cmd_plan;
+/* cmd-vm.c: connections and VMs */
+extern const cli_command cli_cmd_create;
+extern const cli_command cli_cmd_start;
+extern const cli_command cli_cmd_pause;
+extern const cli_command cli_cmd_resume;
+extern const cli_command cli_cmd_stop;
+extern const cli_command cli_cmd_destroy;
+extern const cli_command cli_cmd_undefine;
+extern const cli_command cli_cmd_state;
+extern const cli_command cli_cmd_suspend;
+extern const cli_command cli_cmd_resume_from;
+extern const cli_command cli_cmd_migrate;
+extern const cli_command cli_cmd_list;
+extern const cli_command cli_cmd_snapshot;
 
 /* Shared loaders (cmd-plan.c): print the error and return a CLI_EXIT_* code. */
 char *cli_read_file(const char *path); /* NULL after printing why */

@@ -1,8 +1,8 @@
 /*
  * tools/hpcvirt/cmd-plan.c - `hpcvirt plan SPEC.json`: plan a VM spec on a
  * host (this machine, a captured tree or a host JSON document) and print the
- * plan, its findings, or the plan as JSON. Exit 0 when the plan is ok, 2
- * when it has errors.
+ * plan, its findings, the plan as JSON, or the plan as libvirt domain XML
+ * (--xml, --domain-type). Exit 0 when the plan is ok, 2 when it has errors.
  */
 #include "cli.h"
 
@@ -180,23 +180,28 @@ static int run_plan(int argc, char **argv)
 {
     const char *spec_path = NULL, *root = NULL, *host_json = NULL, *profile = NULL;
     hv_plan_options opts = HV_PLAN_OPTIONS_INIT;
+    hv_libvirt_xml_options xml_opts = HV_LIBVIRT_XML_OPTIONS_INIT;
     hv_host *host = NULL;
     hv_vm_spec *spec = NULL;
     hv_plan *plan = NULL;
-    bool json = false;
+    bool json = false, xml = false;
     int rc;
 
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--json") == 0) {
             json = true;
+        } else if (strcmp(argv[i], "--xml") == 0) {
+            xml = true;
         } else if (strcmp(argv[i], "--host-root") == 0 || strcmp(argv[i], "--host-json") == 0 ||
-                   strcmp(argv[i], "--profile") == 0) {
+                   strcmp(argv[i], "--profile") == 0 || strcmp(argv[i], "--domain-type") == 0) {
             if (i + 1 >= argc)
                 return cli_usage_error(&cli_cmd_plan, "%s needs a value", argv[i]);
             if (strcmp(argv[i], "--host-root") == 0)
                 root = argv[++i];
             else if (strcmp(argv[i], "--host-json") == 0)
                 host_json = argv[++i];
+            else if (strcmp(argv[i], "--domain-type") == 0)
+                xml_opts.domain_type = argv[++i];
             else
                 profile = argv[++i];
         } else if (argv[i][0] == '-' && argv[i][1]) {
@@ -211,6 +216,14 @@ static int run_plan(int argc, char **argv)
         return cli_usage_error(&cli_cmd_plan, "give the spec file (or - for stdin)");
     if (root && host_json)
         return cli_usage_error(&cli_cmd_plan, "--host-root and --host-json exclude each other");
+    if (json && xml)
+        return cli_usage_error(&cli_cmd_plan, "--json and --xml exclude each other");
+    if (xml_opts.domain_type && strcmp(xml_opts.domain_type, "kvm") != 0 &&
+        strcmp(xml_opts.domain_type, "qemu") != 0)
+        return cli_usage_error(&cli_cmd_plan, "--domain-type is kvm or qemu, not '%s'",
+                               xml_opts.domain_type);
+    if (xml_opts.domain_type && !xml)
+        return cli_usage_error(&cli_cmd_plan, "--domain-type goes with --xml");
     if ((rc = cli_load_spec(spec_path, &spec)) != CLI_EXIT_OK)
         return rc;
     if ((rc = cli_load_host(root, host_json, &host)) != CLI_EXIT_OK) {
@@ -220,6 +233,21 @@ static int run_plan(int argc, char **argv)
     opts.profile = profile;
     if (hv_plan_create(host, spec, &opts, &plan) < 0) {
         rc = cli_fail("planning");
+    } else if (xml) {
+        char *text = NULL;
+
+        if (hv_plan_to_libvirt_xml(plan, &xml_opts, &text) < 0) {
+            /* a plan with errors is a rejected input, like the human view's exit 2 */
+            int code = hv_error_code_of(hv_error_last());
+
+            rc = cli_fail("domain XML");
+            if (code == HV_E_PLAN)
+                rc = CLI_EXIT_REJECTED;
+        } else {
+            fputs(text, stdout);
+            rc = CLI_EXIT_OK;
+        }
+        hv_free(text);
     } else if (json) {
         char *text = NULL;
 
@@ -243,6 +271,7 @@ static int run_plan(int argc, char **argv)
 const cli_command cli_cmd_plan = {
     .name = "plan",
     .summary = "Plan a VM spec on a host: vNUMA, MMIO budget, pages, devices, findings.",
-    .usage = "SPEC.json [--host-root DIR | --host-json FILE] [--profile NAME] [--json]",
+    .usage = "SPEC.json [--host-root DIR | --host-json FILE] [--profile NAME] "
+             "[--json | --xml [--domain-type kvm|qemu]]",
     .run = run_plan,
 };

@@ -5,7 +5,12 @@ that carry the library's error code, message and field path.
 """
 from ._native import ffi, lib, to_str
 from .errors import (
+    BackendError,
     Error,
+    Exists,
+    IOError_,
+    StateError,
+    TimeoutError_,
     InvalidArgument,
     NotFound,
     ParseError,
@@ -24,6 +29,8 @@ from . import plan as _plan
 from .plan import *  # noqa: F401,F403 (the names in plan.__all__)
 from . import profile as _profile
 from .profile import *  # noqa: F401,F403 (the names in profile.__all__)
+from . import vm as _vm
+from .vm import *  # noqa: F401,F403 (the names in vm.__all__)
 
 LOG_ERROR = lib.HV_LOG_ERROR
 LOG_WARNING = lib.HV_LOG_WARNING
@@ -100,6 +107,6 @@ __all__ = [
     "LOG_DEBUG",
     "Finding",
 ]
-for _module in (_host, _spec, _plan, _profile):
+for _module in (_host, _spec, _plan, _profile, _vm):
     __all__ += [name for name in _module.__all__ if name not in __all__]
 del _module

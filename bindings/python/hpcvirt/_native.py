@@ -20,7 +20,7 @@ def _load():
         if not candidate:
             continue
         try:
-            return ffi.dlopen(candidate)
+            return ffi.dlopen(candidate, ffi.RTLD_NOW)
         except OSError as exc:
             tried.append(f"{candidate}: {exc}")
     raise ImportError(

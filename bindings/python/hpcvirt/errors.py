@@ -48,6 +48,22 @@ class IOError_(Error, OSError):
     pass
 
 
+class Exists(Error):
+    pass
+
+
+class StateError(Error):
+    """The object is in the wrong state for the operation (HV_E_STATE)."""
+
+
+class BackendError(Error):
+    """The backend failed; `message` keeps its own words (HV_E_BACKEND)."""
+
+
+class TimeoutError_(Error, TimeoutError):
+    pass
+
+
 _BY_CODE = {
     lib.HV_E_INVAL: InvalidArgument,
     lib.HV_E_PARSE: ParseError,
@@ -57,6 +73,10 @@ _BY_CODE = {
     lib.HV_E_NOTFOUND: NotFound,
     lib.HV_E_RANGE: RangeError,
     lib.HV_E_IO: IOError_,
+    lib.HV_E_EXISTS: Exists,
+    lib.HV_E_STATE: StateError,
+    lib.HV_E_BACKEND: BackendError,
+    lib.HV_E_TIMEOUT: TimeoutError_,
 }
 
 
@@ -85,6 +105,11 @@ __all__ = [
     "Unsupported",
     "NotFound",
     "RangeError",
+    "IOError_",
+    "Exists",
+    "StateError",
+    "BackendError",
+    "TimeoutError_",
     "check",
     "last_error",
     "ffi",

@@ -33,6 +33,8 @@ from .spec import (
     enum_name,
 )
 
+LIBVIRT_XML_OPTIONS_VERSION = 1  # HV_LIBVIRT_XML_OPTIONS_VERSION
+
 
 @dataclass(frozen=True)
 class VnumaNode:
@@ -161,6 +163,7 @@ class Plan:
             [int(lib.hv_plan_vnuma_distance(p, i, j)) for j in range(count)] for i in range(count)
         ]
         self._vcpu_pins = [int(lib.hv_plan_vcpu_pin(p, v)) for v in range(self._vcpus)]
+        self._emulator_cpus = to_str(lib.hv_plan_emulator_cpus(p))
 
         self._mmio = Mmio(
             bar_total_bytes=int(lib.hv_plan_mmio_bar_total_bytes(p)),
@@ -218,6 +221,36 @@ class Plan:
     def to_dict(self):
         """to_json() parsed into Python objects."""
         return json.loads(self.to_json())
+
+    def to_libvirt_xml(self, domain_type=None, network=None, console_log=None):
+        """The plan as libvirt domain XML (libvirt 9.0 schema): vCPUs pinned,
+        vNUMA cells with distances, numatune, huge pages, firmware, the 64-bit
+        PCI hole, the guest's physical-address width, host devices, virtio-net,
+        and the plan itself as <metadata>. `domain_type` is "kvm" (the
+        default) or "qemu" (software emulation); `network` a libvirt network
+        for the NICs (default: user-mode networking, one queue); `console_log`
+        an absolute path for the serial console (default: a pty).
+
+        Raises PlanError for a plan with errors or with devices not assigned
+        to host PCI functions (catalogue models), Unsupported for what libvirt
+        cannot express (paravirtual RDMA; more than 255 vCPUs under "qemu"),
+        or where hpcvirt was built without libvirt, InvalidArgument for bad
+        options."""
+        opts = ffi.new("hv_libvirt_xml_options *")
+        check(lib.hv_libvirt_xml_options_init(opts, LIBVIRT_XML_OPTIONS_VERSION))
+        # The char[]s must outlive the call: keep them in locals.
+        keep = []
+        for field, value in (("domain_type", domain_type), ("network", network),
+                             ("console_log", console_log)):
+            if value is None:
+                continue
+            if not isinstance(value, str):
+                raise TypeError(f"{field} must be a str or None, not {type(value).__name__}")
+            keep.append(ffi.new("char[]", value.encode()))
+            setattr(opts, field, keep[-1])
+        out = ffi.new("char **")
+        check(lib.hv_plan_to_libvirt_xml(self._h, opts, out))
+        return take_str(out[0])
 
     @property
     def spec(self):
@@ -306,6 +339,11 @@ class Plan:
         return [list(row) for row in self._distances]
 
     @property
+    def emulator_cpus(self) -> str:
+        """Host CPUs for the VMM's own threads (dedicated placement), "" when shared."""
+        return self._emulator_cpus
+
+    @property
     def vcpu_pins(self) -> List[int]:
         """For each vCPU the host CPU it is pinned to; -1 when not pinned
         (shared placement)."""
@@ -337,4 +375,4 @@ class Plan:
                 f"{len(self._vnodes)} vNUMA nodes, profile {self._profile!r}>")
 
 
-__all__ = ["Plan", "VnumaNode", "Mmio", "PlanDevice"]
+__all__ = ["Plan", "VnumaNode", "Mmio", "PlanDevice", "LIBVIRT_XML_OPTIONS_VERSION"]

@@ -24,3 +24,14 @@ def test_plan_vm_runs_on_this_machine_and_a_fixture():
                        check=False)
     assert r.returncode == 0, r.stderr
     assert r.stdout.startswith("256 CPUs, 2 NUMA nodes; plan ok")
+
+
+def test_vm_lifecycle_runs():
+    from hpcvirt import backends
+    if "libvirt" not in backends():
+        import pytest
+        pytest.skip("built without the libvirt backend")
+    r = subprocess.run([sys.executable, os.path.join(SRC, "examples", "vm_lifecycle.py")],
+                       capture_output=True, text=True, check=False)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "running\n"

@@ -79,6 +79,7 @@ def facts_from_getters(plan):
                      "threads": plan.threads_per_core},
         "vnuma": {"nodes": [vars(n) for n in plan.vnuma_nodes], "distances": plan.distances},
         "vcpu_pins": plan.vcpu_pins if plan.cpu_placement == "dedicated" else [],
+        "emulator_cpus": plan.emulator_cpus,
         "mmio": {"bar_total_bytes": m.bar_total_bytes, "window_bytes": m.window_bytes,
                  "window_base": m.window_base, "low_ram_bytes": m.low_ram_bytes,
                  "high_ram_bytes": m.high_ram_bytes,

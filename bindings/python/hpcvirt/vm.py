@@ -1,0 +1,363 @@
+"""Connections to backends and the VMs they run (hpcvirt/vm.h, backend.h).
+
+    with hpcvirt.Connection("libvirt:test:///default") as conn:
+        host = hpcvirt.Host.discover(root="tests/fixtures/hosts/dgx-a100-roce")
+        plan = hpcvirt.Plan.create(host, {"name": "demo", "vcpus": 2, "memory": "1GiB"})
+        vm = conn.create(plan, start=True)
+        vm.state                       # "running"
+        vm.suspend("/tmp/demo.save")   # to a file; conn.resume_from() continues it
+        vm.destroy(); vm.undefine()
+
+A Connection picks a backend by URI like hv_conn_open(): None means
+$HPCVIRT_DEFAULT_URI, else "kvm:///"; "libvirt:<libvirt URI>" drives libvirt.
+A Vm is a handle on a VM the backend knows; it keeps its Connection alive.
+Closing a Connection (close() or leaving its `with` block) releases the
+handles of its Vms too: using one afterwards raises InvalidArgument.
+Operations a backend does not offer raise Unsupported naming the backend and
+the operation; a plan with errors raises PlanError naming its first error
+finding; the backend's own failures (libvirt's messages) raise Error with
+code HV_E_BACKEND.
+"""
+import os
+import weakref
+
+from ._native import ffi, lib, to_str
+from .errors import InvalidArgument, check
+from .host import Host
+from .plan import Plan
+
+# These mirror the #define constants of include/hpcvirt/vm.h, which the
+# generated cffi cdef does not carry (it holds only declarations and enums).
+DEFAULT_URI = "kvm:///"  # HV_DEFAULT_URI
+VM_CREATE_OPTIONS_VERSION = 1  # HV_VM_CREATE_OPTIONS_VERSION
+VM_SUSPEND_OPTIONS_VERSION = 1  # HV_VM_SUSPEND_OPTIONS_VERSION
+VM_RESUME_OPTIONS_VERSION = 1  # HV_VM_RESUME_OPTIONS_VERSION
+MIGRATE_OPTIONS_VERSION = 1  # HV_MIGRATE_OPTIONS_VERSION
+
+_UINT_MAX = 0xFFFFFFFF
+_UINT64_MAX = 0xFFFFFFFFFFFFFFFF
+
+# The names hv_vm_state_name() gives, for comparisons: vm.state == "running".
+VM_STATES = tuple(
+    to_str(lib.hv_vm_state_name(v))
+    for v in (
+        lib.HV_VM_STATE_UNKNOWN,
+        lib.HV_VM_STATE_DEFINED,
+        lib.HV_VM_STATE_RUNNING,
+        lib.HV_VM_STATE_PAUSED,
+        lib.HV_VM_STATE_SUSPENDED,
+        lib.HV_VM_STATE_STOPPING,
+        lib.HV_VM_STATE_CRASHED,
+        lib.HV_VM_STATE_EXITED,
+    )
+)
+
+
+def _c_string(text):
+    """A NUL-terminated char[] owned by Python (keep it referenced during the call)."""
+    if isinstance(text, (bytes, bytearray)):
+        raw = bytes(text)
+    elif isinstance(text, os.PathLike):
+        raw = os.fsencode(text)
+    else:
+        raw = str(text).encode()
+    return ffi.new("char[]", raw)
+
+
+def _uint(value, what, maximum):
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= maximum:
+        raise InvalidArgument(lib.HV_E_INVAL,
+                              f"{what} must be a whole number from 0 to {maximum}, not {value!r}")
+    return value
+
+
+def _take_strv(names_out, count_out):
+    """An array of strings returned by the library, as a list (freed with hv_strv_free)."""
+    names, count = names_out[0], int(count_out[0])
+    try:
+        return [to_str(names[i]) for i in range(count)]
+    finally:
+        lib.hv_strv_free(names, count)
+
+
+def backends():
+    """Names of the registered backends, in the order URIs are offered to them."""
+    return [to_str(lib.hv_backend_name_at(i)) for i in range(lib.hv_backend_count())]
+
+
+def load_plugins(dir=None):  # noqa: A002 (mirrors the C parameter)
+    """Load every *.so in `dir` (None: $HPCVIRT_PLUGIN_DIR; nothing when
+    unset) and call its hv_plugin_init(). A directory is loaded once per
+    process. Returns the number of plugins loaded; raises IOError_ or Error
+    (HV_E_BACKEND) naming the file that failed (the others are still loaded)."""
+    c_dir = _c_string(dir) if dir is not None else ffi.NULL
+    return check(lib.hv_backend_load_plugins(c_dir))
+
+
+class Connection:
+    """A connection to a backend, by URI. Use it as a context manager or call
+    close(); the C connection is also closed when it is garbage collected
+    and no Vm needs it any more."""
+
+    def __init__(self, uri=None):
+        c_uri = _c_string(uri) if uri is not None else ffi.NULL
+        out = ffi.new("hv_conn **")
+        check(lib.hv_conn_open(c_uri, out))
+        self._h = ffi.gc(out[0], lib.hv_conn_close)
+        self._uri = to_str(lib.hv_conn_uri(self._h))
+        self._backend = to_str(lib.hv_conn_backend(self._h))
+        self._vms = weakref.WeakSet()
+
+    # -- lifetime --
+
+    def close(self):
+        """Release the handles of this connection's Vms, then close it. Safe to call twice."""
+        if self._h is None:
+            return
+        for vm in list(self._vms):
+            vm._release()
+        self._vms = weakref.WeakSet()
+        handle, self._h = self._h, None
+        ffi.release(handle)
+
+    @property
+    def closed(self):
+        return self._h is None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+    def _handle(self):
+        if self._h is None:
+            raise InvalidArgument(lib.HV_E_INVAL, f"the connection to {self._uri} is closed")
+        return self._h
+
+    # -- facts --
+
+    @property
+    def uri(self):
+        """The URI it was opened with (after the $HPCVIRT_DEFAULT_URI default)."""
+        return self._uri
+
+    @property
+    def backend(self):
+        """Name of the backend serving it ("libvirt")."""
+        return self._backend
+
+    def host(self):
+        """The inventory of the host behind the connection (for libvirt: its
+        capabilities), as an hpcvirt.Host."""
+        out = ffi.new("hv_host **")
+        check(lib.hv_conn_host(self._handle(), out))
+        return Host(out[0])
+
+    def list_vms(self):
+        """Names of the VMs the backend knows."""
+        names = ffi.new("char ***")
+        count = ffi.new("size_t *")
+        check(lib.hv_conn_list_vms(self._handle(), names, count))
+        return _take_strv(names, count)
+
+    # -- VMs --
+
+    def _wrap(self, handle):
+        vm = Vm(self, handle)
+        self._vms.add(vm)
+        return vm
+
+    def create(self, plan, start=False, backend_options=None):
+        """Create (define) a VM from `plan` (an hpcvirt.Plan) and start it when
+        `start`. `backend_options` is "key=value,..." for the backend (libvirt:
+        domain_type=kvm|qemu, network=NAME, console_log=PATH). A plan with
+        errors raises PlanError naming its first error finding; nothing
+        reaches the backend. When the start fails the VM is removed again."""
+        if not isinstance(plan, Plan):
+            raise TypeError(f"plan must be an hpcvirt.Plan, not {type(plan).__name__}")
+        conn = self._handle()
+        opts = ffi.new("hv_vm_create_options *")
+        check(lib.hv_vm_create_options_init(opts, VM_CREATE_OPTIONS_VERSION))
+        opts.flags = lib.HV_VM_CREATE_START if start else 0
+        # The char[] must outlive the call: keep it in a local.
+        c_options = _c_string(backend_options) if backend_options is not None else ffi.NULL
+        opts.backend_options = c_options
+        out = ffi.new("hv_vm **")
+        check(lib.hv_vm_create(conn, plan._h, opts, out))
+        return self._wrap(out[0])
+
+    def lookup(self, name):
+        """The VM named `name`; NotFound when the backend has none."""
+        c_name = _c_string(name)
+        out = ffi.new("hv_vm **")
+        check(lib.hv_vm_lookup(self._handle(), c_name, out))
+        return self._wrap(out[0])
+
+    def resume_from(self, path, paused=False, eager=False):
+        """The VM that continues from a file written by Vm.suspend(); with
+        `paused` its vCPUs stay paused, with `eager` all memory is read now."""
+        opts = ffi.new("hv_vm_resume_options *")
+        check(lib.hv_vm_resume_options_init(opts, VM_RESUME_OPTIONS_VERSION))
+        flags = 0
+        if paused:
+            flags |= lib.HV_VM_RESUME_PAUSED
+        if eager:
+            flags |= lib.HV_VM_RESUME_EAGER
+        opts.flags = flags
+        c_path = _c_string(path)
+        out = ffi.new("hv_vm **")
+        check(lib.hv_vm_resume_from(self._handle(), c_path, opts, out))
+        return self._wrap(out[0])
+
+    def __repr__(self):
+        state = " closed" if self._h is None else ""
+        return f"<hpcvirt.Connection {self._uri!r} backend={self._backend!r}{state}>"
+
+
+class Vm:
+    """A VM a backend knows. Get one from Connection.create(), lookup() or
+    resume_from(); the constructor is internal. Releasing the handle (garbage
+    collection) leaves the VM itself alone."""
+
+    def __init__(self, connection, _handle):
+        if not isinstance(connection, Connection) or _handle == ffi.NULL:
+            raise ValueError("Vm() wraps a C hv_vm; use Connection.create() or lookup()")
+        self._conn = connection
+
+        # The destructor holds the Connection, so the C connection outlives
+        # the C VM handle whatever order the garbage collector takes.
+        def _free(handle, _keep=connection):
+            lib.hv_vm_free(handle)
+
+        self._h = ffi.gc(_handle, _free)
+        self._name = to_str(lib.hv_vm_name(self._h))
+
+    def _release(self):
+        if self._h is not None:
+            handle, self._h = self._h, None
+            ffi.release(handle)
+
+    def _handle(self):
+        if self._h is None:
+            raise InvalidArgument(
+                lib.HV_E_INVAL,
+                f"the handle of VM {self._name} was released when its connection was closed",
+            )
+        return self._h
+
+    @property
+    def connection(self):
+        return self._conn
+
+    @property
+    def name(self):
+        return self._name
+
+    @property
+    def state(self):
+        """The state's name: "defined", "running", "paused", "suspended",
+        "stopping", "crashed", "exited" or "unknown" (see VM_STATES)."""
+        out = ffi.new("int *")
+        check(lib.hv_vm_state(self._handle(), out))
+        return to_str(lib.hv_vm_state_name(out[0]))
+
+    # -- lifecycle --
+
+    def start(self):
+        check(lib.hv_vm_start(self._handle()))
+
+    def pause(self):
+        check(lib.hv_vm_pause(self._handle()))
+
+    def resume(self):
+        """Continue a paused VM."""
+        check(lib.hv_vm_resume(self._handle()))
+
+    def stop(self, timeout_ms=60000):
+        """Ask the guest to shut down; after `timeout_ms` (0 = at once) power it off."""
+        check(lib.hv_vm_stop(self._handle(), _uint(timeout_ms, "timeout_ms", _UINT_MAX)))
+
+    def destroy(self):
+        """Power off at once."""
+        check(lib.hv_vm_destroy(self._handle()))
+
+    def undefine(self):
+        """Remove the VM's definition (it must not be running)."""
+        check(lib.hv_vm_undefine(self._handle()))
+
+    # -- suspend and resume --
+
+    def suspend(self, path, keep_running=False):
+        """Write the VM's state and memory to `path`; the VM stops unless
+        `keep_running`. Connection.resume_from(path) continues it."""
+        opts = ffi.new("hv_vm_suspend_options *")
+        check(lib.hv_vm_suspend_options_init(opts, VM_SUSPEND_OPTIONS_VERSION))
+        opts.flags = lib.HV_VM_SUSPEND_KEEP_RUNNING if keep_running else 0
+        c_path = _c_string(path)
+        check(lib.hv_vm_suspend(self._handle(), c_path, opts))
+
+    def managed_save(self):
+        """Suspend into the backend's own storage; the next start() resumes there."""
+        check(lib.hv_vm_managed_save(self._handle()))
+
+    @property
+    def has_managed_save(self):
+        out = ffi.new("bool *")
+        check(lib.hv_vm_has_managed_save(self._handle(), out))
+        return bool(out[0])
+
+    # -- snapshots --
+
+    def snapshot_create(self, name):
+        c_name = _c_string(name)
+        check(lib.hv_vm_snapshot_create(self._handle(), c_name))
+
+    def snapshot_revert(self, name):
+        c_name = _c_string(name)
+        check(lib.hv_vm_snapshot_revert(self._handle(), c_name))
+
+    def snapshot_delete(self, name):
+        c_name = _c_string(name)
+        check(lib.hv_vm_snapshot_delete(self._handle(), c_name))
+
+    def snapshot_list(self):
+        """Snapshot names."""
+        names = ffi.new("char ***")
+        count = ffi.new("size_t *")
+        check(lib.hv_vm_snapshot_list(self._handle(), names, count))
+        return _take_strv(names, count)
+
+    # -- migration --
+
+    def migrate(self, dest, bandwidth_mib_per_s=0, max_downtime_ms=0, offline=False):
+        """Live-migrate the running VM to `dest` (for libvirt: the destination's
+        libvirt URI, peer to peer); `offline` moves a stopped VM's definition
+        only. 0 means unlimited bandwidth and the backend's default downtime.
+        A VM whose plan forbids live migration raises Unsupported with the
+        plan's reason; nothing is sent."""
+        opts = ffi.new("hv_migrate_options *")
+        check(lib.hv_migrate_options_init(opts, MIGRATE_OPTIONS_VERSION))
+        opts.flags = lib.HV_MIGRATE_OFFLINE if offline else 0
+        opts.bandwidth_mib_per_s = _uint(bandwidth_mib_per_s, "bandwidth_mib_per_s", _UINT64_MAX)
+        opts.max_downtime_ms = _uint(max_downtime_ms, "max_downtime_ms", _UINT_MAX)
+        c_dest = _c_string(dest)
+        check(lib.hv_vm_migrate(self._handle(), c_dest, opts))
+
+    def __repr__(self):
+        return f"<hpcvirt.Vm {self._name!r} on {self._conn.uri!r}>"
+
+
+__all__ = [
+    "DEFAULT_URI",
+    "VM_CREATE_OPTIONS_VERSION",
+    "VM_SUSPEND_OPTIONS_VERSION",
+    "VM_RESUME_OPTIONS_VERSION",
+    "MIGRATE_OPTIONS_VERSION",
+    "VM_STATES",
+    "Connection",
+    "Vm",
+    "backends",
+    "load_plugins",
+]

@@ -1,0 +1,34 @@
+/*
+ * backend/backend.h - connections and VM handles (internal): what the
+ * dispatch layer keeps for each, and the registry lookups conn.c needs.
+ */
+#ifndef HV_BACKEND_BACKEND_H
+#define HV_BACKEND_BACKEND_H
+
+#include <hpcvirt/backend.h>
+
+struct hv_conn {
+    const hv_backend *backend; /* registry entry: lives as long as the process */
+    void *data;
+    char *uri;
+};
+
+struct hv_vm {
+    hv_conn *conn;
+    void *data;
+    /* from the plan it was created with; lookups leave these to the backend */
+    bool have_plan;
+    bool live_migratable;
+    char *not_migratable_reason;
+};
+
+/* Offer `uri` to the registered backends in order; the first that accepts wins. */
+int hv_backend_open_uri(const char *uri, const hv_backend **backend, void **data);
+
+/* The backend's own data for a VM (tests of a backend reach through it). */
+void *hv_vm_backend_data(hv_vm *vm);
+
+/* HV_E_UNSUPPORTED for an operation a backend leaves NULL. */
+int hv_backend_unsupported(const hv_backend *backend, const char *operation);
+
+#endif

@@ -1,0 +1,268 @@
+/*
+ * backend/registry.c - the backend registry (the library's one piece of
+ * shared state besides the per-thread error and the log hook; guarded by a
+ * mutex), the built-in backends, URI dispatch and plugin loading (GModule).
+ */
+#include "backend/backend.h"
+#include "config.h"
+#include "core/alloc.h"
+#include "core/error.h"
+#include "core/log.h"
+
+#if HAVE_LIBVIRT
+#include "libvirt/driver.h"
+#endif
+
+#include <dirent.h>
+#include <errno.h>
+#include <gmodule.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_BACKENDS    32
+#define MAX_PLUGIN_DIRS 16
+
+typedef struct entry {
+    hv_backend table;
+    bool active;
+} entry;
+
+static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+/* Entries are never freed or moved: connections keep pointers to them. */
+static entry registry[MAX_BACKENDS];
+static size_t registry_count;
+static bool builtins_registered;
+static char *plugin_dirs_loaded[MAX_PLUGIN_DIRS];
+static size_t plugin_dirs_count;
+
+static entry *find_locked(const char *name)
+{
+    for (size_t i = 0; i < registry_count; i++)
+        if (registry[i].active && strcmp(registry[i].table.name, name) == 0)
+            return &registry[i];
+    return NULL;
+}
+
+static int register_locked(const hv_backend *backend)
+{
+    entry *e;
+
+    if (find_locked(backend->name))
+        return hv_error_set(HV_E_EXISTS, NULL, "a backend named '%s' is already registered",
+                            backend->name);
+    if (registry_count == MAX_BACKENDS)
+        return hv_error_set(HV_E_RANGE, NULL, "at most %d backends can be registered",
+                            MAX_BACKENDS);
+    e = &registry[registry_count++];
+    /* only version 1 exists: copy the whole table */
+    e->table = *backend;
+    e->active = true;
+    return 0;
+}
+
+/* The built-in backends, registered on first use. */
+static void register_builtins_locked(void)
+{
+    if (builtins_registered)
+        return;
+    builtins_registered = true;
+#if HAVE_LIBVIRT
+    register_locked(&hv_libvirt_backend);
+#endif
+}
+
+int hv_backend_register(const hv_backend *backend)
+{
+    int rc;
+
+    HV_CHECK_ARG(backend, "backend");
+    if (backend->version == 0 || backend->version > HV_BACKEND_VERSION)
+        return hv_error_set(HV_E_INVAL, NULL,
+                            "hv_backend_register: backend version %u is not supported (1..%d)",
+                            backend->version, HV_BACKEND_VERSION);
+    if (!backend->name || !*backend->name || !backend->open)
+        return hv_error_set(HV_E_INVAL, NULL,
+                            "hv_backend_register: a backend needs a name and an open function");
+    pthread_mutex_lock(&registry_lock);
+    register_builtins_locked();
+    rc = register_locked(backend);
+    pthread_mutex_unlock(&registry_lock);
+    return rc;
+}
+
+int hv_backend_unregister(const char *name)
+{
+    entry *e;
+
+    HV_CHECK_ARG(name, "name");
+    pthread_mutex_lock(&registry_lock);
+    register_builtins_locked();
+    e = find_locked(name);
+    if (e)
+        e->active = false;
+    pthread_mutex_unlock(&registry_lock);
+    if (!e)
+        return hv_error_set(HV_E_NOTFOUND, NULL, "no backend named '%s' is registered", name);
+    return 0;
+}
+
+size_t hv_backend_count(void)
+{
+    size_t n = 0;
+
+    pthread_mutex_lock(&registry_lock);
+    register_builtins_locked();
+    for (size_t i = 0; i < registry_count; i++)
+        n += registry[i].active;
+    pthread_mutex_unlock(&registry_lock);
+    return n;
+}
+
+const char *hv_backend_name_at(size_t index)
+{
+    const char *name = NULL;
+
+    pthread_mutex_lock(&registry_lock);
+    register_builtins_locked();
+    for (size_t i = 0; i < registry_count && !name; i++)
+        if (registry[i].active && index-- == 0)
+            name = registry[i].table.name;
+    pthread_mutex_unlock(&registry_lock);
+    return name;
+}
+
+int hv_backend_unsupported(const hv_backend *backend, const char *operation)
+{
+    return hv_error_set(
+        HV_E_UNSUPPORTED, NULL, "the %s backend does not support %s%s", backend->name, operation,
+        strcmp(backend->name, "libvirt") == 0 ? "" : " (the libvirt backend may: libvirt:<uri>)");
+}
+
+/* "libvirt:qemu:///system" has scheme "libvirt". */
+static bool scheme_matches(const char *scheme, const char *uri)
+{
+    size_t n;
+
+    if (!scheme)
+        return true;
+    n = strlen(scheme);
+    return strncmp(uri, scheme, n) == 0 && uri[n] == ':';
+}
+
+int hv_backend_open_uri(const char *uri, const hv_backend **backend, void **data)
+{
+    const hv_backend *candidates[MAX_BACKENDS];
+    size_t n = 0;
+    char known[256] = "";
+
+    pthread_mutex_lock(&registry_lock);
+    register_builtins_locked();
+    for (size_t i = 0; i < registry_count; i++) {
+        if (!registry[i].active)
+            continue;
+        if (registry[i].table.scheme) {
+            strncat(known, *known ? ", " : "", sizeof(known) - strlen(known) - 1);
+            strncat(known, registry[i].table.scheme, sizeof(known) - strlen(known) - 1);
+            strncat(known, ":", sizeof(known) - strlen(known) - 1);
+        }
+        if (scheme_matches(registry[i].table.scheme, uri))
+            candidates[n++] = &registry[i].table;
+    }
+    pthread_mutex_unlock(&registry_lock);
+    /* outside the lock: backends may take their time connecting */
+    for (size_t i = 0; i < n; i++) {
+        int rc = candidates[i]->open(uri, data);
+
+        if (rc == HV_BACKEND_DECLINED)
+            continue;
+        if (rc < 0)
+            return rc;
+        *backend = candidates[i];
+        return 0;
+    }
+    if (strncmp(uri, "kvm:", 4) == 0)
+        return hv_error_set(HV_E_NOTFOUND, "uri",
+                            "'%s': the built-in KVM engine is not part of this version yet; use a "
+                            "libvirt URI (libvirt:qemu:///system) or set HPCVIRT_DEFAULT_URI",
+                            uri);
+    return hv_error_set(HV_E_NOTFOUND, "uri", "no backend accepts the URI '%s' (known schemes: %s)",
+                        uri, *known ? known : "none");
+}
+
+/* ---- plugins ----------------------------------------------------------------- */
+
+static int load_plugin(const char *path)
+{
+    GModule *module = g_module_open(path, G_MODULE_BIND_LOCAL);
+    int (*init)(void) = NULL;
+    int rc;
+
+    if (!module)
+        return hv_error_set(HV_E_IO, path, "cannot load plugin %s: %s", path, g_module_error());
+    if (!g_module_symbol(module, "hv_plugin_init", (gpointer *)&init) || !init) {
+        hv_error_set(HV_E_BACKEND, path, "plugin %s has no hv_plugin_init() function", path);
+        g_module_close(module);
+        return HV_E_BACKEND;
+    }
+    rc = init();
+    if (rc < 0) {
+        g_module_close(module);
+        if (hv_error_code_of(hv_error_last()) != rc)
+            hv_error_set(rc, path, "plugin %s failed to initialize (%s)", path, hv_strerror(rc));
+        return rc;
+    }
+    /* Plugins stay loaded: their backends' functions must stay valid. */
+    g_module_make_resident(module);
+    hv_log_info("backend", "loaded plugin %s", path);
+    return 0;
+}
+
+static int compare_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int hv_backend_load_plugins(const char *dir)
+{
+    char *names[256];
+    size_t n = 0;
+    int loaded = 0, first_error = 0;
+    DIR *d;
+    struct dirent *de;
+    bool done = false;
+
+    if (!dir)
+        dir = getenv("HPCVIRT_PLUGIN_DIR");
+    if (!dir || !*dir)
+        return 0;
+    pthread_mutex_lock(&registry_lock);
+    for (size_t i = 0; i < plugin_dirs_count; i++)
+        done |= strcmp(plugin_dirs_loaded[i], dir) == 0;
+    if (!done && plugin_dirs_count < MAX_PLUGIN_DIRS)
+        plugin_dirs_loaded[plugin_dirs_count++] = strdup(dir);
+    pthread_mutex_unlock(&registry_lock);
+    if (done)
+        return 0;
+    d = opendir(dir);
+    if (!d)
+        return hv_error_set_errno(HV_E_IO, errno, dir, "cannot read plugin directory %s", dir);
+    while ((de = readdir(d)) && n < sizeof(names) / sizeof(names[0])) {
+        size_t len = strlen(de->d_name);
+
+        if (len > 3 && strcmp(de->d_name + len - 3, ".so") == 0)
+            names[n++] = hv_asprintf("%s/%s", dir, de->d_name);
+    }
+    closedir(d);
+    qsort(names, n, sizeof(names[0]), compare_names);
+    for (size_t i = 0; i < n; i++) {
+        int rc = names[i] ? load_plugin(names[i]) : HV_E_NOMEM;
+
+        if (rc == 0)
+            loaded++;
+        else if (!first_error)
+            first_error = rc;
+        free(names[i]);
+    }
+    return first_error ? first_error : loaded;
+}

@@ -1,0 +1,315 @@
+/*
+ * backend/vm.c - VM handles: creation from a plan (refusing plans with
+ * errors, removing a half-created VM when a later step fails), the
+ * lifecycle dispatched to the backend, up-front migration eligibility.
+ */
+#include "backend/backend.h"
+#include "core/alloc.h"
+#include "core/error.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int hv_vm_create_options_init(hv_vm_create_options *opts, unsigned int version)
+{
+    return hv_options_init(opts, sizeof(*opts), version, HV_VM_CREATE_OPTIONS_VERSION, __func__);
+}
+
+int hv_vm_suspend_options_init(hv_vm_suspend_options *opts, unsigned int version)
+{
+    return hv_options_init(opts, sizeof(*opts), version, HV_VM_SUSPEND_OPTIONS_VERSION, __func__);
+}
+
+int hv_vm_resume_options_init(hv_vm_resume_options *opts, unsigned int version)
+{
+    return hv_options_init(opts, sizeof(*opts), version, HV_VM_RESUME_OPTIONS_VERSION, __func__);
+}
+
+int hv_migrate_options_init(hv_migrate_options *opts, unsigned int version)
+{
+    return hv_options_init(opts, sizeof(*opts), version, HV_MIGRATE_OPTIONS_VERSION, __func__);
+}
+
+const char *hv_vm_state_name(int state)
+{
+    static const char *const names[] = {"unknown",   "defined",  "running", "paused",
+                                        "suspended", "stopping", "crashed", "exited"};
+
+    return state >= 0 && (size_t)state < sizeof(names) / sizeof(names[0]) ? names[state]
+                                                                          : "unknown";
+}
+
+/* The plan's first error finding as HV_E_PLAN. */
+static int refuse_plan(const hv_plan *plan)
+{
+    for (size_t i = 0; i < hv_plan_finding_count(plan); i++) {
+        const hv_finding *f = hv_plan_finding_at(plan, i);
+
+        if (hv_finding_severity(f) == HV_SEVERITY_ERROR)
+            return hv_error_set(HV_E_PLAN, hv_finding_path(f),
+                                "the plan has errors and cannot be realized: %s (%s)",
+                                hv_finding_message(f), hv_finding_code(f));
+    }
+    return hv_error_set(HV_E_PLAN, NULL, "the plan has errors and cannot be realized");
+}
+
+static hv_vm *new_vm(hv_conn *conn, void *data)
+{
+    hv_vm *vm = hv_calloc(1, sizeof(*vm));
+
+    if (!vm) {
+        if (conn->backend->vm_release)
+            conn->backend->vm_release(data);
+        return NULL;
+    }
+    vm->conn = conn;
+    vm->data = data;
+    return vm;
+}
+
+int hv_vm_create(hv_conn *conn, const hv_plan *plan, const hv_vm_create_options *opts, hv_vm **out)
+{
+    void *data = NULL;
+    hv_vm *vm;
+    int rc;
+
+    HV_CHECK_ARG(out, "vm");
+    *out = NULL;
+    HV_CHECK_ARG(conn, "conn");
+    HV_CHECK_ARG(plan, "plan");
+    rc = hv_options_check(opts, HV_VM_CREATE_OPTIONS_VERSION, true, __func__, "opts");
+    if (rc < 0)
+        return rc;
+    if (!hv_plan_ok(plan))
+        return refuse_plan(plan);
+    if (!conn->backend->vm_create)
+        return hv_backend_unsupported(conn->backend, "creating VMs");
+    {
+        hv_vm_create_options defaults = HV_VM_CREATE_OPTIONS_INIT;
+
+        rc = conn->backend->vm_create(conn->data, plan, opts ? opts : &defaults, &data);
+    }
+    if (rc < 0)
+        return rc;
+    vm = new_vm(conn, data);
+    if (!vm)
+        return HV_E_NOMEM;
+    vm->have_plan = true;
+    vm->live_migratable = hv_plan_live_migratable(plan);
+    if (!vm->live_migratable) {
+        vm->not_migratable_reason = hv_strdup(hv_plan_migration_reason_at(plan, 0));
+        if (!vm->not_migratable_reason) {
+            hv_vm_free(vm);
+            return HV_E_NOMEM;
+        }
+    }
+    if (opts && (opts->flags & HV_VM_CREATE_START)) {
+        rc = hv_vm_start(vm);
+        if (rc < 0) {
+            /* keep the start failure's message; remove what was defined */
+            char message[1024], path[256];
+
+            snprintf(message, sizeof(message), "%s", hv_error_message(hv_error_last()));
+            snprintf(path, sizeof(path), "%s", hv_error_path(hv_error_last()));
+            if (conn->backend->vm_undefine)
+                conn->backend->vm_undefine(vm->data);
+            hv_vm_free(vm);
+            return hv_error_set(rc, path, "%s (the VM was removed again)", message);
+        }
+    }
+    *out = vm;
+    return 0;
+}
+
+int hv_vm_lookup(hv_conn *conn, const char *name, hv_vm **out)
+{
+    void *data = NULL;
+    int rc;
+
+    HV_CHECK_ARG(out, "vm");
+    *out = NULL;
+    HV_CHECK_ARG(conn, "conn");
+    HV_CHECK_ARG(name, "name");
+    if (!conn->backend->vm_lookup)
+        return hv_backend_unsupported(conn->backend, "looking VMs up");
+    rc = conn->backend->vm_lookup(conn->data, name, &data);
+    if (rc < 0)
+        return rc;
+    *out = new_vm(conn, data);
+    return *out ? 0 : HV_E_NOMEM;
+}
+
+void hv_vm_free(hv_vm *vm)
+{
+    if (!vm)
+        return;
+    if (vm->conn->backend->vm_release)
+        vm->conn->backend->vm_release(vm->data);
+    free(vm->not_migratable_reason);
+    free(vm);
+}
+
+void *hv_vm_backend_data(hv_vm *vm)
+{
+    return vm ? vm->data : NULL;
+}
+
+const char *hv_vm_name(const hv_vm *vm)
+{
+    const char *name;
+
+    if (!vm || !vm->conn->backend->vm_name)
+        return "";
+    name = vm->conn->backend->vm_name(vm->data);
+    return name ? name : "";
+}
+
+/* Check the handle and that the backend has the operation. */
+#define VM_CHECK(field, what)                                                                      \
+    do {                                                                                           \
+        HV_CHECK_ARG(vm, "vm");                                                                    \
+        if (!vm->conn->backend->field)                                                             \
+            return hv_backend_unsupported(vm->conn->backend, what);                                \
+    } while (0)
+
+int hv_vm_start(hv_vm *vm)
+{
+    VM_CHECK(vm_start, "starting VMs");
+    return vm->conn->backend->vm_start(vm->data);
+}
+
+int hv_vm_pause(hv_vm *vm)
+{
+    VM_CHECK(vm_pause, "pausing VMs");
+    return vm->conn->backend->vm_pause(vm->data);
+}
+
+int hv_vm_resume(hv_vm *vm)
+{
+    VM_CHECK(vm_resume, "resuming VMs");
+    return vm->conn->backend->vm_resume(vm->data);
+}
+
+int hv_vm_stop(hv_vm *vm, unsigned int timeout_ms)
+{
+    VM_CHECK(vm_stop, "stopping VMs");
+    return vm->conn->backend->vm_stop(vm->data, timeout_ms);
+}
+
+int hv_vm_destroy(hv_vm *vm)
+{
+    VM_CHECK(vm_destroy, "powering VMs off");
+    return vm->conn->backend->vm_destroy(vm->data);
+}
+
+int hv_vm_undefine(hv_vm *vm)
+{
+    VM_CHECK(vm_undefine, "removing VM definitions");
+    return vm->conn->backend->vm_undefine(vm->data);
+}
+
+int hv_vm_state(hv_vm *vm, int *state)
+{
+    HV_CHECK_ARG(state, "state");
+    *state = HV_VM_STATE_UNKNOWN;
+    VM_CHECK(vm_state, "reporting VM state");
+    return vm->conn->backend->vm_state(vm->data, state);
+}
+
+int hv_vm_suspend(hv_vm *vm, const char *path, const hv_vm_suspend_options *opts)
+{
+    int rc;
+
+    HV_CHECK_ARG(path, "path");
+    rc = hv_options_check(opts, HV_VM_SUSPEND_OPTIONS_VERSION, true, __func__, "opts");
+    if (rc < 0)
+        return rc;
+    VM_CHECK(vm_suspend, "suspending VMs to a file");
+    return vm->conn->backend->vm_suspend(vm->data, path, opts ? opts->flags : 0);
+}
+
+int hv_vm_resume_from(hv_conn *conn, const char *path, const hv_vm_resume_options *opts,
+                      hv_vm **out)
+{
+    void *data = NULL;
+    int rc;
+
+    HV_CHECK_ARG(out, "vm");
+    *out = NULL;
+    HV_CHECK_ARG(conn, "conn");
+    HV_CHECK_ARG(path, "path");
+    rc = hv_options_check(opts, HV_VM_RESUME_OPTIONS_VERSION, true, __func__, "opts");
+    if (rc < 0)
+        return rc;
+    if (!conn->backend->vm_resume_from)
+        return hv_backend_unsupported(conn->backend, "resuming VMs from a file");
+    rc = conn->backend->vm_resume_from(conn->data, path, opts ? opts->flags : 0, &data);
+    if (rc < 0)
+        return rc;
+    *out = new_vm(conn, data);
+    return *out ? 0 : HV_E_NOMEM;
+}
+
+int hv_vm_managed_save(hv_vm *vm)
+{
+    VM_CHECK(vm_managed_save, "managed save");
+    return vm->conn->backend->vm_managed_save(vm->data);
+}
+
+int hv_vm_has_managed_save(hv_vm *vm, bool *has)
+{
+    HV_CHECK_ARG(has, "has");
+    *has = false;
+    VM_CHECK(vm_has_managed_save, "managed save");
+    return vm->conn->backend->vm_has_managed_save(vm->data, has);
+}
+
+int hv_vm_snapshot_create(hv_vm *vm, const char *name)
+{
+    HV_CHECK_ARG(name, "name");
+    VM_CHECK(vm_snapshot_create, "snapshots");
+    return vm->conn->backend->vm_snapshot_create(vm->data, name);
+}
+
+int hv_vm_snapshot_revert(hv_vm *vm, const char *name)
+{
+    HV_CHECK_ARG(name, "name");
+    VM_CHECK(vm_snapshot_revert, "snapshots");
+    return vm->conn->backend->vm_snapshot_revert(vm->data, name);
+}
+
+int hv_vm_snapshot_delete(hv_vm *vm, const char *name)
+{
+    HV_CHECK_ARG(name, "name");
+    VM_CHECK(vm_snapshot_delete, "snapshots");
+    return vm->conn->backend->vm_snapshot_delete(vm->data, name);
+}
+
+int hv_vm_snapshot_list(hv_vm *vm, char ***names, size_t *count)
+{
+    HV_CHECK_ARG(names, "names");
+    HV_CHECK_ARG(count, "count");
+    *names = NULL;
+    *count = 0;
+    VM_CHECK(vm_snapshot_list, "snapshots");
+    return vm->conn->backend->vm_snapshot_list(vm->data, names, count);
+}
+
+int hv_vm_migrate(hv_vm *vm, const char *dest, const hv_migrate_options *opts)
+{
+    int rc;
+
+    HV_CHECK_ARG(vm, "vm");
+    HV_CHECK_ARG(dest, "dest");
+    rc = hv_options_check(opts, HV_MIGRATE_OPTIONS_VERSION, true, __func__, "opts");
+    if (rc < 0)
+        return rc;
+    if (vm->have_plan && !vm->live_migratable && !(opts && (opts->flags & HV_MIGRATE_OFFLINE)))
+        return hv_error_set(HV_E_UNSUPPORTED, NULL,
+                            "%s cannot be live-migrated: %s; suspend it to a file and resume it "
+                            "on the other host instead",
+                            hv_vm_name(vm), vm->not_migratable_reason);
+    VM_CHECK(vm_migrate, "migration");
+    return vm->conn->backend->vm_migrate(vm->data, dest, opts);
+}

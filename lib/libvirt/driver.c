@@ -1,0 +1,724 @@
+/*
+ * libvirt/driver.c - the libvirt backend: connections ("libvirt:<uri>"),
+ * host inventory from capabilities, and the VM lifecycle through the libvirt
+ * API (define, start, pause/resume, graceful stop, destroy, save/restore,
+ * managed save, snapshots, peer-to-peer live migration). libvirt's errors
+ * become hv_error_last() with libvirt's message kept.
+ *
+ * Process-wide effects, done once: a silent libvirt error handler (errors
+ * are returned, not printed), LIBVIRT_LOG_OUTPUTS pointed away from stderr
+ * when the application has not set it, and for qemu:///embed URIs libvirt's
+ * default event loop running in a thread of its own.
+ */
+#include "libvirt/driver.h"
+#include "core/alloc.h"
+#include "core/error.h"
+#include "core/json.h"
+#include "host/host.h"
+#include "plan/spec.h"
+
+#include <libvirt/libvirt.h>
+#include <libxml/parser.h>
+#include <libvirt/virterror.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <hpcvirt/libvirt.h>
+
+typedef struct lv_conn {
+    virConnectPtr conn;
+    char *uri; /* the libvirt URI (without "libvirt:") */
+} lv_conn;
+
+typedef struct lv_vm {
+    lv_conn *c;
+    virDomainPtr dom;
+    char *name;
+} lv_vm;
+
+static void silent_error_handler(void *userdata, virErrorPtr error)
+{
+    (void)userdata;
+    (void)error;
+}
+
+static void init_once(void)
+{
+    /* libvirt logs warnings to stderr by default: the library must not print */
+    setenv("LIBVIRT_LOG_OUTPUTS", "4:file:/dev/null", 0);
+    virInitialize();
+    virSetErrorFunc(NULL, silent_error_handler);
+}
+
+static void *event_loop(void *arg)
+{
+    (void)arg;
+    for (;;)
+        virEventRunDefaultImpl();
+    return NULL;
+}
+
+static int event_loop_rc;
+
+static void start_event_loop(void)
+{
+    pthread_t thread;
+    pthread_attr_t attr;
+
+    if (virEventRegisterDefaultImpl() < 0) {
+        event_loop_rc = -1;
+        return;
+    }
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    event_loop_rc = pthread_create(&thread, &attr, event_loop, NULL) ? -1 : 0;
+    pthread_attr_destroy(&attr);
+}
+
+/* libvirt error `e` as an hpcvirt error for operation `what`. */
+static int lv_report(virErrorPtr e, const char *what)
+{
+    const char *message = e && e->message ? e->message : "unknown libvirt error";
+    int code = HV_E_BACKEND;
+
+    if (e) {
+        switch (e->code) {
+        case VIR_ERR_NO_DOMAIN:
+        case VIR_ERR_NO_DOMAIN_SNAPSHOT:
+            code = HV_E_NOTFOUND;
+            break;
+        case VIR_ERR_NO_SUPPORT:
+        case VIR_ERR_CONFIG_UNSUPPORTED:
+        case VIR_ERR_ARGUMENT_UNSUPPORTED:
+            code = HV_E_UNSUPPORTED;
+            break;
+        case VIR_ERR_OPERATION_INVALID:
+            code = HV_E_STATE;
+            break;
+        case VIR_ERR_OPERATION_DENIED:
+        case VIR_ERR_AUTH_FAILED:
+        case VIR_ERR_AUTH_CANCELLED:
+            code = HV_E_PERM;
+            break;
+        case VIR_ERR_OPERATION_TIMEOUT:
+            code = HV_E_TIMEOUT;
+            break;
+        default:
+            break;
+        }
+    }
+    hv_error_set(code, NULL, "libvirt: %s: %s", what, message);
+    return code;
+}
+
+/* libvirt's last error as an hpcvirt error for operation `what`. */
+static int lv_error(const char *what)
+{
+    int code = lv_report(virGetLastError(), what);
+
+    virResetLastError();
+    return code;
+}
+
+/* ---- connections -------------------------------------------------------------- */
+
+static int lv_open(const char *uri, void **data)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT, loop_once = PTHREAD_ONCE_INIT;
+    const char *target = uri + strlen("libvirt:");
+    lv_conn *c;
+
+    if (strncmp(uri, "libvirt:", 8) != 0)
+        return HV_BACKEND_DECLINED;
+    if (!*target)
+        return hv_error_set(HV_E_INVAL, "uri",
+                            "'%s' names no libvirt URI: write libvirt:qemu:///system, "
+                            "libvirt:test:///default, libvirt:qemu+ssh://host/system, ...",
+                            uri);
+    pthread_once(&once, init_once);
+    if (strncmp(target, "qemu:///embed", 13) == 0) {
+        /* the embedded driver needs an event loop, before it is opened */
+        pthread_once(&loop_once, start_event_loop);
+        if (event_loop_rc < 0)
+            return lv_error("starting the event loop for qemu:///embed");
+    }
+    c = hv_calloc(1, sizeof(*c));
+    if (!c || !(c->uri = hv_strdup(target))) {
+        free(c);
+        return HV_E_NOMEM;
+    }
+    c->conn = virConnectOpenAuth(target, virConnectAuthPtrDefault, 0);
+    if (!c->conn) {
+        char what[512];
+        int rc;
+
+        snprintf(what, sizeof(what), "connecting to %s", target);
+        rc = lv_error(what);
+        free(c->uri);
+        free(c);
+        return rc;
+    }
+    *data = c;
+    return 0;
+}
+
+static void lv_close(void *data)
+{
+    lv_conn *c = data;
+
+    virConnectClose(c->conn);
+    free(c->uri);
+    free(c);
+}
+
+static int lv_host(void *data, hv_host **out)
+{
+    lv_conn *c = data;
+    char *caps = virConnectGetCapabilities(c->conn);
+    hv_host *host = NULL;
+    int rc;
+
+    if (!caps)
+        return lv_error("reading the host capabilities");
+    rc = hv_host_from_libvirt_capabilities(caps, &host);
+    free(caps);
+    if (rc < 0)
+        return rc;
+    /* capabilities carry totals only: ask for free memory per cell */
+    for (size_t i = 0; i < host->nnodes; i++) {
+        unsigned long long free_bytes = 0;
+
+        if (virNodeGetCellsFreeMemory(c->conn, &free_bytes, host->nodes[i].id, 1) == 1)
+            host->nodes[i].free_bytes = free_bytes;
+        else
+            virResetLastError();
+    }
+    free(host->root);
+    host->root = hv_asprintf("libvirt:%s", c->uri);
+    if (!host->root) {
+        hv_host_free(host);
+        return HV_E_NOMEM;
+    }
+    *out = host;
+    return 0;
+}
+
+static int lv_list_vms(void *data, char ***names, size_t *count)
+{
+    lv_conn *c = data;
+    virDomainPtr *doms = NULL;
+    int n = virConnectListAllDomains(c->conn, &doms, 0);
+    char **out;
+
+    if (n < 0)
+        return lv_error("listing domains");
+    out = hv_calloc((size_t)n + 1, sizeof(*out));
+    for (int i = 0; i < n; i++) {
+        if (out && !(out[i] = hv_strdup(virDomainGetName(doms[i])))) {
+            hv_strv_free(out, (size_t)i);
+            out = NULL;
+        }
+        virDomainFree(doms[i]);
+    }
+    free(doms);
+    if (!out)
+        return HV_E_NOMEM;
+    *names = out;
+    *count = (size_t)n;
+    return 0;
+}
+
+/* ---- VMs ------------------------------------------------------------------------ */
+
+static int wrap_domain(lv_conn *c, virDomainPtr dom, void **data)
+{
+    lv_vm *vm = hv_calloc(1, sizeof(*vm));
+
+    if (!vm || !(vm->name = hv_strdup(virDomainGetName(dom)))) {
+        free(vm);
+        virDomainFree(dom);
+        return HV_E_NOMEM;
+    }
+    vm->c = c;
+    vm->dom = dom;
+    *data = vm;
+    return 0;
+}
+
+/* kvm where the host's QEMU can use it, else software emulation ("qemu"). */
+static const char *domain_type(lv_conn *c)
+{
+    char *caps = virConnectGetDomainCapabilities(c->conn, NULL, "x86_64", "q35", "kvm", 0);
+    virErrorPtr e;
+
+    if (caps) {
+        free(caps);
+        return "kvm";
+    }
+    e = virGetLastError();
+    /* drivers without domain capabilities (the test driver) take any type */
+    if (e && e->code == VIR_ERR_NO_SUPPORT) {
+        virResetLastError();
+        return "kvm";
+    }
+    virResetLastError();
+    return "qemu";
+}
+
+/*
+ * "domain_type=qemu,network=default,console_log=/x" into XML options; the
+ * values point into `buf` (a copy of the text).
+ */
+static int parse_backend_options(const char *text, char *buf, size_t size,
+                                 hv_libvirt_xml_options *xml)
+{
+    char *save = NULL;
+
+    if (!text || !*text)
+        return 0;
+    if (strlen(text) >= size)
+        return hv_error_set(HV_E_INVAL, "backend_options", "backend_options is too long");
+    strcpy(buf, text);
+    for (char *item = strtok_r(buf, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(item, '=');
+
+        if (!eq)
+            return hv_error_set(HV_E_INVAL, "backend_options",
+                                "backend option '%s' needs a value (key=value)", item);
+        *eq = '\0';
+        if (strcmp(item, "domain_type") == 0) {
+            xml->domain_type = eq + 1;
+            if (strcmp(xml->domain_type, "kvm") != 0 && strcmp(xml->domain_type, "qemu") != 0)
+                return hv_error_set(HV_E_INVAL, "backend_options",
+                                    "domain_type '%s' is not one the libvirt backend drives: "
+                                    "use domain_type=kvm or domain_type=qemu",
+                                    xml->domain_type);
+        } else if (strcmp(item, "network") == 0)
+            xml->network = eq + 1;
+        else if (strcmp(item, "console_log") == 0)
+            xml->console_log = eq + 1;
+        else
+            return hv_error_set(HV_E_INVAL, "backend_options",
+                                "the libvirt backend has no option '%s': it takes domain_type, "
+                                "network and console_log",
+                                item);
+    }
+    return 0;
+}
+
+static int lv_vm_create(void *data, const hv_plan *plan, const hv_vm_create_options *copts,
+                        void **out)
+{
+    lv_conn *c = data;
+    hv_libvirt_xml_options opts = HV_LIBVIRT_XML_OPTIONS_INIT;
+    virDomainPtr dom;
+    char *xml = NULL, buf[1024];
+    int rc;
+
+    rc = parse_backend_options(copts->backend_options, buf, sizeof(buf), &opts);
+    if (rc < 0)
+        return rc;
+    if (!opts.domain_type)
+        opts.domain_type = domain_type(c);
+    rc = hv_plan_to_libvirt_xml(plan, &opts, &xml);
+    if (rc < 0)
+        return rc;
+    dom = virDomainDefineXML(c->conn, xml);
+    hv_free(xml);
+    if (!dom)
+        return lv_error("defining the domain");
+    return wrap_domain(c, dom, out);
+}
+
+static int lv_vm_lookup(void *data, const char *name, void **out)
+{
+    lv_conn *c = data;
+    virDomainPtr dom = virDomainLookupByName(c->conn, name);
+
+    if (!dom) {
+        int rc = lv_error("looking the domain up");
+
+        if (rc == HV_E_NOTFOUND)
+            hv_error_set(rc, "name", "no VM named '%s' on %s", name, c->uri);
+        return rc;
+    }
+    return wrap_domain(c, dom, out);
+}
+
+static void lv_vm_release(void *data)
+{
+    lv_vm *vm = data;
+
+    virDomainFree(vm->dom);
+    free(vm->name);
+    free(vm);
+}
+
+static const char *lv_vm_name(void *data)
+{
+    return ((lv_vm *)data)->name;
+}
+
+#define CALL(expr, what) ((expr) < 0 ? lv_error(what) : 0)
+
+static int lv_vm_start(void *data)
+{
+    return CALL(virDomainCreate(((lv_vm *)data)->dom), "starting the domain");
+}
+
+static int lv_vm_pause(void *data)
+{
+    return CALL(virDomainSuspend(((lv_vm *)data)->dom), "pausing the domain");
+}
+
+static int lv_vm_resume(void *data)
+{
+    return CALL(virDomainResume(((lv_vm *)data)->dom), "resuming the domain");
+}
+
+static int raw_state(virDomainPtr dom, int *state)
+{
+    int reason;
+
+    return virDomainGetState(dom, state, &reason, 0) < 0 ? lv_error("reading the state") : 0;
+}
+
+static int lv_vm_destroy(void *data)
+{
+    lv_vm *vm = data;
+    int state = VIR_DOMAIN_NOSTATE;
+    int was_active = virDomainIsActive(vm->dom);
+
+    virResetLastError();
+    if (virDomainDestroy(vm->dom) == 0)
+        return 0;
+    /* A connection opened moments ago may find libvirt still reconnecting
+     * to the running QEMU (qemu:///embed does this at every open): the kill
+     * lands, but libvirt then reports "domain is not running". The VM is
+     * off either way, which is what was asked. */
+    virErrorPtr saved = virSaveLastError();
+    int rc = 0;
+
+    virResetLastError();
+    if (!(saved && saved->code == VIR_ERR_OPERATION_INVALID && was_active == 1 &&
+          raw_state(vm->dom, &state) == 0 && state == VIR_DOMAIN_SHUTOFF))
+        rc = lv_report(saved, "powering the domain off");
+    virFreeError(saved);
+    return rc;
+}
+
+static int lv_vm_stop(void *data, unsigned int timeout_ms)
+{
+    lv_vm *vm = data;
+    struct timespec tick = {0, 100 * 1000 * 1000};
+    int state = VIR_DOMAIN_NOSTATE, rc;
+
+    if ((rc = raw_state(vm->dom, &state)) < 0)
+        return rc;
+    if (state == VIR_DOMAIN_SHUTOFF)
+        return 0;
+    if (timeout_ms && virDomainShutdown(vm->dom) < 0)
+        virResetLastError(); /* no agent/ACPI: fall through to the forced stop */
+    for (unsigned int waited = 0; timeout_ms && waited < timeout_ms; waited += 100) {
+        if ((rc = raw_state(vm->dom, &state)) < 0)
+            return rc;
+        if (state == VIR_DOMAIN_SHUTOFF)
+            return 0;
+        nanosleep(&tick, NULL);
+    }
+    return lv_vm_destroy(data);
+}
+
+static int lv_vm_undefine(void *data)
+{
+    lv_vm *vm = data;
+    unsigned int flags = VIR_DOMAIN_UNDEFINE_MANAGED_SAVE | VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA |
+                         VIR_DOMAIN_UNDEFINE_NVRAM;
+
+    if (virDomainUndefineFlags(vm->dom, flags) == 0)
+        return 0;
+    /* drivers without NVRAM support refuse the flag */
+    virResetLastError();
+    flags &= ~(unsigned int)VIR_DOMAIN_UNDEFINE_NVRAM;
+    return CALL(virDomainUndefineFlags(vm->dom, flags), "undefining the domain");
+}
+
+static int lv_vm_state(void *data, int *state)
+{
+    lv_vm *vm = data;
+    int raw = VIR_DOMAIN_NOSTATE, rc = raw_state(vm->dom, &raw);
+
+    if (rc < 0)
+        return rc;
+    switch (raw) {
+    case VIR_DOMAIN_RUNNING:
+    case VIR_DOMAIN_BLOCKED:
+        *state = HV_VM_STATE_RUNNING;
+        break;
+    case VIR_DOMAIN_PAUSED:
+        *state = HV_VM_STATE_PAUSED;
+        break;
+    case VIR_DOMAIN_SHUTDOWN:
+        *state = HV_VM_STATE_STOPPING;
+        break;
+    case VIR_DOMAIN_SHUTOFF:
+        *state = virDomainHasManagedSaveImage(vm->dom, 0) == 1 ? HV_VM_STATE_SUSPENDED
+                                                               : HV_VM_STATE_DEFINED;
+        virResetLastError();
+        break;
+    case VIR_DOMAIN_CRASHED:
+        *state = HV_VM_STATE_CRASHED;
+        break;
+    case VIR_DOMAIN_PMSUSPENDED:
+        *state = HV_VM_STATE_SUSPENDED;
+        break;
+    default:
+        *state = HV_VM_STATE_UNKNOWN;
+    }
+    return 0;
+}
+
+static int lv_vm_suspend(void *data, const char *path, unsigned int flags)
+{
+    lv_vm *vm = data;
+
+    if (virDomainSaveFlags(vm->dom, path, NULL, 0) < 0)
+        return lv_error("saving the domain to a file");
+    if ((flags & HV_VM_SUSPEND_KEEP_RUNNING) && virDomainRestore(vm->c->conn, path) < 0)
+        return lv_error("restoring the domain after saving it");
+    return 0;
+}
+
+/* The domain name inside a save image (libvirt keeps the domain XML there). */
+static char *name_in_save_image(lv_conn *c, const char *path)
+{
+    char *xml = virDomainSaveImageGetXMLDesc(c->conn, path, 0);
+    char *start, *end, *name = NULL;
+
+    if (!xml) {
+        lv_error("reading the save image");
+        return NULL;
+    }
+    start = strstr(xml, "<name>");
+    end = start ? strstr(start, "</name>") : NULL;
+    if (start && end)
+        name = hv_strndup(start + 6, (size_t)(end - start - 6));
+    else
+        hv_error_set(HV_E_BACKEND, path, "the save image %s names no domain", path);
+    free(xml);
+    return name;
+}
+
+static int lv_vm_resume_from(void *data, const char *path, unsigned int flags, void **out)
+{
+    lv_conn *c = data;
+    char *name = name_in_save_image(c, path);
+    virDomainPtr dom;
+
+    if (!name)
+        return hv_error_code_of(hv_error_last());
+    if (virDomainRestoreFlags(c->conn, path, NULL,
+                              flags & HV_VM_RESUME_PAUSED ? VIR_DOMAIN_SAVE_PAUSED : 0) < 0) {
+        free(name);
+        return lv_error("restoring the domain from a file");
+    }
+    dom = virDomainLookupByName(c->conn, name);
+    free(name);
+    if (!dom)
+        return lv_error("finding the restored domain");
+    return wrap_domain(c, dom, out);
+}
+
+static int lv_vm_managed_save(void *data)
+{
+    return CALL(virDomainManagedSave(((lv_vm *)data)->dom, 0), "managed save");
+}
+
+static int lv_vm_has_managed_save(void *data, bool *has)
+{
+    int rc = virDomainHasManagedSaveImage(((lv_vm *)data)->dom, 0);
+
+    if (rc < 0)
+        return lv_error("checking for a managed save image");
+    *has = rc == 1;
+    return 0;
+}
+
+static int lv_vm_snapshot_create(void *data, const char *name)
+{
+    lv_vm *vm = data;
+    virDomainSnapshotPtr snap;
+    char *xml;
+
+    if (hv_spec_check_name(name, "name") < 0)
+        return hv_error_set(HV_E_INVAL, "name", "%s",
+                            "a snapshot name may use only letters, "
+                            "digits, '-', '_' and '.'");
+    xml = hv_asprintf("<domainsnapshot><name>%s</name></domainsnapshot>", name);
+    if (!xml)
+        return HV_E_NOMEM;
+    snap = virDomainSnapshotCreateXML(vm->dom, xml, 0);
+    free(xml);
+    if (!snap)
+        return lv_error("creating a snapshot");
+    virDomainSnapshotFree(snap);
+    return 0;
+}
+
+static int with_snapshot(lv_vm *vm, const char *name, bool revert)
+{
+    virDomainSnapshotPtr snap = virDomainSnapshotLookupByName(vm->dom, name, 0);
+    int rc;
+
+    if (!snap) {
+        rc = lv_error("finding the snapshot");
+        if (rc == HV_E_NOTFOUND)
+            hv_error_set(rc, "name", "%s has no snapshot named '%s'", vm->name, name);
+        return rc;
+    }
+    rc = revert ? CALL(virDomainRevertToSnapshot(snap, 0), "reverting to the snapshot")
+                : CALL(virDomainSnapshotDelete(snap, 0), "deleting the snapshot");
+    virDomainSnapshotFree(snap);
+    return rc;
+}
+
+static int lv_vm_snapshot_revert(void *data, const char *name)
+{
+    return with_snapshot(data, name, true);
+}
+
+static int lv_vm_snapshot_delete(void *data, const char *name)
+{
+    return with_snapshot(data, name, false);
+}
+
+static int lv_vm_snapshot_list(void *data, char ***names, size_t *count)
+{
+    lv_vm *vm = data;
+    virDomainSnapshotPtr *snaps = NULL;
+    int n = virDomainListAllSnapshots(vm->dom, &snaps, 0);
+    char **out;
+
+    if (n < 0)
+        return lv_error("listing snapshots");
+    out = hv_calloc((size_t)n + 1, sizeof(*out));
+    for (int i = 0; i < n; i++) {
+        if (out && !(out[i] = hv_strdup(virDomainSnapshotGetName(snaps[i])))) {
+            hv_strv_free(out, (size_t)i);
+            out = NULL;
+        }
+        virDomainSnapshotFree(snaps[i]);
+    }
+    free(snaps);
+    if (!out)
+        return HV_E_NOMEM;
+    *names = out;
+    *count = (size_t)n;
+    return 0;
+}
+
+/* The migration verdict of the plan kept in the domain's metadata, if any. */
+static int check_plan_eligibility(lv_vm *vm)
+{
+    char *meta = virDomainGetMetadata(vm->dom, VIR_DOMAIN_METADATA_ELEMENT, HV_LIBVIRT_PLAN_NS,
+                                      VIR_DOMAIN_AFFECT_CURRENT);
+    xmlDocPtr doc;
+    xmlChar *text = NULL;
+    json_object *plan = NULL, *migration, *reasons;
+    bool live = true;
+    int rc = 0;
+
+    if (!meta) {
+        virResetLastError(); /* not made by hpcvirt: nothing to check */
+        return 0;
+    }
+    /* the element holds the plan's JSON as text */
+    doc = xmlReadMemory(meta, (int)strlen(meta), "metadata.xml", NULL,
+                        XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+    if (doc && xmlDocGetRootElement(doc))
+        text = xmlNodeGetContent(xmlDocGetRootElement(doc));
+    if (text && hv_json_parse((const char *)text, "the plan in the domain metadata", &plan) == 0 &&
+        (migration = hv_json_get(plan, "migration", json_type_object)) &&
+        hv_json_get_bool(migration, "live", &live) && !live) {
+        reasons = hv_json_get(migration, "reasons", json_type_array);
+        rc = hv_error_set(HV_E_UNSUPPORTED, NULL,
+                          "%s cannot be live-migrated: %s; suspend it to a file and resume it "
+                          "on the other host instead",
+                          vm->name,
+                          reasons && json_object_array_length(reasons)
+                              ? json_object_get_string(json_object_array_get_idx(reasons, 0))
+                              : "its plan says so");
+    }
+    json_object_put(plan);
+    xmlFree(text);
+    xmlFreeDoc(doc);
+    free(meta);
+    return rc;
+}
+
+static int lv_vm_migrate(void *data, const char *dest, const hv_migrate_options *opts)
+{
+    lv_vm *vm = data;
+    virTypedParameterPtr params = NULL;
+    int nparams = 0, maxparams = 0, rc;
+    unsigned int flags = VIR_MIGRATE_PEER2PEER | VIR_MIGRATE_PERSIST_DEST;
+
+    if (strncmp(dest, "libvirt:", 8) == 0)
+        dest += 8;
+    if (!(opts && (opts->flags & HV_MIGRATE_OFFLINE))) {
+        flags |= VIR_MIGRATE_LIVE;
+        if ((rc = check_plan_eligibility(vm)) < 0)
+            return rc;
+    } else {
+        flags |= VIR_MIGRATE_OFFLINE;
+    }
+    if (opts && opts->bandwidth_mib_per_s &&
+        virTypedParamsAddULLong(&params, &nparams, &maxparams, VIR_MIGRATE_PARAM_BANDWIDTH,
+                                opts->bandwidth_mib_per_s) < 0)
+        return lv_error("preparing the migration");
+    if (opts && opts->max_downtime_ms &&
+        virDomainMigrateSetMaxDowntime(vm->dom, opts->max_downtime_ms, 0) < 0) {
+        virTypedParamsFree(params, nparams);
+        return lv_error("setting the maximum downtime");
+    }
+    rc = virDomainMigrateToURI3(vm->dom, dest, params, (unsigned int)nparams, flags);
+    virTypedParamsFree(params, nparams);
+    return rc < 0 ? lv_error("migrating the domain") : 0;
+}
+
+virDomainPtr hv_libvirt_domain(void *vm_data)
+{
+    return vm_data ? ((lv_vm *)vm_data)->dom : NULL;
+}
+
+const hv_backend hv_libvirt_backend = {
+    .version = HV_BACKEND_VERSION,
+    .name = "libvirt",
+    .scheme = "libvirt",
+    .open = lv_open,
+    .close = lv_close,
+    .host = lv_host,
+    .list_vms = lv_list_vms,
+    .vm_create = lv_vm_create,
+    .vm_lookup = lv_vm_lookup,
+    .vm_release = lv_vm_release,
+    .vm_name = lv_vm_name,
+    .vm_start = lv_vm_start,
+    .vm_pause = lv_vm_pause,
+    .vm_resume = lv_vm_resume,
+    .vm_stop = lv_vm_stop,
+    .vm_destroy = lv_vm_destroy,
+    .vm_undefine = lv_vm_undefine,
+    .vm_state = lv_vm_state,
+    .vm_suspend = lv_vm_suspend,
+    .vm_resume_from = lv_vm_resume_from,
+    .vm_managed_save = lv_vm_managed_save,
+    .vm_has_managed_save = lv_vm_has_managed_save,
+    .vm_snapshot_create = lv_vm_snapshot_create,
+    .vm_snapshot_revert = lv_vm_snapshot_revert,
+    .vm_snapshot_delete = lv_vm_snapshot_delete,
+    .vm_snapshot_list = lv_vm_snapshot_list,
+    .vm_migrate = lv_vm_migrate,
+};

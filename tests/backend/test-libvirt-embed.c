@@ -1,0 +1,122 @@
+/*
+ * tests/backend/test-libvirt-embed.c - a generated 2-node vNUMA EFI guest
+ * really started by QEMU (software emulation) under libvirt's embedded QEMU
+ * driver (libvirt:qemu:///embed?root=DIR, no daemon). What QEMU accepted is
+ * read back from QEMU itself (QMP through libvirt): vCPUs per NUMA node and
+ * the memory backend of each node. run-embed-test.sh gives the root and
+ * kills leftover QEMU processes.
+ *
+ * usage: test-libvirt-embed ROOT
+ */
+#include "hv-test.h"
+#include "plan/test-hosts.h"
+#include "backend/backend.h"
+#include "libvirt/driver.h"
+
+#include "core/json.h"
+
+#include <libvirt/virterror.h>
+#include <libvirt/libvirt-qemu.h>
+#include <libvirt/libvirt.h>
+
+static char uri[4096];
+
+static json_object *qmp(virDomainPtr dom, const char *command)
+{
+    char *reply = NULL;
+    json_object *obj;
+
+    if (virDomainQemuMonitorCommand(dom, command, &reply, 0) < 0)
+        fail_msg("QMP %s failed: %s", command, virGetLastErrorMessage());
+    obj = json_tokener_parse(reply);
+    free(reply);
+    assert_non_null(obj);
+    return obj;
+}
+
+static void test_two_node_efi_guest(void **state)
+{
+    hv_conn *conn = NULL;
+    hv_host *host = NULL;
+    hv_vm_spec *spec;
+    hv_plan *plan = NULL;
+    hv_vm *vm = NULL;
+    hv_vm_create_options copts = HV_VM_CREATE_OPTIONS_INIT;
+    virDomainPtr dom;
+    json_object *cpus, *memdevs, *ret;
+    int per_node[2] = {0, 0};
+    virDomainInfo info;
+
+    assert_hv_ok(hv_conn_open(uri, &conn));
+    assert_hv_ok(hv_conn_host(conn, &host));
+    spec = test_spec("{\"name\": \"hv-embed\", \"vcpus\": 2, \"memory\": \"512MiB\", "
+                     "\"firmware\": \"efi\", \"page_size\": \"4k\", \"vnuma\": [{\"vcpus\": 1, "
+                     "\"memory\": \"256MiB\"}, {\"vcpus\": 1, \"memory\": \"256MiB\"}]}");
+    assert_hv_ok(hv_plan_create(host, spec, NULL, &plan));
+    if (!hv_plan_ok(plan))
+        print_findings(plan);
+    assert_true(hv_plan_ok(plan));
+    copts.flags = HV_VM_CREATE_START;
+    /* software emulation: CI machines have no usable KVM */
+    copts.backend_options = "domain_type=qemu";
+    assert_hv_ok(hv_vm_create(conn, plan, &copts, &vm));
+    assert_int_equal(hv_plan_firmware(plan), HV_FIRMWARE_EFI);
+
+    dom = hv_libvirt_domain(hv_vm_backend_data(vm));
+    assert_non_null(dom);
+    assert_int_equal(virDomainGetInfo(dom, &info), 0);
+    assert_int_equal(info.state, VIR_DOMAIN_RUNNING);
+    assert_int_equal(info.nrVirtCpu, 2);
+    assert_true(info.maxMem == 512 * 1024);
+
+    /* QEMU's own view: each vCPU's node, each node's memory */
+    cpus = qmp(dom, "{\"execute\": \"query-cpus-fast\"}");
+    ret = hv_json_get(cpus, "return", json_type_array);
+    assert_non_null(ret);
+    assert_int_equal(json_object_array_length(ret), 2);
+    for (size_t i = 0; i < json_object_array_length(ret); i++) {
+        json_object *props =
+            hv_json_get(json_object_array_get_idx(ret, i), "props", json_type_object);
+        int64_t node = -1;
+
+        assert_true(hv_json_get_i64(props, "node-id", &node));
+        assert_true(node == 0 || node == 1);
+        per_node[node]++;
+    }
+    assert_int_equal(per_node[0], 1);
+    assert_int_equal(per_node[1], 1);
+    json_object_put(cpus);
+    memdevs = qmp(dom, "{\"execute\": \"query-memdev\"}");
+    ret = hv_json_get(memdevs, "return", json_type_array);
+    assert_non_null(ret);
+    assert_int_equal(json_object_array_length(ret), 2);
+    for (size_t i = 0; i < json_object_array_length(ret); i++) {
+        uint64_t size = 0;
+
+        assert_true(hv_json_get_u64(json_object_array_get_idx(ret, i), "size", &size));
+        assert_true(size == MiB(256));
+    }
+    json_object_put(memdevs);
+
+    assert_hv_ok(hv_vm_destroy(vm));
+    assert_hv_ok(hv_vm_undefine(vm));
+    hv_vm_free(vm);
+    hv_plan_free(plan);
+    hv_vm_spec_free(spec);
+    hv_host_free(host);
+    hv_conn_close(conn);
+}
+
+int main(int argc, char **argv)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_two_node_efi_guest),
+    };
+
+    if (argc != 2) {
+        fprintf(stderr, "usage: test-libvirt-embed ROOT\n");
+        return 64;
+    }
+    snprintf(uri, sizeof(uri), "libvirt:qemu:///embed?root=%s", argv[1]);
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,210 @@
+/*
+ * tests/backend/test-libvirt.c - the libvirt backend against libvirt's own
+ * test driver (libvirt:test:///default, in-process, no daemon): host
+ * inventory from its capabilities, the full lifecycle (define, start,
+ * pause/resume, save/restore, managed save, snapshots, stop, destroy,
+ * undefine), migration refused (the driver cannot; plans can forbid it),
+ * libvirt's errors kept in hv_error_last().
+ */
+#include "hv-test.h"
+#include "plan/test-hosts.h"
+
+#include <unistd.h>
+
+#define URI "libvirt:test:///default"
+
+static hv_plan *plan_on(const hv_host *host, const char *json)
+{
+    hv_vm_spec *spec = test_spec(json);
+    hv_plan *plan = NULL;
+
+    assert_hv_ok(hv_plan_create(host, spec, NULL, &plan));
+    hv_vm_spec_free(spec);
+    if (!hv_plan_ok(plan))
+        print_findings(plan);
+    return plan;
+}
+
+static hv_host *fixture_host(const char *name)
+{
+    hv_host_discover_options opts = HV_HOST_DISCOVER_OPTIONS_INIT;
+    hv_host *host = NULL;
+
+    opts.root = hv_test_fixture(name);
+    assert_hv_ok(hv_host_discover(&host, &opts));
+    return host;
+}
+
+static int state_of(hv_vm *vm)
+{
+    int st = -1;
+
+    assert_hv_ok(hv_vm_state(vm, &st));
+    return st;
+}
+
+static void test_host_from_capabilities(void **state)
+{
+    hv_conn *conn = NULL;
+    hv_host *host = NULL;
+
+    assert_hv_ok(hv_conn_open(URI, &conn));
+    assert_string_equal(hv_conn_backend(conn), "libvirt");
+    assert_hv_ok(hv_conn_host(conn, &host));
+    /* the test driver describes 2 cells of 8 CPUs, 2 GiB and 4 GiB */
+    assert_int_equal(hv_host_cpu_count(host), 16);
+    assert_int_equal(hv_host_node_count(host), 2);
+    assert_int_equal(hv_host_package_count(host), 2);
+    assert_string_equal(hv_host_node_cpulist(hv_host_node_at(host, 1)), "8-15");
+    assert_true(hv_host_node_memory_bytes(hv_host_node_at(host, 0)) == GiB(2));
+    assert_true(hv_host_node_memory_bytes(hv_host_node_at(host, 1)) == GiB(4));
+    assert_string_equal(hv_host_root(host), "libvirt:test:///default");
+    hv_host_free(host);
+    hv_conn_close(conn);
+}
+
+static void test_lifecycle(void **state)
+{
+    hv_conn *conn = NULL;
+    hv_host *host = NULL;
+    hv_plan *plan;
+    hv_vm *vm = NULL, *again = NULL;
+    hv_vm_create_options copts = HV_VM_CREATE_OPTIONS_INIT;
+    char path[] = "/tmp/hv-libvirt-save-XXXXXX";
+    char **names = NULL;
+    size_t n = 0;
+    bool has = true, listed = false;
+    int fd = mkstemp(path);
+
+    assert_true(fd >= 0);
+    close(fd);
+    assert_hv_ok(hv_conn_open(URI, &conn));
+    /* the test driver reports only a few MiB free: plan for a fixture host instead */
+    host = fixture_host("hosts/dgx-a100-roce");
+    plan = plan_on(host, "{\"name\": \"hv-life\", \"vcpus\": 4, \"memory\": \"1GiB\", "
+                         "\"vnuma\": [{\"vcpus\": 2, \"memory\": \"512MiB\"}, {\"vcpus\": 2, "
+                         "\"memory\": \"512MiB\"}], \"firmware\": \"efi\"}");
+    assert_true(hv_plan_ok(plan));
+    copts.flags = HV_VM_CREATE_START;
+    assert_hv_ok(hv_vm_create(conn, plan, &copts, &vm));
+    assert_string_equal(hv_vm_name(vm), "hv-life");
+    assert_int_equal(state_of(vm), HV_VM_STATE_RUNNING);
+    assert_hv_ok(hv_conn_list_vms(conn, &names, &n));
+    for (size_t i = 0; i < n; i++)
+        listed |= strcmp(names[i], "hv-life") == 0;
+    assert_true(listed);
+    hv_strv_free(names, n);
+    /* defining it twice: libvirt's own message */
+    assert_hv_error(hv_vm_create(conn, plan, NULL, &again), HV_E_BACKEND);
+    assert_error_mentions("already exists");
+
+    assert_hv_ok(hv_vm_pause(vm));
+    assert_int_equal(state_of(vm), HV_VM_STATE_PAUSED);
+    assert_hv_ok(hv_vm_resume(vm));
+    assert_int_equal(state_of(vm), HV_VM_STATE_RUNNING);
+    /* resuming a running VM: libvirt's own words come through */
+    assert_hv_error(hv_vm_resume(vm), HV_E_BACKEND);
+    assert_error_mentions("not paused");
+
+    /* suspend to a file and resume from it */
+    assert_hv_ok(hv_vm_suspend(vm, path, NULL));
+    assert_int_equal(state_of(vm), HV_VM_STATE_DEFINED);
+    assert_hv_ok(hv_vm_resume_from(conn, path, NULL, &again));
+    assert_string_equal(hv_vm_name(again), "hv-life");
+    assert_int_equal(state_of(again), HV_VM_STATE_RUNNING);
+    hv_vm_free(again);
+    again = NULL;
+
+    /* managed save: the next start resumes */
+    assert_hv_ok(hv_vm_managed_save(vm));
+    assert_hv_ok(hv_vm_has_managed_save(vm, &has));
+    assert_true(has);
+    assert_int_equal(state_of(vm), HV_VM_STATE_SUSPENDED);
+    assert_hv_ok(hv_vm_start(vm));
+    assert_int_equal(state_of(vm), HV_VM_STATE_RUNNING);
+    assert_hv_ok(hv_vm_has_managed_save(vm, &has));
+    assert_false(has);
+
+    /* snapshots */
+    assert_hv_ok(hv_vm_snapshot_create(vm, "before"));
+    assert_hv_ok(hv_vm_snapshot_list(vm, &names, &n));
+    assert_int_equal(n, 1);
+    assert_string_equal(names[0], "before");
+    hv_strv_free(names, n);
+    assert_hv_ok(hv_vm_snapshot_revert(vm, "before"));
+    assert_hv_error(hv_vm_snapshot_revert(vm, "nope"), HV_E_NOTFOUND);
+    assert_hv_error(hv_vm_snapshot_create(vm, "bad name"), HV_E_INVAL);
+    assert_hv_ok(hv_vm_snapshot_delete(vm, "before"));
+
+    /* the test driver does not migrate: said clearly, from libvirt */
+    assert_hv_error(hv_vm_migrate(vm, "libvirt:test:///default", NULL), HV_E_UNSUPPORTED);
+    assert_error_mentions("libvirt: migrating the domain");
+
+    /* graceful stop (the test driver shuts down at once), then gone */
+    assert_hv_ok(hv_vm_stop(vm, 2000));
+    assert_int_equal(state_of(vm), HV_VM_STATE_DEFINED);
+    assert_hv_ok(hv_vm_start(vm));
+    assert_hv_ok(hv_vm_destroy(vm));
+    assert_hv_ok(hv_vm_undefine(vm));
+    assert_hv_error(hv_vm_lookup(conn, "hv-life", &again), HV_E_NOTFOUND);
+    assert_error_mentions("hv-life");
+
+    hv_vm_free(vm);
+    hv_plan_free(plan);
+    hv_host_free(host);
+    hv_conn_close(conn);
+    unlink(path);
+}
+
+static void test_migration_refused_by_the_plan(void **state)
+{
+    hv_conn *conn = NULL;
+    hv_host *dgx = fixture_host("hosts/dgx-a100-roce");
+    hv_plan *plan;
+    hv_vm *vm = NULL, *found = NULL;
+
+    /* planned for a GPU server, defined on the test driver */
+    plan = plan_on(dgx, "{\"name\": \"hv-gpu\", \"vcpus\": 4, \"memory\": \"4GiB\", "
+                        "\"accelerators\": [{\"pci_address\": \"0000:07:00.0\"}]}");
+    assert_false(hv_plan_live_migratable(plan));
+    assert_hv_ok(hv_conn_open(URI, &conn));
+    assert_hv_ok(hv_vm_create(conn, plan, NULL, &vm));
+    assert_hv_ok(hv_vm_start(vm));
+    assert_hv_error(hv_vm_migrate(vm, "qemu+ssh://elsewhere/system", NULL), HV_E_UNSUPPORTED);
+    assert_error_mentions("0000:07:00.0");
+    assert_error_mentions("suspend it to a file");
+    /* a handle found by name reads the verdict from the domain's metadata */
+    assert_hv_ok(hv_vm_lookup(conn, "hv-gpu", &found));
+    assert_hv_error(hv_vm_migrate(found, "qemu+ssh://elsewhere/system", NULL), HV_E_UNSUPPORTED);
+    assert_error_mentions("passed through");
+    assert_hv_ok(hv_vm_destroy(vm));
+    assert_hv_ok(hv_vm_undefine(vm));
+    hv_vm_free(found);
+    hv_vm_free(vm);
+    hv_plan_free(plan);
+    hv_host_free(dgx);
+    hv_conn_close(conn);
+}
+
+static void test_connection_errors(void **state)
+{
+    hv_conn *conn = NULL;
+
+    /* nothing listens there: libvirt's message, no crash, no connection */
+    assert_hv_error(hv_conn_open("libvirt:qemu+tcp://127.0.0.1:1/system", &conn), HV_E_BACKEND);
+    assert_null(conn);
+    assert_error_mentions("127.0.0.1");
+    assert_hv_error(hv_conn_open("libvirt:", &conn), HV_E_INVAL);
+    assert_hv_error(hv_conn_open("libvirt:nosuchdriver:///", &conn), HV_E_BACKEND);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_host_from_capabilities),
+        cmocka_unit_test(test_lifecycle),
+        cmocka_unit_test(test_migration_refused_by_the_plan),
+        cmocka_unit_test(test_connection_errors),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
