@@ -35,3 +35,20 @@ def test_vm_lifecycle_runs():
                        capture_output=True, text=True, check=False)
     assert r.returncode == 0, r.stderr
     assert r.stdout == "running\n"
+
+
+def test_run_on_test_driver_runs_the_vgpu_example():
+    from hpcvirt import backends
+    if "libvirt" not in backends():
+        import pytest
+        pytest.skip("built without the libvirt backend")
+    r = subprocess.run([sys.executable, os.path.join(SRC, "examples", "run_on_test_driver.py"),
+                        os.path.join(SRC, "examples", "specs", "vgpu-workstation.json"),
+                        os.path.join(SRC, "tests", "fixtures", "hosts", "hugepages-2node")],
+                       capture_output=True, text=True, check=False)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0] == "plan vgpu-ws: ok, live migration allowed"
+    assert "resumed from it: running" in lines
+    assert "managed save: suspended, image kept: True" in lines
+    assert any(line.startswith("migration refused (HV_E_UNSUPPORTED)") for line in lines)
