@@ -3,6 +3,7 @@
  * and the public accessors of a borrowed finding.
  */
 #include "core/findings.h"
+#include "core/format.h"
 #include "core/alloc.h"
 #include "core/arena.h"
 #include "core/error.h"
@@ -61,7 +62,7 @@ int hv_findings_add(hv_findings *list, int severity, const char *code, const cha
     va_list ap;
 
     va_start(ap, fmt);
-    vsnprintf(message, sizeof(message), fmt, ap);
+    hv_vformat(message, sizeof(message), fmt, ap);
     va_end(ap);
     return hv_findings_add_text(list, severity, code, path, message);
 }

@@ -8,34 +8,6 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Whether every conversion in fmt is one hv_vformat handles itself. */
-static bool simple_format(const char *fmt)
-{
-    for (const char *p = strchr(fmt, '%'); p; p = strchr(p, '%')) {
-        p++;
-        if (*p == '%') {
-            p++;
-            continue;
-        }
-        if (*p == '.') {
-            p++;
-            if (*p == '*')
-                p++;
-            else
-                while (*p >= '0' && *p <= '9')
-                    p++;
-            if (*p != 's')
-                return false;
-            continue;
-        }
-        while (*p == 'l' || *p == 'z')
-            p++;
-        if (!*p || !strchr("sdiuxc", *p))
-            return false;
-    }
-    return true;
-}
-
 typedef struct out {
     char *buf;
     size_t size, len;
@@ -63,17 +35,25 @@ static void put_unsigned(out *o, unsigned long long v, unsigned int base)
     put(o, digits + n, sizeof(digits) - n);
 }
 
+/* A conversion hv_vformat does not handle: the whole format goes to vsnprintf. */
+static size_t fall_back(char *buf, size_t size, const char *fmt, va_list ap)
+{
+    int n = vsnprintf(buf, size, fmt, ap);
+
+    return n < 0 ? 0 : (size_t)n < size ? (size_t)n : size - 1;
+}
+
 size_t hv_vformat(char *buf, size_t size, const char *fmt, va_list ap)
 {
     out o = {buf, size, 0};
+    va_list original;
+    size_t result;
 
     if (!size)
         return 0;
-    if (!simple_format(fmt)) {
-        int n = vsnprintf(buf, size, fmt, ap);
-
-        return n < 0 ? 0 : (size_t)n < size ? (size_t)n : size - 1;
-    }
+    /* one pass; the arguments are kept for vsnprintf in case a conversion
+     * turns out to be one this subset does not handle */
+    va_copy(original, ap);
     for (const char *p = fmt; *p;) {
         const char *start = p;
         int longs = 0;
@@ -100,6 +80,8 @@ size_t hv_vformat(char *buf, size_t size, const char *fmt, va_list ap)
                 while (*p >= '0' && *p <= '9')
                     precision = precision * 10 + (*p++ - '0');
             }
+            if (*p != 's')
+                goto unsupported;
         }
         for (; *p == 'l' || *p == 'z'; p++) {
             longs += *p == 'l';
@@ -135,7 +117,8 @@ size_t hv_vformat(char *buf, size_t size, const char *fmt, va_list ap)
             }
             break;
         }
-        default: { /* u, x */
+        case 'u':
+        case 'x': {
             unsigned long long v = size_t_arg   ? va_arg(ap, size_t)
                                    : longs >= 2 ? va_arg(ap, unsigned long long)
                                    : longs == 1 ? va_arg(ap, unsigned long)
@@ -143,8 +126,27 @@ size_t hv_vformat(char *buf, size_t size, const char *fmt, va_list ap)
             put_unsigned(&o, v, p[-1] == 'x' ? 16 : 10);
             break;
         }
+        default:
+            goto unsupported;
         }
     }
     buf[o.len] = '\0';
+    va_end(original);
     return o.len;
+
+unsupported:
+    result = fall_back(buf, size, fmt, original);
+    va_end(original);
+    return result;
+}
+
+size_t hv_format(char *buf, size_t size, const char *fmt, ...)
+{
+    va_list ap;
+    size_t n;
+
+    va_start(ap, fmt);
+    n = hv_vformat(buf, size, fmt, ap);
+    va_end(ap);
+    return n;
 }

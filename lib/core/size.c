@@ -5,6 +5,7 @@
  */
 #include "core/alloc.h"
 #include "core/error.h"
+#include "core/format.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -121,6 +122,8 @@ int hv_size_format(uint64_t bytes, char *buf, size_t size)
     uint64_t unit = 1;
     u128 hundredths;
     uint64_t whole, frac;
+    char text[32]; /* "18446744073709551615.99 EiB" at most */
+    size_t n;
 
     if (!buf && size)
         return hv_error_null_arg(__func__, "buf");
@@ -133,10 +136,19 @@ int hv_size_format(uint64_t bytes, char *buf, size_t size)
     whole = (uint64_t)(hundredths / 100);
     frac = (uint64_t)(hundredths % 100);
     if (frac == 0)
-        return snprintf(buf, size, "%llu %s", (unsigned long long)whole, names[u]);
-    if (frac % 10 == 0)
-        return snprintf(buf, size, "%llu.%llu %s", (unsigned long long)whole,
-                        (unsigned long long)(frac / 10), names[u]);
-    return snprintf(buf, size, "%llu.%02llu %s", (unsigned long long)whole,
-                    (unsigned long long)frac, names[u]);
+        n = hv_format(text, sizeof(text), "%llu %s", (unsigned long long)whole, names[u]);
+    else if (frac % 10 == 0)
+        n = hv_format(text, sizeof(text), "%llu.%c %s", (unsigned long long)whole,
+                      (int)('0' + frac / 10), names[u]);
+    else
+        n = hv_format(text, sizeof(text), "%llu.%c%c %s", (unsigned long long)whole,
+                      (int)('0' + frac / 10), (int)('0' + frac % 10), names[u]);
+    /* snprintf's contract: truncate to size, return the length needed */
+    if (size) {
+        size_t copy = n < size ? n : size - 1;
+
+        memcpy(buf, text, copy);
+        buf[copy] = '\0';
+    }
+    return (int)n;
 }

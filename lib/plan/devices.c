@@ -4,6 +4,7 @@
  * existence, double use, IOMMU isolation and vGPU types; NICs (queues, RSS,
  * offloads, mapped to virtio-net); RDMA attachments matched to host ports.
  */
+#include "core/format.h"
 #include "plan/plan.h"
 #include "host/catalogue.h"
 #include "core/alloc.h"
@@ -108,8 +109,8 @@ static int check_accelerator(hv_plan *plan, const hv_host *host, const struct hv
     int rc = 0;
 
     hv_strlcpy(dev->pci_address, acc->pci_address, sizeof(dev->pci_address));
-    snprintf(dev->model, sizeof(dev->model), "%s",
-             acc->model_id && *acc->model_id ? acc->model_id : acc->model);
+    hv_format(dev->model, sizeof(dev->model), "%s",
+              acc->model_id && *acc->model_id ? acc->model_id : acc->model);
     dev->host_node = acc->numa_node;
     if (want->mode == HV_ACCEL_MODE_VGPU) {
         int t = find_mdev(acc, want->mdev_type);
@@ -147,7 +148,7 @@ static int check_accelerator(hv_plan *plan, const hv_host *host, const struct hv
             char member[16];
             size_t len = strcspn(p, ",");
 
-            snprintf(member, sizeof(member), "%.*s", (int)(len < 15 ? len : 15), p);
+            hv_format(member, sizeof(member), "%.*s", (int)(len < 15 ? len : 15), p);
             if (strcmp(member, acc->pci_address) != 0) {
                 bool also = false;
 
@@ -177,7 +178,7 @@ static int plan_accelerators(hv_plan *plan, const hv_host *host)
         const hv_spec_accel *want = &plan->spec->accels[i];
         char path[40];
 
-        snprintf(path, sizeof(path), "accelerators[%zu]", i);
+        hv_format(path, sizeof(path), "accelerators[%zu]", i);
         if (want->pci_address[0]) {
             const struct hv_accelerator *acc =
                 hv_host_accelerator_by_address(host, want->pci_address);
@@ -285,8 +286,8 @@ static int plan_nics(hv_plan *plan)
         struct hv_plan_device *dev;
         char path[40], qpath[48];
 
-        snprintf(path, sizeof(path), "nics[%zu]", i);
-        snprintf(qpath, sizeof(qpath), "nics[%zu].queues", i);
+        hv_format(path, sizeof(path), "nics[%zu]", i);
+        hv_format(qpath, sizeof(qpath), "nics[%zu].queues", i);
         dev = new_device(plan, HV_PLAN_DEVICE_NIC, path);
         if (!dev)
             return HV_E_NOMEM;
@@ -370,7 +371,7 @@ static int plan_rdma(hv_plan *plan, const hv_host *host)
         struct hv_plan_device *dev;
         char path[40];
 
-        snprintf(path, sizeof(path), "rdma[%zu]", i);
+        hv_format(path, sizeof(path), "rdma[%zu]", i);
         if (want->mode == HV_RDMA_MODE_PVRDMA && want->protocol == HV_RDMA_INFINIBAND) {
             rc |= hv_plan_error(plan, "plan.rdma.pvrdma-infiniband", path,
                                 "paravirtual RDMA (pvrdma) carries RoCE only: for InfiniBand use "
@@ -442,7 +443,7 @@ static int plan_rdma(hv_plan *plan, const hv_host *host)
         if (want->mtu && best_port->active_mtu && want->mtu > best_port->active_mtu) {
             char mpath[48];
 
-            snprintf(mpath, sizeof(mpath), "rdma[%zu].mtu", i);
+            hv_format(mpath, sizeof(mpath), "rdma[%zu].mtu", i);
             rc |= hv_plan_error(plan, "plan.rdma.mtu", mpath,
                                 "MTU %u is larger than %s port %u's active MTU %u%s", want->mtu,
                                 best->name, best_port->number, best_port->active_mtu,

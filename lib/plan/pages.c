@@ -4,6 +4,7 @@
  * node has that many free, else 2 MiB the same way, else 4 KiB with a
  * warning that says what to reserve. Explicit sizes are checked alike.
  */
+#include "core/format.h"
 #include "plan/plan.h"
 
 #include <stdio.h>
@@ -78,8 +79,8 @@ int hv_plan_pages(hv_plan *plan, const hv_host *host)
                 for (size_t j = 0; j < i; j++)
                     seen |= plan->vnodes[j].host_node == plan->vnodes[i].host_node;
                 if (!seen)
-                    len += (size_t)snprintf(nodes + len, sizeof(nodes) - len, "%s%d",
-                                            len ? "," : "", plan->vnodes[i].host_node);
+                    len += hv_format(nodes + len, sizeof(nodes) - len, "%s%d", len ? "," : "",
+                                     plan->vnodes[i].host_node);
             }
             hv_size_format(plan->vnodes[0].memory_bytes, a, sizeof(a));
             return hv_plan_warning(

@@ -93,13 +93,15 @@ static size_t choose_host_nodes(hv_plan *plan, const hv_host *host, size_t n,
                                 unsigned int vcpus_per_node, uint64_t memory_per_node,
                                 size_t *chosen)
 {
-    /* per host node: the fixed parts of its score, and its distance to what is chosen */
+    /* Per host node, its rank as two keys compared high first (bigger is
+     * better): fits, then more of the VM's devices, then closer to the nodes
+     * chosen so far, then huge pages for the share, then more free memory. */
+    const uint64_t distance_max = (UINT64_C(1) << 40) - 1;
     struct candidate {
-        bool usable, fits;
-        int devices;
-        long distance;
-        int pages; /* 2: 1 GiB pages can back the share, 1: 2 MiB pages can */
-        uint64_t capacity;
+        bool usable;
+        uint64_t fixed;    /* fits (bit 63), devices (bits 40-62) */
+        uint64_t distance; /* summed distance to the chosen nodes (< 2^40) */
+        uint64_t tie;      /* pages (bits 62-63: 2 = 1 GiB, 1 = 2 MiB), free MiB */
     } *cand = hv_arena_alloc(&plan->arena, host->nnodes * sizeof(*cand));
     size_t count = 0;
 
@@ -107,54 +109,53 @@ static size_t choose_host_nodes(hv_plan *plan, const hv_host *host, size_t n,
         return 0;
     for (size_t i = 0; i < host->nnodes; i++) {
         const struct hv_host_node *node = &host->nodes[i];
+        uint64_t capacity = node_memory_capacity(node, plan->spec->page_size), pages = 0;
+        bool fits = node->cpu_count >= vcpus_per_node && capacity >= memory_per_node;
 
-        cand[i].usable = node->cpu_count > 0;
-        cand[i].capacity = node_memory_capacity(node, plan->spec->page_size);
-        cand[i].fits = node->cpu_count >= vcpus_per_node && cand[i].capacity >= memory_per_node;
         if (plan->spec->page_size == HV_PAGE_SIZE_AUTO) {
             const hv_hugepage_pool *g = hv_host_node_pool(node, GiB(1));
             const hv_hugepage_pool *m = hv_host_node_pool(node, MiB(2));
 
-            cand[i].pages =
-                host->has_1g_pages && g && memory_per_node % GiB(1) == 0 &&
-                        g->free * GiB(1) >= memory_per_node
-                    ? 2
-                : m && memory_per_node % MiB(2) == 0 && m->free * MiB(2) >= memory_per_node ? 1
-                                                                                            : 0;
+            pages = host->has_1g_pages && g && memory_per_node % GiB(1) == 0 &&
+                            g->free * GiB(1) >= memory_per_node
+                        ? 2
+                    : m && memory_per_node % MiB(2) == 0 && m->free * MiB(2) >= memory_per_node ? 1
+                                                                                                : 0;
         }
+        cand[i].usable = node->cpu_count > 0;
+        cand[i].fixed = (uint64_t)fits << 63;
+        cand[i].tie = pages << 62 | (capacity >> 20 & ((UINT64_C(1) << 62) - 1));
     }
     for (size_t d = 0; d < plan->ndevices; d++) {
         const struct hv_host_node *node = hv_host_node_by_id(host, plan->devices[d].host_node);
 
         if (node)
-            cand[node - host->nodes].devices++;
+            cand[node - host->nodes].fixed += UINT64_C(1) << 40;
     }
     while (count < n) {
         long best = -1;
+        uint64_t best_key = 0, best_tie = 0;
 
         for (size_t i = 0; i < host->nnodes; i++) {
-            const struct candidate *c = &cand[i], *b = best >= 0 ? &cand[best] : NULL;
+            uint64_t key = cand[i].fixed | (distance_max - cand[i].distance);
 
-            if (!c->usable)
-                continue;
-            /* better: fits, then more of the VM's devices, then closer, then huge pages
-             * for the share, then more memory */
-            if (b && (c->fits != b->fits           ? !c->fits
-                      : c->devices != b->devices   ? c->devices < b->devices
-                      : c->distance != b->distance ? c->distance > b->distance
-                      : c->pages != b->pages       ? c->pages < b->pages
-                                                   : (c->capacity >> 20) <= (b->capacity >> 20)))
-                continue;
-            best = (long)i;
+            if (cand[i].usable &&
+                (best < 0 || key > best_key || (key == best_key && cand[i].tie > best_tie))) {
+                best = (long)i;
+                best_key = key;
+                best_tie = cand[i].tie;
+            }
         }
         if (best < 0)
             break;
         cand[best].usable = false;
         chosen[count++] = (size_t)best;
+        if (count == n)
+            break;
         for (size_t i = 0; i < host->nnodes; i++) {
             int dist = host->nodes[i].distances ? host->nodes[i].distances[best] : -1;
 
-            cand[i].distance += dist >= 0 ? dist : 255;
+            cand[i].distance += dist >= 0 ? (uint64_t)dist : 255;
         }
     }
     /* vNUMA node i maps to the i-th chosen host node in id order. */
@@ -433,18 +434,26 @@ int hv_plan_vnuma(hv_plan *plan, const hv_host *host)
         rc |= hv_plan_error(plan, "plan.host.no-cpus", "", "the host has no NUMA node with CPUs");
 
     /* Guest distances from the host's (host distances are indexed like host->nodes). */
-    for (unsigned int i = 0; i < n; i++) {
-        const struct hv_host_node *a = hv_host_node_by_id(host, plan->vnodes[i].host_node);
+    {
+        const struct hv_host_node **of = hv_arena_alloc_raw(&plan->arena, n * sizeof(*of) + 1);
 
-        for (unsigned int j = 0; j < n; j++) {
-            const struct hv_host_node *b = hv_host_node_by_id(host, plan->vnodes[j].host_node);
-            int d = i == j ? 10 : 20;
+        if (!of)
+            return HV_E_NOMEM;
+        for (unsigned int i = 0; i < n; i++)
+            of[i] = hv_host_node_by_id(host, plan->vnodes[i].host_node);
+        for (unsigned int i = 0; i < n; i++) {
+            const struct hv_host_node *a = of[i];
 
-            if (i != j && a && b && a->distances)
-                d = a->distances[b - host->nodes];
-            if (i != j && d <= 10) /* two vNUMA nodes on one host node: still apart */
-                d = d < 0 ? 20 : 11;
-            plan->distances[i * n + j] = d;
+            for (unsigned int j = 0; j < n; j++) {
+                const struct hv_host_node *b = of[j];
+                int d = i == j ? 10 : 20;
+
+                if (i != j && a && b && a->distances)
+                    d = a->distances[b - host->nodes];
+                if (i != j && d <= 10) /* two vNUMA nodes on one host node: still apart */
+                    d = d < 0 ? 20 : 11;
+                plan->distances[i * n + j] = d;
+            }
         }
     }
 
