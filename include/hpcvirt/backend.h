@@ -24,7 +24,11 @@
 
 HV_BEGIN_DECLS
 
-#define HV_BACKEND_VERSION 1
+/**
+ * 2 added the operations after vm_migrate (waiting, console, statistics,
+ * progress, memory backing); tables of version 1 are still accepted.
+ */
+#define HV_BACKEND_VERSION 2
 /** What `open` returns to let the next backend try the URI. */
 #define HV_BACKEND_DECLINED 1
 
@@ -60,6 +64,14 @@ typedef struct hv_backend {
     int (*vm_snapshot_delete)(void *vm_data, const char *name);
     int (*vm_snapshot_list)(void *vm_data, char ***names, size_t *count);
     int (*vm_migrate)(void *vm_data, const char *dest, const hv_migrate_options *opts);
+    /* ---- version 2 ---- */
+    int (*vm_wait)(void *vm_data, int timeout_ms, int *exit_code);
+    int (*vm_exit_code)(void *vm_data, int *exit_code);
+    int (*vm_console_read)(void *vm_data, char *buf, size_t size, size_t *length);
+    int (*vm_stat)(void *vm_data, int stat, uint64_t *value);
+    int (*vm_progress)(void *vm_data, unsigned int vcpu, uint32_t *marker, uint64_t *count);
+    int (*vm_memory_node_count)(void *vm_data, size_t *count);
+    int (*vm_memory_info)(void *vm_data, size_t node, hv_vm_memory_info *info);
 } hv_backend;
 
 /**

@@ -62,7 +62,15 @@ typedef enum hv_vm_create_flags {
     HV_VM_CREATE_START = 1 << 0 /**< start it once defined */
 } hv_vm_create_flags;
 
-#define HV_VM_CREATE_OPTIONS_VERSION 1
+/**
+ * Called with guest console output (built-in engine), from the thread of
+ * the vCPU that wrote it: keep it short and do not call back into the VM.
+ */
+typedef void (*hv_vm_console_fn)(void *data, const char *bytes, size_t length);
+/** Called when a vCPU writes a progress marker (built-in engine), from that vCPU's thread. */
+typedef void (*hv_vm_progress_fn)(void *data, unsigned int vcpu, uint32_t marker);
+
+#define HV_VM_CREATE_OPTIONS_VERSION 2
 typedef struct hv_vm_create_options {
     unsigned int version;
     unsigned int flags; /**< HV_VM_CREATE_* */
@@ -72,10 +80,18 @@ typedef struct hv_vm_create_options {
      * host's QEMU offers it), network=NAME and console_log=PATH.
      */
     const char *backend_options;
+    /* ---- version 2 ---- */
+    /** The guest payload, a static ELF64 file (docs/guest-abi.md): the built-in engine needs one.
+     */
+    const char *payload;
+    hv_vm_console_fn console; /**< NULL: output is only kept (hv_vm_console_read()) */
+    void *console_data;
+    hv_vm_progress_fn progress;
+    void *progress_data;
 } hv_vm_create_options;
 #define HV_VM_CREATE_OPTIONS_INIT                                                                  \
     {                                                                                              \
-        HV_VM_CREATE_OPTIONS_VERSION, 0, NULL                                                      \
+        HV_VM_CREATE_OPTIONS_VERSION, 0, NULL, NULL, NULL, NULL, NULL, NULL                        \
     }
 HV_EXTERN int hv_vm_create_options_init(hv_vm_create_options *opts, unsigned int version);
 
@@ -103,6 +119,61 @@ HV_EXTERN int hv_vm_destroy(hv_vm *vm);
 HV_EXTERN int hv_vm_undefine(hv_vm *vm);
 /** HV_VM_STATE_*. */
 HV_EXTERN int hv_vm_state(hv_vm *vm, int *state);
+
+/**
+ * Wait for the guest to end (built-in engine): 0 with its exit code when it
+ * exited (exit port, or every vCPU stopped), HV_E_GUEST with what it did
+ * (exit reason and registers) when it crashed, HV_E_TIMEOUT after
+ * `timeout_ms` (-1: no limit), HV_E_STATE when it is not running.
+ */
+HV_EXTERN int hv_vm_wait(hv_vm *vm, int timeout_ms, int *exit_code);
+/** The exit code of a guest that exited; HV_E_STATE before, HV_E_GUEST after a crash. */
+HV_EXTERN int hv_vm_exit_code(hv_vm *vm, int *exit_code);
+/**
+ * The console output kept for the VM (the most recent 64 KiB), NUL-terminated
+ * in `buf`; when `size` is too small, its last size - 1 bytes. *length (may
+ * be NULL) is the number of bytes kept.
+ */
+HV_EXTERN int hv_vm_console_read(hv_vm *vm, char *buf, size_t size, size_t *length);
+
+typedef enum hv_vm_stat_id {
+    HV_VM_STAT_EXITS = 0,       /**< exits from the guest to the engine, all reasons */
+    HV_VM_STAT_EXITS_IO = 1,    /**< port I/O (the guest ABI) */
+    HV_VM_STAT_EXITS_MMIO = 2,  /**< MMIO */
+    HV_VM_STAT_EXITS_INTR = 3,  /**< interrupted by the engine (pause, stop) */
+    HV_VM_STAT_EXITS_OTHER = 4, /**< anything else */
+    HV_VM_STAT_GUEST_NS = 5,    /**< time the vCPUs spent in the guest, summed */
+    HV_VM_STAT_WALL_NS = 6,     /**< time since the VM was started */
+    HV_VM_STAT_CONSOLE_BYTES = 7,
+    HV_VM_STAT_PROGRESS = 8, /**< progress markers written, all vCPUs */
+    HV_VM_STAT_COUNT = 9
+} hv_vm_stat_id;
+/** "exits", "exits_io", ... (NULL for an unknown id). */
+HV_EXTERN const char *hv_vm_stat_name(int stat);
+HV_EXTERN int hv_vm_stat(hv_vm *vm, int stat, uint64_t *value);
+/** A vCPU's last progress marker and how many it wrote. */
+HV_EXTERN int hv_vm_progress(hv_vm *vm, unsigned int vcpu, uint32_t *marker, uint64_t *count);
+
+/** How one vNUMA node's guest memory is really backed (built-in engine). */
+#define HV_VM_MEMORY_INFO_VERSION 1
+typedef struct hv_vm_memory_info {
+    unsigned int version;
+    uint64_t guest_base;     /**< guest physical address of the node's RAM */
+    uint64_t bytes;          /**< its size */
+    uint64_t page_bytes;     /**< the page size the kernel gave: 4096, 2 MiB or 1 GiB (hugetlb) */
+    int host_node;           /**< the host node it is bound to, -1 when not bound */
+    bool bound;              /**< the kernel reports an MPOL_BIND policy for it */
+    bool thp_requested;      /**< 4 KiB pages with transparent huge pages asked for */
+    uint64_t thp_bytes;      /**< bytes the kernel actually maps with huge pages now */
+    uint64_t resident_bytes; /**< bytes the guest has touched (resident) */
+} hv_vm_memory_info;
+#define HV_VM_MEMORY_INFO_INIT                                                                     \
+    {                                                                                              \
+        HV_VM_MEMORY_INFO_VERSION, 0, 0, 0, -1, false, false, 0, 0                                 \
+    }
+HV_EXTERN int hv_vm_memory_info_init(hv_vm_memory_info *info, unsigned int version);
+HV_EXTERN int hv_vm_memory_node_count(hv_vm *vm, size_t *count);
+HV_EXTERN int hv_vm_memory_node_info(hv_vm *vm, size_t node, hv_vm_memory_info *info);
 
 typedef enum hv_vm_suspend_flags {
     HV_VM_SUSPEND_KEEP_RUNNING = 1 << 0 /**< write the snapshot, then go on running */

@@ -9,11 +9,13 @@
 #include "core/error.h"
 #include "core/log.h"
 
+#include "kvm/driver.h"
 #if HAVE_LIBVIRT
 #include "libvirt/driver.h"
 #endif
 
 #include <dirent.h>
+#include <stddef.h>
 #include <errno.h>
 #include <gmodule.h>
 #include <pthread.h>
@@ -55,8 +57,11 @@ static int register_locked(const hv_backend *backend)
         return hv_error_set(HV_E_RANGE, NULL, "at most %d backends can be registered",
                             MAX_BACKENDS);
     e = &registry[registry_count++];
-    /* only version 1 exists: copy the whole table */
-    e->table = *backend;
+    /* copy what the table's version has; newer operations stay NULL */
+    memset(&e->table, 0, sizeof(e->table));
+    memcpy(&e->table, backend,
+           backend->version == 1 ? offsetof(hv_backend, vm_wait) : sizeof(e->table));
+    e->table.version = HV_BACKEND_VERSION;
     e->active = true;
     return 0;
 }
@@ -67,6 +72,7 @@ static void register_builtins_locked(void)
     if (builtins_registered)
         return;
     builtins_registered = true;
+    register_locked(&hv_kvm_backend);
 #if HAVE_LIBVIRT
     register_locked(&hv_libvirt_backend);
 #endif
@@ -79,7 +85,8 @@ int hv_backend_register(const hv_backend *backend)
     HV_CHECK_ARG(backend, "backend");
     if (backend->version == 0 || backend->version > HV_BACKEND_VERSION)
         return hv_error_set(HV_E_INVAL, NULL,
-                            "hv_backend_register: backend version %u is not supported (1..%d)",
+                            "hv_backend_register: backend version %u is not supported (1..%d): "
+                            "build the backend against these headers",
                             backend->version, HV_BACKEND_VERSION);
     if (!backend->name || !*backend->name || !backend->open)
         return hv_error_set(HV_E_INVAL, NULL,
@@ -181,11 +188,6 @@ int hv_backend_open_uri(const char *uri, const hv_backend **backend, void **data
         *backend = candidates[i];
         return 0;
     }
-    if (strncmp(uri, "kvm:", 4) == 0)
-        return hv_error_set(HV_E_NOTFOUND, "uri",
-                            "'%s': the built-in KVM engine is not part of this version yet; use a "
-                            "libvirt URI (libvirt:qemu:///system) or set HPCVIRT_DEFAULT_URI",
-                            uri);
     return hv_error_set(HV_E_NOTFOUND, "uri", "no backend accepts the URI '%s' (known schemes: %s)",
                         uri, *known ? known : "none");
 }

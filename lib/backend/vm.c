@@ -7,13 +7,31 @@
 #include "core/alloc.h"
 #include "core/error.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+/* The size of each version of the create options: a caller built against
+ * older headers has the smaller struct, and only that much is touched. */
+static size_t create_options_size(unsigned int version)
+{
+    return version == 1 ? offsetof(hv_vm_create_options, payload) : sizeof(hv_vm_create_options);
+}
+
 int hv_vm_create_options_init(hv_vm_create_options *opts, unsigned int version)
 {
-    return hv_options_init(opts, sizeof(*opts), version, HV_VM_CREATE_OPTIONS_VERSION, __func__);
+    return hv_options_init(opts, create_options_size(version), version,
+                           HV_VM_CREATE_OPTIONS_VERSION, __func__);
+}
+
+int hv_vm_memory_info_init(hv_vm_memory_info *info, unsigned int version)
+{
+    int rc = hv_options_init(info, sizeof(*info), version, HV_VM_MEMORY_INFO_VERSION, __func__);
+
+    if (rc == 0)
+        info->host_node = -1;
+    return rc;
 }
 
 int hv_vm_suspend_options_init(hv_vm_suspend_options *opts, unsigned int version)
@@ -86,9 +104,13 @@ int hv_vm_create(hv_conn *conn, const hv_plan *plan, const hv_vm_create_options 
     if (!conn->backend->vm_create)
         return hv_backend_unsupported(conn->backend, "creating VMs");
     {
-        hv_vm_create_options defaults = HV_VM_CREATE_OPTIONS_INIT;
+        /* backends always see the current version, newer fields zero */
+        hv_vm_create_options full = HV_VM_CREATE_OPTIONS_INIT;
 
-        rc = conn->backend->vm_create(conn->data, plan, opts ? opts : &defaults, &data);
+        if (opts)
+            memcpy(&full, opts, create_options_size(opts->version));
+        full.version = HV_VM_CREATE_OPTIONS_VERSION;
+        rc = conn->backend->vm_create(conn->data, plan, &full, &data);
     }
     if (rc < 0)
         return rc;
@@ -312,4 +334,90 @@ int hv_vm_migrate(hv_vm *vm, const char *dest, const hv_migrate_options *opts)
                             hv_vm_name(vm), vm->not_migratable_reason);
     VM_CHECK(vm_migrate, "migration");
     return vm->conn->backend->vm_migrate(vm->data, dest, opts);
+}
+
+/* ---- running guests (the built-in engine) --------------------------------- */
+
+int hv_vm_wait(hv_vm *vm, int timeout_ms, int *exit_code)
+{
+    HV_CHECK_ARG(exit_code, "exit_code");
+    *exit_code = 0;
+    if (timeout_ms < -1)
+        return hv_error_set(HV_E_INVAL, "timeout_ms",
+                            "hv_vm_wait: timeout_ms %d is negative: use -1 to wait without a "
+                            "limit",
+                            timeout_ms);
+    VM_CHECK(vm_wait, "waiting for guests to end");
+    return vm->conn->backend->vm_wait(vm->data, timeout_ms, exit_code);
+}
+
+int hv_vm_exit_code(hv_vm *vm, int *exit_code)
+{
+    HV_CHECK_ARG(exit_code, "exit_code");
+    *exit_code = 0;
+    VM_CHECK(vm_exit_code, "guest exit codes");
+    return vm->conn->backend->vm_exit_code(vm->data, exit_code);
+}
+
+int hv_vm_console_read(hv_vm *vm, char *buf, size_t size, size_t *length)
+{
+    if (length)
+        *length = 0;
+    HV_CHECK_ARG(buf, "buf");
+    if (!size)
+        return hv_error_set(HV_E_INVAL, "size",
+                            "hv_vm_console_read: size is 0: pass a buffer of at least 1 byte");
+    buf[0] = '\0';
+    VM_CHECK(vm_console_read, "reading the console");
+    return vm->conn->backend->vm_console_read(vm->data, buf, size, length);
+}
+
+const char *hv_vm_stat_name(int stat)
+{
+    static const char *const names[HV_VM_STAT_COUNT] = {"exits",      "exits_io",      "exits_mmio",
+                                                        "exits_intr", "exits_other",   "guest_ns",
+                                                        "wall_ns",    "console_bytes", "progress"};
+
+    return stat >= 0 && stat < HV_VM_STAT_COUNT ? names[stat] : NULL;
+}
+
+int hv_vm_stat(hv_vm *vm, int stat, uint64_t *value)
+{
+    HV_CHECK_ARG(value, "value");
+    *value = 0;
+    if (!hv_vm_stat_name(stat))
+        return hv_error_set(HV_E_INVAL, "stat",
+                            "hv_vm_stat: %d is not a statistic (HV_VM_STAT_*, 0..%d)", stat,
+                            HV_VM_STAT_COUNT - 1);
+    VM_CHECK(vm_stat, "statistics");
+    return vm->conn->backend->vm_stat(vm->data, stat, value);
+}
+
+int hv_vm_progress(hv_vm *vm, unsigned int vcpu, uint32_t *marker, uint64_t *count)
+{
+    HV_CHECK_ARG(marker, "marker");
+    HV_CHECK_ARG(count, "count");
+    *marker = 0;
+    *count = 0;
+    VM_CHECK(vm_progress, "progress markers");
+    return vm->conn->backend->vm_progress(vm->data, vcpu, marker, count);
+}
+
+int hv_vm_memory_node_count(hv_vm *vm, size_t *count)
+{
+    HV_CHECK_ARG(count, "count");
+    *count = 0;
+    VM_CHECK(vm_memory_node_count, "memory backing reports");
+    return vm->conn->backend->vm_memory_node_count(vm->data, count);
+}
+
+int hv_vm_memory_node_info(hv_vm *vm, size_t node, hv_vm_memory_info *info)
+{
+    int rc;
+
+    rc = hv_options_check(info, HV_VM_MEMORY_INFO_VERSION, false, __func__, "info");
+    if (rc < 0)
+        return rc;
+    VM_CHECK(vm_memory_info, "memory backing reports");
+    return vm->conn->backend->vm_memory_info(vm->data, node, info);
 }

@@ -12,10 +12,11 @@
 
 /* Exit codes (documented in docs/cli.md). */
 enum {
-    CLI_EXIT_OK = 0,       /* success */
-    CLI_EXIT_FAILURE = 1,  /* the operation failed; the library's message was printed */
-    CLI_EXIT_REJECTED = 2, /* the input was understood and judged invalid (plan errors) */
-    CLI_EXIT_USAGE = 64,   /* bad command line (EX_USAGE) */
+    CLI_EXIT_OK = 0,         /* success */
+    CLI_EXIT_FAILURE = 1,    /* the operation failed; the library's message was printed */
+    CLI_EXIT_REJECTED = 2,   /* the input was understood and judged invalid (plan errors) */
+    CLI_EXIT_GUEST_CODE = 3, /* `run`: the guest exited with a non-zero code */
+    CLI_EXIT_USAGE = 64,     /* bad command line (EX_USAGE) */
 };
 
 typedef struct cli_command {
@@ -55,10 +56,15 @@ extern const cli_command cli_cmd_resume_from;
 extern const cli_command cli_cmd_migrate;
 extern const cli_command cli_cmd_list;
 extern const cli_command cli_cmd_snapshot;
+/* cmd-run.c: the built-in engine */
+extern const cli_command cli_cmd_run;
 
 /* Shared loaders (cmd-plan.c): print the error and return a CLI_EXIT_* code. */
 char *cli_read_file(const char *path); /* NULL after printing why */
 int cli_load_host(const char *root, const char *host_json, hv_host **host);
 int cli_load_spec(const char *path, hv_vm_spec **spec);
+/* The host (root or host_json when given, else the connection's own) and the plan on it. */
+int cli_plan_on_conn(hv_conn *conn, const hv_vm_spec *spec, const char *root, const char *host_json,
+                     hv_host **host, hv_plan **plan);
 
 #endif

@@ -67,6 +67,20 @@ int cli_load_host(const char *root, const char *host_json, hv_host **host)
     }
 }
 
+int cli_plan_on_conn(hv_conn *conn, const hv_vm_spec *spec, const char *root, const char *host_json,
+                     hv_host **host, hv_plan **plan)
+{
+    int rc = CLI_EXIT_OK;
+
+    if (root || host_json)
+        rc = cli_load_host(root, host_json, host);
+    else if (hv_conn_host(conn, host) < 0)
+        rc = cli_fail("the connection's host");
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    return hv_plan_create(*host, spec, NULL, plan) < 0 ? cli_fail("planning") : CLI_EXIT_OK;
+}
+
 int cli_load_spec(const char *path, hv_vm_spec **spec)
 {
     char *text = cli_read_file(path);

@@ -211,18 +211,9 @@ static int run_create(int argc, char **argv)
         return cli_usage_error(&cli_cmd_create, "--host-root and --host-json exclude each other");
     if ((rc = cli_load_spec(a.pos[0], &spec)) != CLI_EXIT_OK)
         return rc;
-    if ((rc = open_conn(&a, &conn)) != CLI_EXIT_OK)
+    if ((rc = open_conn(&a, &conn)) != CLI_EXIT_OK ||
+        (rc = cli_plan_on_conn(conn, spec, a.host_root, a.host_json, &host, &plan)) != CLI_EXIT_OK)
         goto out;
-    if (a.host_root || a.host_json)
-        rc = cli_load_host(a.host_root, a.host_json, &host);
-    else if (hv_conn_host(conn, &host) < 0)
-        rc = cli_fail("the connection's host");
-    if (rc != CLI_EXIT_OK)
-        goto out;
-    if (hv_plan_create(host, spec, NULL, &plan) < 0) {
-        rc = cli_fail("planning");
-        goto out;
-    }
     opts.flags = a.start ? HV_VM_CREATE_START : 0;
     opts.backend_options = a.backend_options;
     if (hv_vm_create(conn, plan, &opts, &vm) < 0) {

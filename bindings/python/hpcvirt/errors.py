@@ -64,6 +64,15 @@ class TimeoutError_(Error, TimeoutError):
     pass
 
 
+class GuestError(Error):
+    """The guest did something that ended its VM (HV_E_GUEST): the message
+    says what, with the vCPU's registers."""
+
+
+class NoKvm(Error):
+    """/dev/kvm is missing or unusable (HV_E_NOKVM): use a libvirt: URI."""
+
+
 _BY_CODE = {
     lib.HV_E_INVAL: InvalidArgument,
     lib.HV_E_PARSE: ParseError,
@@ -77,6 +86,8 @@ _BY_CODE = {
     lib.HV_E_STATE: StateError,
     lib.HV_E_BACKEND: BackendError,
     lib.HV_E_TIMEOUT: TimeoutError_,
+    lib.HV_E_GUEST: GuestError,
+    lib.HV_E_NOKVM: NoKvm,
 }
 
 
@@ -110,6 +121,8 @@ __all__ = [
     "StateError",
     "BackendError",
     "TimeoutError_",
+    "GuestError",
+    "NoKvm",
     "check",
     "last_error",
     "ffi",

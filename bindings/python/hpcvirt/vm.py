@@ -29,7 +29,8 @@ from .plan import Plan
 # These mirror the #define constants of include/hpcvirt/vm.h, which the
 # generated cffi cdef does not carry (it holds only declarations and enums).
 DEFAULT_URI = "kvm:///"  # HV_DEFAULT_URI
-VM_CREATE_OPTIONS_VERSION = 1  # HV_VM_CREATE_OPTIONS_VERSION
+VM_CREATE_OPTIONS_VERSION = 2  # HV_VM_CREATE_OPTIONS_VERSION
+VM_MEMORY_INFO_VERSION = 1  # HV_VM_MEMORY_INFO_VERSION
 VM_SUSPEND_OPTIONS_VERSION = 1  # HV_VM_SUSPEND_OPTIONS_VERSION
 VM_RESUME_OPTIONS_VERSION = 1  # HV_VM_RESUME_OPTIONS_VERSION
 MIGRATE_OPTIONS_VERSION = 1  # HV_MIGRATE_OPTIONS_VERSION
@@ -103,7 +104,15 @@ class Connection:
         c_uri = _c_string(uri) if uri is not None else ffi.NULL
         out = ffi.new("hv_conn **")
         check(lib.hv_conn_open(c_uri, out))
-        self._h = ffi.gc(out[0], lib.hv_conn_close)
+        # C callbacks (console, progress) given to VMs of this connection: the
+        # destructor keeps them alive until the C connection, which stops
+        # those VMs, is closed.
+        self._callbacks = []
+
+        def _close(handle, _callbacks=self._callbacks):
+            lib.hv_conn_close(handle)
+
+        self._h = ffi.gc(out[0], _close)
         self._uri = to_str(lib.hv_conn_uri(self._h))
         self._backend = to_str(lib.hv_conn_backend(self._h))
         self._vms = weakref.WeakSet()
@@ -169,21 +178,49 @@ class Connection:
         self._vms.add(vm)
         return vm
 
-    def create(self, plan, start=False, backend_options=None):
+    def create(self, plan, start=False, backend_options=None, payload=None, console=None,
+               progress=None):
         """Create (define) a VM from `plan` (an hpcvirt.Plan) and start it when
         `start`. `backend_options` is "key=value,..." for the backend (libvirt:
         domain_type=kvm|qemu, network=NAME, console_log=PATH). A plan with
         errors raises PlanError naming its first error finding; nothing
-        reaches the backend. When the start fails the VM is removed again."""
+        reaches the backend. When the start fails the VM is removed again.
+
+        The built-in engine (kvm:///) runs `payload`, a static ELF64 guest
+        (docs/guest-abi.md). `console(data: bytes)` gets its console output and
+        `progress(vcpu: int, marker: int)` its progress markers, both called
+        from the vCPU threads (keep them short; do not call back into the VM)."""
         if not isinstance(plan, Plan):
             raise TypeError(f"plan must be an hpcvirt.Plan, not {type(plan).__name__}")
         conn = self._handle()
         opts = ffi.new("hv_vm_create_options *")
         check(lib.hv_vm_create_options_init(opts, VM_CREATE_OPTIONS_VERSION))
         opts.flags = lib.HV_VM_CREATE_START if start else 0
-        # The char[] must outlive the call: keep it in a local.
+        # The char[]s must outlive the call: keep them in locals.
         c_options = _c_string(backend_options) if backend_options is not None else ffi.NULL
         opts.backend_options = c_options
+        c_payload = _c_string(payload) if payload is not None else ffi.NULL
+        opts.payload = c_payload
+        if console is not None:
+            if not callable(console):
+                raise TypeError("console must be callable: console(data: bytes)")
+
+            def _console(_data, text, length, _fn=console):
+                _fn(ffi.buffer(text, length)[:])
+
+            cb = ffi.callback("void(void *, const char *, size_t)", _console)
+            self._callbacks.append(cb)
+            opts.console = cb
+        if progress is not None:
+            if not callable(progress):
+                raise TypeError("progress must be callable: progress(vcpu: int, marker: int)")
+
+            def _progress(_data, vcpu, marker, _fn=progress):
+                _fn(int(vcpu), int(marker))
+
+            cb = ffi.callback("void(void *, unsigned int, uint32_t)", _progress)
+            self._callbacks.append(cb)
+            opts.progress = cb
         out = ffi.new("hv_vm **")
         check(lib.hv_vm_create(conn, plan._h, opts, out))
         return self._wrap(out[0])
@@ -345,6 +382,71 @@ class Vm:
         c_dest = _c_string(dest)
         check(lib.hv_vm_migrate(self._handle(), c_dest, opts))
 
+    # -- running guests (the built-in engine) --
+
+    def wait(self, timeout_ms=None):
+        """Wait for the guest to end and return its exit code. GuestError when
+        it crashed (the message has the exit reason and registers),
+        TimeoutError_ after `timeout_ms` (None: no limit), StateError when it
+        is not running."""
+        timeout = -1 if timeout_ms is None else _uint(timeout_ms, "timeout_ms", 0x7FFFFFFF)
+        code = ffi.new("int *")
+        check(lib.hv_vm_wait(self._handle(), timeout, code))
+        return int(code[0])
+
+    @property
+    def exit_code(self):
+        """The exit code of a guest that exited (StateError before; GuestError after a crash)."""
+        code = ffi.new("int *")
+        check(lib.hv_vm_exit_code(self._handle(), code))
+        return int(code[0])
+
+    def console(self):
+        """The console output kept for the VM (its most recent 64 KiB), as str."""
+        length = ffi.new("size_t *")
+        buf = ffi.new("char[]", 64 * 1024 + 1)
+        check(lib.hv_vm_console_read(self._handle(), buf, len(buf), length))
+        return ffi.string(buf).decode("utf-8", "replace")
+
+    def stats(self):
+        """Exit counters and times: {"exits": n, "exits_io": n, ..., "guest_ns": n}."""
+        value = ffi.new("uint64_t *")
+        out = {}
+        for stat in range(lib.HV_VM_STAT_COUNT):
+            check(lib.hv_vm_stat(self._handle(), stat, value))
+            out[to_str(lib.hv_vm_stat_name(stat))] = int(value[0])
+        return out
+
+    def progress(self, vcpu):
+        """(last marker, markers written) of one vCPU."""
+        marker = ffi.new("uint32_t *")
+        count = ffi.new("uint64_t *")
+        check(lib.hv_vm_progress(self._handle(), _uint(vcpu, "vcpu", _UINT_MAX), marker, count))
+        return int(marker[0]), int(count[0])
+
+    def memory(self):
+        """How each vNUMA node's memory is really backed: a list of dicts with
+        guest_base, bytes, page_bytes, host_node, bound, thp_requested,
+        thp_bytes and resident_bytes."""
+        count = ffi.new("size_t *")
+        check(lib.hv_vm_memory_node_count(self._handle(), count))
+        nodes = []
+        for i in range(int(count[0])):
+            info = ffi.new("hv_vm_memory_info *")
+            check(lib.hv_vm_memory_info_init(info, VM_MEMORY_INFO_VERSION))
+            check(lib.hv_vm_memory_node_info(self._handle(), i, info))
+            nodes.append({
+                "guest_base": int(info.guest_base),
+                "bytes": int(info.bytes),
+                "page_bytes": int(info.page_bytes),
+                "host_node": int(info.host_node),
+                "bound": bool(info.bound),
+                "thp_requested": bool(info.thp_requested),
+                "thp_bytes": int(info.thp_bytes),
+                "resident_bytes": int(info.resident_bytes),
+            })
+        return nodes
+
     def __repr__(self):
         return f"<hpcvirt.Vm {self._name!r} on {self._conn.uri!r}>"
 
@@ -352,6 +454,7 @@ class Vm:
 __all__ = [
     "DEFAULT_URI",
     "VM_CREATE_OPTIONS_VERSION",
+    "VM_MEMORY_INFO_VERSION",
     "VM_SUSPEND_OPTIONS_VERSION",
     "VM_RESUME_OPTIONS_VERSION",
     "MIGRATE_OPTIONS_VERSION",

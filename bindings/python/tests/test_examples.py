@@ -52,3 +52,16 @@ def test_run_on_test_driver_runs_the_vgpu_example():
     assert "resumed from it: running" in lines
     assert "managed save: suspended, image kept: True" in lines
     assert any(line.startswith("migration refused (HV_E_UNSUPPORTED)") for line in lines)
+
+
+def test_kvm_worker_runs_where_kvm_is():
+    import pytest
+    guest = os.environ.get("HV_TEST_GUEST_DIR", "")
+    worker = os.path.join(guest, "worker.elf")
+    if not os.access("/dev/kvm", os.R_OK | os.W_OK) or not os.path.exists(worker):
+        pytest.skip("SKIP: no /dev/kvm (or no guest payloads)")
+    r = subprocess.run([sys.executable, os.path.join(SRC, "examples", "kvm_worker.py"), worker],
+                       capture_output=True, text=True, check=False)
+    assert r.returncode == 0, r.stderr
+    assert "worker done" in r.stdout
+    assert "exit code 0" in r.stdout

@@ -1,0 +1,353 @@
+/*
+ * kvm/driver.c - the built-in engine as a backend (kvm:///): connections
+ * (one /dev/kvm handle and the VMs created through it, by name), and the
+ * backend table's operations mapped onto kvm/vm.c and kvm/vcpu.c.
+ */
+#include "kvm/driver.h"
+#include "core/alloc.h"
+#include "core/error.h"
+#include "kvm/engine.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- connections -------------------------------------------------------------- */
+
+static int kvm_open(const char *uri, void **data)
+{
+    hv_kvm_conn *conn;
+    int rc;
+
+    if (strcmp(uri, "kvm:///") != 0 && strcmp(uri, "kvm://") != 0 && strcmp(uri, "kvm:") != 0)
+        return hv_error_set(HV_E_INVAL, "uri",
+                            "'%s': the built-in engine's URI is kvm:/// (it has no hosts or "
+                            "paths)",
+                            uri);
+    conn = hv_calloc(1, sizeof(*conn));
+    if (!conn)
+        return HV_E_NOMEM;
+    if ((rc = hv_kvm_system_open(&conn->sys)) < 0) {
+        free(conn);
+        return rc;
+    }
+    pthread_mutex_init(&conn->lock, NULL);
+    conn->refs = 1;
+    *data = conn;
+    return 0;
+}
+
+void hv_kvm_conn_unref(hv_kvm_conn *conn)
+{
+    int refs;
+
+    pthread_mutex_lock(&conn->lock);
+    refs = --conn->refs;
+    pthread_mutex_unlock(&conn->lock);
+    if (refs > 0)
+        return;
+    free(conn->vms);
+    hv_kvm_system_close(&conn->sys);
+    pthread_mutex_destroy(&conn->lock);
+    free(conn);
+}
+
+static void kvm_close(void *data)
+{
+    hv_kvm_conn *conn = data;
+    hv_kvm_vm **vms;
+    size_t n;
+
+    /* the connection's list holds a reference on each VM it defined */
+    pthread_mutex_lock(&conn->lock);
+    vms = conn->vms;
+    n = conn->nvms;
+    conn->vms = NULL;
+    conn->nvms = conn->cap = 0;
+    for (size_t i = 0; i < n; i++)
+        vms[i]->defined = false;
+    pthread_mutex_unlock(&conn->lock);
+    for (size_t i = 0; i < n; i++)
+        hv_kvm_vm_unref(vms[i]);
+    free(vms);
+    /* VMs with handles still open keep the connection's memory alive */
+    hv_kvm_conn_unref(conn);
+}
+
+static int kvm_host(void *data, hv_host **host)
+{
+    (void)data;
+    return hv_host_discover(host, NULL);
+}
+
+static int kvm_list_vms(void *data, char ***names, size_t *count)
+{
+    hv_kvm_conn *conn = data;
+    char **out;
+    int rc = 0;
+
+    pthread_mutex_lock(&conn->lock);
+    out = hv_calloc(conn->nvms + 1, sizeof(*out));
+    for (size_t i = 0; out && i < conn->nvms; i++) {
+        if (!(out[i] = hv_strdup(conn->vms[i]->name))) {
+            hv_strv_free(out, i);
+            out = NULL;
+        }
+    }
+    if (out) {
+        *names = out;
+        *count = conn->nvms;
+    } else {
+        rc = HV_E_NOMEM;
+    }
+    pthread_mutex_unlock(&conn->lock);
+    return rc;
+}
+
+/* ---- VMs ------------------------------------------------------------------------- */
+
+static int kvm_vm_create(void *data, const hv_plan *plan, const hv_vm_create_options *opts,
+                         void **out)
+{
+    hv_kvm_vm *vm = NULL;
+    int rc = hv_kvm_vm_create(data, plan, opts, &vm);
+
+    *out = vm;
+    return rc;
+}
+
+static int kvm_vm_lookup(void *data, const char *name, void **out)
+{
+    hv_kvm_conn *conn = data;
+
+    pthread_mutex_lock(&conn->lock);
+    for (size_t i = 0; i < conn->nvms; i++) {
+        if (strcmp(conn->vms[i]->name, name) == 0) {
+            conn->vms[i]->refs++;
+            *out = conn->vms[i];
+            pthread_mutex_unlock(&conn->lock);
+            return 0;
+        }
+    }
+    pthread_mutex_unlock(&conn->lock);
+    return hv_error_set(HV_E_NOTFOUND, "name",
+                        "no VM named '%s' on this kvm:/// connection (the built-in engine's VMs "
+                        "live in the process that created them)",
+                        name);
+}
+
+static void kvm_vm_release(void *data)
+{
+    hv_kvm_vm_unref(data);
+}
+
+static const char *kvm_vm_name(void *data)
+{
+    return ((hv_kvm_vm *)data)->name;
+}
+
+static int kvm_vm_start(void *data)
+{
+    return hv_kvm_vm_start(data);
+}
+
+static int kvm_vm_pause(void *data)
+{
+    return hv_kvm_vm_pause(data);
+}
+
+static int kvm_vm_resume(void *data)
+{
+    return hv_kvm_vm_resume(data);
+}
+
+static int kvm_vm_destroy(void *data)
+{
+    return hv_kvm_vm_destroy(data);
+}
+
+/* There is no ACPI: the guest gets the timeout to end by itself, then it is powered off. */
+static int kvm_vm_stop(void *data, unsigned int timeout_ms)
+{
+    int code = 0;
+    int rc = hv_kvm_vm_wait(data, timeout_ms > INT32_MAX ? INT32_MAX : (int)timeout_ms, &code);
+
+    if (rc == 0 || rc == HV_E_GUEST || rc == HV_E_STATE) {
+        hv_error_clear();
+        return hv_kvm_vm_destroy(data);
+    }
+    return rc == HV_E_TIMEOUT ? hv_kvm_vm_destroy(data) : rc;
+}
+
+static int kvm_vm_undefine(void *data)
+{
+    hv_kvm_vm *vm = data;
+    hv_kvm_conn *conn = vm->conn;
+    int state;
+    bool found = false;
+
+    pthread_mutex_lock(&vm->lock);
+    state = vm->state;
+    pthread_mutex_unlock(&vm->lock);
+    if (state == HV_VM_STATE_RUNNING || state == HV_VM_STATE_PAUSED)
+        return hv_error_set(HV_E_STATE, NULL,
+                            "%s is %s: destroy or stop it before removing its definition", vm->name,
+                            hv_vm_state_name(state));
+    pthread_mutex_lock(&conn->lock);
+    for (size_t i = 0; i < conn->nvms; i++) {
+        if (conn->vms[i] == vm) {
+            memmove(&conn->vms[i], &conn->vms[i + 1], (conn->nvms - i - 1) * sizeof(*conn->vms));
+            conn->nvms--;
+            found = vm->defined;
+            vm->defined = false;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&conn->lock);
+    if (!found)
+        return hv_error_set(HV_E_NOTFOUND, NULL, "%s was already undefined", vm->name);
+    hv_kvm_vm_unref(vm); /* the list's reference; handles keep the rest alive */
+    return 0;
+}
+
+static int kvm_vm_state(void *data, int *state)
+{
+    hv_kvm_vm *vm = data;
+
+    pthread_mutex_lock(&vm->lock);
+    *state = vm->state;
+    pthread_mutex_unlock(&vm->lock);
+    return 0;
+}
+
+static int kvm_vm_wait(void *data, int timeout_ms, int *exit_code)
+{
+    return hv_kvm_vm_wait(data, timeout_ms, exit_code);
+}
+
+static int kvm_vm_exit_code(void *data, int *exit_code)
+{
+    hv_kvm_vm *vm = data;
+    int state;
+
+    pthread_mutex_lock(&vm->lock);
+    state = vm->state;
+    *exit_code = vm->exit_code;
+    pthread_mutex_unlock(&vm->lock);
+    if (state == HV_VM_STATE_CRASHED)
+        return hv_error_set(HV_E_GUEST, NULL, "%s did not exit, it crashed: %s", vm->name,
+                            vm->failure);
+    if (state != HV_VM_STATE_EXITED)
+        return hv_error_set(HV_E_STATE, NULL, "%s has not exited (it is %s)", vm->name,
+                            hv_vm_state_name(state));
+    return 0;
+}
+
+static int kvm_vm_console_read(void *data, char *buf, size_t size, size_t *length)
+{
+    hv_kvm_vm *vm = data;
+    size_t kept, copy, start;
+
+    pthread_mutex_lock(&vm->lock);
+    kept = vm->console_kept;
+    copy = kept < size - 1 ? kept : size - 1;
+    /* the newest `copy` bytes end at console_head */
+    start = (vm->console_head + HV_KVM_CONSOLE_BYTES - copy) % HV_KVM_CONSOLE_BYTES;
+    for (size_t i = 0; i < copy; i++)
+        buf[i] = vm->console[(start + i) % HV_KVM_CONSOLE_BYTES];
+    buf[copy] = '\0';
+    pthread_mutex_unlock(&vm->lock);
+    if (length)
+        *length = kept;
+    return 0;
+}
+
+static int kvm_vm_stat(void *data, int stat, uint64_t *value)
+{
+    hv_kvm_vm *vm = data;
+    uint64_t sum = 0;
+
+    pthread_mutex_lock(&vm->lock);
+    switch (stat) {
+    case HV_VM_STAT_GUEST_NS:
+        for (uint32_t i = 0; i < vm->nvcpus; i++)
+            sum += __atomic_load_n(&vm->vcpus[i].guest_ns, __ATOMIC_RELAXED);
+        break;
+    case HV_VM_STAT_WALL_NS:
+        sum = !vm->started_ns ? 0
+              : vm->ended_ns  ? vm->ended_ns - vm->started_ns
+                              : hv_kvm_now_ns() - vm->started_ns;
+        break;
+    case HV_VM_STAT_CONSOLE_BYTES:
+        sum = vm->console_total;
+        break;
+    case HV_VM_STAT_PROGRESS:
+        for (uint32_t i = 0; i < vm->nvcpus; i++)
+            sum += vm->vcpus[i].marker_count;
+        break;
+    default: /* the exit counters */
+        for (uint32_t i = 0; i < vm->nvcpus; i++)
+            sum += __atomic_load_n(&vm->vcpus[i].exits[stat], __ATOMIC_RELAXED);
+        break;
+    }
+    pthread_mutex_unlock(&vm->lock);
+    *value = sum;
+    return 0;
+}
+
+static int kvm_vm_progress(void *data, unsigned int vcpu, uint32_t *marker, uint64_t *count)
+{
+    hv_kvm_vm *vm = data;
+
+    if (vcpu >= vm->nvcpus)
+        return hv_error_set(HV_E_RANGE, "vcpu", "%s has %u vCPUs (0..%u), not vCPU %u", vm->name,
+                            vm->nvcpus, vm->nvcpus - 1, vcpu);
+    pthread_mutex_lock(&vm->lock);
+    *marker = vm->vcpus[vcpu].last_marker;
+    *count = vm->vcpus[vcpu].marker_count;
+    pthread_mutex_unlock(&vm->lock);
+    return 0;
+}
+
+static int kvm_vm_memory_node_count(void *data, size_t *count)
+{
+    *count = ((hv_kvm_vm *)data)->nram;
+    return 0;
+}
+
+static int kvm_vm_memory_info(void *data, size_t node, hv_vm_memory_info *info)
+{
+    hv_kvm_vm *vm = data;
+
+    if (node >= vm->nram)
+        return hv_error_set(HV_E_RANGE, "node", "%s has %zu vNUMA nodes (0..%zu), not node %zu",
+                            vm->name, vm->nram, vm->nram - 1, node);
+    return hv_kvm_ram_info(&vm->ram[node], info);
+}
+
+const hv_backend hv_kvm_backend = {
+    .version = HV_BACKEND_VERSION,
+    .name = "kvm",
+    .scheme = "kvm",
+    .open = kvm_open,
+    .close = kvm_close,
+    .host = kvm_host,
+    .list_vms = kvm_list_vms,
+    .vm_create = kvm_vm_create,
+    .vm_lookup = kvm_vm_lookup,
+    .vm_release = kvm_vm_release,
+    .vm_name = kvm_vm_name,
+    .vm_start = kvm_vm_start,
+    .vm_pause = kvm_vm_pause,
+    .vm_resume = kvm_vm_resume,
+    .vm_stop = kvm_vm_stop,
+    .vm_destroy = kvm_vm_destroy,
+    .vm_undefine = kvm_vm_undefine,
+    .vm_state = kvm_vm_state,
+    .vm_wait = kvm_vm_wait,
+    .vm_exit_code = kvm_vm_exit_code,
+    .vm_console_read = kvm_vm_console_read,
+    .vm_stat = kvm_vm_stat,
+    .vm_progress = kvm_vm_progress,
+    .vm_memory_node_count = kvm_vm_memory_node_count,
+    .vm_memory_info = kvm_vm_memory_info,
+};

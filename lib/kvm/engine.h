@@ -1,0 +1,129 @@
+/*
+ * kvm/engine.h - the built-in engine's objects (internal): a connection
+ * (the /dev/kvm handle and its VMs by name), a VM (KVM VM fd, guest RAM per
+ * vNUMA node, the payload, vCPUs, state, console, statistics) and its vCPUs
+ * (threads pinned per the plan). vm.c owns the VM's lifecycle, vcpu.c the
+ * vCPU threads and their exits.
+ */
+#ifndef HV_KVM_ENGINE_H
+#define HV_KVM_ENGINE_H
+
+#include "core/cpuset.h"
+#include "kvm/layout.h"
+#include "kvm/loader.h"
+#include "kvm/memory.h"
+#include "kvm/system.h"
+
+#include <hpcvirt/vm.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define HV_KVM_CONSOLE_BYTES (64 * 1024)
+#define HV_KVM_NAME_BYTES    64
+
+struct kvm_run;
+typedef struct hv_kvm_vm hv_kvm_vm;
+
+typedef enum hv_kvm_vcpu_state {
+    HV_KVM_VCPU_IDLE,    /* no thread yet */
+    HV_KVM_VCPU_RUNNING, /* its thread runs the guest */
+    HV_KVM_VCPU_PARKED,  /* its thread waits (pause) */
+    HV_KVM_VCPU_DONE     /* its thread has ended */
+} hv_kvm_vcpu_state;
+
+typedef struct hv_kvm_vcpu {
+    hv_kvm_vm *vm;
+    uint32_t index;
+    int fd;
+    struct kvm_run *run;
+    pthread_t thread;
+    bool thread_started;
+    hv_cpuset affinity; /* host CPUs it may run on; empty: not pinned */
+    /* guarded by vm->lock */
+    hv_kvm_vcpu_state state;
+    uint32_t status;      /* the status it stopped with (vcpu-stop port) */
+    uint32_t last_marker; /* progress */
+    uint64_t marker_count;
+    /* written by the vCPU's own thread only; read after it parks or ends */
+    uint64_t exits[HV_VM_STAT_EXITS_OTHER + 1];
+    uint64_t guest_ns;
+} hv_kvm_vcpu;
+
+typedef struct hv_kvm_conn {
+    hv_kvm_system sys;
+    pthread_mutex_t lock; /* the list of VMs and refs */
+    int refs;             /* the connection itself plus every VM object alive */
+    hv_kvm_vm **vms;
+    size_t nvms, cap;
+} hv_kvm_conn;
+
+struct hv_kvm_vm {
+    hv_kvm_conn *conn;
+    char name[HV_KVM_NAME_BYTES];
+    int refs;     /* handles plus the connection's list entry; guarded by conn->lock */
+    bool defined; /* still in the connection's list */
+    int fd;
+    hv_kvm_layout layout;
+    size_t nram;
+    hv_kvm_ram ram[HV_KVM_MAX_NODES];
+    uint8_t *payload; /* the file, read once */
+    size_t payload_bytes;
+    char payload_path[256];
+    hv_elf_image image;
+    uint32_t nvcpus;
+    hv_kvm_vcpu *vcpus;
+    /* callbacks from the create options */
+    hv_vm_console_fn console_fn;
+    void *console_data;
+    hv_vm_progress_fn progress_fn;
+    void *progress_data;
+
+    pthread_mutex_t lock;
+    pthread_cond_t cond; /* state changes: vCPUs parked, done; resume */
+    int state;           /* HV_VM_STATE_* */
+    bool ran;            /* memory holds a previous run's contents */
+    bool pause_requested, stop_requested;
+    uint32_t running; /* vCPU threads not yet done */
+    int exit_code;
+    bool exit_code_set; /* the exit port was used */
+    bool crashed;
+    char failure[768]; /* what the guest did, for HV_E_GUEST */
+    uint64_t started_ns, ended_ns;
+    /* console ring, guarded by lock */
+    char *console;
+    size_t console_head; /* next write position */
+    size_t console_kept; /* bytes kept, <= HV_KVM_CONSOLE_BYTES */
+    uint64_t console_total;
+};
+
+/* driver.c: drop a reference; the last frees the connection. */
+void hv_kvm_conn_unref(hv_kvm_conn *conn);
+
+/* vm.c */
+int hv_kvm_vm_create(hv_kvm_conn *conn, const hv_plan *plan, const hv_vm_create_options *opts,
+                     hv_kvm_vm **out);
+void hv_kvm_vm_unref(hv_kvm_vm *vm);
+int hv_kvm_vm_start(hv_kvm_vm *vm);
+int hv_kvm_vm_pause(hv_kvm_vm *vm);
+int hv_kvm_vm_resume(hv_kvm_vm *vm);
+int hv_kvm_vm_destroy(hv_kvm_vm *vm);
+int hv_kvm_vm_wait(hv_kvm_vm *vm, int timeout_ms, int *exit_code);
+uint64_t hv_kvm_now_ns(void);
+
+/* vcpu.c */
+int hv_kvm_vcpu_create(hv_kvm_vm *vm, hv_kvm_vcpu *vcpu, uint32_t index);
+void hv_kvm_vcpu_destroy(hv_kvm_vcpu *vcpu);
+/* Set the entry state: long mode, CPL 3, registers per the guest ABI. */
+int hv_kvm_vcpu_setup(hv_kvm_vcpu *vcpu, uint64_t cr3, uint64_t entry);
+int hv_kvm_vcpu_start_thread(hv_kvm_vcpu *vcpu);
+/* Make the vCPU leave KVM_RUN soon (pause, stop): immediate_exit plus a signal. vm->lock held. */
+void hv_kvm_vcpu_kick_locked(hv_kvm_vcpu *vcpu);
+/* Kick every vCPU but `except` (may be NULL). vm->lock held. */
+void hv_kvm_vm_kick_others_locked(hv_kvm_vm *vm, const hv_kvm_vcpu *except);
+/* Record a guest failure (first one wins) and ask every vCPU to stop; vm->lock held. */
+void hv_kvm_vm_fail_locked(hv_kvm_vm *vm, const char *message);
+/* Append console bytes (ring + callback); called by vCPU threads. */
+void hv_kvm_vm_console(hv_kvm_vm *vm, const uint8_t *bytes, size_t length);
+
+#endif

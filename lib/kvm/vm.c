@@ -1,0 +1,553 @@
+/*
+ * kvm/vm.c - a VM of the built-in engine and its lifecycle: created from a
+ * plan (layout, guest RAM per vNUMA node, payload, vCPUs), started (page
+ * tables, boot info, image, entry state, threads), paused at a consistent
+ * point, resumed, destroyed, waited for; nothing is left half-created when
+ * a step fails.
+ */
+#include "kvm/engine.h"
+#include "core/alloc.h"
+#include "core/error.h"
+#include "core/format.h"
+#include "kvm/bootinfo.h"
+#include "kvm/pagetable.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <hpcvirt/guest.h>
+#include <inttypes.h>
+#include <linux/kvm.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+/* The largest payload file read (the image itself must fit in node 0). */
+#define PAYLOAD_MAX_BYTES (UINT64_C(1) << 30)
+
+uint64_t hv_kvm_now_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* ---- creation ---------------------------------------------------------------- */
+
+/* The engine has no device model: passthrough, vGPUs, NICs and RDMA need libvirt. */
+static int refuse_devices(const hv_plan *plan)
+{
+    for (size_t i = 0; i < hv_plan_device_count(plan); i++) {
+        const hv_plan_device *d = hv_plan_device_at(plan, i);
+        int type = hv_plan_device_type_of(d);
+        const char *kind = type == HV_PLAN_DEVICE_ACCELERATOR ? "accelerator"
+                           : type == HV_PLAN_DEVICE_NIC       ? "NIC"
+                           : type == HV_PLAN_DEVICE_RDMA      ? "RDMA device"
+                                                              : "device";
+
+        return hv_error_set(HV_E_UNSUPPORTED, hv_plan_device_spec_path(d),
+                            "the built-in engine has no device model, so it cannot give the VM "
+                            "its %s (%s%s%s): create it through the libvirt backend (a "
+                            "libvirt: URI such as libvirt:qemu:///system)",
+                            kind, hv_plan_device_spec_path(d),
+                            *hv_plan_device_pci_address(d) ? " " : "",
+                            hv_plan_device_pci_address(d));
+    }
+    return 0;
+}
+
+static int read_payload(hv_kvm_vm *vm, const char *path)
+{
+    struct stat st;
+    int fd, rc = 0;
+    size_t done = 0;
+
+    if (strlen(path) >= sizeof(vm->payload_path))
+        return hv_error_set(HV_E_RANGE, "payload", "the payload path is longer than %zu bytes",
+                            sizeof(vm->payload_path) - 1);
+    hv_format(vm->payload_path, sizeof(vm->payload_path), "%s", path);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return hv_error_set(HV_E_IO, "payload", "cannot open the payload %s: %s", path,
+                            strerror(errno));
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return hv_error_set(HV_E_IO, "payload", "the payload %s is not a regular file", path);
+    }
+    if ((uint64_t)st.st_size > PAYLOAD_MAX_BYTES || st.st_size == 0) {
+        close(fd);
+        return hv_error_set(HV_E_RANGE, "payload",
+                            "the payload %s has %lld bytes: a payload has 1 byte to 1 GiB", path,
+                            (long long)st.st_size);
+    }
+    vm->payload_bytes = (size_t)st.st_size;
+    vm->payload = hv_reallocarray(NULL, vm->payload_bytes, 1);
+    if (!vm->payload) {
+        close(fd);
+        return HV_E_NOMEM;
+    }
+    while (done < vm->payload_bytes) {
+        ssize_t n = read(fd, vm->payload + done, vm->payload_bytes - done);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            rc = hv_error_set(HV_E_IO, "payload", "reading the payload %s failed: %s", path,
+                              n < 0 ? strerror(errno) : "the file shrank while it was read");
+            break;
+        }
+        done += (size_t)n;
+    }
+    close(fd);
+    return rc;
+}
+
+/* The layout's node requests from the plan's vNUMA nodes. */
+static int layout_from_plan(hv_kvm_vm *vm, const hv_plan *plan)
+{
+    hv_kvm_node_request req[HV_KVM_MAX_NODES];
+    size_t n = hv_plan_vnuma_node_count(plan);
+
+    if (n == 0 || n > HV_KVM_MAX_NODES)
+        return hv_error_set(HV_E_RANGE, "vnuma",
+                            "the plan has %zu vNUMA nodes; the built-in engine runs 1 to %d", n,
+                            HV_KVM_MAX_NODES);
+    for (size_t i = 0; i < n; i++) {
+        const hv_plan_vnode *node = hv_plan_vnuma_node_at(plan, i);
+
+        req[i].bytes = hv_plan_vnode_memory_bytes(node);
+        req[i].vcpu_count = hv_plan_vnode_vcpu_count(node);
+        req[i].page_bytes = hv_plan_vnode_page_bytes(node);
+        req[i].host_node = hv_plan_vnode_host_node(node);
+    }
+    return hv_kvm_layout_init(&vm->layout, req, n);
+}
+
+/* Where vCPU v may run: its pinned host CPU, else its vNUMA node's host CPUs. */
+static int vcpu_affinity(const hv_plan *plan, uint32_t v, hv_cpuset *set)
+{
+    int pin = hv_plan_vcpu_pin(plan, v);
+
+    if (pin >= 0)
+        return hv_cpuset_add(set, (unsigned int)pin);
+    for (size_t i = 0; i < hv_plan_vnuma_node_count(plan); i++) {
+        const hv_plan_vnode *node = hv_plan_vnuma_node_at(plan, i);
+        hv_cpuset vcpus = HV_CPUSET_EMPTY;
+        bool mine;
+        int rc = hv_cpuset_parse(&vcpus, hv_plan_vnode_vcpus(node), "vnuma");
+
+        if (rc < 0)
+            return rc;
+        mine = hv_cpuset_has(&vcpus, v);
+        hv_cpuset_clear(&vcpus);
+        if (mine)
+            return *hv_plan_vnode_host_cpus(node)
+                       ? hv_cpuset_parse(set, hv_plan_vnode_host_cpus(node), "host_cpus")
+                       : 0;
+    }
+    return 0;
+}
+
+static void vm_free(hv_kvm_vm *vm)
+{
+    hv_kvm_conn *conn = vm->conn;
+
+    for (uint32_t i = 0; vm->vcpus && i < vm->nvcpus; i++)
+        hv_kvm_vcpu_destroy(&vm->vcpus[i]);
+    free(vm->vcpus);
+    for (size_t i = 0; i < vm->nram; i++)
+        hv_kvm_ram_destroy(&vm->ram[i]);
+    if (vm->fd >= 0)
+        close(vm->fd);
+    free(vm->payload);
+    free(vm->console);
+    pthread_cond_destroy(&vm->cond);
+    pthread_mutex_destroy(&vm->lock);
+    free(vm);
+    hv_kvm_conn_unref(conn);
+}
+
+static hv_kvm_vm *find_locked(hv_kvm_conn *conn, const char *name)
+{
+    for (size_t i = 0; i < conn->nvms; i++)
+        if (strcmp(conn->vms[i]->name, name) == 0)
+            return conn->vms[i];
+    return NULL;
+}
+
+static int add_to_conn(hv_kvm_conn *conn, hv_kvm_vm *vm)
+{
+    int rc = 0;
+
+    pthread_mutex_lock(&conn->lock);
+    if (find_locked(conn, vm->name)) {
+        rc = hv_error_set(HV_E_EXISTS, "name",
+                          "a VM named '%s' already exists on this connection: pick another name "
+                          "or undefine it first",
+                          vm->name);
+    } else if (conn->nvms == conn->cap) {
+        size_t cap = conn->cap ? conn->cap * 2 : 8;
+        hv_kvm_vm **grown = hv_reallocarray(conn->vms, cap, sizeof(*grown));
+
+        if (!grown)
+            rc = HV_E_NOMEM;
+        else {
+            conn->vms = grown;
+            conn->cap = cap;
+        }
+    }
+    if (rc == 0) {
+        conn->vms[conn->nvms++] = vm;
+        vm->defined = true;
+        vm->refs = 2; /* the list entry and the caller's handle */
+    }
+    pthread_mutex_unlock(&conn->lock);
+    return rc;
+}
+
+int hv_kvm_vm_create(hv_kvm_conn *conn, const hv_plan *plan, const hv_vm_create_options *opts,
+                     hv_kvm_vm **out)
+{
+    const char *name = hv_vm_spec_name(hv_plan_spec(plan));
+    hv_kvm_vm *vm;
+    int rc;
+
+    *out = NULL;
+    if (!opts->payload || !*opts->payload)
+        return hv_error_set(HV_E_INVAL, "payload",
+                            "the built-in engine runs a guest payload: set "
+                            "hv_vm_create_options.payload to a static ELF64 file "
+                            "(docs/guest-abi.md; build/guest/hello.elf is one)");
+    if ((rc = refuse_devices(plan)) < 0)
+        return rc;
+    if (!name || !*name || strlen(name) >= HV_KVM_NAME_BYTES)
+        return hv_error_set(HV_E_INVAL, "name",
+                            "the built-in engine needs a VM name of 1 to %d bytes",
+                            HV_KVM_NAME_BYTES - 1);
+    if (hv_plan_vcpus(plan) > (unsigned int)conn->sys.max_vcpus)
+        return hv_error_set(HV_E_RANGE, "vcpus",
+                            "the VM has %u vCPUs but this KVM allows %d per VM: plan fewer",
+                            hv_plan_vcpus(plan), conn->sys.max_vcpus);
+
+    vm = hv_calloc(1, sizeof(*vm));
+    if (!vm)
+        return HV_E_NOMEM;
+    vm->conn = conn;
+    pthread_mutex_lock(&conn->lock);
+    conn->refs++; /* dropped by vm_free */
+    pthread_mutex_unlock(&conn->lock);
+    vm->fd = -1;
+    pthread_mutex_init(&vm->lock, NULL);
+    pthread_cond_init(&vm->cond, NULL);
+    hv_format(vm->name, sizeof(vm->name), "%s", name);
+    vm->console_fn = opts->console;
+    vm->console_data = opts->console_data;
+    vm->progress_fn = opts->progress;
+    vm->progress_data = opts->progress_data;
+    vm->state = HV_VM_STATE_DEFINED;
+
+    if ((rc = layout_from_plan(vm, plan)) < 0 || (rc = read_payload(vm, opts->payload)) < 0 ||
+        (rc = hv_elf_parse(vm->payload, vm->payload_bytes, vm->payload_path, &vm->image)) < 0 ||
+        (rc = hv_kvm_layout_place_image(&vm->layout, vm->image.base, vm->image.end)) < 0)
+        goto fail;
+    if (!(vm->console = hv_reallocarray(NULL, HV_KVM_CONSOLE_BYTES, 1))) {
+        rc = HV_E_NOMEM;
+        goto fail;
+    }
+
+    do
+        vm->fd = ioctl(conn->sys.fd, KVM_CREATE_VM, 0);
+    while (vm->fd < 0 && errno == EINTR);
+    if (vm->fd < 0) {
+        rc = hv_error_set(HV_E_IO, NULL, "KVM_CREATE_VM failed: %s", strerror(errno));
+        goto fail;
+    }
+    for (size_t i = 0; i < vm->layout.node_count; i++) {
+        const hv_kvm_node_layout *node = &vm->layout.nodes[i];
+
+        rc = hv_kvm_ram_create(&vm->ram[i], vm->name, (uint32_t)i, node->base, node->bytes,
+                               node->page_bytes, node->host_node);
+        if (rc < 0)
+            goto fail;
+        vm->nram = i + 1;
+        if ((rc = hv_kvm_ram_register(&vm->ram[i], vm->fd)) < 0)
+            goto fail;
+    }
+
+    vm->nvcpus = vm->layout.vcpu_count;
+    vm->vcpus = hv_calloc(vm->nvcpus, sizeof(*vm->vcpus));
+    if (!vm->vcpus) {
+        rc = HV_E_NOMEM;
+        goto fail;
+    }
+    for (uint32_t i = 0; i < vm->nvcpus; i++)
+        vm->vcpus[i].fd = -1;
+    for (uint32_t i = 0; i < vm->nvcpus; i++) {
+        if ((rc = hv_kvm_vcpu_create(vm, &vm->vcpus[i], i)) < 0 ||
+            (rc = vcpu_affinity(plan, i, &vm->vcpus[i].affinity)) < 0)
+            goto fail;
+    }
+    if ((rc = add_to_conn(conn, vm)) < 0)
+        goto fail;
+    *out = vm;
+    return 0;
+
+fail:
+    vm_free(vm);
+    return rc;
+}
+
+void hv_kvm_vm_unref(hv_kvm_vm *vm)
+{
+    hv_kvm_conn *conn;
+    int refs;
+
+    if (!vm)
+        return;
+    conn = vm->conn;
+    pthread_mutex_lock(&conn->lock);
+    refs = --vm->refs;
+    pthread_mutex_unlock(&conn->lock);
+    if (refs > 0)
+        return;
+    /* the last handle: a VM still running is powered off first */
+    hv_kvm_vm_destroy(vm);
+    vm_free(vm);
+}
+
+/* ---- starting ------------------------------------------------------------------ */
+
+static uint8_t *guest_ptr(void *ctx, uint64_t addr, uint64_t bytes)
+{
+    hv_kvm_vm *vm = ctx;
+    int node = hv_kvm_layout_node_of(&vm->layout, addr, bytes);
+
+    return node < 0 ? NULL : vm->ram[node].host + (addr - vm->ram[node].guest_base);
+}
+
+/* Join the vCPU threads (they have ended or been told to); vm->lock not held. */
+static void join_threads(hv_kvm_vm *vm)
+{
+    for (uint32_t i = 0; i < vm->nvcpus; i++) {
+        bool started;
+
+        pthread_mutex_lock(&vm->lock);
+        started = vm->vcpus[i].thread_started;
+        pthread_mutex_unlock(&vm->lock);
+        if (!started)
+            continue;
+        pthread_join(vm->vcpus[i].thread, NULL);
+        pthread_mutex_lock(&vm->lock);
+        vm->vcpus[i].thread_started = false;
+        vm->vcpus[i].state = HV_KVM_VCPU_IDLE;
+        pthread_mutex_unlock(&vm->lock);
+    }
+}
+
+/* Page tables, boot info and the image in guest memory; every vCPU's entry state. */
+static int prepare_guest(hv_kvm_vm *vm)
+{
+    uint8_t *low = guest_ptr(vm, 0, HV_GUEST_LOAD_MIN);
+    uint64_t cr3 = 0;
+    size_t used = 0;
+    int rc;
+
+    if (!low)
+        return hv_error_set(HV_E_INTERNAL, NULL, "vNUMA node 0 does not start at guest address 0");
+    if (vm->ran)
+        for (size_t i = 0; i < vm->nram; i++)
+            if ((rc = hv_kvm_ram_reset(&vm->ram[i])) < 0)
+                return rc;
+    rc = hv_pagetable_build(low + HV_GUEST_PAGE_TABLES_ADDR,
+                            HV_GUEST_LOAD_MIN - HV_GUEST_PAGE_TABLES_ADDR, &vm->layout,
+                            vm->conn->sys.gib_pages, &cr3, &used);
+    if (rc < 0)
+        return rc;
+    rc = hv_bootinfo_write(low + HV_GUEST_BOOT_INFO_ADDR, HV_GUEST_BOOT_INFO_MAX_BYTES, &vm->layout,
+                           0, 0, &used);
+    if (rc < 0)
+        return rc;
+    rc = hv_elf_load(vm->payload, vm->payload_bytes, &vm->image, guest_ptr, vm);
+    if (rc < 0)
+        return rc;
+    for (uint32_t i = 0; i < vm->nvcpus; i++)
+        if ((rc = hv_kvm_vcpu_setup(&vm->vcpus[i], cr3, vm->image.entry)) < 0)
+            return rc;
+    return 0;
+}
+
+int hv_kvm_vm_start(hv_kvm_vm *vm)
+{
+    int rc, state;
+
+    pthread_mutex_lock(&vm->lock);
+    state = vm->state;
+    pthread_mutex_unlock(&vm->lock);
+    if (state == HV_VM_STATE_RUNNING || state == HV_VM_STATE_PAUSED)
+        return hv_error_set(HV_E_STATE, NULL, "%s is already %s", vm->name,
+                            hv_vm_state_name(state));
+    join_threads(vm); /* a previous run's */
+    if ((rc = prepare_guest(vm)) < 0)
+        return rc;
+
+    pthread_mutex_lock(&vm->lock);
+    vm->ran = true;
+    vm->pause_requested = vm->stop_requested = false;
+    vm->crashed = vm->exit_code_set = false;
+    vm->exit_code = 0;
+    vm->failure[0] = '\0';
+    vm->console_head = vm->console_kept = 0;
+    vm->console_total = 0;
+    vm->started_ns = hv_kvm_now_ns();
+    vm->ended_ns = 0;
+    vm->state = HV_VM_STATE_RUNNING;
+    vm->running = vm->nvcpus;
+    for (uint32_t i = 0; i < vm->nvcpus; i++) {
+        hv_kvm_vcpu *vcpu = &vm->vcpus[i];
+
+        vcpu->state = HV_KVM_VCPU_RUNNING;
+        __atomic_store_n(&vcpu->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
+        vcpu->status = 0;
+        vcpu->last_marker = 0;
+        vcpu->marker_count = 0;
+        memset(vcpu->exits, 0, sizeof(vcpu->exits));
+        vcpu->guest_ns = 0;
+    }
+    pthread_mutex_unlock(&vm->lock);
+
+    for (uint32_t i = 0; i < vm->nvcpus; i++) {
+        rc = hv_kvm_vcpu_start_thread(&vm->vcpus[i]);
+        if (rc < 0) {
+            char message[512];
+
+            hv_format(message, sizeof(message), "%s", hv_error_message(hv_error_last()));
+            /* the threads already running stop again; those never started are done */
+            pthread_mutex_lock(&vm->lock);
+            for (uint32_t j = i; j < vm->nvcpus; j++)
+                vm->vcpus[j].state = HV_KVM_VCPU_DONE;
+            vm->running -= vm->nvcpus - i;
+            pthread_mutex_unlock(&vm->lock);
+            hv_kvm_vm_destroy(vm);
+            return hv_error_set(rc, NULL, "%s", message);
+        }
+    }
+    return 0;
+}
+
+/* ---- pause, resume, destroy, wait ----------------------------------------------- */
+
+/* Every vCPU thread still alive is parked. vm->lock held. */
+static bool all_parked_locked(const hv_kvm_vm *vm)
+{
+    for (uint32_t i = 0; i < vm->nvcpus; i++)
+        if (vm->vcpus[i].state == HV_KVM_VCPU_RUNNING)
+            return false;
+    return true;
+}
+
+int hv_kvm_vm_pause(hv_kvm_vm *vm)
+{
+    pthread_mutex_lock(&vm->lock);
+    if (vm->state != HV_VM_STATE_RUNNING) {
+        int state = vm->state;
+
+        pthread_mutex_unlock(&vm->lock);
+        return hv_error_set(HV_E_STATE, NULL, "%s is %s, not running: only a running VM pauses",
+                            vm->name, hv_vm_state_name(state));
+    }
+    vm->pause_requested = true;
+    hv_kvm_vm_kick_others_locked(vm, NULL);
+    while (!all_parked_locked(vm))
+        pthread_cond_wait(&vm->cond, &vm->lock);
+    if (vm->state == HV_VM_STATE_RUNNING) {
+        vm->state = HV_VM_STATE_PAUSED;
+        pthread_mutex_unlock(&vm->lock);
+        return 0;
+    }
+    /* the guest ended while its vCPUs were being stopped */
+    vm->pause_requested = false;
+    pthread_mutex_unlock(&vm->lock);
+    return hv_error_set(HV_E_STATE, NULL, "%s ended before it could be paused", vm->name);
+}
+
+int hv_kvm_vm_resume(hv_kvm_vm *vm)
+{
+    pthread_mutex_lock(&vm->lock);
+    if (vm->state != HV_VM_STATE_PAUSED) {
+        int state = vm->state;
+
+        pthread_mutex_unlock(&vm->lock);
+        return hv_error_set(HV_E_STATE, NULL, "%s is %s, not paused", vm->name,
+                            hv_vm_state_name(state));
+    }
+    vm->pause_requested = false;
+    vm->state = HV_VM_STATE_RUNNING;
+    pthread_cond_broadcast(&vm->cond);
+    pthread_mutex_unlock(&vm->lock);
+    return 0;
+}
+
+int hv_kvm_vm_destroy(hv_kvm_vm *vm)
+{
+    bool had_threads;
+
+    pthread_mutex_lock(&vm->lock);
+    had_threads =
+        vm->state == HV_VM_STATE_RUNNING || vm->state == HV_VM_STATE_PAUSED || vm->running > 0;
+    if (!had_threads && vm->state == HV_VM_STATE_DEFINED) {
+        pthread_mutex_unlock(&vm->lock);
+        join_threads(vm);
+        return 0; /* nothing runs: already off */
+    }
+    vm->stop_requested = true;
+    vm->pause_requested = false;
+    pthread_cond_broadcast(&vm->cond);
+    hv_kvm_vm_kick_others_locked(vm, NULL);
+    pthread_mutex_unlock(&vm->lock);
+    join_threads(vm);
+    pthread_mutex_lock(&vm->lock);
+    vm->state = HV_VM_STATE_DEFINED;
+    pthread_mutex_unlock(&vm->lock);
+    return 0;
+}
+
+int hv_kvm_vm_wait(hv_kvm_vm *vm, int timeout_ms, int *exit_code)
+{
+    struct timespec deadline;
+    int rc = 0, state;
+
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    if (timeout_ms > 0) {
+        deadline.tv_sec += timeout_ms / 1000;
+        deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+        if (deadline.tv_nsec >= 1000000000L) {
+            deadline.tv_sec++;
+            deadline.tv_nsec -= 1000000000L;
+        }
+    }
+    pthread_mutex_lock(&vm->lock);
+    while ((vm->state == HV_VM_STATE_RUNNING || vm->state == HV_VM_STATE_PAUSED) && rc == 0) {
+        if (timeout_ms < 0)
+            pthread_cond_wait(&vm->cond, &vm->lock);
+        else if (timeout_ms == 0 ||
+                 pthread_cond_timedwait(&vm->cond, &vm->lock, &deadline) == ETIMEDOUT)
+            rc = HV_E_TIMEOUT;
+    }
+    state = vm->state;
+    *exit_code = vm->exit_code;
+    pthread_mutex_unlock(&vm->lock);
+    if (rc == HV_E_TIMEOUT)
+        return hv_error_set(HV_E_TIMEOUT, NULL, "%s is still %s after %d ms", vm->name,
+                            hv_vm_state_name(state), timeout_ms);
+    join_threads(vm);
+    if (state == HV_VM_STATE_CRASHED)
+        return hv_error_set(HV_E_GUEST, NULL, "%s: %s", vm->name, vm->failure);
+    if (state != HV_VM_STATE_EXITED)
+        return hv_error_set(HV_E_STATE, NULL, "%s is not running (%s): start it first", vm->name,
+                            hv_vm_state_name(state));
+    return 0;
+}

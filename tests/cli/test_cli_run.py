@@ -1,0 +1,102 @@
+"""`hpcvirt run PAYLOAD`: the built-in engine from the command line - console
+on stdout, exit status 0 / 3 (the guest's non-zero code) / 1 (crash,
+timeout), usage errors 64. The runs are skipped where there is no /dev/kvm;
+the usage checks run everywhere."""
+import os
+import subprocess
+
+import pytest
+
+CLI = os.environ["HPCVIRT_CLI"]
+GUEST = os.environ.get("HV_TEST_GUEST_DIR", "")
+
+needs_kvm = pytest.mark.skipif(
+    not os.access("/dev/kvm", os.R_OK | os.W_OK)
+    or not os.path.exists(os.path.join(GUEST, "hello.elf")),
+    reason="SKIP: no /dev/kvm (or the guest payloads are not built)")
+
+
+def run(*args, timeout=120):
+    env = dict(os.environ)
+    env.pop("HPCVIRT_DEFAULT_URI", None)
+    return subprocess.run([CLI, "run", *map(str, args)], capture_output=True, text=True,
+                          check=False, timeout=timeout, env=env)
+
+
+def payload(name):
+    return os.path.join(GUEST, name + ".elf")
+
+
+@needs_kvm
+def test_hello():
+    r = run(payload("hello"), "--stats")
+    assert r.returncode == 0, r.stderr
+    assert "hello from the hpcvirt guest: 1 vCPUs, 1 vNUMA nodes, 64 MiB" in r.stdout
+    assert "hello exited with code 0" in r.stderr
+    assert "statistics: exits=" in r.stderr and "exits_io=" in r.stderr
+
+
+@needs_kvm
+def test_vcpus_memory_and_spec(tmp_path):
+    r = run(payload("hello"), "--vcpus", "2", "--memory", "128MiB")
+    assert r.returncode == 0, r.stderr
+    assert "2 vCPUs, 1 vNUMA nodes, 128 MiB" in r.stdout
+    spec = tmp_path / "spec.json"
+    spec.write_text('{"name": "two-nodes", "vcpus": 2, "memory": "128MiB", "page_size": "4k",'
+                    ' "vnuma": [{"vcpus": 1, "memory": "64MiB"}, {"vcpus": 1, "memory": "64MiB"}]}')
+    r = run(payload("hello"), "--spec", spec)
+    assert r.returncode == 0, r.stderr
+    assert "2 vCPUs, 2 vNUMA nodes" in r.stdout
+    assert "two-nodes exited with code 0" in r.stderr
+
+
+@needs_kvm
+def test_exit_codes():
+    r = run(payload("exit-code"))
+    assert r.returncode == 3
+    assert "exited with code 42" in r.stderr
+    r = run(payload("bad-port"))
+    assert r.returncode == 1
+    assert "OUT to port 0x60" in r.stderr and "[HV_E_GUEST]" in r.stderr
+    r = run(payload("endless-loop"), "--timeout", "1")
+    assert r.returncode == 1
+    assert "spinning" in r.stdout
+    assert "[HV_E_TIMEOUT]" in r.stderr
+
+
+@needs_kvm
+def test_failures_before_the_guest(tmp_path):
+    r = run("/nonexistent/payload.elf")
+    assert r.returncode == 1 and "/nonexistent/payload.elf" in r.stderr
+    bad = tmp_path / "bad.elf"
+    bad.write_bytes(b"\x7fELF but not really")
+    r = run(bad)
+    assert r.returncode == 1 and "[HV_E_PARSE]" in r.stderr
+    spec = tmp_path / "nic.json"
+    spec.write_text('{"name": "nic", "vcpus": 1, "memory": "64MiB",'
+                    ' "nics": [{"model": "virtio-net", "queues": 1}]}')
+    r = run(payload("hello"), "--spec", spec)
+    assert r.returncode == 1 and "libvirt" in r.stderr and "[HV_E_UNSUPPORTED]" in r.stderr
+
+
+def test_usage_errors():
+    assert run().returncode == 64
+    assert run("a.elf", "b.elf").returncode == 64
+    assert run("a.elf", "--bogus").returncode == 64
+    assert run("a.elf", "--vcpus", "zero").returncode == 64
+    assert run("a.elf", "--vcpus", "0").returncode == 64
+    assert run("a.elf", "--memory", "lots").returncode == 64
+    assert run("a.elf", "--timeout", "-1").returncode == 64
+    assert run("a.elf", "--spec", "x.json", "--vcpus", "2").returncode == 64
+    assert run("a.elf", "--timeout").returncode == 64
+    r = run("--help")
+    assert r.returncode == 0 and "PAYLOAD" in r.stdout
+
+
+def test_no_kvm_device_says_what_to_use(tmp_path):
+    env = dict(os.environ, HPCVIRT_KVM_DEVICE="/nonexistent/kvm")
+    env.pop("HPCVIRT_DEFAULT_URI", None)
+    r = subprocess.run([CLI, "run", "whatever.elf"], capture_output=True, text=True, check=False,
+                       env=env)
+    assert r.returncode == 1
+    assert "[HV_E_NOKVM]" in r.stderr and "libvirt:" in r.stderr

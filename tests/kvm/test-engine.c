@@ -1,0 +1,489 @@
+/*
+ * tests/kvm/test-engine.c - the built-in KVM engine against /dev/kvm: every
+ * guest payload of guest/ run for real (hello, exit codes, NUMA probe,
+ * worker checksums equal to the same kernels run natively), every way a
+ * guest can misbehave (the VM ends with HV_E_GUEST and the registers, the
+ * host and other VMs go on), the lifecycle (pause at a consistent point,
+ * resume, destroy, restart, wait with timeout, undefine), memory backing
+ * reports and the errors of bad input. Without /dev/kvm it prints
+ * "SKIP: no /dev/kvm" and exits 77 (meson counts it as skipped).
+ */
+#include "hv-test.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kernels.h"
+
+static hv_host *host;
+static hv_conn *conn;
+static char guest_dir[512];
+
+static const char *payload(const char *name)
+{
+    static char path[4][640];
+    static int next;
+    char *p = path[next++ % 4];
+
+    snprintf(p, sizeof(path[0]), "%s/%s.elf", guest_dir, name);
+    return p;
+}
+
+static hv_plan *plan_json(const char *json)
+{
+    hv_vm_spec *spec = NULL;
+    hv_plan *plan = NULL;
+
+    assert_hv_ok(hv_vm_spec_from_json(json, &spec));
+    assert_hv_ok(hv_plan_create(host, spec, NULL, &plan));
+    hv_vm_spec_free(spec);
+    if (!hv_plan_ok(plan))
+        fail_msg("the test's plan has errors: %s", hv_finding_message(hv_plan_finding_at(plan, 0)));
+    return plan;
+}
+
+/* A small VM: `vcpus` vCPUs over `nodes` vNUMA nodes of 64 MiB each, 4 KiB pages. */
+static hv_plan *small_plan(const char *name, unsigned int vcpus, unsigned int nodes)
+{
+    char json[1024];
+    size_t n = (size_t)snprintf(json, sizeof(json),
+                                "{\"name\": \"%s\", \"vcpus\": %u, \"memory\": \"%uMiB\", "
+                                "\"page_size\": \"4k\"",
+                                name, vcpus, 64 * nodes);
+
+    if (nodes > 1) {
+        n += (size_t)snprintf(json + n, sizeof(json) - n, ", \"vnuma\": [");
+        for (unsigned int i = 0; i < nodes; i++)
+            n += (size_t)snprintf(json + n, sizeof(json) - n,
+                                  "%s{\"vcpus\": %u, \"memory\": \"64MiB\"}", i ? ", " : "",
+                                  vcpus / nodes + (i < vcpus % nodes));
+        n += (size_t)snprintf(json + n, sizeof(json) - n, "]");
+    }
+    snprintf(json + n, sizeof(json) - n, "}");
+    return plan_json(json);
+}
+
+typedef struct console_capture {
+    char text[8192];
+    size_t length;
+} console_capture;
+
+static void capture(void *data, const char *bytes, size_t length)
+{
+    console_capture *c = data;
+
+    /* vCPU threads call this; the tests read it after the VM has ended */
+    if (c->length + length >= sizeof(c->text))
+        length = sizeof(c->text) - 1 - c->length;
+    memcpy(c->text + c->length, bytes, length);
+    c->length += length;
+    c->text[c->length] = '\0';
+}
+
+static hv_vm *run_vm(const char *payload_name, hv_plan *plan, console_capture *cap)
+{
+    hv_vm_create_options opts = HV_VM_CREATE_OPTIONS_INIT;
+    hv_vm *vm = NULL;
+
+    opts.flags = HV_VM_CREATE_START;
+    opts.payload = payload(payload_name);
+    opts.console = cap ? capture : NULL;
+    opts.console_data = cap;
+    assert_hv_ok(hv_vm_create(conn, plan, &opts, &vm));
+    return vm;
+}
+
+static void finish(hv_vm *vm, hv_plan *plan)
+{
+    hv_vm_destroy(vm);
+    assert_hv_ok(hv_vm_undefine(vm));
+    hv_vm_free(vm);
+    hv_plan_free(plan);
+}
+
+static int state_of(hv_vm *vm)
+{
+    int state = -1;
+
+    assert_hv_ok(hv_vm_state(vm, &state));
+    return state;
+}
+
+/* ---- payloads that end well ------------------------------------------------------- */
+
+static void test_hello_two_nodes(void **state)
+{
+    hv_plan *plan = small_plan("hello", 2, 2);
+    console_capture cap = {0};
+    hv_vm *vm = run_vm("hello", plan, &cap);
+    char kept[4096];
+    size_t kept_len = 0;
+    int code = -1;
+
+    assert_hv_ok(hv_vm_wait(vm, 10000, &code));
+    assert_int_equal(code, 0);
+    assert_int_equal(state_of(vm), HV_VM_STATE_EXITED);
+    assert_non_null(strstr(cap.text, "hello from the hpcvirt guest: 2 vCPUs, 2 vNUMA nodes"));
+    /* the ring keeps what the callback saw */
+    assert_hv_ok(hv_vm_console_read(vm, kept, sizeof(kept), &kept_len));
+    assert_int_equal(kept_len, cap.length);
+    assert_string_equal(kept, cap.text);
+    /* a small buffer gets the newest bytes */
+    assert_hv_ok(hv_vm_console_read(vm, kept, 5, &kept_len));
+    assert_string_equal(kept, cap.text + cap.length - 4);
+    assert_hv_ok(hv_vm_exit_code(vm, &code));
+    assert_int_equal(code, 0);
+    finish(vm, plan);
+}
+
+static void test_exit_code_and_stats(void **state)
+{
+    hv_plan *plan = small_plan("exitcode", 2, 1);
+    console_capture cap = {0};
+    hv_vm *vm = run_vm("exit-code", plan, &cap);
+    uint64_t exits = 0, io = 0, console_bytes = 0, guest_ns = 0, wall_ns = 0;
+    int code = -1;
+
+    assert_hv_ok(hv_vm_wait(vm, 10000, &code));
+    assert_int_equal(code, 42);
+    assert_non_null(strstr(cap.text, "exit-code: 2 vCPUs, exiting with 42"));
+    assert_hv_ok(hv_vm_stat(vm, HV_VM_STAT_EXITS, &exits));
+    assert_hv_ok(hv_vm_stat(vm, HV_VM_STAT_EXITS_IO, &io));
+    assert_hv_ok(hv_vm_stat(vm, HV_VM_STAT_CONSOLE_BYTES, &console_bytes));
+    assert_hv_ok(hv_vm_stat(vm, HV_VM_STAT_GUEST_NS, &guest_ns));
+    assert_hv_ok(hv_vm_stat(vm, HV_VM_STAT_WALL_NS, &wall_ns));
+    assert_true(io >= 2 && exits >= io);
+    assert_int_equal(console_bytes, cap.length);
+    assert_true(guest_ns > 0 && wall_ns > 0);
+    assert_hv_error(hv_vm_stat(vm, HV_VM_STAT_COUNT, &exits), HV_E_INVAL);
+    assert_string_equal(hv_vm_stat_name(HV_VM_STAT_EXITS_MMIO), "exits_mmio");
+    assert_null(hv_vm_stat_name(-1));
+    finish(vm, plan);
+}
+
+static void test_numa_probe_and_memory_report(void **state)
+{
+    hv_plan *plan = small_plan("numa", 2, 2);
+    console_capture cap = {0};
+    hv_vm *vm = run_vm("numa-probe", plan, &cap);
+    hv_vm_memory_info info = HV_VM_MEMORY_INFO_INIT;
+    size_t nodes = 0;
+    int code = -1;
+
+    assert_hv_ok(hv_vm_wait(vm, 30000, &code));
+    assert_int_equal(code, 0);
+    assert_non_null(strstr(cap.text, "node 0:"));
+    assert_non_null(strstr(cap.text, "node 1:"));
+    assert_null(strstr(cap.text, "mismatch"));
+    assert_hv_ok(hv_vm_memory_node_count(vm, &nodes));
+    assert_int_equal(nodes, 2);
+    for (size_t i = 0; i < nodes; i++) {
+        assert_hv_ok(hv_vm_memory_node_info(vm, i, &info));
+        assert_int_equal(info.bytes, UINT64_C(64) << 20);
+        assert_int_equal(info.page_bytes, 4096);
+        assert_true(info.thp_requested);
+        /* the probe touched most of the node: the kernel reports it resident */
+        assert_true(info.resident_bytes >= (UINT64_C(32) << 20));
+        /* bound to the plan's host node, as the kernel reports the policy */
+        assert_true(info.bound);
+        assert_int_equal(info.host_node, hv_plan_vnode_host_node(hv_plan_vnuma_node_at(plan, i)));
+    }
+    assert_int_equal(info.guest_base, UINT64_C(64) << 20);
+    assert_hv_error(hv_vm_memory_node_info(vm, 2, &info), HV_E_RANGE);
+    info.version = 0;
+    assert_hv_error(hv_vm_memory_node_info(vm, 0, &info), HV_E_INVAL);
+    finish(vm, plan);
+}
+
+typedef struct marker_log {
+    uint32_t markers[64];
+    unsigned int count;
+} marker_log;
+
+static void log_marker(void *data, unsigned int vcpu, uint32_t marker)
+{
+    marker_log *log = data;
+
+    if (vcpu == 0 && log->count < 64)
+        log->markers[log->count++] = marker;
+}
+
+static void test_worker_checksums_match_native(void **state)
+{
+    hv_plan *plan = small_plan("worker", 1, 1);
+    console_capture cap = {0};
+    marker_log log = {0};
+    hv_vm_create_options opts = HV_VM_CREATE_OPTIONS_INIT;
+    hv_vm *vm = NULL;
+    unsigned long long memory_sum = 0, compute_sum = 0, elements = 0;
+    const char *line;
+    double *buf;
+    uint32_t marker = 0;
+    uint64_t count = 0;
+    int code = -1;
+
+    opts.flags = HV_VM_CREATE_START;
+    opts.payload = payload("worker");
+    opts.console = capture;
+    opts.console_data = &cap;
+    opts.progress = log_marker;
+    opts.progress_data = &log;
+    assert_hv_ok(hv_vm_create(conn, plan, &opts, &vm));
+    assert_hv_ok(hv_vm_wait(vm, 120000, &code));
+    assert_int_equal(code, 0);
+    assert_non_null(strstr(cap.text, "worker done"));
+    /* the markers bracket the kernels, in order */
+    assert_int_equal(log.count, 6);
+    for (unsigned int i = 0; i < 6; i++)
+        assert_int_equal(log.markers[i], i + 1);
+    assert_hv_ok(hv_vm_progress(vm, 0, &marker, &count));
+    assert_int_equal(marker, 6);
+    assert_int_equal(count, 6);
+    assert_hv_error(hv_vm_progress(vm, 1, &marker, &count), HV_E_RANGE);
+
+    /* the guest's checksums are what the same kernels give natively */
+    line = strstr(cap.text, "vcpu 0: memory 0x");
+    assert_non_null(line);
+    assert_int_equal(
+        sscanf(line, "vcpu 0: memory 0x%llx compute 0x%llx", &memory_sum, &compute_sum), 2);
+    line = strstr(cap.text, "vcpu 0: node ");
+    assert_non_null(line);
+    line = strchr(line, '(');
+    assert_non_null(line);
+    assert_int_equal(sscanf(line, "(%llu doubles)", &elements), 1);
+    assert_true(elements > 0);
+    buf = calloc(elements, sizeof(double));
+    assert_non_null(buf);
+    assert_int_equal(hv_kernel_memory(buf, elements, hv_kernel_memory_passes(elements)),
+                     memory_sum);
+    free(buf);
+    /* the worker's seed is 1 (guest/payloads/worker.c) */
+    assert_int_equal(hv_kernel_compute(1, HV_KERNEL_COMPUTE_ITERATIONS), compute_sum);
+    finish(vm, plan);
+}
+
+/* ---- guests that misbehave -------------------------------------------------------- */
+
+static void expect_crash(const char *name, const char *what)
+{
+    hv_plan *plan = small_plan("bad", 1, 1);
+    hv_vm *vm = run_vm(name, plan, NULL);
+    int code = -1;
+
+    assert_hv_error(hv_vm_wait(vm, 10000, &code), HV_E_GUEST);
+    assert_error_mentions(what);
+    assert_error_mentions("rip 0x");
+    assert_int_equal(state_of(vm), HV_VM_STATE_CRASHED);
+    assert_hv_error(hv_vm_exit_code(vm, &code), HV_E_GUEST);
+    assert_error_mentions(what);
+    finish(vm, plan);
+}
+
+static void test_misbehaving_guests_end_their_vm_only(void **state)
+{
+    /* a VM that keeps running beside the ones that crash */
+    hv_plan *spin_plan = small_plan("spinner", 1, 1);
+    hv_vm *spinner = run_vm("endless-loop", spin_plan, NULL);
+    int code;
+
+    expect_crash("bad-port", "OUT to port 0x60");
+    expect_crash("bad-in", "IN from port 0xe9");
+    expect_crash("bad-mmio", "stray MMIO");
+    expect_crash("triple-fault", "triple fault");
+    assert_int_equal(state_of(spinner), HV_VM_STATE_RUNNING);
+    assert_hv_error(hv_vm_wait(spinner, 50, &code), HV_E_TIMEOUT);
+    finish(spinner, spin_plan);
+}
+
+/* ---- the lifecycle ---------------------------------------------------------------- */
+
+static void test_pause_resume_destroy_restart(void **state)
+{
+    hv_plan *plan = small_plan("life", 2, 1);
+    console_capture cap = {0};
+    hv_vm *vm = run_vm("endless-loop", plan, &cap);
+    hv_vm *again = NULL;
+    uint64_t intr = 0;
+    int code = 0;
+
+    assert_hv_error(hv_vm_wait(vm, 100, &code), HV_E_TIMEOUT);
+    assert_hv_ok(hv_vm_pause(vm));
+    assert_int_equal(state_of(vm), HV_VM_STATE_PAUSED);
+    assert_hv_error(hv_vm_pause(vm), HV_E_STATE);
+    assert_hv_error(hv_vm_start(vm), HV_E_STATE);
+    assert_hv_ok(hv_vm_stat(vm, HV_VM_STAT_EXITS_INTR, &intr));
+    assert_true(intr >= 2); /* each vCPU was brought out of the guest */
+    assert_hv_error(hv_vm_undefine(vm), HV_E_STATE);
+    assert_hv_ok(hv_vm_resume(vm));
+    assert_int_equal(state_of(vm), HV_VM_STATE_RUNNING);
+    assert_hv_error(hv_vm_resume(vm), HV_E_STATE);
+    /* the same VM by name, through a second handle */
+    assert_hv_ok(hv_vm_lookup(conn, "life", &again));
+    assert_int_equal(state_of(again), HV_VM_STATE_RUNNING);
+    hv_vm_free(again);
+    assert_hv_ok(hv_vm_destroy(vm));
+    assert_int_equal(state_of(vm), HV_VM_STATE_DEFINED);
+    assert_hv_error(hv_vm_wait(vm, 0, &code), HV_E_STATE);
+    /* a destroyed VM starts again from a clean memory */
+    cap.length = 0;
+    assert_hv_ok(hv_vm_start(vm));
+    assert_int_equal(state_of(vm), HV_VM_STATE_RUNNING);
+    /* stop: no ACPI, so after the timeout it is powered off */
+    assert_hv_ok(hv_vm_stop(vm, 50));
+    assert_int_equal(state_of(vm), HV_VM_STATE_DEFINED);
+    finish(vm, plan);
+}
+
+static void test_lookup_list_undefine(void **state)
+{
+    hv_plan *plan = small_plan("listed", 1, 1);
+    hv_vm_create_options opts = HV_VM_CREATE_OPTIONS_INIT;
+    hv_vm *vm = NULL, *dup = NULL;
+    char **names = NULL;
+    size_t count = 0;
+    bool found = false;
+
+    opts.payload = payload("hello");
+    assert_hv_ok(hv_vm_create(conn, plan, &opts, &vm));
+    assert_int_equal(state_of(vm), HV_VM_STATE_DEFINED);
+    assert_hv_error(hv_vm_create(conn, plan, &opts, &dup), HV_E_EXISTS);
+    assert_null(dup);
+    assert_hv_ok(hv_conn_list_vms(conn, &names, &count));
+    for (size_t i = 0; i < count; i++)
+        found |= strcmp(names[i], "listed") == 0;
+    hv_strv_free(names, count);
+    assert_true(found);
+    assert_hv_error(hv_vm_lookup(conn, "nobody", &dup), HV_E_NOTFOUND);
+    assert_hv_ok(hv_vm_undefine(vm));
+    assert_hv_error(hv_vm_undefine(vm), HV_E_NOTFOUND);
+    assert_hv_error(hv_vm_lookup(conn, "listed", &dup), HV_E_NOTFOUND);
+    hv_vm_free(vm);
+    hv_plan_free(plan);
+}
+
+/* ---- bad input ---------------------------------------------------------------------- */
+
+static void test_bad_input(void **state)
+{
+    hv_plan *plan = small_plan("bad-input", 1, 1);
+    hv_vm_create_options opts = HV_VM_CREATE_OPTIONS_INIT;
+    hv_vm *vm = NULL;
+    char path[] = "/tmp/hv-kvm-test-XXXXXX";
+    int fd;
+
+    /* no payload */
+    assert_hv_error(hv_vm_create(conn, plan, &opts, &vm), HV_E_INVAL);
+    assert_string_equal(hv_error_path(hv_error_last()), "payload");
+    assert_error_mentions("payload");
+    /* a payload that is not there */
+    opts.payload = "/nonexistent/payload.elf";
+    assert_hv_error(hv_vm_create(conn, plan, &opts, &vm), HV_E_IO);
+    assert_error_mentions("/nonexistent/payload.elf");
+    /* a payload that is not an ELF */
+    fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "not an ELF file at all, just text\n", 34), 34);
+    close(fd);
+    opts.payload = path;
+    assert_hv_error(hv_vm_create(conn, plan, &opts, &vm), HV_E_PARSE);
+    unlink(path);
+    assert_null(vm);
+    /* an old (version 1) options struct still works: it has no payload */
+    {
+        hv_vm_create_options v1;
+
+        assert_hv_ok(hv_vm_create_options_init(&v1, 1));
+        assert_hv_error(hv_vm_create(conn, plan, &v1, &vm), HV_E_INVAL);
+        assert_error_mentions("payload");
+    }
+    hv_plan_free(plan);
+
+    /* devices need libvirt */
+    plan = plan_json("{\"name\": \"gpu\", \"vcpus\": 1, \"memory\": \"64MiB\", \"page_size\": "
+                     "\"4k\", \"nics\": [{\"model\": \"virtio-net\", \"queues\": 1}]}");
+    opts.payload = payload("hello");
+    assert_hv_error(hv_vm_create(conn, plan, &opts, &vm), HV_E_UNSUPPORTED);
+    assert_error_mentions("libvirt");
+    assert_string_equal(hv_error_path(hv_error_last()), "nics[0]");
+    hv_plan_free(plan);
+
+    /* nothing half-created is left behind */
+    {
+        char **names = NULL;
+        size_t count = 9;
+
+        assert_hv_ok(hv_conn_list_vms(conn, &names, &count));
+        assert_int_equal(count, 0);
+        hv_strv_free(names, count);
+    }
+}
+
+static void test_no_kvm_device(void **state)
+{
+    hv_conn *other = NULL;
+
+    setenv("HPCVIRT_KVM_DEVICE", "/nonexistent/kvm", 1);
+    assert_hv_error(hv_conn_open("kvm:///", &other), HV_E_NOKVM);
+    assert_error_mentions("libvirt:");
+    setenv("HPCVIRT_KVM_DEVICE", "/dev/null", 1);
+    assert_hv_error(hv_conn_open("kvm:///", &other), HV_E_UNSUPPORTED);
+    assert_error_mentions("API version");
+    unsetenv("HPCVIRT_KVM_DEVICE");
+    assert_null(other);
+    assert_hv_error(hv_conn_open("kvm://somehost/", &other), HV_E_INVAL);
+    assert_error_mentions("kvm:///");
+}
+
+static int setup(void **state)
+{
+    hv_host_discover_options opts = HV_HOST_DISCOVER_OPTIONS_INIT;
+
+    (void)state;
+    if (hv_host_discover(&host, &opts) < 0 || hv_conn_open("kvm:///", &conn) < 0) {
+        fprintf(stderr, "setup: %s\n", hv_error_message(hv_error_last()));
+        return -1;
+    }
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    hv_conn_close(conn);
+    hv_host_free(host);
+    return 0;
+}
+
+int main(void)
+{
+    const char *dir = getenv("HV_TEST_GUEST_DIR");
+    int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_hello_two_nodes),
+        cmocka_unit_test(test_exit_code_and_stats),
+        cmocka_unit_test(test_numa_probe_and_memory_report),
+        cmocka_unit_test(test_worker_checksums_match_native),
+        cmocka_unit_test(test_misbehaving_guests_end_their_vm_only),
+        cmocka_unit_test(test_pause_resume_destroy_restart),
+        cmocka_unit_test(test_lookup_list_undefine),
+        cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_no_kvm_device),
+    };
+
+    if (fd < 0) {
+        printf("SKIP: no /dev/kvm (%s): the engine's tests run where KVM is\n", strerror(errno));
+        return 77;
+    }
+    close(fd);
+    if (!dir || !*dir) {
+        fprintf(stderr, "HV_TEST_GUEST_DIR must name the folder of the built payloads\n");
+        return 1;
+    }
+    snprintf(guest_dir, sizeof(guest_dir), "%s", dir);
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
