@@ -267,6 +267,81 @@ static void test_worker_checksums_match_native(void **state)
     finish(vm, plan);
 }
 
+/* Free 2 MiB pages on host node 0, as the host inventory read them. */
+static uint64_t free_2m_pages(void)
+{
+    const hv_host_node *node = hv_host_node_by_id(host, 0);
+    uint64_t total = 0, free_pages = 0;
+
+    if (!node || hv_host_node_hugepages(node, UINT64_C(2) << 20, &total, &free_pages) < 0)
+        return 0;
+    return free_pages;
+}
+
+static void test_hugetlb_backing(void **state)
+{
+    hv_plan *plan;
+    console_capture cap = {0};
+    hv_vm *vm;
+    hv_vm_memory_info info = HV_VM_MEMORY_INFO_INIT;
+    int code = -1;
+
+    if (free_2m_pages() < 32) {
+        printf("SKIP: fewer than 32 free 2 MiB pages on host node 0 (reserve some to run this)\n");
+        skip();
+    }
+    plan = plan_json("{\"name\": \"huge\", \"vcpus\": 1, \"memory\": \"64MiB\", "
+                     "\"page_size\": \"2m\"}");
+    vm = run_vm("numa-probe", plan, &cap);
+    assert_hv_ok(hv_vm_wait(vm, 30000, &code));
+    assert_int_equal(code, 0);
+    assert_non_null(strstr(cap.text, "page size 2097152: ok"));
+    assert_hv_ok(hv_vm_memory_node_info(vm, 0, &info));
+    assert_int_equal(info.page_bytes, UINT64_C(2) << 20);
+    assert_false(info.thp_requested);
+    assert_true(info.bound);
+    assert_true(info.resident_bytes >= (UINT64_C(32) << 20));
+    finish(vm, plan);
+}
+
+/* A plan made for a host with plenty of huge pages, run where there are not
+ * that many: the engine fails at creation, saying what is short. */
+static void test_hugetlb_short(void **state)
+{
+    static const char host_json[] =
+        "{\"cpus\": {\"phys_addr_bits\": 46, \"list\": [{\"id\": 0, \"package\": 0, "
+        "\"core\": 0, \"node\": 0}]}, \"numa_nodes\": [{\"id\": 0, \"cpus\": \"0\", "
+        "\"memory_bytes\": 137438953472, \"free_bytes\": 137438953472, \"distances\": [10], "
+        "\"hugepages\": [{\"page_bytes\": 2097152, \"total\": 65536, \"free\": 65536}]}]}";
+    hv_host *fake = NULL;
+    hv_vm_spec *spec = NULL;
+    hv_plan *plan = NULL;
+    hv_vm_create_options opts = HV_VM_CREATE_OPTIONS_INIT;
+    hv_vm *vm = NULL;
+    char **names = NULL;
+    size_t count = 9;
+
+    if (free_2m_pages() >= 32768)
+        skip(); /* this host really has 64 GiB of free 2 MiB pages */
+    assert_hv_ok(hv_host_from_json(host_json, &fake));
+    assert_hv_ok(hv_vm_spec_from_json("{\"name\": \"short\", \"vcpus\": 1, \"memory\": "
+                                      "\"64GiB\", \"page_size\": \"2m\"}",
+                                      &spec));
+    assert_hv_ok(hv_plan_create(fake, spec, NULL, &plan));
+    assert_true(hv_plan_ok(plan));
+    opts.payload = payload("hello");
+    assert_hv_error(hv_vm_create(conn, plan, &opts, &vm), HV_E_NOMEM);
+    assert_error_mentions("too few free 2 MiB huge pages");
+    assert_error_mentions("32768 needed");
+    assert_null(vm);
+    assert_hv_ok(hv_conn_list_vms(conn, &names, &count));
+    assert_int_equal(count, 0);
+    hv_strv_free(names, count);
+    hv_plan_free(plan);
+    hv_vm_spec_free(spec);
+    hv_host_free(fake);
+}
+
 /* ---- guests that misbehave -------------------------------------------------------- */
 
 static void expect_crash(const char *name, const char *what)
@@ -468,6 +543,8 @@ int main(void)
         cmocka_unit_test(test_exit_code_and_stats),
         cmocka_unit_test(test_numa_probe_and_memory_report),
         cmocka_unit_test(test_worker_checksums_match_native),
+        cmocka_unit_test(test_hugetlb_backing),
+        cmocka_unit_test(test_hugetlb_short),
         cmocka_unit_test(test_misbehaving_guests_end_their_vm_only),
         cmocka_unit_test(test_pause_resume_destroy_restart),
         cmocka_unit_test(test_lookup_list_undefine),
