@@ -26,7 +26,8 @@ HV_BEGIN_DECLS
 
 /**
  * 2 added the operations after vm_migrate (waiting, console, statistics,
- * progress, memory backing); tables of version 1 are still accepted.
+ * progress, memory backing, restore with options, clones); tables of
+ * version 1 are still accepted.
  */
 #define HV_BACKEND_VERSION 2
 /** What `open` returns to let the next backend try the URI. */
@@ -72,6 +73,14 @@ typedef struct hv_backend {
     int (*vm_progress)(void *vm_data, unsigned int vcpu, uint32_t *marker, uint64_t *count);
     int (*vm_memory_node_count)(void *vm_data, size_t *count);
     int (*vm_memory_info)(void *vm_data, size_t node, hv_vm_memory_info *info);
+    /** Preferred over vm_resume_from when set: gets the whole (current version) options. */
+    int (*vm_restore)(void *conn_data, const char *path, const hv_vm_resume_options *opts,
+                      void **vm_data);
+    /** Fills vm_data[0..count-1]; all or nothing. */
+    int (*vm_clone)(void *vm_data, size_t count, const hv_vm_clone_options *opts,
+                    void **clones_data);
+    int (*vm_clone_prepare)(void *vm_data, size_t count);
+    int (*vm_clone_identity)(void *vm_data, uint64_t *clone_id, uint64_t *clone_index);
 } hv_backend;
 
 /**

@@ -72,9 +72,10 @@ typedef struct hv_guest_boot_info {
     uint64_t mmio_bytes;   /**< ends the VM (stray MMIO) */
     uint64_t image_base;   /**< the payload's loaded segments, page-aligned */
     uint64_t image_end;
-    uint64_t clone_id;   /**< 0 for a VM that was created; set in instant clones */
-    uint64_t generation; /**< 0 at creation, +1 at every resume from a snapshot */
-    uint64_t reserved[4];
+    uint64_t clone_id;    /**< 0 for a VM that was created; a clone's unique id (random) */
+    uint64_t generation;  /**< 0 at creation, +1 at every resume from a snapshot */
+    uint64_t clone_index; /**< 0, or which clone of its parent this VM is: 1, 2, ... */
+    uint64_t reserved[3];
     /* node_count hv_guest_boot_node records follow, node_bytes apart */
 } hv_guest_boot_info;
 

@@ -198,20 +198,80 @@ typedef enum hv_vm_resume_flags {
     HV_VM_RESUME_EAGER = 1 << 1   /**< read all memory now instead of on demand */
 } hv_vm_resume_flags;
 
-#define HV_VM_RESUME_OPTIONS_VERSION 1
+#define HV_VM_RESUME_OPTIONS_VERSION 2
 typedef struct hv_vm_resume_options {
     unsigned int version;
     unsigned int flags; /**< HV_VM_RESUME_* */
+    /* ---- version 2 (the built-in engine) ---- */
+    /** The new VM's name; NULL: the name in the snapshot (which must be free then). */
+    const char *name;
+    hv_vm_console_fn console; /**< as in hv_vm_create_options */
+    void *console_data;
+    hv_vm_progress_fn progress;
+    void *progress_data;
 } hv_vm_resume_options;
 #define HV_VM_RESUME_OPTIONS_INIT                                                                  \
     {                                                                                              \
-        HV_VM_RESUME_OPTIONS_VERSION, 0                                                            \
+        HV_VM_RESUME_OPTIONS_VERSION, 0, NULL, NULL, NULL, NULL, NULL                              \
     }
 HV_EXTERN int hv_vm_resume_options_init(hv_vm_resume_options *opts, unsigned int version);
 
 /** A VM that continues from a file written by hv_vm_suspend(). */
 HV_EXTERN int hv_vm_resume_from(hv_conn *conn, const char *path, const hv_vm_resume_options *opts,
                                 hv_vm **vm);
+
+/* ---- clones (the built-in engine) ---- */
+
+typedef enum hv_vm_clone_mode {
+    /** Copy-on-write views of the parent's frozen memory, the parent's vCPU state. */
+    HV_VM_CLONE_INSTANT = 0,
+    /** The same, with the memory copied (for comparison). */
+    HV_VM_CLONE_FULL = 1,
+    /** A fresh VM booted from the parent's payload (for comparison). */
+    HV_VM_CLONE_COLD = 2
+} hv_vm_clone_mode;
+
+typedef enum hv_vm_clone_flags {
+    HV_VM_CLONE_PAUSED = 1 << 0 /**< leave the clones paused */
+} hv_vm_clone_flags;
+
+/** Called as clones are made: `done` of `total` (the CLI's progress bar). */
+typedef void (*hv_vm_clone_progress_fn)(void *data, size_t done, size_t total);
+
+#define HV_VM_CLONE_OPTIONS_VERSION 1
+typedef struct hv_vm_clone_options {
+    unsigned int version;
+    unsigned int flags;       /**< HV_VM_CLONE_* */
+    int mode;                 /**< HV_VM_CLONE_INSTANT (default), _FULL, _COLD */
+    unsigned int threads;     /**< threads making them; 0: the host's CPU count */
+    hv_vm_console_fn console; /**< each clone's console; NULL: the parent's callback */
+    void *console_data;
+    hv_vm_clone_progress_fn progress;
+    void *progress_data;
+} hv_vm_clone_options;
+#define HV_VM_CLONE_OPTIONS_INIT                                                                   \
+    {                                                                                              \
+        HV_VM_CLONE_OPTIONS_VERSION, 0, HV_VM_CLONE_INSTANT, 0, NULL, NULL, NULL, NULL             \
+    }
+HV_EXTERN int hv_vm_clone_options_init(hv_vm_clone_options *opts, unsigned int version);
+
+/**
+ * Make `count` clones of a running or paused VM into clones[0..count-1]
+ * (handles the caller frees). The parent is paused at a consistent point
+ * and stays paused (resume it to go on); each clone starts where the
+ * parent stood, with its own identity in its boot info (clone_id,
+ * clone_index) and its own console, isolated from the parent and the other
+ * clones. All or nothing: when one fails, none is kept.
+ */
+HV_EXTERN int hv_vm_clone(hv_vm *parent, size_t count, const hv_vm_clone_options *opts,
+                          hv_vm **clones);
+/**
+ * Make `count` empty VMs like `parent` ahead of need, so that its next
+ * hv_vm_clone() costs only the mappings and register writes.
+ */
+HV_EXTERN int hv_vm_clone_prepare(hv_vm *parent, size_t count);
+/** A clone's unique id and index (0 and 0 for a VM that is not a clone). */
+HV_EXTERN int hv_vm_clone_identity(hv_vm *vm, uint64_t *clone_id, uint64_t *clone_index);
 
 /** Suspend into the backend's own storage; the next start resumes there. */
 HV_EXTERN int hv_vm_managed_save(hv_vm *vm);

@@ -39,9 +39,20 @@ int hv_vm_suspend_options_init(hv_vm_suspend_options *opts, unsigned int version
     return hv_options_init(opts, sizeof(*opts), version, HV_VM_SUSPEND_OPTIONS_VERSION, __func__);
 }
 
+static size_t resume_options_size(unsigned int version)
+{
+    return version == 1 ? offsetof(hv_vm_resume_options, name) : sizeof(hv_vm_resume_options);
+}
+
 int hv_vm_resume_options_init(hv_vm_resume_options *opts, unsigned int version)
 {
-    return hv_options_init(opts, sizeof(*opts), version, HV_VM_RESUME_OPTIONS_VERSION, __func__);
+    return hv_options_init(opts, resume_options_size(version), version,
+                           HV_VM_RESUME_OPTIONS_VERSION, __func__);
+}
+
+int hv_vm_clone_options_init(hv_vm_clone_options *opts, unsigned int version)
+{
+    return hv_options_init(opts, sizeof(*opts), version, HV_VM_CLONE_OPTIONS_VERSION, __func__);
 }
 
 int hv_migrate_options_init(hv_migrate_options *opts, unsigned int version)
@@ -264,9 +275,18 @@ int hv_vm_resume_from(hv_conn *conn, const char *path, const hv_vm_resume_option
     rc = hv_options_check(opts, HV_VM_RESUME_OPTIONS_VERSION, true, __func__, "opts");
     if (rc < 0)
         return rc;
-    if (!conn->backend->vm_resume_from)
+    if (conn->backend->vm_restore) {
+        hv_vm_resume_options full = HV_VM_RESUME_OPTIONS_INIT;
+
+        if (opts)
+            memcpy(&full, opts, resume_options_size(opts->version));
+        full.version = HV_VM_RESUME_OPTIONS_VERSION;
+        rc = conn->backend->vm_restore(conn->data, path, &full, &data);
+    } else if (conn->backend->vm_resume_from) {
+        rc = conn->backend->vm_resume_from(conn->data, path, opts ? opts->flags : 0, &data);
+    } else {
         return hv_backend_unsupported(conn->backend, "resuming VMs from a file");
-    rc = conn->backend->vm_resume_from(conn->data, path, opts ? opts->flags : 0, &data);
+    }
     if (rc < 0)
         return rc;
     *out = new_vm(conn, data);
@@ -420,4 +440,69 @@ int hv_vm_memory_node_info(hv_vm *vm, size_t node, hv_vm_memory_info *info)
         return rc;
     VM_CHECK(vm_memory_info, "memory backing reports");
     return vm->conn->backend->vm_memory_info(vm->data, node, info);
+}
+
+/* ---- clones (the built-in engine) ------------------------------------------------ */
+
+int hv_vm_clone(hv_vm *parent, size_t count, const hv_vm_clone_options *opts, hv_vm **clones)
+{
+    hv_vm *vm = parent; /* VM_CHECK's name */
+    hv_vm_clone_options defaults = HV_VM_CLONE_OPTIONS_INIT;
+    void **data;
+    int rc;
+
+    HV_CHECK_ARG(clones, "clones");
+    rc = hv_options_check(opts, HV_VM_CLONE_OPTIONS_VERSION, true, __func__, "opts");
+    if (rc < 0)
+        return rc;
+    if (count == 0 || count > 1000000)
+        return hv_error_set(HV_E_RANGE, "count",
+                            "hv_vm_clone: count %zu: make 1 to 1000000 clones at a time", count);
+    if (!opts)
+        opts = &defaults;
+    if (opts->mode < HV_VM_CLONE_INSTANT || opts->mode > HV_VM_CLONE_COLD)
+        return hv_error_set(HV_E_INVAL, "mode",
+                            "hv_vm_clone: mode %d is not HV_VM_CLONE_INSTANT, _FULL or _COLD",
+                            opts->mode);
+    memset(clones, 0, count * sizeof(*clones));
+    VM_CHECK(vm_clone, "cloning VMs");
+    data = hv_calloc(count, sizeof(*data));
+    if (!data)
+        return HV_E_NOMEM;
+    rc = vm->conn->backend->vm_clone(vm->data, count, opts, data);
+    for (size_t i = 0; rc == 0 && i < count; i++) {
+        clones[i] = new_vm(vm->conn, data[i]);
+        data[i] = NULL;
+        if (!clones[i]) {
+            /* the rest are released here; those wrapped are freed below */
+            for (size_t j = i + 1; j < count; j++)
+                if (vm->conn->backend->vm_release)
+                    vm->conn->backend->vm_release(data[j]);
+            for (size_t j = 0; j < i; j++) {
+                hv_vm_free(clones[j]);
+                clones[j] = NULL;
+            }
+            rc = HV_E_NOMEM;
+        }
+    }
+    free(data);
+    return rc;
+}
+
+int hv_vm_clone_prepare(hv_vm *vm, size_t count)
+{
+    if (count > 100000)
+        return hv_error_set(HV_E_RANGE, "count",
+                            "hv_vm_clone_prepare: count %zu: prepare at most 100000", count);
+    VM_CHECK(vm_clone_prepare, "preparing clones");
+    return vm->conn->backend->vm_clone_prepare(vm->data, count);
+}
+
+int hv_vm_clone_identity(hv_vm *vm, uint64_t *clone_id, uint64_t *clone_index)
+{
+    HV_CHECK_ARG(clone_id, "clone_id");
+    HV_CHECK_ARG(clone_index, "clone_index");
+    *clone_id = *clone_index = 0;
+    VM_CHECK(vm_clone_identity, "clone identities");
+    return vm->conn->backend->vm_clone_identity(vm->data, clone_id, clone_index);
 }

@@ -37,6 +37,9 @@ static void put_unsigned(out *o, unsigned long long v, unsigned int base)
 
 /* A conversion hv_vformat does not handle: the whole format goes to vsnprintf. */
 static size_t fall_back(char *buf, size_t size, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+
+static size_t fall_back(char *buf, size_t size, const char *fmt, va_list ap)
 {
     int n = vsnprintf(buf, size, fmt, ap);
 

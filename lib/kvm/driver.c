@@ -6,7 +6,9 @@
 #include "kvm/driver.h"
 #include "core/alloc.h"
 #include "core/error.h"
+#include "kvm/clone.h"
 #include "kvm/engine.h"
+#include "kvm/snapshot.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -180,33 +182,7 @@ static int kvm_vm_stop(void *data, unsigned int timeout_ms)
 
 static int kvm_vm_undefine(void *data)
 {
-    hv_kvm_vm *vm = data;
-    hv_kvm_conn *conn = vm->conn;
-    int state;
-    bool found = false;
-
-    pthread_mutex_lock(&vm->lock);
-    state = vm->state;
-    pthread_mutex_unlock(&vm->lock);
-    if (state == HV_VM_STATE_RUNNING || state == HV_VM_STATE_PAUSED)
-        return hv_error_set(HV_E_STATE, NULL,
-                            "%s is %s: destroy or stop it before removing its definition", vm->name,
-                            hv_vm_state_name(state));
-    pthread_mutex_lock(&conn->lock);
-    for (size_t i = 0; i < conn->nvms; i++) {
-        if (conn->vms[i] == vm) {
-            memmove(&conn->vms[i], &conn->vms[i + 1], (conn->nvms - i - 1) * sizeof(*conn->vms));
-            conn->nvms--;
-            found = vm->defined;
-            vm->defined = false;
-            break;
-        }
-    }
-    pthread_mutex_unlock(&conn->lock);
-    if (!found)
-        return hv_error_set(HV_E_NOTFOUND, NULL, "%s was already undefined", vm->name);
-    hv_kvm_vm_unref(vm); /* the list's reference; handles keep the rest alive */
-    return 0;
+    return hv_kvm_vm_remove(data);
 }
 
 static int kvm_vm_state(void *data, int *state)
@@ -252,7 +228,7 @@ static int kvm_vm_console_read(void *data, char *buf, size_t size, size_t *lengt
     copy = kept < size - 1 ? kept : size - 1;
     /* the newest `copy` bytes end at console_head */
     start = (vm->console_head + HV_KVM_CONSOLE_BYTES - copy) % HV_KVM_CONSOLE_BYTES;
-    for (size_t i = 0; i < copy; i++)
+    for (size_t i = 0; vm->console && i < copy; i++)
         buf[i] = vm->console[(start + i) % HV_KVM_CONSOLE_BYTES];
     buf[copy] = '\0';
     pthread_mutex_unlock(&vm->lock);
@@ -324,6 +300,61 @@ static int kvm_vm_memory_info(void *data, size_t node, hv_vm_memory_info *info)
     return hv_kvm_ram_info(&vm->ram[node], info);
 }
 
+/* ---- snapshots and clones ---------------------------------------------------------- */
+
+static int kvm_vm_suspend(void *data, const char *path, unsigned int flags)
+{
+    return hv_kvm_vm_suspend(data, path, flags);
+}
+
+static int kvm_vm_restore(void *conn_data, const char *path, const hv_vm_resume_options *opts,
+                          void **out)
+{
+    hv_kvm_resume_params p = {
+        .name = opts->name,
+        .paused = (opts->flags & HV_VM_RESUME_PAUSED) != 0,
+        .eager = (opts->flags & HV_VM_RESUME_EAGER) != 0,
+        .console = opts->console,
+        .console_data = opts->console_data,
+        .progress = opts->progress,
+        .progress_data = opts->progress_data,
+    };
+    hv_kvm_vm *vm = NULL;
+    int rc = hv_kvm_vm_resume_from(conn_data, path, &p, &vm);
+
+    *out = vm;
+    return rc;
+}
+
+static int kvm_vm_clone(void *data, size_t count, const hv_vm_clone_options *opts, void **out)
+{
+    hv_kvm_clone_params p = {
+        .mode = opts->mode,
+        .paused = (opts->flags & HV_VM_CLONE_PAUSED) != 0,
+        .threads = opts->threads,
+        .console = opts->console,
+        .console_data = opts->console_data,
+        .progress = opts->progress,
+        .progress_data = opts->progress_data,
+    };
+
+    return hv_kvm_clone(data, count, &p, (hv_kvm_vm **)out);
+}
+
+static int kvm_vm_clone_prepare(void *data, size_t count)
+{
+    return hv_kvm_clone_prepare(data, count);
+}
+
+static int kvm_vm_clone_identity(void *data, uint64_t *clone_id, uint64_t *clone_index)
+{
+    hv_kvm_vm *vm = data;
+
+    *clone_id = vm->clone_id;
+    *clone_index = vm->clone_index;
+    return 0;
+}
+
 const hv_backend hv_kvm_backend = {
     .version = HV_BACKEND_VERSION,
     .name = "kvm",
@@ -350,4 +381,9 @@ const hv_backend hv_kvm_backend = {
     .vm_progress = kvm_vm_progress,
     .vm_memory_node_count = kvm_vm_memory_node_count,
     .vm_memory_info = kvm_vm_memory_info,
+    .vm_suspend = kvm_vm_suspend,
+    .vm_restore = kvm_vm_restore,
+    .vm_clone = kvm_vm_clone,
+    .vm_clone_prepare = kvm_vm_clone_prepare,
+    .vm_clone_identity = kvm_vm_clone_identity,
 };

@@ -13,6 +13,7 @@
 #include "kvm/loader.h"
 #include "kvm/memory.h"
 #include "kvm/system.h"
+#include "kvm/vcpu-state.h"
 
 #include <hpcvirt/vm.h>
 #include <pthread.h>
@@ -25,12 +26,12 @@
 struct kvm_run;
 typedef struct hv_kvm_vm hv_kvm_vm;
 
-typedef enum hv_kvm_vcpu_state {
+typedef enum hv_kvm_vcpu_thread_state {
     HV_KVM_VCPU_IDLE,    /* no thread yet */
     HV_KVM_VCPU_RUNNING, /* its thread runs the guest */
     HV_KVM_VCPU_PARKED,  /* its thread waits (pause) */
     HV_KVM_VCPU_DONE     /* its thread has ended */
-} hv_kvm_vcpu_state;
+} hv_kvm_vcpu_thread_state;
 
 typedef struct hv_kvm_vcpu {
     hv_kvm_vm *vm;
@@ -41,8 +42,9 @@ typedef struct hv_kvm_vcpu {
     bool thread_started;
     hv_cpuset affinity; /* host CPUs it may run on; empty: not pinned */
     /* guarded by vm->lock */
-    hv_kvm_vcpu_state state;
+    hv_kvm_vcpu_thread_state state;
     uint32_t status;      /* the status it stopped with (vcpu-stop port) */
+    bool stopped;         /* it stopped itself: it stays stopped until the next boot */
     uint32_t last_marker; /* progress */
     uint64_t marker_count;
     /* written by the vCPU's own thread only; read after it parks or ends */
@@ -67,10 +69,18 @@ struct hv_kvm_vm {
     hv_kvm_layout layout;
     size_t nram;
     hv_kvm_ram ram[HV_KVM_MAX_NODES];
-    uint8_t *payload; /* the file, read once */
+    uint8_t *payload; /* the file, read once (kept: a restart boots it again) */
     size_t payload_bytes;
     char payload_path[256];
     hv_elf_image image;
+    char *plan_json;      /* the plan it was made from (snapshots carry it), or NULL */
+    uint64_t clone_id;    /* boot info: 0, or this clone's id */
+    uint64_t clone_index; /* boot info: 0, or which clone of its parent it is (1, 2, ...) */
+    uint64_t generation;  /* boot info: resumes from snapshots so far */
+    uint64_t clones_made; /* names the next clone */
+    hv_kvm_vm *shells;    /* made ahead of need for clones (kvm/clone.c), guarded by lock */
+    size_t nshells;
+    hv_kvm_vm *next_shell;
     uint32_t nvcpus;
     hv_kvm_vcpu *vcpus;
     /* callbacks from the create options */
@@ -84,7 +94,8 @@ struct hv_kvm_vm {
     int state;           /* HV_VM_STATE_* */
     bool ran;            /* memory holds a previous run's contents */
     bool pause_requested, stop_requested;
-    uint32_t running; /* vCPU threads not yet done */
+    bool threads_pending; /* paused since launch: the vCPU threads start at the resume */
+    uint32_t running;     /* vCPU threads not yet done */
     int exit_code;
     bool exit_code_set; /* the exit port was used */
     bool crashed;
@@ -100,9 +111,47 @@ struct hv_kvm_vm {
 /* driver.c: drop a reference; the last frees the connection. */
 void hv_kvm_conn_unref(hv_kvm_conn *conn);
 
+/* What a VM is made of, whatever it is made from (a plan, a snapshot, a parent). */
+typedef struct hv_kvm_vm_params {
+    const char *name;
+    const hv_kvm_node_request *nodes;
+    size_t node_count;
+    const hv_cpuset *affinity; /* one per vCPU (copied), or NULL: not pinned */
+    const uint8_t *payload;    /* copied */
+    size_t payload_bytes;
+    const char *payload_path; /* for messages */
+    const char *plan_json;    /* copied; may be NULL */
+    hv_vm_console_fn console;
+    void *console_data;
+    hv_vm_progress_fn progress;
+    void *progress_data;
+} hv_kvm_vm_params;
+
 /* vm.c */
 int hv_kvm_vm_create(hv_kvm_conn *conn, const hv_plan *plan, const hv_vm_create_options *opts,
                      hv_kvm_vm **out);
+/* A VM with its KVM VM, reserved RAM (nothing backing it yet) and vCPUs; not listed yet. */
+int hv_kvm_vm_new(hv_kvm_conn *conn, const hv_kvm_vm_params *params, hv_kvm_vm **out);
+/* Register every RAM slot (after backing it). */
+int hv_kvm_vm_register_ram(hv_kvm_vm *vm);
+/* List it on its connection (HV_E_EXISTS for a taken name); frees it on failure. */
+int hv_kvm_vm_publish(hv_kvm_vm *vm);
+/* Free a VM that was never published. */
+void hv_kvm_vm_discard(hv_kvm_vm *vm);
+/*
+ * Take a VM off its connection's list (undefine): HV_E_STATE while it runs,
+ * HV_E_NOTFOUND when it is not listed. The list's reference is dropped.
+ */
+int hv_kvm_vm_remove(hv_kvm_vm *vm);
+/* Power off, take off the list and drop the caller's reference too (undo a publish). */
+void hv_kvm_vm_forget(hv_kvm_vm *vm);
+/* Start threads for the vCPUs that still run (states set already); paused: parked. */
+int hv_kvm_vm_launch(hv_kvm_vm *vm, bool paused);
+/* Every vCPU's state, the VM paused (or never run): states has vm->nvcpus entries. */
+int hv_kvm_vm_capture(hv_kvm_vm *vm, hv_kvm_vcpu_state *states);
+/* Write the boot info's clone id, clone index and generation into guest memory. */
+int hv_kvm_vm_set_identity(hv_kvm_vm *vm, uint64_t clone_id, uint64_t clone_index,
+                           uint64_t generation);
 void hv_kvm_vm_unref(hv_kvm_vm *vm);
 int hv_kvm_vm_start(hv_kvm_vm *vm);
 int hv_kvm_vm_pause(hv_kvm_vm *vm);

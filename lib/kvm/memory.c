@@ -1,7 +1,10 @@
 /*
- * kvm/memory.c - guest RAM as memfds: hugetlb or 4 KiB (+THP request),
- * NUMA binding before first touch, KVM memory slots, and reports of the
- * backing the kernel really gave (mempolicy, smaps).
+ * kvm/memory.c - guest RAM: a reserved address range per vNUMA node,
+ * backed by a memfd of its own (hugetlb or 4 KiB + THP request, bound to
+ * its host node before first touch) or by a copy-on-write view of a
+ * template or snapshot file; KVM memory slots; freezing RAM into a
+ * template for instant clones; reports of the backing the kernel really
+ * gave (mempolicy, smaps).
  */
 #include "kvm/memory.h"
 #include "core/error.h"
@@ -16,7 +19,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <linux/magic.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #ifndef MFD_HUGE_SHIFT
@@ -25,6 +31,41 @@
 
 #define GiB (UINT64_C(1) << 30)
 #define MiB (UINT64_C(1) << 20)
+
+static bool page_is_zero(const uint8_t *p, uint64_t bytes)
+{
+    const uint64_t *w = (const uint64_t *)(const void *)p;
+
+    for (uint64_t i = 0; i < bytes / 8; i++)
+        if (w[i])
+            return false;
+    return true;
+}
+
+static int pwrite_all(int fd, const uint8_t *buf, uint64_t bytes, uint64_t offset)
+{
+    while (bytes) {
+        ssize_t n = pwrite(fd, buf, bytes > (UINT64_C(1) << 30) ? (UINT64_C(1) << 30) : bytes,
+                           (off_t)offset);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -1;
+        buf += n;
+        bytes -= (uint64_t)n;
+        offset += (uint64_t)n;
+    }
+    return 0;
+}
+
+/* Whether fd is a hugetlbfs file (then st->st_blksize is its page size). */
+static bool fstatfs_huge(int fd, struct stat *st)
+{
+    struct statfs fs;
+
+    return fstatfs(fd, &fs) == 0 && fs.f_type == HUGETLBFS_MAGIC && fstat(fd, st) == 0;
+}
 
 static unsigned int log2_u64(uint64_t v)
 {
@@ -37,10 +78,12 @@ static unsigned int log2_u64(uint64_t v)
     return n;
 }
 
+/* Bind the current mapping to the host node (before anything touches it). */
 static int bind_to_node(hv_kvm_ram *ram)
 {
     unsigned long mask[16] = {0}; /* up to 1024 nodes */
 
+    ram->bound = false;
     if (ram->host_node < 0)
         return 0;
     if ((size_t)ram->host_node >= sizeof(mask) * 8)
@@ -57,67 +100,212 @@ static int bind_to_node(hv_kvm_ram *ram)
     return 0;
 }
 
-int hv_kvm_ram_create(hv_kvm_ram *ram, const char *vm_name, uint32_t slot, uint64_t guest_base,
-                      uint64_t bytes, uint64_t page_bytes, int host_node)
+int hv_kvm_ram_init(hv_kvm_ram *ram, const char *vm_name, uint32_t slot, uint64_t guest_base,
+                    uint64_t bytes, uint64_t page_bytes, int host_node)
 {
-    char name[96];
-    unsigned int flags = MFD_CLOEXEC;
-    int rc;
-
     memset(ram, 0, sizeof(*ram));
     ram->fd = -1;
     ram->guest_base = guest_base;
     ram->bytes = bytes;
-    ram->page_bytes = page_bytes > 4096 ? page_bytes : 4096;
+    ram->planned_page_bytes = page_bytes > 4096 ? page_bytes : 4096;
+    ram->page_bytes = ram->planned_page_bytes;
     ram->host_node = host_node;
     ram->slot = slot;
-    if (ram->page_bytes > 4096)
-        flags |= MFD_HUGETLB | (log2_u64(ram->page_bytes) << MFD_HUGE_SHIFT);
-    hv_format(name, sizeof(name), "hpcvirt:%s:node%u", vm_name, slot);
-    ram->fd = memfd_create(name, flags);
-    if (ram->fd < 0) {
-        rc = hv_error_set(HV_E_IO, NULL, "memfd_create for %s's guest memory failed: %s%s", vm_name,
-                          strerror(errno),
-                          ram->page_bytes > 4096 ? " (does this kernel have hugetlbfs?)" : "");
-        return rc;
+    hv_format(ram->name, sizeof(ram->name), "hpcvirt:%s:node%u", vm_name, slot);
+    return 0;
+}
+
+int hv_kvm_ram_reserve(hv_kvm_ram *ram)
+{
+    uint64_t align = ram->planned_page_bytes > MiB * 2 ? ram->planned_page_bytes : MiB * 2;
+    void *res;
+
+    ram->reserved_bytes = ram->bytes + align;
+    res = mmap(NULL, ram->reserved_bytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+               -1, 0);
+    if (res == MAP_FAILED)
+        return hv_error_set(HV_E_NOMEM, NULL,
+                            "reserving %" PRIu64 " bytes of address space for %s failed: %s",
+                            ram->bytes, ram->name, strerror(errno));
+    ram->reservation = res;
+    ram->host = (uint8_t *)(((uintptr_t)res + align - 1) & ~(uintptr_t)(align - 1));
+    return 0;
+}
+
+/* Put a new mapping of fd at ram->host, replacing what was there. */
+static int map_over(hv_kvm_ram *ram, int fd, uint64_t offset, int flags, const char *what)
+{
+    void *p =
+        mmap(ram->host, ram->bytes, PROT_READ | PROT_WRITE, flags | MAP_FIXED, fd, (off_t)offset);
+
+    if (p == MAP_FAILED) {
+        int err = errno;
+
+        /* keep the range reserved */
+        mmap(ram->host, ram->bytes, PROT_NONE,
+             MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
+        ram->kind = HV_KVM_RAM_NONE;
+        return hv_error_set(HV_E_NOMEM, NULL, "mapping %s (%s) failed: %s", ram->name, what,
+                            strerror(err));
     }
-    if (ftruncate(ram->fd, (off_t)bytes) < 0) {
-        rc = hv_error_set(HV_E_NOMEM, NULL,
-                          "sizing %s's guest memory (%" PRIu64 " bytes) failed: %s", vm_name, bytes,
-                          strerror(errno));
-        hv_kvm_ram_destroy(ram);
+    return 0;
+}
+
+int hv_kvm_ram_back_fresh(hv_kvm_ram *ram)
+{
+    unsigned int flags = MFD_CLOEXEC;
+    int fd, rc;
+    void *p;
+
+    if (!ram->host && (rc = hv_kvm_ram_reserve(ram)) < 0)
+        return rc;
+    if (ram->planned_page_bytes > 4096)
+        flags |= MFD_HUGETLB | (log2_u64(ram->planned_page_bytes) << MFD_HUGE_SHIFT);
+    fd = memfd_create(ram->name, flags);
+    if (fd < 0)
+        return hv_error_set(
+            HV_E_IO, NULL, "memfd_create for %s failed: %s%s", ram->name, strerror(errno),
+            ram->planned_page_bytes > 4096 ? " (does this kernel have hugetlbfs?)" : "");
+    if (ftruncate(fd, (off_t)ram->bytes) < 0) {
+        rc = hv_error_set(HV_E_NOMEM, NULL, "sizing %s (%" PRIu64 " bytes) failed: %s", ram->name,
+                          ram->bytes, strerror(errno));
+        close(fd);
         return rc;
     }
     /* hugetlb pages are reserved here: a short pool fails now, not at first touch */
-    ram->host = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, ram->fd, 0);
-    if (ram->host == MAP_FAILED) {
+    p = mmap(ram->host, ram->bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0);
+    if (p == MAP_FAILED) {
         int err = errno;
 
-        ram->host = NULL;
-        if (ram->page_bytes > 4096 && err == ENOMEM)
-            rc = hv_error_set(HV_E_NOMEM, NULL,
-                              "the host has too few free %s huge pages for vNUMA node %u of %s "
-                              "(%" PRIu64 " needed%s%d): reserve more (vm.nr_hugepages or "
-                              "/sys/devices/system/node/nodeN/hugepages) or plan with page_size "
-                              "\"4k\"",
-                              ram->page_bytes == GiB ? "1 GiB" : "2 MiB", slot, vm_name,
-                              bytes / ram->page_bytes, host_node >= 0 ? " on host node " : "",
-                              host_node);
-        else
-            rc = hv_error_set(HV_E_NOMEM, NULL, "mapping %s's guest memory failed: %s", vm_name,
-                              strerror(err));
-        hv_kvm_ram_destroy(ram);
+        close(fd);
+        mmap(ram->host, ram->bytes, PROT_NONE,
+             MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
+        ram->kind = HV_KVM_RAM_NONE;
+        if (ram->planned_page_bytes > 4096 && err == ENOMEM)
+            return hv_error_set(
+                HV_E_NOMEM, NULL,
+                "the host has too few free %s huge pages for %s (%" PRIu64 " needed%s%d): reserve "
+                "more (vm.nr_hugepages or /sys/devices/system/node/nodeN/hugepages) or plan with "
+                "page_size \"4k\"",
+                ram->planned_page_bytes == GiB ? "1 GiB" : "2 MiB", ram->name,
+                ram->bytes / ram->planned_page_bytes, ram->host_node >= 0 ? " on host node " : "",
+                ram->host_node);
+        return hv_error_set(HV_E_NOMEM, NULL, "mapping %s failed: %s", ram->name, strerror(err));
+    }
+    if (ram->fd >= 0)
+        close(ram->fd);
+    ram->fd = fd;
+    ram->fd_offset = 0;
+    ram->kind = HV_KVM_RAM_FRESH;
+    ram->page_bytes = ram->planned_page_bytes;
+    ram->diverged = false;
+    if ((rc = bind_to_node(ram)) < 0)
+        return rc;
+    /* shmem THP follows /sys/kernel/mm/transparent_hugepage/shmem_enabled:
+     * asked for here, reported as the kernel grants it (hv_kvm_ram_info) */
+    ram->thp_requested =
+        ram->page_bytes == 4096 && madvise(ram->host, ram->bytes, MADV_HUGEPAGE) == 0;
+    return 0;
+}
+
+int hv_kvm_ram_back_private(hv_kvm_ram *ram, int fd, uint64_t offset)
+{
+    int own = fcntl(fd, F_DUPFD_CLOEXEC, 0), rc;
+
+    if (own < 0)
+        return hv_error_set(HV_E_IO, NULL, "duplicating the descriptor behind %s failed: %s",
+                            ram->name, strerror(errno));
+    if (!ram->host) {
+        /* a new VM (a clone, a restore): mapped anywhere, nothing unmapped, so the
+         * other VMs' MMU notifiers are not called - that keeps cloning O(1) in
+         * the number of VMs alive */
+        void *p = mmap(NULL, ram->bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE, own, (off_t)offset);
+
+        if (p == MAP_FAILED) {
+            rc = hv_error_set(HV_E_NOMEM, NULL, "mapping %s (a copy-on-write view) failed: %s",
+                              ram->name, strerror(errno));
+            close(own);
+            return rc;
+        }
+        ram->reservation = ram->host = p;
+        ram->reserved_bytes = ram->bytes;
+    } else if ((rc = map_over(ram, own, offset, MAP_PRIVATE, "a copy-on-write view")) < 0) {
+        close(own);
         return rc;
     }
-    if ((rc = bind_to_node(ram)) < 0) {
-        hv_kvm_ram_destroy(ram);
-        return rc;
+    if (ram->fd >= 0)
+        close(ram->fd);
+    ram->fd = own;
+    ram->fd_offset = offset;
+    ram->kind = HV_KVM_RAM_PRIVATE;
+    ram->page_bytes = 4096;
+    {
+        struct stat st;
+
+        /* a view of a hugetlb file is backed by its huge pages */
+        if (fstatfs_huge(own, &st))
+            ram->page_bytes = (uint64_t)st.st_blksize;
     }
-    if (ram->page_bytes == 4096) {
-        /* shmem THP follows /sys/kernel/mm/transparent_hugepage/shmem_enabled:
-         * asked for here, reported as the kernel grants it (hv_kvm_ram_info) */
-        ram->thp_requested = madvise(ram->host, bytes, MADV_HUGEPAGE) == 0;
+    ram->diverged = false;
+    ram->thp_requested = false;
+    return bind_to_node(ram);
+}
+
+int hv_kvm_ram_freeze(hv_kvm_ram *ram, int *fd, uint64_t *offset)
+{
+    int rc;
+
+    if (ram->kind == HV_KVM_RAM_FRESH) {
+        /* its memfd becomes the template: the RAM itself only views it from now on */
+        int own = ram->fd;
+
+        ram->fd = -1;
+        rc = hv_kvm_ram_back_private(ram, own, 0);
+        close(own);
+        if (rc < 0)
+            return rc;
+    } else if (ram->kind == HV_KVM_RAM_PRIVATE && ram->diverged) {
+        /* its pages differ from the file it views: copy them into a new template */
+        char name[112];
+        int copy;
+        uint64_t done = 0;
+
+        hv_format(name, sizeof(name), "%s:template", ram->name);
+        copy = memfd_create(name, MFD_CLOEXEC);
+        if (copy < 0)
+            return hv_error_set(HV_E_IO, NULL, "memfd_create for a template of %s failed: %s",
+                                ram->name, strerror(errno));
+        if (ftruncate(copy, (off_t)ram->bytes) < 0) {
+            close(copy);
+            return hv_error_set(HV_E_NOMEM, NULL, "sizing a template of %s failed: %s", ram->name,
+                                strerror(errno));
+        }
+        while (done < ram->bytes) {
+            uint64_t page = 4096, run = 0;
+
+            /* zero pages stay holes */
+            while (done + run < ram->bytes && !page_is_zero(ram->host + done + run, page))
+                run += page;
+            if (run) {
+                if (pwrite_all(copy, ram->host + done, run, done) < 0) {
+                    close(copy);
+                    return hv_error_set(HV_E_IO, NULL, "copying %s into a template failed: %s",
+                                        ram->name, strerror(errno));
+                }
+                done += run;
+            } else {
+                done += page;
+            }
+        }
+        rc = hv_kvm_ram_back_private(ram, copy, 0);
+        close(copy);
+        if (rc < 0)
+            return rc;
+    } else if (ram->kind != HV_KVM_RAM_PRIVATE) {
+        return hv_error_set(HV_E_STATE, NULL, "%s has no memory to clone", ram->name);
     }
+    *fd = ram->fd;
+    *offset = ram->fd_offset;
     return 0;
 }
 
@@ -139,22 +327,15 @@ int hv_kvm_ram_register(hv_kvm_ram *ram, int vm_fd)
     return 0;
 }
 
-int hv_kvm_ram_reset(hv_kvm_ram *ram)
-{
-    if (fallocate(ram->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, (off_t)ram->bytes) < 0)
-        return hv_error_set(HV_E_IO, NULL, "clearing guest memory slot %u failed: %s", ram->slot,
-                            strerror(errno));
-    return 0;
-}
-
 void hv_kvm_ram_destroy(hv_kvm_ram *ram)
 {
-    if (ram->host)
-        munmap(ram->host, ram->bytes);
+    if (ram->reservation)
+        munmap(ram->reservation, ram->reserved_bytes);
     if (ram->fd >= 0)
         close(ram->fd);
-    ram->host = NULL;
+    ram->reservation = ram->host = NULL;
     ram->fd = -1;
+    ram->kind = HV_KVM_RAM_NONE;
 }
 
 /* Sum the "KEY: N kB" lines of the smaps entry that starts at `start`. */

@@ -1,10 +1,17 @@
 /*
- * kvm/memory.h - guest RAM (internal): one memfd per vNUMA node, hugetlb
- * where the plan asks for 2 MiB / 1 GiB pages (else 4 KiB pages with
- * transparent huge pages requested), bound to the plan's host node with
- * mbind(MPOL_BIND) before anything touches it, and registered as a KVM
- * memory slot. A memfd is what suspend (write it), instant clone (map it
- * MAP_PRIVATE) and migration (read it, dirty log) build on.
+ * kvm/memory.h - guest RAM (internal). Each vNUMA node's RAM lives at a
+ * host address reserved for the VM's whole life (aligned for its page
+ * size); what backs it can change underneath, so the KVM memory slot never
+ * moves:
+ *   - fresh: a memfd of its own, MAP_SHARED (hugetlb 2 MiB / 1 GiB where
+ *     the plan asks, else 4 KiB pages with transparent huge pages
+ *     requested), bound to the plan's host node with mbind(MPOL_BIND)
+ *     before anything touches it;
+ *   - private: a copy-on-write view (MAP_PRIVATE) of another file - a
+ *     frozen template memfd (instant clones share one) or a snapshot file
+ *     (lazy restore). Writes go to pages of its own; the file never changes.
+ * A memfd is what suspend (write it), instant clone (map it MAP_PRIVATE)
+ * and migration (read it, dirty log) build on.
  */
 #ifndef HV_KVM_MEMORY_H
 #define HV_KVM_MEMORY_H
@@ -14,28 +21,61 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+typedef enum hv_kvm_ram_kind {
+    HV_KVM_RAM_NONE = 0,
+    HV_KVM_RAM_FRESH = 1,  /* its own memfd, shared mapping */
+    HV_KVM_RAM_PRIVATE = 2 /* a copy-on-write view of fd at fd_offset */
+} hv_kvm_ram_kind;
+
 typedef struct hv_kvm_ram {
-    int fd;        /* the memfd, -1 when none */
-    uint8_t *host; /* its mapping */
+    char name[96];        /* the memfd's name, for /proc/PID/maps */
+    uint8_t *reservation; /* the reserved address range (munmap'ed at the end) */
+    uint64_t reserved_bytes;
+    uint8_t *host; /* the RAM: inside the reservation, aligned */
     uint64_t guest_base, bytes;
-    uint64_t page_bytes; /* what backs it: 4096, or the hugetlb page size */
-    int host_node;       /* -1: not bound */
-    bool bound;          /* mbind(MPOL_BIND) succeeded */
+    uint64_t planned_page_bytes; /* what a fresh backing uses: 4096, 2 MiB or 1 GiB */
+    uint64_t page_bytes;         /* what backs it now (4096 for a private file view) */
+    int host_node;               /* -1: not bound */
+    bool bound;                  /* mbind(MPOL_BIND) succeeded on the current mapping */
     bool thp_requested;
     uint32_t slot;
     bool registered;
+    hv_kvm_ram_kind kind;
+    int fd;             /* FRESH: its memfd; PRIVATE: the file viewed (its own descriptor) */
+    uint64_t fd_offset; /* PRIVATE: where the view starts in fd */
+    bool diverged;      /* PRIVATE: the guest may have written since it was mapped */
 } hv_kvm_ram;
 
 /**
- * Create and map one node's RAM. HV_E_NOMEM (naming the host node and how many
- * huge pages it lacks) when hugetlb pages run short, HV_E_IO otherwise.
+ * Describe the node's RAM; nothing is mapped or backed yet. A fresh backing
+ * reserves an aligned range; a private view of a new VM is mapped wherever
+ * the kernel puts it. Once mapped, the address stays for the VM's life.
  */
-int hv_kvm_ram_create(hv_kvm_ram *ram, const char *vm_name, uint32_t slot, uint64_t guest_base,
-                      uint64_t bytes, uint64_t page_bytes, int host_node);
+int hv_kvm_ram_init(hv_kvm_ram *ram, const char *vm_name, uint32_t slot, uint64_t guest_base,
+                    uint64_t bytes, uint64_t page_bytes, int host_node);
+/**
+ * Reserve its aligned host address range now (PROT_NONE, nothing backing it),
+ * so the KVM slot can be registered before the memory is chosen (clone shells).
+ */
+int hv_kvm_ram_reserve(hv_kvm_ram *ram);
+/**
+ * Back it with a fresh, zeroed memfd (the planned page size). HV_E_NOMEM
+ * naming the host node and how many huge pages it lacks when hugetlb pages
+ * run short: that fails here, never at first touch.
+ */
+int hv_kvm_ram_back_fresh(hv_kvm_ram *ram);
+/** Back it with a copy-on-write view of `fd` from `offset` (the descriptor is duplicated). */
+int hv_kvm_ram_back_private(hv_kvm_ram *ram, int fd, uint64_t offset);
 /** Register it with the VM as KVM memory slot ram->slot. */
 int hv_kvm_ram_register(hv_kvm_ram *ram, int vm_fd);
-/** Drop the contents (the next touch reads zeros); placement stays. */
-int hv_kvm_ram_reset(hv_kvm_ram *ram);
+/**
+ * A file holding exactly this RAM's current contents that nobody writes
+ * any more, for clones to map: the RAM's own memfd (after which the RAM is
+ * a private view of it too), the file it already views when it has not
+ * diverged, or else a new memfd its contents are copied into (O(size)).
+ * *fd stays owned by the RAM.
+ */
+int hv_kvm_ram_freeze(hv_kvm_ram *ram, int *fd, uint64_t *offset);
 /** Unmap and close (the slot dies with the VM fd). */
 void hv_kvm_ram_destroy(hv_kvm_ram *ram);
 /** Fill a memory report: backing, binding as the kernel reports it, THP and residency. */

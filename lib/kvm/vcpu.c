@@ -213,11 +213,15 @@ static void fail(hv_kvm_vcpu *vcpu, const char *what)
 void hv_kvm_vm_console(hv_kvm_vm *vm, const uint8_t *bytes, size_t length)
 {
     pthread_mutex_lock(&vm->lock);
-    for (size_t i = 0; i < length; i++) {
+    /* made on first use: a clone that never prints costs nothing */
+    if (!vm->console)
+        vm->console = hv_reallocarray(NULL, HV_KVM_CONSOLE_BYTES, 1);
+    for (size_t i = 0; vm->console && i < length; i++) {
         vm->console[vm->console_head] = (char)bytes[i];
         vm->console_head = (vm->console_head + 1) % HV_KVM_CONSOLE_BYTES;
     }
-    vm->console_kept += length;
+    if (vm->console)
+        vm->console_kept += length;
     if (vm->console_kept > HV_KVM_CONSOLE_BYTES)
         vm->console_kept = HV_KVM_CONSOLE_BYTES;
     vm->console_total += length;
@@ -266,6 +270,7 @@ static int on_io(hv_kvm_vcpu *vcpu)
     case HV_PORT_STOP_VCPU:
         pthread_mutex_lock(&vm->lock);
         vcpu->status = d.value;
+        vcpu->stopped = true;
         pthread_mutex_unlock(&vm->lock);
         return EXIT_LOOP_END;
     case HV_PORT_FAULT:
@@ -374,10 +379,29 @@ static void vcpu_done_locked(hv_kvm_vcpu *vcpu)
     pthread_cond_broadcast(&vm->cond);
 }
 
+/*
+ * Finish the I/O the last exit left pending (KVM completes an OUT or an MMIO
+ * read on the next KVM_RUN): with immediate_exit set, KVM_RUN does only
+ * that and returns EINTR. The KVM API asks for this before the vCPU's state
+ * is read, so a snapshot or clone taken at an I/O exit neither repeats nor
+ * loses it.
+ */
+static void complete_pending_io(hv_kvm_vcpu *vcpu)
+{
+    __atomic_store_n(&vcpu->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+    while (ioctl(vcpu->fd, KVM_RUN, 0) == 0) {
+        /* it entered the guest anyway (a kernel without the contract): act on the exit */
+        if (on_exit_reason(vcpu) == EXIT_LOOP_END)
+            break;
+    }
+    __atomic_store_n(&vcpu->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
+}
+
 static void *vcpu_thread(void *arg)
 {
     hv_kvm_vcpu *vcpu = arg;
     hv_kvm_vm *vm = vcpu->vm;
+    bool io_pending = false;
     sigset_t unblock;
 
     sigemptyset(&unblock);
@@ -388,6 +412,12 @@ static void *vcpu_thread(void *arg)
         int rc, err;
 
         pthread_mutex_lock(&vm->lock);
+        if (io_pending && vm->pause_requested && !vm->stop_requested) {
+            pthread_mutex_unlock(&vm->lock);
+            complete_pending_io(vcpu);
+            io_pending = false;
+            continue;
+        }
         if (!park_locked(vcpu)) {
             pthread_mutex_unlock(&vm->lock);
             break;
@@ -398,6 +428,7 @@ static void *vcpu_thread(void *arg)
         rc = ioctl(vcpu->fd, KVM_RUN, 0);
         err = errno;
         t1 = hv_kvm_now_ns();
+        io_pending = false; /* entering completed it */
         __atomic_add_fetch(&vcpu->guest_ns, t1 - t0, __ATOMIC_RELAXED);
         __atomic_add_fetch(&vcpu->exits[HV_VM_STAT_EXITS], 1, __ATOMIC_RELAXED);
         if (rc < 0) {
@@ -417,6 +448,8 @@ static void *vcpu_thread(void *arg)
         }
         if (on_exit_reason(vcpu) == EXIT_LOOP_END)
             break;
+        io_pending =
+            vcpu->run->exit_reason == KVM_EXIT_IO || vcpu->run->exit_reason == KVM_EXIT_MMIO;
     }
     pthread_mutex_lock(&vm->lock);
     vcpu_done_locked(vcpu);

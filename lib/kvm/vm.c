@@ -10,7 +10,9 @@
 #include "core/error.h"
 #include "core/format.h"
 #include "kvm/bootinfo.h"
+#include "kvm/clone.h"
 #include "kvm/pagetable.h"
+#include "kvm/vcpu-state.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -60,16 +62,15 @@ static int refuse_devices(const hv_plan *plan)
     return 0;
 }
 
-static int read_payload(hv_kvm_vm *vm, const char *path)
+/* The payload file, read whole into *buf (the caller frees it). */
+static int read_payload(const char *path, uint8_t **buf, size_t *bytes)
 {
     struct stat st;
     int fd, rc = 0;
     size_t done = 0;
 
-    if (strlen(path) >= sizeof(vm->payload_path))
-        return hv_error_set(HV_E_RANGE, "payload", "the payload path is longer than %zu bytes",
-                            sizeof(vm->payload_path) - 1);
-    hv_format(vm->payload_path, sizeof(vm->payload_path), "%s", path);
+    *buf = NULL;
+    *bytes = 0;
     fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return hv_error_set(HV_E_IO, "payload", "cannot open the payload %s: %s", path,
@@ -84,14 +85,14 @@ static int read_payload(hv_kvm_vm *vm, const char *path)
                             "the payload %s has %lld bytes: a payload has 1 byte to 1 GiB", path,
                             (long long)st.st_size);
     }
-    vm->payload_bytes = (size_t)st.st_size;
-    vm->payload = hv_reallocarray(NULL, vm->payload_bytes, 1);
-    if (!vm->payload) {
+    *bytes = (size_t)st.st_size;
+    *buf = hv_reallocarray(NULL, *bytes, 1);
+    if (!*buf) {
         close(fd);
         return HV_E_NOMEM;
     }
-    while (done < vm->payload_bytes) {
-        ssize_t n = read(fd, vm->payload + done, vm->payload_bytes - done);
+    while (done < *bytes) {
+        ssize_t n = read(fd, *buf + done, *bytes - done);
 
         if (n < 0 && errno == EINTR)
             continue;
@@ -103,20 +104,22 @@ static int read_payload(hv_kvm_vm *vm, const char *path)
         done += (size_t)n;
     }
     close(fd);
+    if (rc < 0) {
+        free(*buf);
+        *buf = NULL;
+    }
     return rc;
 }
 
 /* The layout's node requests from the plan's vNUMA nodes. */
-static int layout_from_plan(hv_kvm_vm *vm, const hv_plan *plan)
+static int requests_from_plan(const hv_plan *plan, hv_kvm_node_request *req, size_t *n)
 {
-    hv_kvm_node_request req[HV_KVM_MAX_NODES];
-    size_t n = hv_plan_vnuma_node_count(plan);
-
-    if (n == 0 || n > HV_KVM_MAX_NODES)
+    *n = hv_plan_vnuma_node_count(plan);
+    if (*n == 0 || *n > HV_KVM_MAX_NODES)
         return hv_error_set(HV_E_RANGE, "vnuma",
-                            "the plan has %zu vNUMA nodes; the built-in engine runs 1 to %d", n,
+                            "the plan has %zu vNUMA nodes; the built-in engine runs 1 to %d", *n,
                             HV_KVM_MAX_NODES);
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < *n; i++) {
         const hv_plan_vnode *node = hv_plan_vnuma_node_at(plan, i);
 
         req[i].bytes = hv_plan_vnode_memory_bytes(node);
@@ -124,7 +127,7 @@ static int layout_from_plan(hv_kvm_vm *vm, const hv_plan *plan)
         req[i].page_bytes = hv_plan_vnode_page_bytes(node);
         req[i].host_node = hv_plan_vnode_host_node(node);
     }
-    return hv_kvm_layout_init(&vm->layout, req, n);
+    return 0;
 }
 
 /* Where vCPU v may run: its pinned host CPU, else its vNUMA node's host CPUs. */
@@ -156,6 +159,7 @@ static void vm_free(hv_kvm_vm *vm)
 {
     hv_kvm_conn *conn = vm->conn;
 
+    hv_kvm_clone_drop_shells(vm);
     for (uint32_t i = 0; vm->vcpus && i < vm->nvcpus; i++)
         hv_kvm_vcpu_destroy(&vm->vcpus[i]);
     free(vm->vcpus);
@@ -164,11 +168,18 @@ static void vm_free(hv_kvm_vm *vm)
     if (vm->fd >= 0)
         close(vm->fd);
     free(vm->payload);
+    free(vm->plan_json);
     free(vm->console);
     pthread_cond_destroy(&vm->cond);
     pthread_mutex_destroy(&vm->lock);
     free(vm);
     hv_kvm_conn_unref(conn);
+}
+
+void hv_kvm_vm_discard(hv_kvm_vm *vm)
+{
+    if (vm)
+        vm_free(vm);
 }
 
 static hv_kvm_vm *find_locked(hv_kvm_conn *conn, const char *name)
@@ -179,8 +190,9 @@ static hv_kvm_vm *find_locked(hv_kvm_conn *conn, const char *name)
     return NULL;
 }
 
-static int add_to_conn(hv_kvm_conn *conn, hv_kvm_vm *vm)
+int hv_kvm_vm_publish(hv_kvm_vm *vm)
 {
+    hv_kvm_conn *conn = vm->conn;
     int rc = 0;
 
     pthread_mutex_lock(&conn->lock);
@@ -206,33 +218,21 @@ static int add_to_conn(hv_kvm_conn *conn, hv_kvm_vm *vm)
         vm->refs = 2; /* the list entry and the caller's handle */
     }
     pthread_mutex_unlock(&conn->lock);
+    if (rc < 0)
+        vm_free(vm);
     return rc;
 }
 
-int hv_kvm_vm_create(hv_kvm_conn *conn, const hv_plan *plan, const hv_vm_create_options *opts,
-                     hv_kvm_vm **out)
+int hv_kvm_vm_new(hv_kvm_conn *conn, const hv_kvm_vm_params *p, hv_kvm_vm **out)
 {
-    const char *name = hv_vm_spec_name(hv_plan_spec(plan));
     hv_kvm_vm *vm;
     int rc;
 
     *out = NULL;
-    if (!opts->payload || !*opts->payload)
-        return hv_error_set(HV_E_INVAL, "payload",
-                            "the built-in engine runs a guest payload: set "
-                            "hv_vm_create_options.payload to a static ELF64 file "
-                            "(docs/guest-abi.md; build/guest/hello.elf is one)");
-    if ((rc = refuse_devices(plan)) < 0)
-        return rc;
-    if (!name || !*name || strlen(name) >= HV_KVM_NAME_BYTES)
+    if (!p->name || !*p->name || strlen(p->name) >= HV_KVM_NAME_BYTES)
         return hv_error_set(HV_E_INVAL, "name",
                             "the built-in engine needs a VM name of 1 to %d bytes",
                             HV_KVM_NAME_BYTES - 1);
-    if (hv_plan_vcpus(plan) > (unsigned int)conn->sys.max_vcpus)
-        return hv_error_set(HV_E_RANGE, "vcpus",
-                            "the VM has %u vCPUs but this KVM allows %d per VM: plan fewer",
-                            hv_plan_vcpus(plan), conn->sys.max_vcpus);
-
     vm = hv_calloc(1, sizeof(*vm));
     if (!vm)
         return HV_E_NOMEM;
@@ -243,21 +243,33 @@ int hv_kvm_vm_create(hv_kvm_conn *conn, const hv_plan *plan, const hv_vm_create_
     vm->fd = -1;
     pthread_mutex_init(&vm->lock, NULL);
     pthread_cond_init(&vm->cond, NULL);
-    hv_format(vm->name, sizeof(vm->name), "%s", name);
-    vm->console_fn = opts->console;
-    vm->console_data = opts->console_data;
-    vm->progress_fn = opts->progress;
-    vm->progress_data = opts->progress_data;
+    hv_format(vm->name, sizeof(vm->name), "%s", p->name);
+    hv_format(vm->payload_path, sizeof(vm->payload_path), "%s",
+              p->payload_path ? p->payload_path : "payload");
+    vm->console_fn = p->console;
+    vm->console_data = p->console_data;
+    vm->progress_fn = p->progress;
+    vm->progress_data = p->progress_data;
     vm->state = HV_VM_STATE_DEFINED;
 
-    if ((rc = layout_from_plan(vm, plan)) < 0 || (rc = read_payload(vm, opts->payload)) < 0 ||
-        (rc = hv_elf_parse(vm->payload, vm->payload_bytes, vm->payload_path, &vm->image)) < 0 ||
-        (rc = hv_kvm_layout_place_image(&vm->layout, vm->image.base, vm->image.end)) < 0)
+    if ((rc = hv_kvm_layout_init(&vm->layout, p->nodes, p->node_count)) < 0)
         goto fail;
-    if (!(vm->console = hv_reallocarray(NULL, HV_KVM_CONSOLE_BYTES, 1))) {
+    if (vm->layout.vcpu_count > (uint32_t)conn->sys.max_vcpus) {
+        rc = hv_error_set(HV_E_RANGE, "vcpus",
+                          "the VM has %u vCPUs but this KVM allows %d per VM: plan fewer",
+                          vm->layout.vcpu_count, conn->sys.max_vcpus);
+        goto fail;
+    }
+    vm->payload = hv_reallocarray(NULL, p->payload_bytes ? p->payload_bytes : 1, 1);
+    if (!vm->payload || (p->plan_json && !(vm->plan_json = hv_strdup(p->plan_json)))) {
         rc = HV_E_NOMEM;
         goto fail;
     }
+    memcpy(vm->payload, p->payload, p->payload_bytes);
+    vm->payload_bytes = p->payload_bytes;
+    if ((rc = hv_elf_parse(vm->payload, vm->payload_bytes, vm->payload_path, &vm->image)) < 0 ||
+        (rc = hv_kvm_layout_place_image(&vm->layout, vm->image.base, vm->image.end)) < 0)
+        goto fail;
 
     do
         vm->fd = ioctl(conn->sys.fd, KVM_CREATE_VM, 0);
@@ -269,15 +281,12 @@ int hv_kvm_vm_create(hv_kvm_conn *conn, const hv_plan *plan, const hv_vm_create_
     for (size_t i = 0; i < vm->layout.node_count; i++) {
         const hv_kvm_node_layout *node = &vm->layout.nodes[i];
 
-        rc = hv_kvm_ram_create(&vm->ram[i], vm->name, (uint32_t)i, node->base, node->bytes,
-                               node->page_bytes, node->host_node);
+        rc = hv_kvm_ram_init(&vm->ram[i], vm->name, (uint32_t)i, node->base, node->bytes,
+                             node->page_bytes, node->host_node);
         if (rc < 0)
             goto fail;
         vm->nram = i + 1;
-        if ((rc = hv_kvm_ram_register(&vm->ram[i], vm->fd)) < 0)
-            goto fail;
     }
-
     vm->nvcpus = vm->layout.vcpu_count;
     vm->vcpus = hv_calloc(vm->nvcpus, sizeof(*vm->vcpus));
     if (!vm->vcpus) {
@@ -288,17 +297,126 @@ int hv_kvm_vm_create(hv_kvm_conn *conn, const hv_plan *plan, const hv_vm_create_
         vm->vcpus[i].fd = -1;
     for (uint32_t i = 0; i < vm->nvcpus; i++) {
         if ((rc = hv_kvm_vcpu_create(vm, &vm->vcpus[i], i)) < 0 ||
-            (rc = vcpu_affinity(plan, i, &vm->vcpus[i].affinity)) < 0)
+            (p->affinity && (rc = hv_cpuset_copy(&vm->vcpus[i].affinity, &p->affinity[i])) < 0))
             goto fail;
     }
-    if ((rc = add_to_conn(conn, vm)) < 0)
-        goto fail;
     *out = vm;
     return 0;
 
 fail:
     vm_free(vm);
     return rc;
+}
+
+int hv_kvm_vm_register_ram(hv_kvm_vm *vm)
+{
+    for (size_t i = 0; i < vm->nram; i++) {
+        int rc = vm->ram[i].registered ? 0 : hv_kvm_ram_register(&vm->ram[i], vm->fd);
+
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+int hv_kvm_vm_create(hv_kvm_conn *conn, const hv_plan *plan, const hv_vm_create_options *opts,
+                     hv_kvm_vm **out)
+{
+    hv_kvm_node_request req[HV_KVM_MAX_NODES];
+    hv_kvm_vm_params params;
+    hv_cpuset *affinity = NULL;
+    uint8_t *payload = NULL;
+    char *plan_json = NULL;
+    hv_kvm_vm *vm = NULL;
+    uint32_t nvcpus = hv_plan_vcpus(plan);
+    int rc;
+
+    *out = NULL;
+    if (!opts->payload || !*opts->payload)
+        return hv_error_set(HV_E_INVAL, "payload",
+                            "the built-in engine runs a guest payload: set "
+                            "hv_vm_create_options.payload to a static ELF64 file "
+                            "(docs/guest-abi.md; build/guest/hello.elf is one)");
+    if ((rc = refuse_devices(plan)) < 0)
+        return rc;
+    memset(&params, 0, sizeof(params));
+    params.name = hv_vm_spec_name(hv_plan_spec(plan));
+    params.nodes = req;
+    params.payload_path = opts->payload;
+    params.console = opts->console;
+    params.console_data = opts->console_data;
+    params.progress = opts->progress;
+    params.progress_data = opts->progress_data;
+    if ((rc = requests_from_plan(plan, req, &params.node_count)) < 0 ||
+        (rc = read_payload(opts->payload, &payload, &params.payload_bytes)) < 0)
+        goto out;
+    params.payload = payload;
+    affinity = hv_calloc(nvcpus ? nvcpus : 1, sizeof(*affinity));
+    if (!affinity || hv_plan_to_json(plan, HV_JSON_COMPACT, &plan_json) < 0) {
+        rc = HV_E_NOMEM;
+        goto out;
+    }
+    for (uint32_t i = 0; i < nvcpus; i++)
+        if ((rc = vcpu_affinity(plan, i, &affinity[i])) < 0)
+            goto out;
+    params.affinity = affinity;
+    params.plan_json = plan_json;
+    if ((rc = hv_kvm_vm_new(conn, &params, &vm)) < 0)
+        goto out;
+    for (size_t i = 0; i < vm->nram && rc == 0; i++)
+        rc = hv_kvm_ram_back_fresh(&vm->ram[i]);
+    if (rc == 0)
+        rc = hv_kvm_vm_register_ram(vm);
+    if (rc < 0) {
+        vm_free(vm);
+        goto out;
+    }
+    if ((rc = hv_kvm_vm_publish(vm)) == 0)
+        *out = vm;
+out:
+    for (uint32_t i = 0; affinity && i < nvcpus; i++)
+        hv_cpuset_clear(&affinity[i]);
+    free(affinity);
+    hv_free(plan_json);
+    free(payload);
+    return rc;
+}
+
+int hv_kvm_vm_remove(hv_kvm_vm *vm)
+{
+    hv_kvm_conn *conn = vm->conn;
+    int state;
+    bool found = false;
+
+    pthread_mutex_lock(&vm->lock);
+    state = vm->state;
+    pthread_mutex_unlock(&vm->lock);
+    if (state == HV_VM_STATE_RUNNING || state == HV_VM_STATE_PAUSED)
+        return hv_error_set(HV_E_STATE, NULL,
+                            "%s is %s: destroy or stop it before removing its definition", vm->name,
+                            hv_vm_state_name(state));
+    pthread_mutex_lock(&conn->lock);
+    for (size_t i = 0; i < conn->nvms; i++) {
+        if (conn->vms[i] == vm) {
+            memmove(&conn->vms[i], &conn->vms[i + 1], (conn->nvms - i - 1) * sizeof(*conn->vms));
+            conn->nvms--;
+            found = vm->defined;
+            vm->defined = false;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&conn->lock);
+    if (!found)
+        return hv_error_set(HV_E_NOTFOUND, NULL, "%s was already undefined", vm->name);
+    hv_kvm_vm_unref(vm); /* the list's reference; handles keep the rest alive */
+    return 0;
+}
+
+void hv_kvm_vm_forget(hv_kvm_vm *vm)
+{
+    hv_kvm_vm_destroy(vm);
+    hv_kvm_vm_remove(vm);
+    hv_kvm_vm_unref(vm);
 }
 
 void hv_kvm_vm_unref(hv_kvm_vm *vm)
@@ -351,17 +469,22 @@ static void join_threads(hv_kvm_vm *vm)
 /* Page tables, boot info and the image in guest memory; every vCPU's entry state. */
 static int prepare_guest(hv_kvm_vm *vm)
 {
-    uint8_t *low = guest_ptr(vm, 0, HV_GUEST_LOAD_MIN);
+    uint8_t *low;
     uint64_t cr3 = 0;
     size_t used = 0;
     int rc;
 
+    /* a VM that ran, or that views a snapshot or template, boots on fresh memory */
+    for (size_t i = 0; i < vm->nram; i++)
+        if ((vm->ran || vm->ram[i].kind != HV_KVM_RAM_FRESH) &&
+            (rc = hv_kvm_ram_back_fresh(&vm->ram[i])) < 0)
+            return rc;
+    vm->clone_id = 0;
+    vm->clone_index = 0;
+    vm->generation = 0;
+    low = guest_ptr(vm, 0, HV_GUEST_LOAD_MIN);
     if (!low)
         return hv_error_set(HV_E_INTERNAL, NULL, "vNUMA node 0 does not start at guest address 0");
-    if (vm->ran)
-        for (size_t i = 0; i < vm->nram; i++)
-            if ((rc = hv_kvm_ram_reset(&vm->ram[i])) < 0)
-                return rc;
     rc = hv_pagetable_build(low + HV_GUEST_PAGE_TABLES_ADDR,
                             HV_GUEST_LOAD_MIN - HV_GUEST_PAGE_TABLES_ADDR, &vm->layout,
                             vm->conn->sys.gib_pages, &cr3, &used);
@@ -374,10 +497,107 @@ static int prepare_guest(hv_kvm_vm *vm)
     rc = hv_elf_load(vm->payload, vm->payload_bytes, &vm->image, guest_ptr, vm);
     if (rc < 0)
         return rc;
-    for (uint32_t i = 0; i < vm->nvcpus; i++)
+    for (uint32_t i = 0; i < vm->nvcpus; i++) {
         if ((rc = hv_kvm_vcpu_setup(&vm->vcpus[i], cr3, vm->image.entry)) < 0)
             return rc;
+        vm->vcpus[i].stopped = false;
+        vm->vcpus[i].status = 0;
+        vm->vcpus[i].last_marker = 0;
+        vm->vcpus[i].marker_count = 0;
+    }
     return 0;
+}
+
+int hv_kvm_vm_set_identity(hv_kvm_vm *vm, uint64_t clone_id, uint64_t clone_index,
+                           uint64_t generation)
+{
+    hv_guest_boot_info *info =
+        (hv_guest_boot_info *)(void *)guest_ptr(vm, HV_GUEST_BOOT_INFO_ADDR, sizeof(*info));
+
+    if (!info)
+        return hv_error_set(HV_E_INTERNAL, NULL, "the boot info is outside guest memory");
+    /* one page of the guest's memory: a copy-on-write view copies just that page */
+    memcpy(&info->clone_id, &clone_id, sizeof(clone_id));
+    memcpy(&info->clone_index, &clone_index, sizeof(clone_index));
+    memcpy(&info->generation, &generation, sizeof(generation));
+    vm->clone_id = clone_id;
+    vm->clone_index = clone_index;
+    vm->generation = generation;
+    return 0;
+}
+
+/* Start a thread for every vCPU that still runs; on failure the VM is powered off. */
+static int start_threads(hv_kvm_vm *vm)
+{
+    for (uint32_t i = 0; i < vm->nvcpus; i++) {
+        int rc;
+
+        if (vm->vcpus[i].stopped)
+            continue;
+        rc = hv_kvm_vcpu_start_thread(&vm->vcpus[i]);
+        if (rc < 0) {
+            char message[512];
+
+            hv_format(message, sizeof(message), "%s", hv_error_message(hv_error_last()));
+            /* the threads already running stop again; those never started are done */
+            pthread_mutex_lock(&vm->lock);
+            for (uint32_t j = i; j < vm->nvcpus; j++)
+                if (!vm->vcpus[j].stopped) {
+                    vm->vcpus[j].state = HV_KVM_VCPU_DONE;
+                    vm->running--;
+                }
+            pthread_mutex_unlock(&vm->lock);
+            hv_kvm_vm_destroy(vm);
+            return hv_error_set(rc, NULL, "%s", message);
+        }
+    }
+    return 0;
+}
+
+int hv_kvm_vm_launch(hv_kvm_vm *vm, bool paused)
+{
+    uint32_t running = 0;
+
+    pthread_mutex_lock(&vm->lock);
+    vm->ran = true;
+    vm->pause_requested = paused;
+    vm->stop_requested = false;
+    vm->crashed = vm->exit_code_set = false;
+    vm->exit_code = 0;
+    vm->failure[0] = '\0';
+    vm->started_ns = hv_kvm_now_ns();
+    vm->ended_ns = 0;
+    for (uint32_t i = 0; i < vm->nvcpus; i++) {
+        hv_kvm_vcpu *vcpu = &vm->vcpus[i];
+
+        memset(vcpu->exits, 0, sizeof(vcpu->exits));
+        vcpu->guest_ns = 0;
+        __atomic_store_n(&vcpu->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
+        /* a paused VM gets its threads when it is resumed: idle clones cost no thread */
+        vcpu->state = vcpu->stopped ? HV_KVM_VCPU_DONE
+                      : paused      ? HV_KVM_VCPU_PARKED
+                                    : HV_KVM_VCPU_RUNNING;
+        running += !vcpu->stopped;
+    }
+    vm->running = running;
+    vm->threads_pending = paused && running > 0;
+    vm->state = paused ? HV_VM_STATE_PAUSED : HV_VM_STATE_RUNNING;
+    for (size_t i = 0; i < vm->nram; i++)
+        if (vm->ram[i].kind == HV_KVM_RAM_PRIVATE)
+            vm->ram[i].diverged = true; /* its guest may write from now on */
+    if (running == 0) {
+        /* every vCPU had stopped itself: the run is over at once */
+        vm->state = HV_VM_STATE_EXITED;
+        vm->ended_ns = vm->started_ns;
+        for (uint32_t i = 0; i < vm->nvcpus; i++)
+            if (vm->vcpus[i].status) {
+                vm->exit_code = (int)vm->vcpus[i].status;
+                break;
+            }
+        pthread_cond_broadcast(&vm->cond);
+    }
+    pthread_mutex_unlock(&vm->lock);
+    return paused || running == 0 ? 0 : start_threads(vm);
 }
 
 int hv_kvm_vm_start(hv_kvm_vm *vm)
@@ -393,47 +613,35 @@ int hv_kvm_vm_start(hv_kvm_vm *vm)
     join_threads(vm); /* a previous run's */
     if ((rc = prepare_guest(vm)) < 0)
         return rc;
-
     pthread_mutex_lock(&vm->lock);
-    vm->ran = true;
-    vm->pause_requested = vm->stop_requested = false;
-    vm->crashed = vm->exit_code_set = false;
-    vm->exit_code = 0;
-    vm->failure[0] = '\0';
     vm->console_head = vm->console_kept = 0;
     vm->console_total = 0;
-    vm->started_ns = hv_kvm_now_ns();
-    vm->ended_ns = 0;
-    vm->state = HV_VM_STATE_RUNNING;
-    vm->running = vm->nvcpus;
+    pthread_mutex_unlock(&vm->lock);
+    return hv_kvm_vm_launch(vm, false);
+}
+
+int hv_kvm_vm_capture(hv_kvm_vm *vm, hv_kvm_vcpu_state *states)
+{
+    int state;
+
+    pthread_mutex_lock(&vm->lock);
+    state = vm->state;
+    pthread_mutex_unlock(&vm->lock);
+    if (state == HV_VM_STATE_RUNNING)
+        return hv_error_set(HV_E_STATE, NULL, "%s must be paused before its state is read",
+                            vm->name);
     for (uint32_t i = 0; i < vm->nvcpus; i++) {
         hv_kvm_vcpu *vcpu = &vm->vcpus[i];
+        int rc = hv_kvm_vcpu_state_get(vcpu->fd, vm->conn->sys.fd, i, &states[i]);
 
-        vcpu->state = HV_KVM_VCPU_RUNNING;
-        __atomic_store_n(&vcpu->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
-        vcpu->status = 0;
-        vcpu->last_marker = 0;
-        vcpu->marker_count = 0;
-        memset(vcpu->exits, 0, sizeof(vcpu->exits));
-        vcpu->guest_ns = 0;
-    }
-    pthread_mutex_unlock(&vm->lock);
-
-    for (uint32_t i = 0; i < vm->nvcpus; i++) {
-        rc = hv_kvm_vcpu_start_thread(&vm->vcpus[i]);
-        if (rc < 0) {
-            char message[512];
-
-            hv_format(message, sizeof(message), "%s", hv_error_message(hv_error_last()));
-            /* the threads already running stop again; those never started are done */
-            pthread_mutex_lock(&vm->lock);
-            for (uint32_t j = i; j < vm->nvcpus; j++)
-                vm->vcpus[j].state = HV_KVM_VCPU_DONE;
-            vm->running -= vm->nvcpus - i;
-            pthread_mutex_unlock(&vm->lock);
-            hv_kvm_vm_destroy(vm);
-            return hv_error_set(rc, NULL, "%s", message);
-        }
+        if (rc < 0)
+            return rc;
+        pthread_mutex_lock(&vm->lock);
+        states[i].run_state = vcpu->stopped ? HV_KVM_VCPU_STATE_STOPPED : HV_KVM_VCPU_STATE_RUNNING;
+        states[i].status = vcpu->status;
+        states[i].last_marker = vcpu->last_marker;
+        states[i].marker_count = vcpu->marker_count;
+        pthread_mutex_unlock(&vm->lock);
     }
     return 0;
 }
@@ -486,6 +694,14 @@ int hv_kvm_vm_resume(hv_kvm_vm *vm)
     }
     vm->pause_requested = false;
     vm->state = HV_VM_STATE_RUNNING;
+    if (vm->threads_pending) {
+        for (uint32_t i = 0; i < vm->nvcpus; i++)
+            if (!vm->vcpus[i].stopped)
+                vm->vcpus[i].state = HV_KVM_VCPU_RUNNING;
+        vm->threads_pending = false;
+        pthread_mutex_unlock(&vm->lock);
+        return start_threads(vm);
+    }
     pthread_cond_broadcast(&vm->cond);
     pthread_mutex_unlock(&vm->lock);
     return 0;
@@ -496,6 +712,15 @@ int hv_kvm_vm_destroy(hv_kvm_vm *vm)
     bool had_threads;
 
     pthread_mutex_lock(&vm->lock);
+    if (vm->threads_pending) {
+        /* paused before it ever ran a thread: nothing to stop */
+        vm->threads_pending = false;
+        vm->running = 0;
+        for (uint32_t i = 0; i < vm->nvcpus; i++)
+            vm->vcpus[i].state = HV_KVM_VCPU_IDLE;
+        vm->state = HV_VM_STATE_DEFINED;
+        pthread_cond_broadcast(&vm->cond);
+    }
     had_threads =
         vm->state == HV_VM_STATE_RUNNING || vm->state == HV_VM_STATE_PAUSED || vm->running > 0;
     if (!had_threads && vm->state == HV_VM_STATE_DEFINED) {

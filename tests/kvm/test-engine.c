@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -103,7 +104,8 @@ static void finish(hv_vm *vm, hv_plan *plan)
     hv_vm_destroy(vm);
     assert_hv_ok(hv_vm_undefine(vm));
     hv_vm_free(vm);
-    hv_plan_free(plan);
+    if (plan)
+        hv_plan_free(plan);
 }
 
 static int state_of(hv_vm *vm)
@@ -441,6 +443,259 @@ static void test_lookup_list_undefine(void **state)
     hv_plan_free(plan);
 }
 
+/* ---- suspend and resume ------------------------------------------------------------- */
+
+static void wait_marker(hv_vm *vm, uint32_t want)
+{
+    for (int i = 0; i < 20000; i++) {
+        uint32_t marker = 0;
+        uint64_t count = 0;
+
+        assert_hv_ok(hv_vm_progress(vm, 0, &marker, &count));
+        if (count && marker >= want)
+            return;
+        usleep(500);
+    }
+    fail_msg("the guest never wrote progress marker %u", want);
+}
+
+/* "vcpu 0: memory 0x... compute 0x..." from a worker's console. */
+static void worker_sums(const char *text, unsigned long long *mem, unsigned long long *cpu)
+{
+    const char *line = strstr(text, "vcpu 0: memory 0x");
+
+    assert_non_null(line);
+    assert_int_equal(sscanf(line, "vcpu 0: memory 0x%llx compute 0x%llx", mem, cpu), 2);
+}
+
+static void test_suspend_resume_twice(void **state)
+{
+    char dir[] = "/tmp/hv-kvm-snap-XXXXXX", path[64];
+    hv_plan *plan = small_plan("snap", 1, 1);
+    console_capture whole = {0}, first = {0}, second = {0}, before = {0};
+    hv_vm *vm = run_vm("worker", plan, &whole), *a = NULL, *b = NULL;
+    hv_vm_resume_options ropts = HV_VM_RESUME_OPTIONS_INIT;
+    unsigned long long mem, cpu, mem_a, cpu_a, mem_b, cpu_b;
+    struct stat st;
+    int code = -1;
+
+    /* the uninterrupted run */
+    assert_hv_ok(hv_vm_wait(vm, 120000, &code));
+    assert_int_equal(code, 0);
+    worker_sums(whole.text, &mem, &cpu);
+    finish(vm, plan);
+
+    /* the same work, suspended mid-way (inside the compute kernel) */
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/worker.snap", dir);
+    plan = small_plan("snap", 1, 1);
+    vm = run_vm("worker", plan, &before);
+    wait_marker(vm, 3);
+    assert_hv_ok(hv_vm_suspend(vm, path, NULL));
+    assert_int_equal(state_of(vm), HV_VM_STATE_DEFINED);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    assert_null(strstr(before.text, "worker done"));
+    finish(vm, plan);
+
+    /* resumed twice from the one file: two independent VMs, the same result */
+    ropts.name = "snap-a";
+    ropts.console = capture;
+    ropts.console_data = &first;
+    assert_hv_ok(hv_vm_resume_from(conn, path, &ropts, &a));
+    ropts.name = "snap-b";
+    ropts.console_data = &second;
+    ropts.flags = HV_VM_RESUME_EAGER;
+    assert_hv_ok(hv_vm_resume_from(conn, path, &ropts, &b));
+    assert_hv_ok(hv_vm_wait(a, 120000, &code));
+    assert_int_equal(code, 0);
+    assert_hv_ok(hv_vm_wait(b, 120000, &code));
+    assert_int_equal(code, 0);
+    worker_sums(first.text, &mem_a, &cpu_a);
+    worker_sums(second.text, &mem_b, &cpu_b);
+    assert_int_equal(mem_a, mem);
+    assert_int_equal(cpu_a, cpu);
+    assert_int_equal(mem_b, mem);
+    assert_int_equal(cpu_b, cpu);
+    /* the console kept before the suspend came along */
+    {
+        char kept[8192];
+
+        assert_hv_ok(hv_vm_console_read(a, kept, sizeof(kept), NULL));
+        assert_non_null(strstr(kept, "vcpu 0: node 0"));
+        assert_non_null(strstr(kept, "worker done"));
+    }
+    /* a name that is taken is refused, and nothing is left behind */
+    ropts.name = "snap-a";
+    ropts.flags = 0;
+    assert_hv_error(hv_vm_resume_from(conn, path, &ropts, &vm), HV_E_EXISTS);
+    assert_null(vm);
+    hv_vm_destroy(a);
+    hv_vm_destroy(b);
+    assert_hv_ok(hv_vm_undefine(a));
+    assert_hv_ok(hv_vm_undefine(b));
+    hv_vm_free(a);
+    hv_vm_free(b);
+    unlink(path);
+    rmdir(dir);
+}
+
+static void test_snapshot_errors(void **state)
+{
+    char dir[] = "/tmp/hv-kvm-snap-XXXXXX", path[64];
+    hv_vm *vm = NULL;
+    int fd;
+
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/not-a-snapshot", dir);
+    assert_hv_error(hv_vm_resume_from(conn, path, NULL, &vm), HV_E_NOTFOUND);
+    assert_error_mentions(path);
+    fd = open(path, O_CREAT | O_WRONLY, 0600);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "HVSNAP\r\n but nothing else", 26), 26);
+    close(fd);
+    assert_hv_error(hv_vm_resume_from(conn, path, NULL, &vm), HV_E_SNAPSHOT);
+    assert_null(vm);
+    /* a VM that is not running cannot be suspended; nothing is written */
+    {
+        hv_plan *plan = small_plan("idle", 1, 1);
+        hv_vm_create_options opts = HV_VM_CREATE_OPTIONS_INIT;
+        char other[80];
+
+        snprintf(other, sizeof(other), "%s/idle.snap", dir);
+        opts.payload = payload("hello");
+        assert_hv_ok(hv_vm_create(conn, plan, &opts, &vm));
+        assert_hv_error(hv_vm_suspend(vm, other, NULL), HV_E_STATE);
+        assert_int_equal(access(other, F_OK), -1);
+        finish(vm, plan);
+    }
+    unlink(path);
+    rmdir(dir);
+}
+
+/* ---- clones ------------------------------------------------------------------------ */
+
+static void test_instant_clones_are_isolated(void **state)
+{
+    hv_plan *plan = small_plan("proto", 1, 1);
+    console_capture parent_out = {0};
+    hv_vm *parent = run_vm("clone-probe", plan, &parent_out);
+    hv_vm *clones[4] = {NULL};
+    hv_vm_clone_options opts = HV_VM_CLONE_OPTIONS_INIT;
+    uint64_t ids[4];
+    int code = -1;
+
+    wait_marker(parent, 1);
+    assert_hv_ok(hv_vm_clone(parent, 4, &opts, clones));
+    assert_int_equal(state_of(parent), HV_VM_STATE_PAUSED);
+    for (int i = 0; i < 4; i++) {
+        uint64_t index = 0;
+        char text[4096], want[64];
+
+        assert_non_null(clones[i]);
+        assert_hv_ok(hv_vm_wait(clones[i], 30000, &code));
+        assert_hv_ok(hv_vm_clone_identity(clones[i], &ids[i], &index));
+        assert_int_equal(index, (uint64_t)i + 1);
+        assert_true(ids[i] != 0);
+        for (int j = 0; j < i; j++)
+            assert_true(ids[j] != ids[i]);
+        /* each clone exits with its index: its own pattern, never another's */
+        assert_int_equal(code, i + 1);
+        assert_hv_ok(hv_vm_console_read(clones[i], text, sizeof(text), NULL));
+        snprintf(want, sizeof(want), "clone %d id %016llx", i + 1, (unsigned long long)ids[i]);
+        assert_non_null(strstr(text, want));
+        assert_non_null(strstr(text, ": 0 foreign words"));
+    }
+    /* the parent goes on with its own memory */
+    assert_hv_ok(hv_vm_resume(parent));
+    assert_hv_ok(hv_vm_wait(parent, 30000, &code));
+    assert_int_equal(code, 0);
+    assert_non_null(strstr(parent_out.text, "parent: 0 foreign words"));
+    for (int i = 0; i < 4; i++)
+        finish(clones[i], NULL);
+    finish(parent, plan);
+}
+
+static void test_full_and_cold_clones(void **state)
+{
+    hv_plan *plan = small_plan("proto2", 1, 1);
+    hv_vm *parent = run_vm("clone-probe", plan, NULL);
+    hv_vm *full[2] = {NULL}, *cold[1] = {NULL};
+    hv_vm_clone_options opts = HV_VM_CLONE_OPTIONS_INIT;
+    int code = -1;
+
+    wait_marker(parent, 1);
+    assert_hv_ok(hv_vm_clone_prepare(parent, 1));
+    opts.mode = HV_VM_CLONE_FULL;
+    assert_hv_ok(hv_vm_clone(parent, 2, &opts, full));
+    for (int i = 0; i < 2; i++) {
+        assert_hv_ok(hv_vm_wait(full[i], 30000, &code));
+        assert_int_equal(code, i + 1);
+    }
+    /* a cold clone boots the payload afresh: the parent's pattern is not there */
+    opts.mode = HV_VM_CLONE_COLD;
+    assert_hv_ok(hv_vm_clone(parent, 1, &opts, cold));
+    assert_hv_ok(hv_vm_wait(cold[0], 30000, &code));
+    assert_int_equal(code, 0); /* never cloned: it ends as a parent does */
+    opts.mode = 7;
+    assert_hv_error(hv_vm_clone(parent, 1, &opts, cold), HV_E_INVAL);
+    assert_hv_error(hv_vm_clone(parent, 0, NULL, cold), HV_E_RANGE);
+    for (int i = 0; i < 2; i++)
+        finish(full[i], NULL);
+    finish(cold[0], NULL);
+    finish(parent, plan);
+}
+
+/* The numbers a ticker printed, in order, must be 0, 1, 2, ... with no gap or repeat:
+ * returns how many, or -1. `text` may end in the middle of a number. */
+static long ticker_sequence(const char *text, long *next)
+{
+    long count = 0;
+    char *end;
+
+    for (const char *p = text; *p;) {
+        long n = strtol(p, &end, 10);
+
+        if (end == p)
+            return -1;
+        if (*end != '\n') {
+            /* a number cut short: what follows must complete it */
+            *next = -2 - n; /* encodes the prefix */
+            return count;
+        }
+        if (n != *next)
+            return -1;
+        (*next)++;
+        count++;
+        p = end + 1;
+    }
+    return count;
+}
+
+static void test_clone_at_an_io_exit(void **state)
+{
+    hv_plan *plan = small_plan("ticker", 1, 1);
+    console_capture parent_out = {0}, clone_out = {0};
+    hv_vm *parent = run_vm("ticker", plan, &parent_out), *clone = NULL;
+    hv_vm_clone_options opts = HV_VM_CLONE_OPTIONS_INIT;
+    char joined[16384];
+    long next = 0;
+    int code = -1;
+
+    wait_marker(parent, 1);
+    opts.console = capture;
+    opts.console_data = &clone_out;
+    assert_hv_ok(hv_vm_clone(parent, 1, &opts, &clone));
+    assert_hv_ok(hv_vm_wait(clone, 60000, &code));
+    assert_int_equal(code, 0);
+    /* the parent's output up to the clone, then the clone's: one unbroken sequence */
+    snprintf(joined, sizeof(joined), "%s%s", parent_out.text, clone_out.text);
+    assert_true(strlen(parent_out.text) > 0 && strlen(clone_out.text) > 0);
+    assert_int_equal(ticker_sequence(joined, &next), 1500);
+    finish(clone, NULL);
+    finish(parent, plan);
+}
+
 /* ---- bad input ---------------------------------------------------------------------- */
 
 static void test_bad_input(void **state)
@@ -548,6 +803,11 @@ int main(void)
         cmocka_unit_test(test_misbehaving_guests_end_their_vm_only),
         cmocka_unit_test(test_pause_resume_destroy_restart),
         cmocka_unit_test(test_lookup_list_undefine),
+        cmocka_unit_test(test_suspend_resume_twice),
+        cmocka_unit_test(test_snapshot_errors),
+        cmocka_unit_test(test_instant_clones_are_isolated),
+        cmocka_unit_test(test_full_and_cold_clones),
+        cmocka_unit_test(test_clone_at_an_io_exit),
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_no_kvm_device),
     };

@@ -15,7 +15,7 @@ enum {
     CLI_EXIT_OK = 0,         /* success */
     CLI_EXIT_FAILURE = 1,    /* the operation failed; the library's message was printed */
     CLI_EXIT_REJECTED = 2,   /* the input was understood and judged invalid (plan errors) */
-    CLI_EXIT_GUEST_CODE = 3, /* `run`: the guest exited with a non-zero code */
+    CLI_EXIT_GUEST_CODE = 3, /* `run`, `resume FILE`, `clone --wait`: a non-zero guest exit code */
     CLI_EXIT_USAGE = 64,     /* bad command line (EX_USAGE) */
 };
 
@@ -29,6 +29,9 @@ typedef struct cli_command {
 /* Print the calling thread's last hpcvirt error as "hpcvirt: error: MSG (at PATH)". */
 int cli_fail(const char *context);
 
+/* cli_fail() with "COMMAND NAME" as the context. */
+int cli_fail_on(const char *command, const char *name);
+
 /* Print a usage problem for a command and return CLI_EXIT_USAGE. */
 int cli_usage_error(const cli_command *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -36,6 +39,33 @@ int cli_usage_error(const cli_command *cmd, const char *fmt, ...)
 /* True when argv[i] is -h/--help. */
 bool cli_is_help(const char *arg);
 void cli_print_command_help(const cli_command *cmd, FILE *out);
+
+/* Every option a command may take (main.c); each command allows some of them. */
+typedef struct cli_args {
+    const char *uri;
+    const char *pos[3];
+    int npos;
+    const char *host_root, *host_json, *backend_options;
+    const char *timeout, *bandwidth, *max_downtime;
+    const char *spec, *vcpus, *memory, *suspend_after, *snapshot;
+    const char *name, *count, *mode, *threads;
+    bool start, keep_running, paused, offline, eager, stats, prepare, wait;
+} cli_args;
+
+/*
+ * Parse argv (argv[0] is the command name): --uri and the options in
+ * `allowed` (space-separated), and between `min_pos` and `max_pos` operands
+ * (`operands` names them for the usage message). "--" ends the options.
+ */
+int cli_parse_args(const cli_command *cmd, int argc, char **argv, const char *allowed, int min_pos,
+                   int max_pos, const char *operands, cli_args *a);
+/* A whole number 0..max for option `name`; a usage error otherwise. */
+int cli_parse_number(const cli_command *cmd, const char *name, const char *text,
+                     unsigned long long max, unsigned long long *out);
+
+#define CLI_URI_HELP                                                                               \
+    "\n  --uri URI    the backend connection (libvirt:qemu:///system, libvirt:test:///default, "   \
+    "...);\n               default: $HPCVIRT_DEFAULT_URI, else " HV_DEFAULT_URI
 
 /* Commands, one file each. */
 extern const cli_command cli_cmd_version;
@@ -46,7 +76,6 @@ extern const cli_command cli_cmd_plan;
 extern const cli_command cli_cmd_create;
 extern const cli_command cli_cmd_start;
 extern const cli_command cli_cmd_pause;
-extern const cli_command cli_cmd_resume;
 extern const cli_command cli_cmd_stop;
 extern const cli_command cli_cmd_destroy;
 extern const cli_command cli_cmd_undefine;
@@ -56,8 +85,32 @@ extern const cli_command cli_cmd_resume_from;
 extern const cli_command cli_cmd_migrate;
 extern const cli_command cli_cmd_list;
 extern const cli_command cli_cmd_snapshot;
+/* Connect to --uri (else $HPCVIRT_DEFAULT_URI, else kvm:///); print why not. */
+int cli_open_conn(const cli_args *a, hv_conn **conn);
+/* start, pause, resume, destroy, undefine, state of the VM named by the one operand. */
+int cli_vm_simple(int argc, char **argv);
 /* cmd-run.c: the built-in engine */
 extern const cli_command cli_cmd_run;
+/* The console callback that streams guest output to stdout. */
+void cli_console_to_stdout(void *data, const char *bytes, size_t length);
+/* --timeout S (whole seconds) in milliseconds; -1 when `text` is NULL. */
+int cli_parse_timeout(const cli_command *cmd, const char *text, int *timeout_ms);
+/*
+ * Wait for a guest of the built-in engine to end (power it off after
+ * `timeout_ms`, -1: no limit), print how it ended ("NAME exited with code N",
+ * or the crash) and, with `stats`, its statistics: CLI_EXIT_OK, _GUEST_CODE
+ * or _FAILURE, as `run` exits.
+ */
+int cli_run_to_end(const char *command, hv_vm *vm, int timeout_ms, bool stats);
+/* cmd-snapshot-file.c: the built-in engine's snapshot files */
+extern const cli_command cli_cmd_resume; /* resume NAME, or resume FILE */
+extern const cli_command cli_cmd_clone;
+/*
+ * Resume the snapshot in `path` on the connection; on kvm:/// (whose VMs live
+ * in this process) and with `run`, run it to its end as `run` does, else print
+ * the new VM's name.
+ */
+int cli_resume_file(const cli_command *cmd, const cli_args *a, const char *path, bool run);
 
 /* Shared loaders (cmd-plan.c): print the error and return a CLI_EXIT_* code. */
 char *cli_read_file(const char *path); /* NULL after printing why */

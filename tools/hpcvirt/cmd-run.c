@@ -3,7 +3,9 @@
  * file, or --vcpus/--memory) on the connection's host, run a guest payload in
  * it on the built-in engine, stream its console to stdout and report how it
  * ended: exit 0 when the guest exited with 0, 3 with another exit code, 1
- * when it crashed or ran past --timeout.
+ * when it crashed or ran past --timeout. --suspend-after S --snapshot FILE
+ * suspends it to FILE after S seconds instead (`hpcvirt resume FILE` goes on
+ * from there). The waiting and reporting are shared with `resume FILE`.
  */
 #include "cli.h"
 
@@ -14,48 +16,38 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void to_stdout(void *data, const char *bytes, size_t length)
+void cli_console_to_stdout(void *data, const char *bytes, size_t length)
 {
     (void)data;
     fwrite(bytes, 1, length, stdout);
     fflush(stdout);
 }
 
-typedef struct run_args {
-    const char *payload, *spec, *vcpus, *memory, *timeout, *uri;
-    bool stats;
-} run_args;
-
-static int parse_run_args(int argc, char **argv, run_args *a)
+int cli_parse_timeout(const cli_command *cmd, const char *text, int *timeout_ms)
 {
-    memset(a, 0, sizeof(*a));
-    for (int i = 1; i < argc; i++) {
-        const char *arg = argv[i];
-        const char **slot = strcmp(arg, "--spec") == 0      ? &a->spec
-                            : strcmp(arg, "--vcpus") == 0   ? &a->vcpus
-                            : strcmp(arg, "--memory") == 0  ? &a->memory
-                            : strcmp(arg, "--timeout") == 0 ? &a->timeout
-                            : strcmp(arg, "--uri") == 0     ? &a->uri
-                                                            : NULL;
+    unsigned long long seconds = 0;
+    int rc = CLI_EXIT_OK;
 
-        if (slot) {
-            if (i + 1 >= argc)
-                return cli_usage_error(&cli_cmd_run, "%s needs a value", arg);
-            *slot = argv[++i];
-        } else if (strcmp(arg, "--stats") == 0) {
-            a->stats = true;
-        } else if (arg[0] == '-' && arg[1] != '\0') {
-            return cli_usage_error(&cli_cmd_run, "unknown option '%s'", arg);
-        } else if (a->payload) {
-            return cli_usage_error(&cli_cmd_run, "unexpected argument '%s' (one PAYLOAD)", arg);
-        } else {
-            a->payload = arg;
-        }
-    }
-    if (!a->payload)
-        return cli_usage_error(&cli_cmd_run, "expected the PAYLOAD to run (an ELF64 file)");
-    if (a->spec && (a->vcpus || a->memory))
-        return cli_usage_error(&cli_cmd_run, "--spec excludes --vcpus and --memory");
+    *timeout_ms = -1;
+    if (text &&
+        (rc = cli_parse_number(cmd, "--timeout", text, INT_MAX / 1000, &seconds)) == CLI_EXIT_OK)
+        *timeout_ms = (int)seconds * 1000;
+    return rc;
+}
+
+/* --suspend-after's seconds, a decimal number ("0.3"), in milliseconds. */
+static int parse_seconds(const char *text, int *ms)
+{
+    char *end = NULL;
+    double seconds;
+
+    errno = 0;
+    seconds = strtod(text, &end);
+    if (errno || end == text || *end || !(text[0] == '.' || isdigit((unsigned char)text[0])) ||
+        !(seconds >= 0 && seconds <= INT_MAX / 1000))
+        return cli_usage_error(&cli_cmd_run, "--suspend-after takes seconds (0.3, 2), not '%s'",
+                               text);
+    *ms = (int)(seconds * 1000 + 0.5);
     return CLI_EXIT_OK;
 }
 
@@ -77,7 +69,7 @@ static const char *name_of(const char *payload)
 }
 
 /* The spec: from --spec, else 1 vCPU and 64 MiB unless --vcpus/--memory say otherwise. */
-static int make_spec(const run_args *a, hv_vm_spec **spec)
+static int make_spec(const cli_args *a, hv_vm_spec **spec)
 {
     unsigned long vcpus = 1;
     uint64_t memory = UINT64_C(64) << 20;
@@ -95,7 +87,7 @@ static int make_spec(const run_args *a, hv_vm_spec **spec)
     }
     if (a->memory && hv_size_parse(a->memory, &memory) < 0)
         return cli_usage_error(&cli_cmd_run, "--memory: %s", hv_error_message(hv_error_last()));
-    if (hv_vm_spec_new(spec) < 0 || hv_vm_spec_set_name(*spec, name_of(a->payload)) < 0 ||
+    if (hv_vm_spec_new(spec) < 0 || hv_vm_spec_set_name(*spec, name_of(a->pos[0])) < 0 ||
         hv_vm_spec_set_vcpus(*spec, (unsigned int)vcpus) < 0 ||
         hv_vm_spec_set_memory_bytes(*spec, memory) < 0)
         return cli_fail("the VM spec");
@@ -114,31 +106,70 @@ static void print_stats(hv_vm *vm)
     fprintf(stderr, "\n");
 }
 
+int cli_run_to_end(const char *command, hv_vm *vm, int timeout_ms, bool stats)
+{
+    int rc, code = 0;
+
+    if (hv_vm_wait(vm, timeout_ms, &code) < 0) {
+        rc = cli_fail(command); /* the message names the VM */
+        hv_vm_destroy(vm);
+    } else {
+        fprintf(stderr, "hpcvirt: %s exited with code %d\n", hv_vm_name(vm), code);
+        rc = code == 0 ? CLI_EXIT_OK : CLI_EXIT_GUEST_CODE;
+    }
+    if (stats)
+        print_stats(vm);
+    return rc;
+}
+
+/*
+ * --suspend-after: give the guest `ms`, then suspend it to `path` (it stops).
+ * Returns CLI_EXIT_OK when the file was written, -1 when the guest ended
+ * first (the caller reports that as `run` does), else CLI_EXIT_FAILURE.
+ */
+static int suspend_after(hv_vm *vm, int ms, const char *path)
+{
+    int code, state = HV_VM_STATE_UNKNOWN;
+
+    if (hv_vm_wait(vm, ms, &code) == 0 || hv_error_code_of(hv_error_last()) != HV_E_TIMEOUT)
+        return -1;
+    if (hv_vm_suspend(vm, path, NULL) == 0) {
+        fprintf(stderr, "hpcvirt: %s suspended to %s\n", hv_vm_name(vm), path);
+        return CLI_EXIT_OK;
+    }
+    if (hv_vm_state(vm, &state) == 0 &&
+        (state == HV_VM_STATE_EXITED || state == HV_VM_STATE_CRASHED))
+        return -1; /* it ended between the wait and the suspend */
+    cli_fail_on("run: suspending", hv_vm_name(vm));
+    hv_vm_destroy(vm);
+    return CLI_EXIT_FAILURE;
+}
+
 static int run_run(int argc, char **argv)
 {
-    run_args a;
+    cli_args a;
     hv_conn *conn = NULL;
     hv_host *host = NULL;
     hv_vm_spec *spec = NULL;
     hv_plan *plan = NULL;
     hv_vm *vm = NULL;
     hv_vm_create_options opts = HV_VM_CREATE_OPTIONS_INIT;
-    int rc, timeout_ms = -1, code = 0;
+    int rc, timeout_ms = -1, suspend_ms = -1;
 
-    if ((rc = parse_run_args(argc, argv, &a)) != CLI_EXIT_OK)
+    rc = cli_parse_args(&cli_cmd_run, argc, argv,
+                        "--spec --vcpus --memory --timeout --stats --suspend-after --snapshot", 1,
+                        1, "the PAYLOAD to run (an ELF64 file)", &a);
+    if (rc != CLI_EXIT_OK)
         return rc;
-    if (a.timeout) {
-        char *end = NULL;
-        unsigned long seconds;
-
-        errno = 0;
-        seconds = strtoul(a.timeout, &end, 10);
-        if (errno || !end || *end || a.timeout[0] < '0' || a.timeout[0] > '9' ||
-            seconds > INT_MAX / 1000)
-            return cli_usage_error(&cli_cmd_run, "--timeout takes whole seconds, not '%s'",
-                                   a.timeout);
-        timeout_ms = (int)seconds * 1000;
-    }
+    if (a.spec && (a.vcpus || a.memory))
+        return cli_usage_error(&cli_cmd_run, "--spec excludes --vcpus and --memory");
+    if (!a.suspend_after != !a.snapshot)
+        return cli_usage_error(&cli_cmd_run, "--suspend-after and --snapshot go together");
+    if ((rc = cli_parse_timeout(&cli_cmd_run, a.timeout, &timeout_ms)) != CLI_EXIT_OK ||
+        (a.suspend_after && (rc = parse_seconds(a.suspend_after, &suspend_ms)) != CLI_EXIT_OK))
+        return rc;
+    if (a.suspend_after && timeout_ms >= 0 && timeout_ms <= suspend_ms)
+        return cli_usage_error(&cli_cmd_run, "--timeout must be longer than --suspend-after");
     if ((rc = make_spec(&a, &spec)) != CLI_EXIT_OK)
         return rc;
     if (hv_conn_open(a.uri, &conn) < 0) {
@@ -148,23 +179,23 @@ static int run_run(int argc, char **argv)
     if ((rc = cli_plan_on_conn(conn, spec, NULL, NULL, &host, &plan)) != CLI_EXIT_OK)
         goto out;
     opts.flags = HV_VM_CREATE_START;
-    opts.payload = a.payload;
-    opts.console = to_stdout;
+    opts.payload = a.pos[0];
+    opts.console = cli_console_to_stdout;
     if (hv_vm_create(conn, plan, &opts, &vm) < 0) {
         rc = cli_fail("run");
         if (hv_error_code_of(hv_error_last()) == HV_E_PLAN)
             rc = CLI_EXIT_REJECTED;
         goto out;
     }
-    if (hv_vm_wait(vm, timeout_ms, &code) < 0) {
-        rc = cli_fail("run"); /* the message names the VM */
-        hv_vm_destroy(vm);
-    } else {
-        fprintf(stderr, "hpcvirt: %s exited with code %d\n", hv_vm_name(vm), code);
-        rc = code == 0 ? CLI_EXIT_OK : CLI_EXIT_GUEST_CODE;
+    if (a.snapshot && (rc = suspend_after(vm, suspend_ms, a.snapshot)) >= 0) {
+        if (a.stats)
+            print_stats(vm);
+        goto out;
     }
-    if (a.stats)
-        print_stats(vm);
+    rc = cli_run_to_end("run", vm, timeout_ms, a.stats);
+    if (a.snapshot)
+        fprintf(stderr, "hpcvirt: %s ended before --suspend-after %s: %s was not written\n",
+                hv_vm_name(vm), a.suspend_after, a.snapshot);
 out:
     hv_vm_free(vm);
     hv_plan_free(plan);
@@ -178,13 +209,17 @@ const cli_command cli_cmd_run = {
     .name = "run",
     .summary = "Run a guest payload in a VM of the built-in engine; prints its console.",
     .usage = "PAYLOAD [--spec FILE | --vcpus N --memory SIZE] [--timeout SECONDS] [--stats]\n"
-             "                   [--uri URI]\n"
+             "                   [--suspend-after SECONDS --snapshot FILE] [--uri URI]\n"
              "  PAYLOAD      a static ELF64 guest (docs/guest-abi.md), e.g. build/guest/hello.elf\n"
              "  --spec FILE  the VM spec (default: 1 vCPU, 64 MiB; --vcpus/--memory change it)\n"
              "  --timeout S  power the VM off after S seconds and fail (default: no limit)\n"
              "  --stats      print the VM's exit counters and times to stderr\n"
+             "  --suspend-after SECONDS --snapshot FILE\n"
+             "               after SECONDS (0.3, 2) suspend the VM to FILE and exit 0: it stops\n"
+             "               there, and 'hpcvirt resume FILE' goes on from there in any process;\n"
+             "               a guest that ends before runs as without them (FILE not written)\n"
              "  --uri URI    default $HPCVIRT_DEFAULT_URI, else kvm:///\n"
-             "Exit status: 0 the guest exited with 0, 3 it exited with another code,\n"
-             "1 it crashed or timed out (the reason and registers are printed).",
+             "Exit status: 0 the guest exited with 0 (or was suspended), 3 it exited with another\n"
+             "code, 1 it crashed or timed out (the reason and registers are printed).",
     .run = run_run,
 };

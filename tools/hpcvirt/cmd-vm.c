@@ -2,8 +2,9 @@
  * tools/hpcvirt/cmd-vm.c - the VM commands: `hpcvirt create SPEC.json`
  * (plan the spec on the connection's host, or a given one, and define the VM;
  * a plan with errors prints its findings and exits 2), the lifecycle (start,
- * pause, resume, stop, destroy, undefine, state), suspend to a file and
- * resume-from, migrate, list and snapshot. Every command connects with
+ * pause, resume NAME, stop, destroy, undefine, state), suspend to a file and
+ * resume-from (shared with `resume FILE`, cmd-snapshot-file.c), migrate, list
+ * and snapshot. Every command connects with
  * hv_conn_open() to --uri, default $HPCVIRT_DEFAULT_URI (else kvm:///), and
  * reaches an existing VM by name; nothing is kept between invocations but
  * what the backend keeps.
@@ -16,132 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define URI_HELP                                                                                   \
-    "\n  --uri URI    the backend connection (libvirt:qemu:///system, libvirt:test:///default, "   \
-    "...);\n               default: $HPCVIRT_DEFAULT_URI, else " HV_DEFAULT_URI
-
-/* The options any VM command may take; each command allows some of them. */
-typedef struct vm_args {
-    const char *uri;
-    const char *pos[3];
-    int npos;
-    const char *host_root, *host_json, *backend_options;
-    const char *timeout, *bandwidth, *max_downtime;
-    bool start, keep_running, paused, offline;
-} vm_args;
-
-static const struct {
-    const char *name;
-    bool takes_value;
-} vm_options[] = {
-    {"--uri", true},           {"--host-root", true},
-    {"--host-json", true},     {"--backend-options", true},
-    {"--timeout", true},       {"--bandwidth", true},
-    {"--max-downtime", true},  {"--start", false},
-    {"--keep-running", false}, {"--paused", false},
-    {"--offline", false},
-};
-
-/* Whether option `name` is in the space-separated list `allowed`. */
-static bool allowed_option(const char *allowed, const char *name)
-{
-    size_t len = strlen(name);
-
-    for (const char *p = allowed; (p = strstr(p, name)) != NULL; p += len)
-        if ((p == allowed || p[-1] == ' ') && (p[len] == ' ' || p[len] == '\0'))
-            return true;
-    return false;
-}
-
-static void set_option(vm_args *a, const char *name, const char *value)
-{
-    const char **slot = strcmp(name, "--uri") == 0               ? &a->uri
-                        : strcmp(name, "--host-root") == 0       ? &a->host_root
-                        : strcmp(name, "--host-json") == 0       ? &a->host_json
-                        : strcmp(name, "--backend-options") == 0 ? &a->backend_options
-                        : strcmp(name, "--timeout") == 0         ? &a->timeout
-                        : strcmp(name, "--bandwidth") == 0       ? &a->bandwidth
-                        : strcmp(name, "--max-downtime") == 0    ? &a->max_downtime
-                                                                 : NULL;
-
-    if (slot) {
-        *slot = value;
-        return;
-    }
-    if (strcmp(name, "--start") == 0)
-        a->start = true;
-    else if (strcmp(name, "--keep-running") == 0)
-        a->keep_running = true;
-    else if (strcmp(name, "--paused") == 0)
-        a->paused = true;
-    else if (strcmp(name, "--offline") == 0)
-        a->offline = true;
-}
-
-/*
- * Parse argv (argv[0] is the command name): --uri and the options in
- * `allowed`, and between `min_pos` and `max_pos` operands (`operands` names
- * them for the usage message). "--" ends the options.
- */
-static int parse_args(const cli_command *cmd, int argc, char **argv, const char *allowed,
-                      int min_pos, int max_pos, const char *operands, vm_args *a)
-{
-    bool options_done = false;
-
-    memset(a, 0, sizeof(*a));
-    for (int i = 1; i < argc; i++) {
-        const char *arg = argv[i];
-        size_t k;
-
-        if (!options_done && strcmp(arg, "--") == 0) {
-            options_done = true;
-            continue;
-        }
-        if (options_done || arg[0] != '-' || arg[1] == '\0') {
-            if (a->npos == max_pos)
-                return cli_usage_error(cmd, "unexpected argument '%s' (expected %s)", arg,
-                                       operands);
-            a->pos[a->npos++] = arg;
-            continue;
-        }
-        for (k = 0; k < sizeof(vm_options) / sizeof(vm_options[0]); k++)
-            if (strcmp(arg, vm_options[k].name) == 0)
-                break;
-        if (k == sizeof(vm_options) / sizeof(vm_options[0]) ||
-            (strcmp(arg, "--uri") != 0 && !allowed_option(allowed, arg)))
-            return cli_usage_error(cmd, "unknown option '%s'", arg);
-        if (vm_options[k].takes_value) {
-            if (i + 1 >= argc)
-                return cli_usage_error(cmd, "%s needs a value", arg);
-            set_option(a, arg, argv[++i]);
-        } else {
-            set_option(a, arg, NULL);
-        }
-    }
-    if (a->npos < min_pos)
-        return cli_usage_error(cmd, "expected %s", operands);
-    return CLI_EXIT_OK;
-}
-
-/* A whole number 0..max for option `name`; a usage error otherwise. */
-static int parse_number(const cli_command *cmd, const char *name, const char *text,
-                        unsigned long long max, unsigned long long *out)
-{
-    char *end = NULL;
-    unsigned long long v;
-
-    errno = 0;
-    if (!text || text[0] < '0' || text[0] > '9')
-        return cli_usage_error(cmd, "%s takes a whole number, not '%s'", name, text ? text : "");
-    v = strtoull(text, &end, 10);
-    if (errno || *end || v > max)
-        return cli_usage_error(cmd, "%s takes a whole number from 0 to %llu, not '%s'", name, max,
-                               text);
-    *out = v;
-    return CLI_EXIT_OK;
-}
-
-static int open_conn(const vm_args *a, hv_conn **conn)
+int cli_open_conn(const cli_args *a, hv_conn **conn)
 {
     const char *uri = a->uri;
     char context[512];
@@ -157,25 +33,16 @@ static int open_conn(const vm_args *a, hv_conn **conn)
     return CLI_EXIT_OK;
 }
 
-/* cli_fail() with "COMMAND NAME" as the context. */
-static int fail_on(const char *command, const char *name)
-{
-    char context[512];
-
-    snprintf(context, sizeof(context), "%s %s", command, name);
-    return cli_fail(context);
-}
-
 /* Connect and find the VM `name`; on failure print why and return the exit code. */
-static int open_vm(const vm_args *a, const char *command, const char *name, hv_conn **conn,
+static int open_vm(const cli_args *a, const char *command, const char *name, hv_conn **conn,
                    hv_vm **vm)
 {
-    int rc = open_conn(a, conn);
+    int rc = cli_open_conn(a, conn);
 
     if (rc != CLI_EXIT_OK)
         return rc;
     if (hv_vm_lookup(*conn, name, vm) < 0) {
-        rc = fail_on(command, name);
+        rc = cli_fail_on(command, name);
         hv_conn_close(*conn);
         *conn = NULL;
         return rc;
@@ -194,7 +61,7 @@ static void print_finding(FILE *out, const hv_finding *f)
 
 static int run_create(int argc, char **argv)
 {
-    vm_args a;
+    cli_args a;
     hv_conn *conn = NULL;
     hv_host *host = NULL;
     hv_vm_spec *spec = NULL;
@@ -203,15 +70,15 @@ static int run_create(int argc, char **argv)
     hv_vm_create_options opts = HV_VM_CREATE_OPTIONS_INIT;
     int rc;
 
-    rc = parse_args(&cli_cmd_create, argc, argv,
-                    "--host-root --host-json --start --backend-options", 1, 1, "SPEC.json", &a);
+    rc = cli_parse_args(&cli_cmd_create, argc, argv,
+                        "--host-root --host-json --start --backend-options", 1, 1, "SPEC.json", &a);
     if (rc != CLI_EXIT_OK)
         return rc;
     if (a.host_root && a.host_json)
         return cli_usage_error(&cli_cmd_create, "--host-root and --host-json exclude each other");
     if ((rc = cli_load_spec(a.pos[0], &spec)) != CLI_EXIT_OK)
         return rc;
-    if ((rc = open_conn(&a, &conn)) != CLI_EXIT_OK ||
+    if ((rc = cli_open_conn(&a, &conn)) != CLI_EXIT_OK ||
         (rc = cli_plan_on_conn(conn, spec, a.host_root, a.host_json, &host, &plan)) != CLI_EXIT_OK)
         goto out;
     opts.flags = a.start ? HV_VM_CREATE_START : 0;
@@ -225,7 +92,7 @@ static int run_create(int argc, char **argv)
             for (size_t i = 0; i < hv_plan_finding_count(plan); i++)
                 print_finding(stderr, hv_plan_finding_at(plan, i));
         }
-        rc = fail_on("create", hv_vm_spec_name(spec));
+        rc = cli_fail_on("create", hv_vm_spec_name(spec));
         if (rejected)
             rc = CLI_EXIT_REJECTED;
         goto out;
@@ -248,15 +115,15 @@ out:
 
 static const cli_command *simple_command(const char *name);
 
-static int run_simple(int argc, char **argv)
+int cli_vm_simple(int argc, char **argv)
 {
     const cli_command *cmd = simple_command(argv[0]);
-    vm_args a;
+    cli_args a;
     hv_conn *conn = NULL;
     hv_vm *vm = NULL;
     int rc, st = HV_VM_STATE_UNKNOWN, status;
 
-    rc = parse_args(cmd, argc, argv, "", 1, 1, "the VM's NAME", &a);
+    rc = cli_parse_args(cmd, argc, argv, "", 1, 1, "the VM's NAME", &a);
     if (rc != CLI_EXIT_OK)
         return rc;
     if ((rc = open_vm(&a, cmd->name, a.pos[0], &conn, &vm)) != CLI_EXIT_OK)
@@ -274,7 +141,7 @@ static int run_simple(int argc, char **argv)
     else
         status = hv_vm_state(vm, &st);
     if (status < 0)
-        rc = fail_on(cmd->name, a.pos[0]);
+        rc = cli_fail_on(cmd->name, a.pos[0]);
     else if (cmd == &cli_cmd_state)
         printf("%s\n", hv_vm_state_name(st));
     hv_vm_free(vm);
@@ -286,21 +153,21 @@ static int run_simple(int argc, char **argv)
 
 static int run_stop(int argc, char **argv)
 {
-    vm_args a;
+    cli_args a;
     hv_conn *conn = NULL;
     hv_vm *vm = NULL;
     unsigned long long seconds = 60;
     int rc;
 
-    rc = parse_args(&cli_cmd_stop, argc, argv, "--timeout", 1, 1, "the VM's NAME", &a);
+    rc = cli_parse_args(&cli_cmd_stop, argc, argv, "--timeout", 1, 1, "the VM's NAME", &a);
     if (rc == CLI_EXIT_OK && a.timeout)
-        rc = parse_number(&cli_cmd_stop, "--timeout", a.timeout, UINT_MAX / 1000, &seconds);
+        rc = cli_parse_number(&cli_cmd_stop, "--timeout", a.timeout, UINT_MAX / 1000, &seconds);
     if (rc != CLI_EXIT_OK)
         return rc;
     if ((rc = open_vm(&a, "stop", a.pos[0], &conn, &vm)) != CLI_EXIT_OK)
         return rc;
     if (hv_vm_stop(vm, (unsigned int)(seconds * 1000)) < 0)
-        rc = fail_on("stop", a.pos[0]);
+        rc = cli_fail_on("stop", a.pos[0]);
     hv_vm_free(vm);
     hv_conn_close(conn);
     return rc;
@@ -310,21 +177,21 @@ static int run_stop(int argc, char **argv)
 
 static int run_suspend(int argc, char **argv)
 {
-    vm_args a;
+    cli_args a;
     hv_conn *conn = NULL;
     hv_vm *vm = NULL;
     hv_vm_suspend_options opts = HV_VM_SUSPEND_OPTIONS_INIT;
     int rc;
 
-    rc = parse_args(&cli_cmd_suspend, argc, argv, "--keep-running", 2, 2,
-                    "the VM's NAME and the FILE to write", &a);
+    rc = cli_parse_args(&cli_cmd_suspend, argc, argv, "--keep-running", 2, 2,
+                        "the VM's NAME and the FILE to write", &a);
     if (rc != CLI_EXIT_OK)
         return rc;
     if ((rc = open_vm(&a, "suspend", a.pos[0], &conn, &vm)) != CLI_EXIT_OK)
         return rc;
     opts.flags = a.keep_running ? HV_VM_SUSPEND_KEEP_RUNNING : 0;
     if (hv_vm_suspend(vm, a.pos[1], &opts) < 0)
-        rc = fail_on("suspend", a.pos[0]);
+        rc = cli_fail_on("suspend", a.pos[0]);
     hv_vm_free(vm);
     hv_conn_close(conn);
     return rc;
@@ -332,45 +199,31 @@ static int run_suspend(int argc, char **argv)
 
 static int run_resume_from(int argc, char **argv)
 {
-    vm_args a;
-    hv_conn *conn = NULL;
-    hv_vm *vm = NULL;
-    hv_vm_resume_options opts = HV_VM_RESUME_OPTIONS_INIT;
-    int rc;
+    cli_args a;
+    int rc = cli_parse_args(&cli_cmd_resume_from, argc, argv, "--paused --eager --name", 1, 1,
+                            "the FILE written by 'hpcvirt suspend'", &a);
 
-    rc = parse_args(&cli_cmd_resume_from, argc, argv, "--paused", 1, 1,
-                    "the FILE written by 'hpcvirt suspend'", &a);
-    if (rc != CLI_EXIT_OK)
-        return rc;
-    if ((rc = open_conn(&a, &conn)) != CLI_EXIT_OK)
-        return rc;
-    opts.flags = a.paused ? HV_VM_RESUME_PAUSED : 0;
-    if (hv_vm_resume_from(conn, a.pos[0], &opts, &vm) < 0)
-        rc = fail_on("resume-from", a.pos[0]);
-    else
-        printf("%s\n", hv_vm_name(vm));
-    hv_vm_free(vm);
-    hv_conn_close(conn);
-    return rc;
+    return rc == CLI_EXIT_OK ? cli_resume_file(&cli_cmd_resume_from, &a, a.pos[0], false) : rc;
 }
 
 /* ---- migrate -------------------------------------------------------------- */
 
 static int run_migrate(int argc, char **argv)
 {
-    vm_args a;
+    cli_args a;
     hv_conn *conn = NULL;
     hv_vm *vm = NULL;
     hv_migrate_options opts = HV_MIGRATE_OPTIONS_INIT;
     unsigned long long bandwidth = 0, downtime = 0;
     int rc;
 
-    rc = parse_args(&cli_cmd_migrate, argc, argv, "--bandwidth --max-downtime --offline", 2, 2,
-                    "the VM's NAME and the DEST URI", &a);
+    rc = cli_parse_args(&cli_cmd_migrate, argc, argv, "--bandwidth --max-downtime --offline", 2, 2,
+                        "the VM's NAME and the DEST URI", &a);
     if (rc == CLI_EXIT_OK && a.bandwidth)
-        rc = parse_number(&cli_cmd_migrate, "--bandwidth", a.bandwidth, UINT64_MAX, &bandwidth);
+        rc = cli_parse_number(&cli_cmd_migrate, "--bandwidth", a.bandwidth, UINT64_MAX, &bandwidth);
     if (rc == CLI_EXIT_OK && a.max_downtime)
-        rc = parse_number(&cli_cmd_migrate, "--max-downtime", a.max_downtime, UINT_MAX, &downtime);
+        rc = cli_parse_number(&cli_cmd_migrate, "--max-downtime", a.max_downtime, UINT_MAX,
+                              &downtime);
     if (rc != CLI_EXIT_OK)
         return rc;
     if ((rc = open_vm(&a, "migrate", a.pos[0], &conn, &vm)) != CLI_EXIT_OK)
@@ -379,7 +232,7 @@ static int run_migrate(int argc, char **argv)
     opts.bandwidth_mib_per_s = bandwidth;
     opts.max_downtime_ms = (unsigned int)downtime;
     if (hv_vm_migrate(vm, a.pos[1], &opts) < 0)
-        rc = fail_on("migrate", a.pos[0]);
+        rc = cli_fail_on("migrate", a.pos[0]);
     hv_vm_free(vm);
     hv_conn_close(conn);
     return rc;
@@ -389,16 +242,16 @@ static int run_migrate(int argc, char **argv)
 
 static int run_list(int argc, char **argv)
 {
-    vm_args a;
+    cli_args a;
     hv_conn *conn = NULL;
     char **names = NULL;
     size_t count = 0;
     int rc;
 
-    rc = parse_args(&cli_cmd_list, argc, argv, "", 0, 0, "no operands", &a);
+    rc = cli_parse_args(&cli_cmd_list, argc, argv, "", 0, 0, "no operands", &a);
     if (rc != CLI_EXIT_OK)
         return rc;
-    if ((rc = open_conn(&a, &conn)) != CLI_EXIT_OK)
+    if ((rc = cli_open_conn(&a, &conn)) != CLI_EXIT_OK)
         return rc;
     if (hv_conn_list_vms(conn, &names, &count) < 0) {
         rc = cli_fail("list");
@@ -415,15 +268,15 @@ static int run_list(int argc, char **argv)
 
 static int run_snapshot(int argc, char **argv)
 {
-    vm_args a;
+    cli_args a;
     hv_conn *conn = NULL;
     hv_vm *vm = NULL;
     const char *action, *snap;
     char context[512];
     int rc, status;
 
-    rc = parse_args(&cli_cmd_snapshot, argc, argv, "", 2, 3,
-                    "NAME create|revert|delete SNAPSHOT or NAME list", &a);
+    rc = cli_parse_args(&cli_cmd_snapshot, argc, argv, "", 2, 3,
+                        "NAME create|revert|delete SNAPSHOT or NAME list", &a);
     if (rc != CLI_EXIT_OK)
         return rc;
     action = a.pos[1];
@@ -475,7 +328,7 @@ const cli_command cli_cmd_create = {
     .name = "create",
     .summary = "Plan a VM spec and define the VM (--start: and start it); prints its name.",
     .usage = "SPEC.json [--uri URI] [--host-root DIR | --host-json FILE] [--start]\n"
-             "                      [--backend-options KEY=VALUE,...]\n" URI_HELP
+             "                      [--backend-options KEY=VALUE,...]\n" CLI_URI_HELP
              "\n  --host-root DIR, --host-json FILE\n"
              "               plan on this host instead of the connection's own\n"
              "  --start      start the VM once defined\n"
@@ -490,13 +343,12 @@ const cli_command cli_cmd_create = {
     const cli_command var = {                                                                      \
         .name = cmdname,                                                                           \
         .summary = text,                                                                           \
-        .usage = "NAME [--uri URI]\n" URI_HELP,                                                    \
-        .run = run_simple,                                                                         \
+        .usage = "NAME [--uri URI]\n" CLI_URI_HELP,                                                \
+        .run = cli_vm_simple,                                                                      \
     }
 
 SIMPLE_COMMAND(cli_cmd_start, "start", "Start a defined (or suspended) VM.");
 SIMPLE_COMMAND(cli_cmd_pause, "pause", "Pause a running VM's vCPUs.");
-SIMPLE_COMMAND(cli_cmd_resume, "resume", "Continue a paused VM.");
 SIMPLE_COMMAND(cli_cmd_destroy, "destroy", "Power a VM off at once.");
 SIMPLE_COMMAND(cli_cmd_undefine, "undefine", "Remove a VM's definition (it must not be running).");
 SIMPLE_COMMAND(cli_cmd_state, "state",
@@ -517,7 +369,7 @@ static const cli_command *simple_command(const char *name)
 const cli_command cli_cmd_stop = {
     .name = "stop",
     .summary = "Ask the guest to shut down; power it off after the timeout.",
-    .usage = "NAME [--uri URI] [--timeout SECONDS]\n" URI_HELP "\n  --timeout SECONDS\n"
+    .usage = "NAME [--uri URI] [--timeout SECONDS]\n" CLI_URI_HELP "\n  --timeout SECONDS\n"
              "               how long the guest gets before it is powered off "
              "(default 60; 0: at once)",
     .run = run_stop,
@@ -526,7 +378,7 @@ const cli_command cli_cmd_stop = {
 const cli_command cli_cmd_suspend = {
     .name = "suspend",
     .summary = "Suspend a VM to a file (its state and memory); the VM stops.",
-    .usage = "NAME FILE [--uri URI] [--keep-running]\n" URI_HELP
+    .usage = "NAME FILE [--uri URI] [--keep-running]\n" CLI_URI_HELP
              "\n  --keep-running  write the file, then go on running",
     .run = run_suspend,
 };
@@ -534,8 +386,11 @@ const cli_command cli_cmd_suspend = {
 const cli_command cli_cmd_resume_from = {
     .name = "resume-from",
     .summary = "Continue a VM from a file written by 'hpcvirt suspend'; prints its name.",
-    .usage = "FILE [--uri URI] [--paused]\n" URI_HELP
-             "\n  --paused     restore it with its vCPUs paused",
+    .usage = "FILE [--uri URI] [--paused] [--eager] [--name NAME]\n" CLI_URI_HELP
+             "\n  --paused     restore it with its vCPUs paused"
+             "\n  --eager      read all its memory now (kvm:///; default: on demand)"
+             "\n  --name NAME  the new VM's name (kvm:///; default: the one in the file)\n"
+             "kvm:/// VMs live in the process: 'hpcvirt resume FILE' runs one to its end.",
     .run = run_resume_from,
 };
 
@@ -543,7 +398,7 @@ const cli_command cli_cmd_migrate = {
     .name = "migrate",
     .summary = "Live-migrate a running VM to another host (for libvirt: DEST is its URI).",
     .usage = "NAME DEST [--uri URI] [--bandwidth MIB_PER_S] [--max-downtime MS] "
-             "[--offline]\n" URI_HELP
+             "[--offline]\n" CLI_URI_HELP
              "\n  --bandwidth MIB_PER_S   limit the transfer (default 0: unlimited)"
              "\n  --max-downtime MS       the longest pause allowed (default: the backend's)"
              "\n  --offline               move a stopped VM's definition only\n"
@@ -554,7 +409,7 @@ const cli_command cli_cmd_migrate = {
 const cli_command cli_cmd_list = {
     .name = "list",
     .summary = "Print the names of the VMs the backend knows, one a line.",
-    .usage = "[--uri URI]\n" URI_HELP,
+    .usage = "[--uri URI]\n" CLI_URI_HELP,
     .run = run_list,
 };
 
@@ -562,6 +417,6 @@ const cli_command cli_cmd_snapshot = {
     .name = "snapshot",
     .summary = "Create, revert to, delete or list a VM's snapshots.",
     .usage = "NAME create|revert|delete SNAPSHOT [--uri URI]\n"
-             "       hpcvirt snapshot NAME list [--uri URI]\n" URI_HELP,
+             "       hpcvirt snapshot NAME list [--uri URI]\n" CLI_URI_HELP,
     .run = run_snapshot,
 };

@@ -18,6 +18,7 @@ from .errors import (
     ParseError,
     PlanError,
     RangeError,
+    SnapshotError,
     SpecError,
     Unsupported,
     check,

@@ -69,6 +69,11 @@ class GuestError(Error):
     says what, with the vCPU's registers."""
 
 
+class SnapshotError(Error):
+    """A snapshot file is truncated, corrupted or was not written by
+    hpcvirt (HV_E_SNAPSHOT): the message says which part and why."""
+
+
 class NoKvm(Error):
     """/dev/kvm is missing or unusable (HV_E_NOKVM): use a libvirt: URI."""
 
@@ -88,6 +93,7 @@ _BY_CODE = {
     lib.HV_E_TIMEOUT: TimeoutError_,
     lib.HV_E_GUEST: GuestError,
     lib.HV_E_NOKVM: NoKvm,
+    lib.HV_E_SNAPSHOT: SnapshotError,
 }
 
 
@@ -123,6 +129,7 @@ __all__ = [
     "TimeoutError_",
     "GuestError",
     "NoKvm",
+    "SnapshotError",
     "check",
     "last_error",
     "ffi",

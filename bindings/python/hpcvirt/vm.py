@@ -8,6 +8,20 @@
         vm.suspend("/tmp/demo.save")   # to a file; conn.resume_from() continues it
         vm.destroy(); vm.undefine()
 
+The built-in engine (kvm:///) runs guest payloads in this process; its VMs
+can be suspended to a file and resumed from it in any process, any number
+of times, and cloned:
+
+    with hpcvirt.Connection("kvm:///") as conn:
+        vm = conn.create(plan, start=True, payload="build/guest/worker.elf")
+        vm.suspend("/tmp/w.snap")                          # it stops there
+        again = conn.resume_from("/tmp/w.snap", name="w2",
+                                 console=lambda data: print(data.decode(), end=""))
+        again.wait()                                       # its exit code
+        parent = conn.resume_from("/tmp/w.snap", name="w3", paused=True)
+        clones = parent.clone(64, mode="instant")          # or "full", "cold"
+        [c.clone_identity for c in clones]                 # (id, 1), (id, 2), ...
+
 A Connection picks a backend by URI like hv_conn_open(): None means
 $HPCVIRT_DEFAULT_URI, else "kvm:///"; "libvirt:<libvirt URI>" drives libvirt.
 A Vm is a handle on a VM the backend knows; it keeps its Connection alive.
@@ -16,13 +30,14 @@ handles of its Vms too: using one afterwards raises InvalidArgument.
 Operations a backend does not offer raise Unsupported naming the backend and
 the operation; a plan with errors raises PlanError naming its first error
 finding; the backend's own failures (libvirt's messages) raise Error with
-code HV_E_BACKEND.
+code HV_E_BACKEND; a snapshot file that is truncated, corrupted or foreign
+raises SnapshotError.
 """
 import os
 import weakref
 
 from ._native import ffi, lib, to_str
-from .errors import InvalidArgument, check
+from .errors import InvalidArgument, RangeError, check
 from .host import Host
 from .plan import Plan
 
@@ -32,8 +47,23 @@ DEFAULT_URI = "kvm:///"  # HV_DEFAULT_URI
 VM_CREATE_OPTIONS_VERSION = 2  # HV_VM_CREATE_OPTIONS_VERSION
 VM_MEMORY_INFO_VERSION = 1  # HV_VM_MEMORY_INFO_VERSION
 VM_SUSPEND_OPTIONS_VERSION = 1  # HV_VM_SUSPEND_OPTIONS_VERSION
-VM_RESUME_OPTIONS_VERSION = 1  # HV_VM_RESUME_OPTIONS_VERSION
+VM_RESUME_OPTIONS_VERSION = 2  # HV_VM_RESUME_OPTIONS_VERSION
+VM_CLONE_OPTIONS_VERSION = 1  # HV_VM_CLONE_OPTIONS_VERSION
 MIGRATE_OPTIONS_VERSION = 1  # HV_MIGRATE_OPTIONS_VERSION
+
+# Vm.clone() modes (hv_vm_clone_mode): copy-on-write views of the parent's
+# memory, the memory copied, or fresh boots of the parent's payload.
+CLONE_INSTANT = "instant"  # HV_VM_CLONE_INSTANT
+CLONE_FULL = "full"  # HV_VM_CLONE_FULL
+CLONE_COLD = "cold"  # HV_VM_CLONE_COLD
+VM_CLONE_MODES = (CLONE_INSTANT, CLONE_FULL, CLONE_COLD)
+_CLONE_MODE_VALUES = {
+    CLONE_INSTANT: lib.HV_VM_CLONE_INSTANT,
+    CLONE_FULL: lib.HV_VM_CLONE_FULL,
+    CLONE_COLD: lib.HV_VM_CLONE_COLD,
+}
+
+_MAX_CLONES = 1000000  # what one hv_vm_clone() call makes at most
 
 _UINT_MAX = 0xFFFFFFFF
 _UINT64_MAX = 0xFFFFFFFFFFFFFFFF
@@ -173,6 +203,35 @@ class Connection:
 
     # -- VMs --
 
+    def _keep(self, cb):
+        """A C callback that must live as long as the C connection (its VMs call it)."""
+        self._callbacks.append(cb)
+        return cb
+
+    def _console_cb(self, console):
+        """console(data: bytes) as a C hv_vm_console_fn (NULL for None)."""
+        if console is None:
+            return ffi.NULL
+        if not callable(console):
+            raise TypeError("console must be callable: console(data: bytes)")
+
+        def _console(_data, text, length, _fn=console):
+            _fn(ffi.buffer(text, length)[:])
+
+        return self._keep(ffi.callback("void(void *, const char *, size_t)", _console))
+
+    def _progress_cb(self, progress):
+        """progress(vcpu: int, marker: int) as a C hv_vm_progress_fn (NULL for None)."""
+        if progress is None:
+            return ffi.NULL
+        if not callable(progress):
+            raise TypeError("progress must be callable: progress(vcpu: int, marker: int)")
+
+        def _progress(_data, vcpu, marker, _fn=progress):
+            _fn(int(vcpu), int(marker))
+
+        return self._keep(ffi.callback("void(void *, unsigned int, uint32_t)", _progress))
+
     def _wrap(self, handle):
         vm = Vm(self, handle)
         self._vms.add(vm)
@@ -201,26 +260,7 @@ class Connection:
         opts.backend_options = c_options
         c_payload = _c_string(payload) if payload is not None else ffi.NULL
         opts.payload = c_payload
-        if console is not None:
-            if not callable(console):
-                raise TypeError("console must be callable: console(data: bytes)")
-
-            def _console(_data, text, length, _fn=console):
-                _fn(ffi.buffer(text, length)[:])
-
-            cb = ffi.callback("void(void *, const char *, size_t)", _console)
-            self._callbacks.append(cb)
-            opts.console = cb
-        if progress is not None:
-            if not callable(progress):
-                raise TypeError("progress must be callable: progress(vcpu: int, marker: int)")
-
-            def _progress(_data, vcpu, marker, _fn=progress):
-                _fn(int(vcpu), int(marker))
-
-            cb = ffi.callback("void(void *, unsigned int, uint32_t)", _progress)
-            self._callbacks.append(cb)
-            opts.progress = cb
+        opts.console, opts.progress = self._console_cb(console), self._progress_cb(progress)
         out = ffi.new("hv_vm **")
         check(lib.hv_vm_create(conn, plan._h, opts, out))
         return self._wrap(out[0])
@@ -232,9 +272,17 @@ class Connection:
         check(lib.hv_vm_lookup(self._handle(), c_name, out))
         return self._wrap(out[0])
 
-    def resume_from(self, path, paused=False, eager=False):
+    def resume_from(self, path, paused=False, eager=False, name=None, console=None,
+                    progress=None):
         """The VM that continues from a file written by Vm.suspend(); with
-        `paused` its vCPUs stay paused, with `eager` all memory is read now."""
+        `paused` its vCPUs stay paused, with `eager` all memory is read (and
+        checked) now instead of on demand. The built-in engine (kvm:///) also
+        takes `name` (None: the name in the file, which must be free) and the
+        `console` and `progress` callbacks, as create() does; its console
+        callback gets only the output written after the resume (Vm.console()
+        keeps what came before too). One file may be resumed any number of
+        times, under different names. A file that is truncated, corrupted or
+        not a snapshot raises SnapshotError."""
         opts = ffi.new("hv_vm_resume_options *")
         check(lib.hv_vm_resume_options_init(opts, VM_RESUME_OPTIONS_VERSION))
         flags = 0
@@ -243,9 +291,13 @@ class Connection:
         if eager:
             flags |= lib.HV_VM_RESUME_EAGER
         opts.flags = flags
+        conn = self._handle()
+        c_name = _c_string(name) if name is not None else ffi.NULL
+        opts.name = c_name
+        opts.console, opts.progress = self._console_cb(console), self._progress_cb(progress)
         c_path = _c_string(path)
         out = ffi.new("hv_vm **")
-        check(lib.hv_vm_resume_from(self._handle(), c_path, opts, out))
+        check(lib.hv_vm_resume_from(conn, c_path, opts, out))
         return self._wrap(out[0])
 
     def __repr__(self):
@@ -447,6 +499,62 @@ class Vm:
             })
         return nodes
 
+    # -- clones (the built-in engine) --
+
+    def clone(self, count, mode=CLONE_INSTANT, paused=False, threads=0, console=None,
+              progress=None):
+        """Make `count` clones of this running or paused VM and return them
+        as a list of Vm. The VM is paused at a consistent point and stays
+        paused (resume() it to go on); each clone starts where it stood, with
+        its own identity (clone_identity), console and memory, isolated from
+        the parent and the others. `mode`: "instant" (copy-on-write views of
+        the parent's memory), "full" (the memory copied) or "cold" (fresh
+        boots of its payload). `paused` leaves the clones paused; `threads`
+        make them (0: one per host CPU). `console(data: bytes)` gets every
+        clone's console (None: this VM's callback); `progress(done: int,
+        total: int)` is called as they are made. All or nothing: when one
+        fails, none is kept. RangeError for a count outside 1..1000000,
+        InvalidArgument for another mode; Unsupported on other backends."""
+        count = _uint(count, "count", _UINT64_MAX)
+        if not 1 <= count <= _MAX_CLONES:  # before the array is allocated
+            raise RangeError(lib.HV_E_RANGE,
+                             f"count {count}: make 1 to {_MAX_CLONES} clones at a time")
+        if mode not in _CLONE_MODE_VALUES:
+            raise InvalidArgument(lib.HV_E_INVAL,
+                                  f"mode must be one of {', '.join(VM_CLONE_MODES)}, not {mode!r}")
+        conn = self._conn
+        opts = ffi.new("hv_vm_clone_options *")
+        check(lib.hv_vm_clone_options_init(opts, VM_CLONE_OPTIONS_VERSION))
+        opts.flags = lib.HV_VM_CLONE_PAUSED if paused else 0
+        opts.mode = _CLONE_MODE_VALUES[mode]
+        opts.threads = _uint(threads, "threads", _UINT_MAX)
+        opts.console = conn._console_cb(console)
+        if progress is not None:
+            if not callable(progress):
+                raise TypeError("progress must be callable: progress(done: int, total: int)")
+
+            def _progress(_data, done, total, _fn=progress):
+                _fn(int(done), int(total))
+
+            opts.progress = conn._keep(ffi.callback("void(void *, size_t, size_t)", _progress))
+        out = ffi.new("hv_vm *[]", count)
+        check(lib.hv_vm_clone(self._handle(), count, opts, out))
+        return [conn._wrap(out[i]) for i in range(count)]
+
+    def clone_prepare(self, count):
+        """Make `count` empty VMs like this one ahead of need, so that the
+        next clone() costs only the mappings and register writes."""
+        check(lib.hv_vm_clone_prepare(self._handle(), _uint(count, "count", _UINT64_MAX)))
+
+    @property
+    def clone_identity(self):
+        """(clone_id, clone_index): a clone's unique id and which clone of its
+        parent it is (1, 2, ...); (0, 0) for a VM that is not a clone."""
+        clone_id = ffi.new("uint64_t *")
+        clone_index = ffi.new("uint64_t *")
+        check(lib.hv_vm_clone_identity(self._handle(), clone_id, clone_index))
+        return int(clone_id[0]), int(clone_index[0])
+
     def __repr__(self):
         return f"<hpcvirt.Vm {self._name!r} on {self._conn.uri!r}>"
 
@@ -457,6 +565,11 @@ __all__ = [
     "VM_MEMORY_INFO_VERSION",
     "VM_SUSPEND_OPTIONS_VERSION",
     "VM_RESUME_OPTIONS_VERSION",
+    "VM_CLONE_OPTIONS_VERSION",
+    "VM_CLONE_MODES",
+    "CLONE_INSTANT",
+    "CLONE_FULL",
+    "CLONE_COLD",
     "MIGRATE_OPTIONS_VERSION",
     "VM_STATES",
     "Connection",

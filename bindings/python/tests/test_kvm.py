@@ -1,7 +1,12 @@
 """The built-in KVM engine from Python (kvm:///): payloads run with console
 and progress callbacks, exit codes, crashes as GuestError, the lifecycle,
-statistics and memory reports. Skipped where there is no /dev/kvm."""
+statistics and memory reports; suspend to a file and resume from it (lazy
+and eager, twice from one file), clones (instant, full, cold; isolation and
+identity) and bad input, corrupted snapshots among it. Skipped where there
+is no /dev/kvm."""
 import os
+import re
+import shutil
 import threading
 
 import pytest
@@ -129,3 +134,225 @@ def test_no_kvm_device(monkeypatch):
     monkeypatch.setenv("HPCVIRT_KVM_DEVICE", "/nonexistent/kvm")
     with pytest.raises(hpcvirt.NoKvm, match="libvirt:"):
         Connection("kvm:///")
+
+
+# ---- suspend and resume ---------------------------------------------------------------
+
+# The worker prints this line per vCPU once it is done: the checksums of its memory and
+# compute kernels, the same in every run of the same plan.
+CHECKSUM = re.compile(r"vcpu 0: memory 0x[0-9a-f]{16} compute 0x[0-9a-f]{16}")
+
+
+def worker_plan(host, name):
+    # 256 MiB: the worker's buffer is 64 MiB, and it runs for about a second
+    return Plan.create(host, {"name": name, "vcpus": 1, "memory": "256MiB", "page_size": "4k"})
+
+
+class Console:
+    """A console callback that keeps what it gets (from the vCPU threads)."""
+
+    def __init__(self):
+        self._chunks = []
+        self._lock = threading.Lock()
+
+    def __call__(self, data):
+        with self._lock:
+            self._chunks.append(data)
+
+    def text(self):
+        with self._lock:
+            return b"".join(self._chunks).decode()
+
+
+@pytest.fixture(scope="module")
+def worker_checksums(host):
+    """The checksum line of an uninterrupted worker run."""
+    with Connection("kvm:///") as c:
+        vm = c.create(worker_plan(host, "py-reference"), start=True, payload=payload("worker"))
+        assert vm.wait(timeout_ms=120000) == 0
+        lines = CHECKSUM.findall(vm.console())
+    assert len(lines) == 1
+    return lines
+
+
+def start_caught(conn, plan, name, marker=1):
+    """A VM running payload `name`, once vCPU 0 wrote progress `marker`, and its console."""
+    seen = threading.Event()
+    console = Console()
+    vm = conn.create(plan, start=True, payload=payload(name), console=console,
+                     progress=lambda vcpu, m: seen.set() if m >= marker else None)
+    assert seen.wait(60), f"{name} never wrote progress marker {marker}: {console.text()}"
+    return vm, console
+
+
+def suspended_worker(conn, host, name, path):
+    """A worker suspended to `path` in the middle of its run; its console until then."""
+    vm, console = start_caught(conn, worker_plan(host, name), "worker")
+    vm.suspend(path)
+    assert vm.state == "defined"
+    before = console.text()
+    # it must really stop mid-way: a worker that finished first proves nothing
+    assert "worker done" not in before and not CHECKSUM.search(before), \
+        f"the worker finished before it was suspended: {before!r}"
+    assert "memory buffer" in before
+    return vm, before
+
+
+@pytest.mark.parametrize("eager", [False, True], ids=["lazy", "eager"])
+def test_suspend_and_resume_give_the_checksums_of_a_whole_run(conn, host, tmp_path,
+                                                               worker_checksums, eager):
+    path = tmp_path / "worker.snap"
+    _, before = suspended_worker(conn, host, "py-suspend", path)
+    after = Console()
+    markers = []
+    vm = conn.resume_from(path, eager=eager, name="py-resumed", console=after,
+                          progress=lambda vcpu, marker: markers.append((vcpu, marker)))
+    assert vm.name == "py-resumed"
+    assert vm.wait(timeout_ms=120000) == 0
+    text = after.text()
+    assert CHECKSUM.findall(text) == worker_checksums
+    assert "worker done" in text
+    # the callback gets only what comes after the resume; the kept console has both
+    assert "memory buffer" not in text
+    assert vm.console() == before + text
+    assert markers[-1] == (0, 6) and (0, 1) not in markers
+    assert vm.progress(0) == (6, 6)
+    assert vm.clone_identity == (0, 0)
+
+
+def test_resume_twice_from_one_file(conn, host, tmp_path, worker_checksums):
+    path = tmp_path / "worker.snap"
+    original, _ = suspended_worker(conn, host, "py-twice", path)
+    # the name in the file is still taken by the suspended VM
+    with pytest.raises(hpcvirt.Exists, match="py-twice"):
+        conn.resume_from(path)
+    first = conn.resume_from(path, name="py-twice-a", paused=True)
+    second = conn.resume_from(path, name="py-twice-b", paused=True, eager=True)
+    assert (first.state, second.state) == ("paused", "paused")
+    first.resume()
+    second.resume()
+    assert first.wait(timeout_ms=120000) == 0 and second.wait(timeout_ms=120000) == 0
+    for vm in (first, second):
+        console = vm.console()
+        assert console.count("worker done") == 1, console
+        assert CHECKSUM.findall(console) == worker_checksums
+    original.undefine()
+    third = conn.resume_from(path)  # the name in the file is free now
+    assert third.name == "py-twice"
+    assert third.wait(timeout_ms=120000) == 0
+
+
+# ---- clones -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode, prepare", [("instant", False), ("instant", True), ("full", False)])
+def test_clones_are_isolated_and_know_who_they_are(conn, host, mode, prepare):
+    # clone-probe: vCPU 0 fills a buffer, writes marker 1 and waits to be cloned; a clone
+    # checks the parent's pattern, writes its own, checks it and exits with its index
+    parent, _ = start_caught(conn, small(host, f"py-probe-{mode}"), "clone-probe")
+    if prepare:
+        parent.clone_prepare(4)
+    made = []
+    clones = parent.clone(4, mode=mode, progress=lambda done, total: made.append((done, total)))
+    assert len(clones) == 4 and made[-1] == (4, 4)
+    assert all(total == 4 for _, total in made)
+    assert parent.state == "paused" and parent.clone_identity == (0, 0)
+    identities = [c.clone_identity for c in clones]
+    assert sorted(index for _, index in identities) == [1, 2, 3, 4]
+    assert len({clone_id for clone_id, _ in identities}) == 4
+    assert all(clone_id != 0 for clone_id, _ in identities)
+    assert len({c.name for c in clones} | {parent.name}) == 5
+    assert set(conn.list_vms()) >= {c.name for c in clones}
+    for c, (clone_id, index) in zip(clones, identities):
+        assert c.wait(timeout_ms=60000) == index, c.console()
+        assert f"clone {index} id {clone_id:016x} generation 0: 0 foreign words" in c.console()
+    if mode == "instant" and not prepare:
+        # the parent goes on where it stopped; what the clones wrote is not in its memory
+        parent.resume()
+        assert parent.wait(timeout_ms=120000) == 0
+        assert "parent: 0 foreign words" in parent.console()
+    else:
+        parent.destroy()
+
+
+@pytest.mark.parametrize("mode", ["instant", "full", "cold"])
+def test_clone_modes_run_the_worker_to_the_same_checksums(conn, host, mode, worker_checksums):
+    parent, _ = start_caught(conn, worker_plan(host, f"py-wclone-{mode}"), "worker")
+    console = Console()
+    clones = parent.clone(2, mode=mode, paused=True, threads=2, console=console)
+    assert [c.state for c in clones] == ["paused", "paused"]
+    for c in clones:
+        c.resume()
+    assert [c.wait(timeout_ms=120000) for c in clones] == [0, 0]
+    for c in clones:
+        text = c.console()
+        assert CHECKSUM.findall(text) == worker_checksums
+        # instant and full clones go on from the middle; cold ones boot afresh
+        assert ("memory buffer" in text) == (mode == "cold")
+    assert console.text().count("worker done") == 2
+    parent.destroy()
+
+
+def test_clone_bad_input(conn, host):
+    vm, _ = start_caught(conn, small(host, "py-clone-bad"), "clone-probe")
+    with pytest.raises(ValueError):
+        vm.clone(0)
+    with pytest.raises(hpcvirt.RangeError):
+        vm.clone(1000001)
+    with pytest.raises(hpcvirt.InvalidArgument, match="instant, full, cold"):
+        vm.clone(1, mode="warm")
+    with pytest.raises(hpcvirt.InvalidArgument):
+        vm.clone(1, mode=0)
+    with pytest.raises(hpcvirt.InvalidArgument):
+        vm.clone(1, threads=-1)
+    with pytest.raises(TypeError):
+        vm.clone(1, progress="not callable")
+    with pytest.raises(hpcvirt.InvalidArgument):
+        vm.clone_prepare(-1)
+    assert vm.state == "running"  # nothing was done
+    vm.destroy()
+    # instant and full clones need a running or paused VM
+    with pytest.raises(hpcvirt.StateError):
+        vm.clone(1)
+
+
+def test_corrupted_snapshots_raise_snapshot_error(conn, host, tmp_path):
+    vm, _ = start_caught(conn, small(host, "py-snapbad"), "clone-probe")
+    good = tmp_path / "good.snap"
+    vm.suspend(good)
+    vm.undefine()
+    lib = hpcvirt._native.lib
+
+    def refused(path, **kw):
+        with pytest.raises(hpcvirt.SnapshotError) as exc:
+            conn.resume_from(path, **kw)
+        assert exc.value.code == lib.HV_E_SNAPSHOT and exc.value.name == "HV_E_SNAPSHOT"
+        assert exc.value.path == str(path)
+        return exc.value.message
+
+    truncated = tmp_path / "truncated.snap"
+    truncated.write_bytes(good.read_bytes()[:100000])
+    assert "truncated" in refused(truncated)
+    header = tmp_path / "header.snap"
+    shutil.copyfile(good, header)
+    with open(header, "r+b") as f:
+        f.seek(200)
+        f.write(b"XXXX")
+    assert "corrupted" in refused(header)
+    foreign = tmp_path / "foreign.snap"
+    foreign.write_text("not a snapshot\n" * 1000)
+    assert "not an hpcvirt snapshot" in refused(foreign)
+    # a byte of guest memory changed: eager resumes read and check all memory
+    memory = tmp_path / "memory.snap"
+    raw = bytearray(good.read_bytes())
+    region = 2 << 20  # the first memory region starts at the first 2 MiB boundary
+    first = region + len(raw[region:]) - len(raw[region:].lstrip(b"\0"))  # a byte of guest data
+    raw[first] ^= 0xFF
+    memory.write_bytes(raw)
+    assert "memory region checksum mismatch" in refused(memory, eager=True)
+    with pytest.raises(hpcvirt.NotFound):
+        conn.resume_from(tmp_path / "missing.snap")
+    assert conn.list_vms() == []
+    vm = conn.resume_from(good)  # the good one still resumes
+    assert vm.state == "running"
+    vm.destroy()

@@ -6,6 +6,7 @@ backend; handle lifetimes; and one guest really started by QEMU (software
 emulation) under libvirt's embedded driver in a private root."""
 import gc
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -68,6 +69,19 @@ def test_backends_are_named_once():
     names = hpcvirt.backends()
     assert isinstance(names, list) and all(isinstance(n, str) and n for n in names)
     assert len(names) == len(set(names))
+
+
+def test_options_versions_match_the_header():
+    # the #defines the generated cdef does not carry, mirrored in hpcvirt.vm
+    header = (SRC / "include" / "hpcvirt" / "vm.h").read_text()
+    versions = dict(re.findall(r"#define HV_((?:VM|MIGRATE)_\w+_VERSION) (\d+)", header))
+    assert len(versions) >= 6
+    for name, value in versions.items():
+        assert getattr(hpcvirt, name) == int(value), name
+        assert name in hpcvirt.__all__
+    assert hpcvirt.VM_CLONE_MODES == ("instant", "full", "cold")
+    assert hpcvirt.SnapshotError is hpcvirt.errors.SnapshotError
+    assert hpcvirt.errors.last_error(lib.HV_E_SNAPSHOT).__class__ is hpcvirt.SnapshotError
 
 
 def test_unknown_scheme_is_not_found():

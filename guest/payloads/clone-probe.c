@@ -1,0 +1,70 @@
+/*
+ * guest/payloads/clone-probe.c - instant clones' isolation and identity, for
+ * the engine's tests: vCPU 0 fills a 1 MiB buffer in its node's free memory
+ * with the parent's pattern, writes progress marker 1 ("clone me now") and
+ * watches its boot info's clone_id for a while. A clone (clone_id set by the
+ * engine in the clone's own memory) finds the parent's pattern intact,
+ * writes its own (from its clone_index), lets the others run, reads it back
+ * and exits with its clone_index; the parent, when the wait is over, checks
+ * its own pattern survived the clones' writes and exits with 0. Any foreign
+ * byte is reported and the exit code is 100.
+ */
+#include "hv_guest.h"
+
+#define BUFFER_BYTES (1u << 20)
+#define WAIT_SPINS   400000000ull /* the parent's wait for clones: a second or so */
+#define SETTLE_SPINS 20000000ull  /* a clone's pause between writing and checking */
+
+static uint64_t pattern_of(uint64_t who, uint64_t i)
+{
+    return (who + 1) * 0x9e3779b97f4a7c15ull ^ i;
+}
+
+static uint64_t check(volatile uint64_t *buf, uint64_t who)
+{
+    uint64_t bad = 0;
+
+    for (uint64_t i = 0; i < BUFFER_BYTES / 8; i++)
+        bad += buf[i] != pattern_of(who, i);
+    return bad;
+}
+
+int guest_main(uint32_t vcpu, const hv_guest_boot_info *info)
+{
+    volatile const hv_guest_boot_info *live = info;
+    const hv_guest_boot_node *node = hv_boot_node(info, 0);
+    volatile uint64_t *buf;
+    uint64_t spins = 0, bad;
+
+    if (vcpu != 0)
+        return 0;
+    if (!node || node->free_bytes < BUFFER_BYTES) {
+        gprintf("clone-probe: node 0 has too little free memory\n");
+        hv_exit(101);
+    }
+    buf = (volatile uint64_t *)(uintptr_t)node->free_base;
+    for (uint64_t i = 0; i < BUFFER_BYTES / 8; i++)
+        buf[i] = pattern_of(0, i);
+    gprintf("clone-probe: parent pattern written, waiting to be cloned\n");
+    hv_progress(1);
+    while (live->clone_id == 0 && spins < WAIT_SPINS) {
+        hv_cpu_relax();
+        spins++;
+    }
+    if (live->clone_id == 0) {
+        bad = check(buf, 0);
+        gprintf("clone-probe: parent: %llu foreign words\n", (unsigned long long)bad);
+        hv_exit(bad ? 100 : 0);
+    }
+    /* a clone: it starts from the parent's memory, then goes its own way */
+    bad = check(buf, 0);
+    for (uint64_t i = 0; i < BUFFER_BYTES / 8; i++)
+        buf[i] = pattern_of(live->clone_index, i);
+    for (uint64_t s = 0; s < SETTLE_SPINS; s++)
+        hv_cpu_relax();
+    bad += check(buf, live->clone_index);
+    gprintf("clone-probe: clone %llu id %016llx generation %llu: %llu foreign words\n",
+            (unsigned long long)live->clone_index, (unsigned long long)live->clone_id,
+            (unsigned long long)live->generation, (unsigned long long)bad);
+    hv_exit(bad ? 100 : (uint32_t)live->clone_index);
+}

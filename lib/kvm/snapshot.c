@@ -1,0 +1,487 @@
+/*
+ * kvm/snapshot.c - suspend and resume for the built-in engine: what goes
+ * into a snapshot's sections (docs/snapshot-format.md, "Section contents")
+ * and how a VM is rebuilt from them - in this process or another - with its
+ * memory mapped copy-on-write straight from the file (lazy) or read and
+ * checked up front (eager).
+ */
+#include "kvm/snapshot.h"
+#include "core/alloc.h"
+#include "core/error.h"
+#include "core/format.h"
+#include "core/json.h"
+#include "kvm/snapshot-file.h"
+#include "kvm/vcpu-state.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define META_FORMAT  "hpcvirt-kvm-vm"
+#define META_VERSION 1
+
+/* ---- suspend ------------------------------------------------------------------------ */
+
+static json_object *meta_json(const hv_kvm_vm *vm, bool was_running)
+{
+    json_object *root = json_object_new_object(), *nodes = json_object_new_array(),
+                *affinity = json_object_new_array(), *image = json_object_new_object();
+    int rc = 0;
+
+    if (!root || !nodes || !affinity || !image) {
+        json_object_put(root);
+        json_object_put(nodes);
+        json_object_put(affinity);
+        json_object_put(image);
+        return NULL;
+    }
+    rc |= hv_json_add_string(root, "format", META_FORMAT);
+    rc |= hv_json_add_int(root, "version", META_VERSION);
+    rc |= hv_json_add_string(root, "name", vm->name);
+    rc |= hv_json_add_string(root, "state", was_running ? "running" : "paused");
+    rc |= hv_json_add_int(root, "vcpus", vm->nvcpus);
+    for (size_t i = 0; i < vm->layout.node_count; i++) {
+        const hv_kvm_node_layout *n = &vm->layout.nodes[i];
+        json_object *node = json_object_new_object();
+
+        rc |= node ? 0 : -1;
+        if (!node)
+            break;
+        rc |= hv_json_add_u64(node, "bytes", n->bytes);
+        rc |= hv_json_add_u64(node, "page_bytes", n->page_bytes);
+        rc |= hv_json_add_int(node, "host_node", n->host_node);
+        rc |= hv_json_add_int(node, "vcpus", n->vcpu_count);
+        rc |= json_object_array_add(nodes, node) < 0 ? -1 : 0;
+    }
+    rc |= hv_json_add(root, "nodes", nodes);
+    for (uint32_t i = 0; i < vm->nvcpus; i++) {
+        char *text = hv_cpuset_format(&vm->vcpus[i].affinity);
+
+        rc |= text ? 0 : -1;
+        if (text)
+            rc |= json_object_array_add(affinity, json_object_new_string(text)) < 0 ? -1 : 0;
+        free(text);
+    }
+    rc |= hv_json_add(root, "affinity", affinity);
+    rc |= hv_json_add_u64(image, "base", vm->image.base);
+    rc |= hv_json_add_u64(image, "end", vm->image.end);
+    rc |= hv_json_add_u64(image, "entry", vm->image.entry);
+    rc |= hv_json_add(root, "image", image);
+    rc |= hv_json_add_string(root, "payload_path", vm->payload_path);
+    rc |= hv_json_add_u64(root, "clone_id", vm->clone_id);
+    rc |= hv_json_add_u64(root, "clone_index", vm->clone_index);
+    rc |= hv_json_add_u64(root, "generation", vm->generation);
+    rc |= hv_json_add_u64(root, "console_total", vm->console_total);
+    if (rc < 0) {
+        json_object_put(root);
+        return NULL;
+    }
+    return root;
+}
+
+/* The console ring, oldest byte first. */
+static char *console_bytes(hv_kvm_vm *vm, size_t *len)
+{
+    char *out;
+    size_t start;
+
+    pthread_mutex_lock(&vm->lock);
+    *len = vm->console ? vm->console_kept : 0;
+    out = hv_reallocarray(NULL, *len ? *len : 1, 1);
+    start = (vm->console_head + HV_KVM_CONSOLE_BYTES - *len) % HV_KVM_CONSOLE_BYTES;
+    for (size_t i = 0; out && i < *len; i++)
+        out[i] = vm->console[(start + i) % HV_KVM_CONSOLE_BYTES];
+    pthread_mutex_unlock(&vm->lock);
+    return out;
+}
+
+static int write_snapshot(hv_kvm_vm *vm, const char *path, const hv_kvm_vcpu_state *states,
+                          bool was_running)
+{
+    hv_snap_writer *w = NULL;
+    char *meta = NULL, *console = NULL;
+    size_t console_len = 0;
+    int rc;
+
+    if ((rc = hv_snap_writer_open(path, &w)) < 0)
+        return rc;
+    if ((rc = hv_json_emit(meta_json(vm, was_running), HV_JSON_PRETTY, &meta)) < 0 ||
+        (rc = hv_snap_writer_add(w, HV_SNAP_META, 0, meta, strlen(meta))) < 0)
+        goto out;
+    if (vm->plan_json &&
+        (rc = hv_snap_writer_add(w, HV_SNAP_PLAN, 0, vm->plan_json, strlen(vm->plan_json))) < 0)
+        goto out;
+    if ((rc = hv_snap_writer_add(w, HV_SNAP_PAYLOAD, 0, vm->payload, vm->payload_bytes)) < 0)
+        goto out;
+    for (uint32_t i = 0; i < vm->nvcpus; i++) {
+        uint8_t *record = NULL;
+        size_t bytes = 0;
+
+        if ((rc = hv_kvm_vcpu_state_encode(&states[i], i, &record, &bytes)) < 0)
+            goto out;
+        rc = hv_snap_writer_add(w, HV_SNAP_VCPU, i, record, bytes);
+        free(record);
+        if (rc < 0)
+            goto out;
+    }
+    if (!(console = console_bytes(vm, &console_len))) {
+        rc = HV_E_NOMEM;
+        goto out;
+    }
+    if ((rc = hv_snap_writer_add(w, HV_SNAP_CONSOLE, 0, console, console_len)) < 0)
+        goto out;
+    for (size_t i = 0; i < vm->nram; i++)
+        if ((rc = hv_snap_writer_add_memory(w, (uint32_t)i, vm->ram[i].host, vm->ram[i].bytes)) < 0)
+            goto out;
+    rc = hv_snap_writer_commit(w);
+    w = NULL;
+out:
+    hv_snap_writer_abort(w);
+    hv_free(meta);
+    free(console);
+    return rc;
+}
+
+int hv_kvm_vm_suspend(hv_kvm_vm *vm, const char *path, unsigned int flags)
+{
+    hv_kvm_vcpu_state *states;
+    bool was_running;
+    int rc, state;
+
+    pthread_mutex_lock(&vm->lock);
+    state = vm->state;
+    pthread_mutex_unlock(&vm->lock);
+    if (state != HV_VM_STATE_RUNNING && state != HV_VM_STATE_PAUSED)
+        return hv_error_set(HV_E_STATE, NULL,
+                            "%s is %s: only a running or paused VM can be suspended", vm->name,
+                            hv_vm_state_name(state));
+    was_running = state == HV_VM_STATE_RUNNING;
+    if (was_running && (rc = hv_kvm_vm_pause(vm)) < 0)
+        return rc;
+    states = hv_calloc(vm->nvcpus, sizeof(*states));
+    if (!states)
+        rc = HV_E_NOMEM;
+    else if ((rc = hv_kvm_vm_capture(vm, states)) == 0)
+        rc = write_snapshot(vm, path, states, was_running);
+    free(states);
+    if (rc < 0) {
+        /* nothing was replaced: the VM goes on as it was */
+        char message[1024];
+
+        hv_format(message, sizeof(message), "%s", hv_error_message(hv_error_last()));
+        if (was_running)
+            hv_kvm_vm_resume(vm);
+        return hv_error_set(rc, path, "%s", message);
+    }
+    if (flags & HV_VM_SUSPEND_KEEP_RUNNING)
+        return was_running ? hv_kvm_vm_resume(vm) : 0;
+    return hv_kvm_vm_destroy(vm);
+}
+
+/* ---- resume ------------------------------------------------------------------------- */
+
+typedef struct meta {
+    json_object *root;
+    const char *name, *payload_path;
+    int vcpus;
+    size_t node_count;
+    hv_kvm_node_request nodes[HV_KVM_MAX_NODES];
+    json_object *affinity;
+    uint64_t image_base, image_end, entry, clone_id, clone_index, generation;
+} meta;
+
+static int bad_meta(const char *what, const char *detail)
+{
+    return hv_error_set(HV_E_SNAPSHOT, what,
+                        "%s: section meta: %s: the snapshot is corrupted or was not written by "
+                        "hpcvirt's built-in engine",
+                        what, detail);
+}
+
+static int read_meta(const hv_snap_reader *r, const char *what, meta *m)
+{
+    const void *data = NULL;
+    uint64_t bytes = 0;
+    char *text;
+    json_object *nodes;
+    const char *format = NULL;
+    int64_t version = 0;
+    int rc;
+
+    memset(m, 0, sizeof(*m));
+    if ((rc = hv_snap_section(r, HV_SNAP_META, 0, &data, &bytes)) < 0)
+        return rc;
+    text = hv_strndup(data, (size_t)bytes);
+    if (!text)
+        return HV_E_NOMEM;
+    rc = hv_json_parse(text, "the snapshot's meta section", &m->root);
+    free(text);
+    if (rc < 0)
+        return hv_error_set(HV_E_SNAPSHOT, what, "%s: section meta: %s", what,
+                            hv_error_message(hv_error_last()));
+#define READ(call)                                                                                 \
+    do {                                                                                           \
+        if ((call) < 0)                                                                            \
+            return bad_meta(what, hv_error_message(hv_error_last()));                              \
+    } while (0)
+    READ(hv_json_read_string(m->root, "format", "", true, HV_E_PARSE, &format));
+    if (strcmp(format, META_FORMAT) != 0)
+        return bad_meta(what, "its format is not \"" META_FORMAT "\"");
+    READ(hv_json_read_i64(m->root, "version", "", true, HV_E_PARSE, 1, 1000000, &version));
+    if (version != META_VERSION)
+        return hv_error_set(HV_E_SNAPSHOT, what,
+                            "%s: section meta has version %" PRId64
+                            "; this hpcvirt reads version %d: use a newer hpcvirt",
+                            what, version, META_VERSION);
+    READ(hv_json_read_string(m->root, "name", "", true, HV_E_PARSE, &m->name));
+    READ(hv_json_read_string(m->root, "payload_path", "", true, HV_E_PARSE, &m->payload_path));
+    READ(hv_json_read_int(m->root, "vcpus", "", true, HV_E_PARSE, 1, HV_KVM_MAX_VCPUS, &m->vcpus));
+    READ(hv_json_read_array(m->root, "nodes", "", true, HV_E_PARSE, &nodes));
+    READ(hv_json_read_array(m->root, "affinity", "", true, HV_E_PARSE, &m->affinity));
+    READ(hv_json_read_u64(m->root, "clone_id", "", true, HV_E_PARSE, UINT64_MAX, &m->clone_id));
+    READ(hv_json_read_u64(m->root, "clone_index", "", true, HV_E_PARSE, UINT64_MAX,
+                          &m->clone_index));
+    READ(hv_json_read_u64(m->root, "generation", "", true, HV_E_PARSE, UINT64_MAX, &m->generation));
+    {
+        json_object *image;
+
+        READ(hv_json_read_object(m->root, "image", "", true, HV_E_PARSE, &image));
+        READ(
+            hv_json_read_u64(image, "base", "image", true, HV_E_PARSE, UINT64_MAX, &m->image_base));
+        READ(hv_json_read_u64(image, "end", "image", true, HV_E_PARSE, UINT64_MAX, &m->image_end));
+        READ(hv_json_read_u64(image, "entry", "image", true, HV_E_PARSE, UINT64_MAX, &m->entry));
+    }
+    m->node_count = json_object_array_length(nodes);
+    if (m->node_count == 0 || m->node_count > HV_KVM_MAX_NODES)
+        return bad_meta(what, "it lists no vNUMA nodes, or more than the engine runs");
+    if (json_object_array_length(m->affinity) != (size_t)m->vcpus)
+        return bad_meta(what, "its affinity list does not have one entry per vCPU");
+    for (size_t i = 0; i < m->node_count; i++) {
+        json_object *node = json_object_array_get_idx(nodes, i);
+        char path[32];
+        int vcpus = 0;
+
+        hv_format(path, sizeof(path), "nodes[%zu]", i);
+        if (!json_object_is_type(node, json_type_object))
+            return bad_meta(what, "a vNUMA node is not an object");
+        READ(hv_json_read_u64(node, "bytes", path, true, HV_E_PARSE, UINT64_MAX,
+                              &m->nodes[i].bytes));
+        READ(hv_json_read_u64(node, "page_bytes", path, true, HV_E_PARSE, UINT64_C(1) << 30,
+                              &m->nodes[i].page_bytes));
+        READ(hv_json_read_int(node, "host_node", path, true, HV_E_PARSE, -1, 1023,
+                              &m->nodes[i].host_node));
+        READ(hv_json_read_int(node, "vcpus", path, true, HV_E_PARSE, 1, HV_KVM_MAX_VCPUS, &vcpus));
+        m->nodes[i].vcpu_count = (uint32_t)vcpus;
+    }
+#undef READ
+    return 0;
+}
+
+static int parse_affinity(const meta *m, hv_cpuset *sets)
+{
+    for (int i = 0; i < m->vcpus; i++) {
+        json_object *item = json_object_array_get_idx(m->affinity, (size_t)i);
+        const char *text =
+            json_object_is_type(item, json_type_string) ? json_object_get_string(item) : NULL;
+
+        if (!text)
+            return hv_error_set(HV_E_SNAPSHOT, NULL, "section meta: affinity[%d] is not a string",
+                                i);
+        if (*text && hv_cpuset_parse(&sets[i], text, "affinity") < 0)
+            return hv_error_set(HV_E_SNAPSHOT, NULL, "section meta: affinity[%d]: %s", i,
+                                hv_error_message(hv_error_last()));
+    }
+    return 0;
+}
+
+/* Guest memory from the file: a copy-on-write view (lazy) or read and checked (eager). */
+static int restore_memory(hv_kvm_vm *vm, const hv_snap_reader *r, const char *what, bool eager)
+{
+    if (hv_snap_section_count(r, HV_SNAP_MEMORY) != vm->nram)
+        return hv_error_set(HV_E_SNAPSHOT, what,
+                            "%s: %zu memory sections for %zu vNUMA nodes: the snapshot is "
+                            "corrupted",
+                            what, hv_snap_section_count(r, HV_SNAP_MEMORY), vm->nram);
+    for (size_t i = 0; i < vm->nram; i++) {
+        hv_kvm_ram *ram = &vm->ram[i];
+        hv_snap_memory region;
+        int rc = hv_snap_memory_region(r, (uint32_t)i, &region);
+
+        if (rc < 0)
+            return rc;
+        if (region.bytes != ram->bytes)
+            return hv_error_set(HV_E_SNAPSHOT, what,
+                                "%s: section memory[%zu] holds %" PRIu64
+                                " bytes but vNUMA node %zu has %" PRIu64
+                                ": the snapshot is corrupted",
+                                what, i, region.bytes, i, ram->bytes);
+        if (!eager) {
+            if ((rc = hv_kvm_ram_back_private(ram, region.fd, region.file_offset)) < 0)
+                return rc;
+            continue;
+        }
+        if ((rc = hv_kvm_ram_back_fresh(ram)) < 0)
+            return rc;
+        for (uint64_t done = 0; done < region.bytes;) {
+            uint64_t chunk = region.bytes - done > (UINT64_C(64) << 20) ? (UINT64_C(64) << 20)
+                                                                        : region.bytes - done;
+            ssize_t n =
+                pread(region.fd, ram->host + done, chunk, (off_t)(region.file_offset + done));
+
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0)
+                return hv_error_set(HV_E_SNAPSHOT, what,
+                                    "%s: section memory[%zu]: reading it failed: %s", what, i,
+                                    n < 0 ? strerror(errno) : "the file ended early");
+            done += (uint64_t)n;
+        }
+        if ((rc = hv_snap_memory_verify(r, (uint32_t)i, ram->host)) < 0)
+            return rc;
+    }
+    return 0;
+}
+
+static int restore_console(hv_kvm_vm *vm, const hv_snap_reader *r)
+{
+    const void *data = NULL;
+    uint64_t bytes = 0;
+
+    if (hv_snap_section_count(r, HV_SNAP_CONSOLE) == 0)
+        return 0;
+    if (hv_snap_section(r, HV_SNAP_CONSOLE, 0, &data, &bytes) < 0)
+        return HV_E_SNAPSHOT;
+    if (bytes > HV_KVM_CONSOLE_BYTES)
+        return hv_error_set(HV_E_SNAPSHOT, NULL,
+                            "section console holds %" PRIu64 " bytes, more than the %d kept", bytes,
+                            HV_KVM_CONSOLE_BYTES);
+    if (!bytes)
+        return 0;
+    if (!(vm->console = hv_reallocarray(NULL, HV_KVM_CONSOLE_BYTES, 1)))
+        return HV_E_NOMEM;
+    memcpy(vm->console, data, (size_t)bytes);
+    vm->console_head = (size_t)bytes % HV_KVM_CONSOLE_BYTES;
+    vm->console_kept = (size_t)bytes;
+    vm->console_total = bytes;
+    return 0;
+}
+
+int hv_kvm_vm_resume_from(hv_kvm_conn *conn, const char *path, const hv_kvm_resume_params *rp,
+                          hv_kvm_vm **out)
+{
+    hv_snap_reader *r = NULL;
+    meta m;
+    hv_kvm_vm_params params;
+    hv_cpuset *affinity = NULL;
+    hv_kvm_vm *vm = NULL;
+    const void *payload = NULL;
+    uint64_t payload_bytes = 0;
+    int rc;
+
+    *out = NULL;
+    memset(&m, 0, sizeof(m));
+    if ((rc = hv_snap_reader_open(path, &r)) < 0)
+        return rc;
+    if ((rc = read_meta(r, path, &m)) < 0)
+        goto out;
+    if (hv_snap_section_count(r, HV_SNAP_VCPU) != (size_t)m.vcpus) {
+        rc = hv_error_set(HV_E_SNAPSHOT, path,
+                          "%s: %zu vCPU sections for %d vCPUs: the snapshot is corrupted", path,
+                          hv_snap_section_count(r, HV_SNAP_VCPU), m.vcpus);
+        goto out;
+    }
+    if ((rc = hv_snap_section(r, HV_SNAP_PAYLOAD, 0, &payload, &payload_bytes)) < 0)
+        goto out;
+    affinity = hv_calloc((size_t)m.vcpus, sizeof(*affinity));
+    if (!affinity) {
+        rc = HV_E_NOMEM;
+        goto out;
+    }
+    if ((rc = parse_affinity(&m, affinity)) < 0)
+        goto out;
+    memset(&params, 0, sizeof(params));
+    params.name = rp->name ? rp->name : m.name;
+    params.nodes = m.nodes;
+    params.node_count = m.node_count;
+    params.affinity = affinity;
+    params.payload = payload;
+    params.payload_bytes = (size_t)payload_bytes;
+    params.payload_path = m.payload_path;
+    params.console = rp->console;
+    params.console_data = rp->console_data;
+    params.progress = rp->progress;
+    params.progress_data = rp->progress_data;
+    if (hv_snap_section_count(r, HV_SNAP_PLAN)) {
+        const void *plan = NULL;
+        uint64_t plan_bytes = 0;
+
+        if (hv_snap_section(r, HV_SNAP_PLAN, 0, &plan, &plan_bytes) == 0 &&
+            !(params.plan_json = hv_strndup(plan, (size_t)plan_bytes))) {
+            rc = HV_E_NOMEM;
+            goto out;
+        }
+    }
+    rc = hv_kvm_vm_new(conn, &params, &vm);
+    free((char *)params.plan_json);
+    if (rc < 0) {
+        if (rc == HV_E_PARSE || rc == HV_E_RANGE || rc == HV_E_INVAL)
+            rc = hv_error_set(HV_E_SNAPSHOT, path, "%s: %s", path,
+                              hv_error_message(hv_error_last()));
+        goto out;
+    }
+    if (vm->image.base != m.image_base || vm->image.end != m.image_end ||
+        vm->image.entry != m.entry || vm->layout.vcpu_count != (uint32_t)m.vcpus) {
+        rc = hv_error_set(HV_E_SNAPSHOT, path,
+                          "%s: the payload and layout in the file do not match its meta section: "
+                          "the snapshot is corrupted",
+                          path);
+        goto fail;
+    }
+    if ((rc = restore_memory(vm, r, path, rp->eager)) < 0 || (rc = hv_kvm_vm_register_ram(vm)) < 0)
+        goto fail;
+    for (uint32_t i = 0; i < vm->nvcpus; i++) {
+        const void *record = NULL;
+        uint64_t bytes = 0;
+        hv_kvm_vcpu_state st;
+        char what[600];
+
+        hv_format(what, sizeof(what), "%s: section vcpu[%u]", path, i);
+        if ((rc = hv_snap_section(r, HV_SNAP_VCPU, i, &record, &bytes)) < 0 ||
+            (rc = hv_kvm_vcpu_state_decode(record, (size_t)bytes, i, what, &st)) < 0 ||
+            (rc = hv_kvm_vcpu_state_set(vm->vcpus[i].fd, i, &st)) < 0)
+            goto fail;
+        vm->vcpus[i].stopped = st.run_state == HV_KVM_VCPU_STATE_STOPPED;
+        vm->vcpus[i].status = st.status;
+        vm->vcpus[i].last_marker = st.last_marker;
+        vm->vcpus[i].marker_count = st.marker_count;
+    }
+    if ((rc = restore_console(vm, r)) < 0 ||
+        (rc = hv_kvm_vm_set_identity(vm, m.clone_id, m.clone_index, m.generation + 1)) < 0)
+        goto fail;
+    rc = hv_kvm_vm_publish(vm); /* frees it when the name is taken */
+    if (rc < 0) {
+        vm = NULL;
+        goto out;
+    }
+    if ((rc = hv_kvm_vm_launch(vm, rp->paused)) < 0) {
+        /* it was listed: take it off again, nothing half-made stays */
+        hv_kvm_vm_forget(vm);
+        vm = NULL;
+        goto out;
+    }
+    *out = vm;
+    vm = NULL;
+    goto out;
+fail:
+    hv_kvm_vm_discard(vm);
+    vm = NULL;
+out:
+    for (int i = 0; affinity && i < m.vcpus; i++)
+        hv_cpuset_clear(&affinity[i]);
+    free(affinity);
+    json_object_put(m.root);
+    hv_snap_reader_close(r);
+    return rc;
+}

@@ -1,0 +1,301 @@
+"""Snapshot files of the built-in engine from the command line, across
+processes: `hpcvirt run --suspend-after S --snapshot FILE` stops a guest
+mid-way in one process, `hpcvirt resume FILE` finishes it in another with
+the checksums of an uninterrupted run (twice from one file, lazy and
+eager), `hpcvirt clone FILE -n COUNT` makes clones (instant, full, cold)
+and with --wait reports how they ended; corrupted files and usage errors.
+The runs are skipped where there is no /dev/kvm; the usage checks run
+everywhere."""
+import os
+import pty
+import re
+import shutil
+import subprocess
+
+import pytest
+
+CLI = os.environ["HPCVIRT_CLI"]
+GUEST = os.environ.get("HV_TEST_GUEST_DIR", "")
+
+needs_kvm = pytest.mark.skipif(
+    not os.access("/dev/kvm", os.R_OK | os.W_OK)
+    or not os.path.exists(os.path.join(GUEST, "clone-probe.elf")),
+    reason="SKIP: no /dev/kvm (or the guest payloads are not built)")
+
+# The worker's last words for vCPU 0: the checksums of its kernels, the same in every
+# run of the same VM.
+CHECKSUM = re.compile(r"vcpu 0: memory 0x[0-9a-f]{16} compute 0x[0-9a-f]{16}")
+
+
+def hpcvirt(*args, timeout=180, **kw):
+    env = dict(os.environ)
+    env.pop("HPCVIRT_DEFAULT_URI", None)
+    if "stderr" not in kw:
+        kw["capture_output"] = True
+    return subprocess.run([CLI, *map(str, args)], text=True, check=False, timeout=timeout,
+                          env=env, **kw)
+
+
+def payload(name):
+    return os.path.join(GUEST, name + ".elf")
+
+
+def suspend(name, path, after, *extra):
+    """`hpcvirt run` of payload `name`, suspended to `path` after `after` seconds; its stdout."""
+    r = hpcvirt("run", payload(name), *extra, "--suspend-after", after, "--snapshot", path)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert f"hpcvirt: {name} suspended to {path}" in r.stderr, \
+        f"{name} was not suspended (it ended first?): {r.stdout}{r.stderr}"
+    assert path.stat().st_size > 0
+    return r.stdout
+
+
+@pytest.fixture(scope="module")
+def reference():
+    """The worker's checksum line from an uninterrupted `hpcvirt run`."""
+    r = hpcvirt("run", payload("worker"), "--memory", "256MiB")
+    assert r.returncode == 0, r.stderr
+    lines = CHECKSUM.findall(r.stdout)
+    assert len(lines) == 1 and "worker done" in r.stdout
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def worker_snapshot(tmp_path_factory):
+    """A worker suspended mid-way by one process (it takes about a second)."""
+    path = tmp_path_factory.mktemp("snap") / "worker.snap"
+    before = suspend("worker", path, "0.3", "--memory", "256MiB")
+    # it must really have stopped mid-way: a worker that finished first proves nothing
+    assert "memory buffer" in before
+    assert "worker done" not in before and not CHECKSUM.search(before), \
+        f"the worker finished before --suspend-after 0.3: {before!r}"
+    return path
+
+
+@pytest.fixture(scope="module")
+def probe_snapshot(tmp_path_factory):
+    """clone-probe suspended while it waits to be cloned (after its progress marker 1)."""
+    path = tmp_path_factory.mktemp("snap") / "probe.snap"
+    before = suspend("clone-probe", path, "0.2")
+    assert "waiting to be cloned" in before and "foreign words" not in before, before
+    return path
+
+
+# ---- resume FILE ---------------------------------------------------------------------
+
+
+@needs_kvm
+def test_resume_in_another_process_finishes_the_run(worker_snapshot, reference):
+    r = hpcvirt("resume", worker_snapshot)
+    assert r.returncode == 0, r.stderr
+    assert "worker done" in r.stdout
+    assert CHECKSUM.findall(r.stdout) == [reference]
+    assert "memory buffer" not in r.stdout  # only the output that came after the resume
+    assert "hpcvirt: worker exited with code 0" in r.stderr
+
+
+@needs_kvm
+def test_one_file_resumed_twice_gives_the_same_checksums(worker_snapshot, reference):
+    # two processes at once, lazy and eager, named
+    procs = [subprocess.Popen([CLI, "resume", str(worker_snapshot), *extra], text=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+             for extra in ([], ["--eager", "--name", "second", "--stats", "--timeout", "60"])]
+    results = [(p.wait(timeout=180), *p.communicate()) for p in procs]
+    for rc, out, err in results:
+        assert rc == 0, err
+        assert CHECKSUM.findall(out) == [reference] and out.count("worker done") == 1
+    assert "worker exited with code 0" in results[0][2]
+    assert "second exited with code 0" in results[1][2]
+    assert "statistics: exits=" in results[1][2] and "progress=6" in results[1][2]
+
+
+@needs_kvm
+def test_resume_paused_only_checks_the_file(worker_snapshot):
+    r = hpcvirt("resume", worker_snapshot, "--paused", "--name", "checked")
+    assert (r.returncode, r.stdout) == (0, "checked\n"), r.stderr
+    r = hpcvirt("resume-from", worker_snapshot, "--eager")
+    assert (r.returncode, r.stdout) == (0, "worker\n"), r.stderr
+
+
+@needs_kvm
+def test_run_that_ends_before_the_suspension(tmp_path):
+    path = tmp_path / "never.snap"
+    r = hpcvirt("run", payload("exit-code"), "--suspend-after", "30", "--snapshot", path)
+    assert r.returncode == 3, r.stderr
+    assert "exit-code exited with code 42" in r.stderr
+    assert f"{path} was not written" in r.stderr
+    assert not path.exists()
+
+
+@needs_kvm
+def test_corrupted_snapshots_exit_1(worker_snapshot, probe_snapshot, tmp_path):
+    truncated = tmp_path / "truncated.snap"
+    with open(probe_snapshot, "rb") as src:
+        truncated.write_bytes(src.read(100000))
+    header = tmp_path / "header.snap"
+    shutil.copyfile(probe_snapshot, header)
+    with open(header, "r+b") as f:
+        f.seek(200)
+        f.write(b"XXXX")
+    foreign = tmp_path / "foreign.snap"
+    foreign.write_text("not a snapshot\n" * 1000)
+    for path, why in ((truncated, "truncated"), (header, "corrupted"),
+                      (foreign, "not an hpcvirt snapshot")):
+        for args in (["resume", path], ["clone", path, "-n", "2"]):
+            r = hpcvirt(*args)
+            assert r.returncode == 1, (args, r.stderr)
+            assert r.stderr.startswith(f"hpcvirt: error: {args[0]} {path}: "), r.stderr
+            assert why in r.stderr and r.stderr.rstrip().endswith("[HV_E_SNAPSHOT]"), r.stderr
+            assert r.stdout == ""
+    # a path that names no file is still taken for a snapshot
+    r = hpcvirt("resume", tmp_path / "missing.snap")
+    assert r.returncode == 1 and "[HV_E_NOTFOUND]" in r.stderr
+    # an operand that is not a file is a VM name: none lives in a fresh process
+    r = hpcvirt("resume", "no-such-vm")
+    assert r.returncode == 1
+    assert "no VM named 'no-such-vm'" in r.stderr and "[HV_E_NOTFOUND]" in r.stderr
+
+
+# ---- clone --------------------------------------------------------------------------
+
+
+CLONED = re.compile(r"^(\d+) (instant|full|cold) clones of ([\w-]+) in [\d.]+ ms "
+                    r"\([\d.]+ ms each\)$", re.M)
+
+
+@needs_kvm
+@pytest.mark.parametrize("mode", ["instant", "full"])
+def test_clones_exit_with_their_index(probe_snapshot, mode):
+    r = hpcvirt("clone", probe_snapshot, "-n", "4", "--mode", mode, "--wait", "--timeout", "60")
+    assert r.returncode == 3, r.stdout + r.stderr
+    assert CLONED.findall(r.stdout) == [("4", mode, "clone-probe")]
+    assert "0 exited with 0, 4 with other codes (1, 2, 3, 4), 0 crashed\n" in r.stdout
+    assert r.stderr == ""  # no progress bar: stderr is not a terminal
+
+
+@needs_kvm
+def test_cold_clones_boot_afresh(worker_snapshot):
+    r = hpcvirt("clone", worker_snapshot, "-n", "2", "--mode", "cold", "--wait")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert CLONED.findall(r.stdout) == [("2", "cold", "worker")]
+    assert "2 exited with 0, 0 with other codes, 0 crashed\n" in r.stdout
+
+
+@needs_kvm
+def test_instant_clones_of_a_worker_finish_it(worker_snapshot):
+    r = hpcvirt("clone", worker_snapshot, "-n", "3", "--threads", "2", "--wait")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "3 exited with 0, 0 with other codes, 0 crashed\n" in r.stdout
+
+
+@needs_kvm
+def test_clones_without_wait_are_made_and_timed(probe_snapshot):
+    r = hpcvirt("clone", probe_snapshot, "-n", "16", "--prepare")
+    assert r.returncode == 0, r.stderr
+    assert re.search(r"^prepared 16 clones of clone-probe in [\d.]+ ms$", r.stdout, re.M)
+    assert CLONED.findall(r.stdout) == [("16", "instant", "clone-probe")]
+
+
+@needs_kvm
+def test_clones_past_the_timeout_fail(tmp_path):
+    path = tmp_path / "loop.snap"
+    suspend("endless-loop", path, "0.2")
+    r = hpcvirt("clone", path, "-n", "2", "--wait", "--timeout", "1")
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "0 exited with 0, 0 with other codes, 0 crashed, 2 ran past --timeout" in r.stdout
+    assert "2 clones still running after --timeout 1 were powered off [HV_E_TIMEOUT]" in r.stderr
+
+
+@needs_kvm
+def test_progress_bar_on_a_terminal(probe_snapshot):
+    master, slave = pty.openpty()
+    try:
+        r = hpcvirt("clone", probe_snapshot, "-n", "8", stderr=slave, stdout=subprocess.PIPE)
+        os.close(slave)
+        slave = -1
+        bar = b""
+        try:
+            while True:
+                chunk = os.read(master, 4096)
+                if not chunk:
+                    break
+                bar += chunk
+        except OSError:  # EIO: the terminal's other end is closed
+            pass
+    finally:
+        if slave >= 0:
+            os.close(slave)
+        os.close(master)
+    assert r.returncode == 0
+    assert b"[" + b"#" * 30 + b"] 8/8" in bar, bar
+    assert CLONED.findall(r.stdout) == [("8", "instant", "clone-probe")]
+
+
+@needs_kvm
+def test_clone_needs_the_built_in_engine(probe_snapshot):
+    r = hpcvirt("clone", probe_snapshot, "-n", "2", "--uri", "libvirt:test:///default")
+    assert r.returncode == 1
+    if "[HV_E_NOTFOUND]" not in r.stderr:  # hpcvirt built without libvirt
+        assert "clones are made by the built-in engine only" in r.stderr
+        assert r.stderr.rstrip().endswith("[HV_E_UNSUPPORTED]")
+
+
+# ---- usage ------------------------------------------------------------------------------
+
+
+USAGE_ERRORS = [
+    (["run", "w.elf", "--suspend-after", "1"], "--suspend-after and --snapshot go together"),
+    (["run", "w.elf", "--snapshot", "f"], "--suspend-after and --snapshot go together"),
+    (["run", "w.elf", "--suspend-after", "soon", "--snapshot", "f"], "--suspend-after takes"),
+    (["run", "w.elf", "--suspend-after", "-1", "--snapshot", "f"], "--suspend-after takes"),
+    (["run", "w.elf", "--suspend-after", "nan", "--snapshot", "f"], "--suspend-after takes"),
+    (["run", "w.elf", "--suspend-after", "1e12", "--snapshot", "f"], "--suspend-after takes"),
+    (["run", "w.elf", "--suspend-after", "2", "--snapshot", "f", "--timeout", "2"],
+     "--timeout must be longer than --suspend-after"),
+    (["run", "w.elf", "--suspend-after"], "--suspend-after needs a value"),
+    (["resume"], "expected a snapshot FILE or the VM's NAME"),
+    (["resume", "a", "b"], "unexpected argument 'b'"),
+    (["resume", "no-such-vm", "--paused"], "'no-such-vm' is not a file"),
+    (["resume", "no-such-vm", "--eager"], "'no-such-vm' is not a file"),
+    (["resume", "no-such-vm", "--name", "x"], "'no-such-vm' is not a file"),
+    (["resume", "no-such-vm", "--timeout", "3"], "'no-such-vm' is not a file"),
+    (["resume", "no-such-vm", "--stats"], "'no-such-vm' is not a file"),
+    (["resume", "/x.snap", "--timeout", "soon"], "--timeout takes a whole number"),
+    (["resume", "/x.snap", "--keep-running"], "unknown option '--keep-running'"),
+    (["resume-from", "/x.snap", "--stats"], "unknown option '--stats'"),
+    (["clone"], "expected the snapshot FILE"),
+    (["clone", "f"], "-n COUNT is needed"),
+    (["clone", "f", "g", "-n", "2"], "unexpected argument 'g'"),
+    (["clone", "f", "-n"], "-n needs a value"),
+    (["clone", "f", "-n", "0"], "-n takes a count from 1 to 1000000"),
+    (["clone", "f", "-n", "-3"], "-n takes a whole number"),
+    (["clone", "f", "-n", "1000001"], "from 0 to 1000000"),
+    (["clone", "f", "-n", "many"], "-n takes a whole number"),
+    (["clone", "f", "-n", "2", "--mode", "warm"], "--mode is instant, full or cold"),
+    (["clone", "f", "-n", "2", "--threads", "x"], "--threads takes a whole number"),
+    (["clone", "f", "-n", "2", "--threads", "5000"], "from 0 to 1024"),
+    (["clone", "f", "-n", "2", "--timeout", "5"], "--timeout goes with --wait"),
+    (["clone", "f", "-n", "2", "--wait", "--timeout", "x"], "--timeout takes a whole number"),
+    (["clone", "f", "-n", "2", "--paused"], "unknown option '--paused'"),
+]
+
+
+@pytest.mark.parametrize("args,message", USAGE_ERRORS, ids=[" ".join(a) for a, _ in USAGE_ERRORS])
+def test_usage_errors_exit_64(args, message):
+    r = hpcvirt(*args)
+    assert r.returncode == 64, r.stdout + r.stderr
+    assert message in r.stderr
+    assert f"Try 'hpcvirt {args[0]} --help'." in r.stderr
+    assert r.stdout == ""
+
+
+def test_help_documents_the_snapshot_rule():
+    r = hpcvirt("resume", "--help")
+    assert r.returncode == 0
+    assert "an operand that is an existing file" in r.stdout and "FILE" in r.stdout
+    r = hpcvirt("clone", "--help")
+    assert r.returncode == 0 and "-n COUNT" in r.stdout and "instant|full|cold" in r.stdout
+    r = hpcvirt("run", "--help")
+    assert r.returncode == 0 and "--suspend-after SECONDS --snapshot FILE" in r.stdout
+    r = hpcvirt("--help")
+    assert "  clone " in r.stdout and "  resume " in r.stdout

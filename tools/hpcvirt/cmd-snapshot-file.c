@@ -1,0 +1,332 @@
+/*
+ * tools/hpcvirt/cmd-snapshot-file.c - snapshot files of the built-in engine
+ * (written by `hpcvirt run --suspend-after` or `hpcvirt suspend`):
+ * `hpcvirt resume FILE` continues one - on kvm:///, whose VMs live in this
+ * process, to its end as `run` does, streaming the new console output - and
+ * `hpcvirt clone FILE -n COUNT` resumes one, paused, as the parent of COUNT
+ * clones, times hv_vm_clone() and with --wait runs the clones to their end.
+ * An operand of `resume` that is an existing file (or a path with a '/') is
+ * a snapshot; any other is the name of a VM the backend keeps, which
+ * `resume` continues as the other lifecycle commands do (cmd-vm.c).
+ */
+#include "cli.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static bool is_kvm(hv_conn *conn)
+{
+    return strcmp(hv_conn_backend(conn), "kvm") == 0;
+}
+
+/* A snapshot operand: an existing regular file, or a path (VM names have no '/'). */
+static bool is_snapshot_operand(const char *operand)
+{
+    struct stat st;
+
+    return (stat(operand, &st) == 0 && S_ISREG(st.st_mode)) || strchr(operand, '/') != NULL;
+}
+
+static double now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* ---- resume FILE ------------------------------------------------------------------ */
+
+int cli_resume_file(const cli_command *cmd, const cli_args *a, const char *path, bool run)
+{
+    hv_conn *conn = NULL;
+    hv_vm *vm = NULL;
+    hv_vm_resume_options opts = HV_VM_RESUME_OPTIONS_INIT;
+    int rc, timeout_ms = -1;
+    bool to_end;
+
+    if ((rc = cli_parse_timeout(cmd, a->timeout, &timeout_ms)) != CLI_EXIT_OK ||
+        (rc = cli_open_conn(a, &conn)) != CLI_EXIT_OK)
+        return rc;
+    /* a VM of kvm:/// ends with this process: run it to its end here */
+    to_end = run && !a->paused && is_kvm(conn);
+    opts.flags = (a->paused ? HV_VM_RESUME_PAUSED : 0) | (a->eager ? HV_VM_RESUME_EAGER : 0);
+    opts.name = a->name;
+    if (to_end)
+        opts.console = cli_console_to_stdout;
+    if (hv_vm_resume_from(conn, path, &opts, &vm) < 0)
+        rc = cli_fail_on(cmd->name, path);
+    else if (to_end)
+        rc = cli_run_to_end(cmd->name, vm, timeout_ms, a->stats);
+    else
+        printf("%s\n", hv_vm_name(vm));
+    hv_vm_free(vm);
+    hv_conn_close(conn);
+    return rc;
+}
+
+static int run_resume(int argc, char **argv)
+{
+    cli_args a;
+    int rc =
+        cli_parse_args(&cli_cmd_resume, argc, argv, "--paused --eager --name --timeout --stats", 1,
+                       1, "a snapshot FILE or the VM's NAME", &a);
+
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    if (is_snapshot_operand(a.pos[0]))
+        return cli_resume_file(&cli_cmd_resume, &a, a.pos[0], true);
+    if (a.paused || a.eager || a.name || a.timeout || a.stats)
+        return cli_usage_error(&cli_cmd_resume,
+                               "'%s' is not a file: --paused, --eager, --name, --timeout and "
+                               "--stats go with a snapshot FILE",
+                               a.pos[0]);
+    return cli_vm_simple(argc, argv);
+}
+
+/* ---- clone ------------------------------------------------------------------------ */
+
+static const char *const mode_names[] = {"instant", "full", "cold"}; /* HV_VM_CLONE_* */
+
+/* The progress bar on stderr (a terminal): "[#####     ] 32/64". */
+typedef struct progress_bar {
+    size_t done, total;
+} progress_bar;
+
+static void draw_bar(void *data, size_t done, size_t total)
+{
+    progress_bar *bar = data;
+    char cells[31];
+    size_t fill = total ? done * 30 / total : 30;
+
+    memset(cells, '#', fill);
+    memset(cells + fill, ' ', 30 - fill);
+    cells[30] = '\0';
+    fprintf(stderr, "\r[%s] %zu/%zu%s", cells, done, total, done == total ? "\n" : "");
+    fflush(stderr);
+    bar->done = done;
+    bar->total = total;
+}
+
+static int compare_ints(const void *x, const void *y)
+{
+    int a = *(const int *)x, b = *(const int *)y;
+
+    return (a > b) - (a < b);
+}
+
+/*
+ * Wait for every clone (all within `timeout_ms`, -1: no limit; the late ones
+ * are powered off) and print "N exited with 0, M with other codes (CODES), K
+ * crashed". The exit status: 0 all exited with 0, 3 some with another code, 1
+ * when one crashed, ran late or could not be waited for.
+ */
+static int wait_clones(hv_vm **clones, size_t count, int timeout_ms)
+{
+    int *codes = calloc(count, sizeof(*codes));
+    size_t zero = 0, other = 0, crashed = 0, late = 0, failed = 0, distinct = 0;
+    double deadline = now_ms() + timeout_ms;
+
+    if (!codes) {
+        fprintf(stderr, "hpcvirt: error: clone: out of memory [HV_E_NOMEM]\n");
+        return CLI_EXIT_FAILURE;
+    }
+    for (size_t i = 0; i < count; i++) {
+        double left = deadline - now_ms();
+        int code = 0, wait_ms = timeout_ms < 0 ? -1 : left > 0 ? (int)left : 0;
+
+        if (hv_vm_wait(clones[i], wait_ms, &code) == 0) {
+            if (code == 0)
+                zero++;
+            else
+                codes[other++] = code;
+            continue;
+        }
+        if (hv_error_code_of(hv_error_last()) == HV_E_TIMEOUT) {
+            late++; /* said once, below */
+        } else {
+            crashed += hv_error_code_of(hv_error_last()) == HV_E_GUEST;
+            failed += hv_error_code_of(hv_error_last()) != HV_E_GUEST;
+            cli_fail("clone"); /* the message names the clone and what it did */
+        }
+        hv_vm_destroy(clones[i]);
+    }
+    if (late)
+        fprintf(stderr,
+                "hpcvirt: error: clone: %zu clones still running after --timeout %d were powered "
+                "off [HV_E_TIMEOUT]\n",
+                late, timeout_ms / 1000);
+    qsort(codes, other, sizeof(*codes), compare_ints);
+    printf("%zu exited with 0, %zu with other codes", zero, other);
+    for (size_t i = 0; i < other; i++)
+        if (i == 0 || codes[i] != codes[i - 1])
+            printf("%s%d", distinct++ ? ", " : " (", codes[i]);
+    printf("%s, %zu crashed", distinct ? ")" : "", crashed);
+    if (late)
+        printf(", %zu ran past --timeout", late);
+    if (failed)
+        printf(", %zu could not be waited for", failed);
+    printf("\n");
+    free(codes);
+    return crashed || late || failed ? CLI_EXIT_FAILURE : other ? CLI_EXIT_GUEST_CODE : CLI_EXIT_OK;
+}
+
+/* The clone command's options, checked; a usage error otherwise. */
+static int parse_clone_args(int argc, char **argv, cli_args *a, size_t *count, int *mode,
+                            unsigned int *threads, int *timeout_ms)
+{
+    unsigned long long n = 0, t = 0;
+    int rc =
+        cli_parse_args(&cli_cmd_clone, argc, argv, "-n --mode --threads --prepare --wait --timeout",
+                       1, 1, "the snapshot FILE to clone", a);
+
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    if (!a->count)
+        return cli_usage_error(&cli_cmd_clone, "-n COUNT is needed: how many clones to make");
+    if ((rc = cli_parse_number(&cli_cmd_clone, "-n", a->count, 1000000, &n)) != CLI_EXIT_OK)
+        return rc;
+    if (n == 0)
+        return cli_usage_error(&cli_cmd_clone, "-n takes a count from 1 to 1000000, not 0");
+    *count = (size_t)n;
+    *mode = HV_VM_CLONE_INSTANT;
+    if (a->mode) {
+        for (*mode = 0; *mode < 3 && strcmp(a->mode, mode_names[*mode]) != 0; ++*mode)
+            ;
+        if (*mode == 3)
+            return cli_usage_error(&cli_cmd_clone, "--mode is instant, full or cold, not '%s'",
+                                   a->mode);
+    }
+    if (a->threads &&
+        (rc = cli_parse_number(&cli_cmd_clone, "--threads", a->threads, 1024, &t)) != CLI_EXIT_OK)
+        return rc;
+    *threads = (unsigned int)t;
+    if (a->timeout && !a->wait)
+        return cli_usage_error(&cli_cmd_clone, "--timeout goes with --wait");
+    return cli_parse_timeout(&cli_cmd_clone, a->timeout, timeout_ms);
+}
+
+static int run_clone(int argc, char **argv)
+{
+    cli_args a;
+    hv_conn *conn = NULL;
+    hv_vm *parent = NULL, **clones = NULL;
+    hv_vm_resume_options resume = HV_VM_RESUME_OPTIONS_INIT;
+    hv_vm_clone_options opts = HV_VM_CLONE_OPTIONS_INIT;
+    progress_bar bar = {0, 0};
+    size_t count = 0;
+    unsigned int threads = 0;
+    int rc, mode = HV_VM_CLONE_INSTANT, timeout_ms = -1;
+    double start;
+
+    if ((rc = parse_clone_args(argc, argv, &a, &count, &mode, &threads, &timeout_ms)) !=
+        CLI_EXIT_OK)
+        return rc;
+    if ((rc = cli_open_conn(&a, &conn)) != CLI_EXIT_OK)
+        return rc;
+    if (!is_kvm(conn)) {
+        fprintf(stderr,
+                "hpcvirt: error: clone %s: %s is a %s connection: clones are made by the "
+                "built-in engine only (--uri kvm:///) [HV_E_UNSUPPORTED]\n",
+                a.pos[0], hv_conn_uri(conn), hv_conn_backend(conn));
+        rc = CLI_EXIT_FAILURE;
+        goto out;
+    }
+    clones = calloc(count, sizeof(*clones));
+    if (!clones) {
+        fprintf(stderr, "hpcvirt: error: clone: out of memory for %zu clones [HV_E_NOMEM]\n",
+                count);
+        rc = CLI_EXIT_FAILURE;
+        goto out;
+    }
+    resume.flags = HV_VM_RESUME_PAUSED;
+    if (hv_vm_resume_from(conn, a.pos[0], &resume, &parent) < 0) {
+        rc = cli_fail_on("clone", a.pos[0]);
+        goto out;
+    }
+    if (a.prepare) {
+        start = now_ms();
+        if (hv_vm_clone_prepare(parent, count) < 0) {
+            rc = cli_fail_on("clone: preparing clones of", hv_vm_name(parent));
+            goto out;
+        }
+        printf("prepared %zu clones of %s in %.1f ms\n", count, hv_vm_name(parent),
+               now_ms() - start);
+    }
+    opts.mode = mode;
+    opts.flags = a.wait ? 0 : HV_VM_CLONE_PAUSED;
+    opts.threads = threads;
+    if (isatty(STDERR_FILENO)) {
+        opts.progress = draw_bar;
+        opts.progress_data = &bar;
+    }
+    start = now_ms();
+    if (hv_vm_clone(parent, count, &opts, clones) < 0) {
+        if (bar.done < bar.total)
+            fputc('\n', stderr);
+        rc = cli_fail_on("clone", hv_vm_name(parent));
+        goto out;
+    }
+    {
+        double ms = now_ms() - start;
+
+        printf("%zu %s clones of %s in %.1f ms (%.3f ms each)\n", count, mode_names[mode],
+               hv_vm_name(parent), ms, ms / (double)count);
+        fflush(stdout);
+    }
+    rc = a.wait ? wait_clones(clones, count, timeout_ms) : CLI_EXIT_OK;
+out:
+    for (size_t i = 0; clones && i < count; i++)
+        hv_vm_free(clones[i]);
+    free(clones);
+    hv_vm_free(parent);
+    hv_conn_close(conn);
+    return rc;
+}
+
+/* ---- the command table entries -------------------------------------------------- */
+
+const cli_command cli_cmd_resume = {
+    .name = "resume",
+    .summary = "Continue a paused VM, or the VM saved in a snapshot file (kvm:///: to its end).",
+    .usage = "NAME [--uri URI]\n"
+             "       hpcvirt resume FILE [--uri URI] [--paused] [--eager] [--name NAME]\n"
+             "                      [--timeout SECONDS] [--stats]\n"
+             "  NAME         a paused VM the backend keeps: its vCPUs go on\n"
+             "  FILE         a snapshot file ('hpcvirt run --suspend-after', 'hpcvirt suspend'):\n"
+             "               an operand that is an existing file (or a path with a '/') is a\n"
+             "               snapshot. On kvm:/// (VMs live in this process) the VM runs to its\n"
+             "               end as with 'hpcvirt run': new console output on stdout, exit\n"
+             "               0, 3 or 1; on other backends its name is printed." CLI_URI_HELP
+             "\n  --paused     restore it with its vCPUs paused and print its name (on kvm:///\n"
+             "               this only checks the file: the VM ends with the command)\n"
+             "  --eager      read all its memory now (default: on demand, copy-on-write)\n"
+             "  --name NAME  the new VM's name (default: the one in the file)\n"
+             "  --timeout S  power it off after S seconds and fail (kvm:///)\n"
+             "  --stats      print its exit counters and times to stderr (kvm:///)",
+    .run = run_resume,
+};
+
+const cli_command cli_cmd_clone = {
+    .name = "clone",
+    .summary = "Clone the VM in a snapshot file COUNT times (kvm:///); prints the time taken.",
+    .usage = "FILE -n COUNT [--mode instant|full|cold] [--threads N] [--prepare]\n"
+             "                     [--wait [--timeout SECONDS]] [--uri URI]\n"
+             "  FILE         a snapshot file: resumed paused, the parent of the clones\n"
+             "  -n COUNT     how many clones (1 to 1000000)\n"
+             "  --mode M     instant (default: copy-on-write views of the parent's memory), full\n"
+             "               (memory copied) or cold (fresh boots of its payload)\n"
+             "  --threads N  threads making them (default 0: one per host CPU)\n"
+             "  --prepare    make the empty VMs first (timed apart), so cloning only maps\n"
+             "  --wait       start the clones and wait for them all (default: they are made\n"
+             "               paused and end with the command); prints how they ended\n"
+             "  --timeout S  with --wait: power off the clones still running after S seconds\n"
+             "  --uri URI    kvm:/// (the default); other backends do not clone\n"
+             "Prints 'COUNT MODE clones of NAME in X ms (Y ms each)', with a progress bar on\n"
+             "stderr when it is a terminal. Exit status: 0 made (and with --wait, all exited\n"
+             "with 0), 3 some exited with another code, 1 a failure, crash or timeout.",
+    .run = run_clone,
+};
