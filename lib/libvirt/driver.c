@@ -8,9 +8,11 @@
  * Process-wide effects, done once: a silent libvirt error handler (errors
  * are returned, not printed), LIBVIRT_LOG_OUTPUTS pointed away from stderr
  * when the application has not set it, and for qemu:///embed URIs libvirt's
- * default event loop running in a thread of its own.
+ * default event loop running in a thread of its own (embedded drivers are
+ * opened through embed.c).
  */
 #include "libvirt/driver.h"
+#include "libvirt/embed.h"
 #include "core/alloc.h"
 #include "core/error.h"
 #include "core/json.h"
@@ -129,6 +131,7 @@ static int lv_open(const char *uri, void **data)
     static pthread_once_t once = PTHREAD_ONCE_INIT, loop_once = PTHREAD_ONCE_INIT;
     const char *target = uri + strlen("libvirt:");
     lv_conn *c;
+    int rc = 0;
 
     if (strncmp(uri, "libvirt:", 8) != 0)
         return HV_BACKEND_DECLINED;
@@ -138,8 +141,8 @@ static int lv_open(const char *uri, void **data)
                             "libvirt:test:///default, libvirt:qemu+ssh://host/system, ...",
                             uri);
     pthread_once(&once, init_once);
-    if (strncmp(target, "qemu:///embed", 13) == 0) {
-        /* the embedded driver needs an event loop, before it is opened */
+    if (hv_libvirt_uri_is_embedded(target)) {
+        /* an embedded driver needs an event loop, before it is opened */
         pthread_once(&loop_once, start_event_loop);
         if (event_loop_rc < 0)
             return lv_error("starting the event loop for qemu:///embed");
@@ -149,13 +152,17 @@ static int lv_open(const char *uri, void **data)
         free(c);
         return HV_E_NOMEM;
     }
-    c->conn = virConnectOpenAuth(target, virConnectAuthPtrDefault, 0);
-    if (!c->conn) {
+    if (hv_libvirt_uri_is_embedded(target))
+        rc = hv_libvirt_embed_open(target, virConnectAuthPtrDefault, &c->conn);
+    else
+        c->conn = virConnectOpenAuth(target, virConnectAuthPtrDefault, 0);
+    if (rc == 0 && !c->conn) {
         char what[512];
-        int rc;
 
         snprintf(what, sizeof(what), "connecting to %s", target);
         rc = lv_error(what);
+    }
+    if (rc < 0) {
         free(c->uri);
         free(c);
         return rc;
