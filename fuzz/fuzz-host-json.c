@@ -2,7 +2,10 @@
  * fuzz/fuzz-host-json.c - libFuzzer target for host documents
  * (hv_host_from_json() in hpcvirt/host.h): any document it accepts must
  * serialize, the serialization must be accepted again, and serializing that
- * second host must give exactly the same text (a fixed point).
+ * second host must give exactly the same text (a fixed point). And the
+ * check every JSON document gets first (core/json-scan.h) agrees with
+ * json-c: on the raw bytes, NUL bytes included, whatever it passes json-c
+ * parses.
  */
 #include "fuzz.h"
 
@@ -12,11 +15,20 @@
 #include <hpcvirt/error.h>
 #include <hpcvirt/host.h>
 
+#include "core/json.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     hv_host *host = NULL, *again = NULL;
     char *text, *json = NULL, *json_again = NULL;
     int rc;
+
+    if (hv_json_scan((const char *)data, size, "the input", NULL) == 0) {
+        json_object *obj = NULL;
+
+        CHECK(hv_json_parse_bounded((const char *)data, size, "the input", NULL, &obj) == 0);
+        json_object_put(obj);
+    }
 
     text = fuzz_text(data, size);
     if (!text)

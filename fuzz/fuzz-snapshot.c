@@ -28,7 +28,13 @@
  * every memory region 2 MiB-aligned inside the file, mappable, with a
  * bitmap that counts its non-zero pages, and hv_snap_memory_verify()
  * agreeing with an independent check of the region against its checksum
- * and bitmap. Nothing crashes, nothing leaks (memory, descriptors).
+ * and bitmap. An accepted FIXED or raw file then goes through what a resume
+ * reads first, hv_kvm_snapshot_read_meta() (lib/kvm/snapshot.h): it fails
+ * with HV_E_SNAPSHOT (or HV_E_NOMEM) whose message starts with the file's
+ * name, or hands out a meta that keeps the rules (a spec's name, a printable
+ * payload path, vCPU and node counts in range, one affinity entry per vCPU,
+ * the plan section's exact bytes as valid UTF-8). Every message is printable
+ * UTF-8. Nothing crashes, nothing leaks (memory, descriptors).
  *
  * Recipe (SYNTHESIZED), one operation after another, each starting with a
  * byte k (k % 8):
@@ -45,10 +51,14 @@
  * free on tmpfs), else under /tmp; it is removed at exit.
  */
 #include "fuzz.h"
+#include "core/text.h"
 #include "kvm/snapshot-file.h"
+#include "kvm/snapshot.h"
+#include "plan/spec.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <json.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <sys/mman.h>
@@ -116,6 +126,12 @@ static bool pread_all(int fd, void *buf, uint64_t bytes, uint64_t offset)
     return pread(fd, buf, (size_t)bytes, (off_t)offset) == (ssize_t)bytes;
 }
 
+/* Whether `text` is printable UTF-8: nothing in it acts on a terminal that shows it. */
+static bool printable(const char *text)
+{
+    return hv_text_unprintable_at(text, strlen(text)) == strlen(text);
+}
+
 /* A rejected file: no reader, and the error is the return. */
 static void check_rejected(int rc, const hv_snap_reader *r, const char *name)
 {
@@ -125,6 +141,43 @@ static void check_rejected(int rc, const hv_snap_reader *r, const char *name)
     CHECK(rc == HV_E_SNAPSHOT || rc == HV_E_NOMEM);
     if (rc == HV_E_SNAPSHOT)
         CHECK(strncmp(hv_error_message(hv_error_last()), name, strlen(name)) == 0);
+    CHECK(printable(hv_error_message(hv_error_last())));
+}
+
+/* What a resume reads first (the meta and plan sections) from an accepted file. */
+static void check_meta(const hv_snap_reader *r)
+{
+    hv_kvm_snapshot_meta m;
+    const void *plan = NULL;
+    uint64_t plan_bytes = 0;
+    int rc;
+
+    hv_error_clear();
+    rc = hv_kvm_snapshot_read_meta(r, NAME, &m);
+    if (rc < 0) {
+        CHECK(rc == HV_E_SNAPSHOT || rc == HV_E_NOMEM);
+        CHECK(hv_error_code_of(hv_error_last()) == rc);
+        if (rc == HV_E_SNAPSHOT)
+            CHECK(strncmp(hv_error_message(hv_error_last()), NAME ": ", strlen(NAME ": ")) == 0);
+        CHECK(printable(hv_error_message(hv_error_last())));
+        hv_kvm_snapshot_meta_clear(&m);
+        return;
+    }
+    CHECK(m.name && hv_spec_check_name(m.name, "name") == 0);
+    CHECK(m.payload_path && printable(m.payload_path));
+    CHECK(m.vcpus >= 1 && m.vcpus <= HV_KVM_MAX_VCPUS);
+    CHECK(m.node_count >= 1 && m.node_count <= HV_KVM_MAX_NODES);
+    CHECK(json_object_array_length(m.affinity) == (size_t)m.vcpus);
+    if (hv_snap_section_count(r, HV_SNAP_PLAN) == 0) {
+        CHECK(m.plan_json == NULL);
+    } else {
+        CHECK(hv_snap_section(r, HV_SNAP_PLAN, 0, &plan, &plan_bytes) == 0);
+        CHECK(m.plan_json && strlen(m.plan_json) == plan_bytes);
+        CHECK(memcmp(m.plan_json, plan, (size_t)plan_bytes) == 0);
+        CHECK(hv_utf8_valid(m.plan_json, (size_t)plan_bytes));
+    }
+    hv_kvm_snapshot_meta_clear(&m);
+    CHECK(m.root == NULL && m.payload_path == NULL && m.plan_json == NULL);
 }
 
 /* What hv_snap_memory_verify() must say, computed independently. */
@@ -243,6 +296,7 @@ static void check_fd(int fd, uint64_t size)
     }
     CHECK(rc == 0 && r != NULL);
     check_accepted(r, fd, size, -1);
+    check_meta(r);
     hv_snap_reader_close(r);
 }
 

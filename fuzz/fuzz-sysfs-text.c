@@ -2,7 +2,8 @@
  * fuzz/fuzz-sysfs-text.c - libFuzzer target for the sysfs/procfs text
  * parsers (lib/host/parse.h): the input, NUL-terminated, goes through every
  * one of them, and what they return must be self-consistent (resource sizes,
- * distance ranges, address widths, ...). The first byte picks the meminfo key.
+ * distance ranges, address widths, ...), and a rejection quotes none of it.
+ * The first byte picks the meminfo key.
  */
 #include "host/parse.h"
 
@@ -15,11 +16,17 @@
 
 #define WHERE "fuzz/input"
 
-/* A failing parser that names `where` records the code it returns. */
+/*
+ * A failing parser that names `where` records the code it returns, and a
+ * message of its own: it quotes nothing of the input (which may be any file a
+ * host tree links to), so every byte of it is printable ASCII.
+ */
 static void check_failure(int rc)
 {
     CHECK(rc < 0);
     CHECK(hv_error_code_of(hv_error_last()) == rc);
+    for (const char *p = hv_error_message(hv_error_last()); *p; p++)
+        CHECK(*p >= 0x20 && *p < 0x7f);
 }
 
 static bool is_terminated(const char *buf, size_t size)

@@ -35,8 +35,17 @@ HV_BEGIN_DECLS
 
 typedef struct hv_backend {
     unsigned int version; /**< HV_BACKEND_VERSION */
-    const char *name;     /**< unique, shown in errors ("libvirt") */
-    /** URI scheme served ("libvirt" for "libvirt:..."); NULL = offered every URI. */
+    /**
+     * Unique, shown in errors and lists ("libvirt"): 1 to 64 characters, a
+     * lowercase ASCII letter first, then lowercase letters, digits, '-',
+     * '_', '+' and '.'.
+     */
+    const char *name;
+    /**
+     * URI scheme served ("libvirt" for "libvirt:..."), matched byte for
+     * byte; NULL = offered every URI. As a name, without '_' (RFC 3986's
+     * scheme characters, in lowercase).
+     */
     const char *scheme;
 
     int (*open)(const char *uri, void **conn_data);
@@ -86,7 +95,9 @@ typedef struct hv_backend {
 /**
  * Register a backend (the table is copied; its strings must stay valid).
  * HV_E_EXISTS when a backend of that name is registered, HV_E_INVAL for a
- * bad table (version, no name, no open).
+ * bad table (version, no name, no open, a name or scheme with characters
+ * other than those allowed above: control characters and bytes that are
+ * not ASCII included).
  */
 HV_EXTERN int hv_backend_register(const hv_backend *backend);
 /** Stop offering a backend to new connections; open ones keep working. */

@@ -8,6 +8,7 @@
 #include "core/alloc.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "core/text.h"
 
 #include "kvm/driver.h"
 #if HAVE_LIBVIRT
@@ -24,6 +25,10 @@
 
 #define MAX_BACKENDS    32
 #define MAX_PLUGIN_DIRS 16
+/* Room to quote a URI or a path in a message whole (hv_quote()), unless it is huge. */
+#define LONG_QUOTE_SIZE 512
+/* The longest backend name or scheme (include/hpcvirt/backend.h). */
+#define MAX_NAME_BYTES 64
 
 typedef struct entry {
     hv_backend table;
@@ -49,10 +54,11 @@ static entry *find_locked(const char *name)
 static int register_locked(const hv_backend *backend)
 {
     entry *e;
+    char quoted[HV_QUOTE_SIZE];
 
     if (find_locked(backend->name))
         return hv_error_set(HV_E_EXISTS, NULL, "a backend named '%s' is already registered",
-                            backend->name);
+                            hv_quote(quoted, sizeof(quoted), backend->name));
     if (registry_count == MAX_BACKENDS)
         return hv_error_set(HV_E_RANGE, NULL, "at most %d backends can be registered",
                             MAX_BACKENDS);
@@ -78,6 +84,39 @@ static void register_builtins_locked(void)
 #endif
 }
 
+/*
+ * Whether `text` is a backend name (`scheme` false) or URI scheme (true): 1
+ * to MAX_NAME_BYTES bytes, a lowercase ASCII letter first, then lowercase
+ * letters, digits, '-', '+', '.' and, in a name, '_'. Nothing else: both are
+ * shown in messages and lists, and a scheme is matched against URIs byte
+ * for byte (RFC 3986's scheme characters, in lowercase).
+ */
+static bool valid_name(const char *text, bool scheme)
+{
+    size_t len = strnlen(text, MAX_NAME_BYTES + 1);
+
+    if (len == 0 || len > MAX_NAME_BYTES || text[0] < 'a' || text[0] > 'z')
+        return false;
+    for (const char *p = text; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-' || *p == '+' ||
+              *p == '.' || (*p == '_' && !scheme)))
+            return false;
+    return true;
+}
+
+/* HV_E_INVAL for a name or scheme that valid_name() refuses, saying what is allowed. */
+static int bad_name(const char *what, const char *text, const char *allowed, const char *why)
+{
+    char quoted[HV_QUOTE_SIZE];
+
+    return hv_error_set(HV_E_INVAL, NULL,
+                        "hv_backend_register: the backend %s '%s' is not valid: a %s has 1 to %d "
+                        "characters, a lowercase letter first, then lowercase letters, digits "
+                        "and %s (%s)",
+                        what, hv_quote(quoted, sizeof(quoted), text), what, MAX_NAME_BYTES, allowed,
+                        why);
+}
+
 int hv_backend_register(const hv_backend *backend)
 {
     int rc;
@@ -91,6 +130,12 @@ int hv_backend_register(const hv_backend *backend)
     if (!backend->name || !*backend->name || !backend->open)
         return hv_error_set(HV_E_INVAL, NULL,
                             "hv_backend_register: a backend needs a name and an open function");
+    if (!valid_name(backend->name, false))
+        return bad_name("name", backend->name, "'-', '_', '+' and '.'",
+                        "it is shown in messages and lists");
+    if (backend->scheme && !valid_name(backend->scheme, true))
+        return bad_name("scheme", backend->scheme, "'-', '+' and '.'",
+                        "a URI's scheme, matched byte for byte");
     pthread_mutex_lock(&registry_lock);
     register_builtins_locked();
     rc = register_locked(backend);
@@ -101,6 +146,7 @@ int hv_backend_register(const hv_backend *backend)
 int hv_backend_unregister(const char *name)
 {
     entry *e;
+    char quoted[HV_QUOTE_SIZE];
 
     HV_CHECK_ARG(name, "name");
     pthread_mutex_lock(&registry_lock);
@@ -110,7 +156,8 @@ int hv_backend_unregister(const char *name)
         e->active = false;
     pthread_mutex_unlock(&registry_lock);
     if (!e)
-        return hv_error_set(HV_E_NOTFOUND, NULL, "no backend named '%s' is registered", name);
+        return hv_error_set(HV_E_NOTFOUND, NULL, "no backend named '%s' is registered",
+                            hv_quote(quoted, sizeof(quoted), name));
     return 0;
 }
 
@@ -141,8 +188,11 @@ const char *hv_backend_name_at(size_t index)
 
 int hv_backend_unsupported(const hv_backend *backend, const char *operation)
 {
+    char quoted[HV_QUOTE_SIZE];
+
     return hv_error_set(
-        HV_E_UNSUPPORTED, NULL, "the %s backend does not support %s%s", backend->name, operation,
+        HV_E_UNSUPPORTED, NULL, "the %s backend does not support %s%s",
+        hv_quote(quoted, sizeof(quoted), backend->name), operation,
         strcmp(backend->name, "libvirt") == 0 ? "" : " (the libvirt backend may: libvirt:<uri>)");
 }
 
@@ -161,7 +211,7 @@ int hv_backend_open_uri(const char *uri, const hv_backend **backend, void **data
 {
     const hv_backend *candidates[MAX_BACKENDS];
     size_t n = 0;
-    char known[256] = "";
+    char known[256] = "", quoted[LONG_QUOTE_SIZE];
 
     pthread_mutex_lock(&registry_lock);
     register_builtins_locked();
@@ -169,8 +219,11 @@ int hv_backend_open_uri(const char *uri, const hv_backend **backend, void **data
         if (!registry[i].active)
             continue;
         if (registry[i].table.scheme) {
+            char scheme[HV_QUOTE_SIZE];
+
             strncat(known, *known ? ", " : "", sizeof(known) - strlen(known) - 1);
-            strncat(known, registry[i].table.scheme, sizeof(known) - strlen(known) - 1);
+            strncat(known, hv_quote(scheme, sizeof(scheme), registry[i].table.scheme),
+                    sizeof(known) - strlen(known) - 1);
             strncat(known, ":", sizeof(known) - strlen(known) - 1);
         }
         if (scheme_matches(registry[i].table.scheme, uri))
@@ -188,8 +241,10 @@ int hv_backend_open_uri(const char *uri, const hv_backend **backend, void **data
         *backend = candidates[i];
         return 0;
     }
+    /* cut short, the list of schemes ends at a character boundary */
+    known[hv_utf8_trim_partial(known, strlen(known))] = '\0';
     return hv_error_set(HV_E_NOTFOUND, "uri", "no backend accepts the URI '%s' (known schemes: %s)",
-                        uri, *known ? known : "none");
+                        hv_quote(quoted, sizeof(quoted), uri), *known ? known : "none");
 }
 
 /* ---- plugins ----------------------------------------------------------------- */
@@ -198,12 +253,18 @@ static int load_plugin(const char *path)
 {
     GModule *module = g_module_open(path, G_MODULE_BIND_LOCAL);
     int (*init)(void) = NULL;
+    char quoted[LONG_QUOTE_SIZE];
     int rc;
 
-    if (!module)
-        return hv_error_set(HV_E_IO, path, "cannot load plugin %s: %s", path, g_module_error());
+    hv_quote(quoted, sizeof(quoted), path);
+    if (!module) {
+        char reason[LONG_QUOTE_SIZE];
+
+        return hv_error_set(HV_E_IO, path, "cannot load plugin '%s': %s", quoted,
+                            hv_quote(reason, sizeof(reason), g_module_error()));
+    }
     if (!g_module_symbol(module, "hv_plugin_init", (gpointer *)&init) || !init) {
-        hv_error_set(HV_E_BACKEND, path, "plugin %s has no hv_plugin_init() function", path);
+        hv_error_set(HV_E_BACKEND, path, "plugin '%s' has no hv_plugin_init() function", quoted);
         g_module_close(module);
         return HV_E_BACKEND;
     }
@@ -211,12 +272,13 @@ static int load_plugin(const char *path)
     if (rc < 0) {
         g_module_close(module);
         if (hv_error_code_of(hv_error_last()) != rc)
-            hv_error_set(rc, path, "plugin %s failed to initialize (%s)", path, hv_strerror(rc));
+            hv_error_set(rc, path, "plugin '%s' failed to initialize (%s)", quoted,
+                         hv_strerror(rc));
         return rc;
     }
     /* Plugins stay loaded: their backends' functions must stay valid. */
     g_module_make_resident(module);
-    hv_log_info("backend", "loaded plugin %s", path);
+    hv_log_info("backend", "loaded plugin '%s'", quoted);
     return 0;
 }
 
@@ -247,8 +309,13 @@ int hv_backend_load_plugins(const char *dir)
     if (done)
         return 0;
     d = opendir(dir);
-    if (!d)
-        return hv_error_set_errno(HV_E_IO, errno, dir, "cannot read plugin directory %s", dir);
+    if (!d) {
+        int e = errno;
+        char quoted[LONG_QUOTE_SIZE];
+
+        return hv_error_set_errno(HV_E_IO, e, dir, "cannot read plugin directory '%s'",
+                                  hv_quote(quoted, sizeof(quoted), dir));
+    }
     while ((de = readdir(d)) && n < sizeof(names) / sizeof(names[0])) {
         size_t len = strlen(de->d_name);
 

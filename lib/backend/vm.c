@@ -6,6 +6,7 @@
 #include "backend/backend.h"
 #include "core/alloc.h"
 #include "core/error.h"
+#include "core/text.h"
 
 #include <stddef.h>
 #include <stdio.h>
@@ -340,6 +341,7 @@ int hv_vm_snapshot_list(hv_vm *vm, char ***names, size_t *count)
 
 int hv_vm_migrate(hv_vm *vm, const char *dest, const hv_migrate_options *opts)
 {
+    char quoted[HV_QUOTE_SIZE]; /* the name is the backend's */
     int rc;
 
     HV_CHECK_ARG(vm, "vm");
@@ -351,7 +353,8 @@ int hv_vm_migrate(hv_vm *vm, const char *dest, const hv_migrate_options *opts)
         return hv_error_set(HV_E_UNSUPPORTED, NULL,
                             "%s cannot be live-migrated: %s; suspend it to a file and resume it "
                             "on the other host instead",
-                            hv_vm_name(vm), vm->not_migratable_reason);
+                            hv_quote(quoted, sizeof(quoted), hv_vm_name(vm)),
+                            vm->not_migratable_reason);
     VM_CHECK(vm_migrate, "migration");
     return vm->conn->backend->vm_migrate(vm->data, dest, opts);
 }

@@ -5,6 +5,7 @@
 #include "core/alloc.h"
 #include "core/arena.h"
 #include "core/error.h"
+#include "core/text.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -119,6 +120,7 @@ static int parse_number(const char **p, unsigned long *out)
 int hv_cpuset_parse(hv_cpuset *set, const char *text, const char *where)
 {
     const char *p = text;
+    char quoted[HV_QUOTE_SIZE]; /* the list is the caller's: shown escaped, about 64 characters */
 
     hv_cpuset_clear(set);
     while (isspace((unsigned char)*p))
@@ -137,7 +139,8 @@ int hv_cpuset_parse(hv_cpuset *set, const char *text, const char *where)
         if (last < first) {
             hv_cpuset_clear(set);
             return hv_error_set(HV_E_PARSE, where, "%s: reversed range %lu-%lu in CPU list '%s'",
-                                where ? where : "CPU list", first, last, text);
+                                where ? where : "CPU list", first, last,
+                                hv_quote(quoted, sizeof(quoted), text));
         }
         if (last >= HV_CPUSET_LIMIT) {
             hv_cpuset_clear(set);
@@ -166,8 +169,8 @@ int hv_cpuset_parse(hv_cpuset *set, const char *text, const char *where)
 bad:
     hv_cpuset_clear(set);
     return hv_error_set(HV_E_PARSE, where,
-                        "%s: '%.64s' is not a CPU list (expected ranges like 0-3,8,10-11)",
-                        where ? where : "CPU list", text);
+                        "%s: '%s' is not a CPU list (expected ranges like 0-3,8,10-11)",
+                        where ? where : "CPU list", hv_quote(quoted, sizeof(quoted), text));
 }
 
 /* The first non-member >= from (may be past the end of the words). */

@@ -5,6 +5,7 @@
  * thread exits.
  */
 #include "core/error.h"
+#include "core/text.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -21,13 +22,34 @@ struct hv_error {
 
 static _Thread_local struct hv_error thread_error = {HV_OK, "no error", ""};
 
+/*
+ * End `text`, which holds `full` bytes or was cut to fit `size`, at a
+ * character boundary: a cut never leaves half a UTF-8 character.
+ */
+static void end_whole(char *text, size_t size, size_t full)
+{
+    if (full >= size)
+        text[hv_utf8_trim_partial(text, size - 1)] = '\0';
+}
+
 int hv_error_setv(int code, const char *path, const char *fmt, va_list ap)
 {
     struct hv_error *e = &thread_error;
+    /* formatted apart first: the arguments may be this thread's own message or path */
+    char message[HV_ERROR_MESSAGE_MAX];
+    int n = vsnprintf(message, sizeof(message), fmt, ap);
+    size_t len = path ? strlen(path) : 0;
 
+    if (n < 0)
+        n = snprintf(message, sizeof(message), "(the error message could not be formatted)");
+    end_whole(message, sizeof(message), (size_t)n);
     e->code = code;
-    vsnprintf(e->message, sizeof(e->message), fmt, ap);
-    snprintf(e->path, sizeof(e->path), "%s", path ? path : "");
+    memcpy(e->message, message, strlen(message) + 1);
+    if (len >= sizeof(e->path))
+        len = hv_utf8_trim_partial(path, sizeof(e->path) - 1);
+    if (len)
+        memmove(e->path, path, len);
+    e->path[len] = '\0';
     return code;
 }
 
@@ -63,7 +85,9 @@ int hv_error_set_errno(int code, int errnum, const char *path, const char *fmt, 
     va_end(ap);
     errtext = strerror_r(errnum, errbuf, sizeof(errbuf));
     len = strlen(thread_error.message);
-    snprintf(thread_error.message + len, sizeof(thread_error.message) - len, ": %s", errtext);
+    end_whole(thread_error.message, sizeof(thread_error.message),
+              len + (size_t)snprintf(thread_error.message + len, sizeof(thread_error.message) - len,
+                                     ": %s", errtext));
     return code;
 }
 

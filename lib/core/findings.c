@@ -1,6 +1,7 @@
 /*
- * core/findings.c - finding lists: append, query, JSON in both directions,
- * and the public accessors of a borrowed finding.
+ * core/findings.c - finding lists: append (keeping what a finding says
+ * printable), query, JSON in both directions, and the public accessors of a
+ * borrowed finding.
  */
 #include "core/findings.h"
 #include "core/format.h"
@@ -8,6 +9,7 @@
 #include "core/arena.h"
 #include "core/error.h"
 #include "core/json.h"
+#include "core/text.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -23,7 +25,8 @@ const char *hv_severity_name(int severity)
     return severity_names[severity];
 }
 
-int hv_findings_add_text(hv_findings *list, int severity, const char *code, const char *path,
+/* hv_findings_add_text() of text known to be printable. */
+static int add_printable(hv_findings *list, int severity, const char *code, const char *path,
                          const char *message)
 {
     size_t lc = strlen(code) + 1, lp = strlen(path ? path : "") + 1, lm = strlen(message) + 1;
@@ -55,16 +58,56 @@ int hv_findings_add_text(hv_findings *list, int severity, const char *code, cons
     return 0;
 }
 
+/* `text`, or a printable copy of it in *owned (core/text.h); NULL when memory ran out. */
+static const char *printable(const char *text, char **owned)
+{
+    size_t len = strlen(text);
+
+    *owned = NULL;
+    if (hv_text_unprintable_at(text, len) == len)
+        return text;
+    return *owned = hv_quote_dup(text);
+}
+
+int hv_findings_add_text(hv_findings *list, int severity, const char *code, const char *path,
+                         const char *message)
+{
+    char *owned[3];
+    const char *c = printable(code, &owned[0]), *p = printable(path ? path : "", &owned[1]),
+               *m = printable(message, &owned[2]);
+    int rc;
+
+    if (c && p && m)
+        rc = add_printable(list, severity, c, p, m);
+    else
+        rc = list->arena ? HV_E_NOMEM : hv_error_nomem(); /* as add_printable() reports it */
+    for (size_t i = 0; i < 3; i++)
+        free(owned[i]);
+    return rc;
+}
+
+int hv_findings_vadd(hv_findings *list, int severity, const char *code, const char *path,
+                     const char *fmt, va_list ap)
+{
+    char message[1024];
+    size_t len = hv_vformat(message, sizeof(message), fmt, ap);
+
+    /* a message cut at the buffer's end must not end in half a character */
+    if (len == sizeof(message) - 1)
+        message[hv_utf8_trim_partial(message, len)] = '\0';
+    return hv_findings_add_text(list, severity, code, path, message);
+}
+
 int hv_findings_add(hv_findings *list, int severity, const char *code, const char *path,
                     const char *fmt, ...)
 {
-    char message[1024];
     va_list ap;
+    int rc;
 
     va_start(ap, fmt);
-    hv_vformat(message, sizeof(message), fmt, ap);
+    rc = hv_findings_vadd(list, severity, code, path, fmt, ap);
     va_end(ap);
-    return hv_findings_add_text(list, severity, code, path, message);
+    return rc;
 }
 
 size_t hv_findings_count_severity(const hv_findings *list, int severity)
@@ -148,7 +191,8 @@ int hv_findings_from_json(hv_findings *list, json_object *array, const char *pat
         if (!severity || !code || !message)
             return hv_error_set(HV_E_PARSE, where,
                                 "%s needs severity (info|warning|error), code and message", where);
-        if (hv_findings_add(list, severity, code, fpath, "%s", message) < 0)
+        /* the document's own words, uncut; escaped when they would act on a terminal */
+        if (hv_findings_add_text(list, severity, code, fpath, message) < 0)
             return HV_E_NOMEM;
     }
     return 0;

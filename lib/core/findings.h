@@ -5,6 +5,7 @@
 #ifndef HV_CORE_FINDINGS_H
 #define HV_CORE_FINDINGS_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <hpcvirt/finding.h>
 
@@ -26,12 +27,20 @@ typedef struct hv_findings {
     struct hv_arena *arena; /* when set, memory comes from it and is freed with it */
 } hv_findings;
 
-/* Append a finding with a ready message. Returns 0 or HV_E_NOMEM. */
+/*
+ * Append a finding with a ready message. What a finding says is shown to
+ * people and may quote text from outside (a host tree or document, a spec):
+ * a code, path or message that is not all printable UTF-8 is kept escaped
+ * as hv_quote() escapes it (core/text.h), so every finding is printable,
+ * and one that is stays as it is. Returns 0 or HV_E_NOMEM.
+ */
 int hv_findings_add_text(hv_findings *list, int severity, const char *code, const char *path,
                          const char *message);
-/* Append a finding. Returns 0 or HV_E_NOMEM. */
+/* Append a finding (a message of up to 1023 bytes, never cut in a character). 0 or HV_E_NOMEM. */
 int hv_findings_add(hv_findings *list, int severity, const char *code, const char *path,
                     const char *fmt, ...) HV_PRINTF(5, 6);
+int hv_findings_vadd(hv_findings *list, int severity, const char *code, const char *path,
+                     const char *fmt, va_list ap) HV_PRINTF(5, 0);
 size_t hv_findings_count_severity(const hv_findings *list, int severity);
 const struct hv_finding *hv_findings_first(const hv_findings *list, int severity);
 bool hv_findings_has_code(const hv_findings *list, const char *code);

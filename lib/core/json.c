@@ -7,6 +7,8 @@
 #include "core/error.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <hpcvirt/common.h>
@@ -131,7 +133,9 @@ static const char *json_type_word(json_object *v)
     case json_type_boolean:
         return "a boolean";
     case json_type_double:
-        return "a fractional number";
+        /* 1e400: json-c makes an infinity of it */
+        return isfinite(json_object_get_double(v)) ? "a fractional number"
+                                                   : "a number out of range";
     case json_type_int:
         return "an integer";
     case json_type_object:
@@ -244,6 +248,15 @@ int hv_json_read_string(json_object *obj, const char *key, const char *path, boo
     if (!json_object_is_type(v, json_type_string))
         return wrong_type(v, path, key, code, "a string");
     *out = json_object_get_string(v);
+    if (strlen(*out) != (size_t)json_object_get_string_len(v)) {
+        char where[256];
+
+        hv_json_path_key(where, sizeof(where), path, key);
+        return hv_error_set(code, where,
+                            "%s contains a NUL character (\\u0000), which would cut it short: "
+                            "remove it",
+                            where);
+    }
     return 0;
 }
 
@@ -317,45 +330,52 @@ int hv_json_emit(json_object *root, unsigned int flags, char **out)
     return rc;
 }
 
-int hv_json_parse(const char *text, const char *what, json_object **out)
+int hv_json_parse_bounded(const char *text, size_t len, const char *what,
+                          const hv_json_bounds *bounds, json_object **out)
 {
-    json_tokener *tok = json_tokener_new_ex(64);
+    json_tokener *tok;
     json_object *obj;
     enum json_tokener_error jerr;
-    size_t len = strlen(text);
-    int line = 1;
+    int rc;
 
+    *out = NULL;
+    what = what ? what : "the input";
+    if ((rc = hv_json_scan(text, len, what, bounds)) < 0)
+        return rc;
+    if (len > INT_MAX)
+        return hv_error_set(HV_E_PARSE, NULL, "%s is too large for the JSON parser (%zu bytes)",
+                            what, len);
+    /* The scan bounded the nesting already: json-c must not refuse first. */
+    tok = json_tokener_new_ex(HV_JSON_SCAN_MAX_DEPTH + 1);
     if (!tok)
         return hv_error_nomem();
     json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
     obj = json_tokener_parse_ex(tok, text, (int)len);
     jerr = json_tokener_get_error(tok);
     if (jerr == json_tokener_continue) {
-        jerr = json_tokener_error_parse_eof;
+        /* a number or a word at the very end: a NUL tells json-c the text ended */
+        obj = json_tokener_parse_ex(tok, "", 1);
+        jerr = json_tokener_get_error(tok);
     } else if (jerr == json_tokener_success) {
         size_t used = json_tokener_get_parse_end(tok);
 
         while (used < len && strchr(" \t\r\n", text[used]))
             used++;
-        if (used < len) {
-            json_object_put(obj);
-            obj = NULL;
+        if (used < len)
             jerr = json_tokener_error_parse_unexpected;
-        }
-    }
-    if (jerr != json_tokener_success) {
-        size_t end = json_tokener_get_parse_end(tok);
-        char where[64];
-
-        for (size_t i = 0; i < end && i < len; i++)
-            line += text[i] == '\n';
-        json_tokener_free(tok);
-        json_object_put(obj);
-        snprintf(where, sizeof(where), "line %d", line);
-        return hv_error_set(HV_E_PARSE, where, "%s is not valid JSON: %s (line %d)",
-                            what ? what : "input", json_tokener_error_desc(jerr), line);
     }
     json_tokener_free(tok);
+    if (jerr != json_tokener_success) {
+        /* Only text the scan let through and json-c refuses gets here. */
+        json_object_put(obj);
+        return hv_error_set(HV_E_PARSE, NULL, "%s is not valid JSON: %s", what,
+                            json_tokener_error_desc(jerr));
+    }
     *out = obj;
     return 0;
+}
+
+int hv_json_parse(const char *text, const char *what, json_object **out)
+{
+    return hv_json_parse_bounded(text, strlen(text), what, NULL, out);
 }

@@ -7,8 +7,11 @@
 #define HV_CORE_JSON_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <json.h>
+
+#include "core/json-scan.h"
 
 /* Each returns 0, or a negative value when memory ran out (combine with |=). */
 int hv_json_add(json_object *obj, const char *key, json_object *value); /* takes value */
@@ -31,7 +34,8 @@ bool hv_json_get_bool(json_object *obj, const char *key, bool *out);
  * document root) and errors name "path.key". Missing keys are an error when
  * `required`, else leave *out untouched and return 1. Wrong types and
  * out-of-range values give `code` (HV_E_PARSE for documents the library
- * wrote, HV_E_SPEC for user specs). 0 on success.
+ * wrote, HV_E_SPEC for user specs), and so does a string with a NUL
+ * character (json-c keeps them; C strings would be cut there). 0 on success.
  */
 int hv_json_read_u64(json_object *obj, const char *key, const char *path, bool required, int code,
                      uint64_t max, uint64_t *out);
@@ -63,7 +67,17 @@ int hv_json_serialize(json_object *obj, unsigned int flags, char **out);
  */
 int hv_json_emit(json_object *root, unsigned int flags, char **out);
 
-/* Parse text into an object; HV_E_PARSE with json-c's reason and the line. */
+/*
+ * Parse `len` bytes of text into an object, after hv_json_scan() checked
+ * them against `bounds` (NULL: the defaults): text that is not strict JSON,
+ * has a NUL byte, \u0000 or a key twice, or passes a bound is refused
+ * before json-c builds anything. `what` names the document in messages
+ * ("the VM spec"). 0, or the scan's error (HV_E_PARSE, or bounds->code).
+ */
+int hv_json_parse_bounded(const char *text, size_t len, const char *what,
+                          const hv_json_bounds *bounds, json_object **out);
+
+/* hv_json_parse_bounded() of a NUL-terminated text with the default bounds. */
 int hv_json_parse(const char *text, const char *what, json_object **out);
 
 #endif

@@ -15,7 +15,9 @@
 #include "core/profile.h"
 
 #include "core/error.h"
+#include "core/text.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #define GiB(n) ((uint64_t)(n) << 30)
@@ -98,6 +100,17 @@ const char *hv_profile_description(const char *name)
     return p ? p->description : NULL;
 }
 
+/* The profiles' names, ", "-separated, for messages. */
+static const char *profile_names(char *buf, size_t size)
+{
+    size_t len = 0;
+
+    buf[0] = '\0';
+    for (size_t i = 0; i < N_PROFILES && len < size; i++)
+        len += (size_t)snprintf(buf + len, size - len, "%s%s", i ? ", " : "", profiles[i].name);
+    return buf;
+}
+
 int hv_profile_limit(const char *name, const char *key, uint64_t *value)
 {
     const hv_profile *p;
@@ -106,8 +119,14 @@ int hv_profile_limit(const char *name, const char *key, uint64_t *value)
     HV_CHECK_ARG(key, "key");
     HV_CHECK_ARG(value, "value");
     p = hv_profile_find(name);
-    if (!p)
-        return hv_error_set(HV_E_NOTFOUND, NULL, "unknown maximums profile '%s'", name);
+    if (!p) {
+        char quoted[HV_QUOTE_SIZE], names[128]; /* the caller's text: shown escaped */
+
+        return hv_error_set(HV_E_NOTFOUND, NULL,
+                            "unknown maximums profile '%s': use one of %s (hv_profile_name_at())",
+                            hv_quote(quoted, sizeof(quoted), name),
+                            profile_names(names, sizeof(names)));
+    }
 #define LIMIT(field)                                                                               \
     if (strcmp(key, #field) == 0) {                                                                \
         *value = p->field;                                                                         \
@@ -123,5 +142,12 @@ int hv_profile_limit(const char *name, const char *key, uint64_t *value)
     LIMIT(host_max_numa_nodes)
     LIMIT(host_max_memory_bytes)
 #undef LIMIT
-    return hv_error_set(HV_E_NOTFOUND, NULL, "profile '%s' has no limit called '%s'", name, key);
+    {
+        char quoted[HV_QUOTE_SIZE]; /* the caller's text: shown escaped */
+
+        return hv_error_set(HV_E_NOTFOUND, NULL,
+                            "profile '%s' has no limit called '%s' (hpcvirt/profile.h lists "
+                            "the keys hv_profile_limit() knows, such as vm_max_vcpus)",
+                            p->name, hv_quote(quoted, sizeof(quoted), key));
+    }
 }

@@ -6,6 +6,7 @@
 #include "core/alloc.h"
 #include "core/error.h"
 #include "core/format.h"
+#include "core/text.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -41,13 +42,23 @@ static const struct {
     {"eb", UINT64_C(1000000000000000000)},
 };
 
+/* "size 'TEXT' WHAT", the caller's text escaped and bounded (core/text.h). */
+static int size_error(int code, const char *text, const char *what)
+{
+    char quoted[HV_QUOTE_SIZE];
+
+    return hv_error_set(code, NULL, "size '%s' %s", hv_quote(quoted, sizeof(quoted), text), what);
+}
+
 static int size_syntax_error(const char *text)
 {
+    char quoted[HV_QUOTE_SIZE];
+
     return hv_error_set(HV_E_PARSE, NULL,
-                        "'%.64s' is not a size: write a number with an optional unit, e.g. "
-                        "4096, \"64MiB\", \"1.5TiB\", \"512GiB\" (K/M/G/T and KiB.. are powers of "
-                        "1024, kB/MB/GB/TB powers of 1000)",
-                        text);
+                        "'%s' is not a size: write a number with an optional unit, e.g. 4096, "
+                        "\"64MiB\", \"1.5TiB\", \"512GiB\" (K/M/G/T and KiB.. are powers of 1024, "
+                        "kB/MB/GB/TB powers of 1000)",
+                        hv_quote(quoted, sizeof(quoted), text));
 }
 
 int hv_size_parse(const char *text, uint64_t *bytes)
@@ -65,15 +76,14 @@ int hv_size_parse(const char *text, uint64_t *bytes)
     for (; isdigit((unsigned char)*p); p++) {
         any_digit = true;
         if (!hv_mul_u64(whole, 10, &whole) || !hv_add_u64(whole, (uint64_t)(*p - '0'), &whole))
-            return hv_error_set(HV_E_RANGE, NULL, "size '%.64s' does not fit 64 bits", text);
+            return size_error(HV_E_RANGE, text, "does not fit 64 bits");
     }
     if (*p == '.') {
         p++;
         for (; isdigit((unsigned char)*p); p++) {
             any_digit = true;
             if (frac_scale >= UINT64_C(1000000000000000000))
-                return hv_error_set(HV_E_RANGE, NULL,
-                                    "size '%.64s' has more decimals than can be exact", text);
+                return size_error(HV_E_RANGE, text, "has more decimals than can be exact");
             frac = frac * 10 + (uint64_t)(*p - '0');
             frac_scale *= 10;
         }
@@ -98,18 +108,17 @@ int hv_size_parse(const char *text, uint64_t *bytes)
     if (!mult)
         return size_syntax_error(text);
     if (!hv_mul_u64(whole, mult, &result))
-        return hv_error_set(HV_E_RANGE, NULL, "size '%.64s' does not fit 64 bits", text);
+        return size_error(HV_E_RANGE, text, "does not fit 64 bits");
     if (frac) {
         /* frac / frac_scale * mult must be a whole number of bytes. */
         u128 f = (u128)frac * mult;
 
         if (f % frac_scale)
-            return hv_error_set(HV_E_RANGE, NULL,
-                                "size '%.64s' is not a whole number of bytes: use a smaller unit",
-                                text);
+            return size_error(HV_E_RANGE, text,
+                              "is not a whole number of bytes: use a smaller unit");
         f /= frac_scale;
         if (f > UINT64_MAX || !hv_add_u64(result, (uint64_t)f, &result))
-            return hv_error_set(HV_E_RANGE, NULL, "size '%.64s' does not fit 64 bits", text);
+            return size_error(HV_E_RANGE, text, "does not fit 64 bits");
     }
     *bytes = result;
     return 0;

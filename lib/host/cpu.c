@@ -6,12 +6,15 @@
 #include "host/parse.h"
 #include "core/alloc.h"
 #include "core/error.h"
+#include "core/text.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define CPU_DIR "sys/devices/system/cpu"
+/* Room to quote a root in a message whole (hv_quote()), unless it is huge. */
+#define ROOT_QUOTE_SIZE 1024
 
 /* Read a topology id; absent files give `fallback` (die_id on old kernels). */
 static int read_topology_id(hv_host *host, const hv_sysfs *fs, unsigned int cpu, const char *name,
@@ -69,8 +72,11 @@ static int read_cpuinfo(hv_host *host, const hv_sysfs *fs, hv_cpuinfo *info)
         return rc == HV_E_NOMEM
                    ? rc
                    : hv_host_note_file_problem(host, "host.cpuinfo", HV_SEVERITY_WARNING);
-    snprintf(host->cpu_model, sizeof(host->cpu_model), "%s", info->model_name);
-    snprintf(host->cpu_vendor, sizeof(host->cpu_vendor), "%s", info->vendor);
+    /* kept as data (host/host.c): valid UTF-8, never cut in a character */
+    hv_utf8_repair_n(host->cpu_model, sizeof(host->cpu_model), info->model_name,
+                     strlen(info->model_name));
+    hv_utf8_repair_n(host->cpu_vendor, sizeof(host->cpu_vendor), info->vendor,
+                     strlen(info->vendor));
     host->phys_addr_bits = info->phys_addr_bits;
     host->virt_addr_bits = info->virt_addr_bits;
     host->has_1g_pages = info->has_pdpe1gb;
@@ -109,10 +115,12 @@ int hv_host_discover_cpus(hv_host *host, const hv_sysfs *fs)
         count = info.processors;
     }
     if (count == 0) {
+        char quoted[ROOT_QUOTE_SIZE];
+
         rc = hv_error_set(HV_E_PARSE, fs->root,
                           "no CPU information under '%s': neither %s nor proc/cpuinfo lists a "
                           "CPU; point the root at a directory holding sys/ and proc/",
-                          fs->root, CPU_DIR);
+                          hv_quote(quoted, sizeof(quoted), fs->root), CPU_DIR);
         goto out;
     }
     host->cpus = hv_calloc(count, sizeof(*host->cpus));

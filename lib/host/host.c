@@ -1,12 +1,18 @@
 /*
  * host/host.c - the hv_host object: discovery orchestration, the checks
- * against a maximums profile, the public getters and freeing.
+ * against a maximums profile, the public getters and freeing; the helpers
+ * the discovery steps share (CPU-list files, noting unreadable files), and
+ * what is done to the tree's text once read: strings made valid UTF-8
+ * (findings, which quote the tree's paths, keep themselves printable:
+ * core/findings.h).
  */
 #include "host/host.h"
 #include "core/alloc.h"
 #include "core/error.h"
 #include "core/profile.h"
+#include "core/text.h"
 #include "host/catalogue.h"
+#include "host/parse.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,40 +38,135 @@ int hv_host_note_file_problem(hv_host *host, const char *code, int severity)
                            hv_error_message(err));
 }
 
+/* Make the string at *s valid UTF-8 (hv_utf8_repair_dup()); 0 or HV_E_NOMEM. */
+static int repair(char **s)
+{
+    char *fixed;
+
+    if (!*s || hv_utf8_valid(*s, strlen(*s)))
+        return 0;
+    if (!(fixed = hv_utf8_repair_dup(*s)))
+        return hv_error_nomem();
+    free(*s);
+    *s = fixed;
+    return 0;
+}
+
+static int repair_rdma(struct hv_rdma_device *dev)
+{
+    int rc = repair(&dev->name) | repair(&dev->node_type) | repair(&dev->fw_version) |
+             repair(&dev->node_guid) | repair(&dev->pci_address);
+
+    for (size_t i = 0; i < dev->nvfs; i++)
+        rc |= repair(&dev->vfs[i]);
+    for (size_t p = 0; p < dev->nports; p++) {
+        struct hv_rdma_port *port = &dev->ports[p];
+
+        rc |= repair(&port->state) | repair(&port->phys_state) | repair(&port->rate) |
+              repair(&port->netdev);
+        for (size_t g = 0; g < port->ngids; g++)
+            rc |= repair(&port->gids[g].text) | repair(&port->gids[g].netdev);
+    }
+    return rc;
+}
+
+/*
+ * What discovery keeps of the tree's text (names of entries and link
+ * targets, attribute files) may be any bytes; a host's strings are data
+ * that JSON carries, so they are made valid UTF-8 (bytes that are not become
+ * U+FFFD). Control characters stay: JSON escapes them, and whoever shows
+ * them escapes them (the CLI does). The CPU model and vendor are made so as
+ * they are read (cpu.c).
+ */
+static int repair_strings(hv_host *host)
+{
+    int rc = repair(&host->root);
+
+    for (size_t i = 0; i < host->naccels; i++) {
+        struct hv_accelerator *acc = &host->accels[i];
+
+        rc |= repair(&acc->pci_address) | repair(&acc->local_cpulist) |
+              repair(&acc->iommu_group_members) | repair(&acc->driver) | repair(&acc->link_speed) |
+              repair(&acc->max_link_speed);
+        for (size_t t = 0; t < acc->nmdev; t++)
+            rc |= repair(&acc->mdev[t].id) | repair(&acc->mdev[t].name) |
+                  repair(&acc->mdev[t].device_api);
+    }
+    for (size_t i = 0; i < host->nrdma; i++)
+        rc |= repair_rdma(&host->rdma[i]);
+    return rc < 0 ? HV_E_NOMEM : 0;
+}
+
+int hv_host_note_unless_absent(hv_host *host, int rc, const char *code)
+{
+    if (rc >= 0 || rc == HV_E_NOTFOUND)
+        return 0;
+    if (rc == HV_E_NOMEM)
+        return rc;
+    return hv_host_note_file_problem(host, code, HV_SEVERITY_WARNING);
+}
+
+/* Longest list whose parse errors come from core/cpuset.c, which quotes the list. */
+#define CPULIST_QUOTE_MAX 64
+
+int hv_host_read_cpulist(const hv_sysfs *fs, const char *path, hv_cpuset *set)
+{
+    char *text;
+    size_t len;
+    int rc = hv_sysfs_read(fs, path, 1 << 20, &text);
+
+    if (rc < 0)
+        return rc;
+    hv_text_trim(text);
+    len = strlen(text);
+    if (strspn(text, "0123456789,-") != len)
+        rc = hv_error_set(HV_E_PARSE, path,
+                          "%s is not a CPU list: it holds characters other than digits, ',' and "
+                          "'-' (expected ranges like 0-3,8,10-11)",
+                          path);
+    else if ((rc = hv_cpuset_parse(set, text, path)) == HV_E_PARSE && len > CPULIST_QUOTE_MAX)
+        rc = hv_error_set(HV_E_PARSE, path,
+                          "%s is not a CPU list: expected increasing ranges like 0-3,8,10-11 of "
+                          "numbers below %u",
+                          path, HV_CPUSET_LIMIT);
+    free(text);
+    return rc;
+}
+
 int hv_host_read_online_ids(hv_host *host, const hv_sysfs *fs, const char *dir, const char *prefix,
                             const char *code, hv_cpuset *ids)
 {
     size_t plen = strlen(prefix), n;
-    char path[128], *text, **names;
+    char path[128], **names;
     int rc;
 
     snprintf(path, sizeof(path), "%s/online", dir);
-    rc = hv_sysfs_read(fs, path, 1 << 20, &text);
-    if (rc == 0) {
-        rc = hv_cpuset_parse(ids, text, path);
-        free(text);
-        if (rc == 0)
-            return 0;
-    }
+    rc = hv_host_read_cpulist(fs, path, ids);
+    if (rc == 0)
+        return 0;
     if (rc == HV_E_NOMEM)
         return rc;
     if (rc != HV_E_NOTFOUND && hv_host_note_file_problem(host, code, HV_SEVERITY_WARNING) < 0)
         return HV_E_NOMEM;
     rc = hv_sysfs_list(fs, dir, prefix, &names, &n);
     if (rc < 0)
-        return rc == HV_E_NOMEM ? rc : 0;
+        return hv_host_note_unless_absent(host, rc, code);
     for (size_t i = 0; i < n && rc == 0; i++) {
         char *end;
         unsigned long id = strtoul(names[i] + plen, &end, 10);
         int64_t online = 1;
 
+        char *online_path;
+
         if (end == names[i] + plen || *end || id >= HV_CPUSET_LIMIT)
             continue;
-        snprintf(path, sizeof(path), "%s/%s/online", dir, names[i]);
-        if (hv_sysfs_read_i64(fs, path, &online) == HV_E_NOMEM)
+        /* the entry's name may be long ("cpu0000...1"): the path is built to its length */
+        if (!(online_path = hv_asprintf("%s/%s/online", dir, names[i])) ||
+            hv_sysfs_read_i64(fs, online_path, &online) == HV_E_NOMEM)
             rc = HV_E_NOMEM;
         else if (online != 0)
             rc = hv_cpuset_add(ids, (unsigned int)id);
+        free(online_path);
     }
     hv_sysfs_list_free(names, n);
     return rc;
@@ -127,12 +228,43 @@ int hv_host_finish(hv_host *host)
     return check_profile(host);
 }
 
+int hv_host_discover_fs(hv_host **out, const hv_sysfs *fs, const char *profile, unsigned int skip)
+{
+    hv_host *host = hv_calloc(1, sizeof(*host));
+    int rc = 0;
+
+    if (!host)
+        return HV_E_NOMEM;
+    host->profile = profile;
+    host->root = hv_strdup(fs->root);
+    host->live = strcmp(fs->root, "/") == 0;
+    if (!host->root)
+        rc = HV_E_NOMEM;
+    if (rc == 0)
+        rc = hv_host_discover_cpus(host, fs);
+    if (rc == 0)
+        rc = hv_host_discover_numa(host, fs, host->live && !(skip & HV_HOST_SKIP_LIBNUMA));
+    if (rc == 0 && !(skip & HV_HOST_SKIP_PCI))
+        rc = hv_host_discover_pci(host, fs);
+    if (rc == 0 && !(skip & HV_HOST_SKIP_RDMA))
+        rc = hv_host_discover_rdma(host, fs);
+    if (rc == 0)
+        rc = hv_host_finish(host);
+    if (rc == 0)
+        rc = repair_strings(host);
+    if (rc < 0) {
+        hv_host_free(host);
+        return rc;
+    }
+    *out = host;
+    return 0;
+}
+
 int hv_host_discover(hv_host **out, const hv_host_discover_options *opts)
 {
     hv_host_discover_options defaults = HV_HOST_DISCOVER_OPTIONS_INIT;
     const hv_profile *profile;
     hv_sysfs fs;
-    hv_host *host;
     int rc;
 
     HV_CHECK_ARG(out, "host");
@@ -143,41 +275,20 @@ int hv_host_discover(hv_host **out, const hv_host_discover_options *opts)
     if (!opts)
         opts = &defaults;
     profile = hv_profile_find(opts->profile);
-    if (!profile)
+    if (!profile) {
+        char quoted[HV_QUOTE_SIZE];
+
         return hv_error_set(HV_E_NOTFOUND, "profile",
                             "unknown maximums profile '%s': use vsphere-6.7, kvm-q35 or "
                             "vsphere-6.0",
-                            opts->profile);
+                            hv_quote(quoted, sizeof(quoted), opts->profile));
+    }
     rc = hv_sysfs_open(&fs, opts->root);
     if (rc < 0)
         return rc;
-    host = hv_calloc(1, sizeof(*host));
-    if (!host) {
-        hv_sysfs_close(&fs);
-        return HV_E_NOMEM;
-    }
-    host->profile = profile->name;
-    host->root = hv_strdup(fs.root);
-    host->live = strcmp(fs.root, "/") == 0;
-    if (!host->root)
-        rc = HV_E_NOMEM;
-    if (rc == 0)
-        rc = hv_host_discover_cpus(host, &fs);
-    if (rc == 0)
-        rc = hv_host_discover_numa(host, &fs, host->live && !(opts->skip & HV_HOST_SKIP_LIBNUMA));
-    if (rc == 0 && !(opts->skip & HV_HOST_SKIP_PCI))
-        rc = hv_host_discover_pci(host, &fs);
-    if (rc == 0 && !(opts->skip & HV_HOST_SKIP_RDMA))
-        rc = hv_host_discover_rdma(host, &fs);
-    if (rc == 0)
-        rc = hv_host_finish(host);
+    rc = hv_host_discover_fs(out, &fs, profile->name, opts->skip);
     hv_sysfs_close(&fs);
-    if (rc < 0) {
-        hv_host_free(host);
-        return rc;
-    }
-    *out = host;
-    return 0;
+    return rc;
 }
 
 void hv_host_node_clear(struct hv_host_node *node)

@@ -153,6 +153,15 @@ struct json_object;
 /* The host as a json-c object (NULL on ENOMEM); hv_host_to_json() serializes it. */
 struct json_object *hv_host_to_json_object(const hv_host *host);
 
+/*
+ * Discovery from an opened root, with the profile named `profile` (static)
+ * and the HV_HOST_SKIP_* bits in `skip`: hv_host_discover() after its
+ * checks; tests call it with fs->resolver forced to the portable walk.
+ * Findings name paths made of what the tree holds: every byte of their
+ * paths and messages that could act on a terminal is escaped (core/text.h).
+ */
+int hv_host_discover_fs(hv_host **out, const hv_sysfs *fs, const char *profile, unsigned int skip);
+
 /* Discovery steps (each adds findings for what it could not read). */
 int hv_host_discover_cpus(hv_host *host, const hv_sysfs *fs);
 int hv_host_discover_numa(hv_host *host, const hv_sysfs *fs, bool use_libnuma);
@@ -163,6 +172,20 @@ int hv_host_finish(hv_host *host);
 
 /* Add a finding about a file that could not be used, from the thread's last error. */
 int hv_host_note_file_problem(hv_host *host, const char *code, int severity);
+
+/*
+ * What a discovery step does with a failed read `rc`: nothing for a file
+ * or directory that is absent (HV_E_NOTFOUND) or for success, HV_E_NOMEM
+ * returned, anything else a warning finding with `code` (0 or HV_E_NOMEM).
+ */
+int hv_host_note_unless_absent(hv_host *host, int rc, const char *code);
+
+/*
+ * Read a CPU (or node) list file (sysfs list format, "0-3,8") into `set`.
+ * HV_E_PARSE when it is not one, with a message that quotes nothing of the
+ * file unless it is a short text of digits, ',' and '-'.
+ */
+int hv_host_read_cpulist(const hv_sysfs *fs, const char *path, hv_cpuset *set);
 
 /*
  * The ids listed in DIR/online (a cpulist); when that file is missing or

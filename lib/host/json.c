@@ -10,6 +10,7 @@
 #include "core/error.h"
 #include "core/json.h"
 #include "core/profile.h"
+#include "core/text.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -345,6 +346,55 @@ int hv_host_to_json(const hv_host *host, unsigned int flags, char **json)
 
 #define P HV_E_PARSE
 
+/*
+ * The longest lists a host document may hold. Most are the ceilings the
+ * rest of the library works to (host/host.h, core/cpuset.h) or follow from
+ * the range of the numbers that index them; the others bound what nothing
+ * else does, far beyond any machine.
+ */
+#define HOST_MAX_NODES        (HV_MAX_NODE_ID + 1)
+#define HOST_MAX_BARS         (sizeof(((struct hv_accelerator *)0)->bars) / sizeof(struct hv_pci_bar))
+#define HOST_MAX_ACCELERATORS 4096
+#define HOST_MAX_MDEV_TYPES   256
+#define HOST_MAX_RDMA_DEVICES 4096
+#define HOST_MAX_RDMA_PORTS   255 /* port numbers are 1..255 */
+#define HOST_MAX_GID_INDEX    65535
+#define HOST_MAX_GIDS         4096  /* far more than a port's GID table holds */
+#define HOST_MAX_VFS          65535 /* as sriov_total_vfs */
+#define HOST_MAX_FINDINGS     16384
+
+static const hv_json_array_limit host_arrays[] = {
+    {"cpus.list", HV_CPUSET_LIMIT, "CPUs"},
+    {"numa_nodes", HOST_MAX_NODES, "NUMA nodes"},
+    {"numa_nodes[].distances", HOST_MAX_NODES, "distances (one per NUMA node)"},
+    {"numa_nodes[].hugepages", HV_MAX_HUGEPAGE_SIZES, "huge page sizes per node"},
+    {"accelerators", HOST_MAX_ACCELERATORS, "accelerators"},
+    {"accelerators[].mdev_types", HOST_MAX_MDEV_TYPES, "mdev types per device"},
+    {"accelerators[].bars", HOST_MAX_BARS, "BARs per PCI function"},
+    {"rdma", HOST_MAX_RDMA_DEVICES, "RDMA devices"},
+    {"rdma[].vf_addresses", HOST_MAX_VFS, "VFs per device"},
+    {"rdma[].ports", HOST_MAX_RDMA_PORTS, "ports per RDMA device"},
+    {"rdma[].ports[].gids", HOST_MAX_GIDS, "GIDs per port"},
+    {"findings", HOST_MAX_FINDINGS, "findings"},
+    {NULL, 0, NULL},
+};
+
+/*
+ * The whole document, which json-c builds all of before a value is read: a
+ * host at the ceilings (1,024 nodes with a distance to each other, 8,192
+ * CPUs) is about 1.1 million values, 16,000 of them objects and arrays, and
+ * 15 MB printed with PRETTY; `hpcvirt plan` peaks at about 120 MB on it.
+ */
+static const hv_json_bounds host_bounds = {
+    .code = P,
+    .max_bytes = (size_t)32 << 20,
+    .max_depth = 16,
+    .max_values = (size_t)3 << 19,
+    .max_containers = (size_t)1 << 16,
+    .max_members = 256,
+    .arrays = host_arrays,
+};
+
 static int dup_string(json_object *o, const char *key, const char *path, char **out)
 {
     const char *s = "";
@@ -380,14 +430,15 @@ static int cpus_from_json(hv_host *host, json_object *cpus)
     json_object *list;
     const char *s;
     int64_t v;
+    size_t count;
     int rc;
 
     if ((rc = hv_json_read_string(cpus, "model", "cpus", false, P, &s)) == 0)
-        snprintf(host->cpu_model, sizeof(host->cpu_model), "%s", s);
+        hv_utf8_repair_n(host->cpu_model, sizeof(host->cpu_model), s, strlen(s));
     if (rc < 0 || (rc = hv_json_read_string(cpus, "vendor", "cpus", false, P, &s)) < 0)
         return rc;
     if (rc == 0)
-        snprintf(host->cpu_vendor, sizeof(host->cpu_vendor), "%s", s);
+        hv_utf8_repair_n(host->cpu_vendor, sizeof(host->cpu_vendor), s, strlen(s));
     if ((rc = hv_json_read_i64(cpus, "phys_addr_bits", "cpus", false, P, 0, 64, &v)) < 0)
         return rc;
     host->phys_addr_bits = rc == 0 ? (unsigned int)v : 0;
@@ -399,12 +450,13 @@ static int cpus_from_json(hv_host *host, json_object *cpus)
                                &host->base_frequency_khz)) < 0 ||
         (rc = hv_json_read_array(cpus, "list", "cpus", true, P, &list)) < 0)
         return rc;
-    host->ncpus = json_object_array_length(list);
-    if (host->ncpus == 0 || host->ncpus > HV_CPUSET_LIMIT)
+    /* The count is set with the array it counts, after both are known good. */
+    count = json_object_array_length(list);
+    if (count == 0 || count > HV_CPUSET_LIMIT)
         return hv_error_set(P, "cpus.list", "cpus.list must list 1..%d CPUs", HV_CPUSET_LIMIT);
-    host->cpus = hv_calloc(host->ncpus, sizeof(*host->cpus));
-    if (!host->cpus)
+    if (!(host->cpus = hv_calloc(count, sizeof(*host->cpus))))
         return HV_E_NOMEM;
+    host->ncpus = count;
     for (size_t i = 0; i < host->ncpus; i++) {
         json_object *c = json_object_array_get_idx(list, i);
         struct hv_host_cpu *cpu = &host->cpus[i];
@@ -446,6 +498,13 @@ static int node_from_json(hv_host *host, json_object *n, const char *path,
         char where[256];
 
         hv_json_path_key(where, sizeof(where), path, "cpus");
+        /* hv_cpuset_parse() quotes what it refuses as it is: never let it see such text */
+        if (hv_text_unprintable_at(cpus, strlen(cpus)) < strlen(cpus)) {
+            char quoted[HV_QUOTE_SIZE];
+
+            return hv_error_set(P, where, "%s: '%s' is not a CPU list (expected ranges like 0-3,8)",
+                                where, hv_quote(quoted, sizeof(quoted), cpus));
+        }
         if ((rc = hv_cpuset_parse(&node->cpus, cpus, where)) < 0)
             return rc;
         if (!(node->cpulist = hv_cpuset_format(&node->cpus)))
@@ -564,7 +623,8 @@ static int accel_from_json(json_object *a, const char *path, struct hv_accelerat
     {
         int total = 0, enabled = 0;
 
-        if ((rc = hv_json_read_int(a, "sriov_total_vfs", path, false, P, 0, 65535, &total)) < 0 ||
+        if ((rc = hv_json_read_int(a, "sriov_total_vfs", path, false, P, 0, HOST_MAX_VFS, &total)) <
+                0 ||
             (rc = hv_json_read_int(a, "sriov_enabled_vfs", path, false, P, 0, total, &enabled)) < 0)
             return rc;
         acc->sriov_total_vfs = (unsigned int)total;
@@ -600,8 +660,9 @@ static int accel_from_json(json_object *a, const char *path, struct hv_accelerat
 
         hv_json_path_key(base, sizeof(base), path, "bars");
         hv_json_path_index(bpath, sizeof(bpath), base, i);
-        if (acc->nbars == 6)
-            return hv_error_set(P, bpath, "%s: a PCI function has at most 6 BARs", bpath);
+        if (acc->nbars == HOST_MAX_BARS)
+            return hv_error_set(P, bpath, "%s: a PCI function has at most %zu BARs", bpath,
+                                HOST_MAX_BARS);
         if ((rc = hv_json_read_int(b, "index", bpath, true, P, 0, 5, &index)) < 0 ||
             (rc = hv_json_read_u64(b, "start", bpath, false, P, UINT64_MAX, &bar->start)) < 0 ||
             (rc = hv_json_read_u64(b, "size_bytes", bpath, true, P, UINT64_MAX, &bar->size_bytes)) <
@@ -631,7 +692,8 @@ static int rdma_from_json(json_object *d, const char *path, struct hv_rdma_devic
         (rc = dup_string(d, "pci_address", path, &dev->pci_address)) < 0 ||
         (rc = hv_json_read_int(d, "numa_node", path, false, P, -1, HV_MAX_NODE_ID,
                                &dev->numa_node)) < 0 ||
-        (rc = hv_json_read_int(d, "sriov_total_vfs", path, false, P, 0, 65535, &total)) < 0 ||
+        (rc = hv_json_read_int(d, "sriov_total_vfs", path, false, P, 0, HOST_MAX_VFS, &total)) <
+            0 ||
         (rc = hv_json_read_int(d, "sriov_enabled_vfs", path, false, P, 0, total, &enabled)) < 0 ||
         (rc = hv_json_read_array(d, "ports", path, false, P, &ports)) < 0)
         return rc;
@@ -673,7 +735,8 @@ static int rdma_from_json(json_object *d, const char *path, struct hv_rdma_devic
 
         hv_json_path_key(base, sizeof(base), path, "ports");
         hv_json_path_index(ppath, sizeof(ppath), base, i);
-        if ((rc = hv_json_read_int(po, "port", ppath, true, P, 1, 255, &number)) < 0 ||
+        if ((rc = hv_json_read_int(po, "port", ppath, true, P, 1, HOST_MAX_RDMA_PORTS, &number)) <
+                0 ||
             (rc = dup_string(po, "state", ppath, &port->state)) < 0 ||
             (rc = dup_string(po, "phys_state", ppath, &port->phys_state)) < 0 ||
             (rc = dup_string(po, "rate", ppath, &port->rate)) < 0 ||
@@ -703,7 +766,8 @@ static int rdma_from_json(json_object *d, const char *path, struct hv_rdma_devic
 
             hv_json_path_key(gbase, sizeof(gbase), ppath, "gids");
             hv_json_path_index(gpath, sizeof(gpath), gbase, g);
-            if ((rc = hv_json_read_int(go, "index", gpath, true, P, 0, 65535, &index)) < 0 ||
+            if ((rc = hv_json_read_int(go, "index", gpath, true, P, 0, HOST_MAX_GID_INDEX,
+                                       &index)) < 0 ||
                 (rc = dup_string(go, "gid", gpath, &gid->text)) < 0 ||
                 (rc = dup_string(go, "netdev", gpath, &gid->netdev)) < 0 ||
                 (rc = hv_json_read_string(go, "type", gpath, false, P, &type)) < 0)
@@ -722,6 +786,7 @@ static int host_from_json_object(hv_host *host, json_object *root)
     json_object *cpus, *memory = NULL, *nodes, *accels = NULL, *rdma = NULL, *findings = NULL;
     const char *s = NULL;
     bool consistent = true;
+    size_t count;
     int rc;
 
     host->from_json = true;
@@ -735,8 +800,12 @@ static int host_from_json_object(hv_host *host, json_object *root)
     if ((rc = hv_json_read_string(root, "profile", "", false, P, &s)) < 0)
         return rc;
     host->profile = hv_profile_find(s) ? hv_profile_find(s)->name : HV_DEFAULT_PROFILE;
-    if (rc == 0 && !hv_profile_find(s))
-        return hv_error_set(P, "profile", "unknown maximums profile '%s'", s);
+    if (rc == 0 && !hv_profile_find(s)) {
+        char quoted[HV_QUOTE_SIZE];
+
+        return hv_error_set(P, "profile", "unknown maximums profile '%s'",
+                            hv_quote(quoted, sizeof(quoted), s));
+    }
     if ((rc = hv_json_read_object(root, "cpus", "", true, P, &cpus)) < 0 ||
         (rc = cpus_from_json(host, cpus)) < 0 ||
         (rc = hv_json_read_object(root, "memory", "", false, P, &memory)) < 0 ||
@@ -753,13 +822,13 @@ static int host_from_json_object(hv_host *host, json_object *root)
          (rc = hv_json_read_bool(memory, "nodes_consistent", "memory", false, P, &consistent)) < 0))
         return rc;
     host->node_memory_consistent = consistent;
-    host->nnodes = json_object_array_length(nodes);
-    if (host->nnodes == 0 || host->nnodes > HV_MAX_NODE_ID + 1)
-        return hv_error_set(P, "numa_nodes", "numa_nodes must list 1..%d nodes",
-                            HV_MAX_NODE_ID + 1);
-    host->nodes = hv_calloc(host->nnodes, sizeof(*host->nodes));
-    if (!host->nodes)
+    /* hv_host_free() walks host->nodes for host->nnodes: set them together. */
+    count = json_object_array_length(nodes);
+    if (count == 0 || count > HOST_MAX_NODES)
+        return hv_error_set(P, "numa_nodes", "numa_nodes must list 1..%d nodes", HOST_MAX_NODES);
+    if (!(host->nodes = hv_calloc(count, sizeof(*host->nodes))))
         return HV_E_NOMEM;
+    host->nnodes = count;
     for (size_t i = 0; i < host->nnodes; i++) {
         char path[64];
 
@@ -815,7 +884,7 @@ int hv_host_from_json(const char *json, hv_host **out)
     HV_CHECK_ARG(json, "json");
     HV_CHECK_ARG(out, "host");
     *out = NULL;
-    rc = hv_json_parse(json, "the host document", &root);
+    rc = hv_json_parse_bounded(json, strlen(json), "the host document", &host_bounds, &root);
     if (rc < 0)
         return rc;
     host = hv_calloc(1, sizeof(*host));

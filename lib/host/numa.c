@@ -53,8 +53,8 @@ static int read_hugepage_pools(hv_host *host, const hv_sysfs *fs, struct hv_host
 
     snprintf(dir, sizeof(dir), NODE_DIR "/node%d/hugepages", node->id);
     rc = hv_sysfs_list(fs, dir, "hugepages-", &names, &n);
-    if (rc < 0)
-        return rc == HV_E_NOMEM ? rc : 0; /* kernels without hugetlbfs: no pools */
+    if (rc < 0) /* absent on kernels without hugetlbfs: no pools */
+        return hv_host_note_unless_absent(host, rc, "host.numa.hugepages");
     for (size_t i = 0; i < n && rc == 0; i++) {
         hv_hugepage_pool pool = {0};
         char path[192];
@@ -104,11 +104,7 @@ static int read_node(hv_host *host, const hv_sysfs *fs, struct hv_host_node *nod
     int rc;
 
     snprintf(path, sizeof(path), NODE_DIR "/node%d/cpulist", node->id);
-    rc = hv_sysfs_read(fs, path, 1 << 20, &text);
-    if (rc == 0) {
-        rc = hv_cpuset_parse(&node->cpus, text, path);
-        free(text);
-    }
+    rc = hv_host_read_cpulist(fs, path, &node->cpus);
     if (rc < 0 && (rc == HV_E_NOMEM || (rc = hv_host_note_file_problem(host, "host.numa.cpulist",
                                                                        HV_SEVERITY_WARNING)) < 0))
         return rc;

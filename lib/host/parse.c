@@ -1,6 +1,8 @@
 /*
  * host/parse.c - sysfs/procfs text parsers. Strict about what they accept
- * and exact in what they report: every rejection names the file and line.
+ * and exact in what they report: every rejection names the file and line,
+ * and says what was expected without quoting the text that did not parse
+ * (it may be anything a host tree links to).
  */
 #include "host/parse.h"
 #include "core/alloc.h"
@@ -76,6 +78,16 @@ static const char *skip_space(const char *p)
     return p;
 }
 
+/* The error for text that is not one number. */
+static int not_a_number(const char *text, const char *where)
+{
+    if (!*skip_space(text))
+        return hv_error_set(HV_E_PARSE, where, "%s is empty: expected a number", where);
+    return hv_error_set(HV_E_PARSE, where,
+                        "%s does not hold one number (decimal, or hex after 0x) and nothing else",
+                        where);
+}
+
 int hv_parse_u64(const char *text, uint64_t *out, const char *where)
 {
     const char *p = skip_space(text);
@@ -84,7 +96,7 @@ int hv_parse_u64(const char *text, uint64_t *out, const char *where)
     if (rc == HV_E_RANGE)
         return hv_error_set(HV_E_RANGE, where, "%s: number does not fit 64 bits", where);
     if (rc < 0 || *skip_space(p))
-        return hv_error_set(HV_E_PARSE, where, "%s: '%.40s' is not a number", where, text);
+        return not_a_number(text, where);
     return 0;
 }
 
@@ -103,7 +115,7 @@ int hv_parse_i64(const char *text, int64_t *out, const char *where)
     if (rc == HV_E_RANGE || (rc == 0 && v > (uint64_t)INT64_MAX + negative))
         return hv_error_set(HV_E_RANGE, where, "%s: number out of range", where);
     if (rc < 0 || *skip_space(p))
-        return hv_error_set(HV_E_PARSE, where, "%s: '%.40s' is not a number", where, text);
+        return not_a_number(text, where);
     *out = negative ? (int64_t)(0 - v) : (int64_t)v;
     return 0;
 }
@@ -164,10 +176,18 @@ int hv_parse_distance_row(const char *text, int **values, size_t *count, const c
     while (*p) {
         uint64_t v;
 
-        if (scan_u64(&p, &v) < 0 || v > 255 || (*p && !isspace((unsigned char)*p))) {
+        if (scan_u64(&p, &v) < 0 || (*p && !isspace((unsigned char)*p))) {
             free(vals);
             return hv_error_set(HV_E_PARSE, where,
-                                "%s: '%.60s' is not a row of NUMA distances (0-255)", where, text);
+                                "%s is not a row of NUMA distances: expected numbers 0-255 "
+                                "separated by spaces",
+                                where);
+        }
+        if (v > 255) {
+            free(vals);
+            return hv_error_set(HV_E_PARSE, where,
+                                "%s: distance %zu is %llu; NUMA distances are 0-255", where, n + 1,
+                                (unsigned long long)v);
         }
         if (HV_ARRAY_RESERVE(vals, cap, n + 1) < 0) {
             free(vals);
@@ -293,9 +313,9 @@ int hv_parse_cpuinfo(const char *text, hv_cpuinfo *out, const char *where)
                 if (sscanf(buf, "%u bits physical, %u bits virtual", &phys, &virt) != 2 ||
                     phys < 32 || phys > 64 || virt < 32 || virt > 64)
                     return hv_error_set(HV_E_PARSE, where,
-                                        "%s: 'address sizes' line '%.60s' is not "
-                                        "'N bits physical, M bits virtual'",
-                                        where, buf);
+                                        "%s: the 'address sizes' line is not 'N bits physical, "
+                                        "M bits virtual' with N and M from 32 to 64",
+                                        where);
                 out->phys_addr_bits = phys;
                 out->virt_addr_bits = virt;
             } else if (KEY_IS("flags") && !seen_flags) {
@@ -320,7 +340,9 @@ int hv_parse_hugepage_dirname(const char *name, uint64_t *page_bytes)
     if (strncmp(name, "hugepages-", 10) != 0)
         return HV_E_PARSE;
     p = name + 10;
-    if (scan_u64(&p, &kb) < 0 || strcmp(p, "kB") != 0 || kb == 0 ||
+    /* Decimal without leading zeros, as the kernel names them: a name this
+     * accepts is at most 32 bytes, which the paths built from it rely on. */
+    if (*p == '0' || scan_u64(&p, &kb) < 0 || strcmp(p, "kB") != 0 || kb == 0 ||
         !hv_mul_u64(kb, 1024, page_bytes))
         return HV_E_PARSE;
     return 0;
@@ -334,7 +356,8 @@ int hv_parse_numbered_state(const char *text, int *number, char *name, size_t na
     size_t len;
 
     if (scan_u64(&p, &v) < 0 || v > 1000 || *p != ':')
-        return hv_error_set(HV_E_PARSE, where, "%s: '%.40s' is not 'N: NAME'", where, text);
+        return hv_error_set(HV_E_PARSE, where,
+                            "%s is not 'N: NAME' (a number up to 1000, a colon and a name)", where);
     p = skip_space(p + 1);
     len = strlen(p);
     while (len && isspace((unsigned char)p[len - 1]))

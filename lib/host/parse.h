@@ -1,8 +1,10 @@
 /*
  * host/parse.h - parsers for the text formats of sysfs and procfs files
  * (internal, pure: no I/O). Each takes the file's text and a `where` (the
- * file path) for error messages. The fuzz target fuzz/fuzz-sysfs-text.c
- * drives all of them.
+ * file path) for error messages. A rejection says what was expected and
+ * quotes nothing of the text: a host tree can link a file to anything, and
+ * what did not parse is not to be shown (numbers that parsed but are out of
+ * range are). The fuzz target fuzz/fuzz-sysfs-text.c drives all of them.
  */
 #ifndef HV_HOST_PARSE_H
 #define HV_HOST_PARSE_H

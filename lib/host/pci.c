@@ -1,7 +1,9 @@
 /*
  * host/pci.c - accelerators among the PCI functions: ids and class, kind and
  * catalogue model, NUMA node, IOMMU group, driver, link, SR-IOV, mdev (vGPU)
- * types and BARs from the `resource` file.
+ * types and BARs from the `resource` file. Paths are built to their full
+ * length, however long the tree's names and link targets: one too long to
+ * open is a finding that says so (host/sysfs.c), never a shorter path read.
  */
 #include "host/host.h"
 #include "host/catalogue.h"
@@ -19,61 +21,43 @@
 static int read_attr_u64(hv_host *host, const hv_sysfs *fs, const char *dir, const char *attr,
                          uint64_t max, uint64_t fallback, uint64_t *out)
 {
-    char path[512];
-    int rc;
+    char *path = hv_path_join(dir, attr);
+    int rc = path ? hv_sysfs_read_u64(fs, path, out) : HV_E_NOMEM;
 
-    snprintf(path, sizeof(path), "%s/%s", dir, attr);
-    rc = hv_sysfs_read_u64(fs, path, out);
     if (rc == 0 && *out > max)
         rc = hv_error_set(HV_E_RANGE, path, "%s: %llu is out of range (at most %llu)", path,
                           (unsigned long long)*out, (unsigned long long)max);
-    if (rc < 0) {
+    free(path);
+    if (rc < 0)
         *out = fallback;
-        if (rc == HV_E_NOMEM)
-            return rc;
-        if (rc != HV_E_NOTFOUND)
-            return hv_host_note_file_problem(host, "host.pci.attribute", HV_SEVERITY_WARNING);
-    }
-    return 0;
+    return hv_host_note_unless_absent(host, rc, "host.pci.attribute");
 }
 
 static int read_attr_text(hv_host *host, const hv_sysfs *fs, const char *dir, const char *attr,
                           char **out)
 {
-    char path[512];
-    int rc;
+    char *path = hv_path_join(dir, attr);
+    int rc = path ? hv_sysfs_read_line(fs, path, out) : HV_E_NOMEM;
 
-    snprintf(path, sizeof(path), "%s/%s", dir, attr);
-    rc = hv_sysfs_read_line(fs, path, out);
-    if (rc < 0) {
-        *out = hv_strdup("");
-        if (!*out)
-            return HV_E_NOMEM;
-        if (rc != HV_E_NOTFOUND && rc != HV_E_NOMEM)
-            return hv_host_note_file_problem(host, "host.pci.attribute", HV_SEVERITY_WARNING);
-        return rc == HV_E_NOMEM ? rc : 0;
-    }
-    return 0;
+    free(path);
+    if (rc < 0 && !(*out = hv_strdup("")))
+        return HV_E_NOMEM;
+    return hv_host_note_unless_absent(host, rc, "host.pci.attribute");
 }
 
 static int read_numa_node(hv_host *host, const hv_sysfs *fs, const char *dir, int *node)
 {
-    char path[512];
+    char *path = hv_path_join(dir, "numa_node");
     int64_t v;
-    int rc;
+    int rc = path ? hv_sysfs_read_i64(fs, path, &v) : HV_E_NOMEM;
 
-    snprintf(path, sizeof(path), "%s/numa_node", dir);
     *node = -1;
-    rc = hv_sysfs_read_i64(fs, path, &v);
-    if (rc == HV_E_NOTFOUND)
-        return 0;
     if (rc == 0 && (v < -1 || v > HV_MAX_NODE_ID))
         rc = hv_error_set(HV_E_RANGE, path, "%s: node %lld does not exist (at most %d)", path,
                           (long long)v, HV_MAX_NODE_ID);
+    free(path);
     if (rc < 0)
-        return rc == HV_E_NOMEM
-                   ? rc
-                   : hv_host_note_file_problem(host, "host.pci.numa-node", HV_SEVERITY_WARNING);
+        return hv_host_note_unless_absent(host, rc, "host.pci.numa-node");
     *node = (int)v;
     return 0;
 }
@@ -81,23 +65,19 @@ static int read_numa_node(hv_host *host, const hv_sysfs *fs, const char *dir, in
 static int read_bars(hv_host *host, const hv_sysfs *fs, const char *dir, struct hv_accelerator *acc)
 {
     hv_resource_line lines[6];
-    char path[512], *text;
-    size_t n;
-    int rc;
+    char *path = hv_path_join(dir, "resource"), *text;
+    size_t n = 0;
+    int rc = path ? hv_sysfs_read(fs, path, 1 << 16, &text) : HV_E_NOMEM;
 
-    snprintf(path, sizeof(path), "%s/resource", dir);
-    rc = hv_sysfs_read(fs, path, 1 << 16, &text);
-    if (rc == HV_E_NOTFOUND)
-        return 0;
     if (rc == 0) {
         rc = hv_parse_resource(text, lines, 6, &n, path);
         free(text);
     }
-    if (rc < 0)
-        return rc == HV_E_NOMEM
-                   ? rc
-                   : hv_host_note_file_problem(host, "host.pci.resource", HV_SEVERITY_WARNING);
-    for (size_t i = 0; i < n; i++) {
+    if (rc < 0) {
+        free(path);
+        return hv_host_note_unless_absent(host, rc, "host.pci.resource");
+    }
+    for (size_t i = 0; i < n && rc == 0; i++) {
         struct hv_pci_bar *bar;
         uint64_t total;
 
@@ -109,8 +89,6 @@ static int read_bars(hv_host *host, const hv_sysfs *fs, const char *dir, struct 
                                 "%s: the BAR sizes of %s add up to more than 2^64 bytes: BAR %zu "
                                 "is left out",
                                 path, acc->pci_address, i);
-            if (rc < 0)
-                return rc;
             continue;
         }
         bar = &acc->bars[acc->nbars++];
@@ -122,22 +100,24 @@ static int read_bars(hv_host *host, const hv_sysfs *fs, const char *dir, struct 
         bar->prefetchable = lines[i].flags & HV_IORESOURCE_PREFETCH;
         acc->bar_total_bytes = total;
     }
-    return 0;
+    free(path);
+    return rc;
 }
 
 static int read_mdev_types(hv_host *host, const hv_sysfs *fs, const char *dir,
                            struct hv_accelerator *acc)
 {
-    char types_dir[512], **names;
+    char *types_dir = hv_path_join(dir, "mdev_supported_types"), **names;
     size_t n;
-    int rc;
+    int rc = types_dir ? hv_sysfs_list(fs, types_dir, NULL, &names, &n) : HV_E_NOMEM;
 
-    snprintf(types_dir, sizeof(types_dir), "%s/mdev_supported_types", dir);
-    rc = hv_sysfs_list(fs, types_dir, NULL, &names, &n);
-    if (rc < 0)
-        return rc == HV_E_NOMEM ? rc : 0;
+    if (rc < 0) {
+        free(types_dir);
+        return hv_host_note_unless_absent(host, rc, "host.pci.attribute");
+    }
     acc->mdev = hv_calloc(n, sizeof(*acc->mdev));
     if (!acc->mdev) {
+        free(types_dir);
         hv_sysfs_list_free(names, n);
         return HV_E_NOMEM;
     }
@@ -159,6 +139,7 @@ static int read_mdev_types(hv_host *host, const hv_sysfs *fs, const char *dir,
             t->available = (int)avail;
         free(type_dir);
     }
+    free(types_dir);
     hv_sysfs_list_free(names, n);
     return rc;
 }
@@ -166,61 +147,57 @@ static int read_mdev_types(hv_host *host, const hv_sysfs *fs, const char *dir,
 static int read_iommu_group(hv_host *host, const hv_sysfs *fs, const char *dir,
                             struct hv_accelerator *acc)
 {
-    char path[512], *group = NULL, **members;
-    size_t n;
-    int rc;
+    char *path = hv_path_join(dir, "iommu_group"), *group = NULL, **members, *end;
+    char members_dir[64];
+    size_t n, len = 1;
+    long v;
+    int rc = path ? hv_sysfs_link_basename(fs, path, &group) : HV_E_NOMEM;
 
     acc->iommu_group = -1;
-    snprintf(path, sizeof(path), "%s/iommu_group", dir);
-    rc = hv_sysfs_link_basename(fs, path, &group);
     if (rc < 0) {
+        free(path);
         acc->iommu_group_members = hv_strdup("");
-        if (!acc->iommu_group_members)
-            return HV_E_NOMEM;
-        return rc == HV_E_NOTFOUND ? 0
-               : rc == HV_E_NOMEM
-                   ? rc
-                   : hv_host_note_file_problem(host, "host.pci.iommu-group", HV_SEVERITY_WARNING);
+        return acc->iommu_group_members
+                   ? hv_host_note_unless_absent(host, rc, "host.pci.iommu-group")
+                   : HV_E_NOMEM;
     }
-    {
-        char *end;
-        long v = strtol(group, &end, 10);
-
-        if (end == group || *end || v < 0 || v > 1000000) {
-            hv_error_set(HV_E_PARSE, path, "%s: '%s' is not an IOMMU group number", path, group);
-            free(group);
-            return hv_host_note_file_problem(host, "host.pci.iommu-group", HV_SEVERITY_WARNING);
-        }
-        acc->iommu_group = (int)v;
+    v = strtol(group, &end, 10);
+    if (end == group || *end || v < 0 || v > 1000000) {
+        hv_error_set(HV_E_PARSE, path,
+                     "%s: the link's target does not end in an IOMMU group number", path);
+        free(group);
+        free(path);
+        return hv_host_note_file_problem(host, "host.pci.iommu-group", HV_SEVERITY_WARNING);
     }
-    snprintf(path, sizeof(path), "sys/kernel/iommu_groups/%s/devices", group);
     free(group);
-    rc = hv_sysfs_list(fs, path, NULL, &members, &n);
+    free(path);
+    acc->iommu_group = (int)v;
+    /* a number of at most 7 digits: it fits */
+    snprintf(members_dir, sizeof(members_dir), "sys/kernel/iommu_groups/%ld/devices", v);
+    rc = hv_sysfs_list(fs, members_dir, NULL, &members, &n);
     if (rc < 0) {
         /* The group's member list was not captured: the device alone is what we know. */
         acc->iommu_group_members = hv_strdup(acc->pci_address);
-        return acc->iommu_group_members ? 0 : HV_E_NOMEM;
+        return acc->iommu_group_members
+                   ? hv_host_note_unless_absent(host, rc, "host.pci.iommu-group")
+                   : HV_E_NOMEM;
     }
-    {
-        size_t len = 1;
-        char *out;
+    for (size_t i = 0; i < n; i++)
+        len += strlen(members[i]) + 1;
+    acc->iommu_group_members = hv_calloc(len, 1);
+    if (acc->iommu_group_members) {
+        /* "a,b,c" written at its end each time: a listing may have 65536 entries */
+        for (size_t i = 0, at = 0; i < n; i++) {
+            size_t l = strlen(members[i]);
 
-        for (size_t i = 0; i < n; i++)
-            len += strlen(members[i]) + 1;
-        out = hv_calloc(len, 1);
-        if (!out) {
-            hv_sysfs_list_free(members, n);
-            return HV_E_NOMEM;
-        }
-        for (size_t i = 0; i < n; i++) {
             if (i)
-                strcat(out, ",");
-            strcat(out, members[i]);
+                acc->iommu_group_members[at++] = ',';
+            memcpy(acc->iommu_group_members + at, members[i], l + 1);
+            at += l;
         }
-        acc->iommu_group_members = out;
     }
     hv_sysfs_list_free(members, n);
-    return 0;
+    return acc->iommu_group_members ? 0 : HV_E_NOMEM;
 }
 
 /* Fill in everything about an accelerator at resolved device directory `dir`. */
@@ -230,7 +207,7 @@ static int read_accelerator(hv_host *host, const hv_sysfs *fs, const char *dir,
     const hv_catalogue_entry *entry;
     uint64_t v;
     int rc;
-    char path[512];
+    char *path;
 
     entry = hv_catalogue_by_ids(acc->vendor_id, acc->device_id);
     acc->model = entry ? entry->name : "";
@@ -258,13 +235,13 @@ static int read_accelerator(hv_host *host, const hv_sysfs *fs, const char *dir,
     if ((rc = read_attr_u64(host, fs, dir, "sriov_numvfs", 65535, 0, &v)) < 0)
         return rc;
     acc->sriov_enabled_vfs = (unsigned int)v;
-    snprintf(path, sizeof(path), "%s/driver", dir);
-    rc = hv_sysfs_link_basename(fs, path, &acc->driver);
+    path = hv_path_join(dir, "driver");
+    rc = path ? hv_sysfs_link_basename(fs, path, &acc->driver) : HV_E_NOMEM;
+    free(path);
     if (rc < 0) {
         if (rc == HV_E_NOMEM || !(acc->driver = hv_strdup("")))
             return HV_E_NOMEM;
-        if (rc != HV_E_NOTFOUND &&
-            (rc = hv_host_note_file_problem(host, "host.pci.driver", HV_SEVERITY_WARNING)) < 0)
+        if ((rc = hv_host_note_unless_absent(host, rc, "host.pci.driver")) < 0)
             return rc;
     }
     if ((rc = read_iommu_group(host, fs, dir, acc)) < 0 ||
@@ -285,8 +262,8 @@ int hv_host_discover_pci(hv_host *host, const hv_sysfs *fs)
     size_t n;
     int rc = hv_sysfs_list(fs, PCI_DEVICES, NULL, &names, &n);
 
-    if (rc < 0)
-        return rc == HV_E_NOMEM ? rc : 0; /* no PCI bus (or not captured) */
+    if (rc < 0) /* absent: no PCI bus (or not captured) */
+        return hv_host_note_unless_absent(host, rc, "host.pci.device");
     for (size_t i = 0; i < n && rc >= 0; i++) {
         char *entry = NULL, *dir = NULL;
         uint64_t vendor, device, class_code;

@@ -2,6 +2,9 @@
  * host/rdma.c - RDMA devices from /sys/class/infiniband: node type,
  * firmware, ports (state, rate, link layer, active MTU) and their GID tables
  * with RoCE types and netdevs; the PCI function behind each and its node.
+ * Paths are built to their full length, however long the tree's names and
+ * link targets: one too long to open is a finding that says so
+ * (host/sysfs.c), never a shorter path read.
  */
 #include "host/host.h"
 #include "host/parse.h"
@@ -25,31 +28,33 @@ static int note(hv_host *host, int rc)
 static int read_text(hv_host *host, const hv_sysfs *fs, const char *dir, const char *attr,
                      char **out)
 {
-    char path[512];
-    int rc;
+    char *path = hv_path_join(dir, attr);
+    int rc = path ? hv_sysfs_read_line(fs, path, out) : HV_E_NOMEM;
 
-    snprintf(path, sizeof(path), "%s/%s", dir, attr);
-    rc = hv_sysfs_read_line(fs, path, out);
+    free(path);
     if (rc == 0)
         return 0;
     *out = hv_strdup("");
     if (!*out)
         return HV_E_NOMEM;
-    return rc == HV_E_NOTFOUND ? 0 : note(host, rc);
+    return hv_host_note_unless_absent(host, rc, "host.rdma.attribute");
 }
 
 /* "4: ACTIVE" -> "ACTIVE" (kept verbatim when it has no number). */
 static int read_state(hv_host *host, const hv_sysfs *fs, const char *dir, const char *attr,
                       char **out)
 {
-    char name[64], path[512];
+    char name[64], *path;
     int number, rc = read_text(host, fs, dir, attr, out);
 
     if (rc < 0 || !**out)
         return rc;
-    snprintf(path, sizeof(path), "%s/%s", dir, attr);
-    if (hv_parse_numbered_state(*out, &number, name, sizeof(name), path) < 0)
-        return note(host, HV_E_PARSE);
+    if (!(path = hv_path_join(dir, attr)))
+        return HV_E_NOMEM;
+    rc = hv_parse_numbered_state(*out, &number, name, sizeof(name), path);
+    free(path);
+    if (rc < 0)
+        return note(host, rc);
     free(*out);
     *out = hv_strdup(name);
     return *out ? 0 : HV_E_NOMEM;
@@ -66,34 +71,42 @@ static bool gid_is_zero(const char *gid)
 static int read_gids(hv_host *host, const hv_sysfs *fs, const char *port_dir,
                      struct hv_rdma_port *port)
 {
-    char gid_dir[600], **names;
-    size_t n, cap = 0;
-    int rc;
+    char *gid_dir = hv_path_join(port_dir, "gids"), **names;
+    char *types_dir = hv_path_join(port_dir, "gid_attrs/types");
+    char *ndevs_dir = hv_path_join(port_dir, "gid_attrs/ndevs");
+    size_t n = 0, cap = 0;
+    int rc = gid_dir && types_dir && ndevs_dir ? hv_sysfs_list(fs, gid_dir, NULL, &names, &n)
+                                               : HV_E_NOMEM;
 
-    snprintf(gid_dir, sizeof(gid_dir), "%s/gids", port_dir);
-    rc = hv_sysfs_list(fs, gid_dir, NULL, &names, &n);
-    if (rc < 0)
-        return rc == HV_E_NOMEM ? rc : 0;
+    if (rc < 0) {
+        names = NULL;
+        rc = hv_host_note_unless_absent(host, rc, "host.rdma.attribute");
+    }
     for (size_t i = 0; i < n && rc == 0; i++) {
-        char *end, *text = NULL, *type = NULL, path[700];
+        char *end, *text = NULL, *type = NULL, *path;
         unsigned long index = strtoul(names[i], &end, 10);
         struct hv_rdma_gid *gid;
 
         if (end == names[i] || *end || index > 65535)
             continue;
-        snprintf(path, sizeof(path), "%s/%s", gid_dir, names[i]);
+        if (!(path = hv_path_join(gid_dir, names[i]))) {
+            rc = HV_E_NOMEM;
+            break;
+        }
         rc = hv_sysfs_read_line(fs, path, &text);
-        if (rc < 0) {
-            rc = note(host, rc);
-            continue;
-        }
-        if (gid_is_zero(text) || strlen(text) != 39) {
-            if (!gid_is_zero(text))
+        if (rc < 0 || gid_is_zero(text) || strlen(text) != 39) {
+            if (rc < 0)
+                rc = note(host, rc);
+            else if (!gid_is_zero(text))
                 rc = hv_findings_add(&host->findings, HV_SEVERITY_WARNING, "host.rdma.gid", path,
-                                     "%s: '%.60s' is not a GID", path, text);
+                                     "%s is not a GID: expected 8 groups of 4 hex digits "
+                                     "joined by ':' (39 characters)",
+                                     path);
             free(text);
+            free(path);
             continue;
         }
+        free(path);
         if (HV_ARRAY_RESERVE(port->gids, cap, port->ngids + 1) < 0) {
             free(text);
             rc = HV_E_NOMEM;
@@ -102,39 +115,43 @@ static int read_gids(hv_host *host, const hv_sysfs *fs, const char *port_dir,
         gid = &port->gids[port->ngids++];
         gid->index = (unsigned int)index;
         gid->text = text;
-        snprintf(path, sizeof(path), "%s/gid_attrs/types", port_dir);
-        if ((rc = read_text(host, fs, path, names[i], &type)) < 0)
+        if ((rc = read_text(host, fs, types_dir, names[i], &type)) < 0)
             break;
         gid->type = strcmp(type, "IB/RoCE v1") == 0 ? HV_RDMA_GID_IB_ROCE_V1
                     : strcmp(type, "RoCE v2") == 0  ? HV_RDMA_GID_ROCE_V2
                                                     : HV_RDMA_GID_UNKNOWN;
         free(type);
-        snprintf(path, sizeof(path), "%s/gid_attrs/ndevs", port_dir);
-        rc = read_text(host, fs, path, names[i], &gid->netdev);
+        rc = read_text(host, fs, ndevs_dir, names[i], &gid->netdev);
     }
     hv_sysfs_list_free(names, n);
+    free(gid_dir);
+    free(types_dir);
+    free(ndevs_dir);
     return rc;
 }
 
 static int read_port(hv_host *host, const hv_sysfs *fs, const char *dev_dir, const char *name,
                      struct hv_rdma_port *port)
 {
-    char port_dir[512], *layer = NULL;
-    int rc;
+    char *port_dir = hv_asprintf("%s/ports/%s", dev_dir, name), *layer = NULL;
+    int rc = port_dir ? 0 : HV_E_NOMEM;
 
     port->number = (unsigned int)strtoul(name, NULL, 10);
-    snprintf(port_dir, sizeof(port_dir), "%s/ports/%s", dev_dir, name);
-    if ((rc = read_state(host, fs, port_dir, "state", &port->state)) < 0 ||
+    if (rc < 0 || (rc = read_state(host, fs, port_dir, "state", &port->state)) < 0 ||
         (rc = read_state(host, fs, port_dir, "phys_state", &port->phys_state)) < 0 ||
         (rc = read_text(host, fs, port_dir, "rate", &port->rate)) < 0 ||
-        (rc = read_text(host, fs, port_dir, "link_layer", &layer)) < 0)
+        (rc = read_text(host, fs, port_dir, "link_layer", &layer)) < 0) {
+        free(port_dir);
         return rc;
+    }
     port->rate_gbps = hv_parse_rate_gbps(port->rate);
     port->link_layer = strcmp(layer, "InfiniBand") == 0 ? HV_RDMA_LINK_INFINIBAND
                        : strcmp(layer, "Ethernet") == 0 ? HV_RDMA_LINK_ETHERNET
                                                         : HV_RDMA_LINK_UNKNOWN;
     free(layer);
-    if ((rc = read_gids(host, fs, port_dir, port)) < 0)
+    rc = read_gids(host, fs, port_dir, port);
+    free(port_dir);
+    if (rc < 0)
         return rc;
     /* A RoCE port's netdev is its GIDs' netdev; its MTU follows from that netdev's. */
     for (size_t g = 0; g < port->ngids && !port->netdev; g++)
@@ -143,11 +160,11 @@ static int read_port(hv_host *host, const hv_sysfs *fs, const char *dev_dir, con
     if (!port->netdev && !(port->netdev = hv_strdup("")))
         return HV_E_NOMEM;
     if (port->link_layer == HV_RDMA_LINK_ETHERNET && *port->netdev) {
-        char path[512];
+        char *path = hv_asprintf("sys/class/net/%s/mtu", port->netdev);
         uint64_t mtu;
 
-        snprintf(path, sizeof(path), "sys/class/net/%s/mtu", port->netdev);
-        rc = hv_sysfs_read_u64(fs, path, &mtu);
+        rc = path ? hv_sysfs_read_u64(fs, path, &mtu) : HV_E_NOMEM;
+        free(path);
         if (rc == 0 && mtu <= 65536)
             port->active_mtu = hv_roce_active_mtu((unsigned int)mtu);
         else if (rc != HV_E_NOTFOUND && (rc = note(host, rc < 0 ? rc : HV_E_PARSE)) < 0)
@@ -157,14 +174,15 @@ static int read_port(hv_host *host, const hv_sysfs *fs, const char *dev_dir, con
 }
 
 /* The PCI addresses behind the PF's virtfnN links, in N order. */
-static int read_vfs(const hv_sysfs *fs, const char *pci_dir, struct hv_rdma_device *dev)
+static int read_vfs(hv_host *host, const hv_sysfs *fs, const char *pci_dir,
+                    struct hv_rdma_device *dev)
 {
     char **names;
     size_t n;
     int rc = hv_sysfs_list(fs, pci_dir, "virtfn", &names, &n);
 
     if (rc < 0)
-        return rc == HV_E_NOMEM ? rc : 0;
+        return hv_host_note_unless_absent(host, rc, "host.rdma.attribute");
     dev->vfs = hv_calloc(n, sizeof(*dev->vfs));
     rc = dev->vfs ? 0 : HV_E_NOMEM;
     for (size_t i = 0; i < n && rc == 0; i++) {
@@ -184,11 +202,39 @@ static int read_vfs(const hv_sysfs *fs, const char *pci_dir, struct hv_rdma_devi
     return rc;
 }
 
+/*
+ * The NUMA node and SR-IOV VFs of the PCI function at `pci_dir` behind an
+ * RDMA device; each attribute is optional (absent or out of range: unknown),
+ * a file there that cannot be read is a finding.
+ */
+static int read_pci_function(hv_host *host, const hv_sysfs *fs, const char *pci_dir,
+                             struct hv_rdma_device *dev)
+{
+    static const char *const attrs[] = {"numa_node", "sriov_totalvfs", "sriov_numvfs"};
+    int64_t values[3] = {-1, 0, 0};
+    int rc = 0;
+
+    for (size_t i = 0; i < 3 && rc == 0; i++) {
+        char *path = hv_path_join(pci_dir, attrs[i]);
+
+        rc = path ? hv_sysfs_read_i64(fs, path, &values[i]) : HV_E_NOMEM;
+        free(path);
+        rc = hv_host_note_unless_absent(host, rc, "host.rdma.attribute");
+    }
+    if (values[0] >= -1 && values[0] <= HV_MAX_NODE_ID)
+        dev->numa_node = (int)values[0];
+    if (values[1] >= 0 && values[1] <= 65535)
+        dev->sriov_total_vfs = (unsigned int)values[1];
+    if (values[2] >= 0 && values[2] <= 65535)
+        dev->sriov_enabled_vfs = (unsigned int)values[2];
+    return rc < 0 ? rc : read_vfs(host, fs, pci_dir, dev);
+}
+
 /* 0 when read, 1 when the device is unreadable (a finding says why), or HV_E_NOMEM. */
 static int read_device(hv_host *host, const hv_sysfs *fs, const char *name,
                        struct hv_rdma_device *dev)
 {
-    char *entry, *dir = NULL, *pci_dir = NULL, path[512], **ports;
+    char *entry, *dir = NULL, *pci_dir = NULL, *path = NULL, **ports;
     size_t nports;
     int rc;
 
@@ -203,36 +249,36 @@ static int read_device(hv_host *host, const hv_sysfs *fs, const char *name,
         (rc = read_text(host, fs, dir, "fw_ver", &dev->fw_version)) < 0 ||
         (rc = read_text(host, fs, dir, "node_guid", &dev->node_guid)) < 0)
         goto out;
-    snprintf(path, sizeof(path), "%s/device", dir);
-    if (hv_sysfs_resolve(fs, path, &pci_dir) == 0) {
+    if (!(path = hv_path_join(dir, "device"))) {
+        rc = HV_E_NOMEM;
+        goto out;
+    }
+    rc = hv_sysfs_resolve(fs, path, &pci_dir);
+    if (rc == 0) {
         const char *base = strrchr(pci_dir, '/');
-        int64_t node;
-        uint64_t vfs;
 
         base = base ? base + 1 : pci_dir;
         if (hv_is_pci_address(base)) {
             dev->pci_address = hv_strdup(base);
-            snprintf(path, sizeof(path), "%s/numa_node", pci_dir);
-            if (hv_sysfs_read_i64(fs, path, &node) == 0 && node >= -1 && node <= HV_MAX_NODE_ID)
-                dev->numa_node = (int)node;
-            snprintf(path, sizeof(path), "%s/sriov_totalvfs", pci_dir);
-            if (hv_sysfs_read_u64(fs, path, &vfs) == 0 && vfs <= 65535)
-                dev->sriov_total_vfs = (unsigned int)vfs;
-            snprintf(path, sizeof(path), "%s/sriov_numvfs", pci_dir);
-            if (hv_sysfs_read_u64(fs, path, &vfs) == 0 && vfs <= 65535)
-                dev->sriov_enabled_vfs = (unsigned int)vfs;
-            if ((rc = read_vfs(fs, pci_dir, dev)) < 0)
+            rc = dev->pci_address ? read_pci_function(host, fs, pci_dir, dev) : HV_E_NOMEM;
+            if (rc < 0)
                 goto out;
         }
+    } else if ((rc = hv_host_note_unless_absent(host, rc, "host.rdma.attribute")) < 0) {
+        goto out;
     }
     if (!dev->pci_address && !(dev->pci_address = hv_strdup(""))) {
         rc = HV_E_NOMEM;
         goto out;
     }
-    snprintf(path, sizeof(path), "%s/ports", dir);
+    free(path);
+    if (!(path = hv_path_join(dir, "ports"))) {
+        rc = HV_E_NOMEM;
+        goto out;
+    }
     rc = hv_sysfs_list(fs, path, NULL, &ports, &nports);
     if (rc < 0) {
-        rc = rc == HV_E_NOMEM ? rc : 0;
+        rc = hv_host_note_unless_absent(host, rc, "host.rdma.attribute");
         goto out;
     }
     dev->ports = hv_calloc(nports, sizeof(*dev->ports));
@@ -248,6 +294,7 @@ static int read_device(hv_host *host, const hv_sysfs *fs, const char *name,
     }
     hv_sysfs_list_free(ports, nports);
 out:
+    free(path);
     free(pci_dir);
     free(dir);
     return rc;
@@ -260,7 +307,7 @@ int hv_host_discover_rdma(hv_host *host, const hv_sysfs *fs)
     int rc = hv_sysfs_list(fs, IB_CLASS, NULL, &names, &n);
 
     if (rc < 0)
-        return rc == HV_E_NOMEM ? rc : 0;
+        return hv_host_note_unless_absent(host, rc, "host.rdma.attribute");
     for (size_t i = 0; i < n && rc == 0; i++) {
         if (HV_ARRAY_RESERVE(host->rdma, host->rdma_cap, host->nrdma + 1) < 0) {
             rc = HV_E_NOMEM;

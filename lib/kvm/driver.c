@@ -6,6 +6,7 @@
 #include "kvm/driver.h"
 #include "core/alloc.h"
 #include "core/error.h"
+#include "core/text.h"
 #include "kvm/clone.h"
 #include "kvm/engine.h"
 #include "kvm/snapshot.h"
@@ -18,13 +19,14 @@
 static int kvm_open(const char *uri, void **data)
 {
     hv_kvm_conn *conn;
+    char quoted[HV_QUOTE_SIZE];
     int rc;
 
     if (strcmp(uri, "kvm:///") != 0 && strcmp(uri, "kvm://") != 0 && strcmp(uri, "kvm:") != 0)
         return hv_error_set(HV_E_INVAL, "uri",
                             "'%s': the built-in engine's URI is kvm:/// (it has no hosts or "
                             "paths)",
-                            uri);
+                            hv_quote(quoted, sizeof(quoted), uri));
     conn = hv_calloc(1, sizeof(*conn));
     if (!conn)
         return HV_E_NOMEM;
@@ -120,6 +122,7 @@ static int kvm_vm_create(void *data, const hv_plan *plan, const hv_vm_create_opt
 static int kvm_vm_lookup(void *data, const char *name, void **out)
 {
     hv_kvm_conn *conn = data;
+    char quoted[HV_QUOTE_SIZE];
 
     pthread_mutex_lock(&conn->lock);
     for (size_t i = 0; i < conn->nvms; i++) {
@@ -134,7 +137,7 @@ static int kvm_vm_lookup(void *data, const char *name, void **out)
     return hv_error_set(HV_E_NOTFOUND, "name",
                         "no VM named '%s' on this kvm:/// connection (the built-in engine's VMs "
                         "live in the process that created them)",
-                        name);
+                        hv_quote(quoted, sizeof(quoted), name));
 }
 
 static void kvm_vm_release(void *data)

@@ -7,6 +7,7 @@
  */
 #include "kvm/loader.h"
 #include "core/error.h"
+#include "core/text.h"
 
 #include <elf.h>
 #include <inttypes.h>
@@ -15,18 +16,25 @@
 #include <string.h>
 #include <hpcvirt/guest.h>
 
-/* An HV_E_PARSE error whose message starts with the file's name. */
+/* Room to quote the file's name in a message whole (hv_quote()), unless it is huge. */
+#define WHAT_QUOTE_SIZE 384
+
+/*
+ * An HV_E_PARSE error whose message starts with the file's name, quoted (it
+ * is the caller's, a path that may hold anything); the error's path is the
+ * name as given.
+ */
 static int parse_error(const char *what, const char *fmt, ...) HV_PRINTF(2, 3);
 
 static int parse_error(const char *what, const char *fmt, ...)
 {
-    char text[512];
+    char text[512], shown[WHAT_QUOTE_SIZE];
     va_list ap;
 
     va_start(ap, fmt);
     vsnprintf(text, sizeof(text), fmt, ap);
     va_end(ap);
-    return hv_error_set(HV_E_PARSE, what, "%s: %s", what, text);
+    return hv_error_set(HV_E_PARSE, what, "%s: %s", hv_quote(shown, sizeof(shown), what), text);
 }
 
 static const char *type_name(uint16_t type)

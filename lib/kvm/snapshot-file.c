@@ -11,6 +11,7 @@
 #include "kvm/snapshot-file.h"
 #include "core/alloc.h"
 #include "core/error.h"
+#include "core/text.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -54,6 +55,14 @@
 #define SECTION_ALIGN     8u
 #define MAX_SECTION_BYTES (UINT64_C(256) << 20)
 #define MAX_SECTIONS      65536u
+
+/*
+ * Room to quote the snapshot's path in a message whole (hv_quote()), unless
+ * it is huge; a second path in the same message (the temporary file, the
+ * directory) gets less, so that the message keeps its end.
+ */
+#define PATH_QUOTE_SIZE  512
+#define OTHER_QUOTE_SIZE 256
 
 /* ---- CRC32C ------------------------------------------------------------------------ */
 
@@ -288,7 +297,9 @@ struct hv_snap_writer {
     char *path;     /* what the snapshot replaces on commit */
     char *tmp_path; /* the temporary file in the same directory */
     char *dir;      /* that directory */
-    uint64_t end;   /* where the next section goes */
+    /* the three as messages quote them (hv_quote()): the caller's path may hold anything */
+    char shown[PATH_QUOTE_SIZE], shown_tmp[OTHER_QUOTE_SIZE], shown_dir[OTHER_QUOTE_SIZE];
+    uint64_t end; /* where the next section goes */
     uint64_t data_bytes;
     snap_entry *entries;
     size_t count, cap;
@@ -311,6 +322,7 @@ int hv_snap_writer_open(const char *path, hv_snap_writer **writer)
 {
     const char *base;
     hv_snap_writer *w;
+    char shown[PATH_QUOTE_SIZE];
     int fd;
 
     HV_CHECK_ARG(writer, "writer");
@@ -322,7 +334,7 @@ int hv_snap_writer_open(const char *path, hv_snap_writer **writer)
         return hv_error_set(HV_E_INVAL, path,
                             "%s: a snapshot path names a file, not a directory (it ends in '/' "
                             "or is empty)",
-                            path);
+                            hv_quote(shown, sizeof(shown), path));
     w = hv_calloc(1, sizeof(*w));
     if (!w)
         return HV_E_NOMEM;
@@ -334,12 +346,14 @@ int hv_snap_writer_open(const char *path, hv_snap_writer **writer)
         hv_snap_writer_abort(w);
         return hv_error_nomem();
     }
+    hv_quote(w->shown, sizeof(w->shown), path);
+    hv_quote(w->shown_dir, sizeof(w->shown_dir), w->dir);
     fd = mkostemp(w->tmp_path, O_CLOEXEC);
     if (fd < 0) {
         int rc = hv_error_set_errno(HV_E_IO, errno, path,
                                     "%s: cannot create the snapshot's temporary file in directory "
                                     "'%s'",
-                                    path, w->dir);
+                                    w->shown, w->shown_dir);
 
         free(w->tmp_path);
         w->tmp_path = NULL; /* nothing to remove */
@@ -347,9 +361,10 @@ int hv_snap_writer_open(const char *path, hv_snap_writer **writer)
         return rc;
     }
     w->fd = fd;
+    hv_quote(w->shown_tmp, sizeof(w->shown_tmp), w->tmp_path);
     if (fchmod(fd, 0600) < 0) {
-        int rc = hv_error_set_errno(HV_E_IO, errno, path, "%s: cannot make '%s' mode 0600", path,
-                                    w->tmp_path);
+        int rc = hv_error_set_errno(HV_E_IO, errno, path, "%s: cannot make '%s' mode 0600",
+                                    w->shown, w->shown_tmp);
 
         hv_snap_writer_abort(w);
         return rc;
@@ -375,8 +390,8 @@ static int write_at(hv_snap_writer *w, const void *data, uint64_t bytes, uint64_
 
             w->failed = true;
             return hv_error_set_errno(HV_E_IO, err, w->path,
-                                      "%s: cannot write %s to the temporary file '%s'", w->path,
-                                      what, w->tmp_path);
+                                      "%s: cannot write %s to the temporary file '%s'", w->shown,
+                                      what, w->shown_tmp);
         }
         p += n;
         bytes -= (uint64_t)n;
@@ -393,15 +408,15 @@ static int add_check(hv_snap_writer *w, uint32_t type, uint32_t index)
     if (w->failed)
         return hv_error_set(HV_E_STATE, w->path,
                             "%s: an earlier write to the snapshot failed: abort it and start again",
-                            w->path);
+                            w->shown);
     if (w->count >= MAX_SECTIONS)
         return hv_error_set(HV_E_RANGE, w->path,
                             "%s: section %s would be one more than the %u sections a snapshot "
                             "may have",
-                            w->path, label(name, sizeof(name), type, index), MAX_SECTIONS);
+                            w->shown, label(name, sizeof(name), type, index), MAX_SECTIONS);
     for (size_t i = 0; i < w->count; i++)
         if (w->entries[i].type == type && w->entries[i].index == index)
-            return hv_error_set(HV_E_INVAL, w->path, "%s: section %s was already added", w->path,
+            return hv_error_set(HV_E_INVAL, w->path, "%s: section %s was already added", w->shown,
                                 label(name, sizeof(name), type, index));
     return HV_ARRAY_RESERVE(w->entries, w->cap, w->count + 1);
 }
@@ -414,7 +429,7 @@ static int place(hv_snap_writer *w, uint64_t bytes, uint64_t *offset)
     if (!align_up(w->end, SECTION_ALIGN, offset) || !hv_add_u64(*offset, bytes, &end) ||
         end > INT64_MAX)
         return hv_error_set(HV_E_RANGE, w->path, "%s: the snapshot would be larger than 2^63 bytes",
-                            w->path);
+                            w->shown);
     return 0;
 }
 
@@ -433,12 +448,12 @@ int hv_snap_writer_add(hv_snap_writer *writer, uint32_t type, uint32_t index, co
                             "%s: section %s: type %" PRIu32
                             " cannot be added with hv_snap_writer_add() (0 is no type; memory "
                             "goes through hv_snap_writer_add_memory())",
-                            writer->path, name, type);
+                            writer->shown, name, type);
     if (bytes > MAX_SECTION_BYTES)
         return hv_error_set(HV_E_RANGE, writer->path,
                             "%s: section %s: %" PRIu64 " bytes, more than the %" PRIu64
                             " a section may have",
-                            writer->path, name, bytes, MAX_SECTION_BYTES);
+                            writer->shown, name, bytes, MAX_SECTION_BYTES);
     if ((rc = add_check(writer, type, index)) < 0 || (rc = place(writer, bytes, &e.offset)) < 0)
         return rc;
     e.crc = hv_crc32c(0, data, (size_t)bytes);
@@ -467,7 +482,7 @@ int hv_snap_writer_add_memory(hv_snap_writer *writer, uint32_t index, const uint
         return hv_error_set(HV_E_INVAL, writer->path,
                             "%s: section %s: %" PRIu64
                             " bytes of memory is not a positive multiple of the %u-byte page",
-                            writer->path, name, bytes, HV_SNAP_PAGE_BYTES);
+                            writer->shown, name, bytes, HV_SNAP_PAGE_BYTES);
     pages = bytes / HV_SNAP_PAGE_BYTES;
     words = (pages + 63) / 64;
     e.bytes = MEM_HEADER_BYTES + 8 * words;
@@ -475,20 +490,20 @@ int hv_snap_writer_add_memory(hv_snap_writer *writer, uint32_t index, const uint
         return hv_error_set(HV_E_RANGE, writer->path,
                             "%s: section %s: %" PRIu64 " bytes of memory is more than a snapshot "
                             "section can describe",
-                            writer->path, name, bytes);
+                            writer->shown, name, bytes);
     if ((rc = add_check(writer, HV_SNAP_MEMORY, index)) < 0)
         return rc;
     if (!align_up(writer->end, HV_SNAP_MEMORY_ALIGN, &e.region_offset) ||
         !hv_add_u64(e.region_offset, bytes, &region_end) || region_end > INT64_MAX)
         return hv_error_set(HV_E_RANGE, writer->path,
-                            "%s: the snapshot would be larger than 2^63 bytes", writer->path);
+                            "%s: the snapshot would be larger than 2^63 bytes", writer->shown);
     /* Size the file to the region's end first: writes inside the file are cheaper than
      * writes that extend it (the page cache need not zero past the end each time). */
     if (ftruncate(writer->fd, (off_t)region_end) < 0) {
         writer->failed = true;
         return hv_error_set_errno(HV_E_IO, errno, writer->path,
                                   "%s: cannot extend the temporary file '%s' for section %s",
-                                  writer->path, writer->tmp_path, name);
+                                  writer->shown, writer->shown_tmp, name);
     }
     section = hv_calloc(1, (size_t)e.bytes);
     if (!section)
@@ -570,7 +585,7 @@ static int sync_dir(hv_snap_writer *w)
         return hv_error_set_errno(HV_E_IO, err, w->path,
                                   "%s: the snapshot is in place but syncing its directory '%s' "
                                   "failed, so it may not survive a crash",
-                                  w->path, w->dir);
+                                  w->shown, w->shown_dir);
     }
     close(fd);
     return 0;
@@ -586,7 +601,7 @@ static int commit(hv_snap_writer *w)
     if (w->failed)
         return hv_error_set(HV_E_STATE, w->path,
                             "%s: an earlier write to the snapshot failed: nothing was replaced",
-                            w->path);
+                            w->shown);
     if ((rc = place(w, table_bytes, &table_offset)) < 0)
         return rc;
     file_bytes = table_offset + table_bytes;
@@ -616,18 +631,18 @@ static int commit(hv_snap_writer *w)
     if (ftruncate(w->fd, (off_t)file_bytes) < 0)
         return hv_error_set_errno(HV_E_IO, errno, w->path,
                                   "%s: cannot size the temporary file '%s': nothing was replaced",
-                                  w->path, w->tmp_path);
+                                  w->shown, w->shown_tmp);
     if ((rc = write_at(w, header, sizeof(header), 0, "the header")) < 0)
         return rc;
     if (fsync(w->fd) < 0)
         return hv_error_set_errno(HV_E_IO, errno, w->path,
                                   "%s: cannot sync the temporary file '%s': nothing was replaced",
-                                  w->path, w->tmp_path);
+                                  w->shown, w->shown_tmp);
     if (rename(w->tmp_path, w->path) < 0)
         return hv_error_set_errno(HV_E_IO, errno, w->path,
                                   "%s: cannot rename the temporary file '%s' over it: nothing was "
                                   "replaced",
-                                  w->path, w->tmp_path);
+                                  w->shown, w->shown_tmp);
     /* renamed: nothing left to remove */
     free(w->tmp_path);
     w->tmp_path = NULL;
@@ -648,16 +663,17 @@ int hv_snap_writer_commit(hv_snap_writer *writer)
 
 struct hv_snap_reader {
     int fd;
-    char *what;
+    char *what;                  /* the name it was opened with: the error's path */
+    char shown[PATH_QUOTE_SIZE]; /* that name as messages quote it */
     uint64_t file_bytes;
     snap_entry *entries;
     size_t count;
 };
 
-/* An HV_E_SNAPSHOT error whose message starts with the file's name. */
-static int bad(const char *what, const char *fmt, ...) HV_PRINTF(2, 3);
+/* An HV_E_SNAPSHOT error whose message starts with the file's name, quoted. */
+static int bad(const hv_snap_reader *r, const char *fmt, ...) HV_PRINTF(2, 3);
 
-static int bad(const char *what, const char *fmt, ...)
+static int bad(const hv_snap_reader *r, const char *fmt, ...)
 {
     char text[800];
     va_list ap;
@@ -665,7 +681,7 @@ static int bad(const char *what, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(text, sizeof(text), fmt, ap);
     va_end(ap);
-    return hv_error_set(HV_E_SNAPSHOT, what, "%s: %s", what, text);
+    return hv_error_set(HV_E_SNAPSHOT, r->what, "%s: %s", r->shown, text);
 }
 
 static int read_at(const hv_snap_reader *r, void *buf, uint64_t bytes, uint64_t offset,
@@ -680,9 +696,10 @@ static int read_at(const hv_snap_reader *r, void *buf, uint64_t bytes, uint64_t 
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0)
-            return hv_error_set_errno(HV_E_IO, errno, r->what, "%s: cannot read %s", r->what, part);
+            return hv_error_set_errno(HV_E_IO, errno, r->what, "%s: cannot read %s", r->shown,
+                                      part);
         if (n == 0)
-            return bad(r->what,
+            return bad(r,
                        "%s: the file ends at byte %" PRIu64 ": it was truncated while being read",
                        part, offset);
         p += n;
@@ -748,7 +765,7 @@ static int check_overlaps(const hv_snap_reader *r, uint64_t table_offset, uint64
         if (xs[i].start < xs[last].end) {
             char a[96], b[96];
 
-            rc = bad(r->what,
+            rc = bad(r,
                      "%s (bytes %" PRIu64 "..%" PRIu64 ") overlaps %s (bytes %" PRIu64 "..%" PRIu64
                      "): the file is corrupted",
                      extent_name(&xs[i], a, sizeof(a)), xs[i].start, xs[i].end,
@@ -785,9 +802,8 @@ static int check_duplicates(const hv_snap_reader *r)
         if (cmp_key(&keys[i - 1], &keys[i]) == 0) {
             char name[LABEL_MAX];
 
-            rc =
-                bad(r->what, "section %s appears twice in the section table: the file is corrupted",
-                    label(name, sizeof(name), keys[i]->type, keys[i]->index));
+            rc = bad(r, "section %s appears twice in the section table: the file is corrupted",
+                     label(name, sizeof(name), keys[i]->type, keys[i]->index));
             break;
         }
     }
@@ -803,29 +819,29 @@ static int check_place(const hv_snap_reader *r, const snap_entry *e)
 
     label(name, sizeof(name), e->type, e->index);
     if (known_type(e->type) && e->bytes > MAX_SECTION_BYTES)
-        return bad(r->what,
+        return bad(r,
                    "section %s: %" PRIu64 " bytes, more than the %" PRIu64
                    " a section may have: the file is corrupted",
                    name, e->bytes, MAX_SECTION_BYTES);
     if (e->offset > size || e->bytes > size - e->offset)
-        return bad(r->what,
+        return bad(r,
                    "section %s: %" PRIu64 " bytes at offset %" PRIu64
                    " lie past the end of the file (%" PRIu64 " bytes): the file is corrupted",
                    name, e->bytes, e->offset, size);
     if (e->type != HV_SNAP_MEMORY)
         return 0;
     if (e->region_offset % HV_SNAP_MEMORY_ALIGN != 0)
-        return bad(r->what,
+        return bad(r,
                    "section %s: memory region offset %" PRIu64 " is not a multiple of %" PRIu64
                    " (2 MiB), so it cannot be mapped: the file is corrupted",
                    name, e->region_offset, HV_SNAP_MEMORY_ALIGN);
     if (e->region_bytes == 0 || e->region_bytes % HV_SNAP_PAGE_BYTES != 0)
-        return bad(r->what,
+        return bad(r,
                    "section %s: memory region of %" PRIu64
                    " bytes is not a positive multiple of the %u-byte page: the file is corrupted",
                    name, e->region_bytes, HV_SNAP_PAGE_BYTES);
     if (e->region_offset > size || e->region_bytes > size - e->region_offset)
-        return bad(r->what,
+        return bad(r,
                    "section %s: memory region of %" PRIu64 " bytes at offset %" PRIu64
                    " lies past the end of the file (%" PRIu64 " bytes): the file is corrupted",
                    name, e->region_bytes, e->region_offset, size);
@@ -852,7 +868,7 @@ static int load_bytes(const hv_snap_reader *r, const snap_entry *e, uint8_t **da
     crc = hv_crc32c(0, buf, (size_t)e->bytes);
     if (crc != e->crc) {
         free(buf);
-        return bad(r->what,
+        return bad(r,
                    "section %s: checksum mismatch (stored 0x%08" PRIx32 ", computed 0x%08" PRIx32
                    "): the file is corrupted",
                    name, e->crc, crc);
@@ -873,7 +889,7 @@ static int load_memory(const hv_snap_reader *r, snap_entry *e)
 
     label(name, sizeof(name), e->type, e->index);
     if (e->bytes < MEM_HEADER_BYTES)
-        return bad(r->what,
+        return bad(r,
                    "section %s: %" PRIu64 " bytes, too short for its %u-byte memory header: the "
                    "file is corrupted",
                    name, e->bytes, MEM_HEADER_BYTES);
@@ -886,17 +902,17 @@ static int load_memory(const hv_snap_reader *r, snap_entry *e)
     words = (pages + 63) / 64;
     rc = 0;
     if (page_bytes != HV_SNAP_PAGE_BYTES)
-        rc = bad(r->what,
+        rc = bad(r,
                  "section %s: page size %" PRIu32 ", but format version 1 uses %u: the file is "
                  "corrupted",
                  name, page_bytes, HV_SNAP_PAGE_BYTES);
     else if (guest_bytes != e->region_bytes)
-        rc = bad(r->what,
+        rc = bad(r,
                  "section %s: %" PRIu64 " bytes of guest memory, but its region has %" PRIu64
                  ": the file is corrupted",
                  name, guest_bytes, e->region_bytes);
     else if (e->bytes != MEM_HEADER_BYTES + 8 * words)
-        rc = bad(r->what,
+        rc = bad(r,
                  "section %s: %" PRIu64 " bytes, but the bitmap of %" PRIu64
                  " pages makes it %" PRIu64 ": the file is corrupted",
                  name, e->bytes, pages, MEM_HEADER_BYTES + 8 * words);
@@ -913,12 +929,12 @@ static int load_memory(const hv_snap_reader *r, snap_entry *e)
         count += (uint64_t)__builtin_popcountll(w);
     }
     if (pages % 64 != 0 && (bitmap[words - 1] >> (pages % 64)) != 0)
-        rc = bad(r->what,
+        rc = bad(r,
                  "section %s: the bitmap marks pages past the last one (%" PRIu64
                  ") as non-zero: the file is corrupted",
                  name, pages - 1);
     else if (count != nonzero)
-        rc = bad(r->what,
+        rc = bad(r,
                  "section %s: the bitmap marks %" PRIu64
                  " pages non-zero, but the section says %" PRIu64 ": the file is corrupted",
                  name, count, nonzero);
@@ -933,7 +949,6 @@ static int load_memory(const hv_snap_reader *r, snap_entry *e)
 
 static int load(hv_snap_reader *r)
 {
-    const char *what = r->what;
     uint8_t header[HEADER_BYTES], *table;
     uint64_t size, got, table_offset, table_bytes;
     uint32_t version, stored, computed, flags, count;
@@ -941,13 +956,14 @@ static int load(hv_snap_reader *r)
     int rc;
 
     if (fstat(r->fd, &st) < 0)
-        return hv_error_set_errno(HV_E_IO, errno, what, "%s: cannot stat the snapshot", what);
+        return hv_error_set_errno(HV_E_IO, errno, r->what, "%s: cannot stat the snapshot",
+                                  r->shown);
     if (!S_ISREG(st.st_mode))
-        return bad(what, "not a regular file: a snapshot is a file");
+        return bad(r, "not a regular file: a snapshot is a file");
     size = (uint64_t)st.st_size;
     if (size == 0)
-        return bad(what, "the file is empty (0 bytes): it is not a snapshot, or writing it never "
-                         "finished");
+        return bad(r, "the file is empty (0 bytes): it is not a snapshot, or writing it never "
+                      "finished");
 
     /* magic, then the version: a newer format is refused as newer, not as corrupt */
     got = size < HEADER_BYTES ? size : HEADER_BYTES;
@@ -955,7 +971,7 @@ static int load(hv_snap_reader *r)
     if ((rc = read_at(r, header, got, 0, "the header")) < 0)
         return rc;
     if (memcmp(header, HV_SNAP_MAGIC, got < 8 ? (size_t)got : 8) != 0)
-        return bad(what,
+        return bad(r,
                    "not an hpcvirt snapshot: it starts with %02x %02x %02x %02x %02x %02x %02x "
                    "%02x, not \"HVSNAP\\r\\n\"",
                    header[0], header[1], header[2], header[3], header[4], header[5], header[6],
@@ -963,16 +979,16 @@ static int load(hv_snap_reader *r)
     if (got >= H_VERSION + 4) {
         version = get_u32(header + H_VERSION);
         if (version > HV_SNAP_FORMAT_VERSION)
-            return bad(what,
+            return bad(r,
                        "header: snapshot format version %" PRIu32
                        " is newer than this hpcvirt supports (version %d): open it with the "
                        "hpcvirt that wrote it, or a newer one",
                        version, HV_SNAP_FORMAT_VERSION);
         if (version == 0)
-            return bad(what, "header: format version 0 is not valid: the file is corrupted");
+            return bad(r, "header: format version 0 is not valid: the file is corrupted");
     }
     if (size < HEADER_BYTES)
-        return bad(what,
+        return bad(r,
                    "truncated: the file has %" PRIu64 " bytes, less than its %u-byte header: the "
                    "snapshot was not written or copied completely",
                    size, HEADER_BYTES);
@@ -980,29 +996,29 @@ static int load(hv_snap_reader *r)
     put_u32(header + H_HEADER_CRC, 0);
     computed = hv_crc32c(0, header, sizeof(header));
     if (stored != computed)
-        return bad(what,
+        return bad(r,
                    "header: checksum mismatch (stored 0x%08" PRIx32 ", computed 0x%08" PRIx32
                    "): the file is corrupted",
                    stored, computed);
     if (get_u32(header + H_HEADER_BYTES) != HEADER_BYTES)
-        return bad(what,
+        return bad(r,
                    "header: header size %" PRIu32 ", but format version 1 has a %u-byte header: "
                    "the file is corrupted",
                    get_u32(header + H_HEADER_BYTES), HEADER_BYTES);
     flags = get_u32(header + H_FLAGS);
     if (flags != 0)
-        return bad(what,
+        return bad(r,
                    "header: unknown flags 0x%08" PRIx32 " (format version 1 defines none): the "
                    "file was written by a newer or broken writer",
                    flags);
     r->file_bytes = get_u64(header + H_FILE_BYTES);
     if (size < r->file_bytes)
-        return bad(what,
+        return bad(r,
                    "truncated: the file has %" PRIu64 " bytes but its header says %" PRIu64
                    ": the snapshot was not written or copied completely",
                    size, r->file_bytes);
     if (size > r->file_bytes)
-        return bad(what,
+        return bad(r,
                    "the file has %" PRIu64 " bytes, more than the %" PRIu64
                    " its header says: something was appended to it or it is corrupted",
                    size, r->file_bytes);
@@ -1012,17 +1028,17 @@ static int load(hv_snap_reader *r)
     table_offset = get_u64(header + H_TABLE_OFFSET);
     table_bytes = get_u64(header + H_TABLE_BYTES);
     if (count > MAX_SECTIONS)
-        return bad(what,
+        return bad(r,
                    "section table: %" PRIu32 " sections, more than the %u a snapshot may have: "
                    "the file is corrupted",
                    count, MAX_SECTIONS);
     if (table_bytes != (uint64_t)count * ENTRY_BYTES)
-        return bad(what,
+        return bad(r,
                    "section table: %" PRIu64 " bytes, but %" PRIu32 " sections take %" PRIu64
                    ": the file is corrupted",
                    table_bytes, count, (uint64_t)count * ENTRY_BYTES);
     if (table_offset > size || table_bytes > size - table_offset)
-        return bad(what,
+        return bad(r,
                    "section table: %" PRIu64 " bytes at offset %" PRIu64
                    " lie past the end of the file (%" PRIu64 " bytes): the file is corrupted",
                    table_bytes, table_offset, size);
@@ -1037,7 +1053,7 @@ static int load(hv_snap_reader *r)
     computed = hv_crc32c(0, table, (size_t)table_bytes);
     if (stored != computed) {
         free(table);
-        return bad(what,
+        return bad(r,
                    "section table: checksum mismatch (stored 0x%08" PRIx32 ", computed 0x%08" PRIx32
                    "): the file is corrupted",
                    stored, computed);
@@ -1075,18 +1091,21 @@ static int load(hv_snap_reader *r)
 int hv_snap_reader_open_fd(int fd, const char *what, hv_snap_reader **reader)
 {
     hv_snap_reader *r;
+    char shown[PATH_QUOTE_SIZE];
     int rc;
 
     HV_CHECK_ARG(reader, "reader");
     *reader = NULL;
     if (!what)
         what = "snapshot";
+    hv_quote(shown, sizeof(shown), what);
     if (fd < 0)
-        return hv_error_set(HV_E_INVAL, what, "%s: %d is not an open file descriptor", what, fd);
+        return hv_error_set(HV_E_INVAL, what, "%s: %d is not an open file descriptor", shown, fd);
     r = hv_calloc(1, sizeof(*r));
     if (!r)
         return HV_E_NOMEM;
     r->fd = -1;
+    memcpy(r->shown, shown, sizeof(shown));
     r->what = hv_strdup(what);
     if (!r->what) {
         hv_snap_reader_close(r);
@@ -1097,7 +1116,7 @@ int hv_snap_reader_open_fd(int fd, const char *what, hv_snap_reader **reader)
         int err = errno;
 
         hv_snap_reader_close(r);
-        return hv_error_set_errno(HV_E_IO, err, what, "%s: cannot duplicate descriptor %d", what,
+        return hv_error_set_errno(HV_E_IO, err, what, "%s: cannot duplicate descriptor %d", shown,
                                   fd);
     }
     rc = load(r);
@@ -1119,11 +1138,13 @@ int hv_snap_reader_open(const char *path, hv_snap_reader **reader)
     fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         int err = errno;
+        char shown[PATH_QUOTE_SIZE];
 
+        hv_quote(shown, sizeof(shown), path);
         if (err == ENOENT)
-            return hv_error_set(HV_E_NOTFOUND, path, "%s: no such snapshot file", path);
+            return hv_error_set(HV_E_NOTFOUND, path, "%s: no such snapshot file", shown);
         return hv_error_set_errno(err == EACCES ? HV_E_PERM : HV_E_IO, err, path,
-                                  "%s: cannot open the snapshot", path);
+                                  "%s: cannot open the snapshot", shown);
     }
     rc = hv_snap_reader_open_fd(fd, path, reader);
     close(fd);
@@ -1166,7 +1187,7 @@ static int find(const hv_snap_reader *r, uint32_t type, uint32_t index, const sn
                 *entry = &r->entries[i];
                 return 0;
             }
-    return bad(r->what,
+    return bad(r,
                "section %s is missing (the file has %zu %s section%s): it was not written by an "
                "engine that this one can restore from",
                label(name, sizeof(name), type, index), hv_snap_section_count(r, type),
@@ -1189,7 +1210,7 @@ int hv_snap_section(const hv_snap_reader *reader, uint32_t type, uint32_t index,
         return hv_error_set(HV_E_INVAL, reader->what,
                             "%s: memory sections are mapped, not read: use "
                             "hv_snap_memory_region()",
-                            reader->what);
+                            reader->shown);
     if ((rc = find(reader, type, index, &e)) < 0)
         return rc;
     *data = e->bytes > 0 ? e->data : empty;
@@ -1238,13 +1259,13 @@ int hv_snap_memory_verify(const hv_snap_reader *reader, uint32_t index, const ui
         if ((bitmap[p / 64] >> (p % 64)) & 1)
             crc = hv_crc32c(crc, page, HV_SNAP_PAGE_BYTES);
         else if (!page_is_zero(page))
-            return bad(reader->what,
+            return bad(reader,
                        "section %s: page %" PRIu64 " (guest offset 0x%" PRIx64
                        ") is not zero, but the bitmap says it is: the file is corrupted",
                        name, p, p * HV_SNAP_PAGE_BYTES);
     }
     if (crc != e->region_crc)
-        return bad(reader->what,
+        return bad(reader,
                    "section %s: memory region checksum mismatch (stored 0x%08" PRIx32
                    ", computed 0x%08" PRIx32 "): the file is corrupted",
                    name, e->region_crc, crc);

@@ -10,8 +10,10 @@
 #include "core/error.h"
 #include "core/format.h"
 #include "core/json.h"
+#include "core/text.h"
 #include "kvm/snapshot-file.h"
 #include "kvm/vcpu-state.h"
+#include "plan/spec.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -182,61 +184,94 @@ int hv_kvm_vm_suspend(hv_kvm_vm *vm, const char *path, unsigned int flags)
 
 /* ---- resume ------------------------------------------------------------------------- */
 
-typedef struct meta {
-    json_object *root;
-    const char *name, *payload_path;
-    int vcpus;
-    size_t node_count;
-    hv_kvm_node_request nodes[HV_KVM_MAX_NODES];
-    json_object *affinity;
-    uint64_t image_base, image_end, entry, clone_id, clone_index, generation;
-} meta;
+/* Room to quote a snapshot's path in a message whole (hv_quote()), unless it is huge. */
+#define PATH_QUOTE_SIZE 512
 
-static int bad_meta(const char *what, const char *detail)
+/* A copy of the thread's error message: hv_error_set() rewrites the message it would read. */
+static const char *last_message(char *buf, size_t size)
 {
-    return hv_error_set(HV_E_SNAPSHOT, what,
-                        "%s: section meta: %s: the snapshot is corrupted or was not written by "
-                        "hpcvirt's built-in engine",
-                        what, detail);
+    hv_format(buf, size, "%s", hv_error_message(hv_error_last()));
+    return buf;
 }
 
-static int read_meta(const hv_snap_reader *r, const char *what, meta *m)
+/* The meta section is not what the engine writes; `detail` says how. */
+static int bad_meta(const char *path, const char *what, const char *detail)
+{
+    char copy[1024]; /* `detail` may be the thread's own error message */
+
+    hv_format(copy, sizeof(copy), "%s", detail);
+    return hv_error_set(HV_E_SNAPSHOT, path,
+                        "%s: section meta: %s: the snapshot is corrupted or was not written by "
+                        "hpcvirt's built-in engine",
+                        what, copy);
+}
+
+/* The plan section: strict JSON, from its exact bytes (a NUL among them is an error). */
+static int read_plan(const hv_snap_reader *r, const char *path, const char *what, char **out)
 {
     const void *data = NULL;
     uint64_t bytes = 0;
-    char *text;
+    char reason[1024];
+    int rc;
+
+    *out = NULL;
+    if (hv_snap_section_count(r, HV_SNAP_PLAN) == 0)
+        return 0;
+    if ((rc = hv_snap_section(r, HV_SNAP_PLAN, 0, &data, &bytes)) < 0)
+        return rc;
+    if (hv_json_scan(data, (size_t)bytes, "the snapshot's plan section", NULL) < 0)
+        return hv_error_set(HV_E_SNAPSHOT, path,
+                            "%s: section plan: %s: the snapshot is corrupted or was not written "
+                            "by hpcvirt",
+                            what, last_message(reason, sizeof(reason)));
+    /* its bytes as they are (they hold no NUL): strndup() would look past them for one */
+    if (!(*out = hv_reallocarray(NULL, (size_t)bytes + 1, 1)))
+        return HV_E_NOMEM;
+    memcpy(*out, data, (size_t)bytes);
+    (*out)[bytes] = '\0';
+    return 0;
+}
+
+int hv_kvm_snapshot_read_meta(const hv_snap_reader *r, const char *path, hv_kvm_snapshot_meta *m)
+{
+    const void *data = NULL;
+    uint64_t bytes = 0;
     json_object *nodes;
-    const char *format = NULL;
+    const char *format = NULL, *payload_path = NULL;
     int64_t version = 0;
+    size_t node_count;
+    char what[PATH_QUOTE_SIZE], reason[1024];
     int rc;
 
     memset(m, 0, sizeof(*m));
+    hv_quote(what, sizeof(what), path);
     if ((rc = hv_snap_section(r, HV_SNAP_META, 0, &data, &bytes)) < 0)
         return rc;
-    text = hv_strndup(data, (size_t)bytes);
-    if (!text)
-        return HV_E_NOMEM;
-    rc = hv_json_parse(text, "the snapshot's meta section", &m->root);
-    free(text);
+    /* the section's exact bytes: a NUL among them is an error, not the end of the text */
+    rc = hv_json_parse_bounded(data, (size_t)bytes, "the snapshot's meta section", NULL, &m->root);
     if (rc < 0)
-        return hv_error_set(HV_E_SNAPSHOT, what, "%s: section meta: %s", what,
-                            hv_error_message(hv_error_last()));
+        return hv_error_set(HV_E_SNAPSHOT, path, "%s: section meta: %s", what,
+                            last_message(reason, sizeof(reason)));
 #define READ(call)                                                                                 \
     do {                                                                                           \
         if ((call) < 0)                                                                            \
-            return bad_meta(what, hv_error_message(hv_error_last()));                              \
+            return bad_meta(path, what, hv_error_message(hv_error_last()));                        \
     } while (0)
     READ(hv_json_read_string(m->root, "format", "", true, HV_E_PARSE, &format));
     if (strcmp(format, META_FORMAT) != 0)
-        return bad_meta(what, "its format is not \"" META_FORMAT "\"");
+        return bad_meta(path, what, "its format is not \"" META_FORMAT "\"");
     READ(hv_json_read_i64(m->root, "version", "", true, HV_E_PARSE, 1, 1000000, &version));
     if (version != META_VERSION)
-        return hv_error_set(HV_E_SNAPSHOT, what,
+        return hv_error_set(HV_E_SNAPSHOT, path,
                             "%s: section meta has version %" PRId64
                             "; this hpcvirt reads version %d: use a newer hpcvirt",
                             what, version, META_VERSION);
     READ(hv_json_read_string(m->root, "name", "", true, HV_E_PARSE, &m->name));
-    READ(hv_json_read_string(m->root, "payload_path", "", true, HV_E_PARSE, &m->payload_path));
+    /* the name a spec could have given it, and nothing else */
+    READ(hv_spec_check_name(m->name, "name"));
+    READ(hv_json_read_string(m->root, "payload_path", "", true, HV_E_PARSE, &payload_path));
+    if (!(m->payload_path = hv_text_printable_dup(payload_path)))
+        return hv_error_nomem();
     READ(hv_json_read_int(m->root, "vcpus", "", true, HV_E_PARSE, 1, HV_KVM_MAX_VCPUS, &m->vcpus));
     READ(hv_json_read_array(m->root, "nodes", "", true, HV_E_PARSE, &nodes));
     READ(hv_json_read_array(m->root, "affinity", "", true, HV_E_PARSE, &m->affinity));
@@ -253,54 +288,65 @@ static int read_meta(const hv_snap_reader *r, const char *what, meta *m)
         READ(hv_json_read_u64(image, "end", "image", true, HV_E_PARSE, UINT64_MAX, &m->image_end));
         READ(hv_json_read_u64(image, "entry", "image", true, HV_E_PARSE, UINT64_MAX, &m->entry));
     }
-    m->node_count = json_object_array_length(nodes);
-    if (m->node_count == 0 || m->node_count > HV_KVM_MAX_NODES)
-        return bad_meta(what, "it lists no vNUMA nodes, or more than the engine runs");
+    node_count = json_object_array_length(nodes);
+    if (node_count == 0 || node_count > HV_KVM_MAX_NODES)
+        return bad_meta(path, what, "it lists no vNUMA nodes, or more than the engine runs");
+    m->node_count = node_count;
     if (json_object_array_length(m->affinity) != (size_t)m->vcpus)
-        return bad_meta(what, "its affinity list does not have one entry per vCPU");
+        return bad_meta(path, what, "its affinity list does not have one entry per vCPU");
     for (size_t i = 0; i < m->node_count; i++) {
         json_object *node = json_object_array_get_idx(nodes, i);
-        char path[32];
+        char npath[32];
         int vcpus = 0;
 
-        hv_format(path, sizeof(path), "nodes[%zu]", i);
+        hv_format(npath, sizeof(npath), "nodes[%zu]", i);
         if (!json_object_is_type(node, json_type_object))
-            return bad_meta(what, "a vNUMA node is not an object");
-        READ(hv_json_read_u64(node, "bytes", path, true, HV_E_PARSE, UINT64_MAX,
+            return bad_meta(path, what, "a vNUMA node is not an object");
+        READ(hv_json_read_u64(node, "bytes", npath, true, HV_E_PARSE, UINT64_MAX,
                               &m->nodes[i].bytes));
-        READ(hv_json_read_u64(node, "page_bytes", path, true, HV_E_PARSE, UINT64_C(1) << 30,
+        READ(hv_json_read_u64(node, "page_bytes", npath, true, HV_E_PARSE, UINT64_C(1) << 30,
                               &m->nodes[i].page_bytes));
-        READ(hv_json_read_int(node, "host_node", path, true, HV_E_PARSE, -1, 1023,
+        READ(hv_json_read_int(node, "host_node", npath, true, HV_E_PARSE, -1, 1023,
                               &m->nodes[i].host_node));
-        READ(hv_json_read_int(node, "vcpus", path, true, HV_E_PARSE, 1, HV_KVM_MAX_VCPUS, &vcpus));
+        READ(hv_json_read_int(node, "vcpus", npath, true, HV_E_PARSE, 1, HV_KVM_MAX_VCPUS, &vcpus));
         m->nodes[i].vcpu_count = (uint32_t)vcpus;
     }
 #undef READ
-    return 0;
+    return read_plan(r, path, what, &m->plan_json);
 }
 
-static int parse_affinity(const meta *m, hv_cpuset *sets)
+void hv_kvm_snapshot_meta_clear(hv_kvm_snapshot_meta *m)
+{
+    json_object_put(m->root);
+    free(m->payload_path);
+    free(m->plan_json);
+    memset(m, 0, sizeof(*m));
+}
+
+static int parse_affinity(const hv_kvm_snapshot_meta *m, hv_cpuset *sets)
 {
     for (int i = 0; i < m->vcpus; i++) {
         json_object *item = json_object_array_get_idx(m->affinity, (size_t)i);
         const char *text =
             json_object_is_type(item, json_type_string) ? json_object_get_string(item) : NULL;
+        char reason[1024];
 
         if (!text)
             return hv_error_set(HV_E_SNAPSHOT, NULL, "section meta: affinity[%d] is not a string",
                                 i);
         if (*text && hv_cpuset_parse(&sets[i], text, "affinity") < 0)
             return hv_error_set(HV_E_SNAPSHOT, NULL, "section meta: affinity[%d]: %s", i,
-                                hv_error_message(hv_error_last()));
+                                last_message(reason, sizeof(reason)));
     }
     return 0;
 }
 
 /* Guest memory from the file: a copy-on-write view (lazy) or read and checked (eager). */
-static int restore_memory(hv_kvm_vm *vm, const hv_snap_reader *r, const char *what, bool eager)
+static int restore_memory(hv_kvm_vm *vm, const hv_snap_reader *r, const char *path,
+                          const char *what, bool eager)
 {
     if (hv_snap_section_count(r, HV_SNAP_MEMORY) != vm->nram)
-        return hv_error_set(HV_E_SNAPSHOT, what,
+        return hv_error_set(HV_E_SNAPSHOT, path,
                             "%s: %zu memory sections for %zu vNUMA nodes: the snapshot is "
                             "corrupted",
                             what, hv_snap_section_count(r, HV_SNAP_MEMORY), vm->nram);
@@ -312,7 +358,7 @@ static int restore_memory(hv_kvm_vm *vm, const hv_snap_reader *r, const char *wh
         if (rc < 0)
             return rc;
         if (region.bytes != ram->bytes)
-            return hv_error_set(HV_E_SNAPSHOT, what,
+            return hv_error_set(HV_E_SNAPSHOT, path,
                                 "%s: section memory[%zu] holds %" PRIu64
                                 " bytes but vNUMA node %zu has %" PRIu64
                                 ": the snapshot is corrupted",
@@ -333,7 +379,7 @@ static int restore_memory(hv_kvm_vm *vm, const hv_snap_reader *r, const char *wh
             if (n < 0 && errno == EINTR)
                 continue;
             if (n <= 0)
-                return hv_error_set(HV_E_SNAPSHOT, what,
+                return hv_error_set(HV_E_SNAPSHOT, path,
                                     "%s: section memory[%zu]: reading it failed: %s", what, i,
                                     n < 0 ? strerror(errno) : "the file ended early");
             done += (uint64_t)n;
@@ -372,23 +418,28 @@ int hv_kvm_vm_resume_from(hv_kvm_conn *conn, const char *path, const hv_kvm_resu
                           hv_kvm_vm **out)
 {
     hv_snap_reader *r = NULL;
-    meta m;
+    hv_kvm_snapshot_meta m;
     hv_kvm_vm_params params;
     hv_cpuset *affinity = NULL;
     hv_kvm_vm *vm = NULL;
     const void *payload = NULL;
     uint64_t payload_bytes = 0;
+    char what[PATH_QUOTE_SIZE], reason[1024];
     int rc;
 
     *out = NULL;
     memset(&m, 0, sizeof(m));
+    hv_quote(what, sizeof(what), path);
+    /* a new name is held to a spec's rule, as the one in the file is */
+    if (rp->name && hv_spec_check_name(rp->name, "name") < 0)
+        return hv_error_set(HV_E_INVAL, "name", "%s", last_message(reason, sizeof(reason)));
     if ((rc = hv_snap_reader_open(path, &r)) < 0)
         return rc;
-    if ((rc = read_meta(r, path, &m)) < 0)
+    if ((rc = hv_kvm_snapshot_read_meta(r, path, &m)) < 0)
         goto out;
     if (hv_snap_section_count(r, HV_SNAP_VCPU) != (size_t)m.vcpus) {
         rc = hv_error_set(HV_E_SNAPSHOT, path,
-                          "%s: %zu vCPU sections for %d vCPUs: the snapshot is corrupted", path,
+                          "%s: %zu vCPU sections for %d vCPUs: the snapshot is corrupted", what,
                           hv_snap_section_count(r, HV_SNAP_VCPU), m.vcpus);
         goto out;
     }
@@ -409,26 +460,16 @@ int hv_kvm_vm_resume_from(hv_kvm_conn *conn, const char *path, const hv_kvm_resu
     params.payload = payload;
     params.payload_bytes = (size_t)payload_bytes;
     params.payload_path = m.payload_path;
+    params.plan_json = m.plan_json;
     params.console = rp->console;
     params.console_data = rp->console_data;
     params.progress = rp->progress;
     params.progress_data = rp->progress_data;
-    if (hv_snap_section_count(r, HV_SNAP_PLAN)) {
-        const void *plan = NULL;
-        uint64_t plan_bytes = 0;
-
-        if (hv_snap_section(r, HV_SNAP_PLAN, 0, &plan, &plan_bytes) == 0 &&
-            !(params.plan_json = hv_strndup(plan, (size_t)plan_bytes))) {
-            rc = HV_E_NOMEM;
-            goto out;
-        }
-    }
     rc = hv_kvm_vm_new(conn, &params, &vm);
-    free((char *)params.plan_json);
     if (rc < 0) {
         if (rc == HV_E_PARSE || rc == HV_E_RANGE || rc == HV_E_INVAL)
-            rc = hv_error_set(HV_E_SNAPSHOT, path, "%s: %s", path,
-                              hv_error_message(hv_error_last()));
+            rc = hv_error_set(HV_E_SNAPSHOT, path, "%s: %s", what,
+                              last_message(reason, sizeof(reason)));
         goto out;
     }
     if (vm->image.base != m.image_base || vm->image.end != m.image_end ||
@@ -436,20 +477,21 @@ int hv_kvm_vm_resume_from(hv_kvm_conn *conn, const char *path, const hv_kvm_resu
         rc = hv_error_set(HV_E_SNAPSHOT, path,
                           "%s: the payload and layout in the file do not match its meta section: "
                           "the snapshot is corrupted",
-                          path);
+                          what);
         goto fail;
     }
-    if ((rc = restore_memory(vm, r, path, rp->eager)) < 0 || (rc = hv_kvm_vm_register_ram(vm)) < 0)
+    if ((rc = restore_memory(vm, r, path, what, rp->eager)) < 0 ||
+        (rc = hv_kvm_vm_register_ram(vm)) < 0)
         goto fail;
     for (uint32_t i = 0; i < vm->nvcpus; i++) {
         const void *record = NULL;
         uint64_t bytes = 0;
         hv_kvm_vcpu_state st;
-        char what[600];
+        char section[PATH_QUOTE_SIZE + 32];
 
-        hv_format(what, sizeof(what), "%s: section vcpu[%u]", path, i);
+        hv_format(section, sizeof(section), "%s: section vcpu[%u]", what, i);
         if ((rc = hv_snap_section(r, HV_SNAP_VCPU, i, &record, &bytes)) < 0 ||
-            (rc = hv_kvm_vcpu_state_decode(record, (size_t)bytes, i, what, &st)) < 0 ||
+            (rc = hv_kvm_vcpu_state_decode(record, (size_t)bytes, i, section, &st)) < 0 ||
             (rc = hv_kvm_vcpu_state_set(vm->vcpus[i].fd, i, &st)) < 0)
             goto fail;
         vm->vcpus[i].stopped = st.run_state == HV_KVM_VCPU_STATE_STOPPED;
@@ -481,7 +523,7 @@ out:
     for (int i = 0; affinity && i < m.vcpus; i++)
         hv_cpuset_clear(&affinity[i]);
     free(affinity);
-    json_object_put(m.root);
+    hv_kvm_snapshot_meta_clear(&m);
     hv_snap_reader_close(r);
     return rc;
 }

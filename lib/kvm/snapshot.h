@@ -6,6 +6,7 @@
 #define HV_KVM_SNAPSHOT_H
 
 #include "kvm/engine.h"
+#include "kvm/snapshot-file.h"
 
 /* Pause at a consistent point, write the snapshot, then stop (or go on). */
 int hv_kvm_vm_suspend(hv_kvm_vm *vm, const char *path, unsigned int flags);
@@ -19,6 +20,32 @@ typedef struct hv_kvm_resume_params {
     hv_vm_progress_fn progress;
     void *progress_data;
 } hv_kvm_resume_params;
+
+/*
+ * What a snapshot's meta and plan sections say (docs/snapshot-format.md,
+ * "Section contents"), read from their exact bytes and checked before
+ * anything touches KVM.
+ */
+typedef struct hv_kvm_snapshot_meta {
+    struct json_object *root; /* the meta section; holds `name` and `affinity` */
+    const char *name;         /* checked as a spec's name is (hv_spec_check_name) */
+    char *payload_path;       /* for messages: printable (hv_text_printable_dup) */
+    int vcpus;
+    size_t node_count;
+    hv_kvm_node_request nodes[HV_KVM_MAX_NODES];
+    struct json_object *affinity; /* one CPU list (string) per vCPU */
+    uint64_t image_base, image_end, entry, clone_id, clone_index, generation;
+    char *plan_json; /* the plan section, strict JSON; NULL when the file has none */
+} hv_kvm_snapshot_meta;
+
+/*
+ * Read and check the meta and plan sections of an open snapshot; `path`
+ * names the file in errors. 0, or HV_E_SNAPSHOT naming the file, the
+ * section and what is wrong (HV_E_NOMEM). Free with
+ * hv_kvm_snapshot_meta_clear() whatever it returned.
+ */
+int hv_kvm_snapshot_read_meta(const hv_snap_reader *r, const char *path, hv_kvm_snapshot_meta *m);
+void hv_kvm_snapshot_meta_clear(hv_kvm_snapshot_meta *m);
 
 /* A new VM that continues where the snapshot's stopped. */
 int hv_kvm_vm_resume_from(hv_kvm_conn *conn, const char *path, const hv_kvm_resume_params *params,

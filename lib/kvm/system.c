@@ -6,6 +6,7 @@
 #include "kvm/system.h"
 #include "core/alloc.h"
 #include "core/error.h"
+#include "core/text.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -68,11 +69,14 @@ static int get_cpuid(hv_kvm_system *sys, const char *path)
 
 int hv_kvm_system_open(hv_kvm_system *sys)
 {
-    const char *path = hv_kvm_device_path();
+    const char *device = hv_kvm_device_path();
+    char path[HV_QUOTE_SIZE]; /* the device as messages show it: $HPCVIRT_KVM_DEVICE is outside text
+                               */
     int version, rc;
 
+    hv_quote(path, sizeof(path), device);
     memset(sys, 0, sizeof(*sys));
-    sys->fd = open(path, O_RDWR | O_CLOEXEC);
+    sys->fd = open(device, O_RDWR | O_CLOEXEC);
     if (sys->fd < 0) {
         int err = errno;
 

@@ -9,6 +9,7 @@
 #include "core/alloc.h"
 #include "core/error.h"
 #include "core/format.h"
+#include "core/text.h"
 #include "kvm/bootinfo.h"
 #include "kvm/clone.h"
 #include "kvm/pagetable.h"
@@ -68,21 +69,23 @@ static int read_payload(const char *path, uint8_t **buf, size_t *bytes)
     struct stat st;
     int fd, rc = 0;
     size_t done = 0;
+    char shown[512]; /* the caller's path, quoted (hv_quote()) */
 
     *buf = NULL;
     *bytes = 0;
+    hv_quote(shown, sizeof(shown), path);
     fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return hv_error_set(HV_E_IO, "payload", "cannot open the payload %s: %s", path,
+        return hv_error_set(HV_E_IO, "payload", "cannot open the payload '%s': %s", shown,
                             strerror(errno));
     if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
         close(fd);
-        return hv_error_set(HV_E_IO, "payload", "the payload %s is not a regular file", path);
+        return hv_error_set(HV_E_IO, "payload", "the payload '%s' is not a regular file", shown);
     }
     if ((uint64_t)st.st_size > PAYLOAD_MAX_BYTES || st.st_size == 0) {
         close(fd);
         return hv_error_set(HV_E_RANGE, "payload",
-                            "the payload %s has %lld bytes: a payload has 1 byte to 1 GiB", path,
+                            "the payload '%s' has %lld bytes: a payload has 1 byte to 1 GiB", shown,
                             (long long)st.st_size);
     }
     *bytes = (size_t)st.st_size;
@@ -97,7 +100,7 @@ static int read_payload(const char *path, uint8_t **buf, size_t *bytes)
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0) {
-            rc = hv_error_set(HV_E_IO, "payload", "reading the payload %s failed: %s", path,
+            rc = hv_error_set(HV_E_IO, "payload", "reading the payload '%s' failed: %s", shown,
                               n < 0 ? strerror(errno) : "the file shrank while it was read");
             break;
         }

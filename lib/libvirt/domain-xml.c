@@ -25,6 +25,7 @@
 #include "core/alloc.h"
 #include "core/cpuset.h"
 #include "core/error.h"
+#include "core/text.h"
 
 #include <hpcvirt/libvirt.h>
 
@@ -141,8 +142,18 @@ static void mdev_uuid(const char *vm_name, size_t index, char out[37])
 
 /* ---- checks ---------------------------------------------------------------- */
 
+/* Whether `text` is printable UTF-8: XML 1.0 has no control characters, and libvirt reads names. */
+static bool printable(const char *text)
+{
+    size_t len = strlen(text);
+
+    return hv_text_unprintable_at(text, len) == len;
+}
+
 static int check_options(const hv_libvirt_xml_options *opts)
 {
+    char quoted[512]; /* room for a path whole, unless it is huge */
+
     if (!opts)
         return 0;
     if (opts->domain_type && strcmp(opts->domain_type, "kvm") != 0 &&
@@ -151,18 +162,20 @@ static int check_options(const hv_libvirt_xml_options *opts)
                             "hv_plan_to_libvirt_xml: opts->domain_type '%s' is not a domain "
                             "type: use \"kvm\" (hardware virtualization) or \"qemu\" (software "
                             "emulation)",
-                            opts->domain_type);
-    if (opts->network && (!*opts->network || strpbrk(opts->network, "/\n")))
+                            hv_quote(quoted, sizeof(quoted), opts->domain_type));
+    if (opts->network &&
+        (!*opts->network || strchr(opts->network, '/') || !printable(opts->network)))
         return hv_error_set(HV_E_INVAL, NULL,
                             "hv_plan_to_libvirt_xml: opts->network '%s' is not a libvirt "
-                            "network name (non-empty, no '/')",
-                            opts->network);
+                            "network name (non-empty, printable UTF-8, no '/')",
+                            hv_quote(quoted, sizeof(quoted), opts->network));
     if (opts->console_log &&
-        (opts->console_log[0] != '/' || !opts->console_log[1] || strchr(opts->console_log, '\n')))
+        (opts->console_log[0] != '/' || !opts->console_log[1] || !printable(opts->console_log)))
         return hv_error_set(HV_E_INVAL, NULL,
                             "hv_plan_to_libvirt_xml: opts->console_log '%s' must be an absolute "
-                            "file path (libvirt resolves it on the host running the VM)",
-                            opts->console_log);
+                            "file path in printable UTF-8 (libvirt resolves it on the host "
+                            "running the VM)",
+                            hv_quote(quoted, sizeof(quoted), opts->console_log));
     return 0;
 }
 
@@ -191,6 +204,7 @@ static int check_plan(const hv_plan *plan, bool kvm)
     for (size_t i = 0; i < plan->ndevices; i++) {
         const struct hv_plan_device *d = &plan->devices[i];
         unsigned int dom, bus, slot, fn;
+        char quoted[HV_QUOTE_SIZE]; /* names and addresses come from the host's description */
 
         if (d->type == HV_PLAN_DEVICE_NIC)
             continue;
@@ -210,11 +224,12 @@ static int check_plan(const hv_plan *plan, bool kvm)
                 "%s (%s) is not assigned to a host PCI function (it was budgeted from the "
                 "catalogue, or the host does not list the VF): the plan cannot become a "
                 "libvirt domain on this host; plan on the host that has the device",
-                d->spec_path, d->model[0] ? d->model : d->rdma_name);
+                d->spec_path,
+                hv_quote(quoted, sizeof(quoted), d->model[0] ? d->model : d->rdma_name));
         if (!parse_pci(d->pci_address, &dom, &bus, &slot, &fn))
             return hv_error_set(HV_E_PLAN, d->spec_path,
                                 "%s: '%s' is not a PCI address (DDDD:BB:SS.F)", d->spec_path,
-                                d->pci_address);
+                                hv_quote(quoted, sizeof(quoted), d->pci_address));
     }
     return 0;
 }

@@ -16,6 +16,7 @@
 #include "core/alloc.h"
 #include "core/error.h"
 #include "core/json.h"
+#include "core/text.h"
 #include "host/host.h"
 #include "plan/spec.h"
 
@@ -28,6 +29,9 @@
 #include <string.h>
 #include <time.h>
 #include <hpcvirt/libvirt.h>
+
+/* Room to quote a URI, a path or libvirt's message in a message whole (hv_quote()), unless huge. */
+#define LONG_QUOTE_SIZE 512
 
 typedef struct lv_conn {
     virConnectPtr conn;
@@ -83,6 +87,7 @@ static void start_event_loop(void)
 static int lv_report(virErrorPtr e, const char *what)
 {
     const char *message = e && e->message ? e->message : "unknown libvirt error";
+    char quoted[LONG_QUOTE_SIZE]; /* libvirt's messages repeat names, URIs and paths as given */
     int code = HV_E_BACKEND;
 
     if (e) {
@@ -111,7 +116,7 @@ static int lv_report(virErrorPtr e, const char *what)
             break;
         }
     }
-    hv_error_set(code, NULL, "libvirt: %s: %s", what, message);
+    hv_error_set(code, NULL, "libvirt: %s: %s", what, hv_quote(quoted, sizeof(quoted), message));
     return code;
 }
 
@@ -130,6 +135,7 @@ static int lv_open(const char *uri, void **data)
 {
     static pthread_once_t once = PTHREAD_ONCE_INIT, loop_once = PTHREAD_ONCE_INIT;
     const char *target = uri + strlen("libvirt:");
+    char quoted[LONG_QUOTE_SIZE];
     lv_conn *c;
     int rc = 0;
 
@@ -139,7 +145,7 @@ static int lv_open(const char *uri, void **data)
         return hv_error_set(HV_E_INVAL, "uri",
                             "'%s' names no libvirt URI: write libvirt:qemu:///system, "
                             "libvirt:test:///default, libvirt:qemu+ssh://host/system, ...",
-                            uri);
+                            hv_quote(quoted, sizeof(quoted), uri));
     pthread_once(&once, init_once);
     if (hv_libvirt_uri_is_embedded(target)) {
         /* an embedded driver needs an event loop, before it is opened */
@@ -157,9 +163,9 @@ static int lv_open(const char *uri, void **data)
     else
         c->conn = virConnectOpenAuth(target, virConnectAuthPtrDefault, 0);
     if (rc == 0 && !c->conn) {
-        char what[512];
+        char what[LONG_QUOTE_SIZE + 32];
 
-        snprintf(what, sizeof(what), "connecting to %s", target);
+        snprintf(what, sizeof(what), "connecting to %s", hv_quote(quoted, sizeof(quoted), target));
         rc = lv_error(what);
     }
     if (rc < 0) {
@@ -281,7 +287,7 @@ static const char *domain_type(lv_conn *c)
 static int parse_backend_options(const char *text, char *buf, size_t size,
                                  hv_libvirt_xml_options *xml)
 {
-    char *save = NULL;
+    char *save = NULL, quoted[HV_QUOTE_SIZE];
 
     if (!text || !*text)
         return 0;
@@ -293,7 +299,8 @@ static int parse_backend_options(const char *text, char *buf, size_t size,
 
         if (!eq)
             return hv_error_set(HV_E_INVAL, "backend_options",
-                                "backend option '%s' needs a value (key=value)", item);
+                                "backend option '%s' needs a value (key=value)",
+                                hv_quote(quoted, sizeof(quoted), item));
         *eq = '\0';
         if (strcmp(item, "domain_type") == 0) {
             xml->domain_type = eq + 1;
@@ -301,7 +308,7 @@ static int parse_backend_options(const char *text, char *buf, size_t size,
                 return hv_error_set(HV_E_INVAL, "backend_options",
                                     "domain_type '%s' is not one the libvirt backend drives: "
                                     "use domain_type=kvm or domain_type=qemu",
-                                    xml->domain_type);
+                                    hv_quote(quoted, sizeof(quoted), xml->domain_type));
         } else if (strcmp(item, "network") == 0)
             xml->network = eq + 1;
         else if (strcmp(item, "console_log") == 0)
@@ -310,7 +317,7 @@ static int parse_backend_options(const char *text, char *buf, size_t size,
             return hv_error_set(HV_E_INVAL, "backend_options",
                                 "the libvirt backend has no option '%s': it takes domain_type, "
                                 "network and console_log",
-                                item);
+                                hv_quote(quoted, sizeof(quoted), item));
     }
     return 0;
 }
@@ -347,8 +354,13 @@ static int lv_vm_lookup(void *data, const char *name, void **out)
     if (!dom) {
         int rc = lv_error("looking the domain up");
 
-        if (rc == HV_E_NOTFOUND)
-            hv_error_set(rc, "name", "no VM named '%s' on %s", name, c->uri);
+        if (rc == HV_E_NOTFOUND) {
+            char quoted[HV_QUOTE_SIZE], uri[LONG_QUOTE_SIZE];
+
+            hv_error_set(rc, "name", "no VM named '%s' on %s",
+                         hv_quote(quoted, sizeof(quoted), name),
+                         hv_quote(uri, sizeof(uri), c->uri));
+        }
         return rc;
     }
     return wrap_domain(c, dom, out);
@@ -499,22 +511,39 @@ static int lv_vm_suspend(void *data, const char *path, unsigned int flags)
 }
 
 /* The domain name inside a save image (libvirt keeps the domain XML there). */
+/* The domain name in a save image's XML (/domain/name, entities decoded), or NULL. */
 static char *name_in_save_image(lv_conn *c, const char *path)
 {
     char *xml = virDomainSaveImageGetXMLDesc(c->conn, path, 0);
-    char *start, *end, *name = NULL;
+    xmlDocPtr doc;
+    xmlNodePtr root;
+    char *name = NULL;
 
     if (!xml) {
         lv_error("reading the save image");
         return NULL;
     }
-    start = strstr(xml, "<name>");
-    end = start ? strstr(start, "</name>") : NULL;
-    if (start && end)
-        name = hv_strndup(start + 6, (size_t)(end - start - 6));
-    else
-        hv_error_set(HV_E_BACKEND, path, "the save image %s names no domain", path);
+    doc = xmlReadMemory(xml, (int)strlen(xml), "save-image.xml", NULL,
+                        XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
     free(xml);
+    root = doc ? xmlDocGetRootElement(doc) : NULL;
+    for (xmlNodePtr n = root ? root->children : NULL; n && !name; n = n->next) {
+        if (n->type == XML_ELEMENT_NODE && xmlStrcmp(n->name, BAD_CAST "name") == 0) {
+            xmlChar *text = xmlNodeGetContent(n);
+
+            if (text && *text)
+                name = hv_strdup((const char *)text);
+            xmlFree(text);
+        }
+    }
+    if (doc)
+        xmlFreeDoc(doc);
+    if (!name) {
+        char quoted[LONG_QUOTE_SIZE];
+
+        hv_error_set(HV_E_BACKEND, path, "the save image '%s' names no domain",
+                     hv_quote(quoted, sizeof(quoted), path));
+    }
     return name;
 }
 
@@ -581,8 +610,13 @@ static int with_snapshot(lv_vm *vm, const char *name, bool revert)
 
     if (!snap) {
         rc = lv_error("finding the snapshot");
-        if (rc == HV_E_NOTFOUND)
-            hv_error_set(rc, "name", "%s has no snapshot named '%s'", vm->name, name);
+        if (rc == HV_E_NOTFOUND) {
+            char quoted[HV_QUOTE_SIZE], vm_name[HV_QUOTE_SIZE];
+
+            hv_error_set(rc, "name", "%s has no snapshot named '%s'",
+                         hv_quote(vm_name, sizeof(vm_name), vm->name),
+                         hv_quote(quoted, sizeof(quoted), name));
+        }
         return rc;
     }
     rc = revert ? CALL(virDomainRevertToSnapshot(snap, 0), "reverting to the snapshot")
@@ -649,14 +683,19 @@ static int check_plan_eligibility(lv_vm *vm)
     if (text && hv_json_parse((const char *)text, "the plan in the domain metadata", &plan) == 0 &&
         (migration = hv_json_get(plan, "migration", json_type_object)) &&
         hv_json_get_bool(migration, "live", &live) && !live) {
+        /* the domain's metadata is anyone's to write: its reason is quoted like a name */
+        char quoted[HV_QUOTE_SIZE], reason[LONG_QUOTE_SIZE];
+
         reasons = hv_json_get(migration, "reasons", json_type_array);
-        rc = hv_error_set(HV_E_UNSUPPORTED, NULL,
-                          "%s cannot be live-migrated: %s; suspend it to a file and resume it "
-                          "on the other host instead",
-                          vm->name,
-                          reasons && json_object_array_length(reasons)
-                              ? json_object_get_string(json_object_array_get_idx(reasons, 0))
-                              : "its plan says so");
+        rc = hv_error_set(
+            HV_E_UNSUPPORTED, NULL,
+            "%s cannot be live-migrated: %s; suspend it to a file and resume it "
+            "on the other host instead",
+            hv_quote(quoted, sizeof(quoted), vm->name),
+            reasons && json_object_array_length(reasons)
+                ? hv_quote(reason, sizeof(reason),
+                           json_object_get_string(json_object_array_get_idx(reasons, 0)))
+                : "its plan says so");
     }
     json_object_put(plan);
     xmlFree(text);

@@ -25,6 +25,7 @@
 #include "libvirt/embed.h"
 #include "core/alloc.h"
 #include "core/error.h"
+#include "core/text.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -35,6 +36,12 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+/*
+ * Room to quote a URI or a root in a message (hv_quote()): both are the
+ * caller's, and may hold anything (a root comes %-unescaped from the URI).
+ */
+#define QUOTE_SIZE 320
 
 bool hv_libvirt_uri_is_embedded(const char *uri)
 {
@@ -108,11 +115,15 @@ static bool pid_file_taken(const char *root)
 
 static int busy_error(const char *uri, const char *root)
 {
+    char quoted_uri[QUOTE_SIZE], quoted_root[QUOTE_SIZE];
+
     return hv_error_set(HV_E_TIMEOUT, NULL,
-                        "libvirt: connecting to %s: another process has the embedded driver "
+                        "libvirt: connecting to '%s': another process has the embedded driver "
                         "of '%s' open (it serves one process at a time, until that process "
                         "exits); waited %d s: end that process, or use another root",
-                        uri, root, HV_LIBVIRT_EMBED_WAIT_MS / 1000);
+                        hv_quote(quoted_uri, sizeof(quoted_uri), uri),
+                        hv_quote(quoted_root, sizeof(quoted_root), root),
+                        HV_LIBVIRT_EMBED_WAIT_MS / 1000);
 }
 
 /*
@@ -188,11 +199,15 @@ int hv_libvirt_embed_open(const char *uri, virConnectAuthPtr auth, virConnectPtr
     int queue_fd = -1, rc;
 
     *conn = NULL;
-    if (!root)
+    if (!root) {
+        char quoted[QUOTE_SIZE], base[QUOTE_SIZE];
+
         return hv_error_set(HV_E_INVAL, "uri",
-                            "'%s' names no root directory: write %.*s?root=DIR (an absolute "
+                            "'%s' names no root directory: write %s?root=DIR (an absolute "
                             "path, where the embedded driver keeps its state)",
-                            uri, (int)strcspn(uri, "?"), uri);
+                            hv_quote(quoted, sizeof(quoted), uri),
+                            hv_quote_n(base, sizeof(base), uri, strcspn(uri, "?")));
+    }
     rc = wait_for_root(uri, root, &queue_fd);
     if (rc == 0)
         *conn = virConnectOpenAuth(uri, auth, 0);

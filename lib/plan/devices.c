@@ -8,9 +8,32 @@
 #include "plan/plan.h"
 #include "host/catalogue.h"
 #include "core/alloc.h"
+#include "core/text.h"
 
 #include <stdio.h>
 #include <string.h>
+
+/* The longest text field of a device (model, mdev_type), with its NUL. */
+#define FIELD_MAX 48
+
+/*
+ * A text from the host or the spec into a device's field of `size` bytes:
+ * valid UTF-8 (the plan's JSON holds nothing else), cut at a character
+ * boundary when it is longer.
+ */
+static void copy_text(char *field, size_t size, const char *text)
+{
+    hv_utf8_repair_n(field, size, text, strlen(text));
+}
+
+/* Whether a field copy_text() filled holds `text`, cut the way copy_text() cuts it. */
+static bool field_is(const char *field, size_t size, const char *text)
+{
+    char stored[FIELD_MAX];
+
+    return strcmp(field, hv_utf8_repair_n(stored, size < sizeof(stored) ? size : sizeof(stored),
+                                          text, strlen(text))) == 0;
+}
 
 static struct hv_plan_device *new_device(hv_plan *plan, int type, const char *path)
 {
@@ -39,7 +62,8 @@ static struct hv_plan_device *new_device(hv_plan *plan, int type, const char *pa
 static bool address_used(const hv_plan *plan, const char *address, const char *ignore_path)
 {
     for (size_t i = 0; i < plan->ndevices; i++)
-        if (plan->devices[i].pci_address[0] && strcmp(plan->devices[i].pci_address, address) == 0 &&
+        if (plan->devices[i].pci_address[0] &&
+            field_is(plan->devices[i].pci_address, sizeof(plan->devices[i].pci_address), address) &&
             strcmp(plan->devices[i].spec_path, ignore_path) != 0 &&
             plan->devices[i].mode != HV_ACCEL_MODE_VGPU)
             return true;
@@ -74,9 +98,10 @@ static unsigned int vgpus_planned(const hv_plan *plan, const char *address, cons
     unsigned int n = 0;
 
     for (size_t i = 0; i < plan->ndevices; i++)
-        n += plan->devices[i].mode == HV_ACCEL_MODE_VGPU &&
-             strcmp(plan->devices[i].pci_address, address) == 0 &&
-             strcmp(plan->devices[i].mdev_type, type) == 0;
+        n +=
+            plan->devices[i].mode == HV_ACCEL_MODE_VGPU &&
+            field_is(plan->devices[i].pci_address, sizeof(plan->devices[i].pci_address), address) &&
+            field_is(plan->devices[i].mdev_type, sizeof(plan->devices[i].mdev_type), type);
     return n;
 }
 
@@ -108,8 +133,8 @@ static int check_accelerator(hv_plan *plan, const hv_host *host, const struct hv
 {
     int rc = 0;
 
-    hv_strlcpy(dev->pci_address, acc->pci_address, sizeof(dev->pci_address));
-    hv_format(dev->model, sizeof(dev->model), "%s",
+    copy_text(dev->pci_address, sizeof(dev->pci_address), acc->pci_address);
+    copy_text(dev->model, sizeof(dev->model),
               acc->model_id && *acc->model_id ? acc->model_id : acc->model);
     dev->host_node = acc->numa_node;
     if (want->mode == HV_ACCEL_MODE_VGPU) {
@@ -120,7 +145,7 @@ static int check_accelerator(hv_plan *plan, const hv_host *host, const struct hv
                                  "%s (%s) has no vGPU type '%s'%s: `hpcvirt host` lists its types",
                                  acc->pci_address, acc->model[0] ? acc->model : "accelerator",
                                  want->mdev_type, acc->nmdev ? "" : " (it has none)");
-        hv_strlcpy(dev->mdev_type, acc->mdev[t].id, sizeof(dev->mdev_type));
+        copy_text(dev->mdev_type, sizeof(dev->mdev_type), acc->mdev[t].id);
         if (vgpus_planned(plan, acc->pci_address, acc->mdev[t].id) >
             (unsigned int)(acc->mdev[t].available > 0 ? acc->mdev[t].available : 0))
             rc |= hv_plan_error(plan, "plan.device.mdev-available", path,
@@ -247,13 +272,13 @@ static int plan_accelerators(hv_plan *plan, const hv_host *host)
                 if (!dev)
                     return HV_E_NOMEM;
                 dev->mode = want->mode;
-                hv_strlcpy(dev->model, e->id, sizeof(dev->model));
+                copy_text(dev->model, sizeof(dev->model), e->id);
                 if (found < want->count) {
                     /* Planning without the devices: the catalogue's BARs. */
                     if (want->mode != HV_ACCEL_MODE_VGPU)
                         copy_catalogue_bars(dev, e);
                     if (want->mode == HV_ACCEL_MODE_VGPU)
-                        hv_strlcpy(dev->mdev_type, want->mdev_type, sizeof(dev->mdev_type));
+                        copy_text(dev->mdev_type, sizeof(dev->mdev_type), want->mdev_type);
                     continue;
                 }
                 for (size_t h = 0; h < host->naccels; h++) {
@@ -345,7 +370,8 @@ static unsigned int rdma_uses(const hv_plan *plan, const char *name, int mode)
 
     for (size_t i = 0; i < plan->ndevices; i++)
         n += plan->devices[i].type == HV_PLAN_DEVICE_RDMA &&
-             strcmp(plan->devices[i].rdma_name, name) == 0 && plan->devices[i].mode == mode;
+             field_is(plan->devices[i].rdma_name, sizeof(plan->devices[i].rdma_name), name) &&
+             plan->devices[i].mode == mode;
     return n;
 }
 
@@ -424,15 +450,15 @@ static int plan_rdma(hv_plan *plan, const hv_host *host)
         dev->rdma_protocol = want->protocol;
         dev->host_node = best->numa_node;
         dev->rdma_port = best_port->number;
-        hv_strlcpy(dev->rdma_name, best->name, sizeof(dev->rdma_name));
+        copy_text(dev->rdma_name, sizeof(dev->rdma_name), best->name);
         if (want->mode == HV_RDMA_MODE_PASSTHROUGH) {
-            hv_strlcpy(dev->pci_address, best->pci_address, sizeof(dev->pci_address));
+            copy_text(dev->pci_address, sizeof(dev->pci_address), best->pci_address);
         } else if (want->mode == HV_RDMA_MODE_SRIOV) {
             /* the next free VF of the PF (this one is counted already) */
             unsigned int k = rdma_uses(plan, best->name, HV_RDMA_MODE_SRIOV) - 1;
 
             if (k < best->nvfs)
-                hv_strlcpy(dev->pci_address, best->vfs[k], sizeof(dev->pci_address));
+                copy_text(dev->pci_address, sizeof(dev->pci_address), best->vfs[k]);
             else
                 rc |= hv_plan_warning(plan, "plan.rdma.vf-unknown", path,
                                       "%s has VFs enabled but the host description does not "

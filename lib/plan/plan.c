@@ -6,24 +6,12 @@
 #include "plan/plan.h"
 #include "core/alloc.h"
 #include "core/error.h"
-#include "core/format.h"
+#include "core/text.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int add_finding(hv_plan *plan, int severity, const char *code, const char *path,
-                       const char *fmt, va_list ap) HV_PRINTF(5, 0);
-
-static int add_finding(hv_plan *plan, int severity, const char *code, const char *path,
-                       const char *fmt, va_list ap)
-{
-    char message[1024];
-
-    hv_vformat(message, sizeof(message), fmt, ap);
-    return hv_findings_add_text(&plan->findings, severity, code, path, message);
-}
 
 #define FINDING_FN(name, severity)                                                                 \
     int name(hv_plan *plan, const char *code, const char *path, const char *fmt, ...)              \
@@ -32,7 +20,7 @@ static int add_finding(hv_plan *plan, int severity, const char *code, const char
         int rc;                                                                                    \
                                                                                                    \
         va_start(ap, fmt);                                                                         \
-        rc = add_finding(plan, severity, code, path, fmt, ap);                                     \
+        rc = hv_findings_vadd(&plan->findings, severity, code, path, fmt, ap);                     \
         va_end(ap);                                                                                \
         return rc;                                                                                 \
     }
@@ -71,9 +59,12 @@ int hv_plan_create(const hv_host *host, const hv_vm_spec *spec, const hv_plan_op
     if (rc < 0)
         return rc;
     profile_name = opts && opts->profile ? opts->profile : spec->profile;
-    if (!hv_profile_find(profile_name))
+    if (!hv_profile_find(profile_name)) {
+        char quoted[HV_QUOTE_SIZE];
+
         return hv_error_set(HV_E_NOTFOUND, "profile", "unknown maximums profile '%s'",
-                            profile_name);
+                            hv_quote(quoted, sizeof(quoted), profile_name));
+    }
     {
         hv_arena arena = HV_ARENA_INIT(16384);
 

@@ -8,6 +8,7 @@
 #include "core/alloc.h"
 #include "core/error.h"
 #include "core/json.h"
+#include "core/text.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,37 @@
 #include <hpcvirt/size.h>
 
 #define S HV_E_SPEC
+
+static const char *const rss_names[] = {"tcp", "udp", "esp", NULL};
+static const char *const tunnel_names[] = {"vxlan", "geneve", NULL};
+
+#define NAME_COUNT(names) (sizeof(names) / sizeof(names[0]) - 1)
+
+/*
+ * What a spec may be, checked before json-c builds anything from it: the
+ * lists at their ceilings (plan/spec.h; a flag list names each flag at most
+ * once), and room to spare for everything else. The largest valid spec has
+ * about 1,500 values, 400 of them objects and arrays, in a few kB.
+ */
+static const hv_json_array_limit spec_arrays[] = {
+    {"vnuma", HV_SPEC_MAX_VNUMA_NODES, "vNUMA nodes"},
+    {"accelerators", HV_SPEC_MAX_DEVICES, "accelerators"},
+    {"nics", HV_SPEC_MAX_DEVICES, "NICs"},
+    {"nics[].rss", NAME_COUNT(rss_names), "RSS flags (each once)"},
+    {"nics[].tunnel_offloads", NAME_COUNT(tunnel_names), "tunnel offloads (each once)"},
+    {"rdma", HV_SPEC_MAX_DEVICES, "RDMA attachments"},
+    {NULL, 0, NULL},
+};
+
+static const hv_json_bounds spec_bounds = {
+    .code = S,
+    .max_bytes = (size_t)1 << 20,
+    .max_depth = 16,
+    .max_values = 16384,
+    .max_containers = 1024,
+    .max_members = 64,
+    .arrays = spec_arrays,
+};
 
 /* Fail on keys of `obj` not in the NULL-terminated `known`. */
 static int check_keys(json_object *obj, const char *path, const char *const *known)
@@ -25,7 +57,7 @@ static int check_keys(json_object *obj, const char *path, const char *const *kno
     for (; !json_object_iter_equal(&it, &end); json_object_iter_next(&it)) {
         const char *key = json_object_iter_peek_name(&it);
         bool ok = false;
-        char where[256], list[256] = "";
+        char where[256], list[256] = "", quoted[HV_QUOTE_SIZE];
 
         for (size_t i = 0; known[i]; i++)
             ok |= strcmp(key, known[i]) == 0;
@@ -35,8 +67,9 @@ static int check_keys(json_object *obj, const char *path, const char *const *kno
             strncat(list, i ? ", " : "", sizeof(list) - strlen(list) - 1);
             strncat(list, known[i], sizeof(list) - strlen(list) - 1);
         }
-        hv_json_path_key(where, sizeof(where), path, key);
-        return hv_error_set(S, where, "unknown key '%s'%s%s: known keys are %s", key,
+        hv_quote(quoted, sizeof(quoted), key);
+        hv_json_path_key(where, sizeof(where), path, quoted);
+        return hv_error_set(S, where, "unknown key '%s'%s%s: known keys are %s", quoted,
                             *path ? " in " : "", path, list);
     }
     return 0;
@@ -47,7 +80,7 @@ static int read_enum(json_object *obj, const char *key, const char *path,
                      const char *(*name_of)(int), int *out)
 {
     const char *s;
-    char where[256], list[160] = "";
+    char where[256], list[160] = "", quoted[HV_QUOTE_SIZE];
     int rc = hv_json_read_string(obj, key, path, false, S, &s);
 
     if (rc != 0)
@@ -61,7 +94,8 @@ static int read_enum(json_object *obj, const char *key, const char *path,
         strncat(list, name_of(v), sizeof(list) - strlen(list) - 1);
     }
     hv_json_path_key(where, sizeof(where), path, key);
-    return hv_error_set(S, where, "%s is \"%.40s\": use one of %s", where, s, list);
+    return hv_error_set(S, where, "%s is \"%s\": use one of %s", where,
+                        hv_quote(quoted, sizeof(quoted), s), list);
 }
 
 /* memory: bytes as an integer or a size string ("1.5TiB"). */
@@ -80,7 +114,16 @@ static int read_memory(json_object *obj, const char *key, const char *path, bool
         return 1;
     }
     if (json_object_is_type(v, json_type_string)) {
-        rc = hv_size_parse(json_object_get_string(v), out);
+        const char *text = json_object_get_string(v);
+        char quoted[HV_QUOTE_SIZE];
+
+        /* hv_size_parse() quotes what it refuses as it is: never let it see such text */
+        if (hv_text_unprintable_at(text, strlen(text)) < strlen(text))
+            return hv_error_set(S, where,
+                                "%s '%s' is not a size: write a number with an optional unit, "
+                                "e.g. \"512GiB\"",
+                                where, hv_quote(quoted, sizeof(quoted), text));
+        rc = hv_size_parse(text, out);
         if (rc < 0) {
             char reason[512];
 
@@ -188,9 +231,6 @@ static int read_flags(json_object *obj, const char *key, const char *path, const
     }
     return 0;
 }
-
-static const char *const rss_names[] = {"tcp", "udp", "esp", NULL};
-static const char *const tunnel_names[] = {"vxlan", "geneve", NULL};
 
 static int read_accelerators(hv_vm_spec *spec, json_object *root)
 {
@@ -317,10 +357,12 @@ static int read_guest_phys_bits(hv_vm_spec *spec, json_object *root)
             return hv_vm_spec_set_guest_phys_bits(spec, HV_GUEST_PHYS_BITS_AUTO);
         if (strcmp(s, "host") == 0)
             return hv_vm_spec_set_guest_phys_bits(spec, HV_GUEST_PHYS_BITS_HOST);
+        char quoted[HV_QUOTE_SIZE];
+
         return hv_error_set(S, "guest_phys_bits",
-                            "guest_phys_bits is \"%.20s\": use \"auto\", \"host\" or a number of "
+                            "guest_phys_bits is \"%s\": use \"auto\", \"host\" or a number of "
                             "bits (32..64)",
-                            s);
+                            hv_quote(quoted, sizeof(quoted), s));
     }
     if ((rc = hv_json_read_i64(root, "guest_phys_bits", "", true, S, 32, 64, &bits)) < 0)
         return rc;
@@ -390,7 +432,7 @@ int hv_vm_spec_from_json(const char *json, hv_vm_spec **out)
     HV_CHECK_ARG(json, "json");
     HV_CHECK_ARG(out, "spec");
     *out = NULL;
-    rc = hv_json_parse(json, "the VM spec", &root);
+    rc = hv_json_parse_bounded(json, strlen(json), "the VM spec", &spec_bounds, &root);
     if (rc < 0)
         return rc;
     rc = hv_vm_spec_new(&spec);

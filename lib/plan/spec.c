@@ -7,6 +7,7 @@
 #include "core/arena.h"
 #include "core/error.h"
 #include "core/profile.h"
+#include "core/text.h"
 #include "host/parse.h"
 
 #include <stdio.h>
@@ -83,14 +84,20 @@ int hv_spec_check_short_text(const char *text, size_t max, const char *path)
     if (len > max)
         return hv_error_set(HV_E_SPEC, path, "%s is %zu characters long: at most %zu", path, len,
                             max);
-    for (size_t i = 0; i < len; i++)
-        if ((unsigned char)text[i] < 0x20 || text[i] == 0x7f)
-            return hv_error_set(HV_E_SPEC, path, "%s contains a control character", path);
+    if (hv_text_unprintable_at(text, len) < len) {
+        char quoted[HV_QUOTE_SIZE];
+
+        return hv_error_set(HV_E_SPEC, path,
+                            "%s '%s' has a control character or bytes that are not UTF-8: "
+                            "write it in printable UTF-8",
+                            path, hv_quote(quoted, sizeof(quoted), text));
+    }
     return 0;
 }
 
 int hv_spec_check_name(const char *name, const char *path)
 {
+    char quoted[HV_QUOTE_SIZE];
     int rc = hv_spec_check_short_text(name, HV_SPEC_MAX_NAME, path);
 
     if (rc < 0)
@@ -103,7 +110,7 @@ int hv_spec_check_name(const char *name, const char *path)
             return hv_error_set(HV_E_SPEC, path,
                                 "%s '%s' may use only letters, digits, '-', '_' and '.' (it "
                                 "becomes a libvirt domain name and a file name)",
-                                path, name);
+                                path, hv_quote(quoted, sizeof(quoted), name));
     return 0;
 }
 
@@ -133,15 +140,17 @@ int hv_spec_check_memory(uint64_t bytes, const char *path)
 
 int hv_spec_check_pci_address(const char *text, const char *path)
 {
+    char quoted[HV_QUOTE_SIZE];
+
     if (!text || !hv_is_pci_address(text))
         return hv_error_set(HV_E_SPEC, path,
-                            "%s '%.32s' is not a PCI address: write DDDD:BB:DD.F in lowercase hex, "
+                            "%s '%s' is not a PCI address: write DDDD:BB:DD.F in lowercase hex, "
                             "e.g. 0000:41:00.0 (see `hpcvirt host`)",
-                            path, text ? text : "(null)");
+                            path, hv_quote(quoted, sizeof(quoted), text));
     for (const char *p = text; *p; p++)
         if (*p >= 'A' && *p <= 'F')
             return hv_error_set(HV_E_SPEC, path, "%s '%s' must be lowercase, as sysfs writes it",
-                                path, text);
+                                path, hv_quote(quoted, sizeof(quoted), text));
     return 0;
 }
 
@@ -172,20 +181,24 @@ int hv_spec_check_profile(const char *name, const char *path)
             strcat(list, i ? ", " : "");
             strcat(list, hv_profile_at(i)->name);
         }
-        return hv_error_set(HV_E_SPEC, path, "%s '%.40s' is not a maximums profile: use one of %s",
-                            path, name ? name : "(null)", list);
+        char quoted[HV_QUOTE_SIZE];
+
+        return hv_error_set(HV_E_SPEC, path, "%s '%s' is not a maximums profile: use one of %s",
+                            path, hv_quote(quoted, sizeof(quoted), name), list);
     }
     return 0;
 }
 
 int hv_spec_check_nic_model(const char *model, const char *path)
 {
+    char quoted[HV_QUOTE_SIZE];
+
     if (model && (strcmp(model, "virtio-net") == 0 || strcmp(model, "vmxnet3") == 0))
         return 0;
     return hv_error_set(HV_E_SPEC, path,
-                        "%s '%.32s' is not a NIC model: use \"virtio-net\" (\"vmxnet3\" is "
+                        "%s '%s' is not a NIC model: use \"virtio-net\" (\"vmxnet3\" is "
                         "accepted and mapped to virtio-net with the same features)",
-                        path, model ? model : "(null)");
+                        path, hv_quote(quoted, sizeof(quoted), model));
 }
 
 static int check_enum(int value, const char *const *names, const char *path)

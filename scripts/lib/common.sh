@@ -47,16 +47,19 @@ hv_ensure_libvirt_qemu_user() {
   useradd --system --no-create-home --shell /usr/sbin/nologin libvirt-qemu
 }
 
-# hv_configure DIR [MESON_OPTION...]: set up DIR, or reconfigure it with the options.
+# hv_configure DIR [MESON_OPTION...]: set up DIR, or reconfigure it with the
+# options; a DIR configured by an older checkout whose options no longer fit
+# is set up afresh (meson setup --wipe).
 hv_configure() {
   dir=$1; shift
+  log="${TMPDIR:-/tmp}/hpcvirt-meson-$$.log"
   if [ -f "$dir/build.ninja" ]; then
-    set -- configure "$dir" "$@"
+    meson configure "$dir" "$@" >"$log" 2>&1 ||
+      meson setup --wipe "$dir" "$@" >"$log" 2>&1 || {
+      cat "$log"; rm -f "$log"; echo "meson setup --wipe $dir failed" >&2; return 1; }
   else
-    set -- setup "$dir" "$@"
+    meson setup "$dir" "$@" >"$log" 2>&1 || {
+      cat "$log"; rm -f "$log"; echo "meson setup $dir failed" >&2; return 1; }
   fi
-  meson "$@" >"${TMPDIR:-/tmp}/hpcvirt-meson-$$.log" 2>&1 || {
-    cat "${TMPDIR:-/tmp}/hpcvirt-meson-$$.log"; rm -f "${TMPDIR:-/tmp}/hpcvirt-meson-$$.log"
-    echo "meson $1 $dir failed" >&2; return 1; }
-  rm -f "${TMPDIR:-/tmp}/hpcvirt-meson-$$.log"
+  rm -f "$log"
 }

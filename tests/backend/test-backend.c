@@ -3,7 +3,10 @@
  * URI dispatch (declines, failures, unknown schemes, the default URI),
  * plugins loaded from a directory, application-registered backends,
  * unsupported operations naming the backend, plans with errors refused
- * before any backend call, half-created VMs removed, bad arguments.
+ * before any backend call, half-created VMs removed, bad arguments;
+ * outside text (URIs, names, paths, options) escaped in messages; backend
+ * names and schemes held to their rule (no control characters, no bytes
+ * that are not ASCII).
  */
 #include "hv-test.h"
 
@@ -157,6 +160,13 @@ static int app_open(const char *uri, void **data)
     return strcmp(uri, "app:here") == 0 ? 0 : HV_BACKEND_DECLINED;
 }
 
+static int any_open(const char *uri, void **data)
+{
+    (void)uri;
+    *data = NULL;
+    return 0;
+}
+
 static int v1_open(const char *uri, void **data)
 {
     *data = NULL;
@@ -227,6 +237,146 @@ static void test_application_backends(void **state)
     assert_hv_error(hv_backend_register(NULL), HV_E_INVAL);
 }
 
+/*
+ * The thread's error message shows `escaped` and is plain printable ASCII:
+ * no escape sequence, control character or stray byte of the outside text
+ * reaches whoever shows the message (a terminal, a log).
+ */
+static void assert_message_escaped(const char *escaped)
+{
+    const char *message = hv_error_message(hv_error_last());
+
+    for (const char *p = message; *p; p++)
+        if (*p < 0x20 || *p > 0x7e) {
+            print_error("byte 0x%02x at %zu of: %s\n", (unsigned int)(unsigned char)*p,
+                        (size_t)(p - message), message);
+            fail();
+        }
+    if (!strstr(message, escaped))
+        print_error("'%s' is not in: %s\n", escaped, message);
+    assert_non_null(strstr(message, escaped));
+}
+
+static void test_outside_text_escaped(void **state)
+{
+    hv_conn *conn = NULL;
+    hv_plan *plan = small_plan("esc", 2);
+    hv_libvirt_xml_options xml = HV_LIBVIRT_XML_OPTIONS_INIT;
+    char *text = NULL;
+    int rc;
+
+    /* a URI no backend takes, the built-in engine's, libvirt's */
+    assert_hv_error(hv_conn_open("\x1b]0;owned\x07:\xff\xfe//x", &conn), HV_E_NOTFOUND);
+    assert_message_escaped("'\\u001b]0;owned\\u0007:\\xff\\xfe//x'");
+    assert_hv_error(hv_conn_open("kvm:///\x1b[31m\xc3", &conn), HV_E_INVAL);
+    assert_message_escaped("'kvm:///\\u001b[31m\\xc3'");
+    rc = hv_conn_open("libvirt:test:///\x1b[31m/\xff.xml", &conn);
+    assert_true(rc < 0);
+    assert_message_escaped("\\u001b[31m/\\xff.xml");
+    assert_null(conn);
+    /* an embedded driver's URI without a root (NOTFOUND where there is no libvirt backend) */
+    rc = hv_conn_open("libvirt:qemu:///embed?x=\x1b[31m\xff", &conn);
+    assert_true(rc < 0);
+    if (rc == HV_E_INVAL)
+        assert_message_escaped("'qemu:///embed?x=\\u001b[31m\\xff' names no root directory: "
+                               "write qemu:///embed?root=DIR");
+    else
+        assert_message_escaped("'libvirt:qemu:///embed?x=\\u001b[31m\\xff'");
+    assert_null(conn);
+    /* the built-in engine's device, from $HPCVIRT_KVM_DEVICE */
+    setenv("HPCVIRT_KVM_DEVICE", "/nonexistent/\x1b[2Jkvm\xff", 1);
+    assert_hv_error(hv_conn_open("kvm:///", &conn), HV_E_NOKVM);
+    assert_message_escaped("/nonexistent/\\u001b[2Jkvm\\xff does not exist");
+    unsetenv("HPCVIRT_KVM_DEVICE");
+    /* backend names, plugin directories */
+    assert_hv_error(hv_backend_unregister("\x1b[2J\xff"), HV_E_NOTFOUND);
+    assert_message_escaped("'\\u001b[2J\\xff'");
+    assert_hv_error(hv_backend_load_plugins("/nonexistent/\x1b[2J"), HV_E_IO);
+    assert_message_escaped("/nonexistent/\\u001b[2J");
+    /* libvirt domain options (where the library has the libvirt backend) */
+    xml.network = "net\x1b[2J";
+    rc = hv_plan_to_libvirt_xml(plan, &xml, &text);
+    if (rc != HV_E_UNSUPPORTED) {
+        assert_hv_error(rc, HV_E_INVAL);
+        assert_message_escaped("'net\\u001b[2J'");
+        xml.network = NULL;
+        xml.console_log = "/var/log/\xe2\x80\xae.log";
+        assert_hv_error(hv_plan_to_libvirt_xml(plan, &xml, &text), HV_E_INVAL);
+        assert_message_escaped("'/var/log/\\u202e.log'");
+    }
+    assert_null(text);
+    hv_plan_free(plan);
+}
+
+/* Names and schemes: lowercase ASCII letters, digits, '-', '_' (names only), '+', '.'. */
+static void test_backend_names(void **state)
+{
+    static const char longest[] =
+        "a123456789012345678901234567890123456789012345678901234567890123";
+    static const char too_long[] =
+        "a1234567890123456789012345678901234567890123456789012345678901234";
+    /* refused, with what the message shows of them (printable ASCII only) */
+    static const struct {
+        const char *name, *scheme, *shown;
+    } refused[] = {
+        /* control characters, escape sequences, bytes that are not UTF-8, bidi overrides */
+        {"app\x1b[2J", "app", "backend name 'app\\u001b[2J' is not valid"},
+        {"app\x1b]0;owned\x07", "app", "'app\\u001b]0;owned\\u0007'"},
+        {"app\n", "app", "'app\\n'"},
+        {"app\x7f", "app", "'app\\u007f'"},
+        {"app\xff\xfe", "app", "'app\\xff\\xfe'"},
+        {"app\xc2\x9b", "app", "'app\\u009b'"},
+        {"app\xe2\x80\xae", "app", "'app\\u202e'"},
+        {"app", "app\x1b", "backend scheme 'app\\u001b' is not valid"},
+        {"app", "\xff", "'\\xff'"},
+        /* printable but not allowed: spaces, capitals, a digit first, '_' or ':' in a scheme */
+        {"my app", "app", "'my app'"},
+        {"App", "app", "'App'"},
+        {"1app", "app", "'1app'"},
+        {"app", "my_app", "backend scheme 'my_app'"},
+        {"app", "App", "'App'"},
+        {"app", "app:", "'app:'"},
+        /* empty, or longer than 64 characters */
+        {"app", "", "backend scheme ''"},
+        {too_long, "app", "backend name 'a1234"},
+        {"app", too_long, "backend scheme 'a1234"},
+    };
+    hv_backend ok = {.version = HV_BACKEND_VERSION,
+                     .name = "my-app_2.0+x",
+                     .scheme = "my-app.2+x",
+                     .open = any_open};
+    hv_conn *conn = NULL;
+    size_t count;
+
+    assert_hv_ok(hv_backend_register(&ok));
+    assert_hv_ok(hv_conn_open("my-app.2+x:here", &conn));
+    assert_string_equal(hv_conn_backend(conn), "my-app_2.0+x");
+    hv_conn_close(conn);
+    assert_hv_ok(hv_backend_unregister("my-app_2.0+x"));
+    ok.name = ok.scheme = longest; /* 64 characters */
+    assert_hv_ok(hv_backend_register(&ok));
+    assert_hv_ok(hv_backend_unregister(longest));
+    ok.name = "everything";
+    ok.scheme = NULL; /* offered every URI */
+    assert_hv_ok(hv_backend_register(&ok));
+    assert_hv_ok(hv_backend_unregister("everything"));
+
+    count = hv_backend_count();
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+        ok.name = refused[i].name;
+        ok.scheme = refused[i].scheme;
+        assert_hv_error(hv_backend_register(&ok), HV_E_INVAL);
+        assert_message_escaped(refused[i].shown);
+        assert_error_mentions("a lowercase letter first, then lowercase letters, digits and");
+        assert_int_equal(hv_backend_count(), count);
+    }
+    /* printable, so shown as it is, but not ASCII */
+    ok.name = "caf\xc3\xa9";
+    ok.scheme = "app";
+    assert_hv_error(hv_backend_register(&ok), HV_E_INVAL);
+    assert_error_mentions("backend name 'caf\xc3\xa9' is not valid");
+}
+
 static void test_bad_arguments(void **state)
 {
     hv_vm *vm = NULL;
@@ -259,6 +409,8 @@ int main(void)
         cmocka_unit_test(test_failed_start_keeps_its_message),
         cmocka_unit_test(test_application_backends),
         cmocka_unit_test(test_version_1_tables),
+        cmocka_unit_test(test_outside_text_escaped),
+        cmocka_unit_test(test_backend_names),
         cmocka_unit_test(test_bad_arguments),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

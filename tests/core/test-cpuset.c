@@ -1,6 +1,10 @@
-/* tests/core/test-cpuset.c - CPU bitmaps and the kernel cpulist format. */
+/*
+ * tests/core/test-cpuset.c - CPU bitmaps and the kernel cpulist format; a
+ * list that is refused is shown escaped and cut whole in the message.
+ */
 #include "hv-test.h"
 #include "core/cpuset.h"
+#include "core/text.h"
 
 static void check_roundtrip(const char *text, const char *expect, size_t count)
 {
@@ -45,6 +49,40 @@ static void test_parse_errors(void **state)
     }
 }
 
+/* Refused with `shown` in a message of printable UTF-8 (escapes, no half characters). */
+static void refuse_shown(const char *text, const char *shown)
+{
+    hv_cpuset set = HV_CPUSET_EMPTY;
+    const char *message;
+
+    assert_hv_error(hv_cpuset_parse(&set, text, "cpus"), HV_E_PARSE);
+    message = hv_error_message(hv_error_last());
+    if (hv_text_unprintable_at(message, strlen(message)) != strlen(message) ||
+        !strstr(message, shown))
+        print_error("expected '%s', printable, in: %s\n", shown, message);
+    assert_int_equal(hv_text_unprintable_at(message, strlen(message)), strlen(message));
+    assert_non_null(strstr(message, shown));
+    assert_int_equal(hv_cpuset_count(&set), 0);
+}
+
+static void test_parse_errors_escaped(void **state)
+{
+    char euros[2 + 30 * 3 + 1] = "0,";
+
+    refuse_shown("0-3\x1b[2J\x1b]0;pwned\x07\xff",
+                 "cpus: '0-3\\u001b[2J\\u001b]0;pwned\\u0007\\xff' is not a CPU list");
+    refuse_shown("3-1,\x1b[31m\xe2\x80\xae",
+                 "reversed range 3-1 in CPU list '3-1,\\u001b[31m\\u202e'");
+    refuse_shown("1\n2", "'1\\n2' is not a CPU list");
+    /* a long list of multibyte characters is cut at a character boundary */
+    for (int i = 0; i < 30; i++)
+        strcat(euros, "\xe2\x82\xac");
+    refuse_shown(euros, "cpus: '0,\xe2\x82\xac\xe2\x82\xac");
+    assert_true(hv_utf8_valid(hv_error_message(hv_error_last()),
+                              strlen(hv_error_message(hv_error_last()))));
+    assert_error_mentions("...' is not a CPU list");
+}
+
 static void test_ops(void **state)
 {
     hv_cpuset a = HV_CPUSET_EMPTY, b = HV_CPUSET_EMPTY;
@@ -81,6 +119,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_format),
         cmocka_unit_test(test_parse_errors),
+        cmocka_unit_test(test_parse_errors_escaped),
         cmocka_unit_test(test_ops),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -2,6 +2,7 @@
 #include "hv-test.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "core/text.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -44,6 +45,68 @@ static void test_long_message_truncated(void **state)
     hv_error_set(HV_E_INVAL, big, "%s", big);
     assert_true(strlen(hv_error_message(hv_error_last())) < sizeof(big));
     assert_true(strlen(hv_error_path(hv_error_last())) < sizeof(big));
+}
+
+/*
+ * `prefix` ASCII bytes, then "é" (2 bytes) and "€" (3 bytes) until `bytes`
+ * bytes: cut at any byte count, the text ends mid-character about half the time.
+ */
+static char *multibyte_text(size_t prefix, size_t bytes)
+{
+    char *text = malloc(bytes + 1);
+    size_t len = prefix;
+
+    assert_non_null(text);
+    memset(text, 'a', prefix);
+    for (bool euro = false; len + 3 <= bytes; euro = !euro) {
+        memcpy(text + len, euro ? "\xe2\x82\xac" : "\xc3\xa9", euro ? 3 : 2);
+        len += euro ? 3 : 2;
+    }
+    text[len] = '\0';
+    return text;
+}
+
+/* The message and path of a text cut to fit end at a character boundary, never mid-character. */
+static void test_long_multibyte_cut_whole(void **state)
+{
+    for (size_t prefix = 0; prefix < 6; prefix++) {
+        char *text = multibyte_text(prefix, 3000);
+        const char *message, *path;
+
+        hv_error_set(HV_E_SPEC, text, "%s", text);
+        message = hv_error_message(hv_error_last());
+        path = hv_error_path(hv_error_last());
+        assert_true(strlen(message) >= 1020 && strlen(message) < 1024);
+        assert_true(strlen(path) >= 508 && strlen(path) < 512);
+        assert_true(hv_utf8_valid(message, strlen(message)));
+        assert_true(hv_utf8_valid(path, strlen(path)));
+        assert_memory_equal(message, text, strlen(message));
+        /* the ": strerror" suffix of a message that fills the buffer is cut the same way */
+        text[hv_utf8_trim_partial(text, 1000 + prefix)] = '\0';
+        hv_error_set_errno(HV_E_IO, ENOENT, NULL, "%s\xc3\xa9\xc3\xa9", text);
+        message = hv_error_message(hv_error_last());
+        assert_true(strlen(message) < 1024);
+        assert_true(hv_utf8_valid(message, strlen(message)));
+        free(text);
+    }
+}
+
+/* A message or path built from the thread's own error is kept whole, not overwritten as it is read.
+ */
+static void test_message_from_own_error(void **state)
+{
+    hv_error_set(HV_E_PARSE, "nodes[2].bytes", "nodes[2].bytes must be a number");
+    hv_error_set(HV_E_SNAPSHOT, hv_error_path(hv_error_last()), "/tmp/s.snap: section meta: %s: %s",
+                 hv_error_message(hv_error_last()), "the snapshot is corrupted");
+    assert_string_equal(hv_error_message(hv_error_last()),
+                        "/tmp/s.snap: section meta: nodes[2].bytes must be a number: the snapshot "
+                        "is corrupted");
+    assert_string_equal(hv_error_path(hv_error_last()), "nodes[2].bytes");
+    hv_error_set(HV_E_IO, NULL, "%s, again", hv_error_message(hv_error_last()));
+    assert_string_equal(hv_error_message(hv_error_last()),
+                        "/tmp/s.snap: section meta: nodes[2].bytes must be a number: the snapshot "
+                        "is corrupted, again");
+    assert_string_equal(hv_error_path(hv_error_last()), "");
 }
 
 static void *other_thread(void *arg)
@@ -167,11 +230,17 @@ static void test_version(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_default_is_ok), cmocka_unit_test(test_set_and_read),
-        cmocka_unit_test(test_errno_suffix),  cmocka_unit_test(test_long_message_truncated),
-        cmocka_unit_test(test_thread_local),  cmocka_unit_test(test_code_tables),
-        cmocka_unit_test(test_options_check), cmocka_unit_test(test_log_handler),
+        cmocka_unit_test(test_default_is_ok),
+        cmocka_unit_test(test_set_and_read),
+        cmocka_unit_test(test_errno_suffix),
+        cmocka_unit_test(test_long_message_truncated),
+        cmocka_unit_test(test_thread_local),
+        cmocka_unit_test(test_code_tables),
+        cmocka_unit_test(test_options_check),
+        cmocka_unit_test(test_log_handler),
         cmocka_unit_test(test_version),
+        cmocka_unit_test(test_long_multibyte_cut_whole),
+        cmocka_unit_test(test_message_from_own_error),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -50,6 +50,23 @@ static void test_parse_errors(void **state)
     assert_hv_error(hv_size_parse("1", NULL), HV_E_INVAL);
 }
 
+/* Messages quote the text escaped: no control byte reaches a terminal. */
+static void test_parse_errors_escaped(void **state)
+{
+    uint64_t got;
+    const char *message;
+
+    (void)state;
+    assert_hv_error(hv_size_parse("1\x1b[2J\xff", &got), HV_E_PARSE);
+    message = hv_error_message(hv_error_last());
+    assert_null(strchr(message, '\x1b'));
+    assert_null(strchr(message, '\xff'));
+    assert_non_null(strstr(message, "\\u001b"));
+    assert_non_null(strstr(message, "\\xff"));
+    assert_hv_error(hv_size_parse("99999999999999999999999\x07", &got), HV_E_RANGE);
+    assert_null(strchr(hv_error_message(hv_error_last()), '\x07'));
+}
+
 static void test_format(void **state)
 {
     static const struct {
@@ -79,6 +96,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse),
         cmocka_unit_test(test_parse_errors),
+        cmocka_unit_test(test_parse_errors_escaped),
         cmocka_unit_test(test_format),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

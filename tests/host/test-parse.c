@@ -191,12 +191,49 @@ static void test_small_formats(void **state)
     assert_string_equal(text, "hello world");
 }
 
+/* A rejection names the file and says what was expected; it never quotes the text. */
+static void assert_rejects_quietly(int rc, const char *says)
+{
+    const char *message = hv_error_message(hv_error_last());
+
+    assert_true(rc == HV_E_PARSE);
+    if (!strstr(message, says) || strstr(message, "hunter2") || strchr(message, '\033'))
+        fail_msg("\"%s\" should say \"%s\" and quote nothing of the text", message, says);
+}
+
+static void test_rejections_quote_nothing(void **state)
+{
+    static const char secret[] = "root:hunter2\033[31m:19000:0:99999:7:::\n";
+    uint64_t u;
+    int64_t i;
+    int *vals = NULL, number;
+    size_t n;
+    hv_cpuinfo info;
+    char name[16];
+
+    assert_rejects_quietly(hv_parse_u64(secret, &u, "f"), "f does not hold one number");
+    assert_rejects_quietly(hv_parse_i64(secret, &i, "f"), "f does not hold one number");
+    assert_rejects_quietly(hv_parse_u64(" \n", &u, "f"), "f is empty: expected a number");
+    assert_rejects_quietly(hv_parse_distance_row(secret, &vals, &n, "d"),
+                           "d is not a row of NUMA distances");
+    assert_rejects_quietly(hv_parse_distance_row("10 256", &vals, &n, "d"),
+                           "d: distance 2 is 256; NUMA distances are 0-255");
+    assert_rejects_quietly(hv_parse_cpuinfo("address sizes : root:hunter2 bits\n", &info, "c"),
+                           "c: the 'address sizes' line is not 'N bits physical, M bits virtual'");
+    assert_rejects_quietly(hv_parse_numbered_state(secret, &number, name, sizeof(name), "s"),
+                           "s is not 'N: NAME'");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_numbers),  cmocka_unit_test(test_meminfo),
-        cmocka_unit_test(test_distance), cmocka_unit_test(test_resource),
-        cmocka_unit_test(test_cpuinfo),  cmocka_unit_test(test_small_formats),
+        cmocka_unit_test(test_numbers),
+        cmocka_unit_test(test_meminfo),
+        cmocka_unit_test(test_distance),
+        cmocka_unit_test(test_resource),
+        cmocka_unit_test(test_cpuinfo),
+        cmocka_unit_test(test_small_formats),
+        cmocka_unit_test(test_rejections_quote_nothing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,9 +2,11 @@
  * tests/kvm/test-loader.c - the ELF64 payload loader: files built here in
  * memory (an Elf64_Ehdr, program headers, contents), every refusal with the
  * field it names, and a load into a fake guest memory (bytes copied, the
- * bss zeroed, nothing else touched).
+ * bss zeroed, nothing else touched). A file name that holds escape
+ * sequences or bytes that are not UTF-8 is shown escaped.
  */
 #include "hv-test.h"
+#include "core/text.h"
 #include "kvm/loader.h"
 
 #include <elf.h>
@@ -422,6 +424,34 @@ static void test_load_refusals(void **state)
     assert_hv_error(hv_elf_load(t.file, t.size, &image, NULL, NULL), HV_E_INVAL);
 }
 
+/* The caller's name for the file (a path) is quoted: no byte of it acts on a terminal. */
+static void test_hostile_name(void **state)
+{
+    static const char name[] = "/tmp/pay\x1b[2J\x1b]0;pwned\x07\xe2\x80\xaeload\xff.elf\xc3";
+    static const char escaped[] =
+        "/tmp/pay\\u001b[2J\\u001b]0;pwned\\u0007\\u202eload\\xff.elf\\xc3: ";
+    static test_elf t;
+    hv_elf_image image;
+    const char *message;
+
+    good_elf(&t);
+    t.eh.e_machine = EM_AARCH64;
+    build(&t);
+    assert_hv_error(hv_elf_parse(t.file, t.size, name, &image), HV_E_PARSE);
+    message = hv_error_message(hv_error_last());
+    if (hv_text_unprintable_at(message, strlen(message)) != strlen(message))
+        print_error("a raw control or non-UTF-8 byte in: %s\n", message);
+    assert_int_equal(hv_text_unprintable_at(message, strlen(message)), strlen(message));
+    assert_memory_equal(message, escaped, strlen(escaped));
+    assert_error_mentions("e_machine is 183");
+    assert_string_equal(hv_error_path(hv_error_last()), name);
+    /* a plain name is shown as it is; no name is "payload" */
+    assert_hv_error(hv_elf_parse(t.file, t.size, "dir/hello.elf", &image), HV_E_PARSE);
+    assert_error_mentions("dir/hello.elf: ELF header: e_machine");
+    assert_hv_error(hv_elf_parse(t.file, t.size, NULL, &image), HV_E_PARSE);
+    assert_error_mentions("payload: ELF header: e_machine");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -431,6 +461,7 @@ int main(void)
         cmocka_unit_test(test_segment_refusals),
         cmocka_unit_test(test_load),
         cmocka_unit_test(test_load_refusals),
+        cmocka_unit_test(test_hostile_name),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

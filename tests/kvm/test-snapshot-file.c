@@ -4,10 +4,12 @@
  * vectors (hardware and portable), a round trip of every section type with
  * memory mapped straight from the file (zero pages are holes), mode 0600,
  * atomic replace, and every check a reader makes, each with a message that
- * names the section and the check. Files live in a mkdtemp directory under
- * /tmp that each test removes.
+ * names the section and the check; a path with an escape sequence and bytes
+ * that are not UTF-8 is shown escaped in every message. Files live in a
+ * mkdtemp directory under /tmp that each test removes.
  */
 #include "hv-test.h"
+#include "core/text.h"
 #include "kvm/snapshot-file.h"
 
 #include <dirent.h>
@@ -700,6 +702,89 @@ static void test_commit_failure(void **state)
     assert_string_equal(names, "keep");
 }
 
+/* ---- a hostile path ----------------------------------------------------------------------- */
+
+/* A file name with an escape sequence, bytes that are not UTF-8 and half a character. */
+#define HOSTILE         "snap\x1b[2J\x1b]0;pwned\x07\xff\xfe\xc3"
+#define HOSTILE_ESCAPED "snap\\u001b[2J\\u001b]0;pwned\\u0007\\xff\\xfe\\xc3"
+
+/*
+ * The thread's error message is valid UTF-8 with no control character, and
+ * shows the hostile name escaped; the error's path is the path as given.
+ */
+static void expect_escaped(const char *path, const char *text)
+{
+    const char *message = hv_error_message(hv_error_last());
+    size_t len = strlen(message);
+
+    if (hv_text_unprintable_at(message, len) != len || !strstr(message, HOSTILE_ESCAPED) ||
+        !strstr(message, text))
+        print_error("expected '%s' and '%s' escaped, got: %s\n", text, HOSTILE_ESCAPED, message);
+    assert_int_equal(hv_text_unprintable_at(message, len), len);
+    assert_non_null(strstr(message, HOSTILE_ESCAPED));
+    assert_non_null(strstr(message, text));
+    assert_string_equal(hv_error_path(hv_error_last()), path);
+}
+
+static void test_hostile_path(void **state)
+{
+    const tmp *t = *state;
+    static const uint8_t page[PAGE];
+    hv_snap_writer *w;
+    hv_snap_reader *r;
+    const void *data;
+    uint64_t bytes;
+    char dir[256], path[512];
+    int fd, fds[2];
+
+    /* the reader: missing, empty, not a file, by descriptor, and a section it lacks */
+    snprintf(path, sizeof(path), "%s/" HOSTILE, t->dir);
+    assert_hv_error(hv_snap_reader_open(path, &r), HV_E_NOTFOUND);
+    expect_escaped(path, "no such snapshot file");
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    assert_true(fd >= 0);
+    close(fd);
+    assert_hv_error(hv_snap_reader_open(path, &r), HV_E_SNAPSHOT);
+    expect_escaped(path, "the file is empty");
+    assert_hv_error(hv_snap_reader_open_fd(-1, HOSTILE, &r), HV_E_INVAL);
+    expect_escaped(HOSTILE, "is not an open file descriptor");
+    assert_int_equal(pipe(fds), 0);
+    assert_hv_error(hv_snap_reader_open_fd(fds[0], HOSTILE, &r), HV_E_SNAPSHOT);
+    expect_escaped(HOSTILE, "not a regular file");
+    close(fds[0]);
+    close(fds[1]);
+    write_reference(path);
+    assert_hv_ok(hv_snap_reader_open(path, &r));
+    assert_hv_error(hv_snap_section(r, HV_SNAP_MEMORY, 0, &data, &bytes), HV_E_INVAL);
+    expect_escaped(path, "memory sections are mapped");
+    assert_hv_error(hv_snap_section(r, HV_SNAP_PAYLOAD, 7, &data, &bytes), HV_E_SNAPSHOT);
+    expect_escaped(path, "section payload[7] is missing");
+    hv_snap_reader_close(r);
+    assert_int_equal(unlink(path), 0);
+
+    /* the writer: a directory, a missing directory, refused sections, a failed commit */
+    snprintf(dir, sizeof(dir), "%s/" HOSTILE, t->dir);
+    snprintf(path, sizeof(path), "%s/", dir);
+    assert_hv_error(hv_snap_writer_open(path, &w), HV_E_INVAL);
+    expect_escaped(path, "names a file, not a directory");
+    snprintf(path, sizeof(path), "%s/snap", dir);
+    assert_hv_error(hv_snap_writer_open(path, &w), HV_E_IO);
+    expect_escaped(path, "cannot create the snapshot's temporary file in directory");
+    assert_int_equal(mkdir(dir, 0700), 0);
+    assert_hv_ok(hv_snap_writer_open(path, &w));
+    assert_hv_ok(hv_snap_writer_add(w, HV_SNAP_VCPU, 0, "a", 1));
+    assert_hv_error(hv_snap_writer_add(w, HV_SNAP_VCPU, 0, "a", 1), HV_E_INVAL);
+    expect_escaped(path, "section vcpu[0] was already added");
+    assert_hv_error(hv_snap_writer_add_memory(w, 0, page, 100), HV_E_INVAL);
+    expect_escaped(path, "is not a positive multiple");
+    hv_snap_writer_abort(w);
+    /* a snapshot over a directory: both the path and the temporary file's are escaped */
+    assert_hv_ok(hv_snap_writer_open(dir, &w));
+    assert_hv_error(hv_snap_writer_commit(w), HV_E_IO);
+    expect_escaped(dir, "cannot rename the temporary file '");
+    assert_int_equal(rmdir(dir), 0);
+}
+
 /* ---- what a reader refuses ---------------------------------------------------------------- */
 
 static void test_reject_empty_and_truncated(void **state)
@@ -1078,6 +1163,7 @@ int main(void)
         T(test_reader_arguments),
         T(test_atomic_replace),
         T(test_commit_failure),
+        T(test_hostile_path),
         T(test_reject_empty_and_truncated),
         T(test_reject_header),
         T(test_reject_table),

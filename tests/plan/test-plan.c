@@ -6,6 +6,8 @@
  */
 #include "test-hosts.h"
 #include "plan/plan.h"
+#include "core/json.h"
+#include "core/text.h"
 
 static hv_host *fixture(const char *name)
 {
@@ -430,6 +432,88 @@ static void test_rdma_mtu(void **state)
     hv_host_free(host);
 }
 
+/* "€" (3 bytes of UTF-8) ten times: cut at 47 or 31 bytes, it ends mid-character. */
+#define EURO10                                                                                     \
+    "\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac"                                 \
+    "\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac"
+
+/* Whether `field` is valid UTF-8 and `full` cut at a character boundary. */
+static void assert_cut_whole(const char *field, const char *full)
+{
+    assert_true(hv_utf8_valid(field, strlen(field)));
+    assert_true(strlen(field) > 0 && strlen(field) < strlen(full));
+    assert_memory_equal(field, full, strlen(field));
+}
+
+/* The plan's JSON is strict JSON (valid UTF-8) and says what the getters say. */
+static void assert_plan_json_reads_back(const hv_plan *plan)
+{
+    json_object *root = NULL, *devices;
+    char *json = NULL;
+
+    assert_hv_ok(hv_plan_to_json(plan, HV_JSON_PRETTY, &json));
+    assert_true(hv_utf8_valid(json, strlen(json)));
+    assert_hv_ok(hv_json_parse(json, "the plan", &root));
+    assert_true(json_object_object_get_ex(root, "devices", &devices));
+    assert_int_equal(json_object_array_length(devices), hv_plan_device_count(plan));
+    for (size_t i = 0; i < hv_plan_device_count(plan); i++) {
+        const hv_plan_device *d = hv_plan_device_at(plan, i);
+        json_object *o = json_object_array_get_idx(devices, i), *v;
+
+        assert_true(json_object_object_get_ex(o, "model", &v));
+        assert_string_equal(json_object_get_string(v), hv_plan_device_model(d));
+    }
+    json_object_put(root);
+    hv_free(json);
+}
+
+/* Long multibyte names from the host: the plan's fixed fields cut them whole, and still match. */
+static void test_long_multibyte_names(void **state)
+{
+    static const char model[] = EURO10 EURO10 EURO10, name[] = EURO10 EURO10;
+    test_host_params p = {
+        .nodes = 1,
+        .cores_per_node = 8,
+        .threads = 1,
+        .memory_per_node = GiB(64),
+        .free_per_node = GiB(60),
+        .accelerators_json =
+            "[{\"pci_address\": \"0000:41:00.0\", \"vendor_id\": \"1234\", \"device_id\": "
+            "\"5678\", \"class\": \"030200\", \"model\": \"" EURO10 EURO10 EURO10 "\", "
+            "\"numa_node\": 0, \"iommu_group\": 3, \"iommu_group_members\": \"0000:41:00.0\", "
+            "\"mdev_types\": [{\"id\": \"" EURO10 EURO10 EURO10 "\", \"name\": \"vgpu-8q\", "
+            "\"available_instances\": 1, \"device_api\": \"vfio-pci\"}]}]",
+        .rdma_json = "[{\"name\": \"" EURO10 EURO10 "\", \"numa_node\": 0, \"pci_address\": "
+                     "\"0000:61:00.0\", \"ports\": [{\"port\": 1, \"state\": \"ACTIVE\", "
+                     "\"link_layer\": \"Ethernet\", \"active_mtu\": 4096, \"gids\": [{\"index\": "
+                     "0, \"gid\": \"fe80:0000:0000:0000:0000:0000:0000:0001\", \"type\": "
+                     "\"IB/RoCE v1\"}]}]}]"};
+    hv_host *host = test_host(&p);
+    hv_plan *plan;
+
+    /* passed through: the model; the RDMA device, which can be passed through once */
+    plan = test_plan(host, "{\"vcpus\": 2, \"memory\": \"4GiB\", \"accelerators\": "
+                           "[{\"pci_address\": \"0000:41:00.0\"}], \"rdma\": [{\"protocol\": "
+                           "\"roce-v1\", \"mode\": \"passthrough\"}, {\"protocol\": \"roce-v1\", "
+                           "\"mode\": \"passthrough\"}]}");
+    assert_cut_whole(hv_plan_device_model(hv_plan_device_at(plan, 0)), model);
+    assert_cut_whole(hv_plan_device_rdma_name(hv_plan_device_at(plan, 1)), name);
+    assert_finding(plan, "plan.rdma.no-port", HV_SEVERITY_ERROR);
+    assert_string_equal(hv_finding_path(plan_finding(plan, "plan.rdma.no-port")), "rdma[1]");
+    assert_plan_json_reads_back(plan);
+    hv_plan_free(plan);
+    /* vGPUs: the type's id is cut the same way, and its one instance is counted */
+    plan = test_plan(host, "{\"vcpus\": 2, \"memory\": \"4GiB\", \"accelerators\": "
+                           "[{\"pci_address\": \"0000:41:00.0\", \"mode\": \"vgpu\", "
+                           "\"mdev_type\": \"vgpu-8q\"}, {\"pci_address\": \"0000:41:00.0\", "
+                           "\"mode\": \"vgpu\", \"mdev_type\": \"vgpu-8q\"}]}");
+    assert_cut_whole(hv_plan_device_mdev_type(hv_plan_device_at(plan, 0)), model);
+    assert_finding(plan, "plan.device.mdev-available", HV_SEVERITY_ERROR);
+    assert_plan_json_reads_back(plan);
+    hv_plan_free(plan);
+    hv_host_free(host);
+}
+
 static void test_json_deterministic(void **state)
 {
     hv_host *host = fixture("hosts/dgx-a100-roce");
@@ -510,6 +594,32 @@ static void test_profiles(void **state)
     assert_hv_error(hv_profile_limit(NULL, "vm_max_vcpus", &v), HV_E_INVAL);
 }
 
+/* The message is printable UTF-8 (no raw control or stray byte) and shows `shown`. */
+static void assert_message_shows(const char *shown)
+{
+    const char *message = hv_error_message(hv_error_last());
+
+    if (hv_text_unprintable_at(message, strlen(message)) != strlen(message) ||
+        !strstr(message, shown))
+        print_error("expected '%s', printable, in: %s\n", shown, message);
+    assert_int_equal(hv_text_unprintable_at(message, strlen(message)), strlen(message));
+    assert_non_null(strstr(message, shown));
+}
+
+/* A profile name or limit key from outside is shown escaped. */
+static void test_profile_text_escaped(void **state)
+{
+    uint64_t v = 0;
+
+    assert_hv_error(hv_profile_limit("vsphere\x1b]0;pwned\x07\xff", "vm_max_vcpus", &v),
+                    HV_E_NOTFOUND);
+    assert_message_shows("unknown maximums profile 'vsphere\\u001b]0;pwned\\u0007\\xff': use "
+                         "one of vsphere-6.7, kvm-q35, vsphere-6.0");
+    assert_hv_error(hv_profile_limit("kvm-q35", "vm_max\x1b[2J\xe2\x80\xae\xc3", &v),
+                    HV_E_NOTFOUND);
+    assert_message_shows("profile 'kvm-q35' has no limit called 'vm_max\\u001b[2J\\u202e\\xc3'");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -522,9 +632,11 @@ int main(void)
         cmocka_unit_test(test_iommu_group_sharing),
         cmocka_unit_test(test_nics_and_rdma),
         cmocka_unit_test(test_rdma_mtu),
+        cmocka_unit_test(test_long_multibyte_names),
         cmocka_unit_test(test_json_deterministic),
         cmocka_unit_test(test_bad_arguments),
         cmocka_unit_test(test_profiles),
+        cmocka_unit_test(test_profile_text_escaped),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

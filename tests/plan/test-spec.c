@@ -189,6 +189,167 @@ static void test_json_errors(void **state)
     }
 }
 
+/* A spec whose `key` lists `count` times `item`, after `first` (a JSON fragment or ""). */
+static char *spec_with_list(const char *key, const char *first, const char *item, size_t count)
+{
+    size_t cap = 256 + strlen(first) + count * (strlen(item) + 2), len;
+    char *json = malloc(cap);
+
+    assert_non_null(json);
+    len =
+        (size_t)snprintf(json, cap, "{\"vcpus\": 4, \"memory\": \"4GiB\", \"%s\": [%s", key, first);
+    for (size_t i = 0; i < count; i++)
+        len += (size_t)snprintf(json + len, cap - len, "%s%s", i || *first ? "," : "", item);
+    snprintf(json + len, cap - len, "]}");
+    return json;
+}
+
+static void assert_spec_refused(const char *json, int code, const char *path)
+{
+    hv_vm_spec *spec = (hv_vm_spec *)0x1;
+    int rc = hv_vm_spec_from_json(json, &spec);
+
+    if (rc != code || strcmp(hv_error_path(hv_error_last()), path) != 0)
+        print_error("%.80s: rc %d path '%s' message %s\n", json, rc, hv_error_path(hv_error_last()),
+                    hv_error_message(hv_error_last()));
+    assert_int_equal(rc, code);
+    assert_string_equal(hv_error_path(hv_error_last()), path);
+    assert_null(spec);
+}
+
+/* Issue 12: values json-c would silently change, or take though JSON has no such thing. */
+static void test_json_values_not_changed(void **state)
+{
+    /* a NUL character cut the name short: "a" was planned */
+    assert_spec_refused("{\"name\": \"a\\u0000b\", \"vcpus\": 4, \"memory\": \"4GiB\"}", HV_E_PARSE,
+                        "name");
+    assert_error_mentions("NUL character");
+    assert_spec_refused(
+        "{\"vcpus\": 4, \"memory\": \"4GiB\", \"nics\": [{\"mo\\u0000del\": \"x\"}]}", HV_E_PARSE,
+        "nics[0]");
+    /* repeated keys: the last one won */
+    assert_spec_refused("{\"vcpus\": 4, \"vcpus\": 8, \"memory\": \"4GiB\"}", HV_E_SPEC, "vcpus");
+    assert_error_mentions("twice");
+    assert_spec_refused("{\"vcpus\": 4, \"memory\": \"4GiB\", \"rdma\": [{\"mtu\": 256, \"mtu\": "
+                        "4096}]}",
+                        HV_E_SPEC, "rdma[0].mtu");
+    assert_spec_refused("{\"vcpus\": 4, \"memory\": \"4GiB\", \"m\\u0065mory\": \"8GiB\"}",
+                        HV_E_SPEC, "memory");
+    /* NaN and infinities are not JSON numbers: say so, not "not a fractional number" */
+    assert_spec_refused("{\"vcpus\": NaN, \"memory\": \"4GiB\"}", HV_E_PARSE, "vcpus");
+    assert_error_mentions("NaN is not a number JSON allows");
+    assert_spec_refused("{\"vcpus\": 4, \"memory\": Infinity}", HV_E_PARSE, "memory");
+    /* JSON text is UTF-8 */
+    assert_spec_refused("{\"name\": \"caf\xe9\", \"vcpus\": 4, \"memory\": \"4GiB\"}", HV_E_PARSE,
+                        "name");
+    assert_spec_refused("{\"name\": \"\\udfff\", \"vcpus\": 4, \"memory\": \"4GiB\"}", HV_E_PARSE,
+                        "name");
+}
+
+/* What a message quotes from the input never reaches the terminal as it is. */
+static void test_messages_quote_safely(void **state)
+{
+    hv_vm_spec *spec = NULL;
+    const char *msg;
+
+    assert_spec_refused(
+        "{\"name\": \"\\u001b[2J\\u001b[31mx\", \"vcpus\": 4, \"memory\": \"4GiB\"}", HV_E_SPEC,
+        "name");
+    msg = hv_error_message(hv_error_last());
+    assert_null(strchr(msg, '\x1b'));
+    assert_non_null(strstr(msg, "'\\u001b[2J\\u001b[31mx'"));
+    assert_spec_refused("{\"vcpus\": 4, \"memory\": \"\\u001b]0;owned\\u0007\"}", HV_E_SPEC,
+                        "memory");
+    assert_null(strchr(hv_error_message(hv_error_last()), '\x1b'));
+    assert_spec_refused("{\"vcpus\": 4, \"memory\": \"4GiB\", \"\\u001bx\": 1}", HV_E_SPEC,
+                        "\\u001bx");
+    assert_null(strchr(hv_error_message(hv_error_last()), '\x1b'));
+    assert_spec_refused("{\"vcpus\": 4, \"memory\": \"4GiB\", \"firmware\": \"\\u009b31m\"}",
+                        HV_E_SPEC, "firmware");
+    assert_null(strstr(hv_error_message(hv_error_last()), "\xc2\x9b"));
+
+    /* the setters take C strings that JSON never checked */
+    assert_hv_ok(hv_vm_spec_new(&spec));
+    assert_hv_error(hv_vm_spec_set_name(spec, "caf\xe9\xff"), HV_E_SPEC);
+    msg = hv_error_message(hv_error_last());
+    assert_null(strchr(msg, '\xff'));
+    assert_non_null(strstr(msg, "caf\\xe9\\xff"));
+    assert_hv_error(hv_vm_spec_add_accelerator(spec, "0000:41:00.0\x1b[8m", 0, NULL), HV_E_SPEC);
+    assert_null(strchr(hv_error_message(hv_error_last()), '\x1b'));
+    /* a right-to-left override would hide what the rest of a line says */
+    assert_hv_error(hv_vm_spec_add_accelerator_model(spec, "l40s", 1, HV_ACCEL_MODE_VGPU,
+                                                     "nvidia-\xe2\x80\xae"
+                                                     "1156"),
+                    HV_E_SPEC);
+    assert_string_equal(hv_error_path(hv_error_last()), "accelerators[0].mdev_type");
+    assert_null(strstr(hv_error_message(hv_error_last()), "\xe2\x80\xae"));
+    assert_hv_error(hv_vm_spec_add_nic(spec, "e1000\x1b", 1, 0, 0), HV_E_SPEC);
+    assert_null(strchr(hv_error_message(hv_error_last()), '\x1b'));
+    assert_hv_error(hv_vm_spec_set_profile(spec, "\x1b[5m"), HV_E_SPEC);
+    assert_null(strchr(hv_error_message(hv_error_last()), '\x1b'));
+    hv_vm_spec_free(spec);
+}
+
+/* Issue 12: lists are refused at their limit, before anything is built from them. */
+static void test_json_lists_bounded(void **state)
+{
+    static const struct {
+        const char *key, *bad_first, *item;
+        size_t limit;
+        const char *path, *mentions;
+    } lists[] = {
+        {"nics", "{\"queues\": 1000}", "{}", 64, "nics[64]", "at most 64 NICs"},
+        {"accelerators", "{\"model\": \"l40s\", \"count\": 0}", "{\"model\": \"l40s\"}", 64,
+         "accelerators[64]", "at most 64 accelerators"},
+        {"rdma", "{\"mtu\": 9000}", "{}", 64, "rdma[64]", "at most 64 RDMA attachments"},
+        {"vnuma", "{\"vcpus\": 0, \"memory\": \"1GiB\"}", "{\"vcpus\": 1, \"memory\": \"1GiB\"}",
+         64, "vnuma[64]", "at most 64 vNUMA nodes"},
+    };
+
+    for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
+        /* one past the limit: refused there, though an earlier entry is bad too */
+        char *json =
+            spec_with_list(lists[i].key, lists[i].bad_first, lists[i].item, lists[i].limit);
+
+        assert_spec_refused(json, HV_E_SPEC, lists[i].path);
+        assert_error_mentions(lists[i].mentions);
+        free(json);
+        /* 200,000 entries: the same, and still under the size limit for "{}" */
+        json = spec_with_list(lists[i].key, "", "{}", 200000);
+        assert_spec_refused(json, HV_E_SPEC, lists[i].path);
+        free(json);
+    }
+    assert_spec_refused(
+        "{\"vcpus\": 4, \"memory\": \"4GiB\", \"nics\": [{\"rss\": [\"tcp\", \"udp\", "
+        "\"esp\", \"tcp\"]}]}",
+        HV_E_SPEC, "nics[0].rss[3]");
+}
+
+static void test_json_document_bounded(void **state)
+{
+    char *json = spec_with_list("bogus", "", "0", 20000);
+    char *big;
+    size_t size = (size_t)2 << 20;
+
+    /* values under a key nobody reads: refused at the limit, not after a parse */
+    assert_spec_refused(json, HV_E_SPEC, "bogus[16377]");
+    assert_error_mentions("more than 16384 values");
+    free(json);
+    assert_spec_refused("{\"vcpus\": 4, \"memory\": \"4GiB\", \"bogus\": "
+                        "[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]}",
+                        HV_E_SPEC, "bogus[0][0][0][0][0][0][0][0][0][0][0][0][0][0][0]");
+    assert_error_mentions("levels deep");
+    /* 2 MiB: more than any spec */
+    big = malloc(size + 1);
+    assert_non_null(big);
+    memset(big, ' ', size);
+    memcpy(big, "{\"vcpus\": 4, \"memory\": \"4GiB\"}", 30);
+    big[size] = '\0';
+    assert_spec_refused(big, HV_E_SPEC, "");
+    assert_error_mentions("bytes long");
+    free(big);
+}
+
 static void test_json_forms(void **state)
 {
     hv_vm_spec *a = test_spec("{\"vcpus\": 8, \"memory\": \"1.5TiB\"}");
@@ -213,6 +374,10 @@ int main(void)
         cmocka_unit_test(test_setter_errors),
         cmocka_unit_test(test_json_errors),
         cmocka_unit_test(test_json_forms),
+        cmocka_unit_test(test_json_values_not_changed),
+        cmocka_unit_test(test_messages_quote_safely),
+        cmocka_unit_test(test_json_lists_bounded),
+        cmocka_unit_test(test_json_document_bounded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,7 +1,8 @@
 /*
  * tools/hpcvirt/cli.h - shared pieces of the hpcvirt command-line tool: the
- * command table entry, exit codes, option parsing and error printing helpers.
- * The tool uses only the public API.
+ * command table entry, exit codes, option parsing, error printing and the
+ * escaping of what it prints. The tool uses only the public API (and the
+ * library's text escaping, lib/core/text.c, compiled in).
  */
 #ifndef HPCVIRT_CLI_H
 #define HPCVIRT_CLI_H
@@ -25,6 +26,19 @@ typedef struct cli_command {
     const char *usage; /* options after the command name */
     int (*run)(int argc, char **argv);
 } cli_command;
+
+/*
+ * `text` as the tool prints it (docs/cli.md): as it is when every character
+ * is printable UTF-8, else all of it escaped as the library's messages
+ * escape outside text (control characters and escape sequences as \u001b,
+ * bytes that are not UTF-8 as \xff, backslashes doubled), so nothing a host
+ * tree, a document or a backend holds acts on the terminal. NULL gives "".
+ * What it returns lives until 16 more calls: enough for one printf.
+ */
+const char *cli_text(const char *text);
+
+/* "  error CODE (at PATH): MESSAGE", each through cli_text(). */
+void cli_print_finding(FILE *out, const hv_finding *f);
 
 /* Print the calling thread's last hpcvirt error as "hpcvirt: error: MSG (at PATH)". */
 int cli_fail(const char *context);

@@ -1,7 +1,9 @@
 /*
  * tools/hpcvirt/cmd-host.c - `hpcvirt host`: the host inventory as a compact
  * lstopo-like tree (nodes with their CPUs, memory and huge pages, devices
- * under the node they sit on) or as JSON; `hpcvirt frequency`: APERF/MPERF.
+ * under the node they sit on; every string of the host through cli_text(),
+ * since a tree or document may hold anything) or as JSON (the strings as
+ * they are, JSON-escaped); `hpcvirt frequency`: APERF/MPERF.
  */
 #include "cli.h"
 
@@ -38,29 +40,32 @@ static void print_accelerator(const hv_accelerator *acc)
     const char *link = hv_accelerator_link_speed(acc);
 
     printf("    %s %s %s [%04x:%04x]", hv_accelerator_kind_name(hv_accelerator_kind(acc)),
-           hv_accelerator_pci_address(acc), *model ? model : hv_accelerator_vendor_name(acc),
+           cli_text(hv_accelerator_pci_address(acc)),
+           cli_text(*model ? model : hv_accelerator_vendor_name(acc)),
            hv_accelerator_vendor_id(acc), hv_accelerator_device_id(acc));
     if (*hv_accelerator_driver(acc))
-        printf(" driver %s", hv_accelerator_driver(acc));
+        printf(" driver %s", cli_text(hv_accelerator_driver(acc)));
     if (hv_accelerator_iommu_group(acc) >= 0)
         printf(", IOMMU group %d", hv_accelerator_iommu_group(acc));
     if (*link)
-        printf(", link %s x%u", link, hv_accelerator_link_width(acc));
+        printf(", link %s x%u", cli_text(link), hv_accelerator_link_width(acc));
     if (hv_accelerator_sriov_total_vfs(acc))
         printf(", SR-IOV %u/%u VFs", hv_accelerator_sriov_enabled_vfs(acc),
                hv_accelerator_sriov_total_vfs(acc));
     printf("\n");
     print_bars(acc);
     for (size_t i = 0; i < hv_accelerator_mdev_type_count(acc); i++)
-        printf("      vGPU type %s \"%s\": %d available\n", hv_accelerator_mdev_type_id(acc, i),
-               hv_accelerator_mdev_type_name(acc, i), hv_accelerator_mdev_type_available(acc, i));
+        printf("      vGPU type %s \"%s\": %d available\n",
+               cli_text(hv_accelerator_mdev_type_id(acc, i)),
+               cli_text(hv_accelerator_mdev_type_name(acc, i)),
+               hv_accelerator_mdev_type_available(acc, i));
 }
 
 static void print_rdma(const hv_rdma_device *dev)
 {
-    printf("    rdma %s %s (%s, fw %s)\n", hv_rdma_device_name(dev),
-           hv_rdma_device_pci_address(dev), hv_rdma_device_node_type(dev),
-           hv_rdma_device_fw_version(dev));
+    printf("    rdma %s %s (%s, fw %s)\n", cli_text(hv_rdma_device_name(dev)),
+           cli_text(hv_rdma_device_pci_address(dev)), cli_text(hv_rdma_device_node_type(dev)),
+           cli_text(hv_rdma_device_fw_version(dev)));
     for (size_t p = 0; p < hv_rdma_device_port_count(dev); p++) {
         const hv_rdma_port *port = hv_rdma_device_port_at(dev, p);
         int layer = hv_rdma_port_link_layer(port);
@@ -71,15 +76,16 @@ static void print_rdma(const hv_rdma_device *dev)
             v1 |= type == HV_RDMA_GID_IB_ROCE_V1;
             v2 |= type == HV_RDMA_GID_ROCE_V2;
         }
-        printf("      port %u %s %s, %s", hv_rdma_port_number(port), hv_rdma_port_state(port),
+        printf("      port %u %s %s, %s", hv_rdma_port_number(port),
+               cli_text(hv_rdma_port_state(port)),
                layer == HV_RDMA_LINK_INFINIBAND ? "InfiniBand"
                : layer == HV_RDMA_LINK_ETHERNET ? "Ethernet (RoCE)"
                                                 : "unknown link",
-               hv_rdma_port_rate(port));
+               cli_text(hv_rdma_port_rate(port)));
         if (hv_rdma_port_active_mtu(port))
             printf(", MTU %u", hv_rdma_port_active_mtu(port));
         if (*hv_rdma_port_netdev(port))
-            printf(", netdev %s", hv_rdma_port_netdev(port));
+            printf(", netdev %s", cli_text(hv_rdma_port_netdev(port)));
         printf(", %zu GIDs%s%s\n", hv_rdma_port_gid_count(port), v1 ? " v1" : "", v2 ? " v2" : "");
     }
 }
@@ -103,9 +109,10 @@ static void print_host(const hv_host *host)
     char a[32], b[32];
     bool unplaced = false;
 
-    printf("host %s (checked against %s)\n", hv_host_root(host), hv_host_profile(host));
+    printf("host %s (checked against %s)\n", cli_text(hv_host_root(host)),
+           cli_text(hv_host_profile(host)));
     printf("  CPU %s: %u logical CPUs, %u cores, %u package%s, %u thread%s per core\n",
-           *hv_host_cpu_model(host) ? hv_host_cpu_model(host) : "(unknown model)",
+           *hv_host_cpu_model(host) ? cli_text(hv_host_cpu_model(host)) : "(unknown model)",
            hv_host_cpu_count(host), hv_host_core_count(host), hv_host_package_count(host),
            hv_host_package_count(host) == 1 ? "" : "s", hv_host_threads_per_core(host),
            hv_host_threads_per_core(host) == 1 ? "" : "s");
@@ -120,8 +127,8 @@ static void print_host(const hv_host *host)
         const hv_host_node *node = hv_host_node_at(host, n);
 
         printf("  node %d: CPUs %s (%u CPUs, %u cores), %s (%s free), distances",
-               hv_host_node_id(node), hv_host_node_cpulist(node), hv_host_node_cpu_count(node),
-               hv_host_node_core_count(node),
+               hv_host_node_id(node), cli_text(hv_host_node_cpulist(node)),
+               hv_host_node_cpu_count(node), hv_host_node_core_count(node),
                size_text(hv_host_node_memory_bytes(node), a, sizeof(a)),
                size_text(hv_host_node_free_bytes(node), b, sizeof(b)));
         for (size_t m = 0; m < hv_host_node_count(host); m++)
@@ -153,8 +160,8 @@ static void print_host(const hv_host *host)
     for (size_t i = 0; i < hv_host_finding_count(host); i++) {
         const hv_finding *f = hv_host_finding_at(host, i);
 
-        printf("  %s %s: %s\n", hv_severity_name(hv_finding_severity(f)), hv_finding_code(f),
-               hv_finding_message(f));
+        printf("  %s %s: %s\n", hv_severity_name(hv_finding_severity(f)),
+               cli_text(hv_finding_code(f)), cli_text(hv_finding_message(f)));
     }
 }
 

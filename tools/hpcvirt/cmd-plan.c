@@ -17,7 +17,7 @@ char *cli_read_file(const char *path)
     char *buf;
 
     if (!f) {
-        fprintf(stderr, "hpcvirt: error: cannot open %s: %s\n", path, strerror(errno));
+        fprintf(stderr, "hpcvirt: error: cannot open %s: %s\n", cli_text(path), strerror(errno));
         return NULL;
     }
     buf = malloc(cap);
@@ -33,7 +33,8 @@ char *cli_read_file(const char *path)
             if (!grown) {
                 free(buf);
                 buf = NULL;
-                fprintf(stderr, "hpcvirt: error: %s is too large (64 MiB at most)\n", path);
+                fprintf(stderr, "hpcvirt: error: %s is too large (64 MiB at most)\n",
+                        cli_text(path));
                 break;
             }
             buf = grown;
@@ -44,6 +45,15 @@ char *cli_read_file(const char *path)
         buf[len] = '\0';
     if (f != stdin)
         fclose(f);
+    /* The library reads a C string: whatever follows a NUL byte would never be seen. */
+    if (buf && memchr(buf, '\0', len)) {
+        fprintf(stderr,
+                "hpcvirt: error: %s has a NUL byte at byte offset %zu: JSON text has none (is "
+                "this a binary or UTF-16 file?)\n",
+                cli_text(path), (size_t)((char *)memchr(buf, '\0', len) - buf));
+        free(buf);
+        buf = NULL;
+    }
     return buf;
 }
 
@@ -115,8 +125,9 @@ static void print_plan(const hv_plan *plan)
         warnings += s == HV_SEVERITY_WARNING;
     }
     printf("plan %s: %s (%zu error%s, %zu warning%s; profile %s)\n",
-           hv_vm_spec_name(hv_plan_spec(plan)), hv_plan_ok(plan) ? "OK" : "NOT OK", errors,
-           errors == 1 ? "" : "s", warnings, warnings == 1 ? "" : "s", hv_plan_profile(plan));
+           cli_text(hv_vm_spec_name(hv_plan_spec(plan))), hv_plan_ok(plan) ? "OK" : "NOT OK",
+           errors, errors == 1 ? "" : "s", warnings, warnings == 1 ? "" : "s",
+           cli_text(hv_plan_profile(plan)));
     printf("  %u vCPUs (%s) as %u socket%s x %u core%s x %u thread%s, %s, %s firmware\n",
            hv_plan_vcpus(plan),
            hv_plan_cpu_placement(plan) == HV_CPU_PLACEMENT_DEDICATED ? "dedicated" : "shared",
@@ -160,15 +171,15 @@ static void print_plan(const hv_plan *plan)
         const hv_plan_device *d = hv_plan_device_at(plan, i);
         int type = hv_plan_device_type_of(d);
 
-        printf("  %s %s:", hv_plan_device_spec_path(d), type_names[type]);
+        printf("  %s %s:", cli_text(hv_plan_device_spec_path(d)), type_names[type]);
         if (*hv_plan_device_pci_address(d))
-            printf(" %s", hv_plan_device_pci_address(d));
+            printf(" %s", cli_text(hv_plan_device_pci_address(d)));
         if (*hv_plan_device_model(d))
-            printf(" %s", hv_plan_device_model(d));
+            printf(" %s", cli_text(hv_plan_device_model(d)));
         if (*hv_plan_device_mdev_type(d))
-            printf(" vGPU %s", hv_plan_device_mdev_type(d));
+            printf(" vGPU %s", cli_text(hv_plan_device_mdev_type(d)));
         if (*hv_plan_device_rdma_name(d))
-            printf(" %s", hv_plan_device_rdma_name(d));
+            printf(" %s", cli_text(hv_plan_device_rdma_name(d)));
         if (type == HV_PLAN_DEVICE_NIC)
             printf(" %u queues", hv_plan_device_queues(d));
         if (type == HV_PLAN_DEVICE_RDMA && hv_plan_device_mtu(d))
@@ -180,14 +191,9 @@ static void print_plan(const hv_plan *plan)
     }
     printf("  live migration: %s\n", hv_plan_live_migratable(plan) ? "yes" : "no");
     for (size_t i = 0; i < hv_plan_migration_reason_count(plan); i++)
-        printf("    - %s\n", hv_plan_migration_reason_at(plan, i));
-    for (size_t i = 0; i < hv_plan_finding_count(plan); i++) {
-        const hv_finding *f = hv_plan_finding_at(plan, i);
-
-        printf("  %s %s%s%s%s: %s\n", hv_severity_name(hv_finding_severity(f)), hv_finding_code(f),
-               *hv_finding_path(f) ? " (at " : "", hv_finding_path(f),
-               *hv_finding_path(f) ? ")" : "", hv_finding_message(f));
-    }
+        printf("    - %s\n", cli_text(hv_plan_migration_reason_at(plan, i)));
+    for (size_t i = 0; i < hv_plan_finding_count(plan); i++)
+        cli_print_finding(stdout, hv_plan_finding_at(plan, i));
 }
 
 static int run_plan(int argc, char **argv)

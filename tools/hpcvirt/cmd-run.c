@@ -114,7 +114,7 @@ int cli_run_to_end(const char *command, hv_vm *vm, int timeout_ms, bool stats)
         rc = cli_fail(command); /* the message names the VM */
         hv_vm_destroy(vm);
     } else {
-        fprintf(stderr, "hpcvirt: %s exited with code %d\n", hv_vm_name(vm), code);
+        fprintf(stderr, "hpcvirt: %s exited with code %d\n", cli_text(hv_vm_name(vm)), code);
         rc = code == 0 ? CLI_EXIT_OK : CLI_EXIT_GUEST_CODE;
     }
     if (stats)
@@ -134,7 +134,7 @@ static int suspend_after(hv_vm *vm, int ms, const char *path)
     if (hv_vm_wait(vm, ms, &code) == 0 || hv_error_code_of(hv_error_last()) != HV_E_TIMEOUT)
         return -1;
     if (hv_vm_suspend(vm, path, NULL) == 0) {
-        fprintf(stderr, "hpcvirt: %s suspended to %s\n", hv_vm_name(vm), path);
+        fprintf(stderr, "hpcvirt: %s suspended to %s\n", cli_text(hv_vm_name(vm)), cli_text(path));
         return CLI_EXIT_OK;
     }
     if (hv_vm_state(vm, &state) == 0 &&
@@ -195,7 +195,7 @@ static int run_run(int argc, char **argv)
     rc = cli_run_to_end("run", vm, timeout_ms, a.stats);
     if (a.snapshot)
         fprintf(stderr, "hpcvirt: %s ended before --suspend-after %s: %s was not written\n",
-                hv_vm_name(vm), a.suspend_after, a.snapshot);
+                cli_text(hv_vm_name(vm)), cli_text(a.suspend_after), cli_text(a.snapshot));
 out:
     hv_vm_free(vm);
     hv_plan_free(plan);

@@ -62,7 +62,7 @@ int cli_resume_file(const cli_command *cmd, const cli_args *a, const char *path,
     else if (to_end)
         rc = cli_run_to_end(cmd->name, vm, timeout_ms, a->stats);
     else
-        printf("%s\n", hv_vm_name(vm));
+        printf("%s\n", cli_text(hv_vm_name(vm)));
     hv_vm_free(vm);
     hv_conn_close(conn);
     return rc;
@@ -231,7 +231,7 @@ static int run_clone(int argc, char **argv)
         fprintf(stderr,
                 "hpcvirt: error: clone %s: %s is a %s connection: clones are made by the "
                 "built-in engine only (--uri kvm:///) [HV_E_UNSUPPORTED]\n",
-                a.pos[0], hv_conn_uri(conn), hv_conn_backend(conn));
+                cli_text(a.pos[0]), cli_text(hv_conn_uri(conn)), cli_text(hv_conn_backend(conn)));
         rc = CLI_EXIT_FAILURE;
         goto out;
     }
@@ -253,7 +253,7 @@ static int run_clone(int argc, char **argv)
             rc = cli_fail_on("clone: preparing clones of", hv_vm_name(parent));
             goto out;
         }
-        printf("prepared %zu clones of %s in %.1f ms\n", count, hv_vm_name(parent),
+        printf("prepared %zu clones of %s in %.1f ms\n", count, cli_text(hv_vm_name(parent)),
                now_ms() - start);
     }
     opts.mode = mode;
@@ -274,7 +274,7 @@ static int run_clone(int argc, char **argv)
         double ms = now_ms() - start;
 
         printf("%zu %s clones of %s in %.1f ms (%.3f ms each)\n", count, mode_names[mode],
-               hv_vm_name(parent), ms, ms / (double)count);
+               cli_text(hv_vm_name(parent)), ms, ms / (double)count);
         fflush(stdout);
     }
     rc = a.wait ? wait_clones(clones, count, timeout_ms) : CLI_EXIT_OK;

@@ -50,13 +50,6 @@ static int open_vm(const cli_args *a, const char *command, const char *name, hv_
     return CLI_EXIT_OK;
 }
 
-static void print_finding(FILE *out, const hv_finding *f)
-{
-    fprintf(out, "  %s %s%s%s%s: %s\n", hv_severity_name(hv_finding_severity(f)),
-            hv_finding_code(f), *hv_finding_path(f) ? " (at " : "", hv_finding_path(f),
-            *hv_finding_path(f) ? ")" : "", hv_finding_message(f));
-}
-
 /* ---- create --------------------------------------------------------------- */
 
 static int run_create(int argc, char **argv)
@@ -88,9 +81,9 @@ static int run_create(int argc, char **argv)
 
         if (rejected) {
             /* the findings, as `hpcvirt plan` prints them; nothing was created */
-            fprintf(stderr, "plan %s: NOT OK\n", hv_vm_spec_name(spec));
+            fprintf(stderr, "plan %s: NOT OK\n", cli_text(hv_vm_spec_name(spec)));
             for (size_t i = 0; i < hv_plan_finding_count(plan); i++)
-                print_finding(stderr, hv_plan_finding_at(plan, i));
+                cli_print_finding(stderr, hv_plan_finding_at(plan, i));
         }
         rc = cli_fail_on("create", hv_vm_spec_name(spec));
         if (rejected)
@@ -99,8 +92,8 @@ static int run_create(int argc, char **argv)
     }
     for (size_t i = 0; i < hv_plan_finding_count(plan); i++)
         if (hv_finding_severity(hv_plan_finding_at(plan, i)) == HV_SEVERITY_WARNING)
-            print_finding(stderr, hv_plan_finding_at(plan, i));
-    printf("%s\n", hv_vm_name(vm));
+            cli_print_finding(stderr, hv_plan_finding_at(plan, i));
+    printf("%s\n", cli_text(hv_vm_name(vm)));
     rc = CLI_EXIT_OK;
 out:
     hv_vm_free(vm);
@@ -257,7 +250,7 @@ static int run_list(int argc, char **argv)
         rc = cli_fail("list");
     } else {
         for (size_t i = 0; i < count; i++)
-            printf("%s\n", names[i]);
+            printf("%s\n", cli_text(names[i]));
         hv_strv_free(names, count);
     }
     hv_conn_close(conn);
@@ -302,7 +295,7 @@ static int run_snapshot(int argc, char **argv)
 
         status = hv_vm_snapshot_list(vm, &names, &count);
         for (size_t i = 0; status == 0 && i < count; i++)
-            printf("%s\n", names[i]);
+            printf("%s\n", cli_text(names[i]));
         if (status == 0)
             hv_strv_free(names, count);
     } else if (strcmp(action, "create") == 0) {

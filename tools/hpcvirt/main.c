@@ -1,7 +1,7 @@
 /*
  * tools/hpcvirt/main.c - the hpcvirt command-line tool: global options,
- * dispatch to subcommands, help text, error printing and the option parser
- * the commands share.
+ * dispatch to subcommands, help text, error printing (through cli_text())
+ * and the option parser the commands share.
  */
 #include "cli.h"
 
@@ -23,10 +23,11 @@ int cli_fail(const char *context)
     const hv_error *err = hv_error_last();
     const char *path = hv_error_path(err);
 
-    fprintf(stderr, "hpcvirt: error: %s%s%s", context ? context : "", context ? ": " : "",
-            hv_error_message(err));
+    /* messages quote outside text escaped already; the context and path may hold any */
+    fprintf(stderr, "hpcvirt: error: %s%s%s", cli_text(context), context ? ": " : "",
+            cli_text(hv_error_message(err)));
     if (path && *path)
-        fprintf(stderr, " (at %s)", path);
+        fprintf(stderr, " (at %s)", cli_text(path));
     fprintf(stderr, " [%s]\n", hv_error_code_name(hv_error_code_of(err)));
     return CLI_EXIT_FAILURE;
 }
@@ -42,12 +43,13 @@ int cli_fail_on(const char *command, const char *name)
 int cli_usage_error(const cli_command *cmd, const char *fmt, ...)
 {
     va_list ap;
+    char message[1024];
 
-    fprintf(stderr, "hpcvirt %s: ", cmd ? cmd->name : "");
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vsnprintf(message, sizeof(message), fmt, ap); /* it may quote the command line */
     va_end(ap);
-    fprintf(stderr, "\nTry 'hpcvirt %s --help'.\n", cmd ? cmd->name : "");
+    fprintf(stderr, "hpcvirt %s: %s\nTry 'hpcvirt %s --help'.\n", cmd ? cmd->name : "",
+            cli_text(message), cmd ? cmd->name : "");
     return CLI_EXIT_USAGE;
 }
 
@@ -233,6 +235,6 @@ int main(int argc, char **argv)
         }
     }
     fprintf(stderr, "hpcvirt: '%s' is not a command. Run 'hpcvirt --help' for the list.\n",
-            argv[1]);
+            cli_text(argv[1]));
     return CLI_EXIT_USAGE;
 }

@@ -21,6 +21,7 @@ from .errors import (
     SnapshotError,
     SpecError,
     Unsupported,
+    c_string as _c_string,
     check,
 )
 from .finding import Finding
@@ -56,7 +57,7 @@ def version_info():
 def parse_size(text):
     """Bytes in a size string such as "1.5TiB", "512GiB" or "64M"."""
     out = ffi.new("uint64_t *")
-    check(lib.hv_size_parse(text.encode(), out))
+    check(lib.hv_size_parse(_c_string(text, "the size", ParseError), out))
     return int(out[0])
 
 

@@ -1,4 +1,8 @@
-"""Exceptions carrying hv_error_last(): code, symbolic name, message and field path."""
+"""Exceptions carrying hv_error_last(): code, symbolic name, message and field
+path; and c_string(), which hands Python text to the library as a C string or
+raises one of them for text a C string cannot hold."""
+import os
+
 from ._native import ffi, lib, to_str
 
 
@@ -104,6 +108,40 @@ def last_error(code=None):
         code = lib.hv_error_code_of(err)
     cls = _BY_CODE.get(code, Error)
     return cls(code, to_str(lib.hv_error_message(err)), to_str(lib.hv_error_path(err)))
+
+
+_CODE_OF = {cls: code for code, cls in _BY_CODE.items()}
+
+
+def c_string(value, what, error=None, path="", filesystem=False):
+    """A NUL-terminated char[] owned by Python (keep it referenced during the
+    call) for `value`: bytes as they are, a str in UTF-8, an os.PathLike (and
+    a str when `filesystem`) in the file system's encoding, anything else as
+    str(value). C strings end at their first NUL character, so text holding
+    one would reach the library cut short without a word: `error` (an Error
+    class, default InvalidArgument) is raised instead, with `path`, naming
+    `what` and where the NUL is; so it is for a str that is not Unicode text
+    UTF-8 can hold (a lone surrogate)."""
+    error = error or InvalidArgument
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        raw = bytes(value)
+    elif isinstance(value, os.PathLike) or (filesystem and isinstance(value, str)):
+        raw = os.fsencode(value)
+    else:
+        text = value if isinstance(value, str) else str(value)
+        try:
+            raw = text.encode()
+        except UnicodeEncodeError as exc:
+            raise error(_CODE_OF[error],
+                        f"{what} is not text UTF-8 can hold: character {exc.start} is "
+                        f"{text[exc.start]!r} ({exc.reason}); pass valid Unicode text",
+                        path) from None
+    at = raw.find(b"\0")
+    if at >= 0:
+        raise error(_CODE_OF[error],
+                    f"{what} has a NUL character at byte {at}: a C string ends there, so the "
+                    f"library would see only what comes before it; remove it", path)
+    return ffi.new("char[]", raw)
 
 
 def check(rc):

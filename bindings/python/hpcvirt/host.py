@@ -12,12 +12,11 @@ the Host is built, so it stays valid on its own. The Host keeps its C handle
 and sample_frequency().
 """
 import json
-import os
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Tuple
 
 from ._native import ffi, lib, take_str, to_str
-from .errors import InvalidArgument, check
+from .errors import InvalidArgument, ParseError, c_string, check
 from .finding import Finding, findings_from
 
 # These mirror the #define constants of include/hpcvirt/host.h, which the
@@ -51,15 +50,6 @@ def _format_cpulist(cpus):
     if isinstance(cpus, str):
         return cpus
     return ",".join(str(int(c)) for c in cpus)
-
-
-def _c_string(text):
-    """A NUL-terminated char[] owned by Python (keep it referenced during the call)."""
-    if isinstance(text, (bytes, bytearray)):
-        raw = bytes(text)
-    else:
-        raw = os.fsencode(text) if isinstance(text, os.PathLike) else str(text).encode()
-    return ffi.new("char[]", raw)
 
 
 # ---- sub-objects ------------------------------------------------------------
@@ -400,12 +390,13 @@ class Host:
         accelerators, RDMA devices, or the libnuma cross-check on "/".
 
         Raises NotFound for an unusable root or an unknown profile, IOError_
-        or ParseError when the root holds no usable CPU information."""
+        or ParseError when the root holds no usable CPU information,
+        InvalidArgument for a root or profile with a NUL character."""
         opts = ffi.new("hv_host_discover_options *")
         check(lib.hv_host_discover_options_init(opts, HOST_DISCOVER_OPTIONS_VERSION))
         # The char[] objects must outlive the call: keep them in locals.
-        c_root = _c_string(root) if root is not None else ffi.NULL
-        c_profile = _c_string(profile) if profile is not None else ffi.NULL
+        c_root = c_string(root, "root", filesystem=True) if root is not None else ffi.NULL
+        c_profile = c_string(profile, "profile") if profile is not None else ffi.NULL
         opts.root = c_root
         opts.profile = c_profile
         skip = 0
@@ -423,8 +414,9 @@ class Host:
     @classmethod
     def from_json(cls, text):
         """Rebuild a host from to_json() output (str or bytes).
-        Raises ParseError, whose `path` locates the offending field."""
-        c_text = _c_string(text)
+        Raises ParseError, whose `path` locates the offending field (text
+        with a NUL character, which a C string cannot hold, too)."""
+        c_text = c_string(text, "the host JSON", ParseError)
         out = ffi.new("hv_host **")
         check(lib.hv_host_from_json(c_text, out))
         return cls(out[0])
@@ -566,7 +558,7 @@ class Host:
         opts = ffi.new("hv_freq_sample_options *")
         check(lib.hv_freq_sample_options_init(opts, FREQ_SAMPLE_OPTIONS_VERSION))
         opts.interval_ms = min(interval_ms, 0xFFFFFFFF)
-        c_cpus = _c_string(_format_cpulist(cpus)) if cpus is not None else ffi.NULL
+        c_cpus = c_string(_format_cpulist(cpus), "cpus") if cpus is not None else ffi.NULL
         opts.cpulist = c_cpus
         out = ffi.new("hv_freq_sample **")
         check(lib.hv_host_sample_frequency(self._h, opts, out))

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import List
 
 from ._native import ffi, lib, take_str, to_str
-from .errors import check
+from .errors import c_string, check
 from .finding import Finding, findings_from
 from .host import Host
 from .spec import (
@@ -203,7 +203,7 @@ class Plan:
         opts = ffi.new("hv_plan_options *")
         check(lib.hv_plan_options_init(opts, PLAN_OPTIONS_VERSION))
         # The char[] must outlive the call: keep it in a local.
-        c_profile = ffi.new("char[]", profile.encode()) if profile is not None else ffi.NULL
+        c_profile = c_string(profile, "profile") if profile is not None else ffi.NULL
         opts.profile = c_profile
         out = ffi.new("hv_plan **")
         check(lib.hv_plan_create(host._h, spec._h, opts, out))
@@ -246,7 +246,7 @@ class Plan:
                 continue
             if not isinstance(value, str):
                 raise TypeError(f"{field} must be a str or None, not {type(value).__name__}")
-            keep.append(ffi.new("char[]", value.encode()))
+            keep.append(c_string(value, field))
             setattr(opts, field, keep[-1])
         out = ffi.new("char **")
         check(lib.hv_plan_to_libvirt_xml(self._h, opts, out))

@@ -6,7 +6,7 @@ and planning check against it.
     hpcvirt.profile_limit("vsphere-6.7", "vm_max_vcpus")  # 128
 """
 from ._native import ffi, lib, to_str
-from .errors import check
+from .errors import c_string, check
 
 PROFILE_LIMIT_KEYS = (
     "vm_max_vcpus",
@@ -28,7 +28,7 @@ def profiles():
 
 def profile_description(name):
     """One-line description of profile `name`, None when there is no such profile."""
-    text = lib.hv_profile_description(name.encode())
+    text = lib.hv_profile_description(c_string(name, "profile"))
     return None if text == ffi.NULL else to_str(text)
 
 
@@ -36,7 +36,7 @@ def profile_limit(name, key):
     """Limit `key` (one of PROFILE_LIMIT_KEYS) of profile `name` as an int;
     0 means no limit. Raises NotFound for an unknown profile or key."""
     out = ffi.new("uint64_t *")
-    check(lib.hv_profile_limit(name.encode(), key.encode(), out))
+    check(lib.hv_profile_limit(c_string(name, "profile"), c_string(key, "key"), out))
     return int(out[0])
 
 

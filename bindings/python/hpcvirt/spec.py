@@ -17,7 +17,7 @@ import json
 import os
 
 from ._native import ffi, lib, take_str, to_str
-from .errors import SpecError, check
+from .errors import ParseError, SpecError, c_string, check
 
 # These mirror the #define constants of include/hpcvirt/spec.h and plan.h,
 # which the generated cffi cdef does not carry (it holds only declarations
@@ -95,12 +95,12 @@ def flags_value(table, what, names):
 # ---- argument helpers -------------------------------------------------------
 
 
-def _c_text(text, what):
-    if isinstance(text, (bytes, bytearray)):
-        return ffi.new("char[]", bytes(text))
-    if not isinstance(text, str):
+def _c_text(text, what, error=SpecError, path=None):
+    """A str or bytes as a C string; `error` with `path` (default: `what`)
+    for text a C string cannot hold (a NUL character)."""
+    if not isinstance(text, (str, bytes, bytearray)):
         raise TypeError(f"{what} must be a str, not {type(text).__name__}")
-    return ffi.new("char[]", text.encode())
+    return c_string(text, what, error, what if path is None else path)
 
 
 def _spec_error(path, message):
@@ -122,9 +122,8 @@ def _uint(value, path, limit=_UINT_MAX):
 def _memory(value, path):
     """Bytes from an int or a size string ("1.5TiB"); SpecError names `path`."""
     if isinstance(value, (str, bytes)):
-        text = value.decode() if isinstance(value, bytes) else value
         out = ffi.new("uint64_t *")
-        if lib.hv_size_parse(text.encode(), out) < 0:
+        if lib.hv_size_parse(_c_text(value, path), out) < 0:
             reason = to_str(lib.hv_error_message(lib.hv_error_last()))
             raise _spec_error(path, f"{path}: {reason}")
         return int(out[0])
@@ -201,10 +200,11 @@ class VmSpec:
         """A spec from JSON text (str or bytes) or from a dict of the JSON
         format (any other Python value is serialised with json.dumps first).
         Raises SpecError whose `path` names the offending field, or
-        ParseError for text that is not JSON."""
+        ParseError for text that is not JSON (or has a NUL character, which
+        a C string cannot hold)."""
         if not isinstance(text_or_dict, (str, bytes, bytearray)):
             text_or_dict = json.dumps(text_or_dict)
-        c_text = _c_text(text_or_dict, "the spec JSON")
+        c_text = _c_text(text_or_dict, "the spec JSON", ParseError, "")
         out = ffi.new("hv_vm_spec **")
         check(lib.hv_vm_spec_from_json(c_text, out))
         return cls._wrap(out[0])

@@ -31,13 +31,13 @@ Operations a backend does not offer raise Unsupported naming the backend and
 the operation; a plan with errors raises PlanError naming its first error
 finding; the backend's own failures (libvirt's messages) raise Error with
 code HV_E_BACKEND; a snapshot file that is truncated, corrupted or foreign
-raises SnapshotError.
+raises SnapshotError. A name, URI, option string or path with a NUL
+character (which a C string cannot hold) raises InvalidArgument naming it.
 """
-import os
 import weakref
 
 from ._native import ffi, lib, to_str
-from .errors import InvalidArgument, RangeError, check
+from .errors import InvalidArgument, RangeError, c_string, check
 from .host import Host
 from .plan import Plan
 
@@ -84,17 +84,6 @@ VM_STATES = tuple(
 )
 
 
-def _c_string(text):
-    """A NUL-terminated char[] owned by Python (keep it referenced during the call)."""
-    if isinstance(text, (bytes, bytearray)):
-        raw = bytes(text)
-    elif isinstance(text, os.PathLike):
-        raw = os.fsencode(text)
-    else:
-        raw = str(text).encode()
-    return ffi.new("char[]", raw)
-
-
 def _uint(value, what, maximum):
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= maximum:
         raise InvalidArgument(lib.HV_E_INVAL,
@@ -121,7 +110,7 @@ def load_plugins(dir=None):  # noqa: A002 (mirrors the C parameter)
     unset) and call its hv_plugin_init(). A directory is loaded once per
     process. Returns the number of plugins loaded; raises IOError_ or Error
     (HV_E_BACKEND) naming the file that failed (the others are still loaded)."""
-    c_dir = _c_string(dir) if dir is not None else ffi.NULL
+    c_dir = c_string(dir, "dir", filesystem=True) if dir is not None else ffi.NULL
     return check(lib.hv_backend_load_plugins(c_dir))
 
 
@@ -131,7 +120,7 @@ class Connection:
     and no Vm needs it any more."""
 
     def __init__(self, uri=None):
-        c_uri = _c_string(uri) if uri is not None else ffi.NULL
+        c_uri = c_string(uri, "uri") if uri is not None else ffi.NULL
         out = ffi.new("hv_conn **")
         check(lib.hv_conn_open(c_uri, out))
         # C callbacks (console, progress) given to VMs of this connection: the
@@ -256,9 +245,11 @@ class Connection:
         check(lib.hv_vm_create_options_init(opts, VM_CREATE_OPTIONS_VERSION))
         opts.flags = lib.HV_VM_CREATE_START if start else 0
         # The char[]s must outlive the call: keep them in locals.
-        c_options = _c_string(backend_options) if backend_options is not None else ffi.NULL
+        c_options = (c_string(backend_options, "backend_options")
+                     if backend_options is not None else ffi.NULL)
         opts.backend_options = c_options
-        c_payload = _c_string(payload) if payload is not None else ffi.NULL
+        c_payload = (c_string(payload, "payload", filesystem=True)
+                     if payload is not None else ffi.NULL)
         opts.payload = c_payload
         opts.console, opts.progress = self._console_cb(console), self._progress_cb(progress)
         out = ffi.new("hv_vm **")
@@ -267,7 +258,7 @@ class Connection:
 
     def lookup(self, name):
         """The VM named `name`; NotFound when the backend has none."""
-        c_name = _c_string(name)
+        c_name = c_string(name, "name")
         out = ffi.new("hv_vm **")
         check(lib.hv_vm_lookup(self._handle(), c_name, out))
         return self._wrap(out[0])
@@ -292,10 +283,10 @@ class Connection:
             flags |= lib.HV_VM_RESUME_EAGER
         opts.flags = flags
         conn = self._handle()
-        c_name = _c_string(name) if name is not None else ffi.NULL
+        c_name = c_string(name, "name") if name is not None else ffi.NULL
         opts.name = c_name
         opts.console, opts.progress = self._console_cb(console), self._progress_cb(progress)
-        c_path = _c_string(path)
+        c_path = c_string(path, "path", filesystem=True)
         out = ffi.new("hv_vm **")
         check(lib.hv_vm_resume_from(conn, c_path, opts, out))
         return self._wrap(out[0])
@@ -384,7 +375,7 @@ class Vm:
         opts = ffi.new("hv_vm_suspend_options *")
         check(lib.hv_vm_suspend_options_init(opts, VM_SUSPEND_OPTIONS_VERSION))
         opts.flags = lib.HV_VM_SUSPEND_KEEP_RUNNING if keep_running else 0
-        c_path = _c_string(path)
+        c_path = c_string(path, "path", filesystem=True)
         check(lib.hv_vm_suspend(self._handle(), c_path, opts))
 
     def managed_save(self):
@@ -400,15 +391,15 @@ class Vm:
     # -- snapshots --
 
     def snapshot_create(self, name):
-        c_name = _c_string(name)
+        c_name = c_string(name, "name")
         check(lib.hv_vm_snapshot_create(self._handle(), c_name))
 
     def snapshot_revert(self, name):
-        c_name = _c_string(name)
+        c_name = c_string(name, "name")
         check(lib.hv_vm_snapshot_revert(self._handle(), c_name))
 
     def snapshot_delete(self, name):
-        c_name = _c_string(name)
+        c_name = c_string(name, "name")
         check(lib.hv_vm_snapshot_delete(self._handle(), c_name))
 
     def snapshot_list(self):
@@ -431,7 +422,7 @@ class Vm:
         opts.flags = lib.HV_MIGRATE_OFFLINE if offline else 0
         opts.bandwidth_mib_per_s = _uint(bandwidth_mib_per_s, "bandwidth_mib_per_s", _UINT64_MAX)
         opts.max_downtime_ms = _uint(max_downtime_ms, "max_downtime_ms", _UINT_MAX)
-        c_dest = _c_string(dest)
+        c_dest = c_string(dest, "dest")
         check(lib.hv_vm_migrate(self._handle(), c_dest, opts))
 
     # -- running guests (the built-in engine) --

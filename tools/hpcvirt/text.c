@@ -1,0 +1,42 @@
+/*
+ * tools/hpcvirt/text.c - what the tool prints of text from outside (a host
+ * tree or document, a spec, a backend, a library message quoting them): as
+ * it is when it is printable UTF-8, else escaped the way the library's
+ * messages escape such text (lib/core/text.c, compiled in); findings as
+ * `plan` and `create` print them.
+ */
+#include "cli.h"
+#include "core/text.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Escaped texts handed out; each lives until this many more have been made. */
+#define CLI_TEXT_SLOTS 16
+
+const char *cli_text(const char *text)
+{
+    static char *slots[CLI_TEXT_SLOTS];
+    static unsigned int next;
+    char **slot;
+    size_t len;
+
+    if (!text)
+        return "";
+    len = strlen(text);
+    if (hv_text_unprintable_at(text, len) == len)
+        return text;
+    slot = &slots[next++ % CLI_TEXT_SLOTS];
+    free(*slot);
+    *slot = hv_quote_dup(text);
+    return *slot ? *slot : "(not shown: out of memory)";
+}
+
+void cli_print_finding(FILE *out, const hv_finding *f)
+{
+    const char *path = hv_finding_path(f);
+
+    fprintf(out, "  %s %s%s%s%s: %s\n", hv_severity_name(hv_finding_severity(f)),
+            cli_text(hv_finding_code(f)), *path ? " (at " : "", cli_text(path), *path ? ")" : "",
+            cli_text(hv_finding_message(f)));
+}
