@@ -204,11 +204,11 @@ static void bench_worker(int runs)
         if (!buf)
             exit(1);
         t0 = now_ns();
-        mem = hv_kernel_memory(buf, (size_t)elements, hv_kernel_memory_passes((size_t)elements));
+        mem = hv_kernel_memory(buf, (size_t)elements, hv_kernel_worker_passes((size_t)elements));
         t1 = now_ns();
-        cpu = hv_kernel_compute(1, HV_KERNEL_COMPUTE_ITERATIONS);
+        cpu = hv_kernel_compute(1, hv_kernel_worker_iterations((size_t)elements));
         t2 = now_ns();
-        warm = hv_kernel_memory(buf, (size_t)elements, hv_kernel_memory_passes((size_t)elements));
+        warm = hv_kernel_memory(buf, (size_t)elements, hv_kernel_worker_passes((size_t)elements));
         t3 = now_ns();
         free(buf);
         if (mem != guest_mem_sum || cpu != guest_cpu_sum || warm != mem) {
@@ -230,7 +230,7 @@ static void bench_worker(int runs)
     printf("   memory, warm (the same work again): guest %.1f ms, native %.1f ms, ratio %.3f\n",
            best_guest_warm / 1e6, best_native_warm / 1e6, best_native_warm / best_guest_warm);
     printf("   compute (%llu iterations): guest %.1f ms, native %.1f ms, ratio %.3f\n",
-           (unsigned long long)HV_KERNEL_COMPUTE_ITERATIONS, best_guest_cpu / 1e6,
+           (unsigned long long)hv_kernel_worker_iterations((size_t)elements), best_guest_cpu / 1e6,
            best_native_cpu / 1e6, best_native_cpu / best_guest_cpu);
     hv_plan_free(plan);
 }

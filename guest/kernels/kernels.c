@@ -64,6 +64,25 @@ unsigned int hv_kernel_memory_passes(size_t elements)
     return (unsigned int)passes;
 }
 
+#define MAX_ELEMENTS (HV_KERNEL_MEMORY_MAX_BYTES / sizeof(double))
+
+unsigned int hv_kernel_worker_passes(size_t elements)
+{
+    (void)elements;
+    return hv_kernel_memory_passes(MAX_ELEMENTS);
+}
+
+uint64_t hv_kernel_worker_iterations(size_t elements)
+{
+    uint64_t iterations;
+
+    if (elements >= MAX_ELEMENTS)
+        return HV_KERNEL_COMPUTE_ITERATIONS;
+    iterations = HV_KERNEL_COMPUTE_ITERATIONS / MAX_ELEMENTS * elements +
+                 HV_KERNEL_COMPUTE_ITERATIONS % MAX_ELEMENTS * elements / MAX_ELEMENTS;
+    return iterations ? iterations : 1;
+}
+
 /* The largest prime below 2^26: products of two residues stay below 2^52. */
 #define POLY_PRIME 67108859.0
 

@@ -39,6 +39,18 @@ uint64_t hv_kernel_memory(double *buf, size_t elements, unsigned int passes);
 unsigned int hv_kernel_memory_passes(size_t elements);
 
 /**
+ * The worker's work on a buffer of `elements` doubles (at most
+ * HV_KERNEL_MEMORY_MAX_BYTES of them): the full 64 MiB buffer gets the
+ * full work - hv_kernel_memory_passes() of it (96) and
+ * HV_KERNEL_COMPUTE_ITERATIONS - and a smaller buffer the same passes and
+ * proportionally fewer iterations, so the whole run shrinks with the VM: a
+ * test can run a short worker in a small VM, and the benchmark runs the
+ * full one in a large VM.
+ */
+unsigned int hv_kernel_worker_passes(size_t elements);
+uint64_t hv_kernel_worker_iterations(size_t elements);
+
+/**
  * Compute-bound, no memory traffic: `iterations` steps of two serial
  * dependency chains, an integer xorshift-multiply mixer and a
  * double-precision polynomial (Horner) evaluated modulo a prime below 2^26,

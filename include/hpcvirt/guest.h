@@ -75,7 +75,8 @@ typedef struct hv_guest_boot_info {
     uint64_t clone_id;    /**< 0 for a VM that was created; a clone's unique id (random) */
     uint64_t generation;  /**< 0 at creation, +1 at every resume from a snapshot */
     uint64_t clone_index; /**< 0, or which clone of its parent this VM is: 1, 2, ... */
-    uint64_t reserved[3];
+    uint64_t clone_count; /**< clones made of this VM so far (written when it is cloned) */
+    uint64_t reserved[2];
     /* node_count hv_guest_boot_node records follow, node_bytes apart */
 } hv_guest_boot_info;
 

@@ -65,6 +65,8 @@ typedef enum hv_vm_create_flags {
 /**
  * Called with guest console output (built-in engine), from the thread of
  * the vCPU that wrote it: keep it short and do not call back into the VM.
+ * Several vCPUs (and the clones that share a parent's callback) may call
+ * it at the same time: it must be thread-safe.
  */
 typedef void (*hv_vm_console_fn)(void *data, const char *bytes, size_t length);
 /** Called when a vCPU writes a progress marker (built-in engine), from that vCPU's thread. */
@@ -155,7 +157,7 @@ HV_EXTERN int hv_vm_stat(hv_vm *vm, int stat, uint64_t *value);
 HV_EXTERN int hv_vm_progress(hv_vm *vm, unsigned int vcpu, uint32_t *marker, uint64_t *count);
 
 /** How one vNUMA node's guest memory is really backed (built-in engine). */
-#define HV_VM_MEMORY_INFO_VERSION 1
+#define HV_VM_MEMORY_INFO_VERSION 2
 typedef struct hv_vm_memory_info {
     unsigned int version;
     uint64_t guest_base;     /**< guest physical address of the node's RAM */
@@ -166,10 +168,15 @@ typedef struct hv_vm_memory_info {
     bool thp_requested;      /**< 4 KiB pages with transparent huge pages asked for */
     uint64_t thp_bytes;      /**< bytes the kernel actually maps with huge pages now */
     uint64_t resident_bytes; /**< bytes the guest has touched (resident) */
+    /* ---- version 2 ---- */
+    /** Resident bytes on host_node, as the kernel places them now (numa_maps). */
+    uint64_t host_node_bytes;
+    /** Resident bytes on any other host node (0 for memory bound where it should be). */
+    uint64_t other_node_bytes;
 } hv_vm_memory_info;
 #define HV_VM_MEMORY_INFO_INIT                                                                     \
     {                                                                                              \
-        HV_VM_MEMORY_INFO_VERSION, 0, 0, 0, -1, false, false, 0, 0                                 \
+        HV_VM_MEMORY_INFO_VERSION, 0, 0, 0, -1, false, false, 0, 0, 0, 0                           \
     }
 HV_EXTERN int hv_vm_memory_info_init(hv_vm_memory_info *info, unsigned int version);
 HV_EXTERN int hv_vm_memory_node_count(hv_vm *vm, size_t *count);

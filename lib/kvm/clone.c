@@ -16,6 +16,7 @@
 #include "core/alloc.h"
 #include "core/error.h"
 #include "core/format.h"
+#include "core/text.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -221,7 +222,9 @@ static int make_one(clone_job *job, size_t i)
     char name[HV_KVM_NAME_BYTES];
     int rc;
 
-    hv_format(name, sizeof(name), "%.40s-%s%llu", parent->name,
+    /* the parent's name, cut to 40 bytes between characters, then "-cN" */
+    hv_format(name, sizeof(name), "%.*s-%s%llu",
+              (int)hv_utf8_trim_partial(parent->name, strnlen(parent->name, 40)), parent->name,
               job->mode == HV_VM_CLONE_COLD   ? "cold"
               : job->mode == HV_VM_CLONE_FULL ? "full"
                                               : "c",
@@ -264,6 +267,8 @@ static int make_one(clone_job *job, size_t i)
     /* the clone's identity, where its guest looks for it: one page copied */
     if (rc == 0)
         rc = hv_kvm_vm_set_identity(vm, new_clone_id(), index, parent->generation);
+    if (rc == 0)
+        rc = hv_kvm_vm_set_clone_count(vm, 0); /* none made of it yet */
     if (rc < 0) {
         hv_kvm_vm_discard(vm);
         return rc;
@@ -382,6 +387,8 @@ int hv_kvm_clone(hv_kvm_vm *parent, size_t count, const hv_kvm_clone_params *par
             (rc = hv_kvm_vm_pause(out[i])) < 0)
             goto out;
     }
+    /* the parent learns it has been cloned, in its own view, before it runs again */
+    rc = hv_kvm_vm_set_clone_count(parent, job.first_index + count);
 out:
     if (rc < 0) {
         char message[1024], path[256];

@@ -14,6 +14,7 @@
 #include "kvm/memory.h"
 #include "kvm/system.h"
 #include "kvm/vcpu-state.h"
+#include "plan/spec.h"
 
 #include <hpcvirt/vm.h>
 #include <pthread.h>
@@ -21,7 +22,7 @@
 #include <stdint.h>
 
 #define HV_KVM_CONSOLE_BYTES (64 * 1024)
-#define HV_KVM_NAME_BYTES    64
+#define HV_KVM_NAME_BYTES    (HV_SPEC_MAX_NAME + 1) /* every name a spec allows */
 
 struct kvm_run;
 typedef struct hv_kvm_vm hv_kvm_vm;
@@ -39,17 +40,21 @@ typedef struct hv_kvm_vcpu {
     int fd;
     struct kvm_run *run;
     pthread_t thread;
-    bool thread_started;
-    hv_cpuset affinity; /* host CPUs it may run on; empty: not pinned */
+    bool thread_started; /* guarded by vm->lock: pthread_create succeeded, not joined yet */
+    hv_cpuset affinity;  /* host CPUs it may run on; empty: not pinned */
     /* guarded by vm->lock */
+    bool kickable; /* its thread has registered itself (`self`) and not ended: signal it */
+    pthread_t self;
     hv_kvm_vcpu_thread_state state;
     uint32_t status;      /* the status it stopped with (vcpu-stop port) */
     bool stopped;         /* it stopped itself: it stays stopped until the next boot */
     uint32_t last_marker; /* progress */
     uint64_t marker_count;
-    /* written by the vCPU's own thread only; read after it parks or ends */
+    /* written by the vCPU's own thread, read by hv_vm_stat() at any time:
+     * every access is atomic (relaxed), none plain */
     uint64_t exits[HV_VM_STAT_EXITS_OTHER + 1];
     uint64_t guest_ns;
+    uint32_t last_exit_reason; /* KVM_EXIT_*, for messages about a VM that hangs */
 } hv_kvm_vcpu;
 
 typedef struct hv_kvm_conn {
@@ -152,6 +157,8 @@ int hv_kvm_vm_capture(hv_kvm_vm *vm, hv_kvm_vcpu_state *states);
 /* Write the boot info's clone id, clone index and generation into guest memory. */
 int hv_kvm_vm_set_identity(hv_kvm_vm *vm, uint64_t clone_id, uint64_t clone_index,
                            uint64_t generation);
+/* Write the boot info's clone count (clones made of this VM) into guest memory. */
+int hv_kvm_vm_set_clone_count(hv_kvm_vm *vm, uint64_t clone_count);
 void hv_kvm_vm_unref(hv_kvm_vm *vm);
 int hv_kvm_vm_start(hv_kvm_vm *vm);
 int hv_kvm_vm_pause(hv_kvm_vm *vm);

@@ -374,6 +374,46 @@ static void smaps_of(const void *start, uint64_t *huge_bytes, uint64_t *rss_byte
     fclose(f);
 }
 
+/*
+ * Where the kernel has put the resident pages of the mapping that starts at
+ * `start`, from its /proc/self/numa_maps line ("ADDR POLICY ... N0=PAGES
+ * N1=PAGES ... kernelpagesize_kB=KB"): bytes on `node`, bytes elsewhere.
+ */
+static void numa_maps_of(const void *start, int node, uint64_t *on_node, uint64_t *elsewhere)
+{
+    char line[1024], head[32];
+    FILE *f = fopen("/proc/self/numa_maps", "re");
+
+    *on_node = *elsewhere = 0;
+    if (!f)
+        return;
+    hv_format(head, sizeof(head), "%lx ", (unsigned long)(uintptr_t)start);
+    while (fgets(line, sizeof(line), f)) {
+        unsigned long long pages[64] = {0}, page_kb = 4;
+        char *save = NULL;
+
+        if (strncmp(line, head, strlen(head)) != 0)
+            continue;
+        for (char *tok = strtok_r(line, " \n", &save); tok; tok = strtok_r(NULL, " \n", &save)) {
+            unsigned int n;
+            unsigned long long count;
+
+            if (sscanf(tok, "N%u=%llu", &n, &count) == 2 && n < 64)
+                pages[n] = count;
+            else
+                sscanf(tok, "kernelpagesize_kB=%llu", &page_kb);
+        }
+        for (int n = 0; n < 64; n++) {
+            if (n == node)
+                *on_node += pages[n] * page_kb * 1024;
+            else
+                *elsewhere += pages[n] * page_kb * 1024;
+        }
+        break;
+    }
+    fclose(f);
+}
+
 int hv_kvm_ram_info(const hv_kvm_ram *ram, hv_vm_memory_info *info)
 {
     int mode = -1;
@@ -391,5 +431,7 @@ int hv_kvm_ram_info(const hv_kvm_ram *ram, hv_vm_memory_info *info)
     smaps_of(ram->host, &huge, &rss);
     info->thp_bytes = ram->page_bytes == 4096 ? huge : 0;
     info->resident_bytes = rss;
+    if (info->version >= 2)
+        numa_maps_of(ram->host, ram->host_node, &info->host_node_bytes, &info->other_node_bytes);
     return 0;
 }

@@ -232,6 +232,12 @@ void hv_kvm_vm_console(hv_kvm_vm *vm, const uint8_t *bytes, size_t length)
 
 /* ---- the run loop ---------------------------------------------------------------- */
 
+/* The statistics hv_vm_stat() reads while the vCPU runs: atomic, relaxed. */
+static void count_exit(hv_kvm_vcpu *vcpu, int which)
+{
+    __atomic_add_fetch(&vcpu->exits[which], 1, __ATOMIC_RELAXED);
+}
+
 enum { EXIT_LOOP_CONTINUE, EXIT_LOOP_END };
 
 /* Act on a port access; EXIT_LOOP_END when this vCPU is done. */
@@ -285,12 +291,13 @@ static int on_exit_reason(hv_kvm_vcpu *vcpu)
     struct kvm_run *run = vcpu->run;
     char what[256];
 
+    __atomic_store_n(&vcpu->last_exit_reason, run->exit_reason, __ATOMIC_RELAXED);
     switch (run->exit_reason) {
     case KVM_EXIT_IO:
-        vcpu->exits[HV_VM_STAT_EXITS_IO]++;
+        count_exit(vcpu, HV_VM_STAT_EXITS_IO);
         return on_io(vcpu);
     case KVM_EXIT_MMIO:
-        vcpu->exits[HV_VM_STAT_EXITS_MMIO]++;
+        count_exit(vcpu, HV_VM_STAT_EXITS_MMIO);
         snprintf(what, sizeof(what),
                  "stray MMIO: a %u-byte %s at guest physical 0x%llx, where no device is (%s)",
                  run->mmio.len, run->mmio.is_write ? "write" : "read",
@@ -303,30 +310,30 @@ static int on_exit_reason(hv_kvm_vcpu *vcpu)
         fail(vcpu, what);
         return EXIT_LOOP_END;
     case KVM_EXIT_SHUTDOWN:
-        vcpu->exits[HV_VM_STAT_EXITS_OTHER]++;
+        count_exit(vcpu, HV_VM_STAT_EXITS_OTHER);
         fail(vcpu, "triple fault: the guest took an exception (#UD, #GP, #PF, divide error, "
                    "...) and has no IDT to handle it");
         return EXIT_LOOP_END;
     case KVM_EXIT_HLT:
-        vcpu->exits[HV_VM_STAT_EXITS_OTHER]++;
+        count_exit(vcpu, HV_VM_STAT_EXITS_OTHER);
         fail(vcpu, "HLT: a payload ends through the exit or vcpu-stop port, not HLT");
         return EXIT_LOOP_END;
     case KVM_EXIT_FAIL_ENTRY:
-        vcpu->exits[HV_VM_STAT_EXITS_OTHER]++;
+        count_exit(vcpu, HV_VM_STAT_EXITS_OTHER);
         snprintf(what, sizeof(what), "KVM could not enter the guest (hardware reason 0x%llx)",
                  (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
         fail(vcpu, what);
         return EXIT_LOOP_END;
     case KVM_EXIT_INTERNAL_ERROR:
-        vcpu->exits[HV_VM_STAT_EXITS_OTHER]++;
+        count_exit(vcpu, HV_VM_STAT_EXITS_OTHER);
         snprintf(what, sizeof(what), "KVM internal error (suberror %u)", run->internal.suberror);
         fail(vcpu, what);
         return EXIT_LOOP_END;
     case KVM_EXIT_INTR:
-        vcpu->exits[HV_VM_STAT_EXITS_INTR]++;
+        count_exit(vcpu, HV_VM_STAT_EXITS_INTR);
         return EXIT_LOOP_CONTINUE;
     default:
-        vcpu->exits[HV_VM_STAT_EXITS_OTHER]++;
+        count_exit(vcpu, HV_VM_STAT_EXITS_OTHER);
         snprintf(what, sizeof(what), "unexpected KVM exit reason %u", run->exit_reason);
         fail(vcpu, what);
         return EXIT_LOOP_END;
@@ -355,6 +362,7 @@ static void vcpu_done_locked(hv_kvm_vcpu *vcpu)
     hv_kvm_vm *vm = vcpu->vm;
 
     vcpu->state = HV_KVM_VCPU_DONE;
+    vcpu->kickable = false; /* it may be joined from now on: never signal it again */
     if (--vm->running > 0) {
         pthread_cond_broadcast(&vm->cond);
         return;
@@ -407,6 +415,19 @@ static void *vcpu_thread(void *arg)
     sigemptyset(&unblock);
     sigaddset(&unblock, KICK_SIGNAL);
     pthread_sigmask(SIG_UNBLOCK, &unblock, NULL);
+    /* From now on a kick reaches this thread by signal too: before it looks
+     * at the flags below, so no kick can fall between the two. */
+    pthread_mutex_lock(&vm->lock);
+    vcpu->self = pthread_self();
+    vcpu->kickable = true;
+    pthread_mutex_unlock(&vm->lock);
+    {
+        /* "vcpu N" in top -H, ps -L and /proc/PID/task/TID/comm (15 bytes at most) */
+        char name[16];
+
+        snprintf(name, sizeof(name), "vcpu %u", vcpu->index);
+        pthread_setname_np(pthread_self(), name);
+    }
     for (;;) {
         uint64_t t0, t1;
         int rc, err;
@@ -430,18 +451,18 @@ static void *vcpu_thread(void *arg)
         t1 = hv_kvm_now_ns();
         io_pending = false; /* entering completed it */
         __atomic_add_fetch(&vcpu->guest_ns, t1 - t0, __ATOMIC_RELAXED);
-        __atomic_add_fetch(&vcpu->exits[HV_VM_STAT_EXITS], 1, __ATOMIC_RELAXED);
+        count_exit(vcpu, HV_VM_STAT_EXITS);
         if (rc < 0) {
             if (err == EINTR || err == EAGAIN) {
                 __atomic_store_n(&vcpu->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
-                vcpu->exits[HV_VM_STAT_EXITS_INTR]++;
+                count_exit(vcpu, HV_VM_STAT_EXITS_INTR);
                 continue;
             }
             {
                 char what[160];
 
                 snprintf(what, sizeof(what), "KVM_RUN failed: %s", strerror(err));
-                vcpu->exits[HV_VM_STAT_EXITS_OTHER]++;
+                count_exit(vcpu, HV_VM_STAT_EXITS_OTHER);
                 fail(vcpu, what);
             }
             break;
@@ -494,14 +515,19 @@ int hv_kvm_vcpu_start_thread(hv_kvm_vcpu *vcpu)
     return 0;
 }
 
+/*
+ * Bring the vCPU out of the guest: immediate_exit stops a KVM_RUN about to
+ * start, the signal one that runs. A thread signals only once it has
+ * registered itself (it then reads the VM's flags under the lock before
+ * its next KVM_RUN, so a kick before that is not lost) and until it ends.
+ */
 void hv_kvm_vcpu_kick_locked(hv_kvm_vcpu *vcpu)
 {
     if (!vcpu->run)
         return;
     __atomic_store_n(&vcpu->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
-    /* a thread that is done may already be joined: never signal it */
-    if (vcpu->thread_started && vcpu->state != HV_KVM_VCPU_DONE && vcpu->state != HV_KVM_VCPU_IDLE)
-        pthread_kill(vcpu->thread, KICK_SIGNAL);
+    if (vcpu->kickable)
+        pthread_kill(vcpu->self, KICK_SIGNAL);
 }
 
 void hv_kvm_vm_kick_others_locked(hv_kvm_vm *vm, const hv_kvm_vcpu *except)

@@ -529,6 +529,18 @@ int hv_kvm_vm_set_identity(hv_kvm_vm *vm, uint64_t clone_id, uint64_t clone_inde
     return 0;
 }
 
+int hv_kvm_vm_set_clone_count(hv_kvm_vm *vm, uint64_t clone_count)
+{
+    hv_guest_boot_info *info =
+        (hv_guest_boot_info *)(void *)guest_ptr(vm, HV_GUEST_BOOT_INFO_ADDR, sizeof(*info));
+
+    if (!info)
+        return hv_error_set(HV_E_INTERNAL, NULL, "the boot info is outside guest memory");
+    /* an aligned 8-byte store: a vCPU that reads it while running sees old or new */
+    __atomic_store_n(&info->clone_count, clone_count, __ATOMIC_RELEASE);
+    return 0;
+}
+
 /* Start a thread for every vCPU that still runs; on failure the VM is powered off. */
 static int start_threads(hv_kvm_vm *vm)
 {
@@ -573,8 +585,11 @@ int hv_kvm_vm_launch(hv_kvm_vm *vm, bool paused)
     for (uint32_t i = 0; i < vm->nvcpus; i++) {
         hv_kvm_vcpu *vcpu = &vm->vcpus[i];
 
-        memset(vcpu->exits, 0, sizeof(vcpu->exits));
-        vcpu->guest_ns = 0;
+        /* hv_vm_stat() may read them at any time */
+        for (size_t e = 0; e < sizeof(vcpu->exits) / sizeof(vcpu->exits[0]); e++)
+            __atomic_store_n(&vcpu->exits[e], 0, __ATOMIC_RELAXED);
+        __atomic_store_n(&vcpu->guest_ns, 0, __ATOMIC_RELAXED);
+        __atomic_store_n(&vcpu->last_exit_reason, 0, __ATOMIC_RELAXED);
         __atomic_store_n(&vcpu->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
         /* a paused VM gets its threads when it is resumed: idle clones cost no thread */
         vcpu->state = vcpu->stopped ? HV_KVM_VCPU_DONE
@@ -660,6 +675,37 @@ static bool all_parked_locked(const hv_kvm_vm *vm)
     return true;
 }
 
+/* No vCPU thread is left: all done (or never started). vm->lock held. */
+static bool all_done_locked(const hv_kvm_vm *vm)
+{
+    return vm->running == 0;
+}
+
+/*
+ * Kick the vCPUs and wait until `done` holds, kicking those still in the
+ * guest again every 100 ms: a kick is never lost (see the vCPU thread's
+ * registration), and this is the belt to those braces - a vCPU left in the
+ * guest would hang pause and destroy for good. vm->lock held.
+ */
+static void kick_until_locked(hv_kvm_vm *vm, bool (*done)(const hv_kvm_vm *))
+{
+    hv_kvm_vm_kick_others_locked(vm, NULL);
+    while (!done(vm)) {
+        struct timespec deadline;
+
+        clock_gettime(CLOCK_REALTIME, &deadline);
+        deadline.tv_nsec += 100 * 1000 * 1000;
+        if (deadline.tv_nsec >= 1000000000L) {
+            deadline.tv_sec++;
+            deadline.tv_nsec -= 1000000000L;
+        }
+        if (pthread_cond_timedwait(&vm->cond, &vm->lock, &deadline) == ETIMEDOUT)
+            for (uint32_t i = 0; i < vm->nvcpus; i++)
+                if (vm->vcpus[i].state == HV_KVM_VCPU_RUNNING)
+                    hv_kvm_vcpu_kick_locked(&vm->vcpus[i]);
+    }
+}
+
 int hv_kvm_vm_pause(hv_kvm_vm *vm)
 {
     pthread_mutex_lock(&vm->lock);
@@ -671,9 +717,7 @@ int hv_kvm_vm_pause(hv_kvm_vm *vm)
                             vm->name, hv_vm_state_name(state));
     }
     vm->pause_requested = true;
-    hv_kvm_vm_kick_others_locked(vm, NULL);
-    while (!all_parked_locked(vm))
-        pthread_cond_wait(&vm->cond, &vm->lock);
+    kick_until_locked(vm, all_parked_locked);
     if (vm->state == HV_VM_STATE_RUNNING) {
         vm->state = HV_VM_STATE_PAUSED;
         pthread_mutex_unlock(&vm->lock);
@@ -734,7 +778,7 @@ int hv_kvm_vm_destroy(hv_kvm_vm *vm)
     vm->stop_requested = true;
     vm->pause_requested = false;
     pthread_cond_broadcast(&vm->cond);
-    hv_kvm_vm_kick_others_locked(vm, NULL);
+    kick_until_locked(vm, all_done_locked);
     pthread_mutex_unlock(&vm->lock);
     join_threads(vm);
     pthread_mutex_lock(&vm->lock);
@@ -743,8 +787,50 @@ int hv_kvm_vm_destroy(hv_kvm_vm *vm)
     return 0;
 }
 
+static const char *exit_reason_name(uint32_t reason)
+{
+    switch (reason) {
+    case KVM_EXIT_IO:
+        return "port I/O";
+    case KVM_EXIT_MMIO:
+        return "MMIO";
+    case KVM_EXIT_INTR:
+        return "interrupted (kick)";
+    case KVM_EXIT_SHUTDOWN:
+        return "shutdown";
+    case KVM_EXIT_HLT:
+        return "HLT";
+    default:
+        return "other";
+    }
+}
+
+/*
+ * What each vCPU is doing, for a message about a VM that did not end in
+ * time: "vCPU 0 in the guest, 41 exits (last: port I/O), marker 1 (x1); ...".
+ * vm->lock held.
+ */
+static void describe_vcpus_locked(const hv_kvm_vm *vm, char *buf, size_t size)
+{
+    static const char *const states[] = {"not started", "in the guest", "parked", "done"};
+    size_t n = 0;
+
+    buf[0] = '\0';
+    for (uint32_t i = 0; i < vm->nvcpus && n < size; i++) {
+        const hv_kvm_vcpu *v = &vm->vcpus[i];
+
+        n += hv_format(
+            buf + n, size - n, "%svCPU %u %s%s, %llu exits (last: %s), marker %u (x%llu)",
+            i ? "; " : "", i, v->stopped ? "stopped itself, " : "", states[v->state],
+            (unsigned long long)__atomic_load_n(&v->exits[HV_VM_STAT_EXITS], __ATOMIC_RELAXED),
+            exit_reason_name(__atomic_load_n(&v->last_exit_reason, __ATOMIC_RELAXED)),
+            v->last_marker, (unsigned long long)v->marker_count);
+    }
+}
+
 int hv_kvm_vm_wait(hv_kvm_vm *vm, int timeout_ms, int *exit_code)
 {
+    char vcpus[512] = "";
     struct timespec deadline;
     int rc = 0, state;
 
@@ -767,10 +853,12 @@ int hv_kvm_vm_wait(hv_kvm_vm *vm, int timeout_ms, int *exit_code)
     }
     state = vm->state;
     *exit_code = vm->exit_code;
+    if (rc == HV_E_TIMEOUT)
+        describe_vcpus_locked(vm, vcpus, sizeof(vcpus));
     pthread_mutex_unlock(&vm->lock);
     if (rc == HV_E_TIMEOUT)
-        return hv_error_set(HV_E_TIMEOUT, NULL, "%s is still %s after %d ms", vm->name,
-                            hv_vm_state_name(state), timeout_ms);
+        return hv_error_set(HV_E_TIMEOUT, NULL, "%s is still %s after %d ms: %s", vm->name,
+                            hv_vm_state_name(state), timeout_ms, vcpus);
     join_threads(vm);
     if (state == HV_VM_STATE_CRASHED)
         return hv_error_set(HV_E_GUEST, NULL, "%s: %s", vm->name, vm->failure);

@@ -7,13 +7,12 @@ import subprocess
 
 import pytest
 
+import hv_pytest_plugin
+
 CLI = os.environ["HPCVIRT_CLI"]
 GUEST = os.environ.get("HV_TEST_GUEST_DIR", "")
 
-needs_kvm = pytest.mark.skipif(
-    not os.access("/dev/kvm", os.R_OK | os.W_OK)
-    or not os.path.exists(os.path.join(GUEST, "hello.elf")),
-    reason="SKIP: no /dev/kvm (or the guest payloads are not built)")
+needs_kvm = hv_pytest_plugin.needs_kvm("hello")
 
 
 def run(*args, timeout=120):

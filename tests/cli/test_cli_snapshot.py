@@ -14,13 +14,12 @@ import subprocess
 
 import pytest
 
+import hv_pytest_plugin
+
 CLI = os.environ["HPCVIRT_CLI"]
 GUEST = os.environ.get("HV_TEST_GUEST_DIR", "")
 
-needs_kvm = pytest.mark.skipif(
-    not os.access("/dev/kvm", os.R_OK | os.W_OK)
-    or not os.path.exists(os.path.join(GUEST, "clone-probe.elf")),
-    reason="SKIP: no /dev/kvm (or the guest payloads are not built)")
+needs_kvm = hv_pytest_plugin.needs_kvm("clone-probe")
 
 # The worker's last words for vCPU 0: the checksums of its kernels, the same in every
 # run of the same VM.

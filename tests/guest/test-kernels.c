@@ -106,6 +106,23 @@ static void test_memory_passes(void **state)
     assert_int_equal(hv_kernel_memory_passes((size_t)3 * 300000000), 1);
 }
 
+static void test_worker_work(void **state)
+{
+    size_t full = HV_KERNEL_MEMORY_MAX_BYTES / sizeof(double);
+
+    (void)state;
+    /* the full buffer: the full work */
+    assert_int_equal(hv_kernel_worker_passes(full), 96);
+    assert_int_equal(hv_kernel_worker_iterations(full), HV_KERNEL_COMPUTE_ITERATIONS);
+    assert_int_equal(hv_kernel_worker_iterations(full + 1), HV_KERNEL_COMPUTE_ITERATIONS);
+    /* a smaller one: the same passes, iterations in proportion (never none) */
+    assert_int_equal(hv_kernel_worker_passes(full / 8), 96);
+    assert_int_equal(hv_kernel_worker_iterations(full / 8), HV_KERNEL_COMPUTE_ITERATIONS / 8);
+    assert_int_equal(hv_kernel_worker_iterations(full / 2), HV_KERNEL_COMPUTE_ITERATIONS / 2);
+    assert_int_equal(hv_kernel_worker_iterations(0), 1);
+    assert_int_equal(hv_kernel_worker_iterations(1), 1);
+}
+
 static void test_compute_expected(void **state)
 {
     (void)state;
@@ -151,10 +168,11 @@ static void test_full_work(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_memory_expected),       cmocka_unit_test(test_memory_deterministic),
-        cmocka_unit_test(test_memory_triad),          cmocka_unit_test(test_memory_many_passes),
-        cmocka_unit_test(test_memory_passes),         cmocka_unit_test(test_compute_expected),
-        cmocka_unit_test(test_compute_deterministic), cmocka_unit_test(test_full_work),
+        cmocka_unit_test(test_memory_expected),  cmocka_unit_test(test_memory_deterministic),
+        cmocka_unit_test(test_memory_triad),     cmocka_unit_test(test_memory_many_passes),
+        cmocka_unit_test(test_memory_passes),    cmocka_unit_test(test_worker_work),
+        cmocka_unit_test(test_compute_expected), cmocka_unit_test(test_compute_deterministic),
+        cmocka_unit_test(test_full_work),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

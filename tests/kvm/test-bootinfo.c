@@ -31,7 +31,8 @@ static void test_abi(void **state)
     assert_int_equal(offsetof(hv_guest_boot_info, clone_id), 64);
     assert_int_equal(offsetof(hv_guest_boot_info, generation), 72);
     assert_int_equal(offsetof(hv_guest_boot_info, clone_index), 80);
-    assert_int_equal(offsetof(hv_guest_boot_info, reserved), 88);
+    assert_int_equal(offsetof(hv_guest_boot_info, clone_count), 88);
+    assert_int_equal(offsetof(hv_guest_boot_info, reserved), 96);
 
     assert_int_equal(sizeof(hv_guest_boot_node), 56);
     assert_int_equal(offsetof(hv_guest_boot_node, base), 0);
@@ -89,7 +90,8 @@ static void test_two_nodes(void **state)
     assert_true(info.clone_id == 7);
     assert_true(info.generation == 3);
     assert_true(info.clone_index == 0);
-    for (int i = 0; i < 3; i++)
+    assert_true(info.clone_count == 0);
+    for (size_t i = 0; i < sizeof(info.reserved) / sizeof(info.reserved[0]); i++)
         assert_true(info.reserved[i] == 0);
 
     assert_true(node[0].base == 0);

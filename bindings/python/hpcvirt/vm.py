@@ -45,7 +45,7 @@ from .plan import Plan
 # generated cffi cdef does not carry (it holds only declarations and enums).
 DEFAULT_URI = "kvm:///"  # HV_DEFAULT_URI
 VM_CREATE_OPTIONS_VERSION = 2  # HV_VM_CREATE_OPTIONS_VERSION
-VM_MEMORY_INFO_VERSION = 1  # HV_VM_MEMORY_INFO_VERSION
+VM_MEMORY_INFO_VERSION = 2  # HV_VM_MEMORY_INFO_VERSION
 VM_SUSPEND_OPTIONS_VERSION = 1  # HV_VM_SUSPEND_OPTIONS_VERSION
 VM_RESUME_OPTIONS_VERSION = 2  # HV_VM_RESUME_OPTIONS_VERSION
 VM_CLONE_OPTIONS_VERSION = 1  # HV_VM_CLONE_OPTIONS_VERSION
@@ -470,7 +470,8 @@ class Vm:
     def memory(self):
         """How each vNUMA node's memory is really backed: a list of dicts with
         guest_base, bytes, page_bytes, host_node, bound, thp_requested,
-        thp_bytes and resident_bytes."""
+        thp_bytes, resident_bytes, and where the kernel has put the resident
+        bytes: host_node_bytes (on host_node) and other_node_bytes."""
         count = ffi.new("size_t *")
         check(lib.hv_vm_memory_node_count(self._handle(), count))
         nodes = []
@@ -487,6 +488,8 @@ class Vm:
                 "thp_requested": bool(info.thp_requested),
                 "thp_bytes": int(info.thp_bytes),
                 "resident_bytes": int(info.resident_bytes),
+                "host_node_bytes": int(info.host_node_bytes),
+                "other_node_bytes": int(info.other_node_bytes),
             })
         return nodes
 
