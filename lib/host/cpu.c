@@ -2,6 +2,7 @@
  * host/cpu.c - logical CPUs and their topology (package, die, core) from
  * sysfs, model and address sizes from /proc/cpuinfo, base frequency.
  */
+#include "host/discover-steps.h"
 #include "host/host.h"
 #include "host/parse.h"
 #include "core/alloc.h"
@@ -72,7 +73,7 @@ static int read_cpuinfo(hv_host *host, const hv_sysfs *fs, hv_cpuinfo *info)
         return rc == HV_E_NOMEM
                    ? rc
                    : hv_host_note_file_problem(host, "host.cpuinfo", HV_SEVERITY_WARNING);
-    /* kept as data (host/host.c): valid UTF-8, never cut in a character */
+    /* kept as data (host/discover.c): valid UTF-8, never cut in a character */
     hv_utf8_repair_n(host->cpu_model, sizeof(host->cpu_model), info->model_name,
                      strlen(info->model_name));
     hv_utf8_repair_n(host->cpu_vendor, sizeof(host->cpu_vendor), info->vendor,
@@ -153,81 +154,4 @@ int hv_host_discover_cpus(hv_host *host, const hv_sysfs *fs)
 out:
     hv_cpuset_clear(&online);
     return rc;
-}
-
-typedef struct topo_key {
-    int node, package, die, core;
-    unsigned int id;
-} topo_key;
-
-static int compare_node_core(const void *a, const void *b)
-{
-    const topo_key *x = a, *y = b;
-
-    if (x->node != y->node)
-        return x->node < y->node ? -1 : 1;
-    if (x->package != y->package)
-        return x->package < y->package ? -1 : 1;
-    if (x->die != y->die)
-        return x->die < y->die ? -1 : 1;
-    if (x->core != y->core)
-        return x->core < y->core ? -1 : 1;
-    return (x->id > y->id) - (x->id < y->id);
-}
-
-void hv_host_count_topology(hv_host *host)
-{
-    topo_key *keys = calloc(host->ncpus ? host->ncpus : 1, sizeof(*keys));
-    unsigned int *order = calloc(host->ncpus ? host->ncpus : 1, sizeof(*order));
-    unsigned int run = 0;
-
-    host->cores = host->packages = host->dies = 0;
-    host->threads_per_core = 0;
-    for (size_t n = 0; n < host->nnodes; n++) {
-        host->nodes[n].cpu_count = (unsigned int)hv_cpuset_count(&host->nodes[n].cpus);
-        host->nodes[n].core_count = 0;
-        host->nodes[n].order_start = 0;
-    }
-    free(host->cpu_order);
-    host->cpu_order = NULL;
-    if (!keys || !order) { /* counts stay 0: callers treat that as unknown */
-        free(keys);
-        free(order);
-        return;
-    }
-    for (size_t i = 0; i < host->ncpus; i++)
-        keys[i] = (topo_key){host->cpus[i].node, host->cpus[i].package, host->cpus[i].die,
-                             host->cpus[i].core, host->cpus[i].id};
-    /* Node-major order: per-node core counts, and the pinning order planners use. */
-    qsort(keys, host->ncpus, sizeof(*keys), compare_node_core);
-    for (size_t i = 0; i < host->ncpus; i++) {
-        bool new_node = i == 0 || keys[i].node != keys[i - 1].node;
-        bool new_core = new_node || keys[i].package != keys[i - 1].package ||
-                        keys[i].die != keys[i - 1].die || keys[i].core != keys[i - 1].core;
-        struct hv_host_node *node = hv_host_node_mut(host, keys[i].node);
-
-        order[i] = keys[i].id;
-        if (node && new_node)
-            node->order_start = i;
-        if (node && new_core)
-            node->core_count++;
-    }
-    host->cpu_order = order;
-    /* Package-major counts: a core split over two nodes is still one core. */
-    for (size_t i = 0; i < host->ncpus; i++)
-        keys[i].node = 0;
-    qsort(keys, host->ncpus, sizeof(*keys), compare_node_core);
-    for (size_t i = 0; i < host->ncpus; i++) {
-        bool new_package = i == 0 || keys[i].package != keys[i - 1].package;
-        bool new_die = new_package || keys[i].die != keys[i - 1].die;
-        bool new_core = new_die || keys[i].core != keys[i - 1].core;
-
-        host->packages += new_package;
-        host->dies += new_die;
-        host->cores += new_core;
-        run = new_core ? 1 : run + 1;
-        if (run > host->threads_per_core)
-            host->threads_per_core = run;
-    }
-    free(keys);
 }

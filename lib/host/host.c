@@ -1,33 +1,24 @@
 /*
- * host/host.c - the hv_host object: discovery orchestration, the checks
- * against a maximums profile, the public getters and freeing; the helpers
- * the discovery steps share (CPU-list files, noting unreadable files), and
- * what is done to the tree's text once read: strings made valid UTF-8
- * (findings, which quote the tree's paths, keep themselves printable:
- * core/findings.h).
+ * host/host.c - the hv_host object: its derived topology counts (cores,
+ * packages, the node-major CPU order), the public getters and freeing; and
+ * the helpers the discovery steps share (CPU-list files, online ids, noting
+ * unreadable files, node lookup). Of lib/host it calls only the leaves
+ * (sysfs.c, parse.c, catalogue.c): discovery (discover.c and the steps it
+ * runs), json.c and freq.c call it, never the other way round.
  */
 #include "host/host.h"
 #include "core/alloc.h"
 #include "core/error.h"
-#include "core/profile.h"
-#include "core/text.h"
 #include "host/catalogue.h"
 #include "host/parse.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <hpcvirt/size.h>
 
 static const char *str(const char *s)
 {
     return s ? s : "";
-}
-
-int hv_host_discover_options_init(hv_host_discover_options *opts, unsigned int version)
-{
-    return hv_options_init(opts, sizeof(*opts), version, HV_HOST_DISCOVER_OPTIONS_VERSION,
-                           __func__);
 }
 
 int hv_host_note_file_problem(hv_host *host, const char *code, int severity)
@@ -36,65 +27,6 @@ int hv_host_note_file_problem(hv_host *host, const char *code, int severity)
 
     return hv_findings_add(&host->findings, severity, code, hv_error_path(err), "%s",
                            hv_error_message(err));
-}
-
-/* Make the string at *s valid UTF-8 (hv_utf8_repair_dup()); 0 or HV_E_NOMEM. */
-static int repair(char **s)
-{
-    char *fixed;
-
-    if (!*s || hv_utf8_valid(*s, strlen(*s)))
-        return 0;
-    if (!(fixed = hv_utf8_repair_dup(*s)))
-        return hv_error_nomem();
-    free(*s);
-    *s = fixed;
-    return 0;
-}
-
-static int repair_rdma(struct hv_rdma_device *dev)
-{
-    int rc = repair(&dev->name) | repair(&dev->node_type) | repair(&dev->fw_version) |
-             repair(&dev->node_guid) | repair(&dev->pci_address);
-
-    for (size_t i = 0; i < dev->nvfs; i++)
-        rc |= repair(&dev->vfs[i]);
-    for (size_t p = 0; p < dev->nports; p++) {
-        struct hv_rdma_port *port = &dev->ports[p];
-
-        rc |= repair(&port->state) | repair(&port->phys_state) | repair(&port->rate) |
-              repair(&port->netdev);
-        for (size_t g = 0; g < port->ngids; g++)
-            rc |= repair(&port->gids[g].text) | repair(&port->gids[g].netdev);
-    }
-    return rc;
-}
-
-/*
- * What discovery keeps of the tree's text (names of entries and link
- * targets, attribute files) may be any bytes; a host's strings are data
- * that JSON carries, so they are made valid UTF-8 (bytes that are not become
- * U+FFFD). Control characters stay: JSON escapes them, and whoever shows
- * them escapes them (the CLI does). The CPU model and vendor are made so as
- * they are read (cpu.c).
- */
-static int repair_strings(hv_host *host)
-{
-    int rc = repair(&host->root);
-
-    for (size_t i = 0; i < host->naccels; i++) {
-        struct hv_accelerator *acc = &host->accels[i];
-
-        rc |= repair(&acc->pci_address) | repair(&acc->local_cpulist) |
-              repair(&acc->iommu_group_members) | repair(&acc->driver) | repair(&acc->link_speed) |
-              repair(&acc->max_link_speed);
-        for (size_t t = 0; t < acc->nmdev; t++)
-            rc |= repair(&acc->mdev[t].id) | repair(&acc->mdev[t].name) |
-                  repair(&acc->mdev[t].device_api);
-    }
-    for (size_t i = 0; i < host->nrdma; i++)
-        rc |= repair_rdma(&host->rdma[i]);
-    return rc < 0 ? HV_E_NOMEM : 0;
 }
 
 int hv_host_note_unless_absent(hv_host *host, int rc, const char *code)
@@ -193,102 +125,81 @@ const hv_hugepage_pool *hv_host_node_pool(const struct hv_host_node *node, uint6
     return NULL;
 }
 
-/* Findings for a host beyond what the profile supports. */
-static int check_profile(hv_host *host)
-{
-    const hv_profile *p = hv_profile_find(host->profile);
-    char a[32], b[32];
-    int rc = 0;
+typedef struct topo_key {
+    int node, package, die, core;
+    unsigned int id;
+} topo_key;
 
-    if (!p)
-        return 0;
-    if (p->host_max_logical_cpus && host->ncpus > p->host_max_logical_cpus)
-        rc |= hv_findings_add(&host->findings, HV_SEVERITY_WARNING, "host.max.logical-cpus",
-                              "cpus.logical",
-                              "the host has %zu logical CPUs; %s supports at most %u per host",
-                              host->ncpus, p->name, p->host_max_logical_cpus);
-    if (p->host_max_numa_nodes && host->nnodes > p->host_max_numa_nodes)
-        rc |= hv_findings_add(&host->findings, HV_SEVERITY_WARNING, "host.max.numa-nodes",
-                              "numa_nodes",
-                              "the host has %zu NUMA nodes; %s supports at most %u per host",
-                              host->nnodes, p->name, p->host_max_numa_nodes);
-    if (p->host_max_memory_bytes && host->memory_bytes > p->host_max_memory_bytes) {
-        hv_size_format(host->memory_bytes, a, sizeof(a));
-        hv_size_format(p->host_max_memory_bytes, b, sizeof(b));
-        rc |= hv_findings_add(
-            &host->findings, HV_SEVERITY_WARNING, "host.max.memory", "memory.total_bytes",
-            "the host has %s of memory; %s supports at most %s per host", a, p->name, b);
-    }
-    return rc < 0 ? HV_E_NOMEM : 0;
+static int compare_node_core(const void *a, const void *b)
+{
+    const topo_key *x = a, *y = b;
+
+    if (x->node != y->node)
+        return x->node < y->node ? -1 : 1;
+    if (x->package != y->package)
+        return x->package < y->package ? -1 : 1;
+    if (x->die != y->die)
+        return x->die < y->die ? -1 : 1;
+    if (x->core != y->core)
+        return x->core < y->core ? -1 : 1;
+    return (x->id > y->id) - (x->id < y->id);
 }
 
-int hv_host_finish(hv_host *host)
+void hv_host_count_topology(hv_host *host)
 {
-    hv_host_count_topology(host);
-    return check_profile(host);
-}
+    topo_key *keys = calloc(host->ncpus ? host->ncpus : 1, sizeof(*keys));
+    unsigned int *order = calloc(host->ncpus ? host->ncpus : 1, sizeof(*order));
+    unsigned int run = 0;
 
-int hv_host_discover_fs(hv_host **out, const hv_sysfs *fs, const char *profile, unsigned int skip)
-{
-    hv_host *host = hv_calloc(1, sizeof(*host));
-    int rc = 0;
-
-    if (!host)
-        return HV_E_NOMEM;
-    host->profile = profile;
-    host->root = hv_strdup(fs->root);
-    host->live = strcmp(fs->root, "/") == 0;
-    if (!host->root)
-        rc = HV_E_NOMEM;
-    if (rc == 0)
-        rc = hv_host_discover_cpus(host, fs);
-    if (rc == 0)
-        rc = hv_host_discover_numa(host, fs, host->live && !(skip & HV_HOST_SKIP_LIBNUMA));
-    if (rc == 0 && !(skip & HV_HOST_SKIP_PCI))
-        rc = hv_host_discover_pci(host, fs);
-    if (rc == 0 && !(skip & HV_HOST_SKIP_RDMA))
-        rc = hv_host_discover_rdma(host, fs);
-    if (rc == 0)
-        rc = hv_host_finish(host);
-    if (rc == 0)
-        rc = repair_strings(host);
-    if (rc < 0) {
-        hv_host_free(host);
-        return rc;
+    host->cores = host->packages = host->dies = 0;
+    host->threads_per_core = 0;
+    for (size_t n = 0; n < host->nnodes; n++) {
+        host->nodes[n].cpu_count = (unsigned int)hv_cpuset_count(&host->nodes[n].cpus);
+        host->nodes[n].core_count = 0;
+        host->nodes[n].order_start = 0;
     }
-    *out = host;
-    return 0;
-}
-
-int hv_host_discover(hv_host **out, const hv_host_discover_options *opts)
-{
-    hv_host_discover_options defaults = HV_HOST_DISCOVER_OPTIONS_INIT;
-    const hv_profile *profile;
-    hv_sysfs fs;
-    int rc;
-
-    HV_CHECK_ARG(out, "host");
-    *out = NULL;
-    rc = hv_options_check(opts, HV_HOST_DISCOVER_OPTIONS_VERSION, true, __func__, "opts");
-    if (rc < 0)
-        return rc;
-    if (!opts)
-        opts = &defaults;
-    profile = hv_profile_find(opts->profile);
-    if (!profile) {
-        char quoted[HV_QUOTE_SIZE];
-
-        return hv_error_set(HV_E_NOTFOUND, "profile",
-                            "unknown maximums profile '%s': use vsphere-6.7, kvm-q35 or "
-                            "vsphere-6.0",
-                            hv_quote(quoted, sizeof(quoted), opts->profile));
+    free(host->cpu_order);
+    host->cpu_order = NULL;
+    if (!keys || !order) { /* counts stay 0: callers treat that as unknown */
+        free(keys);
+        free(order);
+        return;
     }
-    rc = hv_sysfs_open(&fs, opts->root);
-    if (rc < 0)
-        return rc;
-    rc = hv_host_discover_fs(out, &fs, profile->name, opts->skip);
-    hv_sysfs_close(&fs);
-    return rc;
+    for (size_t i = 0; i < host->ncpus; i++)
+        keys[i] = (topo_key){host->cpus[i].node, host->cpus[i].package, host->cpus[i].die,
+                             host->cpus[i].core, host->cpus[i].id};
+    /* Node-major order: per-node core counts, and the pinning order planners use. */
+    qsort(keys, host->ncpus, sizeof(*keys), compare_node_core);
+    for (size_t i = 0; i < host->ncpus; i++) {
+        bool new_node = i == 0 || keys[i].node != keys[i - 1].node;
+        bool new_core = new_node || keys[i].package != keys[i - 1].package ||
+                        keys[i].die != keys[i - 1].die || keys[i].core != keys[i - 1].core;
+        struct hv_host_node *node = hv_host_node_mut(host, keys[i].node);
+
+        order[i] = keys[i].id;
+        if (node && new_node)
+            node->order_start = i;
+        if (node && new_core)
+            node->core_count++;
+    }
+    host->cpu_order = order;
+    /* Package-major counts: a core split over two nodes is still one core. */
+    for (size_t i = 0; i < host->ncpus; i++)
+        keys[i].node = 0;
+    qsort(keys, host->ncpus, sizeof(*keys), compare_node_core);
+    for (size_t i = 0; i < host->ncpus; i++) {
+        bool new_package = i == 0 || keys[i].package != keys[i - 1].package;
+        bool new_die = new_package || keys[i].die != keys[i - 1].die;
+        bool new_core = new_die || keys[i].core != keys[i - 1].core;
+
+        host->packages += new_package;
+        host->dies += new_die;
+        host->cores += new_core;
+        run = new_core ? 1 : run + 1;
+        if (run > host->threads_per_core)
+            host->threads_per_core = run;
+    }
+    free(keys);
 }
 
 void hv_host_node_clear(struct hv_host_node *node)

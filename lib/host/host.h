@@ -1,7 +1,8 @@
 /*
  * host/host.h - the host object's internal layout, shared by the files that
  * discover (cpu.c, numa.c, pci.c, rdma.c), serialize (json.c) and read it
- * (host.c getters, the planner).
+ * (host.c getters, the planner); and the helpers host.c gives them. How
+ * discovery runs is in host/discover.h and host/discover-steps.h.
  */
 #ifndef HV_HOST_HOST_H
 #define HV_HOST_HOST_H
@@ -152,23 +153,6 @@ struct hv_host {
 struct json_object;
 /* The host as a json-c object (NULL on ENOMEM); hv_host_to_json() serializes it. */
 struct json_object *hv_host_to_json_object(const hv_host *host);
-
-/*
- * Discovery from an opened root, with the profile named `profile` (static)
- * and the HV_HOST_SKIP_* bits in `skip`: hv_host_discover() after its
- * checks; tests call it with fs->resolver forced to the portable walk.
- * Findings name paths made of what the tree holds: every byte of their
- * paths and messages that could act on a terminal is escaped (core/text.h).
- */
-int hv_host_discover_fs(hv_host **out, const hv_sysfs *fs, const char *profile, unsigned int skip);
-
-/* Discovery steps (each adds findings for what it could not read). */
-int hv_host_discover_cpus(hv_host *host, const hv_sysfs *fs);
-int hv_host_discover_numa(hv_host *host, const hv_sysfs *fs, bool use_libnuma);
-int hv_host_discover_pci(hv_host *host, const hv_sysfs *fs);
-int hv_host_discover_rdma(hv_host *host, const hv_sysfs *fs);
-/* Derived facts and profile checks once everything is read. */
-int hv_host_finish(hv_host *host);
 
 /* Add a finding about a file that could not be used, from the thread's last error. */
 int hv_host_note_file_problem(hv_host *host, const char *code, int severity);

@@ -3,6 +3,7 @@
  * node, read from sysfs; on the live host ("/") cross-checked with libnuma.
  * /proc/meminfo's totals and whether the nodes add up to them.
  */
+#include "host/discover-steps.h"
 #include "host/host.h"
 #include "host/parse.h"
 #include "core/alloc.h"

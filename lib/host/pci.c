@@ -5,6 +5,7 @@
  * length, however long the tree's names and link targets: one too long to
  * open is a finding that says so (host/sysfs.c), never a shorter path read.
  */
+#include "host/discover-steps.h"
 #include "host/host.h"
 #include "host/catalogue.h"
 #include "host/parse.h"

@@ -6,6 +6,7 @@
  * link targets: one too long to open is a finding that says so
  * (host/sysfs.c), never a shorter path read.
  */
+#include "host/discover-steps.h"
 #include "host/host.h"
 #include "host/parse.h"
 #include "core/alloc.h"

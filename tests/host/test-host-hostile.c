@@ -12,6 +12,7 @@
 #include "hv-test.h"
 #include "hv-tree.h"
 #include "core/profile.h"
+#include "host/discover.h"
 #include "host/host.h"
 
 #include <errno.h>

@@ -9,6 +9,7 @@
 #include "hv-test.h"
 #include "hv-tree.h"
 #include "core/profile.h"
+#include "host/discover.h"
 #include "host/host.h"
 #include "host/sysfs.h"
 

@@ -12,6 +12,7 @@
 #include "hv-tree.h"
 #include "core/findings.h"
 #include "core/text.h"
+#include "host/discover.h"
 #include "host/host.h"
 
 #include <errno.h>
