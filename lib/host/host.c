@@ -276,118 +276,460 @@ void hv_host_free(hv_host *host)
 
 /* ---- getters: NULL objects give 0 / "" / -1 / NULL, never a crash ------------ */
 
-#define GET(type, fn, objtype, expr, dflt)                                                         \
-    type fn(const objtype *o)                                                                      \
-    {                                                                                              \
-        return o ? (expr) : (dflt);                                                                \
-    }
+const char *hv_host_root(const hv_host *host)
+{
+    return host ? str(host->root) : "";
+}
 
-GET(const char *, hv_host_root, hv_host, str(o->root), "")
-GET(const char *, hv_host_profile, hv_host, str(o->profile), "")
-GET(const char *, hv_host_cpu_model, hv_host, o->cpu_model, "")
-GET(const char *, hv_host_cpu_vendor, hv_host, o->cpu_vendor, "")
-GET(unsigned int, hv_host_cpu_count, hv_host, (unsigned int)o->ncpus, 0)
-GET(unsigned int, hv_host_core_count, hv_host, o->cores, 0)
-GET(unsigned int, hv_host_package_count, hv_host, o->packages, 0)
-GET(unsigned int, hv_host_die_count, hv_host, o->dies, 0)
-GET(unsigned int, hv_host_threads_per_core, hv_host, o->threads_per_core, 0)
-GET(unsigned int, hv_host_phys_addr_bits, hv_host, o->phys_addr_bits, 0)
-GET(unsigned int, hv_host_virt_addr_bits, hv_host, o->virt_addr_bits, 0)
-GET(bool, hv_host_has_1g_pages, hv_host, o->has_1g_pages, false)
-GET(uint64_t, hv_host_base_frequency_khz, hv_host, o->base_frequency_khz, 0)
-GET(uint64_t, hv_host_memory_bytes, hv_host, o->memory_bytes, 0)
-GET(uint64_t, hv_host_memory_available_bytes, hv_host, o->memory_available_bytes, 0)
-GET(bool, hv_host_node_memory_consistent, hv_host, o->node_memory_consistent, false)
-GET(size_t, hv_host_node_count, hv_host, o->nnodes, 0)
-GET(size_t, hv_host_accelerator_count, hv_host, o->naccels, 0)
-GET(size_t, hv_host_rdma_count, hv_host, o->nrdma, 0)
-GET(size_t, hv_host_finding_count, hv_host, o->findings.count, 0)
+const char *hv_host_profile(const hv_host *host)
+{
+    return host ? str(host->profile) : "";
+}
 
-GET(unsigned int, hv_host_cpu_id, hv_host_cpu, o->id, 0)
-GET(int, hv_host_cpu_package, hv_host_cpu, o->package, -1)
-GET(int, hv_host_cpu_die, hv_host_cpu, o->die, -1)
-GET(int, hv_host_cpu_core, hv_host_cpu, o->core, -1)
-GET(int, hv_host_cpu_node, hv_host_cpu, o->node, -1)
+const char *hv_host_cpu_model(const hv_host *host)
+{
+    return host ? host->cpu_model : "";
+}
 
-GET(int, hv_host_node_id, hv_host_node, o->id, -1)
-GET(const char *, hv_host_node_cpulist, hv_host_node, str(o->cpulist), "")
-GET(unsigned int, hv_host_node_cpu_count, hv_host_node, o->cpu_count, 0)
-GET(unsigned int, hv_host_node_core_count, hv_host_node, o->core_count, 0)
-GET(uint64_t, hv_host_node_memory_bytes, hv_host_node, o->memory_bytes, 0)
-GET(uint64_t, hv_host_node_free_bytes, hv_host_node, o->free_bytes, 0)
-GET(size_t, hv_host_node_hugepage_size_count, hv_host_node, o->npools, 0)
+const char *hv_host_cpu_vendor(const hv_host *host)
+{
+    return host ? host->cpu_vendor : "";
+}
 
-GET(const char *, hv_accelerator_pci_address, hv_accelerator, str(o->pci_address), "")
-GET(unsigned int, hv_accelerator_vendor_id, hv_accelerator, o->vendor_id, 0)
-GET(unsigned int, hv_accelerator_device_id, hv_accelerator, o->device_id, 0)
-GET(unsigned int, hv_accelerator_subsystem_vendor_id, hv_accelerator, o->subsystem_vendor_id, 0)
-GET(unsigned int, hv_accelerator_subsystem_device_id, hv_accelerator, o->subsystem_device_id, 0)
-GET(unsigned int, hv_accelerator_class_code, hv_accelerator, o->class_code, 0)
-GET(int, hv_accelerator_kind, hv_accelerator, o->kind, 0)
-GET(const char *, hv_accelerator_model, hv_accelerator, str(o->model), "")
-GET(const char *, hv_accelerator_model_id, hv_accelerator, str(o->model_id), "")
-GET(int, hv_accelerator_numa_node, hv_accelerator, o->numa_node, -1)
-GET(const char *, hv_accelerator_local_cpulist, hv_accelerator, str(o->local_cpulist), "")
-GET(int, hv_accelerator_iommu_group, hv_accelerator, o->iommu_group, -1)
-GET(const char *, hv_accelerator_iommu_group_members, hv_accelerator, str(o->iommu_group_members),
-    "")
-GET(const char *, hv_accelerator_driver, hv_accelerator, str(o->driver), "")
-GET(const char *, hv_accelerator_link_speed, hv_accelerator, str(o->link_speed), "")
-GET(unsigned int, hv_accelerator_link_width, hv_accelerator, o->link_width, 0)
-GET(const char *, hv_accelerator_max_link_speed, hv_accelerator, str(o->max_link_speed), "")
-GET(unsigned int, hv_accelerator_max_link_width, hv_accelerator, o->max_link_width, 0)
-GET(unsigned int, hv_accelerator_sriov_total_vfs, hv_accelerator, o->sriov_total_vfs, 0)
-GET(unsigned int, hv_accelerator_sriov_enabled_vfs, hv_accelerator, o->sriov_enabled_vfs, 0)
-GET(size_t, hv_accelerator_mdev_type_count, hv_accelerator, o->nmdev, 0)
-GET(size_t, hv_accelerator_bar_count, hv_accelerator, o->nbars, 0)
-GET(uint64_t, hv_accelerator_bar_total_bytes, hv_accelerator, o->bar_total_bytes, 0)
+unsigned int hv_host_cpu_count(const hv_host *host)
+{
+    return host ? (unsigned int)host->ncpus : 0;
+}
 
-GET(unsigned int, hv_pci_bar_index, hv_pci_bar, o->index, 0)
-GET(uint64_t, hv_pci_bar_start, hv_pci_bar, o->start, 0)
-GET(uint64_t, hv_pci_bar_size_bytes, hv_pci_bar, o->size_bytes, 0)
-GET(bool, hv_pci_bar_is_64bit, hv_pci_bar, o->is_64bit, false)
-GET(bool, hv_pci_bar_is_prefetchable, hv_pci_bar, o->prefetchable, false)
-GET(bool, hv_pci_bar_is_io, hv_pci_bar, o->is_io, false)
+unsigned int hv_host_core_count(const hv_host *host)
+{
+    return host ? host->cores : 0;
+}
 
-GET(const char *, hv_rdma_device_name, hv_rdma_device, str(o->name), "")
-GET(const char *, hv_rdma_device_node_type, hv_rdma_device, str(o->node_type), "")
-GET(const char *, hv_rdma_device_fw_version, hv_rdma_device, str(o->fw_version), "")
-GET(const char *, hv_rdma_device_node_guid, hv_rdma_device, str(o->node_guid), "")
-GET(const char *, hv_rdma_device_pci_address, hv_rdma_device, str(o->pci_address), "")
-GET(int, hv_rdma_device_numa_node, hv_rdma_device, o->numa_node, -1)
-GET(unsigned int, hv_rdma_device_sriov_total_vfs, hv_rdma_device, o->sriov_total_vfs, 0)
-GET(unsigned int, hv_rdma_device_sriov_enabled_vfs, hv_rdma_device, o->sriov_enabled_vfs, 0)
-GET(size_t, hv_rdma_device_port_count, hv_rdma_device, o->nports, 0)
-GET(size_t, hv_rdma_device_vf_count, hv_rdma_device, o->nvfs, 0)
+unsigned int hv_host_package_count(const hv_host *host)
+{
+    return host ? host->packages : 0;
+}
 
-GET(unsigned int, hv_rdma_port_number, hv_rdma_port, o->number, 0)
-GET(const char *, hv_rdma_port_state, hv_rdma_port, str(o->state), "")
-GET(const char *, hv_rdma_port_phys_state, hv_rdma_port, str(o->phys_state), "")
-GET(const char *, hv_rdma_port_rate, hv_rdma_port, str(o->rate), "")
-GET(unsigned int, hv_rdma_port_rate_gbps, hv_rdma_port, o->rate_gbps, 0)
-GET(int, hv_rdma_port_link_layer, hv_rdma_port, o->link_layer, 0)
-GET(unsigned int, hv_rdma_port_active_mtu, hv_rdma_port, o->active_mtu, 0)
-GET(const char *, hv_rdma_port_netdev, hv_rdma_port, str(o->netdev), "")
-GET(size_t, hv_rdma_port_gid_count, hv_rdma_port, o->ngids, 0)
+unsigned int hv_host_die_count(const hv_host *host)
+{
+    return host ? host->dies : 0;
+}
 
-GET(unsigned int, hv_rdma_gid_index, hv_rdma_gid, o->index, 0)
-GET(const char *, hv_rdma_gid_text, hv_rdma_gid, str(o->text), "")
-GET(int, hv_rdma_gid_type, hv_rdma_gid, o->type, 0)
-GET(const char *, hv_rdma_gid_netdev, hv_rdma_gid, str(o->netdev), "")
+unsigned int hv_host_threads_per_core(const hv_host *host)
+{
+    return host ? host->threads_per_core : 0;
+}
 
-#define AT(type, fn, parent, array, count)                                                         \
-    const type *fn(const parent *o, size_t index)                                                  \
-    {                                                                                              \
-        return o && index < o->count ? &o->array[index] : NULL;                                    \
-    }
+unsigned int hv_host_phys_addr_bits(const hv_host *host)
+{
+    return host ? host->phys_addr_bits : 0;
+}
 
-AT(hv_host_cpu, hv_host_cpu_at, hv_host, cpus, ncpus)
-AT(hv_host_node, hv_host_node_at, hv_host, nodes, nnodes)
-AT(hv_accelerator, hv_host_accelerator_at, hv_host, accels, naccels)
-AT(hv_rdma_device, hv_host_rdma_at, hv_host, rdma, nrdma)
-AT(hv_pci_bar, hv_accelerator_bar_at, hv_accelerator, bars, nbars)
-AT(hv_rdma_port, hv_rdma_device_port_at, hv_rdma_device, ports, nports)
-AT(hv_rdma_gid, hv_rdma_port_gid_at, hv_rdma_port, gids, ngids)
+unsigned int hv_host_virt_addr_bits(const hv_host *host)
+{
+    return host ? host->virt_addr_bits : 0;
+}
+
+bool hv_host_has_1g_pages(const hv_host *host)
+{
+    return host ? host->has_1g_pages : false;
+}
+
+uint64_t hv_host_base_frequency_khz(const hv_host *host)
+{
+    return host ? host->base_frequency_khz : 0;
+}
+
+uint64_t hv_host_memory_bytes(const hv_host *host)
+{
+    return host ? host->memory_bytes : 0;
+}
+
+uint64_t hv_host_memory_available_bytes(const hv_host *host)
+{
+    return host ? host->memory_available_bytes : 0;
+}
+
+bool hv_host_node_memory_consistent(const hv_host *host)
+{
+    return host ? host->node_memory_consistent : false;
+}
+
+size_t hv_host_node_count(const hv_host *host)
+{
+    return host ? host->nnodes : 0;
+}
+
+size_t hv_host_accelerator_count(const hv_host *host)
+{
+    return host ? host->naccels : 0;
+}
+
+size_t hv_host_rdma_count(const hv_host *host)
+{
+    return host ? host->nrdma : 0;
+}
+
+size_t hv_host_finding_count(const hv_host *host)
+{
+    return host ? host->findings.count : 0;
+}
+
+unsigned int hv_host_cpu_id(const hv_host_cpu *cpu)
+{
+    return cpu ? cpu->id : 0;
+}
+
+int hv_host_cpu_package(const hv_host_cpu *cpu)
+{
+    return cpu ? cpu->package : -1;
+}
+
+int hv_host_cpu_die(const hv_host_cpu *cpu)
+{
+    return cpu ? cpu->die : -1;
+}
+
+int hv_host_cpu_core(const hv_host_cpu *cpu)
+{
+    return cpu ? cpu->core : -1;
+}
+
+int hv_host_cpu_node(const hv_host_cpu *cpu)
+{
+    return cpu ? cpu->node : -1;
+}
+
+int hv_host_node_id(const hv_host_node *node)
+{
+    return node ? node->id : -1;
+}
+
+const char *hv_host_node_cpulist(const hv_host_node *node)
+{
+    return node ? str(node->cpulist) : "";
+}
+
+unsigned int hv_host_node_cpu_count(const hv_host_node *node)
+{
+    return node ? node->cpu_count : 0;
+}
+
+unsigned int hv_host_node_core_count(const hv_host_node *node)
+{
+    return node ? node->core_count : 0;
+}
+
+uint64_t hv_host_node_memory_bytes(const hv_host_node *node)
+{
+    return node ? node->memory_bytes : 0;
+}
+
+uint64_t hv_host_node_free_bytes(const hv_host_node *node)
+{
+    return node ? node->free_bytes : 0;
+}
+
+size_t hv_host_node_hugepage_size_count(const hv_host_node *node)
+{
+    return node ? node->npools : 0;
+}
+
+const char *hv_accelerator_pci_address(const hv_accelerator *acc)
+{
+    return acc ? str(acc->pci_address) : "";
+}
+
+unsigned int hv_accelerator_vendor_id(const hv_accelerator *acc)
+{
+    return acc ? acc->vendor_id : 0;
+}
+
+unsigned int hv_accelerator_device_id(const hv_accelerator *acc)
+{
+    return acc ? acc->device_id : 0;
+}
+
+unsigned int hv_accelerator_subsystem_vendor_id(const hv_accelerator *acc)
+{
+    return acc ? acc->subsystem_vendor_id : 0;
+}
+
+unsigned int hv_accelerator_subsystem_device_id(const hv_accelerator *acc)
+{
+    return acc ? acc->subsystem_device_id : 0;
+}
+
+unsigned int hv_accelerator_class_code(const hv_accelerator *acc)
+{
+    return acc ? acc->class_code : 0;
+}
+
+int hv_accelerator_kind(const hv_accelerator *acc)
+{
+    return acc ? acc->kind : 0;
+}
+
+const char *hv_accelerator_model(const hv_accelerator *acc)
+{
+    return acc ? str(acc->model) : "";
+}
+
+const char *hv_accelerator_model_id(const hv_accelerator *acc)
+{
+    return acc ? str(acc->model_id) : "";
+}
+
+int hv_accelerator_numa_node(const hv_accelerator *acc)
+{
+    return acc ? acc->numa_node : -1;
+}
+
+const char *hv_accelerator_local_cpulist(const hv_accelerator *acc)
+{
+    return acc ? str(acc->local_cpulist) : "";
+}
+
+int hv_accelerator_iommu_group(const hv_accelerator *acc)
+{
+    return acc ? acc->iommu_group : -1;
+}
+
+const char *hv_accelerator_iommu_group_members(const hv_accelerator *acc)
+{
+    return acc ? str(acc->iommu_group_members) : "";
+}
+
+const char *hv_accelerator_driver(const hv_accelerator *acc)
+{
+    return acc ? str(acc->driver) : "";
+}
+
+const char *hv_accelerator_link_speed(const hv_accelerator *acc)
+{
+    return acc ? str(acc->link_speed) : "";
+}
+
+unsigned int hv_accelerator_link_width(const hv_accelerator *acc)
+{
+    return acc ? acc->link_width : 0;
+}
+
+const char *hv_accelerator_max_link_speed(const hv_accelerator *acc)
+{
+    return acc ? str(acc->max_link_speed) : "";
+}
+
+unsigned int hv_accelerator_max_link_width(const hv_accelerator *acc)
+{
+    return acc ? acc->max_link_width : 0;
+}
+
+unsigned int hv_accelerator_sriov_total_vfs(const hv_accelerator *acc)
+{
+    return acc ? acc->sriov_total_vfs : 0;
+}
+
+unsigned int hv_accelerator_sriov_enabled_vfs(const hv_accelerator *acc)
+{
+    return acc ? acc->sriov_enabled_vfs : 0;
+}
+
+size_t hv_accelerator_mdev_type_count(const hv_accelerator *acc)
+{
+    return acc ? acc->nmdev : 0;
+}
+
+size_t hv_accelerator_bar_count(const hv_accelerator *acc)
+{
+    return acc ? acc->nbars : 0;
+}
+
+uint64_t hv_accelerator_bar_total_bytes(const hv_accelerator *acc)
+{
+    return acc ? acc->bar_total_bytes : 0;
+}
+
+unsigned int hv_pci_bar_index(const hv_pci_bar *bar)
+{
+    return bar ? bar->index : 0;
+}
+
+uint64_t hv_pci_bar_start(const hv_pci_bar *bar)
+{
+    return bar ? bar->start : 0;
+}
+
+uint64_t hv_pci_bar_size_bytes(const hv_pci_bar *bar)
+{
+    return bar ? bar->size_bytes : 0;
+}
+
+bool hv_pci_bar_is_64bit(const hv_pci_bar *bar)
+{
+    return bar ? bar->is_64bit : false;
+}
+
+bool hv_pci_bar_is_prefetchable(const hv_pci_bar *bar)
+{
+    return bar ? bar->prefetchable : false;
+}
+
+bool hv_pci_bar_is_io(const hv_pci_bar *bar)
+{
+    return bar ? bar->is_io : false;
+}
+
+const char *hv_rdma_device_name(const hv_rdma_device *dev)
+{
+    return dev ? str(dev->name) : "";
+}
+
+const char *hv_rdma_device_node_type(const hv_rdma_device *dev)
+{
+    return dev ? str(dev->node_type) : "";
+}
+
+const char *hv_rdma_device_fw_version(const hv_rdma_device *dev)
+{
+    return dev ? str(dev->fw_version) : "";
+}
+
+const char *hv_rdma_device_node_guid(const hv_rdma_device *dev)
+{
+    return dev ? str(dev->node_guid) : "";
+}
+
+const char *hv_rdma_device_pci_address(const hv_rdma_device *dev)
+{
+    return dev ? str(dev->pci_address) : "";
+}
+
+int hv_rdma_device_numa_node(const hv_rdma_device *dev)
+{
+    return dev ? dev->numa_node : -1;
+}
+
+unsigned int hv_rdma_device_sriov_total_vfs(const hv_rdma_device *dev)
+{
+    return dev ? dev->sriov_total_vfs : 0;
+}
+
+unsigned int hv_rdma_device_sriov_enabled_vfs(const hv_rdma_device *dev)
+{
+    return dev ? dev->sriov_enabled_vfs : 0;
+}
+
+size_t hv_rdma_device_port_count(const hv_rdma_device *dev)
+{
+    return dev ? dev->nports : 0;
+}
+
+size_t hv_rdma_device_vf_count(const hv_rdma_device *dev)
+{
+    return dev ? dev->nvfs : 0;
+}
+
+unsigned int hv_rdma_port_number(const hv_rdma_port *port)
+{
+    return port ? port->number : 0;
+}
+
+const char *hv_rdma_port_state(const hv_rdma_port *port)
+{
+    return port ? str(port->state) : "";
+}
+
+const char *hv_rdma_port_phys_state(const hv_rdma_port *port)
+{
+    return port ? str(port->phys_state) : "";
+}
+
+const char *hv_rdma_port_rate(const hv_rdma_port *port)
+{
+    return port ? str(port->rate) : "";
+}
+
+unsigned int hv_rdma_port_rate_gbps(const hv_rdma_port *port)
+{
+    return port ? port->rate_gbps : 0;
+}
+
+int hv_rdma_port_link_layer(const hv_rdma_port *port)
+{
+    return port ? port->link_layer : 0;
+}
+
+unsigned int hv_rdma_port_active_mtu(const hv_rdma_port *port)
+{
+    return port ? port->active_mtu : 0;
+}
+
+const char *hv_rdma_port_netdev(const hv_rdma_port *port)
+{
+    return port ? str(port->netdev) : "";
+}
+
+size_t hv_rdma_port_gid_count(const hv_rdma_port *port)
+{
+    return port ? port->ngids : 0;
+}
+
+unsigned int hv_rdma_gid_index(const hv_rdma_gid *gid)
+{
+    return gid ? gid->index : 0;
+}
+
+const char *hv_rdma_gid_text(const hv_rdma_gid *gid)
+{
+    return gid ? str(gid->text) : "";
+}
+
+int hv_rdma_gid_type(const hv_rdma_gid *gid)
+{
+    return gid ? gid->type : 0;
+}
+
+const char *hv_rdma_gid_netdev(const hv_rdma_gid *gid)
+{
+    return gid ? str(gid->netdev) : "";
+}
+
+const hv_host_cpu *hv_host_cpu_at(const hv_host *host, size_t index)
+{
+    return host && index < host->ncpus ? &host->cpus[index] : NULL;
+}
+
+const hv_host_node *hv_host_node_at(const hv_host *host, size_t index)
+{
+    return host && index < host->nnodes ? &host->nodes[index] : NULL;
+}
+
+const hv_accelerator *hv_host_accelerator_at(const hv_host *host, size_t index)
+{
+    return host && index < host->naccels ? &host->accels[index] : NULL;
+}
+
+const hv_rdma_device *hv_host_rdma_at(const hv_host *host, size_t index)
+{
+    return host && index < host->nrdma ? &host->rdma[index] : NULL;
+}
+
+const hv_pci_bar *hv_accelerator_bar_at(const hv_accelerator *acc, size_t index)
+{
+    return acc && index < acc->nbars ? &acc->bars[index] : NULL;
+}
+
+const hv_rdma_port *hv_rdma_device_port_at(const hv_rdma_device *dev, size_t index)
+{
+    return dev && index < dev->nports ? &dev->ports[index] : NULL;
+}
+
+const hv_rdma_gid *hv_rdma_port_gid_at(const hv_rdma_port *port, size_t index)
+{
+    return port && index < port->ngids ? &port->gids[index] : NULL;
+}
 
 const hv_finding *hv_host_finding_at(const hv_host *host, size_t index)
 {

@@ -13,21 +13,38 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FINDING_FN(name, severity)                                                                 \
-    int name(hv_plan *plan, const char *code, const char *path, const char *fmt, ...)              \
-    {                                                                                              \
-        va_list ap;                                                                                \
-        int rc;                                                                                    \
-                                                                                                   \
-        va_start(ap, fmt);                                                                         \
-        rc = hv_findings_vadd(&plan->findings, severity, code, path, fmt, ap);                     \
-        va_end(ap);                                                                                \
-        return rc;                                                                                 \
-    }
+int hv_plan_error(hv_plan *plan, const char *code, const char *path, const char *fmt, ...)
+{
+    va_list ap;
+    int rc;
 
-FINDING_FN(hv_plan_error, HV_SEVERITY_ERROR)
-FINDING_FN(hv_plan_warning, HV_SEVERITY_WARNING)
-FINDING_FN(hv_plan_info, HV_SEVERITY_INFO)
+    va_start(ap, fmt);
+    rc = hv_findings_vadd(&plan->findings, HV_SEVERITY_ERROR, code, path, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+int hv_plan_warning(hv_plan *plan, const char *code, const char *path, const char *fmt, ...)
+{
+    va_list ap;
+    int rc;
+
+    va_start(ap, fmt);
+    rc = hv_findings_vadd(&plan->findings, HV_SEVERITY_WARNING, code, path, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+int hv_plan_info(hv_plan *plan, const char *code, const char *path, const char *fmt, ...)
+{
+    va_list ap;
+    int rc;
+
+    va_start(ap, fmt);
+    rc = hv_findings_vadd(&plan->findings, HV_SEVERITY_INFO, code, path, fmt, ap);
+    va_end(ap);
+    return rc;
+}
 
 int hv_plan_options_init(hv_plan_options *opts, unsigned int version)
 {
@@ -104,66 +121,260 @@ int hv_plan_create(const hv_host *host, const hv_vm_spec *spec, const hv_plan_op
 
 /* ---- getters ---------------------------------------------------------------- */
 
-#define GET(type, fn, objtype, expr, dflt)                                                         \
-    type fn(const objtype *o)                                                                      \
-    {                                                                                              \
-        return o ? (expr) : (dflt);                                                                \
-    }
+bool hv_plan_ok(const hv_plan *plan)
+{
+    return plan ? plan->ok : false;
+}
 
-GET(bool, hv_plan_ok, hv_plan, o->ok, false)
-GET(size_t, hv_plan_finding_count, hv_plan, o->findings.count, 0)
-GET(const hv_vm_spec *, hv_plan_spec, hv_plan, o->spec, NULL)
-GET(const char *, hv_plan_profile, hv_plan, o->profile->name, "")
-GET(int, hv_plan_firmware, hv_plan, o->firmware, 0)
-GET(unsigned int, hv_plan_vcpus, hv_plan, o->spec->vcpus, 0)
-GET(uint64_t, hv_plan_memory_bytes, hv_plan, o->spec->memory_bytes, 0)
-GET(unsigned int, hv_plan_sockets, hv_plan, o->sockets, 0)
-GET(unsigned int, hv_plan_cores_per_socket, hv_plan, o->cores_per_socket, 0)
-GET(unsigned int, hv_plan_threads_per_core, hv_plan, o->threads_per_core, 0)
-GET(int, hv_plan_cpu_placement, hv_plan, o->spec->cpu_placement, 0)
-GET(int, hv_plan_vnuma_policy, hv_plan, o->spec->vnuma_policy, 0)
-GET(bool, hv_plan_needs_iommu_eim, hv_plan, o->needs_iommu_eim, false)
-GET(uint64_t, hv_plan_mmio_hole32_used_bytes, hv_plan, o->hole32_bytes_used, 0)
-GET(size_t, hv_plan_vnuma_node_count, hv_plan, o->nvnodes, 0)
-GET(uint64_t, hv_plan_mmio_bar_total_bytes, hv_plan, o->bar_total_bytes, 0)
-GET(uint64_t, hv_plan_mmio_window_bytes, hv_plan, o->window_bytes, 0)
-GET(uint64_t, hv_plan_mmio_window_base, hv_plan, o->window_base, 0)
-GET(uint64_t, hv_plan_mmio_low_ram_bytes, hv_plan, o->low_ram_bytes, 0)
-GET(uint64_t, hv_plan_mmio_high_ram_bytes, hv_plan, o->high_ram_bytes, 0)
-GET(unsigned int, hv_plan_guest_phys_bits_required, hv_plan, o->guest_phys_bits_required, 0)
-GET(unsigned int, hv_plan_guest_phys_bits, hv_plan, o->guest_phys_bits, 0)
-GET(bool, hv_plan_guest_phys_bits_passthrough, hv_plan, o->guest_phys_bits_passthrough, false)
-GET(unsigned int, hv_plan_host_phys_bits, hv_plan, o->host_phys_bits, 0)
-GET(bool, hv_plan_mmio_feasible, hv_plan, o->mmio_feasible, false)
-GET(size_t, hv_plan_device_count, hv_plan, o->ndevices, 0)
-GET(bool, hv_plan_live_migratable, hv_plan, o->nreasons == 0, false)
-GET(size_t, hv_plan_migration_reason_count, hv_plan, o->nreasons, 0)
+size_t hv_plan_finding_count(const hv_plan *plan)
+{
+    return plan ? plan->findings.count : 0;
+}
 
-GET(unsigned int, hv_plan_vnode_id, hv_plan_vnode, o->id, 0)
-GET(unsigned int, hv_plan_vnode_vcpu_count, hv_plan_vnode, o->vcpu_count, 0)
-GET(const char *, hv_plan_vnode_vcpus, hv_plan_vnode, o->vcpus_text, "")
-GET(uint64_t, hv_plan_vnode_memory_bytes, hv_plan_vnode, o->memory_bytes, 0)
-GET(int, hv_plan_vnode_host_node, hv_plan_vnode, o->host_node, -1)
-GET(uint64_t, hv_plan_vnode_page_bytes, hv_plan_vnode, o->page_bytes, 0)
-GET(uint64_t, hv_plan_vnode_page_count, hv_plan_vnode, o->page_count, 0)
-GET(const char *, hv_plan_vnode_host_cpus, hv_plan_vnode,
-    o->host_cpus_text ? o->host_cpus_text : "", "")
+const hv_vm_spec *hv_plan_spec(const hv_plan *plan)
+{
+    return plan ? plan->spec : NULL;
+}
 
-GET(int, hv_plan_device_type_of, hv_plan_device, o->type, 0)
-GET(const char *, hv_plan_device_spec_path, hv_plan_device, o->spec_path, "")
-GET(const char *, hv_plan_device_pci_address, hv_plan_device, o->pci_address, "")
-GET(int, hv_plan_device_mode, hv_plan_device, o->mode, 0)
-GET(const char *, hv_plan_device_model, hv_plan_device, o->model, "")
-GET(const char *, hv_plan_device_mdev_type, hv_plan_device, o->mdev_type, "")
-GET(int, hv_plan_device_host_node, hv_plan_device, o->host_node, -1)
-GET(int, hv_plan_device_vnode, hv_plan_device, o->vnode, -1)
-GET(unsigned int, hv_plan_device_queues, hv_plan_device, o->queues, 0)
-GET(unsigned int, hv_plan_device_mtu, hv_plan_device, o->mtu, 0)
-GET(const char *, hv_plan_device_rdma_name, hv_plan_device, o->rdma_name, "")
-GET(unsigned int, hv_plan_device_rdma_port, hv_plan_device, o->rdma_port, 0)
-GET(int, hv_plan_device_rdma_protocol, hv_plan_device, o->rdma_protocol, 0)
-GET(unsigned int, hv_plan_device_rss_flags, hv_plan_device, o->rss_flags, 0)
-GET(unsigned int, hv_plan_device_tunnel_flags, hv_plan_device, o->tunnel_flags, 0)
+const char *hv_plan_profile(const hv_plan *plan)
+{
+    return plan ? plan->profile->name : "";
+}
+
+int hv_plan_firmware(const hv_plan *plan)
+{
+    return plan ? plan->firmware : 0;
+}
+
+unsigned int hv_plan_vcpus(const hv_plan *plan)
+{
+    return plan ? plan->spec->vcpus : 0;
+}
+
+uint64_t hv_plan_memory_bytes(const hv_plan *plan)
+{
+    return plan ? plan->spec->memory_bytes : 0;
+}
+
+unsigned int hv_plan_sockets(const hv_plan *plan)
+{
+    return plan ? plan->sockets : 0;
+}
+
+unsigned int hv_plan_cores_per_socket(const hv_plan *plan)
+{
+    return plan ? plan->cores_per_socket : 0;
+}
+
+unsigned int hv_plan_threads_per_core(const hv_plan *plan)
+{
+    return plan ? plan->threads_per_core : 0;
+}
+
+int hv_plan_cpu_placement(const hv_plan *plan)
+{
+    return plan ? plan->spec->cpu_placement : 0;
+}
+
+int hv_plan_vnuma_policy(const hv_plan *plan)
+{
+    return plan ? plan->spec->vnuma_policy : 0;
+}
+
+bool hv_plan_needs_iommu_eim(const hv_plan *plan)
+{
+    return plan ? plan->needs_iommu_eim : false;
+}
+
+uint64_t hv_plan_mmio_hole32_used_bytes(const hv_plan *plan)
+{
+    return plan ? plan->hole32_bytes_used : 0;
+}
+
+size_t hv_plan_vnuma_node_count(const hv_plan *plan)
+{
+    return plan ? plan->nvnodes : 0;
+}
+
+uint64_t hv_plan_mmio_bar_total_bytes(const hv_plan *plan)
+{
+    return plan ? plan->bar_total_bytes : 0;
+}
+
+uint64_t hv_plan_mmio_window_bytes(const hv_plan *plan)
+{
+    return plan ? plan->window_bytes : 0;
+}
+
+uint64_t hv_plan_mmio_window_base(const hv_plan *plan)
+{
+    return plan ? plan->window_base : 0;
+}
+
+uint64_t hv_plan_mmio_low_ram_bytes(const hv_plan *plan)
+{
+    return plan ? plan->low_ram_bytes : 0;
+}
+
+uint64_t hv_plan_mmio_high_ram_bytes(const hv_plan *plan)
+{
+    return plan ? plan->high_ram_bytes : 0;
+}
+
+unsigned int hv_plan_guest_phys_bits_required(const hv_plan *plan)
+{
+    return plan ? plan->guest_phys_bits_required : 0;
+}
+
+unsigned int hv_plan_guest_phys_bits(const hv_plan *plan)
+{
+    return plan ? plan->guest_phys_bits : 0;
+}
+
+bool hv_plan_guest_phys_bits_passthrough(const hv_plan *plan)
+{
+    return plan ? plan->guest_phys_bits_passthrough : false;
+}
+
+unsigned int hv_plan_host_phys_bits(const hv_plan *plan)
+{
+    return plan ? plan->host_phys_bits : 0;
+}
+
+bool hv_plan_mmio_feasible(const hv_plan *plan)
+{
+    return plan ? plan->mmio_feasible : false;
+}
+
+size_t hv_plan_device_count(const hv_plan *plan)
+{
+    return plan ? plan->ndevices : 0;
+}
+
+bool hv_plan_live_migratable(const hv_plan *plan)
+{
+    return plan ? plan->nreasons == 0 : false;
+}
+
+size_t hv_plan_migration_reason_count(const hv_plan *plan)
+{
+    return plan ? plan->nreasons : 0;
+}
+
+unsigned int hv_plan_vnode_id(const hv_plan_vnode *node)
+{
+    return node ? node->id : 0;
+}
+
+unsigned int hv_plan_vnode_vcpu_count(const hv_plan_vnode *node)
+{
+    return node ? node->vcpu_count : 0;
+}
+
+const char *hv_plan_vnode_vcpus(const hv_plan_vnode *node)
+{
+    return node ? node->vcpus_text : "";
+}
+
+uint64_t hv_plan_vnode_memory_bytes(const hv_plan_vnode *node)
+{
+    return node ? node->memory_bytes : 0;
+}
+
+int hv_plan_vnode_host_node(const hv_plan_vnode *node)
+{
+    return node ? node->host_node : -1;
+}
+
+uint64_t hv_plan_vnode_page_bytes(const hv_plan_vnode *node)
+{
+    return node ? node->page_bytes : 0;
+}
+
+uint64_t hv_plan_vnode_page_count(const hv_plan_vnode *node)
+{
+    return node ? node->page_count : 0;
+}
+
+const char *hv_plan_vnode_host_cpus(const hv_plan_vnode *node)
+{
+    return node && node->host_cpus_text ? node->host_cpus_text : "";
+}
+
+int hv_plan_device_type_of(const hv_plan_device *dev)
+{
+    return dev ? dev->type : 0;
+}
+
+const char *hv_plan_device_spec_path(const hv_plan_device *dev)
+{
+    return dev ? dev->spec_path : "";
+}
+
+const char *hv_plan_device_pci_address(const hv_plan_device *dev)
+{
+    return dev ? dev->pci_address : "";
+}
+
+int hv_plan_device_mode(const hv_plan_device *dev)
+{
+    return dev ? dev->mode : 0;
+}
+
+const char *hv_plan_device_model(const hv_plan_device *dev)
+{
+    return dev ? dev->model : "";
+}
+
+const char *hv_plan_device_mdev_type(const hv_plan_device *dev)
+{
+    return dev ? dev->mdev_type : "";
+}
+
+int hv_plan_device_host_node(const hv_plan_device *dev)
+{
+    return dev ? dev->host_node : -1;
+}
+
+int hv_plan_device_vnode(const hv_plan_device *dev)
+{
+    return dev ? dev->vnode : -1;
+}
+
+unsigned int hv_plan_device_queues(const hv_plan_device *dev)
+{
+    return dev ? dev->queues : 0;
+}
+
+unsigned int hv_plan_device_mtu(const hv_plan_device *dev)
+{
+    return dev ? dev->mtu : 0;
+}
+
+const char *hv_plan_device_rdma_name(const hv_plan_device *dev)
+{
+    return dev ? dev->rdma_name : "";
+}
+
+unsigned int hv_plan_device_rdma_port(const hv_plan_device *dev)
+{
+    return dev ? dev->rdma_port : 0;
+}
+
+int hv_plan_device_rdma_protocol(const hv_plan_device *dev)
+{
+    return dev ? dev->rdma_protocol : 0;
+}
+
+unsigned int hv_plan_device_rss_flags(const hv_plan_device *dev)
+{
+    return dev ? dev->rss_flags : 0;
+}
+
+unsigned int hv_plan_device_tunnel_flags(const hv_plan_device *dev)
+{
+    return dev ? dev->tunnel_flags : 0;
+}
 
 uint64_t hv_plan_device_bar_total_bytes(const hv_plan_device *dev)
 {
