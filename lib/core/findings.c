@@ -127,14 +127,6 @@ const struct hv_finding *hv_findings_first(const hv_findings *list, int severity
     return NULL;
 }
 
-bool hv_findings_has_code(const hv_findings *list, const char *code)
-{
-    for (size_t i = 0; i < list->count; i++)
-        if (strcmp(list->items[i].code, code) == 0)
-            return true;
-    return false;
-}
-
 void hv_findings_clear(hv_findings *list)
 {
     if (list->arena) { /* the arena's owner frees everything at once */

@@ -43,7 +43,6 @@ int hv_findings_vadd(hv_findings *list, int severity, const char *code, const ch
                      const char *fmt, va_list ap) HV_PRINTF(5, 0);
 size_t hv_findings_count_severity(const hv_findings *list, int severity);
 const struct hv_finding *hv_findings_first(const hv_findings *list, int severity);
-bool hv_findings_has_code(const hv_findings *list, const char *code);
 void hv_findings_clear(hv_findings *list);
 
 /* [{severity, code, path, message}, ...]; NULL on ENOMEM. */

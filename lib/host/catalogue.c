@@ -1,7 +1,8 @@
 /*
  * host/catalogue.c - known accelerators and their BARs (from the vendors'
  * published specifications and lspci output of real devices), and the rules
- * that decide which PCI functions are accelerators at all.
+ * that decide which PCI functions are accelerators at all, and of what kind
+ * (hv_accelerator_kind_name()).
  */
 #include "host/catalogue.h"
 
@@ -23,30 +24,40 @@
     }
 
 static const hv_catalogue_entry catalogue[] = {
-    {"h100-sxm5-80gb", 0x10de, 0x2330, HV_KIND_GPU, "NVIDIA H100 SXM5 80GB", NV_BARS(GiB(128))},
-    {"h100-pcie-80gb", 0x10de, 0x2331, HV_KIND_GPU, "NVIDIA H100 PCIe 80GB", NV_BARS(GiB(128))},
-    {"a100-sxm4-80gb", 0x10de, 0x20b2, HV_KIND_GPU, "NVIDIA A100 SXM4 80GB", NV_BARS(GiB(128))},
-    {"a100-sxm4-40gb", 0x10de, 0x20b0, HV_KIND_GPU, "NVIDIA A100 SXM4 40GB", NV_BARS(GiB(64))},
-    {"a100-pcie-80gb", 0x10de, 0x20b5, HV_KIND_GPU, "NVIDIA A100 PCIe 80GB", NV_BARS(GiB(128))},
-    {"a100-pcie-40gb", 0x10de, 0x20f1, HV_KIND_GPU, "NVIDIA A100 PCIe 40GB", NV_BARS(GiB(64))},
-    {"v100-pcie-16gb", 0x10de, 0x1db4, HV_KIND_GPU, "NVIDIA V100 PCIe 16GB", NV_BARS(GiB(16))},
-    {"v100-pcie-32gb", 0x10de, 0x1db6, HV_KIND_GPU, "NVIDIA V100 PCIe 32GB", NV_BARS(GiB(32))},
-    {"v100-sxm2-16gb", 0x10de, 0x1db1, HV_KIND_GPU, "NVIDIA V100 SXM2 16GB", NV_BARS(GiB(16))},
-    {"v100-sxm2-32gb", 0x10de, 0x1db5, HV_KIND_GPU, "NVIDIA V100 SXM2 32GB", NV_BARS(GiB(32))},
-    {"l40s", 0x10de, 0x26b9, HV_KIND_GPU, "NVIDIA L40S", NV_BARS(GiB(64))},
-    {"t4", 0x10de, 0x1eb8, HV_KIND_GPU, "NVIDIA T4", NV_BARS(MiB(256))},
+    {"h100-sxm5-80gb", 0x10de, 0x2330, HV_ACCELERATOR_GPU, "NVIDIA H100 SXM5 80GB",
+     NV_BARS(GiB(128))},
+    {"h100-pcie-80gb", 0x10de, 0x2331, HV_ACCELERATOR_GPU, "NVIDIA H100 PCIe 80GB",
+     NV_BARS(GiB(128))},
+    {"a100-sxm4-80gb", 0x10de, 0x20b2, HV_ACCELERATOR_GPU, "NVIDIA A100 SXM4 80GB",
+     NV_BARS(GiB(128))},
+    {"a100-sxm4-40gb", 0x10de, 0x20b0, HV_ACCELERATOR_GPU, "NVIDIA A100 SXM4 40GB",
+     NV_BARS(GiB(64))},
+    {"a100-pcie-80gb", 0x10de, 0x20b5, HV_ACCELERATOR_GPU, "NVIDIA A100 PCIe 80GB",
+     NV_BARS(GiB(128))},
+    {"a100-pcie-40gb", 0x10de, 0x20f1, HV_ACCELERATOR_GPU, "NVIDIA A100 PCIe 40GB",
+     NV_BARS(GiB(64))},
+    {"v100-pcie-16gb", 0x10de, 0x1db4, HV_ACCELERATOR_GPU, "NVIDIA V100 PCIe 16GB",
+     NV_BARS(GiB(16))},
+    {"v100-pcie-32gb", 0x10de, 0x1db6, HV_ACCELERATOR_GPU, "NVIDIA V100 PCIe 32GB",
+     NV_BARS(GiB(32))},
+    {"v100-sxm2-16gb", 0x10de, 0x1db1, HV_ACCELERATOR_GPU, "NVIDIA V100 SXM2 16GB",
+     NV_BARS(GiB(16))},
+    {"v100-sxm2-32gb", 0x10de, 0x1db5, HV_ACCELERATOR_GPU, "NVIDIA V100 SXM2 32GB",
+     NV_BARS(GiB(32))},
+    {"l40s", 0x10de, 0x26b9, HV_ACCELERATOR_GPU, "NVIDIA L40S", NV_BARS(GiB(64))},
+    {"t4", 0x10de, 0x1eb8, HV_ACCELERATOR_GPU, "NVIDIA T4", NV_BARS(MiB(256))},
     /* Intel PACs: DFL register space at BAR0 (the FME), the D5005 adds a BAR2 window. */
     {"pac-a10-gx",
      0x8086,
      0x09c4,
-     HV_KIND_FPGA,
+     HV_ACCELERATOR_FPGA,
      "Intel PAC with Arria 10 GX FPGA",
      1,
      {{0, KiB(512), true, true}}},
     {"pac-d5005",
      0x8086,
      0x0b2b,
-     HV_KIND_FPGA,
+     HV_ACCELERATOR_FPGA,
      "Intel FPGA PAC D5005",
      2,
      {{0, KiB(512), true, false}, {2, KiB(512), true, true}}},
@@ -70,11 +81,6 @@ const hv_catalogue_entry *hv_catalogue_by_model(const char *model)
         if (strcasecmp(catalogue[i].id, model) == 0 || strcasecmp(catalogue[i].name, model) == 0)
             return &catalogue[i];
     return NULL;
-}
-
-size_t hv_catalogue_count(void)
-{
-    return CATALOGUE_SIZE;
 }
 
 const hv_catalogue_entry *hv_catalogue_at(size_t index)
@@ -115,31 +121,38 @@ int hv_accel_kind_from_pci(uint16_t vendor_id, uint16_t device_id, uint32_t clas
         return known->kind;
     if (base == 0x03) { /* display controller */
         if (is_console_vga_vendor(vendor_id))
-            return HV_KIND_NONE;
+            return 0;
         return sub == 0x02 || sub == 0x80 || vendor_id == 0x10de || vendor_id == 0x1002
-                   ? HV_KIND_GPU
-                   : HV_KIND_NONE;
+                   ? HV_ACCELERATOR_GPU
+                   : 0;
     }
     if (base == 0x12) /* processing accelerator */
-        return is_fpga_vendor(vendor_id) ? HV_KIND_FPGA : HV_KIND_ACCELERATOR;
+        return is_fpga_vendor(vendor_id) ? HV_ACCELERATOR_FPGA : HV_ACCELERATOR_OTHER;
     if (base == 0x11 && sub == 0x80 && is_fpga_vendor(vendor_id)) /* signal processing */
-        return HV_KIND_FPGA;
-    return HV_KIND_NONE;
+        return HV_ACCELERATOR_FPGA;
+    return 0;
 }
 
-static const char *const kind_names[] = {"none", "gpu", "fpga", "accelerator"};
-
-const char *hv_accel_kind_to_name(int kind)
+const char *hv_accelerator_kind_name(int kind)
 {
-    return kind >= 0 && kind <= HV_KIND_ACCELERATOR ? kind_names[kind] : "unknown";
+    switch (kind) {
+    case HV_ACCELERATOR_GPU:
+        return "gpu";
+    case HV_ACCELERATOR_FPGA:
+        return "fpga";
+    case HV_ACCELERATOR_OTHER:
+        return "accelerator";
+    default:
+        return "";
+    }
 }
 
 int hv_accel_kind_from_name(const char *name)
 {
-    for (int k = HV_KIND_GPU; k <= HV_KIND_ACCELERATOR; k++)
-        if (name && strcmp(name, kind_names[k]) == 0)
+    for (int k = HV_ACCELERATOR_GPU; k <= HV_ACCELERATOR_OTHER; k++)
+        if (name && strcmp(name, hv_accelerator_kind_name(k)) == 0)
             return k;
-    return HV_KIND_NONE;
+    return 0;
 }
 
 const char *hv_pci_vendor_name(uint16_t vendor_id)

@@ -9,13 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-
-typedef enum hv_accel_kind_internal {
-    HV_KIND_NONE = 0,
-    HV_KIND_GPU = 1,
-    HV_KIND_FPGA = 2,
-    HV_KIND_ACCELERATOR = 3,
-} hv_accel_kind_internal;
+#include <hpcvirt/host.h>
 
 typedef struct hv_catalogue_bar {
     unsigned int index;
@@ -28,7 +22,7 @@ typedef struct hv_catalogue_entry {
     const char *id; /* "a100-sxm4-80gb": what a spec's `model` names */
     uint16_t vendor_id;
     uint16_t device_id;
-    int kind;
+    int kind;         /* HV_ACCELERATOR_* */
     const char *name; /* "NVIDIA A100 SXM4 80GB" */
     size_t bar_count;
     hv_catalogue_bar bars[6];
@@ -37,12 +31,14 @@ typedef struct hv_catalogue_entry {
 const hv_catalogue_entry *hv_catalogue_by_ids(uint16_t vendor_id, uint16_t device_id);
 /* By id or name, case-insensitive. */
 const hv_catalogue_entry *hv_catalogue_by_model(const char *model);
-size_t hv_catalogue_count(void);
 const hv_catalogue_entry *hv_catalogue_at(size_t index);
 
-/* Kind of a PCI function from its ids and class code (0x030200). */
+/*
+ * Kind of a PCI function from its ids and class code (0x030200): an
+ * HV_ACCELERATOR_* value, or 0 when the function is no accelerator.
+ */
 int hv_accel_kind_from_pci(uint16_t vendor_id, uint16_t device_id, uint32_t class_code);
-const char *hv_accel_kind_to_name(int kind);
+/* The HV_ACCELERATOR_* that hv_accelerator_kind_name() names `name`, else 0. */
 int hv_accel_kind_from_name(const char *name);
 const char *hv_pci_vendor_name(uint16_t vendor_id);
 

@@ -803,20 +803,6 @@ const hv_accelerator *hv_host_accelerator_by_address(const hv_host *host, const 
     return NULL;
 }
 
-const char *hv_accelerator_kind_name(int kind)
-{
-    switch (kind) {
-    case HV_ACCELERATOR_GPU:
-        return "gpu";
-    case HV_ACCELERATOR_FPGA:
-        return "fpga";
-    case HV_ACCELERATOR_OTHER:
-        return "accelerator";
-    default:
-        return "";
-    }
-}
-
 const char *hv_accelerator_vendor_name(const hv_accelerator *acc)
 {
     return acc ? hv_pci_vendor_name(acc->vendor_id) : "";

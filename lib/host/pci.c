@@ -289,8 +289,7 @@ int hv_host_discover_pci(hv_host *host, const hv_sysfs *fs)
         if ((rc = read_attr_u64(host, fs, dir, "vendor", 0xffff, 0xffff, &vendor)) < 0 ||
             (rc = read_attr_u64(host, fs, dir, "device", 0xffff, 0xffff, &device)) < 0 ||
             (rc = read_attr_u64(host, fs, dir, "class", 0xffffff, 0, &class_code)) < 0 ||
-            hv_accel_kind_from_pci((uint16_t)vendor, (uint16_t)device, (uint32_t)class_code) ==
-                HV_KIND_NONE ||
+            hv_accel_kind_from_pci((uint16_t)vendor, (uint16_t)device, (uint32_t)class_code) == 0 ||
             vendor == 0xffff) {
             free(dir);
             continue;
