@@ -32,7 +32,10 @@ static void end_whole(char *text, size_t size, size_t full)
         text[hv_utf8_trim_partial(text, size - 1)] = '\0';
 }
 
-int hv_error_setv(int code, const char *path, const char *fmt, va_list ap)
+/* hv_error_set() with its arguments in `ap`. */
+static int error_setv(int code, const char *path, const char *fmt, va_list ap) HV_PRINTF(3, 0);
+
+static int error_setv(int code, const char *path, const char *fmt, va_list ap)
 {
     struct hv_error *e = &thread_error;
     /* formatted apart first: the arguments may be this thread's own message or path */
@@ -58,7 +61,7 @@ int hv_error_set(int code, const char *path, const char *fmt, ...)
     va_list ap;
 
     va_start(ap, fmt);
-    hv_error_setv(code, path, fmt, ap);
+    error_setv(code, path, fmt, ap);
     va_end(ap);
     return code;
 }
@@ -68,7 +71,7 @@ int hv_error_report(int code, const char *path, const char *fmt, ...)
     va_list ap;
 
     va_start(ap, fmt);
-    hv_error_setv(code < 0 ? code : HV_E_INTERNAL, path, fmt, ap);
+    error_setv(code < 0 ? code : HV_E_INTERNAL, path, fmt, ap);
     va_end(ap);
     return code < 0 ? code : HV_E_INTERNAL;
 }
@@ -81,7 +84,7 @@ int hv_error_set_errno(int code, int errnum, const char *path, const char *fmt, 
     size_t len;
 
     va_start(ap, fmt);
-    hv_error_setv(code, path, fmt, ap);
+    error_setv(code, path, fmt, ap);
     va_end(ap);
     errtext = strerror_r(errnum, errbuf, sizeof(errbuf));
     len = strlen(thread_error.message);

@@ -13,7 +13,6 @@
 
 /* Record an error for the calling thread and return `code`. `path` may be NULL. */
 int hv_error_set(int code, const char *path, const char *fmt, ...) HV_PRINTF(3, 4);
-int hv_error_setv(int code, const char *path, const char *fmt, va_list ap) HV_PRINTF(3, 0);
 
 /* Like hv_error_set() with ": <strerror(errnum)>" appended to the message. */
 int hv_error_set_errno(int code, int errnum, const char *path, const char *fmt, ...)

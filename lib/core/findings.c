@@ -25,7 +25,7 @@ const char *hv_severity_name(int severity)
     return severity_names[severity];
 }
 
-/* hv_findings_add_text() of text known to be printable. */
+/* add_text() of text known to be printable. */
 static int add_printable(hv_findings *list, int severity, const char *code, const char *path,
                          const char *message)
 {
@@ -69,8 +69,15 @@ static const char *printable(const char *text, char **owned)
     return *owned = hv_quote_dup(text);
 }
 
-int hv_findings_add_text(hv_findings *list, int severity, const char *code, const char *path,
-                         const char *message)
+/*
+ * Append a finding with a ready message. What a finding says is shown to
+ * people and may quote text from outside (a host tree or document, a spec):
+ * a code, path or message that is not all printable UTF-8 is kept escaped
+ * as hv_quote() escapes it (core/text.h), so every finding is printable,
+ * and one that is stays as it is. Returns 0 or HV_E_NOMEM.
+ */
+static int add_text(hv_findings *list, int severity, const char *code, const char *path,
+                    const char *message)
 {
     char *owned[3];
     const char *c = printable(code, &owned[0]), *p = printable(path ? path : "", &owned[1]),
@@ -95,7 +102,7 @@ int hv_findings_vadd(hv_findings *list, int severity, const char *code, const ch
     /* a message cut at the buffer's end must not end in half a character */
     if (len == sizeof(message) - 1)
         message[hv_utf8_trim_partial(message, len)] = '\0';
-    return hv_findings_add_text(list, severity, code, path, message);
+    return add_text(list, severity, code, path, message);
 }
 
 int hv_findings_add(hv_findings *list, int severity, const char *code, const char *path,
@@ -184,7 +191,7 @@ int hv_findings_from_json(hv_findings *list, json_object *array, const char *pat
             return hv_error_set(HV_E_PARSE, where,
                                 "%s needs severity (info|warning|error), code and message", where);
         /* the document's own words, uncut; escaped when they would act on a terminal */
-        if (hv_findings_add_text(list, severity, code, fpath, message) < 0)
+        if (add_text(list, severity, code, fpath, message) < 0)
             return HV_E_NOMEM;
     }
     return 0;

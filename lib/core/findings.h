@@ -27,15 +27,6 @@ typedef struct hv_findings {
     struct hv_arena *arena; /* when set, memory comes from it and is freed with it */
 } hv_findings;
 
-/*
- * Append a finding with a ready message. What a finding says is shown to
- * people and may quote text from outside (a host tree or document, a spec):
- * a code, path or message that is not all printable UTF-8 is kept escaped
- * as hv_quote() escapes it (core/text.h), so every finding is printable,
- * and one that is stays as it is. Returns 0 or HV_E_NOMEM.
- */
-int hv_findings_add_text(hv_findings *list, int severity, const char *code, const char *path,
-                         const char *message);
 /* Append a finding (a message of up to 1023 bytes, never cut in a character). 0 or HV_E_NOMEM. */
 int hv_findings_add(hv_findings *list, int severity, const char *code, const char *path,
                     const char *fmt, ...) HV_PRINTF(5, 6);

@@ -17,7 +17,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-const hv_json_bounds hv_json_default_bounds = {
+/*
+ * Bounds for documents that name none: 16 MiB, 64 levels, 1 Mi values and keys, 64 Ki
+ * objects and arrays, 256 members per object (finding a repeated key costs
+ * up to the square of the members of one object).
+ */
+static const hv_json_bounds default_bounds = {
     .code = HV_E_PARSE,
     .max_bytes = (size_t)16 << 20,
     .max_depth = HV_JSON_SCAN_MAX_DEPTH,
@@ -709,7 +714,7 @@ int hv_json_scan(const char *text, size_t len, const char *what, const hv_json_b
         .text = text,
         .len = len,
         .what = what ? what : "the input",
-        .bounds = bounds ? bounds : &hv_json_default_bounds,
+        .bounds = bounds ? bounds : &default_bounds,
     };
     int rc = scan_document(&s);
 

@@ -45,13 +45,6 @@ typedef struct hv_json_bounds {
 } hv_json_bounds;
 
 /*
- * Bounds for documents that name none: 16 MiB, 64 levels, 1 Mi values and keys, 64 Ki
- * objects and arrays, 256 members per object (finding a repeated key costs
- * up to the square of the members of one object).
- */
-extern const hv_json_bounds hv_json_default_bounds;
-
-/*
  * Check `len` bytes at `text` (a NUL byte among them is an error) against
  * `bounds` (NULL: the defaults). 0, or the error set for the first problem:
  * its path is the JSON path of the offending value ("nics[64]",

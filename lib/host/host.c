@@ -202,14 +202,14 @@ void hv_host_count_topology(hv_host *host)
     free(keys);
 }
 
-void hv_host_node_clear(struct hv_host_node *node)
+static void node_clear(struct hv_host_node *node)
 {
     hv_cpuset_clear(&node->cpus);
     free(node->cpulist);
     free(node->distances);
 }
 
-void hv_accelerator_clear(struct hv_accelerator *acc)
+static void accelerator_clear(struct hv_accelerator *acc)
 {
     free(acc->pci_address);
     free(acc->model_owned);
@@ -259,9 +259,9 @@ void hv_host_free(hv_host *host)
     if (!host)
         return;
     for (size_t i = 0; i < host->nnodes; i++)
-        hv_host_node_clear(&host->nodes[i]);
+        node_clear(&host->nodes[i]);
     for (size_t i = 0; i < host->naccels; i++)
-        hv_accelerator_clear(&host->accels[i]);
+        accelerator_clear(&host->accels[i]);
     for (size_t i = 0; i < host->nrdma; i++)
         hv_rdma_device_clear(&host->rdma[i]);
     free(host->nodes);

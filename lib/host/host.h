@@ -150,10 +150,6 @@ struct hv_host {
     hv_findings findings;
 };
 
-struct json_object;
-/* The host as a json-c object (NULL on ENOMEM); hv_host_to_json() serializes it. */
-struct json_object *hv_host_to_json_object(const hv_host *host);
-
 /* Add a finding about a file that could not be used, from the thread's last error. */
 int hv_host_note_file_problem(hv_host *host, const char *code, int severity);
 
@@ -181,9 +177,7 @@ int hv_host_read_online_ids(hv_host *host, const hv_sysfs *fs, const char *dir, 
 
 /* Helpers shared by the discovery files. */
 struct hv_host_node *hv_host_node_mut(hv_host *host, int node_id);
-void hv_accelerator_clear(struct hv_accelerator *acc);
 void hv_rdma_device_clear(struct hv_rdma_device *dev);
-void hv_host_node_clear(struct hv_host_node *node);
 const hv_hugepage_pool *hv_host_node_pool(const struct hv_host_node *node, uint64_t page_bytes);
 /* Recount cores/packages/dies/threads and per-node cores from host->cpus. */
 void hv_host_count_topology(hv_host *host);

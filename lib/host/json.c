@@ -273,7 +273,8 @@ static json_object *rdma_to_json(const struct hv_rdma_device *d)
     return o;
 }
 
-json_object *hv_host_to_json_object(const hv_host *host)
+/* The host as a json-c object (NULL on ENOMEM); hv_host_to_json() serializes it. */
+static json_object *host_to_json_object(const hv_host *host)
 {
     json_object *root = json_object_new_object(), *memory = json_object_new_object();
     json_object *nodes = json_object_new_array(), *accels = json_object_new_array();
@@ -339,7 +340,7 @@ int hv_host_to_json(const hv_host *host, unsigned int flags, char **json)
 {
     HV_CHECK_ARG(host, "host");
     HV_CHECK_ARG(json, "json");
-    return hv_json_emit(hv_host_to_json_object(host), flags, json);
+    return hv_json_emit(host_to_json_object(host), flags, json);
 }
 
 /* ---- from JSON ------------------------------------------------------------ */

@@ -75,7 +75,7 @@ static int add_array_item(json_object *array, json_object *item)
     return 0;
 }
 
-json_object *hv_plan_to_json_object(const hv_plan *plan)
+static json_object *plan_to_json_object(const hv_plan *plan)
 {
     json_object *root = json_object_new_object(), *topo = json_object_new_object();
     json_object *vnuma = json_object_new_object(), *nodes = json_object_new_array();
@@ -181,5 +181,5 @@ int hv_plan_to_json(const hv_plan *plan, unsigned int flags, char **json)
 {
     HV_CHECK_ARG(plan, "plan");
     HV_CHECK_ARG(json, "json");
-    return hv_json_emit(hv_plan_to_json_object(plan), flags, json);
+    return hv_json_emit(plan_to_json_object(plan), flags, json);
 }

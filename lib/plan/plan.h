@@ -120,7 +120,4 @@ typedef struct hv_mmio_layout {
 void hv_mmio_compute(uint64_t ram_bytes, const hv_plan_bar *bars, size_t nbars,
                      hv_mmio_layout *out);
 
-struct json_object;
-struct json_object *hv_plan_to_json_object(const hv_plan *plan);
-
 #endif

@@ -74,7 +74,7 @@ uint64_t hv_spec_page_size_bytes(int page_size)
 
 /* ---- checks -------------------------------------------------------------- */
 
-int hv_spec_check_short_text(const char *text, size_t max, const char *path)
+static int check_short_text(const char *text, size_t max, const char *path)
 {
     size_t len;
 
@@ -98,7 +98,7 @@ int hv_spec_check_short_text(const char *text, size_t max, const char *path)
 int hv_spec_check_name(const char *name, const char *path)
 {
     char quoted[HV_QUOTE_SIZE];
-    int rc = hv_spec_check_short_text(name, HV_SPEC_MAX_NAME, path);
+    int rc = check_short_text(name, HV_SPEC_MAX_NAME, path);
 
     if (rc < 0)
         return rc;
@@ -114,7 +114,7 @@ int hv_spec_check_name(const char *name, const char *path)
     return 0;
 }
 
-int hv_spec_check_vcpus(unsigned long long vcpus, const char *path)
+static int check_vcpus(unsigned long long vcpus, const char *path)
 {
     if (vcpus < 1 || vcpus > HV_SPEC_MAX_VCPUS)
         return hv_error_set(HV_E_SPEC, path, "%s must be between 1 and %u (got %llu)", path,
@@ -138,7 +138,7 @@ int hv_spec_check_memory(uint64_t bytes, const char *path)
     return 0;
 }
 
-int hv_spec_check_pci_address(const char *text, const char *path)
+static int check_pci_address(const char *text, const char *path)
 {
     char quoted[HV_QUOTE_SIZE];
 
@@ -154,7 +154,7 @@ int hv_spec_check_pci_address(const char *text, const char *path)
     return 0;
 }
 
-int hv_spec_check_mtu(unsigned int mtu, const char *path)
+static int check_mtu(unsigned int mtu, const char *path)
 {
     if (mtu != 0 && mtu != 256 && mtu != 512 && mtu != 1024 && mtu != 2048 && mtu != 4096)
         return hv_error_set(HV_E_SPEC, path,
@@ -163,7 +163,7 @@ int hv_spec_check_mtu(unsigned int mtu, const char *path)
     return 0;
 }
 
-int hv_spec_check_guest_phys_bits(int bits, const char *path)
+static int check_guest_phys_bits(int bits, const char *path)
 {
     if (bits == HV_GUEST_PHYS_BITS_AUTO || bits == HV_GUEST_PHYS_BITS_HOST ||
         (bits >= 32 && bits <= 64))
@@ -172,7 +172,7 @@ int hv_spec_check_guest_phys_bits(int bits, const char *path)
                         bits);
 }
 
-int hv_spec_check_profile(const char *name, const char *path)
+static int check_profile(const char *name, const char *path)
 {
     if (!name || !hv_profile_find(name) || !*name) {
         char list[160] = "";
@@ -189,7 +189,7 @@ int hv_spec_check_profile(const char *name, const char *path)
     return 0;
 }
 
-int hv_spec_check_nic_model(const char *model, const char *path)
+static int check_nic_model(const char *model, const char *path)
 {
     char quoted[HV_QUOTE_SIZE];
 
@@ -324,7 +324,7 @@ int hv_vm_spec_set_vcpus(hv_vm_spec *spec, unsigned int vcpus)
     int rc;
 
     HV_CHECK_ARG(spec, "spec");
-    rc = hv_spec_check_vcpus(vcpus, "vcpus");
+    rc = check_vcpus(vcpus, "vcpus");
     if (rc == 0)
         spec->vcpus = vcpus;
     return rc;
@@ -395,7 +395,7 @@ int hv_vm_spec_add_vnuma_node(hv_vm_spec *spec, unsigned int vcpus, uint64_t mem
     if (spec->nvnodes >= HV_SPEC_MAX_VNUMA_NODES)
         return hv_error_set(HV_E_SPEC, path, "at most %u vNUMA nodes", HV_SPEC_MAX_VNUMA_NODES);
     snprintf(path, sizeof(path), "vnuma[%zu].vcpus", spec->nvnodes);
-    if ((rc = hv_spec_check_vcpus(vcpus, path)) < 0)
+    if ((rc = check_vcpus(vcpus, path)) < 0)
         return rc;
     snprintf(path, sizeof(path), "vnuma[%zu].memory", spec->nvnodes);
     if ((rc = hv_spec_check_memory(memory_bytes, path)) < 0)
@@ -450,12 +450,12 @@ static int add_accel(hv_vm_spec *spec, const char *pci_address, const char *mode
         return rc;
     if (pci_address) {
         snprintf(path, sizeof(path), "accelerators[%zu].pci_address", spec->naccels);
-        if ((rc = hv_spec_check_pci_address(pci_address, path)) < 0)
+        if ((rc = check_pci_address(pci_address, path)) < 0)
             return rc;
         snprintf(acc.pci_address, sizeof(acc.pci_address), "%s", pci_address);
     } else {
         snprintf(path, sizeof(path), "accelerators[%zu].model", spec->naccels);
-        if ((rc = hv_spec_check_short_text(model, sizeof(acc.model) - 1, path)) < 0)
+        if ((rc = check_short_text(model, sizeof(acc.model) - 1, path)) < 0)
             return rc;
         if (!*model)
             return hv_error_set(HV_E_SPEC, path, "%s must not be empty", path);
@@ -474,7 +474,7 @@ static int add_accel(hv_vm_spec *spec, const char *pci_address, const char *mode
                                 "%s is required with mode \"vgpu\": name one of the GPU's mdev "
                                 "types (see `hpcvirt host`)",
                                 path);
-        if ((rc = hv_spec_check_short_text(mdev_type, sizeof(acc.mdev_type) - 1, path)) < 0)
+        if ((rc = check_short_text(mdev_type, sizeof(acc.mdev_type) - 1, path)) < 0)
             return rc;
         snprintf(acc.mdev_type, sizeof(acc.mdev_type), "%s", mdev_type);
     } else if (mdev_type && *mdev_type) {
@@ -516,7 +516,7 @@ int hv_vm_spec_add_nic(hv_vm_spec *spec, const char *model, unsigned int queues,
     snprintf(path, sizeof(path), "nics[%zu].model", spec->nnics);
     if (!model)
         model = "virtio-net";
-    if ((rc = hv_spec_check_nic_model(model, path)) < 0)
+    if ((rc = check_nic_model(model, path)) < 0)
         return rc;
     snprintf(path, sizeof(path), "nics[%zu].queues", spec->nnics);
     if (queues > HV_SPEC_MAX_NIC_QUEUES)
@@ -554,7 +554,7 @@ int hv_vm_spec_add_rdma(hv_vm_spec *spec, int protocol, int mode, unsigned int m
     if ((rc = check_enum(mode, rdma_mode_names, path)) < 0)
         return rc;
     snprintf(path, sizeof(path), "rdma[%zu].mtu", spec->nrdma);
-    if ((rc = hv_spec_check_mtu(mtu, path)) < 0)
+    if ((rc = check_mtu(mtu, path)) < 0)
         return rc;
     if (HV_ARRAY_RESERVE(spec->rdma, spec->rdma_cap, spec->nrdma + 1) < 0)
         return HV_E_NOMEM;
@@ -567,7 +567,7 @@ int hv_vm_spec_set_guest_phys_bits(hv_vm_spec *spec, int bits)
     int rc;
 
     HV_CHECK_ARG(spec, "spec");
-    rc = hv_spec_check_guest_phys_bits(bits, "guest_phys_bits");
+    rc = check_guest_phys_bits(bits, "guest_phys_bits");
     if (rc == 0)
         spec->guest_phys_bits = bits;
     return rc;
@@ -578,7 +578,7 @@ int hv_vm_spec_set_profile(hv_vm_spec *spec, const char *profile)
     int rc;
 
     HV_CHECK_ARG(spec, "spec");
-    rc = hv_spec_check_profile(profile, "profile");
+    rc = check_profile(profile, "profile");
     if (rc == 0)
         snprintf(spec->profile, sizeof(spec->profile), "%s", profile);
     return rc;

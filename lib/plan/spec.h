@@ -84,13 +84,6 @@ uint64_t hv_spec_page_size_bytes(int page_size); /* 0 for auto */
 
 /* Checks shared by the setters and the JSON reader; `path` names the field. */
 int hv_spec_check_name(const char *name, const char *path);
-int hv_spec_check_vcpus(unsigned long long vcpus, const char *path);
 int hv_spec_check_memory(uint64_t bytes, const char *path);
-int hv_spec_check_pci_address(const char *text, const char *path);
-int hv_spec_check_short_text(const char *text, size_t max, const char *path);
-int hv_spec_check_mtu(unsigned int mtu, const char *path);
-int hv_spec_check_guest_phys_bits(int bits, const char *path);
-int hv_spec_check_profile(const char *name, const char *path);
-int hv_spec_check_nic_model(const char *model, const char *path);
 
 #endif
