@@ -55,7 +55,9 @@ static int refuse_devices(const hv_plan *plan)
         return hv_error_set(HV_E_UNSUPPORTED, hv_plan_device_spec_path(d),
                             "the built-in engine has no device model, so it cannot give the VM "
                             "its %s (%s%s%s): create it through the libvirt backend (a "
-                            "libvirt: URI such as libvirt:qemu:///system)",
+                            "libvirt: URI such as libvirt:qemu:///system), which realizes "
+                            "every device but paravirtual RDMA (no backend realizes pvrdma: "
+                            "give RDMA attachments mode \"sr-iov\" or \"passthrough\")",
                             kind, hv_plan_device_spec_path(d),
                             *hv_plan_device_pci_address(d) ? " " : "",
                             hv_plan_device_pci_address(d));

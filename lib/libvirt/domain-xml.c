@@ -9,17 +9,21 @@
  * vGPUs are <hostdev type='mdev'> naming the mdev instance by a UUID derived
  * from the VM name and the device's index in the plan (mdev_uuid()): the
  * instance of the plan's mdev type with that UUID must exist on the parent
- * GPU (the libvirt backend creates it from the plan before defining the
- * domain: echo UUID > /sys/bus/pci/devices/PARENT/mdev_supported_types/TYPE/create).
+ * GPU before the VM starts; hpcvirt does not create it (mdevctl, libvirt's
+ * node-device API or echo UUID >
+ * /sys/bus/pci/devices/PARENT/mdev_supported_types/TYPE/create do).
  *
  * Paravirtual RDMA is refused (HV_E_UNSUPPORTED): libvirt 9.0 has no element
  * for it, and although the schema accepts it through <qemu:commandline>,
  * QEMU's pvrdma device needs memory-backend-ram with share=on for all guest
  * RAM, which libvirt never creates (shared memory becomes memory-backend-file
  * or -memfd, which QEMU rejects), plus a vmxnet3 at function 0 of its slot
- * and an rdmacm-mux socket. Plans needing interrupt remapping with EIM (more
- * than 255 vCPUs) are refused for domain type "qemu": QEMU 7.2 allows eim=on
- * only with KVM's split irqchip.
+ * and an rdmacm-mux socket. The built-in engine has no device model either,
+ * so no backend realizes pvrdma: the message points to "sr-iov" and
+ * "passthrough", which become <interface type='hostdev'> and <hostdev>.
+ * Plans needing interrupt remapping with EIM (more than 255 vCPUs) are
+ * refused for domain type "qemu": QEMU 7.2 allows eim=on only with KVM's
+ * split irqchip.
  */
 #include "plan/plan.h"
 #include "core/alloc.h"
@@ -215,8 +219,10 @@ static int check_plan(const hv_plan *plan, bool kvm)
                 "libvirt has no element for it, and QEMU's pvrdma device needs all guest RAM in "
                 "memory-backend-ram with share=on (libvirt backs shared memory with "
                 "memory-backend-file or -memfd, which pvrdma rejects), a vmxnet3 NIC at "
-                "function 0 of its PCI slot and an rdmacm-mux socket; use mode \"sr-iov\" or "
-                "\"passthrough\", or the built-in kvm:/// backend",
+                "function 0 of its PCI slot and an rdmacm-mux socket. No hpcvirt backend realizes "
+                "pvrdma (the built-in engine has no device model): use mode \"sr-iov\" (a virtual "
+                "function of the RDMA NIC) or \"passthrough\" (the whole NIC), which the libvirt "
+                "backend realizes",
                 d->spec_path);
         if (!d->pci_address[0])
             return hv_error_set(

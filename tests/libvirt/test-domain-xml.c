@@ -8,7 +8,7 @@
  * is installed, and the refusals (plans with errors, catalogue-only devices,
  * pvrdma, bad options and arguments).
  */
-#include "plan/test-hosts.h"
+#include "libvirt-test.h"
 
 #include <libxml/parser.h>
 #include <libxml/relaxng.h>
@@ -21,44 +21,6 @@
 
 static xmlRelaxNGPtr schema;
 static bool schema_tried;
-
-static hv_host *fixture(const char *name)
-{
-    hv_host_discover_options opts = HV_HOST_DISCOVER_OPTIONS_INIT;
-    hv_host *host = NULL;
-    char root[4096];
-
-    snprintf(root, sizeof(root), "%s", hv_test_fixture(name));
-    opts.root = root;
-    assert_hv_ok(hv_host_discover(&host, &opts));
-    return host;
-}
-
-/* An example spec (examples/specs/NAME.json) planned on a fixture host. */
-static hv_plan *example_plan(const hv_host *host, const char *name)
-{
-    const char *src = getenv("HV_TEST_SRCDIR");
-    char path[4096], *text;
-    FILE *f;
-    long len;
-    hv_plan *plan;
-
-    snprintf(path, sizeof(path), "%s/examples/specs/%s.json", src ? src : ".", name);
-    f = fopen(path, "r");
-    if (!f)
-        print_error("cannot open %s\n", path);
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    len = ftell(f);
-    rewind(f);
-    text = calloc(1, (size_t)len + 1);
-    assert_non_null(text);
-    assert_int_equal(fread(text, 1, (size_t)len, f), (size_t)len);
-    fclose(f);
-    plan = test_plan(host, text);
-    free(text);
-    return plan;
-}
 
 /* The generated XML parsed back, with an XPath context. */
 typedef struct dom {
@@ -645,9 +607,46 @@ static void test_pvrdma_unsupported(void **state)
     assert_hv_error(hv_plan_to_libvirt_xml(plan, NULL, &xml), HV_E_UNSUPPORTED);
     assert_null(xml);
     assert_error_mentions("pvrdma");
-    assert_error_mentions("sr-iov");
     assert_string_equal(hv_error_path(hv_error_last()), "rdma[0]");
+    /* it names no backend that would take it: none does (the engine has no devices) */
+    assert_null(strstr(hv_error_message(hv_error_last()), "kvm:"));
+    assert_error_mentions("No hpcvirt backend realizes pvrdma");
+    assert_error_mentions("use mode \"sr-iov\" (a virtual function of the RDMA NIC) or "
+                          "\"passthrough\" (the whole NIC), which the libvirt backend realizes");
     hv_plan_free(plan);
+    hv_host_free(host);
+}
+
+/* What the pvrdma refusal points to: the same VM with the other two RDMA modes. */
+static void test_pvrdma_alternatives(void **state)
+{
+    hv_host *host = fixture("hosts/dgx-a100-roce");
+    char *text = example_spec("mpi-roce"), *mode = strstr(text, "\"pvrdma\"");
+    char spec[4096];
+    hv_plan *plan;
+    dom *d;
+
+    assert_non_null(mode);
+    *mode = '\0';
+    /* a VF of the ConnectX at 0000:61:00.0 */
+    snprintf(spec, sizeof(spec), "%s\"sr-iov\"%s", text, mode + strlen("\"pvrdma\""));
+    plan = test_plan(host, spec);
+    d = to_dom(plan, NULL);
+    assert_string_equal(xstr(d, "/domain/devices/interface[@type='hostdev']/source/address/@bus"),
+                        "0x61");
+    assert_string_equal(
+        xstr(d, "/domain/devices/interface[@type='hostdev']/source/address/@function"), "0x2");
+    dom_free(d);
+    hv_plan_free(plan);
+    /* the whole NIC */
+    snprintf(spec, sizeof(spec), "%s\"passthrough\"%s", text, mode + strlen("\"pvrdma\""));
+    plan = test_plan(host, spec);
+    d = to_dom(plan, NULL);
+    assert_string_equal(xstr(d, "/domain/devices/hostdev/source/address/@bus"), "0x61");
+    assert_string_equal(xstr(d, "/domain/devices/hostdev/source/address/@function"), "0x0");
+    dom_free(d);
+    hv_plan_free(plan);
+    free(text);
     hv_host_free(host);
 }
 
@@ -714,7 +713,7 @@ int main(void)
         cmocka_unit_test(test_nic_queues_and_network),  cmocka_unit_test(test_iommu_eim),
         cmocka_unit_test(test_qemu_domain_and_console), cmocka_unit_test(test_plan_with_errors),
         cmocka_unit_test(test_unassigned_devices),      cmocka_unit_test(test_pvrdma_unsupported),
-        cmocka_unit_test(test_bad_arguments),
+        cmocka_unit_test(test_pvrdma_alternatives),     cmocka_unit_test(test_bad_arguments),
     };
     int rc;
 
