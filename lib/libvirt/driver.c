@@ -689,8 +689,9 @@ static int check_plan_eligibility(lv_vm *vm)
         reasons = hv_json_get(migration, "reasons", json_type_array);
         rc = hv_error_set(
             HV_E_UNSUPPORTED, NULL,
-            "%s cannot be live-migrated: %s; suspend it to a file and resume it "
-            "on the other host instead",
+            "%s cannot be live-migrated: %s; stop it, move it with an offline migration "
+            "(HV_MIGRATE_OFFLINE, hpcvirt migrate --offline) and start it on the other host "
+            "(QEMU cannot save it to a file either)",
             hv_quote(quoted, sizeof(quoted), vm->name),
             reasons && json_object_array_length(reasons)
                 ? hv_quote(reason, sizeof(reason),
