@@ -4,7 +4,8 @@
  * with distances and numatune, huge pages per cell, firmware, CPU topology
  * and physical-address width, q35's 64-bit PCI hole, host devices (GPUs,
  * FPGAs, vGPUs, SR-IOV and whole RDMA NICs), virtio-net, the serial console
- * and the plan itself as metadata. Built with libxml2's tree API.
+ * and, as metadata, what later lookups need (libvirt/metadata.h). Built with
+ * libxml2's tree API.
  *
  * vGPUs are <hostdev type='mdev'> naming the mdev instance by a UUID derived
  * from the VM name and the device's index in the plan (mdev_uuid()): the
@@ -25,6 +26,7 @@
  * refused for domain type "qemu": QEMU 7.2 allows eim=on only with KVM's
  * split irqchip.
  */
+#include "libvirt/metadata.h"
 #include "plan/plan.h"
 #include "core/alloc.h"
 #include "core/cpuset.h"
@@ -38,8 +40,6 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-
-#define HV_XMLNS_PLAN "https://hpcvirt.org/xmlns/plan/1"
 
 /* SHA-1 name-based (RFC 4122 version 5) UUIDs of vGPU instances live in this namespace. */
 static const unsigned char mdev_uuid_namespace[16] = {
@@ -250,24 +250,26 @@ typedef struct domain_ctx {
     const char *console_log;
 } domain_ctx;
 
+/* <hpcvirt:plan version="2">{compact JSON}</hpcvirt:plan> (libvirt/metadata.h) */
 static void add_metadata(domain_ctx *c, xmlNodePtr domain)
 {
     builder *b = &c->b;
-    char *json = NULL;
+    char *text = hv_libvirt_metadata_text(c->plan);
     xmlNodePtr meta = add(b, domain, "metadata", NULL), node;
     xmlNsPtr ns;
 
-    if (hv_plan_to_json(c->plan, HV_JSON_COMPACT, &json) < 0) {
+    if (!text) {
         b->failed = true;
         return;
     }
-    node = add(b, meta, "plan", json);
-    ns = node ? xmlNewNs(node, BAD_CAST HV_XMLNS_PLAN, BAD_CAST "hpcvirt") : NULL;
+    node = add(b, meta, "plan", text);
+    ns = node ? xmlNewNs(node, BAD_CAST HV_LIBVIRT_PLAN_NS, BAD_CAST HV_LIBVIRT_PLAN_PREFIX) : NULL;
     if (ns)
         xmlSetNs(node, ns);
     else
         b->failed = true;
-    hv_free(json);
+    setf(b, node, "version", "%d", HV_LIBVIRT_METADATA_VERSION);
+    free(text);
 }
 
 static void add_memory_backing(domain_ctx *c, xmlNodePtr domain)

@@ -13,9 +13,9 @@
  */
 #include "libvirt/driver.h"
 #include "libvirt/embed.h"
+#include "libvirt/metadata.h"
 #include "core/alloc.h"
 #include "core/error.h"
-#include "core/json.h"
 #include "core/text.h"
 #include "host/host.h"
 #include "plan/spec.h"
@@ -660,49 +660,30 @@ static int lv_vm_snapshot_list(void *data, char ***names, size_t *count)
     return 0;
 }
 
-/* The migration verdict of the plan kept in the domain's metadata, if any. */
+/* The migration verdict kept in the domain's metadata (libvirt/metadata.h), if any. */
 static int check_plan_eligibility(lv_vm *vm)
 {
     char *meta = virDomainGetMetadata(vm->dom, VIR_DOMAIN_METADATA_ELEMENT, HV_LIBVIRT_PLAN_NS,
                                       VIR_DOMAIN_AFFECT_CURRENT);
-    xmlDocPtr doc;
-    xmlChar *text = NULL;
-    json_object *plan = NULL, *migration, *reasons;
-    bool live = true;
-    int rc = 0;
+    /* the domain's metadata is anyone's to write: its reason is quoted like a name */
+    char quoted[HV_QUOTE_SIZE], reason[LONG_QUOTE_SIZE];
+    hv_libvirt_verdict verdict;
 
     if (!meta) {
         virResetLastError(); /* not made by hpcvirt: nothing to check */
         return 0;
     }
-    /* the element holds the plan's JSON as text */
-    doc = xmlReadMemory(meta, (int)strlen(meta), "metadata.xml", NULL,
-                        XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
-    if (doc && xmlDocGetRootElement(doc))
-        text = xmlNodeGetContent(xmlDocGetRootElement(doc));
-    if (text && hv_json_parse((const char *)text, "the plan in the domain metadata", &plan) == 0 &&
-        (migration = hv_json_get(plan, "migration", json_type_object)) &&
-        hv_json_get_bool(migration, "live", &live) && !live) {
-        /* the domain's metadata is anyone's to write: its reason is quoted like a name */
-        char quoted[HV_QUOTE_SIZE], reason[LONG_QUOTE_SIZE];
-
-        reasons = hv_json_get(migration, "reasons", json_type_array);
-        rc = hv_error_set(
-            HV_E_UNSUPPORTED, NULL,
-            "%s cannot be live-migrated: %s; stop it, move it with an offline migration "
-            "(HV_MIGRATE_OFFLINE, hpcvirt migrate --offline) and start it on the other host "
-            "(QEMU cannot save it to a file either)",
-            hv_quote(quoted, sizeof(quoted), vm->name),
-            reasons && json_object_array_length(reasons)
-                ? hv_quote(reason, sizeof(reason),
-                           json_object_get_string(json_object_array_get_idx(reasons, 0)))
-                : "its plan says so");
-    }
-    json_object_put(plan);
-    xmlFree(text);
-    xmlFreeDoc(doc);
+    hv_libvirt_metadata_verdict(meta, &verdict);
     free(meta);
-    return rc;
+    if (!verdict.found || verdict.live)
+        return 0;
+    return hv_error_set(
+        HV_E_UNSUPPORTED, NULL,
+        "%s cannot be live-migrated: %s; stop it, move it with an offline migration "
+        "(HV_MIGRATE_OFFLINE, hpcvirt migrate --offline) and start it on the other host "
+        "(QEMU cannot save it to a file either)",
+        hv_quote(quoted, sizeof(quoted), vm->name),
+        verdict.reason[0] ? hv_quote(reason, sizeof(reason), verdict.reason) : "its plan says so");
 }
 
 static int lv_vm_migrate(void *data, const char *dest, const hv_migrate_options *opts)

@@ -13,7 +13,4 @@ extern const hv_backend hv_libvirt_backend;
 struct _virDomain;
 struct _virDomain *hv_libvirt_domain(void *vm_data);
 
-/* The XML namespace of the plan kept in each domain's <metadata>. */
-#define HV_LIBVIRT_PLAN_NS "https://hpcvirt.org/xmlns/plan/1"
-
 #endif

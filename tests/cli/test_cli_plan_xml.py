@@ -71,17 +71,26 @@ def test_examples_as_domains(fname, fixture, domain_type):
     root = ET.fromstring(r.stdout.encode())
     assert root.tag == "domain"
     assert root.get("type") == (domain_type or "kvm")
-    # the plan in the metadata is the plan `--json` prints
-    embedded = json.loads(root.find(f"metadata/{PLAN_NS}plan").text)
     j = run("plan", SPECS / fname, "--host-root", FIXTURES / fixture, "--json")
     assert j.returncode == 0
-    assert embedded == json.loads(j.stdout)
-    assert root.findtext("name") == embedded["name"]
-    assert root.findtext("vcpu") == str(embedded["vcpus"])
-    assert int(root.findtext("memory")) * 1024 == embedded["memory_bytes"]
+    plan = json.loads(j.stdout)
+    # the metadata (version 2, docs/backends.md) keeps what later lookups need
+    element = root.find(f"metadata/{PLAN_NS}plan")
+    assert element.get("version") == "2"
+    embedded = json.loads(element.text)
+    assert embedded["profile"] == plan["profile"]
+    assert re.fullmatch(r"sha256:[0-9a-f]{64}", embedded["digest"])
+    assert embedded["migration"] == {"live": plan["migration"]["live"],
+                                     "reasons": plan["migration"]["reasons"][:1]}
+    # the spec less its defaults
+    assert {"name", "vcpus", "memory"} <= embedded["spec"].keys()
+    assert all(plan["spec"][key] == value for key, value in embedded["spec"].items())
+    assert root.findtext("name") == plan["name"]
+    assert root.findtext("vcpu") == str(plan["vcpus"])
+    assert int(root.findtext("memory")) * 1024 == plan["memory_bytes"]
     cells = root.findall("cpu/numa/cell")
-    assert [c.get("cpus") for c in cells] == [n["vcpu_list"] for n in embedded["vnuma"]["nodes"]]
-    assert len(root.findall("cputune/vcpupin")) == embedded["vcpus"]
+    assert [c.get("cpus") for c in cells] == [n["vcpu_list"] for n in plan["vnuma"]["nodes"]]
+    assert len(root.findall("cputune/vcpupin")) == plan["vcpus"]
 
 
 @needs_libvirt

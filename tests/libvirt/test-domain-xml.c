@@ -152,15 +152,13 @@ static void test_training_8gpu(void **state)
     hv_host *host = fixture("hosts/dgx-a100-roce");
     hv_plan *plan = example_plan(host, "training-8gpu");
     dom *d = to_dom(plan, NULL);
-    char *json = NULL;
 
     assert_string_equal(xstr(d, "/domain/@type"), "kvm");
     assert_string_equal(xstr(d, "/domain/name"), "train-8gpu");
     assert_string_equal(xstr(d, "/domain/description"), "planned by hpcvirt (profile vsphere-6.7)");
-    /* the plan itself, compact, for the backend to read back */
-    assert_hv_ok(hv_plan_to_json(plan, HV_JSON_COMPACT, &json));
-    assert_string_equal(xstr(d, "/domain/metadata/hv:plan"), json);
-    hv_free(json);
+    /* what later lookups need, compactly (test-libvirt-driver.c reads it back) */
+    assert_string_equal(xstr(d, "/domain/metadata/hv:plan/@version"), "2");
+    assert_true(strlen(xstr(d, "/domain/metadata/hv:plan")) < 1024);
     /* 1 TiB in KiB, 96 vCPUs, two cells next to the GPUs */
     assert_string_equal(xstr(d, "/domain/memory/@unit"), "KiB");
     assert_string_equal(xstr(d, "/domain/memory"), "1073741824");

@@ -4,6 +4,7 @@ paravirtual RDMA), the options (domain type, network, console log), the same
 bytes as `hpcvirt plan --xml`, validation by libvirt's own tool where it is
 installed, and the exceptions for bad plans and bad options. In a build
 without libvirt the method raises Unsupported and the rest is skipped."""
+import hashlib
 import json
 import os
 import re
@@ -79,7 +80,15 @@ def test_examples(fname, fixture):
     root = ET.fromstring(text.encode())
     assert root.tag == "domain" and root.get("type") == "kvm"
     assert root.findtext("name") == plan.name
-    assert json.loads(root.findtext(f"metadata/{PLAN_NS}plan")) == plan.to_dict()
+    # the metadata (version 2, docs/backends.md): the verdict, the spec, the plan's digest
+    element = root.find(f"metadata/{PLAN_NS}plan")
+    assert element.get("version") == "2"
+    embedded = json.loads(element.text)
+    assert embedded["profile"] == plan.profile
+    assert embedded["digest"] == "sha256:" + hashlib.sha256(plan.to_json().encode()).hexdigest()
+    assert embedded["migration"]["live"] == plan.live_migratable
+    assert embedded["migration"]["reasons"] == plan.to_dict()["migration"]["reasons"][:1]
+    assert hpcvirt.VmSpec.from_json(embedded["spec"]).to_json() == plan.spec.to_json()
     assert int(root.findtext("memory")) == plan.memory_bytes // 1024
     assert root.findtext("vcpu") == str(plan.vcpus)
     cells = root.findall("cpu/numa/cell")
