@@ -20,12 +20,20 @@ enum {
     CLI_EXIT_USAGE = 64,     /* bad command line (EX_USAGE) */
 };
 
-typedef struct cli_command {
+/*
+ * One entry of the command table (main.c lists them in `hpcvirt --help`
+ * order; each is defined next to its handler).
+ */
+typedef struct cli_command cli_command;
+struct cli_command {
     const char *name;
-    const char *summary;
-    const char *usage; /* options after the command name */
-    int (*run)(int argc, char **argv);
-} cli_command;
+    const char *summary; /* the line `hpcvirt --help` prints */
+    const char *usage;   /* options after the command name, for `hpcvirt NAME --help` */
+    /* argv[0] is the command's name; returns a CLI_EXIT_* code */
+    int (*run)(const cli_command *cmd, int argc, char **argv);
+    /* a command that takes only the VM's NAME (run = cli_vm_simple): the call; < 0 fails */
+    int (*vm_action)(hv_vm *vm);
+};
 
 /*
  * `text` as the tool prints it (docs/cli.md): as it is when every character
@@ -49,10 +57,6 @@ int cli_fail_on(const char *command, const char *name);
 /* Print a usage problem for a command and return CLI_EXIT_USAGE. */
 int cli_usage_error(const cli_command *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-
-/* True when argv[i] is -h/--help. */
-bool cli_is_help(const char *arg);
-void cli_print_command_help(const cli_command *cmd, FILE *out);
 
 /* Every option a command may take (main.c); each command allows some of them. */
 typedef struct cli_args {
@@ -101,8 +105,8 @@ extern const cli_command cli_cmd_list;
 extern const cli_command cli_cmd_snapshot;
 /* Connect to --uri (else $HPCVIRT_DEFAULT_URI, else kvm:///); print why not. */
 int cli_open_conn(const cli_args *a, hv_conn **conn);
-/* start, pause, resume, destroy, undefine, state of the VM named by the one operand. */
-int cli_vm_simple(int argc, char **argv);
+/* start, pause, resume NAME, destroy, undefine, state: cmd->vm_action on the VM NAME. */
+int cli_vm_simple(const cli_command *cmd, int argc, char **argv);
 /* cmd-run.c: the built-in engine */
 extern const cli_command cli_cmd_run;
 /* The console callback that streams guest output to stdout. */

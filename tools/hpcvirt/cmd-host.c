@@ -165,7 +165,7 @@ static void print_host(const hv_host *host)
     }
 }
 
-static int run_host(int argc, char **argv)
+static int run_host(const cli_command *cmd, int argc, char **argv)
 {
     hv_host_discover_options opts = HV_HOST_DISCOVER_OPTIONS_INIT;
     hv_host *host = NULL;
@@ -177,13 +177,13 @@ static int run_host(int argc, char **argv)
             json = true;
         } else if (strcmp(argv[i], "--root") == 0 || strcmp(argv[i], "--profile") == 0) {
             if (i + 1 >= argc)
-                return cli_usage_error(&cli_cmd_host, "%s needs a value", argv[i]);
+                return cli_usage_error(cmd, "%s needs a value", argv[i]);
             if (strcmp(argv[i], "--root") == 0)
                 opts.root = argv[++i];
             else
                 opts.profile = argv[++i];
         } else {
-            return cli_usage_error(&cli_cmd_host, "unknown option '%s'", argv[i]);
+            return cli_usage_error(cmd, "unknown option '%s'", argv[i]);
         }
     }
     if (hv_host_discover(&host, &opts) < 0)
@@ -210,7 +210,7 @@ const cli_command cli_cmd_host = {
     .run = run_host,
 };
 
-static int run_frequency(int argc, char **argv)
+static int run_frequency(const cli_command *cmd, int argc, char **argv)
 {
     hv_freq_sample_options opts = HV_FREQ_SAMPLE_OPTIONS_INIT;
     hv_host_discover_options dopts = HV_HOST_DISCOVER_OPTIONS_INIT;
@@ -223,19 +223,18 @@ static int run_frequency(int argc, char **argv)
             json = true;
         } else if (strcmp(argv[i], "--interval-ms") == 0 || strcmp(argv[i], "--cpus") == 0) {
             if (i + 1 >= argc)
-                return cli_usage_error(&cli_cmd_frequency, "%s needs a value", argv[i]);
+                return cli_usage_error(cmd, "%s needs a value", argv[i]);
             if (strcmp(argv[i], "--cpus") == 0) {
                 opts.cpulist = argv[++i];
             } else {
                 char *end;
                 unsigned long ms = strtoul(argv[++i], &end, 10);
                 if (*end || end == argv[i] || ms > 60000)
-                    return cli_usage_error(&cli_cmd_frequency,
-                                           "--interval-ms wants milliseconds (0-60000)");
+                    return cli_usage_error(cmd, "--interval-ms wants milliseconds (0-60000)");
                 opts.interval_ms = (unsigned int)ms;
             }
         } else {
-            return cli_usage_error(&cli_cmd_frequency, "unknown option '%s'", argv[i]);
+            return cli_usage_error(cmd, "unknown option '%s'", argv[i]);
         }
     }
     dopts.skip = HV_HOST_SKIP_PCI | HV_HOST_SKIP_RDMA;

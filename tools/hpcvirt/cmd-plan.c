@@ -196,7 +196,7 @@ static void print_plan(const hv_plan *plan)
         cli_print_finding(stdout, hv_plan_finding_at(plan, i));
 }
 
-static int run_plan(int argc, char **argv)
+static int run_plan(const cli_command *cmd, int argc, char **argv)
 {
     const char *spec_path = NULL, *root = NULL, *host_json = NULL, *profile = NULL;
     hv_plan_options opts = HV_PLAN_OPTIONS_INIT;
@@ -215,7 +215,7 @@ static int run_plan(int argc, char **argv)
         } else if (strcmp(argv[i], "--host-root") == 0 || strcmp(argv[i], "--host-json") == 0 ||
                    strcmp(argv[i], "--profile") == 0 || strcmp(argv[i], "--domain-type") == 0) {
             if (i + 1 >= argc)
-                return cli_usage_error(&cli_cmd_plan, "%s needs a value", argv[i]);
+                return cli_usage_error(cmd, "%s needs a value", argv[i]);
             if (strcmp(argv[i], "--host-root") == 0)
                 root = argv[++i];
             else if (strcmp(argv[i], "--host-json") == 0)
@@ -225,25 +225,24 @@ static int run_plan(int argc, char **argv)
             else
                 profile = argv[++i];
         } else if (argv[i][0] == '-' && argv[i][1]) {
-            return cli_usage_error(&cli_cmd_plan, "unknown option '%s'", argv[i]);
+            return cli_usage_error(cmd, "unknown option '%s'", argv[i]);
         } else if (!spec_path) {
             spec_path = argv[i];
         } else {
-            return cli_usage_error(&cli_cmd_plan, "one spec at a time ('%s' is extra)", argv[i]);
+            return cli_usage_error(cmd, "one spec at a time ('%s' is extra)", argv[i]);
         }
     }
     if (!spec_path)
-        return cli_usage_error(&cli_cmd_plan, "give the spec file (or - for stdin)");
+        return cli_usage_error(cmd, "give the spec file (or - for stdin)");
     if (root && host_json)
-        return cli_usage_error(&cli_cmd_plan, "--host-root and --host-json exclude each other");
+        return cli_usage_error(cmd, "--host-root and --host-json exclude each other");
     if (json && xml)
-        return cli_usage_error(&cli_cmd_plan, "--json and --xml exclude each other");
+        return cli_usage_error(cmd, "--json and --xml exclude each other");
     if (xml_opts.domain_type && strcmp(xml_opts.domain_type, "kvm") != 0 &&
         strcmp(xml_opts.domain_type, "qemu") != 0)
-        return cli_usage_error(&cli_cmd_plan, "--domain-type is kvm or qemu, not '%s'",
-                               xml_opts.domain_type);
+        return cli_usage_error(cmd, "--domain-type is kvm or qemu, not '%s'", xml_opts.domain_type);
     if (xml_opts.domain_type && !xml)
-        return cli_usage_error(&cli_cmd_plan, "--domain-type goes with --xml");
+        return cli_usage_error(cmd, "--domain-type goes with --xml");
     if ((rc = cli_load_spec(spec_path, &spec)) != CLI_EXIT_OK)
         return rc;
     if ((rc = cli_load_host(root, host_json, &host)) != CLI_EXIT_OK) {

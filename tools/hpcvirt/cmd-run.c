@@ -36,7 +36,7 @@ int cli_parse_timeout(const cli_command *cmd, const char *text, int *timeout_ms)
 }
 
 /* --suspend-after's seconds, a decimal number ("0.3"), in milliseconds. */
-static int parse_seconds(const char *text, int *ms)
+static int parse_seconds(const cli_command *cmd, const char *text, int *ms)
 {
     char *end = NULL;
     double seconds;
@@ -45,8 +45,7 @@ static int parse_seconds(const char *text, int *ms)
     seconds = strtod(text, &end);
     if (errno || end == text || *end || !(text[0] == '.' || isdigit((unsigned char)text[0])) ||
         !(seconds >= 0 && seconds <= INT_MAX / 1000))
-        return cli_usage_error(&cli_cmd_run, "--suspend-after takes seconds (0.3, 2), not '%s'",
-                               text);
+        return cli_usage_error(cmd, "--suspend-after takes seconds (0.3, 2), not '%s'", text);
     *ms = (int)(seconds * 1000 + 0.5);
     return CLI_EXIT_OK;
 }
@@ -69,7 +68,7 @@ static const char *name_of(const char *payload)
 }
 
 /* The spec: from --spec, else 1 vCPU and 64 MiB unless --vcpus/--memory say otherwise. */
-static int make_spec(const cli_args *a, hv_vm_spec **spec)
+static int make_spec(const cli_command *cmd, const cli_args *a, hv_vm_spec **spec)
 {
     unsigned long vcpus = 1;
     uint64_t memory = UINT64_C(64) << 20;
@@ -82,11 +81,10 @@ static int make_spec(const cli_args *a, hv_vm_spec **spec)
         errno = 0;
         vcpus = strtoul(a->vcpus, &end, 10);
         if (errno || !end || *end || a->vcpus[0] < '1' || a->vcpus[0] > '9' || vcpus > 4096)
-            return cli_usage_error(&cli_cmd_run, "--vcpus takes a count from 1 to 4096, not '%s'",
-                                   a->vcpus);
+            return cli_usage_error(cmd, "--vcpus takes a count from 1 to 4096, not '%s'", a->vcpus);
     }
     if (a->memory && hv_size_parse(a->memory, &memory) < 0)
-        return cli_usage_error(&cli_cmd_run, "--memory: %s", hv_error_message(hv_error_last()));
+        return cli_usage_error(cmd, "--memory: %s", hv_error_message(hv_error_last()));
     if (hv_vm_spec_new(spec) < 0 || hv_vm_spec_set_name(*spec, name_of(a->pos[0])) < 0 ||
         hv_vm_spec_set_vcpus(*spec, (unsigned int)vcpus) < 0 ||
         hv_vm_spec_set_memory_bytes(*spec, memory) < 0)
@@ -145,7 +143,7 @@ static int suspend_after(hv_vm *vm, int ms, const char *path)
     return CLI_EXIT_FAILURE;
 }
 
-static int run_run(int argc, char **argv)
+static int run_run(const cli_command *cmd, int argc, char **argv)
 {
     cli_args a;
     hv_conn *conn = NULL;
@@ -156,21 +154,21 @@ static int run_run(int argc, char **argv)
     hv_vm_create_options opts = HV_VM_CREATE_OPTIONS_INIT;
     int rc, timeout_ms = -1, suspend_ms = -1;
 
-    rc = cli_parse_args(&cli_cmd_run, argc, argv,
+    rc = cli_parse_args(cmd, argc, argv,
                         "--spec --vcpus --memory --timeout --stats --suspend-after --snapshot", 1,
                         1, "the PAYLOAD to run (an ELF64 file)", &a);
     if (rc != CLI_EXIT_OK)
         return rc;
     if (a.spec && (a.vcpus || a.memory))
-        return cli_usage_error(&cli_cmd_run, "--spec excludes --vcpus and --memory");
+        return cli_usage_error(cmd, "--spec excludes --vcpus and --memory");
     if (!a.suspend_after != !a.snapshot)
-        return cli_usage_error(&cli_cmd_run, "--suspend-after and --snapshot go together");
-    if ((rc = cli_parse_timeout(&cli_cmd_run, a.timeout, &timeout_ms)) != CLI_EXIT_OK ||
-        (a.suspend_after && (rc = parse_seconds(a.suspend_after, &suspend_ms)) != CLI_EXIT_OK))
+        return cli_usage_error(cmd, "--suspend-after and --snapshot go together");
+    if ((rc = cli_parse_timeout(cmd, a.timeout, &timeout_ms)) != CLI_EXIT_OK ||
+        (a.suspend_after && (rc = parse_seconds(cmd, a.suspend_after, &suspend_ms)) != CLI_EXIT_OK))
         return rc;
     if (a.suspend_after && timeout_ms >= 0 && timeout_ms <= suspend_ms)
-        return cli_usage_error(&cli_cmd_run, "--timeout must be longer than --suspend-after");
-    if ((rc = make_spec(&a, &spec)) != CLI_EXIT_OK)
+        return cli_usage_error(cmd, "--timeout must be longer than --suspend-after");
+    if ((rc = make_spec(cmd, &a, &spec)) != CLI_EXIT_OK)
         return rc;
     if (hv_conn_open(a.uri, &conn) < 0) {
         rc = cli_fail("connecting");

@@ -68,23 +68,22 @@ int cli_resume_file(const cli_command *cmd, const cli_args *a, const char *path,
     return rc;
 }
 
-static int run_resume(int argc, char **argv)
+static int run_resume(const cli_command *cmd, int argc, char **argv)
 {
     cli_args a;
-    int rc =
-        cli_parse_args(&cli_cmd_resume, argc, argv, "--paused --eager --name --timeout --stats", 1,
-                       1, "a snapshot FILE or the VM's NAME", &a);
+    int rc = cli_parse_args(cmd, argc, argv, "--paused --eager --name --timeout --stats", 1, 1,
+                            "a snapshot FILE or the VM's NAME", &a);
 
     if (rc != CLI_EXIT_OK)
         return rc;
     if (is_snapshot_operand(a.pos[0]))
-        return cli_resume_file(&cli_cmd_resume, &a, a.pos[0], true);
+        return cli_resume_file(cmd, &a, a.pos[0], true);
     if (a.paused || a.eager || a.name || a.timeout || a.stats)
-        return cli_usage_error(&cli_cmd_resume,
+        return cli_usage_error(cmd,
                                "'%s' is not a file: --paused, --eager, --name, --timeout and "
                                "--stats go with a snapshot FILE",
                                a.pos[0]);
-    return cli_vm_simple(argc, argv);
+    return cli_vm_simple(cmd, argc, argv);
 }
 
 /* ---- clone ------------------------------------------------------------------------ */
@@ -175,41 +174,39 @@ static int wait_clones(hv_vm **clones, size_t count, int timeout_ms)
 }
 
 /* The clone command's options, checked; a usage error otherwise. */
-static int parse_clone_args(int argc, char **argv, cli_args *a, size_t *count, int *mode,
-                            unsigned int *threads, int *timeout_ms)
+static int parse_clone_args(const cli_command *cmd, int argc, char **argv, cli_args *a,
+                            size_t *count, int *mode, unsigned int *threads, int *timeout_ms)
 {
     unsigned long long n = 0, t = 0;
-    int rc =
-        cli_parse_args(&cli_cmd_clone, argc, argv, "-n --mode --threads --prepare --wait --timeout",
-                       1, 1, "the snapshot FILE to clone", a);
+    int rc = cli_parse_args(cmd, argc, argv, "-n --mode --threads --prepare --wait --timeout", 1, 1,
+                            "the snapshot FILE to clone", a);
 
     if (rc != CLI_EXIT_OK)
         return rc;
     if (!a->count)
-        return cli_usage_error(&cli_cmd_clone, "-n COUNT is needed: how many clones to make");
-    if ((rc = cli_parse_number(&cli_cmd_clone, "-n", a->count, 1000000, &n)) != CLI_EXIT_OK)
+        return cli_usage_error(cmd, "-n COUNT is needed: how many clones to make");
+    if ((rc = cli_parse_number(cmd, "-n", a->count, 1000000, &n)) != CLI_EXIT_OK)
         return rc;
     if (n == 0)
-        return cli_usage_error(&cli_cmd_clone, "-n takes a count from 1 to 1000000, not 0");
+        return cli_usage_error(cmd, "-n takes a count from 1 to 1000000, not 0");
     *count = (size_t)n;
     *mode = HV_VM_CLONE_INSTANT;
     if (a->mode) {
         for (*mode = 0; *mode < 3 && strcmp(a->mode, mode_names[*mode]) != 0; ++*mode)
             ;
         if (*mode == 3)
-            return cli_usage_error(&cli_cmd_clone, "--mode is instant, full or cold, not '%s'",
-                                   a->mode);
+            return cli_usage_error(cmd, "--mode is instant, full or cold, not '%s'", a->mode);
     }
     if (a->threads &&
-        (rc = cli_parse_number(&cli_cmd_clone, "--threads", a->threads, 1024, &t)) != CLI_EXIT_OK)
+        (rc = cli_parse_number(cmd, "--threads", a->threads, 1024, &t)) != CLI_EXIT_OK)
         return rc;
     *threads = (unsigned int)t;
     if (a->timeout && !a->wait)
-        return cli_usage_error(&cli_cmd_clone, "--timeout goes with --wait");
-    return cli_parse_timeout(&cli_cmd_clone, a->timeout, timeout_ms);
+        return cli_usage_error(cmd, "--timeout goes with --wait");
+    return cli_parse_timeout(cmd, a->timeout, timeout_ms);
 }
 
-static int run_clone(int argc, char **argv)
+static int run_clone(const cli_command *cmd, int argc, char **argv)
 {
     cli_args a;
     hv_conn *conn = NULL;
@@ -222,7 +219,7 @@ static int run_clone(int argc, char **argv)
     int rc, mode = HV_VM_CLONE_INSTANT, timeout_ms = -1;
     double start;
 
-    if ((rc = parse_clone_args(argc, argv, &a, &count, &mode, &threads, &timeout_ms)) !=
+    if ((rc = parse_clone_args(cmd, argc, argv, &a, &count, &mode, &threads, &timeout_ms)) !=
         CLI_EXIT_OK)
         return rc;
     if ((rc = cli_open_conn(&a, &conn)) != CLI_EXIT_OK)
@@ -308,6 +305,7 @@ const cli_command cli_cmd_resume = {
              "  --timeout S  power it off after S seconds and fail (kvm:///)\n"
              "  --stats      print its exit counters and times to stderr (kvm:///)",
     .run = run_resume,
+    .vm_action = hv_vm_resume,
 };
 
 const cli_command cli_cmd_clone = {

@@ -5,7 +5,7 @@
 
 #include <string.h>
 
-static int run_version(int argc, char **argv)
+static int run_version(const cli_command *cmd, int argc, char **argv)
 {
     bool json = false;
 
@@ -13,7 +13,7 @@ static int run_version(int argc, char **argv)
         if (strcmp(argv[i], "--json") == 0)
             json = true;
         else
-            return cli_usage_error(&cli_cmd_version, "unknown option '%s'", argv[i]);
+            return cli_usage_error(cmd, "unknown option '%s'", argv[i]);
     }
     if (json)
         printf("{\"library\": \"%s\", \"headers\": \"%s\"}\n", hv_version(),

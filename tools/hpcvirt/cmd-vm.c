@@ -52,7 +52,7 @@ static int open_vm(const cli_args *a, const char *command, const char *name, hv_
 
 /* ---- create --------------------------------------------------------------- */
 
-static int run_create(int argc, char **argv)
+static int run_create(const cli_command *cmd, int argc, char **argv)
 {
     cli_args a;
     hv_conn *conn = NULL;
@@ -63,12 +63,12 @@ static int run_create(int argc, char **argv)
     hv_vm_create_options opts = HV_VM_CREATE_OPTIONS_INIT;
     int rc;
 
-    rc = cli_parse_args(&cli_cmd_create, argc, argv,
-                        "--host-root --host-json --start --backend-options", 1, 1, "SPEC.json", &a);
+    rc = cli_parse_args(cmd, argc, argv, "--host-root --host-json --start --backend-options", 1, 1,
+                        "SPEC.json", &a);
     if (rc != CLI_EXIT_OK)
         return rc;
     if (a.host_root && a.host_json)
-        return cli_usage_error(&cli_cmd_create, "--host-root and --host-json exclude each other");
+        return cli_usage_error(cmd, "--host-root and --host-json exclude each other");
     if ((rc = cli_load_spec(a.pos[0], &spec)) != CLI_EXIT_OK)
         return rc;
     if ((rc = cli_open_conn(&a, &conn)) != CLI_EXIT_OK ||
@@ -106,45 +106,39 @@ out:
 
 /* ---- start, pause, resume, destroy, undefine, state ------------------------ */
 
-static const cli_command *simple_command(const char *name);
-
-int cli_vm_simple(int argc, char **argv)
+int cli_vm_simple(const cli_command *cmd, int argc, char **argv)
 {
-    const cli_command *cmd = simple_command(argv[0]);
     cli_args a;
     hv_conn *conn = NULL;
     hv_vm *vm = NULL;
-    int rc, st = HV_VM_STATE_UNKNOWN, status;
+    int rc;
 
     rc = cli_parse_args(cmd, argc, argv, "", 1, 1, "the VM's NAME", &a);
     if (rc != CLI_EXIT_OK)
         return rc;
     if ((rc = open_vm(&a, cmd->name, a.pos[0], &conn, &vm)) != CLI_EXIT_OK)
         return rc;
-    if (cmd == &cli_cmd_start)
-        status = hv_vm_start(vm);
-    else if (cmd == &cli_cmd_pause)
-        status = hv_vm_pause(vm);
-    else if (cmd == &cli_cmd_resume)
-        status = hv_vm_resume(vm);
-    else if (cmd == &cli_cmd_destroy)
-        status = hv_vm_destroy(vm);
-    else if (cmd == &cli_cmd_undefine)
-        status = hv_vm_undefine(vm);
-    else
-        status = hv_vm_state(vm, &st);
-    if (status < 0)
+    if (cmd->vm_action(vm) < 0)
         rc = cli_fail_on(cmd->name, a.pos[0]);
-    else if (cmd == &cli_cmd_state)
-        printf("%s\n", hv_vm_state_name(st));
     hv_vm_free(vm);
     hv_conn_close(conn);
     return rc;
 }
 
+/* state's action: print it */
+static int print_state(hv_vm *vm)
+{
+    int st = HV_VM_STATE_UNKNOWN;
+
+    if (hv_vm_state(vm, &st) < 0)
+        return -1;
+    printf("%s\n", hv_vm_state_name(st));
+    return 0;
+}
+
 /* ---- stop ----------------------------------------------------------------- */
 
-static int run_stop(int argc, char **argv)
+static int run_stop(const cli_command *cmd, int argc, char **argv)
 {
     cli_args a;
     hv_conn *conn = NULL;
@@ -152,9 +146,9 @@ static int run_stop(int argc, char **argv)
     unsigned long long seconds = 60;
     int rc;
 
-    rc = cli_parse_args(&cli_cmd_stop, argc, argv, "--timeout", 1, 1, "the VM's NAME", &a);
+    rc = cli_parse_args(cmd, argc, argv, "--timeout", 1, 1, "the VM's NAME", &a);
     if (rc == CLI_EXIT_OK && a.timeout)
-        rc = cli_parse_number(&cli_cmd_stop, "--timeout", a.timeout, UINT_MAX / 1000, &seconds);
+        rc = cli_parse_number(cmd, "--timeout", a.timeout, UINT_MAX / 1000, &seconds);
     if (rc != CLI_EXIT_OK)
         return rc;
     if ((rc = open_vm(&a, "stop", a.pos[0], &conn, &vm)) != CLI_EXIT_OK)
@@ -168,7 +162,7 @@ static int run_stop(int argc, char **argv)
 
 /* ---- suspend, resume-from ------------------------------------------------- */
 
-static int run_suspend(int argc, char **argv)
+static int run_suspend(const cli_command *cmd, int argc, char **argv)
 {
     cli_args a;
     hv_conn *conn = NULL;
@@ -176,7 +170,7 @@ static int run_suspend(int argc, char **argv)
     hv_vm_suspend_options opts = HV_VM_SUSPEND_OPTIONS_INIT;
     int rc;
 
-    rc = cli_parse_args(&cli_cmd_suspend, argc, argv, "--keep-running", 2, 2,
+    rc = cli_parse_args(cmd, argc, argv, "--keep-running", 2, 2,
                         "the VM's NAME and the FILE to write", &a);
     if (rc != CLI_EXIT_OK)
         return rc;
@@ -190,18 +184,18 @@ static int run_suspend(int argc, char **argv)
     return rc;
 }
 
-static int run_resume_from(int argc, char **argv)
+static int run_resume_from(const cli_command *cmd, int argc, char **argv)
 {
     cli_args a;
-    int rc = cli_parse_args(&cli_cmd_resume_from, argc, argv, "--paused --eager --name", 1, 1,
+    int rc = cli_parse_args(cmd, argc, argv, "--paused --eager --name", 1, 1,
                             "the FILE written by 'hpcvirt suspend'", &a);
 
-    return rc == CLI_EXIT_OK ? cli_resume_file(&cli_cmd_resume_from, &a, a.pos[0], false) : rc;
+    return rc == CLI_EXIT_OK ? cli_resume_file(cmd, &a, a.pos[0], false) : rc;
 }
 
 /* ---- migrate -------------------------------------------------------------- */
 
-static int run_migrate(int argc, char **argv)
+static int run_migrate(const cli_command *cmd, int argc, char **argv)
 {
     cli_args a;
     hv_conn *conn = NULL;
@@ -210,13 +204,12 @@ static int run_migrate(int argc, char **argv)
     unsigned long long bandwidth = 0, downtime = 0;
     int rc;
 
-    rc = cli_parse_args(&cli_cmd_migrate, argc, argv, "--bandwidth --max-downtime --offline", 2, 2,
+    rc = cli_parse_args(cmd, argc, argv, "--bandwidth --max-downtime --offline", 2, 2,
                         "the VM's NAME and the DEST URI", &a);
     if (rc == CLI_EXIT_OK && a.bandwidth)
-        rc = cli_parse_number(&cli_cmd_migrate, "--bandwidth", a.bandwidth, UINT64_MAX, &bandwidth);
+        rc = cli_parse_number(cmd, "--bandwidth", a.bandwidth, UINT64_MAX, &bandwidth);
     if (rc == CLI_EXIT_OK && a.max_downtime)
-        rc = cli_parse_number(&cli_cmd_migrate, "--max-downtime", a.max_downtime, UINT_MAX,
-                              &downtime);
+        rc = cli_parse_number(cmd, "--max-downtime", a.max_downtime, UINT_MAX, &downtime);
     if (rc != CLI_EXIT_OK)
         return rc;
     if ((rc = open_vm(&a, "migrate", a.pos[0], &conn, &vm)) != CLI_EXIT_OK)
@@ -233,7 +226,7 @@ static int run_migrate(int argc, char **argv)
 
 /* ---- list ------------------------------------------------------------------ */
 
-static int run_list(int argc, char **argv)
+static int run_list(const cli_command *cmd, int argc, char **argv)
 {
     cli_args a;
     hv_conn *conn = NULL;
@@ -241,7 +234,7 @@ static int run_list(int argc, char **argv)
     size_t count = 0;
     int rc;
 
-    rc = cli_parse_args(&cli_cmd_list, argc, argv, "", 0, 0, "no operands", &a);
+    rc = cli_parse_args(cmd, argc, argv, "", 0, 0, "no operands", &a);
     if (rc != CLI_EXIT_OK)
         return rc;
     if ((rc = cli_open_conn(&a, &conn)) != CLI_EXIT_OK)
@@ -259,7 +252,7 @@ static int run_list(int argc, char **argv)
 
 /* ---- snapshot --------------------------------------------------------------- */
 
-static int run_snapshot(int argc, char **argv)
+static int run_snapshot(const cli_command *cmd, int argc, char **argv)
 {
     cli_args a;
     hv_conn *conn = NULL;
@@ -268,7 +261,7 @@ static int run_snapshot(int argc, char **argv)
     char context[512];
     int rc, status;
 
-    rc = cli_parse_args(&cli_cmd_snapshot, argc, argv, "", 2, 3,
+    rc = cli_parse_args(cmd, argc, argv, "", 2, 3,
                         "NAME create|revert|delete SNAPSHOT or NAME list", &a);
     if (rc != CLI_EXIT_OK)
         return rc;
@@ -276,15 +269,13 @@ static int run_snapshot(int argc, char **argv)
     snap = a.npos > 2 ? a.pos[2] : NULL;
     if (strcmp(action, "list") == 0) {
         if (snap)
-            return cli_usage_error(&cli_cmd_snapshot, "'snapshot NAME list' takes no snapshot");
+            return cli_usage_error(cmd, "'snapshot NAME list' takes no snapshot");
     } else if (strcmp(action, "create") == 0 || strcmp(action, "revert") == 0 ||
                strcmp(action, "delete") == 0) {
         if (!snap)
-            return cli_usage_error(&cli_cmd_snapshot, "'snapshot NAME %s' needs the SNAPSHOT name",
-                                   action);
+            return cli_usage_error(cmd, "'snapshot NAME %s' needs the SNAPSHOT name", action);
     } else {
-        return cli_usage_error(&cli_cmd_snapshot,
-                               "'%s' is not a snapshot action (create, revert, delete, list)",
+        return cli_usage_error(cmd, "'%s' is not a snapshot action (create, revert, delete, list)",
                                action);
     }
     if ((rc = open_vm(&a, "snapshot", a.pos[0], &conn, &vm)) != CLI_EXIT_OK)
@@ -332,32 +323,22 @@ const cli_command cli_cmd_create = {
     .run = run_create,
 };
 
-#define SIMPLE_COMMAND(var, cmdname, text)                                                         \
+#define SIMPLE_COMMAND(var, cmdname, action, text)                                                 \
     const cli_command var = {                                                                      \
         .name = cmdname,                                                                           \
         .summary = text,                                                                           \
         .usage = "NAME [--uri URI]\n" CLI_URI_HELP,                                                \
         .run = cli_vm_simple,                                                                      \
+        .vm_action = action,                                                                       \
     }
 
-SIMPLE_COMMAND(cli_cmd_start, "start", "Start a defined (or suspended) VM.");
-SIMPLE_COMMAND(cli_cmd_pause, "pause", "Pause a running VM's vCPUs.");
-SIMPLE_COMMAND(cli_cmd_destroy, "destroy", "Power a VM off at once.");
-SIMPLE_COMMAND(cli_cmd_undefine, "undefine", "Remove a VM's definition (it must not be running).");
-SIMPLE_COMMAND(cli_cmd_state, "state",
+SIMPLE_COMMAND(cli_cmd_start, "start", hv_vm_start, "Start a defined (or suspended) VM.");
+SIMPLE_COMMAND(cli_cmd_pause, "pause", hv_vm_pause, "Pause a running VM's vCPUs.");
+SIMPLE_COMMAND(cli_cmd_destroy, "destroy", hv_vm_destroy, "Power a VM off at once.");
+SIMPLE_COMMAND(cli_cmd_undefine, "undefine", hv_vm_undefine,
+               "Remove a VM's definition (it must not be running).");
+SIMPLE_COMMAND(cli_cmd_state, "state", print_state,
                "Print a VM's state: defined, running, paused, suspended, stopping, crashed, ...");
-
-static const cli_command *simple_command(const char *name)
-{
-    static const cli_command *const simple[] = {&cli_cmd_start,    &cli_cmd_pause,
-                                                &cli_cmd_resume,   &cli_cmd_destroy,
-                                                &cli_cmd_undefine, &cli_cmd_state};
-
-    for (size_t i = 0; i < sizeof(simple) / sizeof(simple[0]); i++)
-        if (strcmp(name, simple[i]->name) == 0)
-            return simple[i];
-    return &cli_cmd_state;
-}
 
 const cli_command cli_cmd_stop = {
     .name = "stop",

@@ -1,7 +1,8 @@
 /*
- * tools/hpcvirt/main.c - the hpcvirt command-line tool: global options,
- * dispatch to subcommands, help text, error printing (through cli_text())
- * and the option parser the commands share.
+ * tools/hpcvirt/main.c - the hpcvirt command-line tool: the command table,
+ * dispatch through it (`help CMD`, `CMD --help` and `--version` included),
+ * help text, error printing (through cli_text()) and the option parser the
+ * commands share.
  */
 #include "cli.h"
 
@@ -180,12 +181,20 @@ int cli_parse_number(const cli_command *cmd, const char *name, const char *text,
     return CLI_EXIT_OK;
 }
 
-bool cli_is_help(const char *arg)
+static bool is_help(const char *arg)
 {
     return strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0;
 }
 
-void cli_print_command_help(const cli_command *cmd, FILE *out)
+static const cli_command *find_command(const char *name)
+{
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        if (strcmp(name, commands[i]->name) == 0)
+            return commands[i];
+    return NULL;
+}
+
+static void print_command_help(const cli_command *cmd, FILE *out)
 {
     fprintf(out, "Usage: hpcvirt %s %s\n\n%s\n", cmd->name, cmd->usage, cmd->summary);
 }
@@ -204,37 +213,36 @@ static void print_help(FILE *out)
 
 int main(int argc, char **argv)
 {
+    const cli_command *cmd;
+
     if (argc < 2) {
         print_help(stderr);
         return CLI_EXIT_USAGE;
     }
-    if (cli_is_help(argv[1]) || strcmp(argv[1], "help") == 0) {
-        if (argc > 2 && strcmp(argv[1], "help") == 0) {
-            for (size_t i = 0; i < N_COMMANDS; i++)
-                if (strcmp(argv[2], commands[i]->name) == 0) {
-                    cli_print_command_help(commands[i], stdout);
-                    return CLI_EXIT_OK;
-                }
-        }
-        print_help(stdout);
+    if (is_help(argv[1]) || strcmp(argv[1], "help") == 0) {
+        cmd = strcmp(argv[1], "help") == 0 && argc > 2 ? find_command(argv[2]) : NULL;
+        if (cmd)
+            print_command_help(cmd, stdout);
+        else
+            print_help(stdout);
         return CLI_EXIT_OK;
     }
-    if (strcmp(argv[1], "--version") == 0)
-        return cli_cmd_version.run(1, argv + 1);
-    for (size_t i = 0; i < N_COMMANDS; i++) {
-        if (strcmp(argv[1], commands[i]->name) == 0) {
-            for (int a = 2; a < argc; a++) {
-                if (strcmp(argv[a], "--") == 0)
-                    break;
-                if (cli_is_help(argv[a])) {
-                    cli_print_command_help(commands[i], stdout);
-                    return CLI_EXIT_OK;
-                }
-            }
-            return commands[i]->run(argc - 1, argv + 1);
+    /* --version is `version` without its options: whatever follows is ignored */
+    if (strcmp(argv[1], "--version") == 0) {
+        cmd = find_command("version");
+        return cmd->run(cmd, 1, argv + 1);
+    }
+    cmd = find_command(argv[1]);
+    if (!cmd) {
+        fprintf(stderr, "hpcvirt: '%s' is not a command. Run 'hpcvirt --help' for the list.\n",
+                cli_text(argv[1]));
+        return CLI_EXIT_USAGE;
+    }
+    for (int a = 2; a < argc && strcmp(argv[a], "--") != 0; a++) {
+        if (is_help(argv[a])) {
+            print_command_help(cmd, stdout);
+            return CLI_EXIT_OK;
         }
     }
-    fprintf(stderr, "hpcvirt: '%s' is not a command. Run 'hpcvirt --help' for the list.\n",
-            cli_text(argv[1]));
-    return CLI_EXIT_USAGE;
+    return cmd->run(cmd, argc - 1, argv + 1);
 }
