@@ -1,7 +1,8 @@
 /*
  * tools/hpcvirt/cli.h - shared pieces of the hpcvirt command-line tool: the
- * command table entry, exit codes, option parsing, error printing and the
- * escaping of what it prints. The tool uses only the public API (and the
+ * command table entry, exit codes, the escaping of what it prints (text.c),
+ * option parsing (args.c), error printing, loading and connecting (common.c)
+ * and what the command files share. The tool uses only the public API (and the
  * library's text escaping, lib/core/text.c, compiled in).
  */
 #ifndef HPCVIRT_CLI_H
@@ -48,17 +49,13 @@ const char *cli_text(const char *text);
 /* "  error CODE (at PATH): MESSAGE", each through cli_text(). */
 void cli_print_finding(FILE *out, const hv_finding *f);
 
-/* Print the calling thread's last hpcvirt error as "hpcvirt: error: MSG (at PATH)". */
-int cli_fail(const char *context);
-
-/* cli_fail() with "COMMAND NAME" as the context. */
-int cli_fail_on(const char *command, const char *name);
+/* args.c: the command line */
 
 /* Print a usage problem for a command and return CLI_EXIT_USAGE. */
 int cli_usage_error(const cli_command *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-/* Every option a command may take (main.c); each command allows some of them. */
+/* Every option a command may take (args.c); each command allows some of them. */
 typedef struct cli_args {
     const char *uri;
     const char *pos[3];
@@ -80,6 +77,31 @@ int cli_parse_args(const cli_command *cmd, int argc, char **argv, const char *al
 /* A whole number 0..max for option `name`; a usage error otherwise. */
 int cli_parse_number(const cli_command *cmd, const char *name, const char *text,
                      unsigned long long max, unsigned long long *out);
+/* --timeout S (whole seconds) in milliseconds; -1 when `text` is NULL. */
+int cli_parse_timeout(const cli_command *cmd, const char *text, int *timeout_ms);
+
+/* common.c: errors, loaders, the connection */
+
+/* Print the calling thread's last hpcvirt error as "hpcvirt: error: MSG (at PATH)". */
+int cli_fail(const char *context);
+
+/* cli_fail() with "COMMAND NAME" as the context. */
+int cli_fail_on(const char *command, const char *name);
+
+/* Shared loaders: print the error and return a CLI_EXIT_* code. */
+char *cli_read_file(const char *path); /* NULL after printing why */
+int cli_load_host(const char *root, const char *host_json, hv_host **host);
+int cli_load_spec(const char *path, hv_vm_spec **spec);
+/* The host (root or host_json when given, else the connection's own) and the plan on it. */
+int cli_plan_on_conn(hv_conn *conn, const hv_vm_spec *spec, const char *root, const char *host_json,
+                     hv_host **host, hv_plan **plan);
+
+/* Connect to --uri (else $HPCVIRT_DEFAULT_URI, else kvm:///); print why not. */
+int cli_open_conn(const cli_args *a, hv_conn **conn);
+/* Connect and find the VM `name`; on failure print why (as "COMMAND NAME"), close, and return
+ * the exit code. */
+int cli_open_vm(const cli_args *a, const char *command, const char *name, hv_conn **conn,
+                hv_vm **vm);
 
 #define CLI_URI_HELP                                                                               \
     "\n  --uri URI    the backend connection (libvirt:qemu:///system, libvirt:test:///default, "   \
@@ -103,16 +125,12 @@ extern const cli_command cli_cmd_resume_from;
 extern const cli_command cli_cmd_migrate;
 extern const cli_command cli_cmd_list;
 extern const cli_command cli_cmd_snapshot;
-/* Connect to --uri (else $HPCVIRT_DEFAULT_URI, else kvm:///); print why not. */
-int cli_open_conn(const cli_args *a, hv_conn **conn);
 /* start, pause, resume NAME, destroy, undefine, state: cmd->vm_action on the VM NAME. */
 int cli_vm_simple(const cli_command *cmd, int argc, char **argv);
 /* cmd-run.c: the built-in engine */
 extern const cli_command cli_cmd_run;
 /* The console callback that streams guest output to stdout. */
 void cli_console_to_stdout(void *data, const char *bytes, size_t length);
-/* --timeout S (whole seconds) in milliseconds; -1 when `text` is NULL. */
-int cli_parse_timeout(const cli_command *cmd, const char *text, int *timeout_ms);
 /*
  * Wait for a guest of the built-in engine to end (power it off after
  * `timeout_ms`, -1: no limit), print how it ended ("NAME exited with code N",
@@ -129,13 +147,5 @@ extern const cli_command cli_cmd_clone;
  * the new VM's name.
  */
 int cli_resume_file(const cli_command *cmd, const cli_args *a, const char *path, bool run);
-
-/* Shared loaders (cmd-plan.c): print the error and return a CLI_EXIT_* code. */
-char *cli_read_file(const char *path); /* NULL after printing why */
-int cli_load_host(const char *root, const char *host_json, hv_host **host);
-int cli_load_spec(const char *path, hv_vm_spec **spec);
-/* The host (root or host_json when given, else the connection's own) and the plan on it. */
-int cli_plan_on_conn(hv_conn *conn, const hv_vm_spec *spec, const char *root, const char *host_json,
-                     hv_host **host, hv_plan **plan);
 
 #endif

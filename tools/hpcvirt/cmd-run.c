@@ -23,18 +23,6 @@ void cli_console_to_stdout(void *data, const char *bytes, size_t length)
     fflush(stdout);
 }
 
-int cli_parse_timeout(const cli_command *cmd, const char *text, int *timeout_ms)
-{
-    unsigned long long seconds = 0;
-    int rc = CLI_EXIT_OK;
-
-    *timeout_ms = -1;
-    if (text &&
-        (rc = cli_parse_number(cmd, "--timeout", text, INT_MAX / 1000, &seconds)) == CLI_EXIT_OK)
-        *timeout_ms = (int)seconds * 1000;
-    return rc;
-}
-
 /* --suspend-after's seconds, a decimal number ("0.3"), in milliseconds. */
 static int parse_seconds(const cli_command *cmd, const char *text, int *ms)
 {

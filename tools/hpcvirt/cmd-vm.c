@@ -11,44 +11,9 @@
  */
 #include "cli.h"
 
-#include <errno.h>
 #include <limits.h>
 #include <stdint.h>
-#include <stdlib.h>
 #include <string.h>
-
-int cli_open_conn(const cli_args *a, hv_conn **conn)
-{
-    const char *uri = a->uri;
-    char context[512];
-
-    if (!uri)
-        uri = getenv("HPCVIRT_DEFAULT_URI");
-    if (!uri || !*uri)
-        uri = HV_DEFAULT_URI;
-    if (hv_conn_open(a->uri, conn) < 0) {
-        snprintf(context, sizeof(context), "connecting to %s", uri);
-        return cli_fail(context);
-    }
-    return CLI_EXIT_OK;
-}
-
-/* Connect and find the VM `name`; on failure print why and return the exit code. */
-static int open_vm(const cli_args *a, const char *command, const char *name, hv_conn **conn,
-                   hv_vm **vm)
-{
-    int rc = cli_open_conn(a, conn);
-
-    if (rc != CLI_EXIT_OK)
-        return rc;
-    if (hv_vm_lookup(*conn, name, vm) < 0) {
-        rc = cli_fail_on(command, name);
-        hv_conn_close(*conn);
-        *conn = NULL;
-        return rc;
-    }
-    return CLI_EXIT_OK;
-}
 
 /* ---- create --------------------------------------------------------------- */
 
@@ -116,7 +81,7 @@ int cli_vm_simple(const cli_command *cmd, int argc, char **argv)
     rc = cli_parse_args(cmd, argc, argv, "", 1, 1, "the VM's NAME", &a);
     if (rc != CLI_EXIT_OK)
         return rc;
-    if ((rc = open_vm(&a, cmd->name, a.pos[0], &conn, &vm)) != CLI_EXIT_OK)
+    if ((rc = cli_open_vm(&a, cmd->name, a.pos[0], &conn, &vm)) != CLI_EXIT_OK)
         return rc;
     if (cmd->vm_action(vm) < 0)
         rc = cli_fail_on(cmd->name, a.pos[0]);
@@ -151,7 +116,7 @@ static int run_stop(const cli_command *cmd, int argc, char **argv)
         rc = cli_parse_number(cmd, "--timeout", a.timeout, UINT_MAX / 1000, &seconds);
     if (rc != CLI_EXIT_OK)
         return rc;
-    if ((rc = open_vm(&a, "stop", a.pos[0], &conn, &vm)) != CLI_EXIT_OK)
+    if ((rc = cli_open_vm(&a, "stop", a.pos[0], &conn, &vm)) != CLI_EXIT_OK)
         return rc;
     if (hv_vm_stop(vm, (unsigned int)(seconds * 1000)) < 0)
         rc = cli_fail_on("stop", a.pos[0]);
@@ -174,7 +139,7 @@ static int run_suspend(const cli_command *cmd, int argc, char **argv)
                         "the VM's NAME and the FILE to write", &a);
     if (rc != CLI_EXIT_OK)
         return rc;
-    if ((rc = open_vm(&a, "suspend", a.pos[0], &conn, &vm)) != CLI_EXIT_OK)
+    if ((rc = cli_open_vm(&a, "suspend", a.pos[0], &conn, &vm)) != CLI_EXIT_OK)
         return rc;
     opts.flags = a.keep_running ? HV_VM_SUSPEND_KEEP_RUNNING : 0;
     if (hv_vm_suspend(vm, a.pos[1], &opts) < 0)
@@ -212,7 +177,7 @@ static int run_migrate(const cli_command *cmd, int argc, char **argv)
         rc = cli_parse_number(cmd, "--max-downtime", a.max_downtime, UINT_MAX, &downtime);
     if (rc != CLI_EXIT_OK)
         return rc;
-    if ((rc = open_vm(&a, "migrate", a.pos[0], &conn, &vm)) != CLI_EXIT_OK)
+    if ((rc = cli_open_vm(&a, "migrate", a.pos[0], &conn, &vm)) != CLI_EXIT_OK)
         return rc;
     opts.flags = a.offline ? HV_MIGRATE_OFFLINE : 0;
     opts.bandwidth_mib_per_s = bandwidth;
@@ -278,7 +243,7 @@ static int run_snapshot(const cli_command *cmd, int argc, char **argv)
         return cli_usage_error(cmd, "'%s' is not a snapshot action (create, revert, delete, list)",
                                action);
     }
-    if ((rc = open_vm(&a, "snapshot", a.pos[0], &conn, &vm)) != CLI_EXIT_OK)
+    if ((rc = cli_open_vm(&a, "snapshot", a.pos[0], &conn, &vm)) != CLI_EXIT_OK)
         return rc;
     if (!snap) {
         char **names = NULL;

@@ -1,0 +1,169 @@
+/*
+ * tools/hpcvirt/common.c - what the commands share beyond their options:
+ * printing the library's last error, reading the files they are given (a
+ * spec, a host document) and the host, spec and plan made of them, and the
+ * connection to --uri with the VM it reaches by name.
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- errors --------------------------------------------------------------- */
+
+int cli_fail(const char *context)
+{
+    const hv_error *err = hv_error_last();
+    const char *path = hv_error_path(err);
+
+    /* messages quote outside text escaped already; the context and path may hold any */
+    fprintf(stderr, "hpcvirt: error: %s%s%s", cli_text(context), context ? ": " : "",
+            cli_text(hv_error_message(err)));
+    if (path && *path)
+        fprintf(stderr, " (at %s)", cli_text(path));
+    fprintf(stderr, " [%s]\n", hv_error_code_name(hv_error_code_of(err)));
+    return CLI_EXIT_FAILURE;
+}
+
+int cli_fail_on(const char *command, const char *name)
+{
+    char context[512];
+
+    snprintf(context, sizeof(context), "%s %s", command, name);
+    return cli_fail(context);
+}
+
+/* ---- files, hosts, specs, plans ------------------------------------------ */
+
+char *cli_read_file(const char *path)
+{
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "re");
+    size_t cap = 4096, len = 0;
+    char *buf;
+
+    if (!f) {
+        fprintf(stderr, "hpcvirt: error: cannot open %s: %s\n", cli_text(path), strerror(errno));
+        return NULL;
+    }
+    buf = malloc(cap);
+    while (buf) {
+        size_t n = fread(buf + len, 1, cap - len - 1, f);
+
+        len += n;
+        if (n == 0)
+            break;
+        if (len + 1 == cap) {
+            char *grown = cap < (64u << 20) ? realloc(buf, cap * 2) : NULL;
+
+            if (!grown) {
+                free(buf);
+                buf = NULL;
+                fprintf(stderr, "hpcvirt: error: %s is too large (64 MiB at most)\n",
+                        cli_text(path));
+                break;
+            }
+            buf = grown;
+            cap *= 2;
+        }
+    }
+    if (buf)
+        buf[len] = '\0';
+    if (f != stdin)
+        fclose(f);
+    /* The library reads a C string: whatever follows a NUL byte would never be seen. */
+    if (buf && memchr(buf, '\0', len)) {
+        fprintf(stderr,
+                "hpcvirt: error: %s has a NUL byte at byte offset %zu: JSON text has none (is "
+                "this a binary or UTF-16 file?)\n",
+                cli_text(path), (size_t)((char *)memchr(buf, '\0', len) - buf));
+        free(buf);
+        buf = NULL;
+    }
+    return buf;
+}
+
+int cli_load_host(const char *root, const char *host_json, hv_host **host)
+{
+    if (host_json) {
+        char *text = cli_read_file(host_json);
+        int rc;
+
+        if (!text)
+            return CLI_EXIT_FAILURE;
+        rc = hv_host_from_json(text, host);
+        free(text);
+        return rc < 0 ? cli_fail(host_json) : CLI_EXIT_OK;
+    }
+    {
+        hv_host_discover_options opts = HV_HOST_DISCOVER_OPTIONS_INIT;
+
+        opts.root = root;
+        return hv_host_discover(host, &opts) < 0 ? cli_fail("host discovery") : CLI_EXIT_OK;
+    }
+}
+
+int cli_plan_on_conn(hv_conn *conn, const hv_vm_spec *spec, const char *root, const char *host_json,
+                     hv_host **host, hv_plan **plan)
+{
+    int rc = CLI_EXIT_OK;
+
+    if (root || host_json)
+        rc = cli_load_host(root, host_json, host);
+    else if (hv_conn_host(conn, host) < 0)
+        rc = cli_fail("the connection's host");
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    return hv_plan_create(*host, spec, NULL, plan) < 0 ? cli_fail("planning") : CLI_EXIT_OK;
+}
+
+int cli_load_spec(const char *path, hv_vm_spec **spec)
+{
+    char *text = cli_read_file(path);
+    int rc;
+
+    if (!text)
+        return CLI_EXIT_FAILURE;
+    rc = hv_vm_spec_from_json(text, spec);
+    free(text);
+    if (rc < 0) {
+        cli_fail(path);
+        return CLI_EXIT_REJECTED;
+    }
+    return CLI_EXIT_OK;
+}
+
+/* ---- the connection and its VMs -------------------------------------------- */
+
+int cli_open_conn(const cli_args *a, hv_conn **conn)
+{
+    const char *uri = a->uri;
+    char context[512];
+
+    if (!uri)
+        uri = getenv("HPCVIRT_DEFAULT_URI");
+    if (!uri || !*uri)
+        uri = HV_DEFAULT_URI;
+    if (hv_conn_open(a->uri, conn) < 0) {
+        snprintf(context, sizeof(context), "connecting to %s", uri);
+        return cli_fail(context);
+    }
+    return CLI_EXIT_OK;
+}
+
+/* Connect and find the VM `name`; on failure print why and return the exit code. */
+int cli_open_vm(const cli_args *a, const char *command, const char *name, hv_conn **conn,
+                hv_vm **vm)
+{
+    int rc = cli_open_conn(a, conn);
+
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    if (hv_vm_lookup(*conn, name, vm) < 0) {
+        rc = cli_fail_on(command, name);
+        hv_conn_close(*conn);
+        *conn = NULL;
+        return rc;
+    }
+    return CLI_EXIT_OK;
+}
