@@ -98,10 +98,23 @@ int cli_plan_on_conn(hv_conn *conn, const hv_vm_spec *spec, const char *root, co
 
 /* Connect to --uri (else $HPCVIRT_DEFAULT_URI, else kvm:///); print why not. */
 int cli_open_conn(const cli_args *a, hv_conn **conn);
-/* Connect and find the VM `name`; on failure print why (as "COMMAND NAME"), close, and return
- * the exit code. */
-int cli_open_vm(const cli_args *a, const char *command, const char *name, hv_conn **conn,
-                hv_vm **vm);
+
+/* The VM a command names (its first operand), on a connection of its own. */
+typedef struct cli_vm_ref {
+    hv_conn *conn;
+    hv_vm *vm;
+    char context[512]; /* a failure prints as "hpcvirt: error: CONTEXT: ..."; "COMMAND NAME" */
+} cli_vm_ref;
+/*
+ * Connect to --uri and find the VM named by a->pos[0]. On failure print why
+ * ("COMMAND NAME: ...") and return the exit code, with nothing left open.
+ */
+int cli_open_vm(const cli_command *cmd, const cli_args *a, cli_vm_ref *ref);
+/*
+ * What a command on the VM ends with: print the library's error when `status`
+ * (what it called) is < 0, free the VM, close the connection; the exit code.
+ */
+int cli_close_vm(cli_vm_ref *ref, int status);
 
 #define CLI_URI_HELP                                                                               \
     "\n  --uri URI    the backend connection (libvirt:qemu:///system, libvirt:test:///default, "   \
@@ -121,7 +134,6 @@ extern const cli_command cli_cmd_destroy;
 extern const cli_command cli_cmd_undefine;
 extern const cli_command cli_cmd_state;
 extern const cli_command cli_cmd_suspend;
-extern const cli_command cli_cmd_resume_from;
 extern const cli_command cli_cmd_migrate;
 extern const cli_command cli_cmd_list;
 extern const cli_command cli_cmd_snapshot;
@@ -138,14 +150,9 @@ void cli_console_to_stdout(void *data, const char *bytes, size_t length);
  * or _FAILURE, as `run` exits.
  */
 int cli_run_to_end(const char *command, hv_vm *vm, int timeout_ms, bool stats);
-/* cmd-snapshot-file.c: the built-in engine's snapshot files */
+/* cmd-snapshot-file.c: the files VMs are suspended to */
 extern const cli_command cli_cmd_resume; /* resume NAME, or resume FILE */
+extern const cli_command cli_cmd_resume_from;
 extern const cli_command cli_cmd_clone;
-/*
- * Resume the snapshot in `path` on the connection; on kvm:/// (whose VMs live
- * in this process) and with `run`, run it to its end as `run` does, else print
- * the new VM's name.
- */
-int cli_resume_file(const cli_command *cmd, const cli_args *a, const char *path, bool run);
 
 #endif

@@ -1,8 +1,9 @@
 /*
- * tools/hpcvirt/cmd-snapshot-file.c - snapshot files of the built-in engine
+ * tools/hpcvirt/cmd-snapshot-file.c - the files VMs are suspended to
  * (written by `hpcvirt run --suspend-after` or `hpcvirt suspend`):
  * `hpcvirt resume FILE` continues one - on kvm:///, whose VMs live in this
- * process, to its end as `run` does, streaming the new console output - and
+ * process, to its end as `run` does, streaming the new console output -,
+ * `hpcvirt resume-from FILE` continues one and prints its name, and
  * `hpcvirt clone FILE -n COUNT` resumes one, paused, as the parent of COUNT
  * clones, times hv_vm_clone() and with --wait runs the clones to their end.
  * An operand of `resume` that is an existing file (or a path with a '/') is
@@ -38,9 +39,14 @@ static double now_ms(void)
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-/* ---- resume FILE ------------------------------------------------------------------ */
+/* ---- resume FILE, resume-from FILE ------------------------------------------------ */
 
-int cli_resume_file(const cli_command *cmd, const cli_args *a, const char *path, bool run)
+/*
+ * Resume the snapshot in `path` on the connection; on kvm:/// (whose VMs live
+ * in this process) and with `run`, run it to its end as `run` does, else print
+ * the new VM's name.
+ */
+static int resume_file(const cli_command *cmd, const cli_args *a, const char *path, bool run)
 {
     hv_conn *conn = NULL;
     hv_vm *vm = NULL;
@@ -77,13 +83,22 @@ static int run_resume(const cli_command *cmd, int argc, char **argv)
     if (rc != CLI_EXIT_OK)
         return rc;
     if (is_snapshot_operand(a.pos[0]))
-        return cli_resume_file(cmd, &a, a.pos[0], true);
+        return resume_file(cmd, &a, a.pos[0], true);
     if (a.paused || a.eager || a.name || a.timeout || a.stats)
         return cli_usage_error(cmd,
                                "'%s' is not a file: --paused, --eager, --name, --timeout and "
                                "--stats go with a snapshot FILE",
                                a.pos[0]);
     return cli_vm_simple(cmd, argc, argv);
+}
+
+static int run_resume_from(const cli_command *cmd, int argc, char **argv)
+{
+    cli_args a;
+    int rc = cli_parse_args(cmd, argc, argv, "--paused --eager --name", 1, 1,
+                            "the FILE written by 'hpcvirt suspend'", &a);
+
+    return rc == CLI_EXIT_OK ? resume_file(cmd, &a, a.pos[0], false) : rc;
 }
 
 /* ---- clone ------------------------------------------------------------------------ */
@@ -306,6 +321,17 @@ const cli_command cli_cmd_resume = {
              "  --stats      print its exit counters and times to stderr (kvm:///)",
     .run = run_resume,
     .vm_action = hv_vm_resume,
+};
+
+const cli_command cli_cmd_resume_from = {
+    .name = "resume-from",
+    .summary = "Continue a VM from a file written by 'hpcvirt suspend'; prints its name.",
+    .usage = "FILE [--uri URI] [--paused] [--eager] [--name NAME]\n" CLI_URI_HELP
+             "\n  --paused     restore it with its vCPUs paused"
+             "\n  --eager      read all its memory now (kvm:///; default: on demand)"
+             "\n  --name NAME  the new VM's name (kvm:///; default: the one in the file)\n"
+             "kvm:/// VMs live in the process: 'hpcvirt resume FILE' runs one to its end.",
+    .run = run_resume_from,
 };
 
 const cli_command cli_cmd_clone = {

@@ -2,12 +2,11 @@
  * tools/hpcvirt/cmd-vm.c - the VM commands: `hpcvirt create SPEC.json`
  * (plan the spec on the connection's host, or a given one, and define the VM;
  * a plan with errors prints its findings and exits 2), the lifecycle (start,
- * pause, resume NAME, stop, destroy, undefine, state), suspend to a file and
- * resume-from (shared with `resume FILE`, cmd-snapshot-file.c), migrate, list
- * and snapshot. Every command connects with
- * hv_conn_open() to --uri, default $HPCVIRT_DEFAULT_URI (else kvm:///), and
- * reaches an existing VM by name; nothing is kept between invocations but
- * what the backend keeps.
+ * pause, resume NAME, stop, destroy, undefine, state), suspend to a file
+ * (resume-from is with `resume FILE`, cmd-snapshot-file.c), migrate, list and
+ * snapshot. Every command connects to --uri, default $HPCVIRT_DEFAULT_URI
+ * (else kvm:///), and reaches an existing VM by name (common.c); nothing is
+ * kept between invocations but what the backend keeps.
  */
 #include "cli.h"
 
@@ -69,25 +68,17 @@ out:
     return rc;
 }
 
-/* ---- start, pause, resume, destroy, undefine, state ------------------------ */
+/* ---- start, pause, resume NAME, destroy, undefine, state: the VM NAME only ---- */
 
 int cli_vm_simple(const cli_command *cmd, int argc, char **argv)
 {
     cli_args a;
-    hv_conn *conn = NULL;
-    hv_vm *vm = NULL;
-    int rc;
+    cli_vm_ref ref;
+    int rc = cli_parse_args(cmd, argc, argv, "", 1, 1, "the VM's NAME", &a);
 
-    rc = cli_parse_args(cmd, argc, argv, "", 1, 1, "the VM's NAME", &a);
-    if (rc != CLI_EXIT_OK)
+    if (rc != CLI_EXIT_OK || (rc = cli_open_vm(cmd, &a, &ref)) != CLI_EXIT_OK)
         return rc;
-    if ((rc = cli_open_vm(&a, cmd->name, a.pos[0], &conn, &vm)) != CLI_EXIT_OK)
-        return rc;
-    if (cmd->vm_action(vm) < 0)
-        rc = cli_fail_on(cmd->name, a.pos[0]);
-    hv_vm_free(vm);
-    hv_conn_close(conn);
-    return rc;
+    return cli_close_vm(&ref, cmd->vm_action(ref.vm));
 }
 
 /* state's action: print it */
@@ -101,95 +92,66 @@ static int print_state(hv_vm *vm)
     return 0;
 }
 
-/* ---- stop ----------------------------------------------------------------- */
+/* ---- stop, suspend, migrate ----------------------------------------------------- */
 
 static int run_stop(const cli_command *cmd, int argc, char **argv)
 {
     cli_args a;
-    hv_conn *conn = NULL;
-    hv_vm *vm = NULL;
+    cli_vm_ref ref;
     unsigned long long seconds = 60;
-    int rc;
+    int rc = cli_parse_args(cmd, argc, argv, "--timeout", 1, 1, "the VM's NAME", &a);
 
-    rc = cli_parse_args(cmd, argc, argv, "--timeout", 1, 1, "the VM's NAME", &a);
     if (rc == CLI_EXIT_OK && a.timeout)
         rc = cli_parse_number(cmd, "--timeout", a.timeout, UINT_MAX / 1000, &seconds);
-    if (rc != CLI_EXIT_OK)
+    if (rc != CLI_EXIT_OK || (rc = cli_open_vm(cmd, &a, &ref)) != CLI_EXIT_OK)
         return rc;
-    if ((rc = cli_open_vm(&a, "stop", a.pos[0], &conn, &vm)) != CLI_EXIT_OK)
-        return rc;
-    if (hv_vm_stop(vm, (unsigned int)(seconds * 1000)) < 0)
-        rc = cli_fail_on("stop", a.pos[0]);
-    hv_vm_free(vm);
-    hv_conn_close(conn);
-    return rc;
+    return cli_close_vm(&ref, hv_vm_stop(ref.vm, (unsigned int)(seconds * 1000)));
 }
-
-/* ---- suspend, resume-from ------------------------------------------------- */
 
 static int run_suspend(const cli_command *cmd, int argc, char **argv)
 {
     cli_args a;
-    hv_conn *conn = NULL;
-    hv_vm *vm = NULL;
+    cli_vm_ref ref;
     hv_vm_suspend_options opts = HV_VM_SUSPEND_OPTIONS_INIT;
-    int rc;
+    int rc = cli_parse_args(cmd, argc, argv, "--keep-running", 2, 2,
+                            "the VM's NAME and the FILE to write", &a);
 
-    rc = cli_parse_args(cmd, argc, argv, "--keep-running", 2, 2,
-                        "the VM's NAME and the FILE to write", &a);
-    if (rc != CLI_EXIT_OK)
-        return rc;
-    if ((rc = cli_open_vm(&a, "suspend", a.pos[0], &conn, &vm)) != CLI_EXIT_OK)
+    if (rc != CLI_EXIT_OK || (rc = cli_open_vm(cmd, &a, &ref)) != CLI_EXIT_OK)
         return rc;
     opts.flags = a.keep_running ? HV_VM_SUSPEND_KEEP_RUNNING : 0;
-    if (hv_vm_suspend(vm, a.pos[1], &opts) < 0)
-        rc = cli_fail_on("suspend", a.pos[0]);
-    hv_vm_free(vm);
-    hv_conn_close(conn);
-    return rc;
+    return cli_close_vm(&ref, hv_vm_suspend(ref.vm, a.pos[1], &opts));
 }
-
-static int run_resume_from(const cli_command *cmd, int argc, char **argv)
-{
-    cli_args a;
-    int rc = cli_parse_args(cmd, argc, argv, "--paused --eager --name", 1, 1,
-                            "the FILE written by 'hpcvirt suspend'", &a);
-
-    return rc == CLI_EXIT_OK ? cli_resume_file(cmd, &a, a.pos[0], false) : rc;
-}
-
-/* ---- migrate -------------------------------------------------------------- */
 
 static int run_migrate(const cli_command *cmd, int argc, char **argv)
 {
     cli_args a;
-    hv_conn *conn = NULL;
-    hv_vm *vm = NULL;
+    cli_vm_ref ref;
     hv_migrate_options opts = HV_MIGRATE_OPTIONS_INIT;
     unsigned long long bandwidth = 0, downtime = 0;
-    int rc;
+    int rc = cli_parse_args(cmd, argc, argv, "--bandwidth --max-downtime --offline", 2, 2,
+                            "the VM's NAME and the DEST URI", &a);
 
-    rc = cli_parse_args(cmd, argc, argv, "--bandwidth --max-downtime --offline", 2, 2,
-                        "the VM's NAME and the DEST URI", &a);
     if (rc == CLI_EXIT_OK && a.bandwidth)
         rc = cli_parse_number(cmd, "--bandwidth", a.bandwidth, UINT64_MAX, &bandwidth);
     if (rc == CLI_EXIT_OK && a.max_downtime)
         rc = cli_parse_number(cmd, "--max-downtime", a.max_downtime, UINT_MAX, &downtime);
-    if (rc != CLI_EXIT_OK)
-        return rc;
-    if ((rc = cli_open_vm(&a, "migrate", a.pos[0], &conn, &vm)) != CLI_EXIT_OK)
+    if (rc != CLI_EXIT_OK || (rc = cli_open_vm(cmd, &a, &ref)) != CLI_EXIT_OK)
         return rc;
     opts.flags = a.offline ? HV_MIGRATE_OFFLINE : 0;
     opts.bandwidth_mib_per_s = bandwidth;
     opts.max_downtime_ms = (unsigned int)downtime;
-    if (hv_vm_migrate(vm, a.pos[1], &opts) < 0)
-        rc = cli_fail_on("migrate", a.pos[0]);
-    hv_vm_free(vm);
-    hv_conn_close(conn);
-    return rc;
+    return cli_close_vm(&ref, hv_vm_migrate(ref.vm, a.pos[1], &opts));
 }
 
-/* ---- list ------------------------------------------------------------------ */
+/* ---- list, snapshot ------------------------------------------------------------- */
+
+/* Print names (of VMs, of snapshots) one a line, and free them. */
+static void print_names(char **names, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        printf("%s\n", cli_text(names[i]));
+    hv_strv_free(names, count);
+}
 
 static int run_list(const cli_command *cmd, int argc, char **argv)
 {
@@ -197,78 +159,69 @@ static int run_list(const cli_command *cmd, int argc, char **argv)
     hv_conn *conn = NULL;
     char **names = NULL;
     size_t count = 0;
-    int rc;
+    int rc = cli_parse_args(cmd, argc, argv, "", 0, 0, "no operands", &a);
 
-    rc = cli_parse_args(cmd, argc, argv, "", 0, 0, "no operands", &a);
-    if (rc != CLI_EXIT_OK)
+    if (rc != CLI_EXIT_OK || (rc = cli_open_conn(&a, &conn)) != CLI_EXIT_OK)
         return rc;
-    if ((rc = cli_open_conn(&a, &conn)) != CLI_EXIT_OK)
-        return rc;
-    if (hv_conn_list_vms(conn, &names, &count) < 0) {
+    if (hv_conn_list_vms(conn, &names, &count) < 0)
         rc = cli_fail("list");
-    } else {
-        for (size_t i = 0; i < count; i++)
-            printf("%s\n", cli_text(names[i]));
-        hv_strv_free(names, count);
-    }
+    else
+        print_names(names, count);
     hv_conn_close(conn);
     return rc;
 }
 
-/* ---- snapshot --------------------------------------------------------------- */
+static int list_snapshots(hv_vm *vm)
+{
+    char **names = NULL;
+    size_t count = 0;
+
+    if (hv_vm_snapshot_list(vm, &names, &count) < 0)
+        return -1;
+    print_names(names, count);
+    return 0;
+}
+
+/* snapshot's actions: those on one SNAPSHOT, and list (no call: it takes none) */
+static const struct {
+    const char *name;
+    int (*call)(hv_vm *vm, const char *snapshot);
+} snapshot_actions[] = {
+    {"create", hv_vm_snapshot_create},
+    {"revert", hv_vm_snapshot_revert},
+    {"delete", hv_vm_snapshot_delete},
+    {"list", NULL},
+};
+#define N_SNAPSHOT_ACTIONS (sizeof(snapshot_actions) / sizeof(snapshot_actions[0]))
 
 static int run_snapshot(const cli_command *cmd, int argc, char **argv)
 {
     cli_args a;
-    hv_conn *conn = NULL;
-    hv_vm *vm = NULL;
+    cli_vm_ref ref;
     const char *action, *snap;
-    char context[512];
-    int rc, status;
+    size_t k = 0;
+    int rc = cli_parse_args(cmd, argc, argv, "", 2, 3,
+                            "NAME create|revert|delete SNAPSHOT or NAME list", &a);
 
-    rc = cli_parse_args(cmd, argc, argv, "", 2, 3,
-                        "NAME create|revert|delete SNAPSHOT or NAME list", &a);
     if (rc != CLI_EXIT_OK)
         return rc;
     action = a.pos[1];
     snap = a.npos > 2 ? a.pos[2] : NULL;
-    if (strcmp(action, "list") == 0) {
-        if (snap)
-            return cli_usage_error(cmd, "'snapshot NAME list' takes no snapshot");
-    } else if (strcmp(action, "create") == 0 || strcmp(action, "revert") == 0 ||
-               strcmp(action, "delete") == 0) {
-        if (!snap)
-            return cli_usage_error(cmd, "'snapshot NAME %s' needs the SNAPSHOT name", action);
-    } else {
+    while (k < N_SNAPSHOT_ACTIONS && strcmp(action, snapshot_actions[k].name) != 0)
+        k++;
+    if (k == N_SNAPSHOT_ACTIONS)
         return cli_usage_error(cmd, "'%s' is not a snapshot action (create, revert, delete, list)",
                                action);
-    }
-    if ((rc = cli_open_vm(&a, "snapshot", a.pos[0], &conn, &vm)) != CLI_EXIT_OK)
+    if (!snapshot_actions[k].call && snap)
+        return cli_usage_error(cmd, "'snapshot NAME list' takes no snapshot");
+    if (snapshot_actions[k].call && !snap)
+        return cli_usage_error(cmd, "'snapshot NAME %s' needs the SNAPSHOT name", action);
+    if ((rc = cli_open_vm(cmd, &a, &ref)) != CLI_EXIT_OK)
         return rc;
-    if (!snap) {
-        char **names = NULL;
-        size_t count = 0;
-
-        status = hv_vm_snapshot_list(vm, &names, &count);
-        for (size_t i = 0; status == 0 && i < count; i++)
-            printf("%s\n", cli_text(names[i]));
-        if (status == 0)
-            hv_strv_free(names, count);
-    } else if (strcmp(action, "create") == 0) {
-        status = hv_vm_snapshot_create(vm, snap);
-    } else if (strcmp(action, "revert") == 0) {
-        status = hv_vm_snapshot_revert(vm, snap);
-    } else {
-        status = hv_vm_snapshot_delete(vm, snap);
-    }
-    if (status < 0) {
-        snprintf(context, sizeof(context), "snapshot %s %s%s%s", a.pos[0], action, snap ? " " : "",
-                 snap ? snap : "");
-        rc = cli_fail(context);
-    }
-    hv_vm_free(vm);
-    hv_conn_close(conn);
-    return rc;
+    snprintf(ref.context, sizeof(ref.context), "snapshot %s %s%s%s", a.pos[0], action,
+             snap ? " " : "", snap ? snap : "");
+    return cli_close_vm(&ref,
+                        snap ? snapshot_actions[k].call(ref.vm, snap) : list_snapshots(ref.vm));
 }
 
 /* ---- the command table entries ---------------------------------------------- */
@@ -320,17 +273,6 @@ const cli_command cli_cmd_suspend = {
     .usage = "NAME FILE [--uri URI] [--keep-running]\n" CLI_URI_HELP
              "\n  --keep-running  write the file, then go on running",
     .run = run_suspend,
-};
-
-const cli_command cli_cmd_resume_from = {
-    .name = "resume-from",
-    .summary = "Continue a VM from a file written by 'hpcvirt suspend'; prints its name.",
-    .usage = "FILE [--uri URI] [--paused] [--eager] [--name NAME]\n" CLI_URI_HELP
-             "\n  --paused     restore it with its vCPUs paused"
-             "\n  --eager      read all its memory now (kvm:///; default: on demand)"
-             "\n  --name NAME  the new VM's name (kvm:///; default: the one in the file)\n"
-             "kvm:/// VMs live in the process: 'hpcvirt resume FILE' runs one to its end.",
-    .run = run_resume_from,
 };
 
 const cli_command cli_cmd_migrate = {

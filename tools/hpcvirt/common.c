@@ -151,19 +151,27 @@ int cli_open_conn(const cli_args *a, hv_conn **conn)
     return CLI_EXIT_OK;
 }
 
-/* Connect and find the VM `name`; on failure print why and return the exit code. */
-int cli_open_vm(const cli_args *a, const char *command, const char *name, hv_conn **conn,
-                hv_vm **vm)
+int cli_open_vm(const cli_command *cmd, const cli_args *a, cli_vm_ref *ref)
 {
-    int rc = cli_open_conn(a, conn);
+    int rc;
 
-    if (rc != CLI_EXIT_OK)
+    ref->vm = NULL;
+    snprintf(ref->context, sizeof(ref->context), "%s %s", cmd->name, a->pos[0]);
+    if ((rc = cli_open_conn(a, &ref->conn)) != CLI_EXIT_OK)
         return rc;
-    if (hv_vm_lookup(*conn, name, vm) < 0) {
-        rc = cli_fail_on(command, name);
-        hv_conn_close(*conn);
-        *conn = NULL;
+    if (hv_vm_lookup(ref->conn, a->pos[0], &ref->vm) < 0) {
+        rc = cli_fail(ref->context);
+        hv_conn_close(ref->conn);
         return rc;
     }
     return CLI_EXIT_OK;
+}
+
+int cli_close_vm(cli_vm_ref *ref, int status)
+{
+    int rc = status < 0 ? cli_fail(ref->context) : CLI_EXIT_OK;
+
+    hv_vm_free(ref->vm);
+    hv_conn_close(ref->conn);
+    return rc;
 }
