@@ -92,6 +92,14 @@ def test_usage_errors():
     assert r.returncode == 0 and "PAYLOAD" in r.stdout
 
 
+def test_connection_failures_name_the_uri():
+    # as every command that connects says it
+    r = run("a.elf", "--uri", "nosuch:///")
+    assert r.returncode == 1
+    assert r.stderr.startswith("hpcvirt: error: connecting to nosuch:///: ")
+    assert r.stderr.rstrip().endswith("[HV_E_NOTFOUND]")
+
+
 def test_no_kvm_device_says_what_to_use(tmp_path):
     env = dict(os.environ, HPCVIRT_KVM_DEVICE="/nonexistent/kvm")
     env.pop("HPCVIRT_DEFAULT_URI", None)

@@ -158,11 +158,8 @@ static int run_run(const cli_command *cmd, int argc, char **argv)
         return cli_usage_error(cmd, "--timeout must be longer than --suspend-after");
     if ((rc = make_spec(cmd, &a, &spec)) != CLI_EXIT_OK)
         return rc;
-    if (hv_conn_open(a.uri, &conn) < 0) {
-        rc = cli_fail("connecting");
-        goto out;
-    }
-    if ((rc = cli_plan_on_conn(conn, spec, NULL, NULL, &host, &plan)) != CLI_EXIT_OK)
+    if ((rc = cli_open_conn(&a, &conn)) != CLI_EXIT_OK ||
+        (rc = cli_plan_on_conn(conn, spec, NULL, NULL, &host, &plan)) != CLI_EXIT_OK)
         goto out;
     opts.flags = HV_VM_CREATE_START;
     opts.payload = a.pos[0];
