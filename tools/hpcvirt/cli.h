@@ -85,6 +85,9 @@ int cli_parse_timeout(const cli_command *cmd, const char *text, int *timeout_ms)
 /* Print the calling thread's last hpcvirt error as "hpcvirt: error: MSG (at PATH)". */
 int cli_fail(const char *context);
 
+/* cli_fail(), returning CLI_EXIT_REJECTED when the error is a plan's errors (HV_E_PLAN). */
+int cli_fail_plan(const char *context);
+
 /* cli_fail() with "COMMAND NAME" as the context. */
 int cli_fail_on(const char *command, const char *name);
 
@@ -92,12 +95,24 @@ int cli_fail_on(const char *command, const char *name);
 char *cli_read_file(const char *path); /* NULL after printing why */
 int cli_load_host(const char *root, const char *host_json, hv_host **host);
 int cli_load_spec(const char *path, hv_vm_spec **spec);
-/* The host (root or host_json when given, else the connection's own) and the plan on it. */
-int cli_plan_on_conn(hv_conn *conn, const hv_vm_spec *spec, const char *root, const char *host_json,
-                     hv_host **host, hv_plan **plan);
 
 /* Connect to --uri (else $HPCVIRT_DEFAULT_URI, else kvm:///); print why not. */
 int cli_open_conn(const cli_args *a, hv_conn **conn);
+
+/* What `create` and `run` make a VM of, and the VM; cli_new_vm_free() frees what is set. */
+typedef struct cli_new_vm {
+    hv_vm_spec *spec; /* the caller's */
+    hv_conn *conn;
+    hv_host *host;
+    hv_plan *plan;
+    hv_vm *vm;
+} cli_new_vm;
+/*
+ * Connect to --uri and plan nv->spec on the host of a->host_root or
+ * a->host_json when it has one, else on the connection's own; print why not.
+ */
+int cli_new_vm_plan(cli_new_vm *nv, const cli_args *a);
+void cli_new_vm_free(cli_new_vm *nv);
 
 /* The VM a command names (its first operand), on a connection of its own. */
 typedef struct cli_vm_ref {

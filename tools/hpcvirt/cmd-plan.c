@@ -158,11 +158,7 @@ static int run_plan(const cli_command *cmd, int argc, char **argv)
 
         if (hv_plan_to_libvirt_xml(plan, &xml_opts, &text) < 0) {
             /* a plan with errors is a rejected input, like the human view's exit 2 */
-            int code = hv_error_code_of(hv_error_last());
-
-            rc = cli_fail("domain XML");
-            if (code == HV_E_PLAN)
-                rc = CLI_EXIT_REJECTED;
+            rc = cli_fail_plan("domain XML");
         } else {
             fputs(text, stdout);
             rc = CLI_EXIT_OK;

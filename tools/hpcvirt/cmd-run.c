@@ -134,11 +134,7 @@ static int suspend_after(hv_vm *vm, int ms, const char *path)
 static int run_run(const cli_command *cmd, int argc, char **argv)
 {
     cli_args a;
-    hv_conn *conn = NULL;
-    hv_host *host = NULL;
-    hv_vm_spec *spec = NULL;
-    hv_plan *plan = NULL;
-    hv_vm *vm = NULL;
+    cli_new_vm nv = {0};
     hv_vm_create_options opts = HV_VM_CREATE_OPTIONS_INIT;
     int rc, timeout_ms = -1, suspend_ms = -1;
 
@@ -156,35 +152,27 @@ static int run_run(const cli_command *cmd, int argc, char **argv)
         return rc;
     if (a.suspend_after && timeout_ms >= 0 && timeout_ms <= suspend_ms)
         return cli_usage_error(cmd, "--timeout must be longer than --suspend-after");
-    if ((rc = make_spec(cmd, &a, &spec)) != CLI_EXIT_OK)
-        return rc;
-    if ((rc = cli_open_conn(&a, &conn)) != CLI_EXIT_OK ||
-        (rc = cli_plan_on_conn(conn, spec, NULL, NULL, &host, &plan)) != CLI_EXIT_OK)
+    if ((rc = make_spec(cmd, &a, &nv.spec)) != CLI_EXIT_OK ||
+        (rc = cli_new_vm_plan(&nv, &a)) != CLI_EXIT_OK)
         goto out;
     opts.flags = HV_VM_CREATE_START;
     opts.payload = a.pos[0];
     opts.console = cli_console_to_stdout;
-    if (hv_vm_create(conn, plan, &opts, &vm) < 0) {
-        rc = cli_fail("run");
-        if (hv_error_code_of(hv_error_last()) == HV_E_PLAN)
-            rc = CLI_EXIT_REJECTED;
+    if (hv_vm_create(nv.conn, nv.plan, &opts, &nv.vm) < 0) {
+        rc = cli_fail_plan("run");
         goto out;
     }
-    if (a.snapshot && (rc = suspend_after(vm, suspend_ms, a.snapshot)) >= 0) {
+    if (a.snapshot && (rc = suspend_after(nv.vm, suspend_ms, a.snapshot)) >= 0) {
         if (a.stats)
-            print_stats(vm);
+            print_stats(nv.vm);
         goto out;
     }
-    rc = cli_run_to_end("run", vm, timeout_ms, a.stats);
+    rc = cli_run_to_end("run", nv.vm, timeout_ms, a.stats);
     if (a.snapshot)
         fprintf(stderr, "hpcvirt: %s ended before --suspend-after %s: %s was not written\n",
-                cli_text(hv_vm_name(vm)), cli_text(a.suspend_after), cli_text(a.snapshot));
+                cli_text(hv_vm_name(nv.vm)), cli_text(a.suspend_after), cli_text(a.snapshot));
 out:
-    hv_vm_free(vm);
-    hv_plan_free(plan);
-    hv_host_free(host);
-    hv_vm_spec_free(spec);
-    hv_conn_close(conn);
+    cli_new_vm_free(&nv);
     return rc;
 }
 

@@ -19,52 +19,40 @@
 static int run_create(const cli_command *cmd, int argc, char **argv)
 {
     cli_args a;
-    hv_conn *conn = NULL;
-    hv_host *host = NULL;
-    hv_vm_spec *spec = NULL;
-    hv_plan *plan = NULL;
-    hv_vm *vm = NULL;
+    cli_new_vm nv = {0};
     hv_vm_create_options opts = HV_VM_CREATE_OPTIONS_INIT;
-    int rc;
+    int rc = cli_parse_args(cmd, argc, argv, "--host-root --host-json --start --backend-options", 1,
+                            1, "SPEC.json", &a);
 
-    rc = cli_parse_args(cmd, argc, argv, "--host-root --host-json --start --backend-options", 1, 1,
-                        "SPEC.json", &a);
     if (rc != CLI_EXIT_OK)
         return rc;
     if (a.host_root && a.host_json)
         return cli_usage_error(cmd, "--host-root and --host-json exclude each other");
-    if ((rc = cli_load_spec(a.pos[0], &spec)) != CLI_EXIT_OK)
-        return rc;
-    if ((rc = cli_open_conn(&a, &conn)) != CLI_EXIT_OK ||
-        (rc = cli_plan_on_conn(conn, spec, a.host_root, a.host_json, &host, &plan)) != CLI_EXIT_OK)
+    if ((rc = cli_load_spec(a.pos[0], &nv.spec)) != CLI_EXIT_OK ||
+        (rc = cli_new_vm_plan(&nv, &a)) != CLI_EXIT_OK)
         goto out;
     opts.flags = a.start ? HV_VM_CREATE_START : 0;
     opts.backend_options = a.backend_options;
-    if (hv_vm_create(conn, plan, &opts, &vm) < 0) {
+    if (hv_vm_create(nv.conn, nv.plan, &opts, &nv.vm) < 0) {
         bool rejected = hv_error_code_of(hv_error_last()) == HV_E_PLAN;
 
         if (rejected) {
             /* the findings, as `hpcvirt plan` prints them; nothing was created */
-            fprintf(stderr, "plan %s: NOT OK\n", cli_text(hv_vm_spec_name(spec)));
-            for (size_t i = 0; i < hv_plan_finding_count(plan); i++)
-                cli_print_finding(stderr, hv_plan_finding_at(plan, i));
+            fprintf(stderr, "plan %s: NOT OK\n", cli_text(hv_vm_spec_name(nv.spec)));
+            for (size_t i = 0; i < hv_plan_finding_count(nv.plan); i++)
+                cli_print_finding(stderr, hv_plan_finding_at(nv.plan, i));
         }
-        rc = cli_fail_on("create", hv_vm_spec_name(spec));
+        rc = cli_fail_on("create", hv_vm_spec_name(nv.spec));
         if (rejected)
             rc = CLI_EXIT_REJECTED;
         goto out;
     }
-    for (size_t i = 0; i < hv_plan_finding_count(plan); i++)
-        if (hv_finding_severity(hv_plan_finding_at(plan, i)) == HV_SEVERITY_WARNING)
-            cli_print_finding(stderr, hv_plan_finding_at(plan, i));
-    printf("%s\n", cli_text(hv_vm_name(vm)));
-    rc = CLI_EXIT_OK;
+    for (size_t i = 0; i < hv_plan_finding_count(nv.plan); i++)
+        if (hv_finding_severity(hv_plan_finding_at(nv.plan, i)) == HV_SEVERITY_WARNING)
+            cli_print_finding(stderr, hv_plan_finding_at(nv.plan, i));
+    printf("%s\n", cli_text(hv_vm_name(nv.vm)));
 out:
-    hv_vm_free(vm);
-    hv_plan_free(plan);
-    hv_host_free(host);
-    hv_vm_spec_free(spec);
-    hv_conn_close(conn);
+    cli_new_vm_free(&nv);
     return rc;
 }
 

@@ -26,6 +26,14 @@ int cli_fail(const char *context)
     return CLI_EXIT_FAILURE;
 }
 
+int cli_fail_plan(const char *context)
+{
+    int code = hv_error_code_of(hv_error_last());
+
+    cli_fail(context);
+    return code == HV_E_PLAN ? CLI_EXIT_REJECTED : CLI_EXIT_FAILURE;
+}
+
 int cli_fail_on(const char *command, const char *name)
 {
     char context[512];
@@ -103,18 +111,29 @@ int cli_load_host(const char *root, const char *host_json, hv_host **host)
     }
 }
 
-int cli_plan_on_conn(hv_conn *conn, const hv_vm_spec *spec, const char *root, const char *host_json,
-                     hv_host **host, hv_plan **plan)
+int cli_new_vm_plan(cli_new_vm *nv, const cli_args *a)
 {
-    int rc = CLI_EXIT_OK;
+    int rc = cli_open_conn(a, &nv->conn);
 
-    if (root || host_json)
-        rc = cli_load_host(root, host_json, host);
-    else if (hv_conn_host(conn, host) < 0)
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    if (a->host_root || a->host_json)
+        rc = cli_load_host(a->host_root, a->host_json, &nv->host);
+    else if (hv_conn_host(nv->conn, &nv->host) < 0)
         rc = cli_fail("the connection's host");
     if (rc != CLI_EXIT_OK)
         return rc;
-    return hv_plan_create(*host, spec, NULL, plan) < 0 ? cli_fail("planning") : CLI_EXIT_OK;
+    return hv_plan_create(nv->host, nv->spec, NULL, &nv->plan) < 0 ? cli_fail("planning")
+                                                                   : CLI_EXIT_OK;
+}
+
+void cli_new_vm_free(cli_new_vm *nv)
+{
+    hv_vm_free(nv->vm);
+    hv_plan_free(nv->plan);
+    hv_host_free(nv->host);
+    hv_vm_spec_free(nv->spec);
+    hv_conn_close(nv->conn);
 }
 
 int cli_load_spec(const char *path, hv_vm_spec **spec)
