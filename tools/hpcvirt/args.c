@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,24 +24,41 @@ int cli_usage_error(const cli_command *cmd, const char *fmt, ...)
     return CLI_EXIT_USAGE;
 }
 
-/* The options the commands take; each command allows some of them (cli.h). */
+/*
+ * The options the commands take (each command allows some of them): where
+ * each goes in cli_args, a value (const char *) or a flag (bool).
+ */
 static const struct {
     const char *name;
+    size_t offset;
     bool takes_value;
 } cli_options[] = {
-    {"--uri", true},           {"--host-root", true},
-    {"--host-json", true},     {"--backend-options", true},
-    {"--timeout", true},       {"--bandwidth", true},
-    {"--max-downtime", true},  {"--spec", true},
-    {"--vcpus", true},         {"--memory", true},
-    {"--suspend-after", true}, {"--snapshot", true},
-    {"--name", true},          {"-n", true},
-    {"--mode", true},          {"--threads", true},
-    {"--start", false},        {"--keep-running", false},
-    {"--paused", false},       {"--offline", false},
-    {"--eager", false},        {"--stats", false},
-    {"--prepare", false},      {"--wait", false},
+    {"--uri", offsetof(cli_args, uri), true},
+    {"--host-root", offsetof(cli_args, host_root), true},
+    {"--host-json", offsetof(cli_args, host_json), true},
+    {"--backend-options", offsetof(cli_args, backend_options), true},
+    {"--timeout", offsetof(cli_args, timeout), true},
+    {"--bandwidth", offsetof(cli_args, bandwidth), true},
+    {"--max-downtime", offsetof(cli_args, max_downtime), true},
+    {"--spec", offsetof(cli_args, spec), true},
+    {"--vcpus", offsetof(cli_args, vcpus), true},
+    {"--memory", offsetof(cli_args, memory), true},
+    {"--suspend-after", offsetof(cli_args, suspend_after), true},
+    {"--snapshot", offsetof(cli_args, snapshot), true},
+    {"--name", offsetof(cli_args, name), true},
+    {"-n", offsetof(cli_args, count), true},
+    {"--mode", offsetof(cli_args, mode), true},
+    {"--threads", offsetof(cli_args, threads), true},
+    {"--start", offsetof(cli_args, start), false},
+    {"--keep-running", offsetof(cli_args, keep_running), false},
+    {"--paused", offsetof(cli_args, paused), false},
+    {"--offline", offsetof(cli_args, offline), false},
+    {"--eager", offsetof(cli_args, eager), false},
+    {"--stats", offsetof(cli_args, stats), false},
+    {"--prepare", offsetof(cli_args, prepare), false},
+    {"--wait", offsetof(cli_args, wait), false},
 };
+#define N_OPTIONS (sizeof(cli_options) / sizeof(cli_options[0]))
 
 /* Whether option `name` is in the space-separated list `allowed`. */
 static bool allowed_option(const char *allowed, const char *name)
@@ -51,41 +69,6 @@ static bool allowed_option(const char *allowed, const char *name)
         if ((p == allowed || p[-1] == ' ') && (p[len] == ' ' || p[len] == '\0'))
             return true;
     return false;
-}
-
-static void set_option(cli_args *a, const char *name, const char *value)
-{
-    const char **slot = strcmp(name, "--uri") == 0               ? &a->uri
-                        : strcmp(name, "--host-root") == 0       ? &a->host_root
-                        : strcmp(name, "--host-json") == 0       ? &a->host_json
-                        : strcmp(name, "--backend-options") == 0 ? &a->backend_options
-                        : strcmp(name, "--timeout") == 0         ? &a->timeout
-                        : strcmp(name, "--bandwidth") == 0       ? &a->bandwidth
-                        : strcmp(name, "--max-downtime") == 0    ? &a->max_downtime
-                        : strcmp(name, "--spec") == 0            ? &a->spec
-                        : strcmp(name, "--vcpus") == 0           ? &a->vcpus
-                        : strcmp(name, "--memory") == 0          ? &a->memory
-                        : strcmp(name, "--suspend-after") == 0   ? &a->suspend_after
-                        : strcmp(name, "--snapshot") == 0        ? &a->snapshot
-                        : strcmp(name, "--name") == 0            ? &a->name
-                        : strcmp(name, "-n") == 0                ? &a->count
-                        : strcmp(name, "--mode") == 0            ? &a->mode
-                        : strcmp(name, "--threads") == 0         ? &a->threads
-                                                                 : NULL;
-    bool *flag = strcmp(name, "--start") == 0          ? &a->start
-                 : strcmp(name, "--keep-running") == 0 ? &a->keep_running
-                 : strcmp(name, "--paused") == 0       ? &a->paused
-                 : strcmp(name, "--offline") == 0      ? &a->offline
-                 : strcmp(name, "--eager") == 0        ? &a->eager
-                 : strcmp(name, "--stats") == 0        ? &a->stats
-                 : strcmp(name, "--prepare") == 0      ? &a->prepare
-                 : strcmp(name, "--wait") == 0         ? &a->wait
-                                                       : NULL;
-
-    if (slot)
-        *slot = value;
-    else if (flag)
-        *flag = true;
 }
 
 /*
@@ -114,18 +97,17 @@ int cli_parse_args(const cli_command *cmd, int argc, char **argv, const char *al
             a->pos[a->npos++] = arg;
             continue;
         }
-        for (k = 0; k < sizeof(cli_options) / sizeof(cli_options[0]); k++)
+        for (k = 0; k < N_OPTIONS; k++)
             if (strcmp(arg, cli_options[k].name) == 0)
                 break;
-        if (k == sizeof(cli_options) / sizeof(cli_options[0]) ||
-            (strcmp(arg, "--uri") != 0 && !allowed_option(allowed, arg)))
+        if (k == N_OPTIONS || (strcmp(arg, "--uri") != 0 && !allowed_option(allowed, arg)))
             return cli_usage_error(cmd, "unknown option '%s'", arg);
         if (cli_options[k].takes_value) {
             if (i + 1 >= argc)
                 return cli_usage_error(cmd, "%s needs a value", arg);
-            set_option(a, arg, argv[++i]);
+            *(const char **)((char *)a + cli_options[k].offset) = argv[++i];
         } else {
-            set_option(a, arg, NULL);
+            *(bool *)((char *)a + cli_options[k].offset) = true;
         }
     }
     if (a->npos < min_pos)
