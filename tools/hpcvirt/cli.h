@@ -80,7 +80,7 @@ int cli_parse_number(const cli_command *cmd, const char *name, const char *text,
 /* --timeout S (whole seconds) in milliseconds; -1 when `text` is NULL. */
 int cli_parse_timeout(const cli_command *cmd, const char *text, int *timeout_ms);
 
-/* common.c: errors, loaders, the connection */
+/* common.c: errors, files, the connection and its VMs, new VMs */
 
 /* Print the calling thread's last hpcvirt error as "hpcvirt: error: MSG (at PATH)". */
 int cli_fail(const char *context);
@@ -99,21 +99,6 @@ int cli_load_spec(const char *path, hv_vm_spec **spec);
 /* Connect to --uri (else $HPCVIRT_DEFAULT_URI, else kvm:///); print why not. */
 int cli_open_conn(const cli_args *a, hv_conn **conn);
 
-/* What `create` and `run` make a VM of, and the VM; cli_new_vm_free() frees what is set. */
-typedef struct cli_new_vm {
-    hv_vm_spec *spec; /* the caller's */
-    hv_conn *conn;
-    hv_host *host;
-    hv_plan *plan;
-    hv_vm *vm;
-} cli_new_vm;
-/*
- * Connect to --uri and plan nv->spec on the host of a->host_root or
- * a->host_json when it has one, else on the connection's own; print why not.
- */
-int cli_new_vm_plan(cli_new_vm *nv, const cli_args *a);
-void cli_new_vm_free(cli_new_vm *nv);
-
 /* The VM a command names (its first operand), on a connection of its own. */
 typedef struct cli_vm_ref {
     hv_conn *conn;
@@ -130,6 +115,21 @@ int cli_open_vm(const cli_command *cmd, const cli_args *a, cli_vm_ref *ref);
  * (what it called) is < 0, free the VM, close the connection; the exit code.
  */
 int cli_close_vm(cli_vm_ref *ref, int status);
+
+/* What `create` and `run` make a VM of, and the VM; cli_new_vm_free() frees what is set. */
+typedef struct cli_new_vm {
+    hv_vm_spec *spec; /* the caller sets it; cli_new_vm_free() frees it too */
+    hv_conn *conn;
+    hv_host *host;
+    hv_plan *plan;
+    hv_vm *vm;
+} cli_new_vm;
+/*
+ * Connect to --uri and plan nv->spec on the host of a->host_root or
+ * a->host_json when it has one, else on the connection's own; print why not.
+ */
+int cli_new_vm_plan(cli_new_vm *nv, const cli_args *a);
+void cli_new_vm_free(cli_new_vm *nv);
 
 #define CLI_URI_HELP                                                                               \
     "\n  --uri URI    the backend connection (libvirt:qemu:///system, libvirt:test:///default, "   \

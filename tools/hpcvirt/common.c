@@ -1,8 +1,8 @@
 /*
  * tools/hpcvirt/common.c - what the commands share beyond their options:
  * printing the library's last error, reading the files they are given (a
- * spec, a host document) and the host, spec and plan made of them, and the
- * connection to --uri with the VM it reaches by name.
+ * spec, a host document), the connection to --uri with the VM it reaches by
+ * name, and a new VM's spec, connection, host and plan (create, run).
  */
 #include "cli.h"
 
@@ -42,7 +42,7 @@ int cli_fail_on(const char *command, const char *name)
     return cli_fail(context);
 }
 
-/* ---- files, hosts, specs, plans ------------------------------------------ */
+/* ---- files, specs, hosts -------------------------------------------------- */
 
 char *cli_read_file(const char *path)
 {
@@ -91,6 +91,22 @@ char *cli_read_file(const char *path)
     return buf;
 }
 
+int cli_load_spec(const char *path, hv_vm_spec **spec)
+{
+    char *text = cli_read_file(path);
+    int rc;
+
+    if (!text)
+        return CLI_EXIT_FAILURE;
+    rc = hv_vm_spec_from_json(text, spec);
+    free(text);
+    if (rc < 0) {
+        cli_fail(path);
+        return CLI_EXIT_REJECTED;
+    }
+    return CLI_EXIT_OK;
+}
+
 int cli_load_host(const char *root, const char *host_json, hv_host **host)
 {
     if (host_json) {
@@ -109,47 +125,6 @@ int cli_load_host(const char *root, const char *host_json, hv_host **host)
         opts.root = root;
         return hv_host_discover(host, &opts) < 0 ? cli_fail("host discovery") : CLI_EXIT_OK;
     }
-}
-
-int cli_new_vm_plan(cli_new_vm *nv, const cli_args *a)
-{
-    int rc = cli_open_conn(a, &nv->conn);
-
-    if (rc != CLI_EXIT_OK)
-        return rc;
-    if (a->host_root || a->host_json)
-        rc = cli_load_host(a->host_root, a->host_json, &nv->host);
-    else if (hv_conn_host(nv->conn, &nv->host) < 0)
-        rc = cli_fail("the connection's host");
-    if (rc != CLI_EXIT_OK)
-        return rc;
-    return hv_plan_create(nv->host, nv->spec, NULL, &nv->plan) < 0 ? cli_fail("planning")
-                                                                   : CLI_EXIT_OK;
-}
-
-void cli_new_vm_free(cli_new_vm *nv)
-{
-    hv_vm_free(nv->vm);
-    hv_plan_free(nv->plan);
-    hv_host_free(nv->host);
-    hv_vm_spec_free(nv->spec);
-    hv_conn_close(nv->conn);
-}
-
-int cli_load_spec(const char *path, hv_vm_spec **spec)
-{
-    char *text = cli_read_file(path);
-    int rc;
-
-    if (!text)
-        return CLI_EXIT_FAILURE;
-    rc = hv_vm_spec_from_json(text, spec);
-    free(text);
-    if (rc < 0) {
-        cli_fail(path);
-        return CLI_EXIT_REJECTED;
-    }
-    return CLI_EXIT_OK;
 }
 
 /* ---- the connection and its VMs -------------------------------------------- */
@@ -193,4 +168,31 @@ int cli_close_vm(cli_vm_ref *ref, int status)
     hv_vm_free(ref->vm);
     hv_conn_close(ref->conn);
     return rc;
+}
+
+/* ---- a new VM (create, run) ---------------------------------------------- */
+
+int cli_new_vm_plan(cli_new_vm *nv, const cli_args *a)
+{
+    int rc = cli_open_conn(a, &nv->conn);
+
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    if (a->host_root || a->host_json)
+        rc = cli_load_host(a->host_root, a->host_json, &nv->host);
+    else if (hv_conn_host(nv->conn, &nv->host) < 0)
+        rc = cli_fail("the connection's host");
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    return hv_plan_create(nv->host, nv->spec, NULL, &nv->plan) < 0 ? cli_fail("planning")
+                                                                   : CLI_EXIT_OK;
+}
+
+void cli_new_vm_free(cli_new_vm *nv)
+{
+    hv_vm_free(nv->vm);
+    hv_plan_free(nv->plan);
+    hv_host_free(nv->host);
+    hv_vm_spec_free(nv->spec);
+    hv_conn_close(nv->conn);
 }
