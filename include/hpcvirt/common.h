@@ -30,6 +30,13 @@
 #define HV_PRINTF(fmt_index, first_arg)
 #endif
 
+/* A name kept for one release after it was replaced: using it warns, naming the new one. */
+#if defined(__GNUC__) && !defined(HV_CDEF)
+#define HV_DEPRECATED(message) __attribute__((deprecated(message)))
+#else
+#define HV_DEPRECATED(message)
+#endif
+
 #ifdef __cplusplus
 #define HV_BEGIN_DECLS extern "C" {
 #define HV_END_DECLS   }

@@ -142,11 +142,14 @@ HV_EXTERN int hv_host_node_hugepages(const hv_host_node *node, uint64_t page_byt
 
 /* ---- accelerators --------------------------------------------------------- */
 
-typedef enum hv_accelerator_kind_t {
+typedef enum hv_accelerator_kind_code {
     HV_ACCELERATOR_GPU = 1,
     HV_ACCELERATOR_FPGA = 2,
     HV_ACCELERATOR_OTHER = 3
-} hv_accelerator_kind_t;
+} hv_accelerator_kind_code;
+/* Deprecated: the old name (POSIX reserves the _t suffix), kept for one release. */
+typedef hv_accelerator_kind_code
+    hv_accelerator_kind_t HV_DEPRECATED("use hv_accelerator_kind_code");
 
 /** "gpu", "fpga" or "accelerator". */
 HV_EXTERN const char *hv_accelerator_kind_name(int kind);
@@ -214,11 +217,13 @@ typedef enum hv_rdma_link_layer {
     HV_RDMA_LINK_ETHERNET = 2 /**< RoCE */
 } hv_rdma_link_layer;
 
-typedef enum hv_rdma_gid_type_t {
+typedef enum hv_rdma_gid_type_code {
     HV_RDMA_GID_UNKNOWN = 0,
     HV_RDMA_GID_IB_ROCE_V1 = 1, /**< "IB/RoCE v1" */
     HV_RDMA_GID_ROCE_V2 = 2     /**< "RoCE v2" */
-} hv_rdma_gid_type_t;
+} hv_rdma_gid_type_code;
+/* Deprecated: the old name (POSIX reserves the _t suffix), kept for one release. */
+typedef hv_rdma_gid_type_code hv_rdma_gid_type_t HV_DEPRECATED("use hv_rdma_gid_type_code");
 
 HV_EXTERN size_t hv_host_rdma_count(const hv_host *host);
 HV_EXTERN const hv_rdma_device *hv_host_rdma_at(const hv_host *host, size_t index);

@@ -44,7 +44,7 @@ HV_EXTERN int hv_conn_list_vms(hv_conn *conn, char ***names, size_t *count);
 /** Free an array of strings returned by the library. */
 HV_EXTERN void hv_strv_free(char **strings, size_t count);
 
-typedef enum hv_vm_state_t {
+typedef enum hv_vm_state_code {
     HV_VM_STATE_UNKNOWN = 0,
     HV_VM_STATE_DEFINED = 1, /**< defined, not running (shut off) */
     HV_VM_STATE_RUNNING = 2,
@@ -53,7 +53,9 @@ typedef enum hv_vm_state_t {
     HV_VM_STATE_STOPPING = 5,  /**< shutting down */
     HV_VM_STATE_CRASHED = 6,
     HV_VM_STATE_EXITED = 7 /**< the guest ended (built-in engine) */
-} hv_vm_state_t;
+} hv_vm_state_code;
+/* Deprecated: the old name (POSIX reserves the _t suffix), kept for one release. */
+typedef hv_vm_state_code hv_vm_state_t HV_DEPRECATED("use hv_vm_state_code");
 
 /** "running", "paused", ... */
 HV_EXTERN const char *hv_vm_state_name(int state);

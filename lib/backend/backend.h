@@ -22,6 +22,9 @@ struct hv_vm {
     char *not_migratable_reason;
 };
 
+/* The built-in backends, NULL-terminated (builtin.c): registered on first use. */
+extern const hv_backend *const hv_builtin_backends[];
+
 /* Offer `uri` to the registered backends in order; the first that accepts wins. */
 int hv_backend_open_uri(const char *uri, const hv_backend **backend, void **data);
 

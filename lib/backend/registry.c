@@ -1,7 +1,8 @@
 /*
  * backend/registry.c - the backend registry (the library's one piece of
  * shared state besides the per-thread error and the log hook; guarded by a
- * mutex), the built-in backends, URI dispatch and plugin loading (GModule).
+ * mutex): the built-in backends (builtin.c's list) registered on first use,
+ * URI dispatch and plugin loading (GModule).
  */
 #include "backend/backend.h"
 #include "config.h"
@@ -9,11 +10,6 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "core/text.h"
-
-#include "kvm/driver.h"
-#if HAVE_LIBVIRT
-#include "libvirt/driver.h"
-#endif
 
 #include <dirent.h>
 #include <stddef.h>
@@ -78,10 +74,8 @@ static void register_builtins_locked(void)
     if (builtins_registered)
         return;
     builtins_registered = true;
-    register_locked(&hv_kvm_backend);
-#if HAVE_LIBVIRT
-    register_locked(&hv_libvirt_backend);
-#endif
+    for (const hv_backend *const *b = hv_builtin_backends; *b; b++)
+        register_locked(*b);
 }
 
 /*

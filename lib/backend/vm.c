@@ -61,15 +61,6 @@ int hv_migrate_options_init(hv_migrate_options *opts, unsigned int version)
     return hv_options_init(opts, sizeof(*opts), version, HV_MIGRATE_OPTIONS_VERSION, __func__);
 }
 
-const char *hv_vm_state_name(int state)
-{
-    static const char *const names[] = {"unknown",   "defined",  "running", "paused",
-                                        "suspended", "stopping", "crashed", "exited"};
-
-    return state >= 0 && (size_t)state < sizeof(names) / sizeof(names[0]) ? names[state]
-                                                                          : "unknown";
-}
-
 /* The plan's first error finding as HV_E_PLAN. */
 static int refuse_plan(const hv_plan *plan)
 {

@@ -14,6 +14,7 @@
  */
 #include "kvm/clone.h"
 #include "core/alloc.h"
+#include "core/clock.h"
 #include "core/error.h"
 #include "core/format.h"
 #include "core/text.h"
@@ -123,23 +124,6 @@ static int take_shell(hv_kvm_vm *parent, const char *name, hv_kvm_vm **out)
     return 0;
 }
 
-void hv_kvm_clone_drop_shells(hv_kvm_vm *parent)
-{
-    hv_kvm_vm *shell;
-
-    pthread_mutex_lock(&parent->lock);
-    shell = parent->shells;
-    parent->shells = NULL;
-    parent->nshells = 0;
-    pthread_mutex_unlock(&parent->lock);
-    while (shell) {
-        hv_kvm_vm *next = shell->next_shell;
-
-        hv_kvm_vm_discard(shell);
-        shell = next;
-    }
-}
-
 /* ---- making clones ------------------------------------------------------------------ */
 
 /* A clone's unique id: 64 random bits, never 0 (0 means "not a clone"). */
@@ -149,7 +133,7 @@ static uint64_t new_clone_id(void)
 
     while (id == 0)
         if (getrandom(&id, sizeof(id), 0) != (ssize_t)sizeof(id))
-            id = (uint64_t)hv_kvm_now_ns() ^ ((uint64_t)getpid() << 40);
+            id = (uint64_t)hv_clock_monotonic_ns() ^ ((uint64_t)getpid() << 40);
     return id;
 }
 

@@ -22,7 +22,5 @@ int hv_kvm_clone(hv_kvm_vm *parent, size_t count, const hv_kvm_clone_params *par
                  hv_kvm_vm **out);
 /* Make `count` shells ahead of need, kept by the parent for its next clones. */
 int hv_kvm_clone_prepare(hv_kvm_vm *parent, size_t count);
-/* Free the parent's unused shells. */
-void hv_kvm_clone_drop_shells(hv_kvm_vm *parent);
 
 #endif

@@ -1,10 +1,11 @@
 /*
- * kvm/driver.c - the built-in engine as a backend (kvm:///): connections
- * (one /dev/kvm handle and the VMs created through it, by name), and the
- * backend table's operations mapped onto kvm/vm.c and kvm/vcpu.c.
+ * kvm/driver.c - the built-in engine as a backend (kvm:///): the backend
+ * table's operations mapped onto the engine's connection (conn.c), VMs
+ * (vm.c), snapshots (snapshot.c) and clones (clone.c).
  */
 #include "kvm/driver.h"
 #include "core/alloc.h"
+#include "core/clock.h"
 #include "core/error.h"
 #include "core/text.h"
 #include "kvm/clone.h"
@@ -18,7 +19,7 @@
 
 static int kvm_open(const char *uri, void **data)
 {
-    hv_kvm_conn *conn;
+    hv_kvm_conn *conn = NULL;
     char quoted[HV_QUOTE_SIZE];
     int rc;
 
@@ -27,49 +28,18 @@ static int kvm_open(const char *uri, void **data)
                             "'%s': the built-in engine's URI is kvm:/// (it has no hosts or "
                             "paths)",
                             hv_quote(quoted, sizeof(quoted), uri));
-    conn = hv_calloc(1, sizeof(*conn));
-    if (!conn)
-        return HV_E_NOMEM;
-    if ((rc = hv_kvm_system_open(&conn->sys)) < 0) {
-        free(conn);
-        return rc;
-    }
-    pthread_mutex_init(&conn->lock, NULL);
-    conn->refs = 1;
+    rc = hv_kvm_conn_open(&conn);
     *data = conn;
-    return 0;
-}
-
-void hv_kvm_conn_unref(hv_kvm_conn *conn)
-{
-    int refs;
-
-    pthread_mutex_lock(&conn->lock);
-    refs = --conn->refs;
-    pthread_mutex_unlock(&conn->lock);
-    if (refs > 0)
-        return;
-    free(conn->vms);
-    hv_kvm_system_close(&conn->sys);
-    pthread_mutex_destroy(&conn->lock);
-    free(conn);
+    return rc;
 }
 
 static void kvm_close(void *data)
 {
     hv_kvm_conn *conn = data;
-    hv_kvm_vm **vms;
     size_t n;
-
     /* the connection's list holds a reference on each VM it defined */
-    pthread_mutex_lock(&conn->lock);
-    vms = conn->vms;
-    n = conn->nvms;
-    conn->vms = NULL;
-    conn->nvms = conn->cap = 0;
-    for (size_t i = 0; i < n; i++)
-        vms[i]->defined = false;
-    pthread_mutex_unlock(&conn->lock);
+    hv_kvm_vm **vms = hv_kvm_conn_take_all(conn, &n);
+
     for (size_t i = 0; i < n; i++)
         hv_kvm_vm_unref(vms[i]);
     free(vms);
@@ -85,26 +55,7 @@ static int kvm_host(void *data, hv_host **host)
 
 static int kvm_list_vms(void *data, char ***names, size_t *count)
 {
-    hv_kvm_conn *conn = data;
-    char **out;
-    int rc = 0;
-
-    pthread_mutex_lock(&conn->lock);
-    out = hv_calloc(conn->nvms + 1, sizeof(*out));
-    for (size_t i = 0; out && i < conn->nvms; i++) {
-        if (!(out[i] = hv_strdup(conn->vms[i]->name))) {
-            hv_strv_free(out, i);
-            out = NULL;
-        }
-    }
-    if (out) {
-        *names = out;
-        *count = conn->nvms;
-    } else {
-        rc = HV_E_NOMEM;
-    }
-    pthread_mutex_unlock(&conn->lock);
-    return rc;
+    return hv_kvm_conn_names(data, names, count);
 }
 
 /* ---- VMs ------------------------------------------------------------------------- */
@@ -121,23 +72,11 @@ static int kvm_vm_create(void *data, const hv_plan *plan, const hv_vm_create_opt
 
 static int kvm_vm_lookup(void *data, const char *name, void **out)
 {
-    hv_kvm_conn *conn = data;
-    char quoted[HV_QUOTE_SIZE];
+    hv_kvm_vm *vm = NULL;
+    int rc = hv_kvm_conn_lookup(data, name, &vm);
 
-    pthread_mutex_lock(&conn->lock);
-    for (size_t i = 0; i < conn->nvms; i++) {
-        if (strcmp(conn->vms[i]->name, name) == 0) {
-            conn->vms[i]->refs++;
-            *out = conn->vms[i];
-            pthread_mutex_unlock(&conn->lock);
-            return 0;
-        }
-    }
-    pthread_mutex_unlock(&conn->lock);
-    return hv_error_set(HV_E_NOTFOUND, "name",
-                        "no VM named '%s' on this kvm:/// connection (the built-in engine's VMs "
-                        "live in the process that created them)",
-                        hv_quote(quoted, sizeof(quoted), name));
+    *out = vm;
+    return rc;
 }
 
 static void kvm_vm_release(void *data)
@@ -254,7 +193,7 @@ static int kvm_vm_stat(void *data, int stat, uint64_t *value)
     case HV_VM_STAT_WALL_NS:
         sum = !vm->started_ns ? 0
               : vm->ended_ns  ? vm->ended_ns - vm->started_ns
-                              : hv_kvm_now_ns() - vm->started_ns;
+                              : hv_clock_monotonic_ns() - vm->started_ns;
         break;
     case HV_VM_STAT_CONSOLE_BYTES:
         sum = vm->console_total;

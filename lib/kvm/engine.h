@@ -2,8 +2,13 @@
  * kvm/engine.h - the built-in engine's objects (internal): a connection
  * (the /dev/kvm handle and its VMs by name), a VM (KVM VM fd, guest RAM per
  * vNUMA node, the payload, vCPUs, state, console, statistics) and its vCPUs
- * (threads pinned per the plan). vm.c owns the VM's lifecycle, vcpu.c the
- * vCPU threads and their exits.
+ * (threads pinned per the plan). Who calls whom, one way only:
+ *   driver.c -> clone.c, snapshot.c -> vm.c -> run.c -> vcpu.c
+ *   vm.c, driver.c -> conn.c (the connection and its list of VMs)
+ * conn.c owns the connection, vm.c the VM's lifecycle, run.c the vCPU
+ * threads and their exits, vcpu.c one vCPU. What comes next fits the same
+ * way: a device model and Linux boot under vm.c (as memory.c, loader.c and
+ * bootinfo.c are), migration beside snapshot.c.
  */
 #ifndef HV_KVM_ENGINE_H
 #define HV_KVM_ENGINE_H
@@ -113,8 +118,23 @@ struct hv_kvm_vm {
     uint64_t console_total;
 };
 
-/* driver.c: drop a reference; the last frees the connection. */
+/* conn.c: the connection. VMs' refs are guarded by its lock. */
+int hv_kvm_conn_open(hv_kvm_conn **out);
+void hv_kvm_conn_ref(hv_kvm_conn *conn);
+/* Drop a reference; the last frees the connection. */
 void hv_kvm_conn_unref(hv_kvm_conn *conn);
+/* List the VM under its name (HV_E_EXISTS for a taken one): refs become 2 (list + caller). */
+int hv_kvm_conn_add(hv_kvm_conn *conn, hv_kvm_vm *vm);
+/* Take the VM off the list; false when it was not listed. The list's ref stays the caller's. */
+bool hv_kvm_conn_remove(hv_kvm_conn *conn, hv_kvm_vm *vm);
+/* The listed VM named `name`, with a reference for the caller; HV_E_NOTFOUND otherwise. */
+int hv_kvm_conn_lookup(hv_kvm_conn *conn, const char *name, hv_kvm_vm **out);
+/* The listed VMs' names (NULL-terminated, hv_strv_free()). */
+int hv_kvm_conn_names(hv_kvm_conn *conn, char ***names, size_t *count);
+/* Empty the list and return it (free() it): each entry holds the list's reference. */
+hv_kvm_vm **hv_kvm_conn_take_all(hv_kvm_conn *conn, size_t *count);
+/* Drop one reference on `vm`: the references left. */
+int hv_kvm_conn_vm_unref(hv_kvm_vm *vm);
 
 /* What a VM is made of, whatever it is made from (a plan, a snapshot, a parent). */
 typedef struct hv_kvm_vm_params {
@@ -165,21 +185,21 @@ int hv_kvm_vm_pause(hv_kvm_vm *vm);
 int hv_kvm_vm_resume(hv_kvm_vm *vm);
 int hv_kvm_vm_destroy(hv_kvm_vm *vm);
 int hv_kvm_vm_wait(hv_kvm_vm *vm, int timeout_ms, int *exit_code);
-uint64_t hv_kvm_now_ns(void);
 
 /* vcpu.c */
 int hv_kvm_vcpu_create(hv_kvm_vm *vm, hv_kvm_vcpu *vcpu, uint32_t index);
 void hv_kvm_vcpu_destroy(hv_kvm_vcpu *vcpu);
 /* Set the entry state: long mode, CPL 3, registers per the guest ABI. */
 int hv_kvm_vcpu_setup(hv_kvm_vcpu *vcpu, uint64_t cr3, uint64_t entry);
-int hv_kvm_vcpu_start_thread(hv_kvm_vcpu *vcpu);
 /* Make the vCPU leave KVM_RUN soon (pause, stop): immediate_exit plus a signal. vm->lock held. */
 void hv_kvm_vcpu_kick_locked(hv_kvm_vcpu *vcpu);
-/* Kick every vCPU but `except` (may be NULL). vm->lock held. */
-void hv_kvm_vm_kick_others_locked(hv_kvm_vm *vm, const hv_kvm_vcpu *except);
-/* Record a guest failure (first one wins) and ask every vCPU to stop; vm->lock held. */
-void hv_kvm_vm_fail_locked(hv_kvm_vm *vm, const char *message);
-/* Append console bytes (ring + callback); called by vCPU threads. */
-void hv_kvm_vm_console(hv_kvm_vm *vm, const uint8_t *bytes, size_t length);
+/* Kick every vCPU of the array but `except` (may be NULL). Their VM's lock held. */
+void hv_kvm_vcpus_kick_locked(hv_kvm_vcpu *vcpus, uint32_t count, const hv_kvm_vcpu *except);
+/* The signal a kick sends (its thread unblocks it). */
+int hv_kvm_vcpu_kick_signal(void);
+
+/* run.c */
+/* Start the vCPU's thread (pinned to its affinity): it runs the guest until it is done. */
+int hv_kvm_vcpu_start_thread(hv_kvm_vcpu *vcpu);
 
 #endif

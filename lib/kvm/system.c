@@ -19,7 +19,8 @@
 #define KVM_API_VERSION_EXPECTED 12
 #define CPUID_MAX_ENTRIES        256
 
-const char *hv_kvm_device_path(void)
+/* The device path the engine opens: $HPCVIRT_KVM_DEVICE or /dev/kvm. */
+static const char *device_path(void)
 {
     const char *path = getenv("HPCVIRT_KVM_DEVICE");
 
@@ -69,7 +70,7 @@ static int get_cpuid(hv_kvm_system *sys, const char *path)
 
 int hv_kvm_system_open(hv_kvm_system *sys)
 {
-    const char *device = hv_kvm_device_path();
+    const char *device = device_path();
     char path[HV_QUOTE_SIZE]; /* the device as messages show it: $HPCVIRT_KVM_DEVICE is outside text
                                */
     int version, rc;

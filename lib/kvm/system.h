@@ -21,9 +21,6 @@ typedef struct hv_kvm_system {
     uint64_t xcr0;            /* x87 | SSE (| AVX where supported) */
 } hv_kvm_system;
 
-/** The device path the engine opens: $HPCVIRT_KVM_DEVICE or /dev/kvm. */
-const char *hv_kvm_device_path(void);
-
 /**
  * Open the device and check it: HV_E_NOKVM when it is missing (saying to use a
  * libvirt: URI instead), HV_E_PERM without access (the kvm group), HV_E_UNSUPPORTED

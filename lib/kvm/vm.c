@@ -7,11 +7,11 @@
  */
 #include "kvm/engine.h"
 #include "core/alloc.h"
+#include "core/clock.h"
 #include "core/error.h"
 #include "core/format.h"
 #include "core/text.h"
 #include "kvm/bootinfo.h"
-#include "kvm/clone.h"
 #include "kvm/pagetable.h"
 #include "kvm/vcpu-state.h"
 
@@ -30,14 +30,6 @@
 
 /* The largest payload file read (the image itself must fit in node 0). */
 #define PAYLOAD_MAX_BYTES (UINT64_C(1) << 30)
-
-uint64_t hv_kvm_now_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 /* ---- creation ---------------------------------------------------------------- */
 
@@ -160,11 +152,31 @@ static int vcpu_affinity(const hv_plan *plan, uint32_t v, hv_cpuset *set)
     return 0;
 }
 
+static void vm_free(hv_kvm_vm *vm);
+
+/* Free the shells made ahead of need for clones of `vm` (kvm/clone.c makes them). */
+static void drop_shells(hv_kvm_vm *vm)
+{
+    hv_kvm_vm *shell;
+
+    pthread_mutex_lock(&vm->lock);
+    shell = vm->shells;
+    vm->shells = NULL;
+    vm->nshells = 0;
+    pthread_mutex_unlock(&vm->lock);
+    while (shell) {
+        hv_kvm_vm *next = shell->next_shell;
+
+        vm_free(shell);
+        shell = next;
+    }
+}
+
 static void vm_free(hv_kvm_vm *vm)
 {
     hv_kvm_conn *conn = vm->conn;
 
-    hv_kvm_clone_drop_shells(vm);
+    drop_shells(vm);
     for (uint32_t i = 0; vm->vcpus && i < vm->nvcpus; i++)
         hv_kvm_vcpu_destroy(&vm->vcpus[i]);
     free(vm->vcpus);
@@ -187,42 +199,10 @@ void hv_kvm_vm_discard(hv_kvm_vm *vm)
         vm_free(vm);
 }
 
-static hv_kvm_vm *find_locked(hv_kvm_conn *conn, const char *name)
-{
-    for (size_t i = 0; i < conn->nvms; i++)
-        if (strcmp(conn->vms[i]->name, name) == 0)
-            return conn->vms[i];
-    return NULL;
-}
-
 int hv_kvm_vm_publish(hv_kvm_vm *vm)
 {
-    hv_kvm_conn *conn = vm->conn;
-    int rc = 0;
+    int rc = hv_kvm_conn_add(vm->conn, vm);
 
-    pthread_mutex_lock(&conn->lock);
-    if (find_locked(conn, vm->name)) {
-        rc = hv_error_set(HV_E_EXISTS, "name",
-                          "a VM named '%s' already exists on this connection: pick another name "
-                          "or undefine it first",
-                          vm->name);
-    } else if (conn->nvms == conn->cap) {
-        size_t cap = conn->cap ? conn->cap * 2 : 8;
-        hv_kvm_vm **grown = hv_reallocarray(conn->vms, cap, sizeof(*grown));
-
-        if (!grown)
-            rc = HV_E_NOMEM;
-        else {
-            conn->vms = grown;
-            conn->cap = cap;
-        }
-    }
-    if (rc == 0) {
-        conn->vms[conn->nvms++] = vm;
-        vm->defined = true;
-        vm->refs = 2; /* the list entry and the caller's handle */
-    }
-    pthread_mutex_unlock(&conn->lock);
     if (rc < 0)
         vm_free(vm);
     return rc;
@@ -242,9 +222,7 @@ int hv_kvm_vm_new(hv_kvm_conn *conn, const hv_kvm_vm_params *p, hv_kvm_vm **out)
     if (!vm)
         return HV_E_NOMEM;
     vm->conn = conn;
-    pthread_mutex_lock(&conn->lock);
-    conn->refs++; /* dropped by vm_free */
-    pthread_mutex_unlock(&conn->lock);
+    hv_kvm_conn_ref(conn); /* dropped by vm_free */
     vm->fd = -1;
     pthread_mutex_init(&vm->lock, NULL);
     pthread_cond_init(&vm->cond, NULL);
@@ -389,9 +367,7 @@ out:
 
 int hv_kvm_vm_remove(hv_kvm_vm *vm)
 {
-    hv_kvm_conn *conn = vm->conn;
     int state;
-    bool found = false;
 
     pthread_mutex_lock(&vm->lock);
     state = vm->state;
@@ -400,18 +376,7 @@ int hv_kvm_vm_remove(hv_kvm_vm *vm)
         return hv_error_set(HV_E_STATE, NULL,
                             "%s is %s: destroy or stop it before removing its definition", vm->name,
                             hv_vm_state_name(state));
-    pthread_mutex_lock(&conn->lock);
-    for (size_t i = 0; i < conn->nvms; i++) {
-        if (conn->vms[i] == vm) {
-            memmove(&conn->vms[i], &conn->vms[i + 1], (conn->nvms - i - 1) * sizeof(*conn->vms));
-            conn->nvms--;
-            found = vm->defined;
-            vm->defined = false;
-            break;
-        }
-    }
-    pthread_mutex_unlock(&conn->lock);
-    if (!found)
+    if (!hv_kvm_conn_remove(vm->conn, vm))
         return hv_error_set(HV_E_NOTFOUND, NULL, "%s was already undefined", vm->name);
     hv_kvm_vm_unref(vm); /* the list's reference; handles keep the rest alive */
     return 0;
@@ -426,16 +391,7 @@ void hv_kvm_vm_forget(hv_kvm_vm *vm)
 
 void hv_kvm_vm_unref(hv_kvm_vm *vm)
 {
-    hv_kvm_conn *conn;
-    int refs;
-
-    if (!vm)
-        return;
-    conn = vm->conn;
-    pthread_mutex_lock(&conn->lock);
-    refs = --vm->refs;
-    pthread_mutex_unlock(&conn->lock);
-    if (refs > 0)
+    if (!vm || hv_kvm_conn_vm_unref(vm) > 0)
         return;
     /* the last handle: a VM still running is powered off first */
     hv_kvm_vm_destroy(vm);
@@ -582,7 +538,7 @@ int hv_kvm_vm_launch(hv_kvm_vm *vm, bool paused)
     vm->crashed = vm->exit_code_set = false;
     vm->exit_code = 0;
     vm->failure[0] = '\0';
-    vm->started_ns = hv_kvm_now_ns();
+    vm->started_ns = hv_clock_monotonic_ns();
     vm->ended_ns = 0;
     for (uint32_t i = 0; i < vm->nvcpus; i++) {
         hv_kvm_vcpu *vcpu = &vm->vcpus[i];
@@ -691,16 +647,11 @@ static bool all_done_locked(const hv_kvm_vm *vm)
  */
 static void kick_until_locked(hv_kvm_vm *vm, bool (*done)(const hv_kvm_vm *))
 {
-    hv_kvm_vm_kick_others_locked(vm, NULL);
+    hv_kvm_vcpus_kick_locked(vm->vcpus, vm->nvcpus, NULL);
     while (!done(vm)) {
         struct timespec deadline;
 
-        clock_gettime(CLOCK_REALTIME, &deadline);
-        deadline.tv_nsec += 100 * 1000 * 1000;
-        if (deadline.tv_nsec >= 1000000000L) {
-            deadline.tv_sec++;
-            deadline.tv_nsec -= 1000000000L;
-        }
+        hv_clock_deadline_ms(&deadline, 100);
         if (pthread_cond_timedwait(&vm->cond, &vm->lock, &deadline) == ETIMEDOUT)
             for (uint32_t i = 0; i < vm->nvcpus; i++)
                 if (vm->vcpus[i].state == HV_KVM_VCPU_RUNNING)
@@ -836,15 +787,7 @@ int hv_kvm_vm_wait(hv_kvm_vm *vm, int timeout_ms, int *exit_code)
     struct timespec deadline;
     int rc = 0, state;
 
-    clock_gettime(CLOCK_REALTIME, &deadline);
-    if (timeout_ms > 0) {
-        deadline.tv_sec += timeout_ms / 1000;
-        deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-        if (deadline.tv_nsec >= 1000000000L) {
-            deadline.tv_sec++;
-            deadline.tv_nsec -= 1000000000L;
-        }
-    }
+    hv_clock_deadline_ms(&deadline, timeout_ms);
     pthread_mutex_lock(&vm->lock);
     while ((vm->state == HV_VM_STATE_RUNNING || vm->state == HV_VM_STATE_PAUSED) && rc == 0) {
         if (timeout_ms < 0)

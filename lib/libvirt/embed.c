@@ -24,6 +24,7 @@
  */
 #include "libvirt/embed.h"
 #include "core/alloc.h"
+#include "core/clock.h"
 #include "core/error.h"
 #include "core/text.h"
 
@@ -77,12 +78,9 @@ static char *embed_root(const char *uri)
     return root;
 }
 
-static long elapsed_ms(const struct timespec *start)
+static long elapsed_ms(uint64_t start_ns)
 {
-    struct timespec now;
-
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (now.tv_sec - start->tv_sec) * 1000 + (now.tv_nsec - start->tv_nsec) / 1000000;
+    return (long)((hv_clock_monotonic_ns() - start_ns) / 1000000u);
 }
 
 /* A pause that grows from 2 ms to 50 ms. */
@@ -134,7 +132,7 @@ static int busy_error(const char *uri, const char *root)
 static int wait_for_root(const char *uri, const char *root, int *queue_fd)
 {
     struct flock lock = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
-    struct timespec start;
+    uint64_t start;
     long pause_us = 2000;
     char *path = hv_asprintf("%s/hpcvirt-open.lock", root);
     int fd;
@@ -146,10 +144,10 @@ static int wait_for_root(const char *uri, const char *root, int *queue_fd)
     free(path);
     if (fd < 0)
         return 0;
-    clock_gettime(CLOCK_MONOTONIC, &start);
+    start = hv_clock_monotonic_ns();
     while (fcntl(fd, F_SETLK, &lock) < 0) {
         if ((errno != EAGAIN && errno != EACCES && errno != EINTR) ||
-            elapsed_ms(&start) >= HV_LIBVIRT_EMBED_WAIT_MS) {
+            elapsed_ms(start) >= HV_LIBVIRT_EMBED_WAIT_MS) {
             int e = errno;
 
             close(fd);
@@ -161,7 +159,7 @@ static int wait_for_root(const char *uri, const char *root, int *queue_fd)
     }
     *queue_fd = fd;
     while (pid_file_taken(root)) {
-        if (elapsed_ms(&start) >= HV_LIBVIRT_EMBED_WAIT_MS)
+        if (elapsed_ms(start) >= HV_LIBVIRT_EMBED_WAIT_MS)
             return busy_error(uri, root);
         back_off(&pause_us);
     }

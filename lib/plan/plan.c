@@ -1,7 +1,6 @@
 /*
- * plan/plan.c - the plan object: hv_plan_create() runs the planning steps in
- * order (devices, vNUMA, pages, device attachment, MMIO, limits and
- * firmware, migration) and collects their findings; getters; freeing.
+ * plan/plan.c - the plan object: the findings the planning steps add to it,
+ * its getters and freeing. The steps call it; planner.c runs them.
  */
 #include "plan/plan.h"
 #include "core/alloc.h"
@@ -46,11 +45,6 @@ int hv_plan_info(hv_plan *plan, const char *code, const char *path, const char *
     return rc;
 }
 
-int hv_plan_options_init(hv_plan_options *opts, unsigned int version)
-{
-    return hv_options_init(opts, sizeof(*opts), version, HV_PLAN_OPTIONS_VERSION, __func__);
-}
-
 void hv_plan_free(hv_plan *plan)
 {
     hv_arena arena;
@@ -59,64 +53,6 @@ void hv_plan_free(hv_plan *plan)
         return;
     arena = plan->arena; /* the plan itself lives in its arena */
     hv_arena_release(&arena);
-}
-
-int hv_plan_create(const hv_host *host, const hv_vm_spec *spec, const hv_plan_options *opts,
-                   hv_plan **out)
-{
-    const char *profile_name;
-    hv_plan *plan;
-    int rc;
-
-    HV_CHECK_ARG(out, "plan");
-    *out = NULL;
-    HV_CHECK_ARG(host, "host");
-    HV_CHECK_ARG(spec, "spec");
-    rc = hv_options_check(opts, HV_PLAN_OPTIONS_VERSION, true, __func__, "opts");
-    if (rc < 0)
-        return rc;
-    profile_name = opts && opts->profile ? opts->profile : spec->profile;
-    if (!hv_profile_find(profile_name)) {
-        char quoted[HV_QUOTE_SIZE];
-
-        return hv_error_set(HV_E_NOTFOUND, "profile", "unknown maximums profile '%s'",
-                            hv_quote(quoted, sizeof(quoted), profile_name));
-    }
-    {
-        hv_arena arena = HV_ARENA_INIT(16384);
-
-        plan = hv_arena_alloc(&arena, sizeof(*plan));
-        if (!plan) {
-            hv_arena_release(&arena);
-            return HV_E_NOMEM;
-        }
-        plan->arena = arena;
-        plan->findings.arena = &plan->arena;
-    }
-    plan->profile = hv_profile_find(profile_name);
-    plan->spec = hv_vm_spec_copy_arena(spec, &plan->arena);
-    rc = plan->spec ? 0 : HV_E_NOMEM;
-    if (rc == 0)
-        rc = hv_plan_devices(plan, host);
-    if (rc == 0)
-        rc = hv_plan_vnuma(plan, host);
-    if (rc == 0)
-        rc = hv_plan_pages(plan, host);
-    if (rc == 0)
-        rc = hv_plan_attach_devices(plan);
-    if (rc == 0)
-        rc = hv_plan_mmio(plan, host);
-    if (rc == 0)
-        rc = hv_plan_limits(plan, host);
-    if (rc == 0)
-        rc = hv_plan_migration(plan);
-    if (rc < 0) {
-        hv_plan_free(plan);
-        return rc;
-    }
-    plan->ok = hv_findings_count_severity(&plan->findings, HV_SEVERITY_ERROR) == 0;
-    *out = plan;
-    return 0;
 }
 
 /* ---- getters ---------------------------------------------------------------- */

@@ -1,6 +1,6 @@
 /*
  * plan/plan.h - the plan's internal layout and the planning steps (internal).
- * Each step lives in its own file and adds findings; plan.c runs them in
+ * Each step lives in its own file and adds findings; planner.c runs them in
  * order: devices, vNUMA (sizing, mapping, topology, pinning), pages, MMIO,
  * firmware and maximums, migration. Backends (lib/kvm, lib/libvirt) read
  * plans through this header.
