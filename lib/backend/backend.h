@@ -6,6 +6,7 @@
 #define HV_BACKEND_BACKEND_H
 
 #include <hpcvirt/backend.h>
+#include <stddef.h>
 
 struct hv_conn {
     const hv_backend *backend; /* registry entry: lives as long as the process */
@@ -31,7 +32,12 @@ int hv_backend_open_uri(const char *uri, const hv_backend **backend, void **data
 /* The backend's own data for a VM (tests of a backend reach through it). */
 void *hv_vm_backend_data(hv_vm *vm);
 
-/* HV_E_UNSUPPORTED for an operation a backend leaves NULL. */
-int hv_backend_unsupported(const hv_backend *backend, const char *operation);
+/*
+ * HV_E_UNSUPPORTED for an operation a backend leaves NULL: the message names
+ * another registered backend that has it (HV_BACKEND_OP(field)), if any.
+ */
+int hv_backend_unsupported(const hv_backend *backend, size_t operation_offset,
+                           const char *operation);
+#define HV_BACKEND_OP(field) offsetof(hv_backend, field)
 
 #endif

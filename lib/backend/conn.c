@@ -72,7 +72,7 @@ int hv_conn_host(hv_conn *conn, hv_host **host)
     HV_CHECK_ARG(host, "host");
     *host = NULL;
     if (!conn->backend->host)
-        return hv_backend_unsupported(conn->backend, "host inventory");
+        return hv_backend_unsupported(conn->backend, HV_BACKEND_OP(host), "host inventory");
     return conn->backend->host(conn->data, host);
 }
 
@@ -84,7 +84,7 @@ int hv_conn_list_vms(hv_conn *conn, char ***names, size_t *count)
     *names = NULL;
     *count = 0;
     if (!conn->backend->list_vms)
-        return hv_backend_unsupported(conn->backend, "listing VMs");
+        return hv_backend_unsupported(conn->backend, HV_BACKEND_OP(list_vms), "listing VMs");
     return conn->backend->list_vms(conn->data, names, count);
 }
 

@@ -8,6 +8,7 @@
 #include "config.h"
 #include "core/alloc.h"
 #include "core/error.h"
+#include "core/format.h"
 #include "core/log.h"
 #include "core/text.h"
 
@@ -180,14 +181,36 @@ const char *hv_backend_name_at(size_t index)
     return name;
 }
 
-int hv_backend_unsupported(const hv_backend *backend, const char *operation)
+int hv_backend_unsupported(const hv_backend *backend, size_t operation_offset,
+                           const char *operation)
 {
-    char quoted[HV_QUOTE_SIZE];
+    char quoted[HV_QUOTE_SIZE], other[MAX_NAME_BYTES + 1] = "", scheme[MAX_NAME_BYTES + 1] = "";
 
-    return hv_error_set(
-        HV_E_UNSUPPORTED, NULL, "the %s backend does not support %s%s",
-        hv_quote(quoted, sizeof(quoted), backend->name), operation,
-        strcmp(backend->name, "libvirt") == 0 ? "" : " (the libvirt backend may: libvirt:<uri>)");
+    /* name another backend only where it has the operation and a scheme to reach it by */
+    pthread_mutex_lock(&registry_lock);
+    register_builtins_locked();
+    for (size_t i = 0; i < registry_count && !*other; i++) {
+        const entry *e = &registry[i];
+        void *op;
+
+        if (!e->active || !e->table.scheme || strcmp(e->table.name, backend->name) == 0)
+            continue;
+        memcpy(&op, (const char *)&e->table + operation_offset, sizeof(op));
+        if (op) {
+            hv_format(other, sizeof(other), "%s", e->table.name);
+            hv_format(scheme, sizeof(scheme), "%s", e->table.scheme);
+        }
+    }
+    pthread_mutex_unlock(&registry_lock);
+    if (*other)
+        return hv_error_set(HV_E_UNSUPPORTED, NULL,
+                            "the %s backend does not support %s (the %s backend does: open a "
+                            "%s: URI)",
+                            hv_quote(quoted, sizeof(quoted), backend->name), operation, other,
+                            scheme);
+    return hv_error_set(HV_E_UNSUPPORTED, NULL,
+                        "the %s backend does not support %s (no registered backend does)",
+                        hv_quote(quoted, sizeof(quoted), backend->name), operation);
 }
 
 /* "libvirt:qemu:///system" has scheme "libvirt". */

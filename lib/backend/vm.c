@@ -105,7 +105,7 @@ int hv_vm_create(hv_conn *conn, const hv_plan *plan, const hv_vm_create_options 
     if (!hv_plan_ok(plan))
         return refuse_plan(plan);
     if (!conn->backend->vm_create)
-        return hv_backend_unsupported(conn->backend, "creating VMs");
+        return hv_backend_unsupported(conn->backend, HV_BACKEND_OP(vm_create), "creating VMs");
     {
         /* backends always see the current version, newer fields zero */
         hv_vm_create_options full = HV_VM_CREATE_OPTIONS_INIT;
@@ -157,7 +157,7 @@ int hv_vm_lookup(hv_conn *conn, const char *name, hv_vm **out)
     HV_CHECK_ARG(conn, "conn");
     HV_CHECK_ARG(name, "name");
     if (!conn->backend->vm_lookup)
-        return hv_backend_unsupported(conn->backend, "looking VMs up");
+        return hv_backend_unsupported(conn->backend, HV_BACKEND_OP(vm_lookup), "looking VMs up");
     rc = conn->backend->vm_lookup(conn->data, name, &data);
     if (rc < 0)
         return rc;
@@ -195,7 +195,7 @@ const char *hv_vm_name(const hv_vm *vm)
     do {                                                                                           \
         HV_CHECK_ARG(vm, "vm");                                                                    \
         if (!vm->conn->backend->field)                                                             \
-            return hv_backend_unsupported(vm->conn->backend, what);                                \
+            return hv_backend_unsupported(vm->conn->backend, HV_BACKEND_OP(field), what);          \
     } while (0)
 
 int hv_vm_start(hv_vm *vm)
@@ -277,7 +277,8 @@ int hv_vm_resume_from(hv_conn *conn, const char *path, const hv_vm_resume_option
     } else if (conn->backend->vm_resume_from) {
         rc = conn->backend->vm_resume_from(conn->data, path, opts ? opts->flags : 0, &data);
     } else {
-        return hv_backend_unsupported(conn->backend, "resuming VMs from a file");
+        return hv_backend_unsupported(conn->backend, HV_BACKEND_OP(vm_resume_from),
+                                      "resuming VMs from a file");
     }
     if (rc < 0)
         return rc;

@@ -109,6 +109,8 @@ static void test_lifecycle_and_unsupported(void **state)
     /* operations the plugin leaves NULL */
     assert_hv_error(hv_vm_pause(vm), HV_E_UNSUPPORTED);
     assert_error_mentions("testplug backend does not support pausing VMs");
+    /* the message names a backend that has the operation, by its scheme */
+    assert_error_mentions("backend does: open a kvm: URI");
     assert_hv_error(hv_vm_suspend(vm, "/tmp/x", NULL), HV_E_UNSUPPORTED);
     assert_hv_error(hv_vm_snapshot_create(vm, "s"), HV_E_UNSUPPORTED);
     assert_hv_error(hv_vm_migrate(vm, "testplug:ok", NULL), HV_E_UNSUPPORTED);
@@ -202,6 +204,7 @@ static void test_version_1_tables(void **state)
     assert_hv_ok(hv_vm_lookup(conn, "any", &vm));
     assert_hv_error(hv_vm_wait(vm, 0, &code), HV_E_UNSUPPORTED);
     assert_error_mentions("old backend does not support waiting for guests to end");
+    assert_error_mentions("(the kvm backend does: open a kvm: URI)");
     assert_hv_error(hv_vm_stat(vm, HV_VM_STAT_EXITS, &value), HV_E_UNSUPPORTED);
     hv_vm_free(vm);
     hv_conn_close(conn);
