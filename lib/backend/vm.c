@@ -7,6 +7,7 @@
 #include "core/alloc.h"
 #include "core/error.h"
 #include "core/text.h"
+#include "plan/migration.h"
 
 #include <stddef.h>
 #include <stdio.h>
@@ -342,9 +343,7 @@ int hv_vm_migrate(hv_vm *vm, const char *dest, const hv_migrate_options *opts)
     if (rc < 0)
         return rc;
     if (vm->have_plan && !vm->live_migratable && !(opts && (opts->flags & HV_MIGRATE_OFFLINE)))
-        return hv_error_set(HV_E_UNSUPPORTED, NULL,
-                            "%s cannot be live-migrated: %s; suspend it to a file and resume it "
-                            "on the other host instead",
+        return hv_error_set(HV_E_UNSUPPORTED, NULL, HV_PLAN_NOT_LIVE_REFUSAL,
                             hv_quote(quoted, sizeof(quoted), hv_vm_name(vm)),
                             vm->not_migratable_reason);
     VM_CHECK(vm_migrate, "migration");

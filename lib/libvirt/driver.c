@@ -18,6 +18,7 @@
 #include "core/error.h"
 #include "core/text.h"
 #include "host/host.h"
+#include "plan/migration.h"
 #include "plan/spec.h"
 
 #include <libvirt/libvirt.h>
@@ -677,13 +678,10 @@ static int check_plan_eligibility(lv_vm *vm)
     free(meta);
     if (!verdict.found || verdict.live)
         return 0;
-    return hv_error_set(
-        HV_E_UNSUPPORTED, NULL,
-        "%s cannot be live-migrated: %s; stop it, move it with an offline migration "
-        "(HV_MIGRATE_OFFLINE, hpcvirt migrate --offline) and start it on the other host "
-        "(QEMU cannot save it to a file either)",
-        hv_quote(quoted, sizeof(quoted), vm->name),
-        verdict.reason[0] ? hv_quote(reason, sizeof(reason), verdict.reason) : "its plan says so");
+    return hv_error_set(HV_E_UNSUPPORTED, NULL, HV_PLAN_NOT_LIVE_REFUSAL,
+                        hv_quote(quoted, sizeof(quoted), vm->name),
+                        verdict.reason[0] ? hv_quote(reason, sizeof(reason), verdict.reason)
+                                          : "its plan says so");
 }
 
 static int lv_vm_migrate(void *data, const char *dest, const hv_migrate_options *opts)

@@ -5,6 +5,7 @@
  * (mdev) and paravirtual RDMA can move. One reason per spec entry.
  */
 #include "plan/plan.h"
+#include "plan/migration.h"
 #include "core/alloc.h"
 
 #include <stdlib.h>
@@ -75,8 +76,7 @@ int hv_plan_migration(hv_plan *plan)
     }
     if (plan->nreasons)
         return hv_plan_info(plan, "plan.migration.not-live", "",
-                            "the VM cannot be live-migrated (%s%s); suspend/resume works "
-                            "instead",
+                            "the VM cannot be live-migrated (%s%s); " HV_PLAN_NOT_LIVE_ADVICE,
                             plan->reasons[0], plan->nreasons > 1 ? "; and more" : "");
     return 0;
 }

@@ -306,7 +306,7 @@ static void test_devices(void **state)
     assert_non_null(strstr(hv_plan_migration_reason_at(plan, 0), "0000:65:00.0"));
     assert_finding(plan, "plan.migration.not-live", HV_SEVERITY_INFO);
     assert_non_null(strstr(hv_finding_message(plan_finding(plan, "plan.migration.not-live")),
-                           "suspend/resume"));
+                           "move it with an offline migration (HV_MIGRATE_OFFLINE"));
     hv_plan_free(plan);
     /* a model the host lacks: budgeted from the catalogue, flagged */
     plan = test_plan(hp, "{\"vcpus\": 4, \"memory\": \"4GiB\", \"accelerators\": "

@@ -349,11 +349,15 @@ def test_migration_refused_for_gpu_passthrough(conn):
     with pytest.raises(hpcvirt.Unsupported) as exc:
         vm.migrate("qemu+ssh://elsewhere/system")
     assert "0000:07:00.0" in exc.value.message
-    assert "suspend it to a file" in exc.value.message
-    # a handle found by name reads the verdict from the domain's metadata
+    # QEMU saves to a file through migration, with the same checks: no file detour
+    assert "suspend it to a file" not in exc.value.message
+    assert "move it with an offline migration" in exc.value.message
+    assert "hpcvirt migrate --offline" in exc.value.message
+    # a handle found by name reads the verdict from the domain's metadata, says the same
     found = conn.lookup("hv-py-gpu")
-    with pytest.raises(hpcvirt.Unsupported, match="passed through"):
+    with pytest.raises(hpcvirt.Unsupported, match="passed through") as exc:
         found.migrate("qemu+ssh://elsewhere/system")
+    assert "move it with an offline migration" in exc.value.message
     assert vm.state == "running"
 
 
