@@ -32,8 +32,8 @@ static int need_cap(int fd, long cap, const char *name, const char *path)
     if (ioctl(fd, KVM_CHECK_EXTENSION, cap) > 0)
         return 0;
     return hv_error_set(HV_E_UNSUPPORTED, NULL,
-                        "%s lacks %s, which the built-in engine needs: use a newer kernel, or a "
-                        "libvirt: URI",
+                        "%s lacks %s, which the built-in engine needs: use a newer kernel (guest "
+                        "payloads run on nothing else), or a libvirt: URI for VMs without one",
                         path, name);
 }
 
@@ -85,8 +85,12 @@ int hv_kvm_system_open(hv_kvm_system *sys)
             return hv_error_set(HV_E_NOKVM, NULL,
                                 "%s does not exist: this machine offers no KVM (no "
                                 "virtualization extensions, or the kvm module is not loaded), so "
-                                "the built-in engine cannot run here; use a libvirt: URI "
-                                "(libvirt:qemu:///system runs QEMU with software emulation)",
+                                "the built-in engine cannot run here; guest payloads (hpcvirt "
+                                "run) run on nothing else: load kvm_intel or kvm_amd (with "
+                                "virtualization enabled in the firmware; in a VM, nested "
+                                "virtualization from its host) or use a machine with KVM; a VM "
+                                "without a payload can use a libvirt: URI instead "
+                                "(libvirt:qemu:///system emulates its CPU in software)",
                                 path);
         if (err == EACCES || err == EPERM)
             return hv_error_set(HV_E_PERM, NULL,

@@ -66,10 +66,11 @@ static void test_plugins_and_dispatch(void **state)
     assert_error_mentions("refuses testplug:fail on purpose");
     assert_hv_error(hv_conn_open("nosuch:///", &conn), HV_E_NOTFOUND);
     assert_error_mentions("testplug:");
-    /* the built-in engine without KVM says what to use instead */
+    /* the built-in engine without KVM says what to do: payloads need KVM, other VMs have libvirt */
     setenv("HPCVIRT_KVM_DEVICE", "/nonexistent/kvm", 1);
     assert_hv_error(hv_conn_open("kvm:///", &conn), HV_E_NOKVM);
-    assert_error_mentions("libvirt:");
+    assert_error_mentions("load kvm_intel or kvm_amd");
+    assert_error_mentions("a VM without a payload can use a libvirt: URI");
     unsetenv("HPCVIRT_KVM_DEVICE");
     /* NULL: $HPCVIRT_DEFAULT_URI */
     setenv("HPCVIRT_DEFAULT_URI", "testplug:ok", 1);

@@ -79,7 +79,8 @@ class SnapshotError(Error):
 
 
 class NoKvm(Error):
-    """/dev/kvm is missing or unusable (HV_E_NOKVM): use a libvirt: URI."""
+    """/dev/kvm is missing or unusable (HV_E_NOKVM): guest payloads need it (load
+    kvm_intel or kvm_amd); a VM without a payload can use a libvirt: URI."""
 
 
 _BY_CODE = {
