@@ -226,10 +226,13 @@ class Plan:
         """The plan as libvirt domain XML (libvirt 9.0 schema): vCPUs pinned,
         vNUMA cells with distances, numatune, huge pages, firmware, the 64-bit
         PCI hole, the guest's physical-address width, host devices, virtio-net,
-        and the plan itself as <metadata>. `domain_type` is "kvm" (the
-        default) or "qemu" (software emulation); `network` a libvirt network
-        for the NICs (default: user-mode networking, one queue); `console_log`
-        an absolute path for the serial console (default: a pty).
+        and in <metadata> what a handle found by name later needs: compact
+        JSON with the profile, a digest of the plan, its live-migration
+        verdict and the spec, not the plan itself (docs/backends.md, "Domain
+        metadata"). `domain_type` is "kvm" (the default) or "qemu" (software
+        emulation); `network` a libvirt network for the NICs (default:
+        user-mode networking, one queue); `console_log` an absolute path for
+        the serial console (default: a pty).
 
         Raises PlanError for a plan with errors or with devices not assigned
         to host PCI functions (catalogue models), Unsupported for what libvirt
