@@ -22,9 +22,10 @@ typedef struct hv_kvm_system {
 } hv_kvm_system;
 
 /**
- * Open the device and check it: HV_E_NOKVM when it is missing (saying to use a
- * libvirt: URI instead), HV_E_PERM without access (the kvm group), HV_E_UNSUPPORTED
- * for an API version other than 12 or a missing capability (named).
+ * Open the device and check it: HV_E_NOKVM when it is missing (saying how to
+ * get it, and that a libvirt: URI serves VMs without a payload), HV_E_PERM
+ * without access (the kvm group), HV_E_UNSUPPORTED for an API version other
+ * than 12 or a missing capability (named).
  */
 int hv_kvm_system_open(hv_kvm_system *sys);
 void hv_kvm_system_close(hv_kvm_system *sys);
