@@ -287,7 +287,10 @@ def test_clone_modes_run_the_worker_to_the_same_checksums(conn, host, mode, work
         assert CHECKSUM.findall(text) == worker_checksums
         # instant and full clones go on from the middle; cold ones boot afresh
         assert ("memory buffer" in text) == (mode == "cold")
-    assert console.text().count("worker done") == 2
+        assert "worker done" in text
+    # one callback serves both clones: their vCPU threads call it at once, so
+    # the two streams interleave; it must still get every byte each kept
+    assert sorted(console.text()) == sorted("".join(c.console() for c in clones))
     parent.destroy()
 
 
