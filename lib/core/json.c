@@ -44,11 +44,6 @@ int hv_json_add_bool(json_object *obj, const char *key, bool value)
     return hv_json_add(obj, key, json_object_new_boolean(value));
 }
 
-int hv_json_add_double(json_object *obj, const char *key, double value)
-{
-    return hv_json_add(obj, key, json_object_new_double(value));
-}
-
 int hv_json_array_add_int(json_object *array, int64_t value)
 {
     json_object *v = json_object_new_int64(value);

@@ -19,7 +19,6 @@ int hv_json_add_string(json_object *obj, const char *key, const char *value);
 int hv_json_add_int(json_object *obj, const char *key, int64_t value);
 int hv_json_add_u64(json_object *obj, const char *key, uint64_t value);
 int hv_json_add_bool(json_object *obj, const char *key, bool value);
-int hv_json_add_double(json_object *obj, const char *key, double value);
 int hv_json_array_add_int(json_object *array, int64_t value);
 
 /* Lookups: NULL / false when the key is missing or has another type. */

@@ -292,33 +292,6 @@ int hv_sysfs_read_u64(const hv_sysfs *fs, const char *rel, uint64_t *out)
     return rc;
 }
 
-bool hv_sysfs_exists(const hv_sysfs *fs, const char *rel)
-{
-    struct stat st;
-    char name[NAME_MAX + 1];
-    int dirfd = hv_inroot_open_parent(fs->rootfd, fs->resolver, rel, name);
-    bool found;
-
-    if (dirfd < 0)
-        return false;
-    found = fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
-    close(dirfd);
-    return found;
-}
-
-bool hv_sysfs_is_dir(const hv_sysfs *fs, const char *rel)
-{
-    struct stat st;
-    int fd = hv_inroot_open(fs->rootfd, fs->resolver, rel, HV_INROOT_LOOKUP);
-    bool dir;
-
-    if (fd < 0)
-        return false;
-    dir = fstat(fd, &st) == 0 && S_ISDIR(st.st_mode);
-    close(fd);
-    return dir;
-}
-
 /* hv_sysfs_readlink() of an entry whose lstat() is `st`. */
 static int read_link_entry(const hv_sysfs *fs, const char *rel, const struct stat *st,
                            char **target)

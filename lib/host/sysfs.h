@@ -51,9 +51,6 @@ int hv_sysfs_read_u64(const hv_sysfs *fs, const char *rel, uint64_t *out);
 /* Read a short text attribute with surrounding whitespace removed. */
 int hv_sysfs_read_line(const hv_sysfs *fs, const char *rel, char **out);
 
-bool hv_sysfs_exists(const hv_sysfs *fs, const char *rel);
-bool hv_sysfs_is_dir(const hv_sysfs *fs, const char *rel);
-
 /*
  * The target of a link (real or flattened). HV_E_NOTFOUND when missing,
  * HV_E_PARSE when the entry is neither a link nor a link file.

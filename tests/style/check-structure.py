@@ -15,6 +15,10 @@ Usage: check-structure.py SOURCE_ROOT BUILD_ROOT
    or a fuzz target, a test (any object in BUILD_ROOT), or be part of the
    public ABI (ABI.txt). Otherwise it should be static. Those only tests call
    are listed as notes (seams for unit tests, or dead code tests keep alive).
+4. Definitions you can find. Every exported function (ABI.txt) has its
+   definition written out in lib/: a line that starts with its return type
+   and has NAME( on it, as `grep -n '^[a-z].*NAME('` and ctags find it -
+   never a definition a macro generates.
 
 Prints every violation, one per line, and exits 1 if there is any.
 """
@@ -184,6 +188,20 @@ def check_objects(src, build, problems, notes):
                             % (layer, unit, symbol))
 
 
+def check_definitions(src, problems):
+    lines = []
+    for layer, name, path in lib_files(src):
+        if name.endswith(".c"):
+            with open(path, encoding="utf-8") as f:
+                lines += [line for line in f if line[:1].isalpha() and not line.rstrip().endswith(";")]
+    text = "".join(lines)
+    for symbol in sorted(public_symbols(src)):
+        if not re.search(r"^[A-Za-z].*\b%s\(" % re.escape(symbol), text, re.M):
+            problems.append("%s: exported (ABI.txt) but no definition line in lib/ starts with its"
+                            " return type and names it (write the function out; no macro)"
+                            % symbol)
+
+
 def main(argv):
     if len(argv) != 3:
         print(__doc__.strip(), file=sys.stderr)
@@ -192,6 +210,7 @@ def main(argv):
     problems, notes = [], []
     check_includes(src, problems)
     check_objects(src, build, problems, notes)
+    check_definitions(src, problems)
     for note in notes:
         print("note: " + note)
     for problem in problems:
@@ -199,7 +218,8 @@ def main(argv):
     if problems:
         print("%d structure problem(s)" % len(problems))
         return 1
-    print("structure: layers hold, no loops, no file-local functions exported")
+    print("structure: layers hold, no loops, no file-local functions exported, every"
+          " public function defined where a search finds it")
     return 0
 
 
