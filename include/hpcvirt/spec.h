@@ -1,7 +1,7 @@
 /*
  * hpcvirt/spec.h - VM specs: the VM a user wants (vCPUs, memory, firmware,
  * topology hints, vNUMA, page size, CPU placement, accelerators, NICs, RDMA
- * fabric attachments, guest physical-address width, maximums profile).
+ * fabric attachments, disks, guest physical-address width, maximums profile).
  *
  * Build one with the setters or read one from JSON (docs/spec-json.md); both
  * check every value at once and fail with HV_E_SPEC naming the field
@@ -71,6 +71,14 @@ typedef enum hv_rdma_mode {
     HV_RDMA_MODE_PASSTHROUGH = 2 /**< a whole RDMA NIC */
 } hv_rdma_mode;
 
+typedef enum hv_disk_format { HV_DISK_FORMAT_RAW = 0, HV_DISK_FORMAT_QCOW2 = 1 } hv_disk_format;
+
+typedef enum hv_disk_bus {
+    HV_DISK_BUS_VIRTIO = 0, /**< virtio-blk: vda, vdb, ... */
+    HV_DISK_BUS_SCSI = 1,   /**< virtio-scsi: sda, sdb, ... */
+    HV_DISK_BUS_SATA = 2    /**< AHCI: sda, sdb, ... */
+} hv_disk_bus;
+
 /** Special values of guest physical-address bits. */
 #define HV_GUEST_PHYS_BITS_AUTO 0
 #define HV_GUEST_PHYS_BITS_HOST (-1)
@@ -113,6 +121,13 @@ HV_EXTERN int hv_vm_spec_add_nic(hv_vm_spec *spec, const char *model, unsigned i
                                  unsigned int rss_flags, unsigned int tunnel_flags);
 /** An RDMA fabric attachment; mtu 0 = the port's. */
 HV_EXTERN int hv_vm_spec_add_rdma(hv_vm_spec *spec, int protocol, int mode, unsigned int mtu);
+/**
+ * A disk image: an absolute `path`, HV_DISK_FORMAT_*, HV_DISK_BUS_*, `serial` (NULL or "" for
+ * none; at most 20 printable ASCII characters) and `size_bytes` (0: the file must exist; else the
+ * size to create it with when it does not, a whole number of MiB). Since HPCVIRT_1.1.
+ */
+HV_EXTERN int hv_vm_spec_add_disk(hv_vm_spec *spec, const char *path, int format, int bus,
+                                  bool read_only, const char *serial, uint64_t size_bytes);
 /** HV_GUEST_PHYS_BITS_AUTO, HV_GUEST_PHYS_BITS_HOST or 32..64. */
 HV_EXTERN int hv_vm_spec_set_guest_phys_bits(hv_vm_spec *spec, int bits);
 /** Maximums profile name ("vsphere-6.7", "kvm-q35", "vsphere-6.0"). */

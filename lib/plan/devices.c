@@ -481,6 +481,37 @@ static int plan_rdma(hv_plan *plan, const hv_host *host)
     return rc < 0 ? HV_E_NOMEM : 0;
 }
 
+/*
+ * Disks: only what needs no I/O (whether an image exists and is readable is
+ * the backend's check when it creates the VM). One image written through
+ * two disks, or written through one and read through another, is corrupted
+ * or read torn: QEMU's image locking would refuse it at start anyway.
+ */
+static int plan_disks(hv_plan *plan)
+{
+    int rc = 0;
+
+    for (size_t i = 0; i < plan->spec->ndisks; i++) {
+        const hv_spec_disk *disk = &plan->spec->disks[i];
+        char path[40];
+
+        hv_format(path, sizeof(path), "disks[%zu].path", i);
+        for (size_t j = 0; j < i; j++) {
+            const hv_spec_disk *other = &plan->spec->disks[j];
+
+            if (strcmp(disk->path, other->path) != 0 || (disk->read_only && other->read_only))
+                continue;
+            rc |= hv_plan_error(plan, "plan.disks.shared-writable", path,
+                                "disks[%zu] and disks[%zu] are one image, and disks[%zu] writes "
+                                "it: give each writable disk its own image (or make both "
+                                "read_only)",
+                                j, i, disk->read_only ? j : i);
+            break;
+        }
+    }
+    return rc < 0 ? HV_E_NOMEM : 0;
+}
+
 int hv_plan_devices(hv_plan *plan, const hv_host *host)
 {
     size_t expected = plan->spec->nnics + plan->spec->nrdma;
@@ -501,6 +532,8 @@ int hv_plan_devices(hv_plan *plan, const hv_host *host)
         rc = plan_rdma(plan, host);
     if (rc == 0)
         rc = plan_nics(plan);
+    if (rc == 0)
+        rc = plan_disks(plan);
     return rc;
 }
 

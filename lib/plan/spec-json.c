@@ -35,6 +35,7 @@ static const hv_json_array_limit spec_arrays[] = {
     {"nics[].rss", NAME_COUNT(rss_names), "RSS flags (each once)"},
     {"nics[].tunnel_offloads", NAME_COUNT(tunnel_names), "tunnel offloads (each once)"},
     {"rdma", HV_SPEC_MAX_DEVICES, "RDMA attachments"},
+    {"disks", HV_SPEC_MAX_DISKS, "disks"},
     {NULL, 0, NULL},
 };
 
@@ -98,9 +99,9 @@ static int read_enum(json_object *obj, const char *key, const char *path,
                         hv_quote(quoted, sizeof(quoted), s), list);
 }
 
-/* memory: bytes as an integer or a size string ("1.5TiB"). */
-static int read_memory(json_object *obj, const char *key, const char *path, bool required,
-                       uint64_t *out)
+/* Bytes as an integer (at most `max`) or a size string ("1.5TiB"); 1 when absent. */
+static int read_size(json_object *obj, const char *key, const char *path, bool required,
+                     uint64_t max, uint64_t *out)
 {
     json_object *v;
     char where[256];
@@ -131,10 +132,23 @@ static int read_memory(json_object *obj, const char *key, const char *path, bool
             return hv_error_set(S, where, "%s: %s", where, reason);
         }
     } else {
-        rc = hv_json_read_u64(obj, key, path, true, S, HV_SPEC_MAX_MEMORY, out);
+        rc = hv_json_read_u64(obj, key, path, true, S, max, out);
         if (rc < 0)
             return rc;
     }
+    return 0;
+}
+
+/* memory: bytes as an integer or a size string ("1.5TiB"). */
+static int read_memory(json_object *obj, const char *key, const char *path, bool required,
+                       uint64_t *out)
+{
+    char where[256];
+    int rc = read_size(obj, key, path, required, HV_SPEC_MAX_MEMORY, out);
+
+    if (rc != 0)
+        return rc;
+    hv_json_path_key(where, sizeof(where), path, key);
     return hv_spec_check_memory(*out, where);
 }
 
@@ -342,6 +356,40 @@ static int read_rdma(hv_vm_spec *spec, json_object *root)
     return 0;
 }
 
+static int read_disks(hv_vm_spec *spec, json_object *root)
+{
+    static const char *const keys[] = {"path",   "format", "bus", "read_only",
+                                       "serial", "size",   NULL};
+    json_object *list;
+    int rc = hv_json_read_array(root, "disks", "", false, S, &list);
+
+    if (rc != 0)
+        return rc < 0 ? rc : 0;
+    for (size_t i = 0; i < json_object_array_length(list); i++) {
+        json_object *d = json_object_array_get_idx(list, i);
+        const char *file = NULL, *serial = NULL;
+        int format = HV_DISK_FORMAT_RAW, bus = HV_DISK_BUS_VIRTIO;
+        bool read_only = false;
+        uint64_t size = 0;
+        char path[64];
+
+        hv_json_path_index(path, sizeof(path), "disks", i);
+        if (!json_object_is_type(d, json_type_object))
+            return hv_error_set(S, path, "%s must be an object", path);
+        if ((rc = check_keys(d, path, keys)) < 0 ||
+            (rc = hv_json_read_string(d, "path", path, true, S, &file)) < 0 ||
+            (rc = read_enum(d, "format", path, hv_spec_disk_format_name, &format)) < 0 ||
+            (rc = read_enum(d, "bus", path, hv_spec_disk_bus_name, &bus)) < 0 ||
+            (rc = hv_json_read_bool(d, "read_only", path, false, S, &read_only)) < 0 ||
+            (rc = hv_json_read_string(d, "serial", path, false, S, &serial)) < 0 ||
+            (rc = read_size(d, "size", path, false, HV_SPEC_MAX_DISK_SIZE, &size)) < 0)
+            return rc;
+        if ((rc = hv_vm_spec_add_disk(spec, file, format, bus, read_only, serial, size)) < 0)
+            return rc;
+    }
+    return 0;
+}
+
 static int read_guest_phys_bits(hv_vm_spec *spec, json_object *root)
 {
     json_object *v;
@@ -385,6 +433,7 @@ static int spec_from_object(hv_vm_spec *spec, json_object *root)
                                        "accelerators",
                                        "nics",
                                        "rdma",
+                                       "disks",
                                        "guest_phys_bits",
                                        "profile",
                                        NULL};
@@ -416,7 +465,8 @@ static int spec_from_object(hv_vm_spec *spec, json_object *root)
         (rc = read_enum(root, "cpu_placement", "", hv_spec_cpu_placement_name,
                         &spec->cpu_placement)) < 0 ||
         (rc = read_accelerators(spec, root)) < 0 || (rc = read_nics(spec, root)) < 0 ||
-        (rc = read_rdma(spec, root)) < 0 || (rc = read_guest_phys_bits(spec, root)) < 0 ||
+        (rc = read_rdma(spec, root)) < 0 || (rc = read_disks(spec, root)) < 0 ||
+        (rc = read_guest_phys_bits(spec, root)) < 0 ||
         (rc = hv_json_read_string(root, "profile", "", false, S, &profile)) < 0 ||
         (rc == 0 && (rc = hv_vm_spec_set_profile(spec, profile)) < 0))
         return rc;
@@ -470,14 +520,15 @@ json_object *hv_vm_spec_to_json_object(const hv_vm_spec *spec)
 {
     json_object *root = json_object_new_object();
     json_object *accels = json_object_new_array(), *nics = json_object_new_array();
-    json_object *rdma = json_object_new_array(), *vnuma;
+    json_object *rdma = json_object_new_array(), *disks = json_object_new_array(), *vnuma;
     int rc = 0;
 
-    if (!root || !accels || !nics || !rdma) {
+    if (!root || !accels || !nics || !rdma || !disks) {
         json_object_put(root);
         json_object_put(accels);
         json_object_put(nics);
         json_object_put(rdma);
+        json_object_put(disks);
         return NULL;
     }
     rc |= hv_json_add_string(root, "name", spec->name);
@@ -568,6 +619,26 @@ json_object *hv_vm_spec_to_json_object(const hv_vm_spec *spec)
         }
     }
     rc |= hv_json_add(root, "rdma", rdma);
+    for (size_t i = 0; i < spec->ndisks && rc == 0; i++) {
+        const hv_spec_disk *d = &spec->disks[i];
+        json_object *o = json_object_new_object();
+
+        if (!o) {
+            rc = -1;
+            break;
+        }
+        rc |= hv_json_add_string(o, "path", d->path);
+        rc |= hv_json_add_string(o, "format", hv_spec_disk_format_name(d->format));
+        rc |= hv_json_add_string(o, "bus", hv_spec_disk_bus_name(d->bus));
+        rc |= hv_json_add_bool(o, "read_only", d->read_only);
+        rc |= hv_json_add_string(o, "serial", d->serial);
+        rc |= hv_json_add_u64(o, "size", d->size_bytes);
+        if (json_object_array_add(disks, o) < 0) {
+            json_object_put(o);
+            rc = -1;
+        }
+    }
+    rc |= hv_json_add(root, "disks", disks);
     if (spec->guest_phys_bits == HV_GUEST_PHYS_BITS_AUTO)
         rc |= hv_json_add_string(root, "guest_phys_bits", "auto");
     else if (spec->guest_phys_bits == HV_GUEST_PHYS_BITS_HOST)

@@ -21,6 +21,8 @@ static const char *const placement_names[] = {"shared", "dedicated", NULL};
 static const char *const accel_mode_names[] = {"passthrough", "vgpu", "fpga", NULL};
 static const char *const rdma_protocol_names[] = {"roce-v2", "roce-v1", "infiniband", NULL};
 static const char *const rdma_mode_names[] = {"pvrdma", "sr-iov", "passthrough", NULL};
+static const char *const disk_format_names[] = {"raw", "qcow2", NULL};
+static const char *const disk_bus_names[] = {"virtio", "scsi", "sata", NULL};
 
 static const char *name_of(const char *const *names, size_t count, int value)
 {
@@ -56,6 +58,14 @@ const char *hv_spec_rdma_protocol_name(int v)
 const char *hv_spec_rdma_mode_name(int v)
 {
     return NAME_OF(rdma_mode_names, v);
+}
+const char *hv_spec_disk_format_name(int v)
+{
+    return NAME_OF(disk_format_names, v);
+}
+const char *hv_spec_disk_bus_name(int v)
+{
+    return NAME_OF(disk_bus_names, v);
 }
 
 uint64_t hv_spec_page_size_bytes(int page_size)
@@ -138,6 +148,20 @@ int hv_spec_check_memory(uint64_t bytes, const char *path)
     return 0;
 }
 
+static int check_disk_size(uint64_t bytes, const char *path)
+{
+    if (bytes < (UINT64_C(1) << 20) || bytes % (UINT64_C(1) << 20))
+        return hv_error_set(HV_E_SPEC, path,
+                            "%s must be a whole number of MiB, at least 1 MiB (got %llu bytes)",
+                            path, (unsigned long long)bytes);
+    if (bytes > HV_SPEC_MAX_DISK_SIZE)
+        return hv_error_set(HV_E_SPEC, path,
+                            "%s is larger than 64 TiB, beyond what hpcvirt creates (a raw image "
+                            "on ext4 is at most 16 TiB): create such an image yourself",
+                            path);
+    return 0;
+}
+
 static int check_pci_address(const char *text, const char *path)
 {
     char quoted[HV_QUOTE_SIZE];
@@ -201,6 +225,44 @@ static int check_nic_model(const char *model, const char *path)
                         path, hv_quote(quoted, sizeof(quoted), model));
 }
 
+static int check_disk_path(const char *text, const char *path)
+{
+    char quoted[HV_QUOTE_SIZE];
+    int rc = check_short_text(text, HV_SPEC_MAX_DISK_PATH, path);
+
+    if (rc < 0)
+        return rc;
+    if (text[0] != '/')
+        return hv_error_set(HV_E_SPEC, path,
+                            "%s '%s' is not an absolute path: the backend may run in another "
+                            "directory, so write the image's whole path from /",
+                            path, hv_quote(quoted, sizeof(quoted), text));
+    if (text[strlen(text) - 1] == '/')
+        return hv_error_set(HV_E_SPEC, path, "%s '%s' names a directory, not an image file", path,
+                            hv_quote(quoted, sizeof(quoted), text));
+    return 0;
+}
+
+static int check_disk_serial(const char *serial, const char *path)
+{
+    char quoted[HV_QUOTE_SIZE];
+    size_t len = strlen(serial);
+
+    if (len > HV_SPEC_MAX_DISK_SERIAL)
+        return hv_error_set(HV_E_SPEC, path,
+                            "%s is %zu characters long: at most %u (QEMU's limit for a disk "
+                            "serial)",
+                            path, len, HV_SPEC_MAX_DISK_SERIAL);
+    for (const char *p = serial; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '_' || *p == '.' || *p == '+' || *p == '-' || *p == ' '))
+            return hv_error_set(HV_E_SPEC, path,
+                                "%s '%s' may use only ASCII letters, digits, '_', '.', '+', '-' "
+                                "and spaces (libvirt's rule for a disk serial)",
+                                path, hv_quote(quoted, sizeof(quoted), serial));
+    return 0;
+}
+
 static int check_enum(int value, const char *const *names, const char *path)
 {
     size_t n = 0;
@@ -239,6 +301,7 @@ void hv_vm_spec_free(hv_vm_spec *spec)
     free(spec->accels);
     free(spec->nics);
     free(spec->rdma);
+    free(spec->disks);
     free(spec);
 }
 
@@ -274,7 +337,9 @@ int hv_vm_spec_copy(const hv_vm_spec *spec, hv_vm_spec **out)
         copy_array((void **)&copy->nics, spec->nics, spec->nnics, sizeof(*spec->nics),
                    &copy->nics_cap) < 0 ||
         copy_array((void **)&copy->rdma, spec->rdma, spec->nrdma, sizeof(*spec->rdma),
-                   &copy->rdma_cap) < 0) {
+                   &copy->rdma_cap) < 0 ||
+        copy_array((void **)&copy->disks, spec->disks, spec->ndisks, sizeof(*spec->disks),
+                   &copy->disks_cap) < 0) {
         hv_vm_spec_free(copy);
         return HV_E_NOMEM;
     }
@@ -304,6 +369,7 @@ hv_vm_spec *hv_vm_spec_copy_arena(const hv_vm_spec *spec, hv_arena *arena)
     COPY_ARRAY(accels, naccels, accels_cap);
     COPY_ARRAY(nics, nnics, nics_cap);
     COPY_ARRAY(rdma, nrdma, rdma_cap);
+    COPY_ARRAY(disks, ndisks, disks_cap);
 #undef COPY_ARRAY
     return copy;
 }
@@ -559,6 +625,52 @@ int hv_vm_spec_add_rdma(hv_vm_spec *spec, int protocol, int mode, unsigned int m
     if (HV_ARRAY_RESERVE(spec->rdma, spec->rdma_cap, spec->nrdma + 1) < 0)
         return HV_E_NOMEM;
     spec->rdma[spec->nrdma++] = (hv_spec_rdma){protocol, mode, mtu};
+    return 0;
+}
+
+int hv_vm_spec_add_disk(hv_vm_spec *spec, const char *path, int format, int bus, bool read_only,
+                        const char *serial, uint64_t size_bytes)
+{
+    hv_spec_disk *disk;
+    char where[64];
+    int rc;
+
+    HV_CHECK_ARG(spec, "spec");
+    snprintf(where, sizeof(where), "disks[%zu]", spec->ndisks);
+    if (spec->ndisks >= HV_SPEC_MAX_DISKS)
+        return hv_error_set(HV_E_SPEC, where, "at most %u disks", HV_SPEC_MAX_DISKS);
+    snprintf(where, sizeof(where), "disks[%zu].path", spec->ndisks);
+    if ((rc = check_disk_path(path, where)) < 0)
+        return rc;
+    snprintf(where, sizeof(where), "disks[%zu].format", spec->ndisks);
+    if ((rc = check_enum(format, disk_format_names, where)) < 0)
+        return rc;
+    snprintf(where, sizeof(where), "disks[%zu].bus", spec->ndisks);
+    if ((rc = check_enum(bus, disk_bus_names, where)) < 0)
+        return rc;
+    snprintf(where, sizeof(where), "disks[%zu].serial", spec->ndisks);
+    if (!serial)
+        serial = "";
+    if ((rc = check_disk_serial(serial, where)) < 0)
+        return rc;
+    snprintf(where, sizeof(where), "disks[%zu].size", spec->ndisks);
+    if (size_bytes && (rc = check_disk_size(size_bytes, where)) < 0)
+        return rc;
+    if (read_only && size_bytes)
+        return hv_error_set(HV_E_SPEC, where,
+                            "%s creates the image, but the disk is read_only: an empty read-only "
+                            "disk is of no use (create the image first, or drop read_only)",
+                            where);
+    if (HV_ARRAY_RESERVE(spec->disks, spec->disks_cap, spec->ndisks + 1) < 0)
+        return HV_E_NOMEM;
+    disk = &spec->disks[spec->ndisks++];
+    memset(disk, 0, sizeof(*disk));
+    snprintf(disk->path, sizeof(disk->path), "%s", path);
+    disk->format = format;
+    disk->bus = bus;
+    disk->read_only = read_only;
+    snprintf(disk->serial, sizeof(disk->serial), "%s", serial);
+    disk->size_bytes = size_bytes;
     return 0;
 }
 

@@ -13,6 +13,10 @@
 #define HV_SPEC_MAX_DEVICES     64u
 #define HV_SPEC_MAX_NIC_QUEUES  256u
 #define HV_SPEC_MAX_NAME        64u
+#define HV_SPEC_MAX_DISKS       60u   /* vSphere 6.7: 60 virtual disks per VM (4 x 15 SCSI) */
+#define HV_SPEC_MAX_DISK_PATH   1024u /* well under PATH_MAX, libvirt's and QEMU's limits */
+#define HV_SPEC_MAX_DISK_SERIAL 20u   /* QEMU: a virtio-blk/ATA serial has 20 bytes */
+#define HV_SPEC_MAX_DISK_SIZE   (UINT64_C(1) << 46) /* 64 TiB: larger images are made by hand */
 #define HV_SPEC_MAX_MEMORY      (UINT64_C(1) << 52) /* 4 PiB: beyond any x86 guest */
 
 typedef struct hv_spec_vnode {
@@ -41,6 +45,15 @@ typedef struct hv_spec_rdma {
     unsigned int mtu;
 } hv_spec_rdma;
 
+typedef struct hv_spec_disk {
+    char path[HV_SPEC_MAX_DISK_PATH + 1]; /* absolute */
+    int format;
+    int bus;
+    bool read_only;
+    char serial[HV_SPEC_MAX_DISK_SERIAL + 1];
+    uint64_t size_bytes; /* 0: the image must exist */
+} hv_spec_disk;
+
 struct hv_vm_spec {
     char name[HV_SPEC_MAX_NAME + 1];
     unsigned int vcpus;
@@ -60,6 +73,8 @@ struct hv_vm_spec {
     hv_spec_nic *nics;
     size_t nrdma, rdma_cap;
     hv_spec_rdma *rdma;
+    size_t ndisks, disks_cap;
+    hv_spec_disk *disks;
     int guest_phys_bits; /* HV_GUEST_PHYS_BITS_AUTO, _HOST, or 32..64 */
     char profile[32];
 };
@@ -80,6 +95,8 @@ const char *hv_spec_cpu_placement_name(int placement);
 const char *hv_spec_accel_mode_name(int mode);
 const char *hv_spec_rdma_protocol_name(int protocol);
 const char *hv_spec_rdma_mode_name(int mode);
+const char *hv_spec_disk_format_name(int format);
+const char *hv_spec_disk_bus_name(int bus);
 uint64_t hv_spec_page_size_bytes(int page_size); /* 0 for auto */
 
 /* Checks shared by the setters and the JSON reader; `path` names the field. */

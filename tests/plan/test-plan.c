@@ -403,6 +403,32 @@ static void test_nics_and_rdma(void **state)
     hv_host_free(dgx);
 }
 
+static void test_disks(void **state)
+{
+    hv_host *dgx = fixture("hosts/dgx-a100-roce");
+    hv_plan *plan;
+
+    /* one image read through two disks is fine; written through one of them is not */
+    plan = test_plan(dgx, "{\"vcpus\": 4, \"memory\": \"4GiB\", \"disks\": [{\"path\": "
+                          "\"/img/a.raw\", \"read_only\": true}, {\"path\": \"/img/a.raw\", "
+                          "\"read_only\": true, \"bus\": \"sata\"}, {\"path\": \"/img/b.raw\"}]}");
+    assert_true(hv_plan_ok(plan));
+    assert_null(plan_finding(plan, "plan.disks.shared-writable"));
+    assert_int_equal(hv_plan_device_count(plan), 0); /* disks are not PCI devices of the plan */
+    hv_plan_free(plan);
+    plan = test_plan(dgx, "{\"vcpus\": 4, \"memory\": \"4GiB\", \"disks\": [{\"path\": "
+                          "\"/img/a.raw\"}, {\"path\": \"/img/b.raw\"}, {\"path\": \"/img/a.raw\", "
+                          "\"read_only\": true}]}");
+    assert_false(hv_plan_ok(plan));
+    assert_finding(plan, "plan.disks.shared-writable", HV_SEVERITY_ERROR);
+    assert_string_equal(hv_finding_path(plan_finding(plan, "plan.disks.shared-writable")),
+                        "disks[2].path");
+    assert_non_null(strstr(hv_finding_message(plan_finding(plan, "plan.disks.shared-writable")),
+                           "disks[0] writes"));
+    hv_plan_free(plan);
+    hv_host_free(dgx);
+}
+
 static void test_rdma_mtu(void **state)
 {
     test_host_params p = {
@@ -632,6 +658,7 @@ int main(void)
         cmocka_unit_test(test_iommu_group_sharing),
         cmocka_unit_test(test_nics_and_rdma),
         cmocka_unit_test(test_rdma_mtu),
+        cmocka_unit_test(test_disks),
         cmocka_unit_test(test_long_multibyte_names),
         cmocka_unit_test(test_json_deterministic),
         cmocka_unit_test(test_bad_arguments),

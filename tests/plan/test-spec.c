@@ -302,6 +302,8 @@ static void test_json_lists_bounded(void **state)
         {"accelerators", "{\"model\": \"l40s\", \"count\": 0}", "{\"model\": \"l40s\"}", 64,
          "accelerators[64]", "at most 64 accelerators"},
         {"rdma", "{\"mtu\": 9000}", "{}", 64, "rdma[64]", "at most 64 RDMA attachments"},
+        {"disks", "{\"path\": \"rel.img\"}", "{\"path\": \"/d.img\", \"read_only\": true}", 60,
+         "disks[60]", "60 disks"},
         {"vnuma", "{\"vcpus\": 0, \"memory\": \"1GiB\"}", "{\"vcpus\": 1, \"memory\": \"1GiB\"}",
          64, "vnuma[64]", "at most 64 vNUMA nodes"},
     };
@@ -367,6 +369,90 @@ static void test_json_forms(void **state)
     hv_vm_spec_free(b);
 }
 
+static void test_disks(void **state)
+{
+    static const struct {
+        const char *disk, *path, *mentions;
+    } bad[] = {
+        {"{}", "disks[0].path", "required"},
+        {"{\"path\": 7}", "disks[0].path", NULL},
+        {"{\"path\": \"\"}", "disks[0].path", "absolute"},
+        {"{\"path\": \"vm.img\"}", "disks[0].path", "absolute"},
+        {"{\"path\": \"/images/\"}", "disks[0].path", "directory"},
+        {"{\"path\": \"/a\\u001bb\"}", "disks[0].path", "\\u001b"},
+        {"{\"path\": \"/a.img\", \"format\": \"vmdk\"}", "disks[0].format", "raw|qcow2"},
+        {"{\"path\": \"/a.img\", \"bus\": \"ide\"}", "disks[0].bus", "virtio|scsi|sata"},
+        {"{\"path\": \"/a.img\", \"read_only\": \"yes\"}", "disks[0].read_only", NULL},
+        {"{\"path\": \"/a.img\", \"serial\": \"123456789012345678901\"}", "disks[0].serial",
+         "at most 20"},
+        {"{\"path\": \"/a.img\", \"serial\": \"caf\u00e9\"}", "disks[0].serial", "ASCII"},
+        {"{\"path\": \"/a.img\", \"serial\": \"a\\tb\"}", "disks[0].serial", NULL},
+        {"{\"path\": \"/a.img\", \"serial\": \"<b>&\"}", "disks[0].serial", "libvirt's rule"},
+        {"{\"path\": \"/a.img\", \"size\": -1}", "disks[0].size", NULL},
+        {"{\"path\": \"/a.img\", \"size\": 1000}", "disks[0].size", "MiB"},
+        {"{\"path\": \"/a.img\", \"size\": \"1PiB\"}", "disks[0].size", "64 TiB"},
+        {"{\"path\": \"/a.img\", \"size\": \"lots\"}", "disks[0].size", NULL},
+        {"{\"path\": \"/a.img\", \"size\": \"1GiB\", \"read_only\": true}", "disks[0].size",
+         "read_only"},
+        {"{\"path\": \"/a.img\", \"cache\": \"none\"}", "disks[0].cache", "known keys"},
+        {"{\"path\": \"/a.img\", \"path\": \"/b.img\"}", "disks[0].path", NULL},
+        {"\"/a.img\"", "disks[0]", "object"},
+    };
+    hv_vm_spec *spec = NULL, *back = NULL;
+    char *json = NULL, *again = NULL, long_path[1024 + 2];
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char text[512];
+
+        snprintf(text, sizeof(text), "{\"vcpus\": 2, \"memory\": \"1GiB\", \"disks\": [%s]}",
+                 bad[i].disk);
+        assert_spec_refused(text, HV_E_SPEC, bad[i].path);
+        if (bad[i].mentions)
+            assert_error_mentions(bad[i].mentions);
+    }
+    /* the builder checks the same, and what it cannot get from JSON */
+    assert_hv_ok(hv_vm_spec_new(&spec));
+    assert_hv_error(hv_vm_spec_add_disk(spec, NULL, 0, 0, false, NULL, 0), HV_E_SPEC);
+    assert_hv_error(hv_vm_spec_add_disk(spec, "/a.img", 2, 0, false, NULL, 0), HV_E_SPEC);
+    assert_string_equal(hv_error_path(hv_error_last()), "disks[0].format");
+    assert_hv_error(hv_vm_spec_add_disk(spec, "/a.img", 0, -1, false, NULL, 0), HV_E_SPEC);
+    assert_string_equal(hv_error_path(hv_error_last()), "disks[0].bus");
+    memset(long_path, 'a', sizeof(long_path) - 1);
+    long_path[0] = '/';
+    long_path[sizeof(long_path) - 1] = '\0';
+    assert_hv_error(hv_vm_spec_add_disk(spec, long_path, 0, 0, false, NULL, 0), HV_E_SPEC);
+    assert_error_mentions("at most 1024");
+    long_path[sizeof(long_path) - 2] = '\0';
+    assert_hv_ok(hv_vm_spec_add_disk(spec, long_path, 0, 0, false, NULL, 0));
+    hv_vm_spec_free(spec);
+
+    /* every field, defaults filled in, lossless round trip */
+    spec = test_spec("{\"vcpus\": 2, \"memory\": \"1GiB\", \"disks\": ["
+                     "{\"path\": \"/var/lib/images/root.qcow2\", \"format\": \"qcow2\", "
+                     "\"bus\": \"scsi\", \"serial\": \"ROOT-0001\"}, "
+                     "{\"path\": \"/var/lib/images/scratch.img\", \"size\": \"20GiB\"}, "
+                     "{\"path\": \"/iso/tools.img\", \"bus\": \"sata\", \"read_only\": true}]}");
+    assert_hv_ok(hv_vm_spec_to_json(spec, HV_JSON_COMPACT, &json));
+    assert_non_null(strstr(json, "root.qcow2\",\"format\":\"qcow2\",\"bus\":\"scsi\","
+                                 "\"read_only\":false,\"serial\":\"ROOT-0001\",\"size\":0}"));
+    assert_non_null(strstr(json, "\"size\":21474836480"));
+    assert_hv_ok(hv_vm_spec_from_json(json, &back));
+    assert_hv_ok(hv_vm_spec_to_json(back, HV_JSON_COMPACT, &again));
+    assert_string_equal(json, again);
+    hv_free(json);
+    hv_free(again);
+    hv_vm_spec_free(back);
+    /* a copy keeps them */
+    assert_hv_ok(hv_vm_spec_copy(spec, &back));
+    assert_hv_ok(hv_vm_spec_to_json(spec, 0, &json));
+    assert_hv_ok(hv_vm_spec_to_json(back, 0, &again));
+    assert_string_equal(json, again);
+    hv_free(json);
+    hv_free(again);
+    hv_vm_spec_free(back);
+    hv_vm_spec_free(spec);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -378,6 +464,7 @@ int main(void)
         cmocka_unit_test(test_messages_quote_safely),
         cmocka_unit_test(test_json_lists_bounded),
         cmocka_unit_test(test_json_document_bounded),
+        cmocka_unit_test(test_disks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

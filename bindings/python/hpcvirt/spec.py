@@ -1,6 +1,6 @@
 """VM specs (hpcvirt/spec.h): the VM a user wants - vCPUs, memory, firmware,
 topology hints, vNUMA, page size, CPU placement, accelerators, NICs, RDMA
-attachments, guest physical-address width and the maximums profile.
+attachments, disks, guest physical-address width and the maximums profile.
 
     spec = hpcvirt.VmSpec(name="train", vcpus=96, memory="1TiB",
                           cpu_placement="dedicated")
@@ -59,6 +59,12 @@ RDMA_MODE = {
     "pvrdma": lib.HV_RDMA_MODE_PVRDMA,
     "sr-iov": lib.HV_RDMA_MODE_SRIOV,
     "passthrough": lib.HV_RDMA_MODE_PASSTHROUGH,
+}
+DISK_FORMAT = {"raw": lib.HV_DISK_FORMAT_RAW, "qcow2": lib.HV_DISK_FORMAT_QCOW2}
+DISK_BUS = {
+    "virtio": lib.HV_DISK_BUS_VIRTIO,
+    "scsi": lib.HV_DISK_BUS_SCSI,
+    "sata": lib.HV_DISK_BUS_SATA,
 }
 PLAN_DEVICE_TYPE = {
     "accelerator": lib.HV_PLAN_DEVICE_ACCELERATOR,
@@ -139,15 +145,15 @@ class VmSpec:
     "vm", 1 vCPU, 1 GiB, everything "auto", profile "vsphere-6.7").
 
     `vnuma` is "auto" or a list of nodes, each a (vcpus, memory) pair or a
-    {"vcpus": .., "memory": ..} dict; `accelerators`, `nics` and `rdma` are
-    lists of dicts with the keyword arguments of add_accelerator() /
-    add_accelerator_model() (pci_address or model), add_nic() and
-    add_rdma(). Equality compares the canonical JSON (to_json())."""
+    {"vcpus": .., "memory": ..} dict; `accelerators`, `nics`, `rdma` and
+    `disks` are lists of dicts with the keyword arguments of add_accelerator()
+    / add_accelerator_model() (pci_address or model), add_nic(), add_rdma()
+    and add_disk(). Equality compares the canonical JSON (to_json())."""
 
     def __init__(self, name=None, vcpus=None, memory=None, *, firmware=None,
                  cores_per_socket=None, threads_per_core=None, vnuma=None, vnuma_policy=None,
                  prefer_ht=None, page_size=None, cpu_placement=None, accelerators=(), nics=(),
-                 rdma=(), guest_phys_bits=None, profile=None, _handle=None):
+                 rdma=(), disks=(), guest_phys_bits=None, profile=None, _handle=None):
         if _handle is None:
             out = ffi.new("hv_vm_spec **")
             check(lib.hv_vm_spec_new(out))
@@ -183,6 +189,8 @@ class VmSpec:
             self.add_nic(**dict(nic))
         for att in rdma:
             self.add_rdma(**dict(att))
+        for disk in disks:
+            self.add_disk(**dict(disk))
         if guest_phys_bits is not None:
             self.set_guest_phys_bits(guest_phys_bits)
         if profile is not None:
@@ -405,6 +413,24 @@ class VmSpec:
         if isinstance(mtu, bool) or not isinstance(mtu, int) or not 0 <= mtu <= _UINT_MAX:
             _uint(mtu, f"rdma[{self._count('rdma')}].mtu")
         check(lib.hv_vm_spec_add_rdma(self._h, c_protocol, c_mode, mtu))
+        return self
+
+    def add_disk(self, path, format="raw", bus="virtio", read_only=False, serial="", size=0):
+        """A disk image: an absolute `path`, format 'raw' or 'qcow2', bus
+        'virtio', 'scsi' or 'sata', `serial` (at most 20 printable ASCII
+        characters) and `size` (bytes or "20GiB"; 0 = the image must exist,
+        else the size a missing raw image is created with)."""
+        where = f"disks[{self._count('disks')}]"
+        c_format = enum_value(DISK_FORMAT, "disk format", format)
+        c_bus = enum_value(DISK_BUS, "disk bus", bus)
+        if not isinstance(read_only, bool):
+            raise TypeError(f"{where}.read_only must be a bool, not {type(read_only).__name__}")
+        c_path = _c_text(path, "path", path=f"{where}.path")
+        c_serial = _c_text(serial if serial is not None else "", "serial",
+                           path=f"{where}.serial")
+        c_size = _memory(size, f"{where}.size")
+        check(lib.hv_vm_spec_add_disk(self._h, c_path, c_format, c_bus, read_only, c_serial,
+                                      c_size))
         return self
 
     def set_guest_phys_bits(self, bits):

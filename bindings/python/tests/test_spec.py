@@ -24,7 +24,7 @@ DEFAULTS = {
     "name": "vm", "vcpus": 1, "memory": GiB, "firmware": "auto", "cores_per_socket": 0,
     "threads_per_core": 0, "vnuma": "auto", "vnuma_policy": "balanced", "prefer_ht": False,
     "page_size": "auto", "cpu_placement": "shared", "accelerators": [], "nics": [], "rdma": [],
-    "guest_phys_bits": "auto", "profile": "vsphere-6.7",
+    "disks": [], "guest_phys_bits": "auto", "profile": "vsphere-6.7",
 }
 
 
@@ -64,6 +64,8 @@ def every_setter_spec():
     s.add_rdma("infiniband", "passthrough", 2048)
     s.add_rdma(protocol="roce-v1", mode="sr-iov")
     s.add_rdma()
+    s.add_disk("/img/root.qcow2", "qcow2", "scsi", serial="ROOT-1")
+    s.add_disk("/img/scratch.img", size="1GiB")
     s.set_guest_phys_bits(46)
     s.set_profile("kvm-q35")
     return s
@@ -89,6 +91,12 @@ EVERY_SETTER_DICT = {
         {"protocol": "infiniband", "mode": "passthrough", "mtu": 2048},
         {"protocol": "roce-v1", "mode": "sr-iov", "mtu": 0},
         {"protocol": "roce-v2", "mode": "pvrdma", "mtu": 0},
+    ],
+    "disks": [
+        {"path": "/img/root.qcow2", "format": "qcow2", "bus": "scsi", "read_only": False,
+         "serial": "ROOT-1", "size": 0},
+        {"path": "/img/scratch.img", "format": "raw", "bus": "virtio", "read_only": False,
+         "serial": "", "size": GiB},
     ],
     "guest_phys_bits": 46, "profile": "kvm-q35",
 }
@@ -124,7 +132,7 @@ def test_example_round_trip(fname):
     for key, value in json.loads(text).items():
         if key == "memory":
             assert spec.memory_bytes == hpcvirt.parse_size(value)
-        elif key not in ("accelerators", "nics", "rdma", "vnuma"):
+        elif key not in ("accelerators", "nics", "rdma", "disks", "vnuma"):
             assert spec.to_dict()[key] == value, key
 
 
@@ -158,6 +166,8 @@ def test_keyword_constructor_equals_setters():
                "tunnel_offloads": ["vxlan", "geneve"]}, {}],
         rdma=[{"protocol": "infiniband", "mode": "passthrough", "mtu": 2048},
               {"protocol": "roce-v1", "mode": "sr-iov"}, {}],
+        disks=[{"path": "/img/root.qcow2", "format": "qcow2", "bus": "scsi", "serial": "ROOT-1"},
+               {"path": "/img/scratch.img", "size": "1GiB"}],
         guest_phys_bits=46, profile="kvm-q35")
     assert s == every_setter_spec()
     assert s.to_json() == every_setter_spec().to_json()
@@ -609,3 +619,49 @@ def test_exports():
         assert name in hpcvirt.__all__, name
         assert hasattr(hpcvirt, name), name
     assert len(hpcvirt.__all__) == len(set(hpcvirt.__all__))
+
+
+def test_disks():
+    s = VmSpec(vcpus=2, memory="1GiB",
+               disks=[{"path": "/img/root.qcow2", "format": "qcow2", "bus": "scsi",
+                       "serial": "ROOT-1"},
+                      {"path": "/img/scratch.img", "size": "20GiB"}])
+    s.add_disk("/iso/tools.img", bus="sata", read_only=True)
+    disks = s.to_dict()["disks"]
+    assert disks[0] == {"path": "/img/root.qcow2", "format": "qcow2", "bus": "scsi",
+                        "read_only": False, "serial": "ROOT-1", "size": 0}
+    assert disks[1]["size"] == 20 * GiB and disks[1]["format"] == "raw"
+    assert disks[2]["read_only"] is True and disks[2]["bus"] == "sata"
+    assert VmSpec.from_json(s.to_json()) == s
+
+
+@pytest.mark.parametrize("disk, path", [
+    ({}, "disks[0].path"),
+    ({"path": "relative.img"}, "disks[0].path"),
+    ({"path": "/a.img", "format": "vmdk"}, "disks[0].format"),
+    ({"path": "/a.img", "bus": "ide"}, "disks[0].bus"),
+    ({"path": "/a.img", "serial": "x" * 21}, "disks[0].serial"),
+    ({"path": "/a.img", "serial": "\u00e9"}, "disks[0].serial"),
+    ({"path": "/a.img", "size": 12345}, "disks[0].size"),
+    ({"path": "/a.img", "size": "1GiB", "read_only": True}, "disks[0].size"),
+    ({"path": "/a.img", "cache": "none"}, "disks[0].cache"),
+])
+def test_disk_errors(disk, path):
+    assert spec_error(with_base(disks=[disk])).path == path
+
+
+def test_disk_builder_errors():
+    s = VmSpec()
+    with pytest.raises(ValueError) as info:
+        s.add_disk("/a.img", bus="ide")
+    assert "bus" in str(info.value)
+    with pytest.raises(SpecError) as info:
+        s.add_disk("/a.img", serial="a\x1bb")
+    assert info.value.path == "disks[0].serial"
+    with pytest.raises(SpecError):
+        s.add_disk("/a\0b")
+    with pytest.raises(TypeError):
+        s.add_disk("/a.img", read_only="yes")
+    with pytest.raises(SpecError) as info:
+        VmSpec.from_json(with_base(disks=[{"path": "/d.img", "read_only": True}] * 61))
+    assert info.value.path == "disks[60]"
