@@ -54,6 +54,16 @@ static int refuse_devices(const hv_plan *plan)
                             *hv_plan_device_pci_address(d) ? " " : "",
                             hv_plan_device_pci_address(d));
     }
+    if (hv_plan_spec(plan)->ndisks) {
+        char quoted[HV_QUOTE_SIZE];
+
+        return hv_error_set(HV_E_UNSUPPORTED, "disks[0]",
+                            "the built-in engine runs guest payloads without storage until it "
+                            "boots Linux guests, so it cannot give the VM its disks (disks[0] "
+                            "'%s'): create it through the libvirt backend (a libvirt: URI such "
+                            "as libvirt:qemu:///system), which attaches each disk image",
+                            hv_quote(quoted, sizeof(quoted), hv_plan_spec(plan)->disks[0].path));
+    }
     return 0;
 }
 

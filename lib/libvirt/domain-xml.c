@@ -528,6 +528,51 @@ static void add_sriov_interface(domain_ctx *c, xmlNodePtr devices, const char *p
     set_pci_address(b, add(b, add(b, iface, "source", NULL), "address", NULL), pci, true);
 }
 
+/* libvirt's target name for the index'th disk of a prefix: vda..vdz, vdaa.. */
+static void disk_target(char *out, size_t size, const char *prefix, size_t index)
+{
+    char letters[8];
+    size_t n = sizeof(letters) - 1;
+
+    letters[n] = '\0';
+    do {
+        letters[--n] = (char)('a' + index % 26);
+        index = index / 26;
+    } while (index-- > 0 && n > 0);
+    snprintf(out, size, "%s%s", prefix, &letters[n]);
+}
+
+static void add_disks(domain_ctx *c, xmlNodePtr devices)
+{
+    builder *b = &c->b;
+    const hv_vm_spec *spec = c->plan->spec;
+    size_t nvd = 0, nsd = 0;
+
+    for (size_t i = 0; i < spec->ndisks; i++) {
+        const hv_spec_disk *d = &spec->disks[i];
+        xmlNodePtr disk = add(b, devices, "disk", NULL), driver, target;
+        char dev[16];
+
+        set(b, disk, "type", "file");
+        set(b, disk, "device", "disk");
+        driver = add(b, disk, "driver", NULL);
+        set(b, driver, "name", "qemu");
+        set(b, driver, "type", hv_spec_disk_format_name(d->format));
+        set(b, add(b, disk, "source", NULL), "file", d->path);
+        target = add(b, disk, "target", NULL);
+        if (d->bus == HV_DISK_BUS_VIRTIO)
+            disk_target(dev, sizeof(dev), "vd", nvd++);
+        else
+            disk_target(dev, sizeof(dev), "sd", nsd++);
+        set(b, target, "dev", dev);
+        set(b, target, "bus", hv_spec_disk_bus_name(d->bus));
+        if (d->read_only)
+            add(b, disk, "readonly", NULL);
+        if (d->serial[0])
+            add(b, disk, "serial", d->serial);
+    }
+}
+
 static void add_console(domain_ctx *c, xmlNodePtr devices)
 {
     builder *b = &c->b;
@@ -552,6 +597,7 @@ static void add_devices(domain_ctx *c, xmlNodePtr domain)
     const hv_plan *plan = c->plan;
     xmlNodePtr devices = add(b, domain, "devices", NULL), root;
 
+    add_disks(c, devices);
     root = add(b, devices, "controller", NULL);
     set(b, root, "type", "pci");
     set(b, root, "index", "0");
@@ -561,6 +607,15 @@ static void add_devices(domain_ctx *c, xmlNodePtr domain)
 
         set(b, hole, "unit", "KiB");
     }
+    for (size_t i = 0; i < plan->spec->ndisks; i++)
+        if (plan->spec->disks[i].bus == HV_DISK_BUS_SCSI) {
+            xmlNodePtr scsi = add(b, devices, "controller", NULL);
+
+            set(b, scsi, "type", "scsi");
+            set(b, scsi, "index", "0");
+            set(b, scsi, "model", "virtio-scsi");
+            break;
+        }
     /* libvirt's order: interfaces, serial, console, hostdevs, memballoon, iommu */
     for (size_t i = 0; i < plan->ndevices; i++) {
         const struct hv_plan_device *d = &plan->devices[i];

@@ -17,6 +17,7 @@
 #include "core/alloc.h"
 #include "core/error.h"
 #include "core/text.h"
+#include "host/disk.h"
 #include "host/host.h"
 #include "plan/migration.h"
 #include "plan/spec.h"
@@ -29,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <hpcvirt/libvirt.h>
 
 /* Room to quote a URI, a path or libvirt's message in a message whole (hv_quote()), unless huge. */
@@ -323,11 +325,104 @@ static int parse_backend_options(const char *text, char *buf, size_t size,
     return 0;
 }
 
+/* The disks of `spec` against one domain's XML: an image written by either is an error. */
+static int disk_conflict(const hv_vm_spec *spec, const char *domain, const char *xml)
+{
+    xmlDocPtr doc = xmlReadMemory(xml, (int)strlen(xml), "domain.xml", NULL,
+                                  XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+    xmlNodePtr root = doc ? xmlDocGetRootElement(doc) : NULL;
+    int rc = 0;
+
+    for (xmlNodePtr devs = root ? root->children : NULL; devs && rc == 0; devs = devs->next) {
+        if (devs->type != XML_ELEMENT_NODE || !xmlStrEqual(devs->name, BAD_CAST "devices"))
+            continue;
+        for (xmlNodePtr d = devs->children; d && rc == 0; d = d->next) {
+            bool theirs_ro = false;
+            xmlChar *file = NULL;
+
+            if (d->type != XML_ELEMENT_NODE || !xmlStrEqual(d->name, BAD_CAST "disk"))
+                continue;
+            for (xmlNodePtr k = d->children; k; k = k->next) {
+                if (k->type != XML_ELEMENT_NODE)
+                    continue;
+                theirs_ro |= xmlStrEqual(k->name, BAD_CAST "readonly") ||
+                             xmlStrEqual(k->name, BAD_CAST "shareable");
+                if (xmlStrEqual(k->name, BAD_CAST "source") && !file)
+                    file = xmlGetProp(k, BAD_CAST "file");
+            }
+            for (size_t i = 0; file && i < spec->ndisks && rc == 0; i++) {
+                char where[40], qdomain[HV_QUOTE_SIZE], qfile[HV_QUOTE_SIZE];
+
+                if (strcmp((const char *)file, spec->disks[i].path) != 0 ||
+                    (theirs_ro && spec->disks[i].read_only))
+                    continue;
+                snprintf(where, sizeof(where), "disks[%zu].path", i);
+                rc = hv_error_set(HV_E_EXISTS, where,
+                                  "%s '%s' is a disk of the domain '%s' too, and %s writes it: "
+                                  "give each VM that writes an image its own",
+                                  where, hv_quote(qfile, sizeof(qfile), (const char *)file),
+                                  hv_quote(qdomain, sizeof(qdomain), domain),
+                                  theirs_ro ? "this VM" : "that domain");
+            }
+            xmlFree(file);
+        }
+    }
+    xmlFreeDoc(doc);
+    return rc;
+}
+
+/* Remove the images prepare_disks() created (created[i] for disk i). */
+static void remove_created_disks(const hv_vm_spec *spec, const bool *created)
+{
+    for (size_t i = 0; i < spec->ndisks; i++)
+        if (created[i])
+            unlink(spec->disks[i].path);
+}
+
+/*
+ * The disks' I/O checks, which the pure planner leaves to the backend: no
+ * other domain of the connection writes an image this VM uses (or uses one
+ * this VM writes), then each image exists or is created (created[i] says
+ * so; on an error, what was created is removed again).
+ */
+static int prepare_disks(lv_conn *c, const hv_vm_spec *spec, bool *created)
+{
+    virDomainPtr *doms = NULL;
+    int n, rc = 0;
+
+    if (!spec->ndisks)
+        return 0;
+    n = virConnectListAllDomains(c->conn, &doms, 0);
+    if (n < 0)
+        return lv_error("listing domains");
+    for (int i = 0; i < n; i++) {
+        char *xml = rc == 0 ? virDomainGetXMLDesc(doms[i], VIR_DOMAIN_XML_INACTIVE) : NULL;
+
+        if (xml)
+            rc = disk_conflict(spec, virDomainGetName(doms[i]), xml);
+        free(xml);
+        virDomainFree(doms[i]);
+    }
+    free(doms);
+    for (size_t i = 0; i < spec->ndisks && rc >= 0; i++) {
+        char where[40];
+
+        snprintf(where, sizeof(where), "disks[%zu]", i);
+        rc = hv_host_disk_prepare(spec->disks[i].path, spec->disks[i].format,
+                                  spec->disks[i].size_bytes, where);
+        created[i] = rc > 0;
+    }
+    if (rc < 0)
+        remove_created_disks(spec, created);
+    return rc < 0 ? rc : 0;
+}
+
 static int lv_vm_create(void *data, const hv_plan *plan, const hv_vm_create_options *copts,
                         void **out)
 {
     lv_conn *c = data;
     hv_libvirt_xml_options opts = HV_LIBVIRT_XML_OPTIONS_INIT;
+    bool created[HV_SPEC_MAX_DISKS] = {false};
     virDomainPtr dom;
     char *xml = NULL, buf[1024];
     int rc;
@@ -340,10 +435,17 @@ static int lv_vm_create(void *data, const hv_plan *plan, const hv_vm_create_opti
     rc = hv_plan_to_libvirt_xml(plan, &opts, &xml);
     if (rc < 0)
         return rc;
+    if ((rc = prepare_disks(c, hv_plan_spec(plan), created)) < 0) {
+        hv_free(xml);
+        return rc;
+    }
     dom = virDomainDefineXML(c->conn, xml);
     hv_free(xml);
-    if (!dom)
-        return lv_error("defining the domain");
+    if (!dom) {
+        rc = lv_error("defining the domain");
+        remove_created_disks(hv_plan_spec(plan), created);
+        return rc;
+    }
     return wrap_domain(c, dom, out);
 }
 

@@ -9,6 +9,9 @@
 #include "hv-test.h"
 #include "plan/test-hosts.h"
 
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define URI "libvirt:test:///default"
@@ -190,6 +193,102 @@ static void test_migration_refused_by_the_plan(void **state)
     hv_conn_close(conn);
 }
 
+static void write_file(const char *path, const void *data, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+
+    assert_non_null(f);
+    assert_int_equal(fwrite(data, 1, len, f), len);
+    assert_int_equal(fclose(f), 0);
+}
+
+static hv_plan *disk_plan(const hv_host *host, const char *name, const char *disks)
+{
+    char json[2048];
+
+    snprintf(json, sizeof(json),
+             "{\"name\": \"%s\", \"vcpus\": 1, \"memory\": \"1GiB\", \"disks\": [%s]}", name,
+             disks);
+    return plan_on(host, json);
+}
+
+static void test_disks(void **state)
+{
+    /* a qcow2 v3 header of a 1 GiB image: magic, version, virtual size at 24 */
+    static const unsigned char qcow2[32] = {'Q', 'F', 'I', 0xfb, 0, 0, 0, 3, [28] = 0x40};
+    char dir[] = "/tmp/hv-disks-XXXXXX", a[128], b[128], c[128], disks[1024];
+    hv_host *dgx = fixture_host("hosts/dgx-a100-roce");
+    hv_conn *conn = NULL;
+    hv_plan *plan;
+    hv_vm *vm = NULL, *other = NULL;
+    struct stat st;
+
+    assert_non_null(mkdtemp(dir));
+    snprintf(a, sizeof(a), "%s/root.qcow2", dir);
+    snprintf(b, sizeof(b), "%s/scratch.img", dir);
+    write_file(a, qcow2, sizeof(qcow2));
+    assert_hv_ok(hv_conn_open(URI, &conn));
+    /* an existing qcow2 image, a raw one created sparse */
+    snprintf(disks, sizeof(disks),
+             "{\"path\": \"%s\", \"format\": \"qcow2\", \"bus\": \"scsi\", \"serial\": "
+             "\"ROOT-1\"}, {\"path\": \"%s\", \"size\": \"64MiB\"}",
+             a, b);
+    plan = disk_plan(dgx, "hv-disks", disks);
+    assert_true(hv_plan_ok(plan));
+    assert_hv_ok(hv_vm_create(conn, plan, NULL, &vm));
+    assert_int_equal(stat(b, &st), 0);
+    assert_true(st.st_size == 64 << 20);
+    hv_plan_free(plan);
+    /* another VM that writes (or reads) an image this one writes is refused */
+    snprintf(disks, sizeof(disks), "{\"path\": \"%s\", \"read_only\": true}", b);
+    plan = disk_plan(dgx, "hv-disks-2", disks);
+    assert_hv_error(hv_vm_create(conn, plan, NULL, &other), HV_E_EXISTS);
+    assert_error_mentions("hv-disks");
+    assert_string_equal(hv_error_path(hv_error_last()), "disks[0].path");
+    hv_plan_free(plan);
+    /* a missing image without a size; a qcow2 image said to be raw; qcow2 to create */
+    snprintf(disks, sizeof(disks), "{\"path\": \"%s/missing.img\"}", dir);
+    plan = disk_plan(dgx, "hv-disks-3", disks);
+    assert_hv_error(hv_vm_create(conn, plan, NULL, &other), HV_E_NOTFOUND);
+    assert_error_mentions("give the disk a size");
+    hv_plan_free(plan);
+    snprintf(c, sizeof(c), "%s/other.qcow2", dir);
+    write_file(c, qcow2, sizeof(qcow2));
+    snprintf(disks, sizeof(disks), "{\"path\": \"%s\", \"read_only\": true}", c);
+    plan = disk_plan(dgx, "hv-disks-3", disks);
+    assert_hv_error(hv_vm_create(conn, plan, NULL, &other), HV_E_SPEC);
+    assert_error_mentions("is a qcow2 image, not raw");
+    hv_plan_free(plan);
+    snprintf(disks, sizeof(disks),
+             "{\"path\": \"%s/new.img\", \"size\": \"1GiB\"}, {\"path\": \"%s/new.qcow2\", "
+             "\"format\": \"qcow2\", \"size\": \"1GiB\"}",
+             dir, dir);
+    plan = disk_plan(dgx, "hv-disks-3", disks);
+    assert_hv_error(hv_vm_create(conn, plan, NULL, &other), HV_E_UNSUPPORTED);
+    assert_error_mentions("qemu-img create -f qcow2");
+    /* nothing half-made stays: the raw image created before the refusal is gone */
+    snprintf(disks, sizeof(disks), "%s/new.img", dir);
+    assert_int_equal(access(disks, F_OK), -1);
+    hv_plan_free(plan);
+    /* an image whose size is not what the disk says */
+    snprintf(disks, sizeof(disks), "{\"path\": \"%s\", \"format\": \"qcow2\", \"size\": 1048576}",
+             c);
+    plan = disk_plan(dgx, "hv-disks-3", disks);
+    assert_hv_error(hv_vm_create(conn, plan, NULL, &other), HV_E_SPEC);
+    assert_error_mentions("1073741824 bytes");
+    hv_plan_free(plan);
+    assert_null(other);
+
+    assert_hv_ok(hv_vm_undefine(vm));
+    hv_vm_free(vm);
+    unlink(a);
+    unlink(b);
+    unlink(c);
+    rmdir(dir);
+    hv_host_free(dgx);
+    hv_conn_close(conn);
+}
+
 static void test_connection_errors(void **state)
 {
     hv_conn *conn = NULL;
@@ -208,6 +307,7 @@ int main(void)
         cmocka_unit_test(test_host_from_capabilities),
         cmocka_unit_test(test_lifecycle),
         cmocka_unit_test(test_migration_refused_by_the_plan),
+        cmocka_unit_test(test_disks),
         cmocka_unit_test(test_connection_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -487,6 +487,62 @@ static void test_nic_queues_and_network(void **state)
     hv_host_free(host);
 }
 
+static void test_disks(void **state)
+{
+    hv_host *host = fixture("hosts/hugepages-2node");
+    char json[8192];
+    size_t len;
+    hv_plan *plan = test_plan(
+        host, "{\"name\": \"st\", \"vcpus\": 2, \"memory\": \"2GiB\", \"disks\": ["
+              "{\"path\": \"/img/root.qcow2\", \"format\": \"qcow2\", \"serial\": \"R-1.a+b c\"}, "
+              "{\"path\": \"/img/data.img\", \"bus\": \"scsi\"}, "
+              "{\"path\": \"/img/tools.img\", \"bus\": \"sata\", \"read_only\": true}, "
+              "{\"path\": \"/img/b & c.img\", \"size\": \"1GiB\"}]}");
+    dom *d = to_dom(plan, NULL);
+
+    assert_int_equal(xcount(d, "/domain/devices/disk[@type='file'][@device='disk']"), 4);
+    assert_string_equal(xstr(d, "/domain/devices/disk[1]/driver/@name"), "qemu");
+    assert_string_equal(xstr(d, "/domain/devices/disk[1]/driver/@type"), "qcow2");
+    assert_string_equal(xstr(d, "/domain/devices/disk[1]/source/@file"), "/img/root.qcow2");
+    assert_string_equal(xstr(d, "/domain/devices/disk[1]/target/@dev"), "vda");
+    assert_string_equal(xstr(d, "/domain/devices/disk[1]/target/@bus"), "virtio");
+    assert_string_equal(xstr(d, "/domain/devices/disk[1]/serial"), "R-1.a+b c");
+    assert_int_equal(xcount(d, "/domain/devices/disk[1]/readonly"), 0);
+    assert_string_equal(xstr(d, "/domain/devices/disk[2]/driver/@type"), "raw");
+    assert_string_equal(xstr(d, "/domain/devices/disk[2]/target/@dev"), "sda");
+    assert_string_equal(xstr(d, "/domain/devices/disk[2]/target/@bus"), "scsi");
+    assert_int_equal(xcount(d, "/domain/devices/disk[2]/serial"), 0);
+    /* SCSI and SATA disks share the sd names, as libvirt does */
+    assert_string_equal(xstr(d, "/domain/devices/disk[3]/target/@dev"), "sdb");
+    assert_string_equal(xstr(d, "/domain/devices/disk[3]/target/@bus"), "sata");
+    assert_int_equal(xcount(d, "/domain/devices/disk[3]/readonly"), 1);
+    assert_string_equal(xstr(d, "/domain/devices/disk[4]/source/@file"), "/img/b & c.img");
+    assert_string_equal(xstr(d, "/domain/devices/disk[4]/target/@dev"), "vdb");
+    /* a virtio-scsi controller for the SCSI disk */
+    assert_int_equal(xcount(d, "/domain/devices/controller[@type='scsi'][@model='virtio-scsi']"),
+                     1);
+    dom_free(d);
+    hv_plan_free(plan);
+
+    /* 60 disks: the names go on past vdz as libvirt's do (vdaa..) */
+    len = (size_t)snprintf(json, sizeof(json),
+                           "{\"name\": \"many\", \"vcpus\": 2, \"memory\": \"2GiB\", \"disks\": [");
+    for (int i = 0; i < 60; i++)
+        len += (size_t)snprintf(json + len, sizeof(json) - len, "%s{\"path\": \"/img/%d.img\"}",
+                                i ? ", " : "", i);
+    snprintf(json + len, sizeof(json) - len, "]}");
+    plan = test_plan(host, json);
+    d = to_dom(plan, NULL);
+    assert_int_equal(xcount(d, "/domain/devices/disk"), 60);
+    assert_int_equal(xcount(d, "/domain/devices/controller[@type='scsi']"), 0);
+    assert_string_equal(xstr(d, "/domain/devices/disk[26]/target/@dev"), "vdz");
+    assert_string_equal(xstr(d, "/domain/devices/disk[27]/target/@dev"), "vdaa");
+    assert_string_equal(xstr(d, "/domain/devices/disk[60]/target/@dev"), "vdbh");
+    dom_free(d);
+    hv_plan_free(plan);
+    hv_host_free(host);
+}
+
 static void test_iommu_eim(void **state)
 {
     hv_host *host = fixture("hosts/vsphere-max");
@@ -705,13 +761,21 @@ static void test_bad_arguments(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_training_8gpu),           cmocka_unit_test(test_genomics_shared),
-        cmocka_unit_test(test_fpga_hugepages),          cmocka_unit_test(test_vgpu),
-        cmocka_unit_test(test_hugepages_two_cells),     cmocka_unit_test(test_maxphysaddr_emulate),
-        cmocka_unit_test(test_nic_queues_and_network),  cmocka_unit_test(test_iommu_eim),
-        cmocka_unit_test(test_qemu_domain_and_console), cmocka_unit_test(test_plan_with_errors),
-        cmocka_unit_test(test_unassigned_devices),      cmocka_unit_test(test_pvrdma_unsupported),
-        cmocka_unit_test(test_pvrdma_alternatives),     cmocka_unit_test(test_bad_arguments),
+        cmocka_unit_test(test_training_8gpu),
+        cmocka_unit_test(test_genomics_shared),
+        cmocka_unit_test(test_fpga_hugepages),
+        cmocka_unit_test(test_vgpu),
+        cmocka_unit_test(test_hugepages_two_cells),
+        cmocka_unit_test(test_maxphysaddr_emulate),
+        cmocka_unit_test(test_nic_queues_and_network),
+        cmocka_unit_test(test_iommu_eim),
+        cmocka_unit_test(test_qemu_domain_and_console),
+        cmocka_unit_test(test_plan_with_errors),
+        cmocka_unit_test(test_unassigned_devices),
+        cmocka_unit_test(test_pvrdma_unsupported),
+        cmocka_unit_test(test_pvrdma_alternatives),
+        cmocka_unit_test(test_bad_arguments),
+        cmocka_unit_test(test_disks),
     };
     int rc;
 

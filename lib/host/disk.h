@@ -1,0 +1,26 @@
+/*
+ * host/disk.h - disk images on the host (internal): the I/O half of a
+ * spec's disks[] that the pure planner cannot do. A backend runs it when it
+ * creates a VM: the image exists (or is created when the disk has a size)
+ * and is what its format says.
+ */
+#ifndef HV_HOST_DISK_H
+#define HV_HOST_DISK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/*
+ * Check the image at `path` (absolute) for `format` (HV_DISK_FORMAT_*). A
+ * missing image is created when `size_bytes` is not 0: a sparse raw file
+ * (a qcow2 image is refused: hpcvirt runs no qemu-img), else HV_E_NOTFOUND.
+ * An existing image must be a regular file; qcow2 must start with QEMU's
+ * magic and version 2 or 3, raw must not be a qcow2 image (a guest that
+ * writes over the header would change what the host reads it as); with a
+ * size, its (virtual) size must match. `where` ("disks[0]") names the disk
+ * in errors. 0 for an image that was there, 1 for one created here (the
+ * caller removes it if it then fails), or the error.
+ */
+int hv_host_disk_prepare(const char *path, int format, uint64_t size_bytes, const char *where);
+
+#endif
