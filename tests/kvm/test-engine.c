@@ -951,11 +951,24 @@ static void test_suspend_resume_twice(void **state)
     ropts.name = "snap-a";
     ropts.console = capture;
     ropts.console_data = &first;
+    ropts.flags = HV_VM_RESUME_PAUSED;
     assert_hv_ok(hv_vm_resume_from(conn, path, &ropts, &a));
     ropts.name = "snap-b";
     ropts.console_data = &second;
-    ropts.flags = HV_VM_RESUME_EAGER;
+    ropts.flags = HV_VM_RESUME_PAUSED | HV_VM_RESUME_EAGER;
     assert_hv_ok(hv_vm_resume_from(conn, path, &ropts, &b));
+    /* lazy: the file is mapped, nothing read up front (its cost does not grow with
+     * the guest's size); eager: all of it read now */
+    {
+        hv_vm_memory_info lazy = HV_VM_MEMORY_INFO_INIT, eager = HV_VM_MEMORY_INFO_INIT;
+
+        assert_hv_ok(hv_vm_memory_node_info(a, 0, &lazy));
+        assert_hv_ok(hv_vm_memory_node_info(b, 0, &eager));
+        assert_true(lazy.resident_bytes <= (UINT64_C(1) << 20));
+        assert_true(eager.resident_bytes >= (UINT64_C(32) << 20));
+    }
+    assert_hv_ok(hv_vm_resume(a));
+    assert_hv_ok(hv_vm_resume(b));
     assert_hv_ok(hv_vm_wait(a, GUEST_WAIT_MS, &code));
     assert_int_equal(code, 0);
     assert_hv_ok(hv_vm_wait(b, GUEST_WAIT_MS, &code));
