@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -304,6 +305,31 @@ static void bench_suspend(void)
     hv_plan_free(plan);
 }
 
+/*
+ * 1000 clones hold a few descriptors each (the VM, its vCPUs, its memory):
+ * more than the usual soft limit of 1024. Raise it to the hard limit, or
+ * (as root) to 65536; say so when it stays short.
+ */
+static void raise_fd_limit(void)
+{
+    struct rlimit rl;
+    const rlim_t want = 65536;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= want)
+        return;
+    if (rl.rlim_max < want) {
+        struct rlimit more = {want, want};
+
+        if (setrlimit(RLIMIT_NOFILE, &more) == 0)
+            return;
+    }
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 8192)
+        printf("bench-clone: only %llu open files allowed (ulimit -n): 1000 clones may not fit\n",
+               (unsigned long long)rl.rlim_cur);
+}
+
 int main(int argc, char **argv)
 {
     int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
@@ -318,6 +344,7 @@ int main(int argc, char **argv)
         return 0;
     }
     close(fd);
+    raise_fd_limit();
     snprintf(guest_dir, sizeof(guest_dir), "%s", argv[1]);
     snprintf(scratch, sizeof(scratch), "%s", argc > 2 ? argv[2] : tmp && *tmp ? tmp : "/tmp");
     if (hv_host_discover(&host, NULL) < 0 || hv_conn_open("kvm:///", &conn) < 0)
