@@ -230,7 +230,7 @@ HV_EXTERN int hv_vm_resume_options_init(hv_vm_resume_options *opts, unsigned int
 HV_EXTERN int hv_vm_resume_from(hv_conn *conn, const char *path, const hv_vm_resume_options *opts,
                                 hv_vm **vm);
 
-/* ---- clones (the built-in engine) ---- */
+/* ---- clones (the built-in engine; linked clones: the libvirt backend) ---- */
 
 typedef enum hv_vm_clone_mode {
     /** Copy-on-write views of the parent's frozen memory, the parent's vCPU state. */
@@ -238,7 +238,13 @@ typedef enum hv_vm_clone_mode {
     /** The same, with the memory copied (for comparison). */
     HV_VM_CLONE_FULL = 1,
     /** A fresh VM booted from the parent's payload (for comparison). */
-    HV_VM_CLONE_COLD = 2
+    HV_VM_CLONE_COLD = 2,
+    /**
+     * The libvirt backend: new domains from the shut-off parent's
+     * definition (new name, UUID and MAC addresses), each writable disk a
+     * qcow2 overlay backed by the parent's image (docs/backends.md).
+     */
+    HV_VM_CLONE_LINKED = 3
 } hv_vm_clone_mode;
 
 typedef enum hv_vm_clone_flags {
@@ -252,7 +258,7 @@ typedef void (*hv_vm_clone_progress_fn)(void *data, size_t done, size_t total);
 typedef struct hv_vm_clone_options {
     unsigned int version;
     unsigned int flags;       /**< HV_VM_CLONE_* */
-    int mode;                 /**< HV_VM_CLONE_INSTANT (default), _FULL, _COLD */
+    int mode;                 /**< HV_VM_CLONE_INSTANT (default), _FULL, _COLD, _LINKED */
     unsigned int threads;     /**< threads making them; 0: the host's CPU count */
     hv_vm_console_fn console; /**< each clone's console; NULL: the parent's callback */
     void *console_data;

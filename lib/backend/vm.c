@@ -436,7 +436,7 @@ int hv_vm_memory_node_info(hv_vm *vm, size_t node, hv_vm_memory_info *info)
     return vm->conn->backend->vm_memory_info(vm->data, node, info);
 }
 
-/* ---- clones (the built-in engine) ------------------------------------------------ */
+/* ---- clones (the built-in engine; linked ones: libvirt) ------------------------- */
 
 int hv_vm_clone(hv_vm *parent, size_t count, const hv_vm_clone_options *opts, hv_vm **clones)
 {
@@ -454,9 +454,10 @@ int hv_vm_clone(hv_vm *parent, size_t count, const hv_vm_clone_options *opts, hv
                             "hv_vm_clone: count %zu: make 1 to 1000000 clones at a time", count);
     if (!opts)
         opts = &defaults;
-    if (opts->mode < HV_VM_CLONE_INSTANT || opts->mode > HV_VM_CLONE_COLD)
+    if (opts->mode < HV_VM_CLONE_INSTANT || opts->mode > HV_VM_CLONE_LINKED)
         return hv_error_set(HV_E_INVAL, "mode",
-                            "hv_vm_clone: mode %d is not HV_VM_CLONE_INSTANT, _FULL or _COLD",
+                            "hv_vm_clone: mode %d is not HV_VM_CLONE_INSTANT, _FULL, _COLD or "
+                            "_LINKED",
                             opts->mode);
     memset(clones, 0, count * sizeof(*clones));
     VM_CHECK(vm_clone, "cloning VMs");

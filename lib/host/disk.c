@@ -1,5 +1,6 @@
 /*
- * host/disk.c - disk images: exists or is created, and reads as its format.
+ * host/disk.c - disk images: exists or is created, and reads as its format;
+ * qcow2 overlays made by qemu-img (run with an argument vector, no shell).
  */
 #include "host/disk.h"
 #include "core/error.h"
@@ -8,10 +9,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <hpcvirt/spec.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+extern char **environ;
 
 #define QCOW2_HEADER 32 /* magic, version, backing file, cluster bits, size */
 
@@ -112,5 +117,91 @@ int hv_host_disk_prepare(const char *path, int format, uint64_t size_bytes, cons
                             "size to use the image as it is (hpcvirt never resizes one)",
                             where, quoted, (unsigned long long)size,
                             (unsigned long long)size_bytes);
+    return 0;
+}
+
+/* ---- qcow2 overlays (qemu-img) -------------------------------------------------- */
+
+#define QEMU_IMG_OUTPUT 1024 /* what is kept of qemu-img's output for an error */
+
+/* Run argv (argv[0] found on PATH), its stdout and stderr into out (cut); the exit status or
+ * -errno. */
+static int run_captured(char *const argv[], char *out, size_t size)
+{
+    posix_spawn_file_actions_t fa;
+    size_t len = 0;
+    int fds[2], status = 0, err;
+    pid_t pid;
+    char buf[512];
+    ssize_t got;
+
+    out[0] = '\0';
+    if (pipe2(fds, O_CLOEXEC) < 0)
+        return -errno;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
+    posix_spawn_file_actions_adddup2(&fa, fds[1], 2);
+    err = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    close(fds[1]);
+    if (err) {
+        close(fds[0]);
+        return -err;
+    }
+    /* read to the end (the child must not block on a full pipe), keep the start */
+    while ((got = read(fds[0], buf, sizeof(buf))) != 0) {
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0)
+            break;
+        for (ssize_t i = 0; i < got && len + 1 < size; i++)
+            out[len++] = buf[i] == '\n' ? ' ' : buf[i];
+        out[len] = '\0';
+    }
+    close(fds[0]);
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR)
+            return -errno;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+int hv_host_disk_overlay(const char *backing, const char *backing_format, const char *overlay)
+{
+    char *argv[] = {"qemu-img",
+                    "create",
+                    "-q",
+                    "-f",
+                    "qcow2",
+                    "-b",
+                    (char *)backing,
+                    "-F",
+                    (char *)backing_format,
+                    (char *)overlay,
+                    NULL};
+    char output[QEMU_IMG_OUTPUT], quoted[HV_QUOTE_SIZE], qmsg[QEMU_IMG_OUTPUT + 16];
+    struct stat st;
+    int rc;
+
+    hv_quote(quoted, sizeof(quoted), overlay);
+    if (lstat(overlay, &st) == 0)
+        return hv_error_set(HV_E_EXISTS, NULL,
+                            "the overlay '%s' exists already: remove it, or clone under another "
+                            "name",
+                            quoted);
+    rc = run_captured(argv, output, sizeof(output));
+    if (rc == -ENOENT)
+        return hv_error_set(HV_E_UNSUPPORTED, NULL,
+                            "qemu-img is not installed (it makes the qcow2 overlays of linked "
+                            "clones): install the package qemu-utils (Debian, Ubuntu) or "
+                            "qemu-img (Fedora, RHEL)");
+    if (rc < 0)
+        return hv_error_set(HV_E_IO, NULL, "running qemu-img failed: %s", strerror(-rc));
+    if (rc != 0) {
+        unlink(overlay); /* whatever it left half-written */
+        return hv_error_set(HV_E_IO, NULL,
+                            "qemu-img could not create the overlay '%s' (exit %d): %s", quoted, rc,
+                            hv_quote(qmsg, sizeof(qmsg), output));
+    }
     return 0;
 }

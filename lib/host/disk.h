@@ -13,14 +13,22 @@
 /*
  * Check the image at `path` (absolute) for `format` (HV_DISK_FORMAT_*). A
  * missing image is created when `size_bytes` is not 0: a sparse raw file
- * (a qcow2 image is refused: hpcvirt runs no qemu-img), else HV_E_NOTFOUND.
- * An existing image must be a regular file; qcow2 must start with QEMU's
- * magic and version 2 or 3, raw must not be a qcow2 image (a guest that
- * writes over the header would change what the host reads it as); with a
- * size, its (virtual) size must match. `where` ("disks[0]") names the disk
- * in errors. 0 for an image that was there, 1 for one created here (the
- * caller removes it if it then fails), or the error.
+ * (a new qcow2 image is refused: its overlays aside, hpcvirt makes no qcow2 images), else
+ * HV_E_NOTFOUND. An existing image must be a regular file; qcow2 must start with QEMU's magic and
+ * version 2 or 3, raw must not be a qcow2 image (a guest that writes over the header would change
+ * what the host reads it as); with a size, its (virtual) size must match. `where` ("disks[0]")
+ * names the disk in errors. 0 for an image that was there, 1 for one created here (the caller
+ * removes it if it then fails), or the error.
  */
 int hv_host_disk_prepare(const char *path, int format, uint64_t size_bytes, const char *where);
+
+/*
+ * Create the qcow2 image `overlay` backed by `backing` (absolute; its
+ * format "qcow2" or "raw") with `qemu-img create` (found on PATH, run
+ * without a shell, its output kept short for the error). An existing
+ * `overlay` is refused (HV_E_EXISTS); a missing qemu-img is
+ * HV_E_UNSUPPORTED naming the package.
+ */
+int hv_host_disk_overlay(const char *backing, const char *backing_format, const char *overlay);
 
 #endif

@@ -280,6 +280,11 @@ static int kvm_vm_clone(void *data, size_t count, const hv_vm_clone_options *opt
         .progress_data = opts->progress_data,
     };
 
+    if (opts->mode == HV_VM_CLONE_LINKED)
+        return hv_error_set(HV_E_UNSUPPORTED, "mode",
+                            "linked clones (qcow2 overlays on the parent's disks) are made by the "
+                            "libvirt backend: the built-in engine makes instant, full and cold "
+                            "clones");
     return hv_kvm_clone(data, count, &p, (hv_kvm_vm **)out);
 }
 

@@ -2,8 +2,9 @@
  * libvirt/driver.c - the libvirt backend: connections ("libvirt:<uri>"),
  * host inventory from capabilities, and the VM lifecycle through the libvirt
  * API (define, start, pause/resume, graceful stop, destroy, save/restore,
- * managed save, snapshots, peer-to-peer live migration). libvirt's errors
- * become hv_error_last() with libvirt's message kept.
+ * managed save, snapshots, peer-to-peer live migration, linked clones in
+ * clone.c). libvirt's errors become hv_error_last() with libvirt's message
+ * kept (error.c).
  *
  * Process-wide effects, done once: a silent libvirt error handler (errors
  * are returned, not printed), LIBVIRT_LOG_OUTPUTS pointed away from stderr
@@ -12,6 +13,8 @@
  * opened through embed.c).
  */
 #include "libvirt/driver.h"
+#include "libvirt/clone.h"
+#include "libvirt/error.h"
 #include "libvirt/embed.h"
 #include "libvirt/metadata.h"
 #include "core/alloc.h"
@@ -86,52 +89,6 @@ static void start_event_loop(void)
     pthread_attr_destroy(&attr);
 }
 
-/* libvirt error `e` as an hpcvirt error for operation `what`. */
-static int lv_report(virErrorPtr e, const char *what)
-{
-    const char *message = e && e->message ? e->message : "unknown libvirt error";
-    char quoted[LONG_QUOTE_SIZE]; /* libvirt's messages repeat names, URIs and paths as given */
-    int code = HV_E_BACKEND;
-
-    if (e) {
-        switch (e->code) {
-        case VIR_ERR_NO_DOMAIN:
-        case VIR_ERR_NO_DOMAIN_SNAPSHOT:
-            code = HV_E_NOTFOUND;
-            break;
-        case VIR_ERR_NO_SUPPORT:
-        case VIR_ERR_CONFIG_UNSUPPORTED:
-        case VIR_ERR_ARGUMENT_UNSUPPORTED:
-            code = HV_E_UNSUPPORTED;
-            break;
-        case VIR_ERR_OPERATION_INVALID:
-            code = HV_E_STATE;
-            break;
-        case VIR_ERR_OPERATION_DENIED:
-        case VIR_ERR_AUTH_FAILED:
-        case VIR_ERR_AUTH_CANCELLED:
-            code = HV_E_PERM;
-            break;
-        case VIR_ERR_OPERATION_TIMEOUT:
-            code = HV_E_TIMEOUT;
-            break;
-        default:
-            break;
-        }
-    }
-    hv_error_set(code, NULL, "libvirt: %s: %s", what, hv_quote(quoted, sizeof(quoted), message));
-    return code;
-}
-
-/* libvirt's last error as an hpcvirt error for operation `what`. */
-static int lv_error(const char *what)
-{
-    int code = lv_report(virGetLastError(), what);
-
-    virResetLastError();
-    return code;
-}
-
 /* ---- connections -------------------------------------------------------------- */
 
 static int lv_open(const char *uri, void **data)
@@ -154,7 +111,7 @@ static int lv_open(const char *uri, void **data)
         /* an embedded driver needs an event loop, before it is opened */
         pthread_once(&loop_once, start_event_loop);
         if (event_loop_rc < 0)
-            return lv_error("starting the event loop for qemu:///embed");
+            return hv_libvirt_error("starting the event loop for qemu:///embed");
     }
     c = hv_calloc(1, sizeof(*c));
     if (!c || !(c->uri = hv_strdup(target))) {
@@ -169,7 +126,7 @@ static int lv_open(const char *uri, void **data)
         char what[LONG_QUOTE_SIZE + 32];
 
         snprintf(what, sizeof(what), "connecting to %s", hv_quote(quoted, sizeof(quoted), target));
-        rc = lv_error(what);
+        rc = hv_libvirt_error(what);
     }
     if (rc < 0) {
         free(c->uri);
@@ -197,7 +154,7 @@ static int lv_host(void *data, hv_host **out)
     int rc;
 
     if (!caps)
-        return lv_error("reading the host capabilities");
+        return hv_libvirt_error("reading the host capabilities");
     rc = hv_host_from_libvirt_capabilities(caps, &host);
     free(caps);
     if (rc < 0)
@@ -229,7 +186,7 @@ static int lv_list_vms(void *data, char ***names, size_t *count)
     char **out;
 
     if (n < 0)
-        return lv_error("listing domains");
+        return hv_libvirt_error("listing domains");
     out = hv_calloc((size_t)n + 1, sizeof(*out));
     for (int i = 0; i < n; i++) {
         if (out && !(out[i] = hv_strdup(virDomainGetName(doms[i])))) {
@@ -394,7 +351,7 @@ static int prepare_disks(lv_conn *c, const hv_vm_spec *spec, bool *created)
         return 0;
     n = virConnectListAllDomains(c->conn, &doms, 0);
     if (n < 0)
-        return lv_error("listing domains");
+        return hv_libvirt_error("listing domains");
     for (int i = 0; i < n; i++) {
         char *xml = rc == 0 ? virDomainGetXMLDesc(doms[i], VIR_DOMAIN_XML_INACTIVE) : NULL;
 
@@ -442,7 +399,7 @@ static int lv_vm_create(void *data, const hv_plan *plan, const hv_vm_create_opti
     dom = virDomainDefineXML(c->conn, xml);
     hv_free(xml);
     if (!dom) {
-        rc = lv_error("defining the domain");
+        rc = hv_libvirt_error("defining the domain");
         remove_created_disks(hv_plan_spec(plan), created);
         return rc;
     }
@@ -455,7 +412,7 @@ static int lv_vm_lookup(void *data, const char *name, void **out)
     virDomainPtr dom = virDomainLookupByName(c->conn, name);
 
     if (!dom) {
-        int rc = lv_error("looking the domain up");
+        int rc = hv_libvirt_error("looking the domain up");
 
         if (rc == HV_E_NOTFOUND) {
             char quoted[HV_QUOTE_SIZE], uri[LONG_QUOTE_SIZE];
@@ -483,7 +440,7 @@ static const char *lv_vm_name(void *data)
     return ((lv_vm *)data)->name;
 }
 
-#define CALL(expr, what) ((expr) < 0 ? lv_error(what) : 0)
+#define CALL(expr, what) ((expr) < 0 ? hv_libvirt_error(what) : 0)
 
 static int lv_vm_start(void *data)
 {
@@ -504,7 +461,8 @@ static int raw_state(virDomainPtr dom, int *state)
 {
     int reason;
 
-    return virDomainGetState(dom, state, &reason, 0) < 0 ? lv_error("reading the state") : 0;
+    return virDomainGetState(dom, state, &reason, 0) < 0 ? hv_libvirt_error("reading the state")
+                                                         : 0;
 }
 
 static int lv_vm_destroy(void *data)
@@ -526,7 +484,7 @@ static int lv_vm_destroy(void *data)
     virResetLastError();
     if (!(saved && saved->code == VIR_ERR_OPERATION_INVALID && was_active == 1 &&
           raw_state(vm->dom, &state) == 0 && state == VIR_DOMAIN_SHUTOFF))
-        rc = lv_report(saved, "powering the domain off");
+        rc = hv_libvirt_report(saved, "powering the domain off");
     virFreeError(saved);
     return rc;
 }
@@ -607,9 +565,9 @@ static int lv_vm_suspend(void *data, const char *path, unsigned int flags)
     lv_vm *vm = data;
 
     if (virDomainSaveFlags(vm->dom, path, NULL, 0) < 0)
-        return lv_error("saving the domain to a file");
+        return hv_libvirt_error("saving the domain to a file");
     if ((flags & HV_VM_SUSPEND_KEEP_RUNNING) && virDomainRestore(vm->c->conn, path) < 0)
-        return lv_error("restoring the domain after saving it");
+        return hv_libvirt_error("restoring the domain after saving it");
     return 0;
 }
 
@@ -623,7 +581,7 @@ static char *name_in_save_image(lv_conn *c, const char *path)
     char *name = NULL;
 
     if (!xml) {
-        lv_error("reading the save image");
+        hv_libvirt_error("reading the save image");
         return NULL;
     }
     doc = xmlReadMemory(xml, (int)strlen(xml), "save-image.xml", NULL,
@@ -661,12 +619,12 @@ static int lv_vm_resume_from(void *data, const char *path, unsigned int flags, v
     if (virDomainRestoreFlags(c->conn, path, NULL,
                               flags & HV_VM_RESUME_PAUSED ? VIR_DOMAIN_SAVE_PAUSED : 0) < 0) {
         free(name);
-        return lv_error("restoring the domain from a file");
+        return hv_libvirt_error("restoring the domain from a file");
     }
     dom = virDomainLookupByName(c->conn, name);
     free(name);
     if (!dom)
-        return lv_error("finding the restored domain");
+        return hv_libvirt_error("finding the restored domain");
     return wrap_domain(c, dom, out);
 }
 
@@ -680,7 +638,7 @@ static int lv_vm_has_managed_save(void *data, bool *has)
     int rc = virDomainHasManagedSaveImage(((lv_vm *)data)->dom, 0);
 
     if (rc < 0)
-        return lv_error("checking for a managed save image");
+        return hv_libvirt_error("checking for a managed save image");
     *has = rc == 1;
     return 0;
 }
@@ -701,7 +659,7 @@ static int lv_vm_snapshot_create(void *data, const char *name)
     snap = virDomainSnapshotCreateXML(vm->dom, xml, 0);
     free(xml);
     if (!snap)
-        return lv_error("creating a snapshot");
+        return hv_libvirt_error("creating a snapshot");
     virDomainSnapshotFree(snap);
     return 0;
 }
@@ -712,7 +670,7 @@ static int with_snapshot(lv_vm *vm, const char *name, bool revert)
     int rc;
 
     if (!snap) {
-        rc = lv_error("finding the snapshot");
+        rc = hv_libvirt_error("finding the snapshot");
         if (rc == HV_E_NOTFOUND) {
             char quoted[HV_QUOTE_SIZE], vm_name[HV_QUOTE_SIZE];
 
@@ -746,7 +704,7 @@ static int lv_vm_snapshot_list(void *data, char ***names, size_t *count)
     char **out;
 
     if (n < 0)
-        return lv_error("listing snapshots");
+        return hv_libvirt_error("listing snapshots");
     out = hv_calloc((size_t)n + 1, sizeof(*out));
     for (int i = 0; i < n; i++) {
         if (out && !(out[i] = hv_strdup(virDomainSnapshotGetName(snaps[i])))) {
@@ -805,15 +763,52 @@ static int lv_vm_migrate(void *data, const char *dest, const hv_migrate_options 
     if (opts && opts->bandwidth_mib_per_s &&
         virTypedParamsAddULLong(&params, &nparams, &maxparams, VIR_MIGRATE_PARAM_BANDWIDTH,
                                 opts->bandwidth_mib_per_s) < 0)
-        return lv_error("preparing the migration");
+        return hv_libvirt_error("preparing the migration");
     if (opts && opts->max_downtime_ms &&
         virDomainMigrateSetMaxDowntime(vm->dom, opts->max_downtime_ms, 0) < 0) {
         virTypedParamsFree(params, nparams);
-        return lv_error("setting the maximum downtime");
+        return hv_libvirt_error("setting the maximum downtime");
     }
     rc = virDomainMigrateToURI3(vm->dom, dest, params, (unsigned int)nparams, flags);
     virTypedParamsFree(params, nparams);
-    return rc < 0 ? lv_error("migrating the domain") : 0;
+    return rc < 0 ? hv_libvirt_error("migrating the domain") : 0;
+}
+
+/* Linked clones (clone.c); the other modes are the built-in engine's. */
+static int lv_vm_clone(void *data, size_t count, const hv_vm_clone_options *opts, void **out)
+{
+    lv_vm *vm = data;
+    virDomainPtr *doms;
+    size_t i = 0;
+    int rc;
+
+    if (opts->mode != HV_VM_CLONE_LINKED)
+        return hv_error_set(HV_E_UNSUPPORTED, "mode",
+                            "the libvirt backend makes linked clones (HV_VM_CLONE_LINKED, "
+                            "--mode linked: qcow2 overlays on the parent's disks); instant, full "
+                            "and cold clones are the built-in engine's (kvm:///)");
+    doms = hv_calloc(count, sizeof(*doms));
+    if (!doms)
+        return HV_E_NOMEM;
+    rc = hv_libvirt_clone_linked(vm->c->conn, vm->dom, count, true,
+                                 (opts->flags & HV_VM_CLONE_PAUSED) != 0, opts->progress,
+                                 opts->progress_data, doms);
+    /* wrap_domain() frees the reference it is given on an error: give it one of its own */
+    for (; rc == 0 && i < count; i++)
+        if (virDomainRef(doms[i]) < 0 || (rc = wrap_domain(vm->c, doms[i], &out[i])) < 0)
+            rc = rc < 0 ? rc : hv_libvirt_error("keeping the clone");
+    if (rc < 0) {
+        for (size_t j = 0; j + 1 < i; j++) {
+            lv_vm_release(out[j]);
+            out[j] = NULL;
+        }
+        hv_libvirt_clone_discard(doms, count);
+    } else {
+        for (i = 0; i < count; i++)
+            virDomainFree(doms[i]);
+    }
+    free(doms);
+    return rc;
 }
 
 virDomainPtr hv_libvirt_domain(void *vm_data)
@@ -849,4 +844,5 @@ const hv_backend hv_libvirt_backend = {
     .vm_snapshot_delete = lv_vm_snapshot_delete,
     .vm_snapshot_list = lv_vm_snapshot_list,
     .vm_migrate = lv_vm_migrate,
+    .vm_clone = lv_vm_clone,
 };

@@ -4,7 +4,8 @@
  * driver (libvirt:qemu:///embed?root=DIR, no daemon). What QEMU accepted is
  * read back from QEMU itself (QMP through libvirt): vCPUs per NUMA node and
  * the memory backend of each node. run-embed-test.sh gives the root and
- * kills leftover QEMU processes.
+ * kills leftover QEMU processes. A linked clone of a guest with a qcow2
+ * disk (made by qemu-img) starts on an overlay backed by the parent's image.
  *
  * usage: test-libvirt-embed ROOT
  */
@@ -18,8 +19,9 @@
 #include <libvirt/virterror.h>
 #include <libvirt/libvirt-qemu.h>
 #include <libvirt/libvirt.h>
+#include <unistd.h>
 
-static char uri[4096];
+static char uri[4096], root[4096];
 
 static json_object *qmp(virDomainPtr dom, const char *command)
 {
@@ -107,10 +109,90 @@ static void test_two_node_efi_guest(void **state)
     hv_conn_close(conn);
 }
 
+/* The output of a command line the test writes itself (free() it). */
+static char *output_of(const char *command)
+{
+    FILE *p = popen(command, "r");
+    char *text = calloc(1, 65536);
+    size_t len;
+
+    assert_non_null(p);
+    assert_non_null(text);
+    len = fread(text, 1, 65535, p);
+    text[len] = '\0';
+    assert_int_equal(pclose(p), 0);
+    return text;
+}
+
+static void test_linked_clone_of_a_qcow2_guest(void **state)
+{
+    char image[4200], overlay[4300], command[9000], spec_json[5000], *info;
+    hv_conn *conn = NULL;
+    hv_host *host = NULL;
+    hv_vm_spec *spec;
+    hv_plan *plan = NULL;
+    hv_vm *parent = NULL, *clone = NULL;
+    hv_vm_create_options copts = HV_VM_CREATE_OPTIONS_INIT;
+    hv_vm_clone_options opts = HV_VM_CLONE_OPTIONS_INIT;
+    json_object *obj;
+    const char *backing = NULL;
+    virDomainInfo dinfo;
+
+    if (system("qemu-img --version >/dev/null 2>&1") != 0)
+        skip(); /* package qemu-utils */
+    snprintf(image, sizeof(image), "%s/hv-lembed.qcow2", root);
+    snprintf(command, sizeof(command), "qemu-img create -q -f qcow2 '%s' 16M", image);
+    assert_int_equal(system(command), 0);
+    assert_hv_ok(hv_conn_open(uri, &conn));
+    assert_hv_ok(hv_conn_host(conn, &host));
+    snprintf(spec_json, sizeof(spec_json),
+             "{\"name\": \"hv-lembed\", \"vcpus\": 1, \"memory\": \"128MiB\", \"page_size\": "
+             "\"4k\", \"disks\": [{\"path\": \"%s\", \"format\": \"qcow2\"}]}",
+             image);
+    spec = test_spec(spec_json);
+    assert_hv_ok(hv_plan_create(host, spec, NULL, &plan));
+    if (!hv_plan_ok(plan))
+        print_findings(plan);
+    assert_true(hv_plan_ok(plan));
+    copts.backend_options = "domain_type=qemu"; /* defined, not started */
+    assert_hv_ok(hv_vm_create(conn, plan, &copts, &parent));
+
+    opts.mode = HV_VM_CLONE_LINKED;
+    assert_hv_ok(hv_vm_clone(parent, 1, &opts, &clone));
+    assert_string_equal(hv_vm_name(clone), "hv-lembed-linked1");
+    /* started by QEMU on an overlay whose backing file is the parent's image */
+    assert_int_equal(virDomainGetInfo(hv_libvirt_domain(hv_vm_backend_data(clone)), &dinfo), 0);
+    assert_int_equal(dinfo.state, VIR_DOMAIN_RUNNING);
+    snprintf(overlay, sizeof(overlay), "%s/hv-lembed-linked1-vda.qcow2", root);
+    snprintf(command, sizeof(command), "qemu-img info -U --output=json '%s'", overlay);
+    info = output_of(command);
+    obj = json_tokener_parse(info);
+    free(info);
+    assert_non_null(obj);
+    backing = hv_json_get_string(obj, "backing-filename");
+    assert_non_null(backing);
+    assert_string_equal(backing, image);
+    assert_string_equal(hv_json_get_string(obj, "format"), "qcow2");
+    json_object_put(obj);
+
+    assert_hv_ok(hv_vm_destroy(clone));
+    assert_hv_ok(hv_vm_undefine(clone));
+    hv_vm_free(clone);
+    assert_hv_ok(hv_vm_undefine(parent));
+    hv_vm_free(parent);
+    unlink(overlay);
+    unlink(image);
+    hv_plan_free(plan);
+    hv_vm_spec_free(spec);
+    hv_host_free(host);
+    hv_conn_close(conn);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_two_node_efi_guest),
+        cmocka_unit_test(test_linked_clone_of_a_qcow2_guest),
     };
 
     if (argc != 2) {
@@ -118,5 +200,6 @@ int main(int argc, char **argv)
         return 64;
     }
     snprintf(uri, sizeof(uri), "libvirt:qemu:///embed?root=%s", argv[1]);
+    snprintf(root, sizeof(root), "%s", argv[1]);
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,10 +4,15 @@
  * inventory from its capabilities, the full lifecycle (define, start,
  * pause/resume, save/restore, managed save, snapshots, stop, destroy,
  * undefine), migration refused (the driver cannot; plans can forbid it),
- * libvirt's errors kept in hv_error_last().
+ * linked clones (qcow2 overlays made by qemu-img), libvirt's errors kept
+ * in hv_error_last().
  */
 #include "hv-test.h"
 #include "plan/test-hosts.h"
+#include "backend/backend.h"
+#include "libvirt/driver.h"
+
+#include <libvirt/libvirt.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -289,6 +294,141 @@ static void test_disks(void **state)
     hv_conn_close(conn);
 }
 
+/* The domain's inactive XML (free() it). */
+static char *xml_of(hv_vm *vm)
+{
+    char *xml = virDomainGetXMLDesc(hv_libvirt_domain(hv_vm_backend_data(vm)), 0);
+
+    assert_non_null(xml);
+    return xml;
+}
+
+/* The text between `open` and the next '<' after it in xml, into out. */
+static void text_after(const char *xml, const char *open, char *out, size_t size)
+{
+    const char *p = strstr(xml, open), *end;
+
+    assert_non_null(p);
+    p += strlen(open);
+    end = strpbrk(p, "<'");
+    assert_non_null(end);
+    snprintf(out, size, "%.*s", (int)(end - p), p);
+}
+
+static void test_linked_clones(void **state)
+{
+    char dir[] = "/tmp/hv-linked-XXXXXX", disks[512], path[1024], puuid[64], pmac[64];
+    char uuid[2][64], mac[2][64], *pxml, *xml;
+    hv_host *dgx = fixture_host("hosts/dgx-a100-roce");
+    hv_vm_clone_options opts = HV_VM_CLONE_OPTIONS_INIT;
+    hv_conn *conn = NULL;
+    hv_plan *plan;
+    hv_vm *parent = NULL, *gpu = NULL, *clones[2] = {NULL}, *more[2] = {NULL};
+
+    if (system("qemu-img --version >/dev/null 2>&1") != 0)
+        skip(); /* the overlays are qemu-img's (package qemu-utils) */
+    assert_non_null(mkdtemp(dir));
+    assert_hv_ok(hv_conn_open(URI, &conn));
+    snprintf(path, sizeof(path), "%s/data.img", dir);
+    write_file(path, "data", 4);
+    /* a writable image (raw, created sparse) and a read-only one; a NIC */
+    snprintf(disks, sizeof(disks),
+             "{\"path\": \"%s/root.img\", \"size\": \"16MiB\"}, {\"path\": \"%s/data.img\", "
+             "\"read_only\": true}",
+             dir, dir);
+    snprintf(path, sizeof(path),
+             "{\"name\": \"hv-lparent\", \"vcpus\": 1, \"memory\": \"1GiB\", \"nics\": "
+             "[{}], \"disks\": [%s]}",
+             disks);
+    plan = plan_on(dgx, path);
+    assert_true(hv_plan_ok(plan));
+    assert_hv_ok(hv_vm_create(conn, plan, NULL, &parent));
+    hv_plan_free(plan);
+    pxml = xml_of(parent);
+    text_after(pxml, "<uuid>", puuid, sizeof(puuid));
+    text_after(pxml, "<mac address='", pmac, sizeof(pmac));
+    free(pxml);
+
+    /* the built-in engine's modes are refused here, naming what works */
+    assert_hv_error(hv_vm_clone(parent, 2, NULL, clones), HV_E_UNSUPPORTED);
+    assert_error_mentions("linked");
+    assert_error_mentions("kvm:///");
+    /* a running parent would go on writing the templates */
+    opts.mode = HV_VM_CLONE_LINKED;
+    assert_hv_ok(hv_vm_start(parent));
+    assert_hv_error(hv_vm_clone(parent, 2, &opts, clones), HV_E_STATE);
+    assert_error_mentions("shut it down");
+    assert_hv_ok(hv_vm_destroy(parent));
+
+    /* two clones: new names, UUIDs and MACs; overlays on the writable disk only */
+    opts.flags = HV_VM_CLONE_PAUSED;
+    assert_hv_ok(hv_vm_clone(parent, 2, &opts, clones));
+    for (int i = 0; i < 2; i++) {
+        char want[64];
+
+        snprintf(want, sizeof(want), "hv-lparent-linked%d", i + 1);
+        assert_string_equal(hv_vm_name(clones[i]), want);
+        assert_int_equal(state_of(clones[i]), HV_VM_STATE_PAUSED);
+        xml = xml_of(clones[i]);
+        text_after(xml, "<uuid>", uuid[i], sizeof(uuid[i]));
+        text_after(xml, "<mac address='", mac[i], sizeof(mac[i]));
+        assert_string_not_equal(uuid[i], puuid);
+        assert_string_not_equal(mac[i], pmac);
+        snprintf(path, sizeof(path), "<source file='%s/%s-vda.qcow2'", dir, want);
+        assert_non_null(strstr(xml, path));
+        assert_non_null(strstr(xml, "type='qcow2'"));
+        snprintf(path, sizeof(path), "<source file='%s/data.img'", dir); /* shared */
+        assert_non_null(strstr(xml, path));
+        free(xml);
+        snprintf(path, sizeof(path), "%s/%s-vda.qcow2", dir, want);
+        assert_int_equal(access(path, F_OK), 0);
+    }
+    assert_string_not_equal(uuid[0], uuid[1]);
+    assert_string_not_equal(mac[0], mac[1]);
+
+    /* the next clone takes the next free name; one that fails leaves nothing */
+    snprintf(path, sizeof(path), "%s/hv-lparent-linked4-vda.qcow2", dir);
+    write_file(path, "x", 1); /* in the way of the second clone's overlay */
+    assert_hv_error(hv_vm_clone(parent, 2, &opts, more), HV_E_EXISTS);
+    assert_error_mentions("exists already");
+    assert_null(more[0]);
+    assert_hv_error(hv_vm_lookup(conn, "hv-lparent-linked3", &gpu), HV_E_NOTFOUND);
+    snprintf(path, sizeof(path), "%s/hv-lparent-linked3-vda.qcow2", dir);
+    assert_int_equal(access(path, F_OK), -1);
+    snprintf(path, sizeof(path), "%s/hv-lparent-linked4-vda.qcow2", dir);
+    unlink(path);
+
+    for (int i = 0; i < 2; i++) {
+        assert_hv_ok(hv_vm_destroy(clones[i]));
+        assert_hv_ok(hv_vm_undefine(clones[i]));
+        hv_vm_free(clones[i]);
+        snprintf(path, sizeof(path), "%s/hv-lparent-linked%d-vda.qcow2", dir, i + 1);
+        unlink(path);
+    }
+    assert_hv_ok(hv_vm_undefine(parent));
+    hv_vm_free(parent);
+
+    /* a parent with a GPU passed through: refused with its plan's reason */
+    plan = plan_on(dgx, "{\"name\": \"hv-lgpu\", \"vcpus\": 4, \"memory\": \"4GiB\", "
+                        "\"accelerators\": [{\"pci_address\": \"0000:07:00.0\"}]}");
+    assert_hv_ok(hv_vm_create(conn, plan, NULL, &gpu));
+    hv_plan_free(plan);
+    assert_hv_error(hv_vm_clone(gpu, 1, &opts, clones), HV_E_UNSUPPORTED);
+    assert_error_mentions("0000:07:00.0");
+    assert_error_mentions("cannot be cloned");
+    assert_null(clones[0]);
+    assert_hv_ok(hv_vm_undefine(gpu));
+    hv_vm_free(gpu);
+
+    snprintf(path, sizeof(path), "%s/root.img", dir);
+    unlink(path);
+    snprintf(path, sizeof(path), "%s/data.img", dir);
+    unlink(path);
+    assert_int_equal(rmdir(dir), 0);
+    hv_host_free(dgx);
+    hv_conn_close(conn);
+}
+
 static void test_connection_errors(void **state)
 {
     hv_conn *conn = NULL;
@@ -308,6 +448,7 @@ int main(void)
         cmocka_unit_test(test_lifecycle),
         cmocka_unit_test(test_migration_refused_by_the_plan),
         cmocka_unit_test(test_disks),
+        cmocka_unit_test(test_linked_clones),
         cmocka_unit_test(test_connection_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

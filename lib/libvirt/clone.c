@@ -1,0 +1,332 @@
+/*
+ * libvirt/clone.c - linked clones (HV_VM_CLONE_LINKED): new domains from
+ * a shut-off parent's definition, each with a new name, a UUID and MAC
+ * addresses libvirt generates, and each writable file disk a qcow2 overlay
+ * (qemu-img, host/disk.c) backed by the parent's image, which becomes a
+ * read-only template. A parent with devices passed through is refused with
+ * its plan's reason; a running one, because it would go on writing the
+ * templates. All or nothing: what one call made is removed when a later
+ * clone fails.
+ */
+#include "libvirt/clone.h"
+#include "libvirt/error.h"
+#include "libvirt/metadata.h"
+#include "core/alloc.h"
+#include "core/error.h"
+#include "core/format.h"
+#include "core/text.h"
+#include "host/disk.h"
+
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MAX_OVERLAYS 64 /* writable disks of one clone (a spec has at most 16) */
+#define NAME_BYTES   64
+
+static xmlDocPtr parse(const char *xml)
+{
+    return xmlReadMemory(xml, (int)strlen(xml), "domain.xml", NULL,
+                         XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+}
+
+static xmlNodePtr child(xmlNodePtr node, const char *name)
+{
+    for (xmlNodePtr k = node ? node->children : NULL; k; k = k->next)
+        if (k->type == XML_ELEMENT_NODE && xmlStrEqual(k->name, BAD_CAST name))
+            return k;
+    return NULL;
+}
+
+static bool prop_is(xmlNodePtr node, const char *name, const char *value)
+{
+    xmlChar *v = xmlGetProp(node, BAD_CAST name);
+    bool is = v && xmlStrEqual(v, BAD_CAST value);
+
+    xmlFree(v);
+    return is;
+}
+
+/* A file disk the domain writes (not read-only, not shared): an overlay's place. */
+static bool writable_file_disk(xmlNodePtr d)
+{
+    return d->type == XML_ELEMENT_NODE && xmlStrEqual(d->name, BAD_CAST "disk") &&
+           prop_is(d, "type", "file") && prop_is(d, "device", "disk") && !child(d, "readonly") &&
+           !child(d, "shareable") && child(d, "source");
+}
+
+/* A device passed through: <hostdev> (PCI, mdev, ...) or <interface type='hostdev'>. */
+static bool passed_through(xmlNodePtr d)
+{
+    return d->type == XML_ELEMENT_NODE &&
+           (xmlStrEqual(d->name, BAD_CAST "hostdev") ||
+            (xmlStrEqual(d->name, BAD_CAST "interface") && prop_is(d, "type", "hostdev")));
+}
+
+/* The parent's refusal: a device passed through, with its plan's reason where it has one. */
+static int refuse_passthrough(virDomainPtr parent, const char *name)
+{
+    char *meta = virDomainGetMetadata(parent, VIR_DOMAIN_METADATA_ELEMENT, HV_LIBVIRT_PLAN_NS,
+                                      VIR_DOMAIN_AFFECT_CONFIG);
+    char quoted[HV_QUOTE_SIZE], reason[HV_LIBVIRT_REASON_MAX + 16];
+    hv_libvirt_verdict verdict = {0};
+
+    if (meta)
+        hv_libvirt_metadata_verdict(meta, &verdict);
+    else
+        virResetLastError();
+    free(meta);
+    return hv_error_set(HV_E_UNSUPPORTED, NULL,
+                        "%s cannot be cloned: %s; a linked clone shares the parent's disks, not "
+                        "devices passed through to one VM: define the clones from a spec without "
+                        "them",
+                        hv_quote(quoted, sizeof(quoted), name),
+                        verdict.found && !verdict.live && verdict.reason[0]
+                            ? hv_quote(reason, sizeof(reason), verdict.reason)
+                            : "it has a device passed through (<hostdev>)");
+}
+
+/* "<parent>-linkedN" with the first N from 1 that names no domain on the connection. */
+static void clone_name(virConnectPtr conn, const char *parent, unsigned long *next, char *out)
+{
+    for (;; ++*next) {
+        virDomainPtr taken;
+
+        hv_format(out, NAME_BYTES, "%.*s-linked%lu",
+                  (int)hv_utf8_trim_partial(parent, strnlen(parent, 40)), parent, *next);
+        taken = virDomainLookupByName(conn, out);
+        if (!taken) {
+            virResetLastError();
+            ++*next;
+            return;
+        }
+        virDomainFree(taken);
+    }
+}
+
+/* The images this clone writes: its writable file disks' sources. */
+static void remove_overlays(const char *xml)
+{
+    xmlDocPtr doc = parse(xml);
+    xmlNodePtr devices = doc ? child(xmlDocGetRootElement(doc), "devices") : NULL;
+
+    for (xmlNodePtr d = devices ? devices->children : NULL; d; d = d->next) {
+        xmlChar *file =
+            writable_file_disk(d) ? xmlGetProp(child(d, "source"), BAD_CAST "file") : NULL;
+
+        if (file)
+            unlink((const char *)file);
+        xmlFree(file);
+    }
+    xmlFreeDoc(doc);
+}
+
+void hv_libvirt_clone_discard(virDomainPtr *clones, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        char *xml;
+
+        if (!clones[i])
+            continue;
+        if (virDomainIsActive(clones[i]) == 1)
+            virDomainDestroy(clones[i]);
+        xml = virDomainGetXMLDesc(clones[i], VIR_DOMAIN_XML_INACTIVE);
+        if (xml)
+            remove_overlays(xml);
+        free(xml);
+        virDomainUndefineFlags(clones[i], VIR_DOMAIN_UNDEFINE_MANAGED_SAVE |
+                                              VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA);
+        virResetLastError();
+        virDomainFree(clones[i]);
+        clones[i] = NULL;
+    }
+}
+
+/* The directory part of `path` ("." for none) into out. */
+static void dir_of(const char *path, char *out, size_t size)
+{
+    const char *slash = strrchr(path, '/');
+
+    if (!slash)
+        hv_format(out, size, ".");
+    else
+        hv_format(out, size, "%.*s", (int)(slash == path ? 1 : slash - path), path);
+}
+
+/*
+ * Turn the parent's document into clone `name`'s: the name set, the UUID,
+ * MAC addresses and NVRAM path dropped (libvirt makes new ones), each
+ * writable file disk pointed at a new overlay. The overlays made are named
+ * in made[0..*nmade-1] (hv_free() them), also on an error.
+ */
+static int rewrite(xmlDocPtr doc, const char *name, char **made, size_t *nmade)
+{
+    xmlNodePtr root = xmlDocGetRootElement(doc), n, devices = child(root, "devices");
+
+    xmlNodeSetContent(child(root, "name"), BAD_CAST name);
+    if ((n = child(root, "uuid"))) {
+        xmlUnlinkNode(n);
+        xmlFreeNode(n);
+    }
+    if ((n = child(child(root, "os"), "nvram"))) {
+        xmlUnlinkNode(n);
+        xmlFreeNode(n);
+    }
+    for (xmlNodePtr d = devices ? devices->children : NULL; d; d = d->next) {
+        xmlNodePtr source, target, driver;
+        xmlChar *file, *dev, *format;
+        char dir[4096], *overlay;
+        int rc;
+
+        if (d->type == XML_ELEMENT_NODE && xmlStrEqual(d->name, BAD_CAST "interface") &&
+            (n = child(d, "mac"))) {
+            xmlUnlinkNode(n);
+            xmlFreeNode(n);
+        }
+        if (!writable_file_disk(d))
+            continue;
+        source = child(d, "source");
+        target = child(d, "target");
+        driver = child(d, "driver");
+        file = xmlGetProp(source, BAD_CAST "file");
+        dev = target ? xmlGetProp(target, BAD_CAST "dev") : NULL;
+        format = driver ? xmlGetProp(driver, BAD_CAST "type") : NULL;
+        if (!file || *nmade == MAX_OVERLAYS) {
+            xmlFree(file);
+            xmlFree(dev);
+            xmlFree(format);
+            if (!file)
+                continue;
+            return hv_error_set(HV_E_RANGE, NULL, "%s would need more than %d overlays", name,
+                                MAX_OVERLAYS);
+        }
+        dir_of((const char *)file, dir, sizeof(dir));
+        overlay = hv_asprintf("%s/%s-%s.qcow2", dir, name, dev ? (const char *)dev : "disk");
+        rc = overlay ? hv_host_disk_overlay((const char *)file,
+                                            format ? (const char *)format : "raw", overlay)
+                     : HV_E_NOMEM;
+        xmlFree(file);
+        xmlFree(dev);
+        xmlFree(format);
+        if (rc < 0) {
+            hv_free(overlay);
+            return rc;
+        }
+        made[(*nmade)++] = overlay;
+        xmlSetProp(source, BAD_CAST "file", BAD_CAST overlay);
+        if (!driver) {
+            driver = xmlNewNode(NULL, BAD_CAST "driver");
+            xmlSetProp(driver, BAD_CAST "name", BAD_CAST "qemu");
+            xmlAddPrevSibling(source, driver);
+        }
+        xmlSetProp(driver, BAD_CAST "type", BAD_CAST "qcow2");
+        if ((n = child(d, "backingStore"))) {
+            xmlUnlinkNode(n);
+            xmlFreeNode(n);
+        }
+    }
+    return 0;
+}
+
+/* Start a clone, paused if asked (drivers without VIR_DOMAIN_START_PAUSED: started, then paused).
+ */
+static int start_clone(virDomainPtr dom, bool paused)
+{
+    virErrorPtr e;
+
+    if (virDomainCreateWithFlags(dom, paused ? VIR_DOMAIN_START_PAUSED : 0) == 0)
+        return 0;
+    e = virGetLastError();
+    if (!paused || !e || e->code != VIR_ERR_INVALID_ARG)
+        return -1;
+    virResetLastError();
+    if (virDomainCreate(dom) < 0)
+        return -1;
+    return virDomainSuspend(dom);
+}
+
+/* Define (and start) clone `name` from the parent's XML; *out the domain. */
+static int make_one(virConnectPtr conn, const char *parent_xml, const char *name, bool start,
+                    bool paused, virDomainPtr *out)
+{
+    xmlDocPtr doc = parse(parent_xml);
+    char *made[MAX_OVERLAYS];
+    size_t nmade = 0;
+    xmlChar *xml = NULL;
+    int len = 0, rc;
+
+    if (!doc)
+        return hv_error_set(HV_E_BACKEND, NULL, "libvirt gave domain XML that does not parse");
+    rc = rewrite(doc, name, made, &nmade);
+    if (rc == 0) {
+        xmlDocDumpMemory(doc, &xml, &len);
+        if (!xml)
+            rc = HV_E_NOMEM;
+    }
+    xmlFreeDoc(doc);
+    if (rc == 0 && !(*out = virDomainDefineXML(conn, (const char *)xml)))
+        rc = hv_libvirt_error("defining the linked clone");
+    xmlFree(xml);
+    if (rc == 0 && start && start_clone(*out, paused) < 0) {
+        rc = hv_libvirt_error("starting the linked clone");
+        hv_libvirt_clone_discard(out, 1);
+        nmade = 0; /* removed with the domain */
+    }
+    for (size_t i = 0; i < nmade; i++) {
+        if (rc < 0)
+            unlink(made[i]);
+        hv_free(made[i]);
+    }
+    return rc;
+}
+
+int hv_libvirt_clone_linked(virConnectPtr conn, virDomainPtr parent, size_t count, bool start,
+                            bool paused, hv_vm_clone_progress_fn progress, void *progress_data,
+                            virDomainPtr *out)
+{
+    const char *parent_name = virDomainGetName(parent);
+    char quoted[HV_QUOTE_SIZE], name[NAME_BYTES];
+    unsigned long next = 1;
+    xmlDocPtr doc;
+    xmlNodePtr devices;
+    char *xml;
+    int rc = 0;
+
+    if (virDomainIsActive(parent) == 1)
+        return hv_error_set(HV_E_STATE, NULL,
+                            "%s is running: its disks become the read-only templates of its linked "
+                            "clones, so it must not be writing them: shut it down (hv_vm_stop, "
+                            "hpcvirt stop) and clone it then",
+                            hv_quote(quoted, sizeof(quoted), parent_name));
+    if (virDomainHasManagedSaveImage(parent, 0) == 1)
+        return hv_error_set(HV_E_UNSUPPORTED, NULL,
+                            "%s is suspended (a managed save image): linked clones from its "
+                            "memory state are not made yet: start it and shut it down, or remove "
+                            "the image (virsh managedsave-remove), and clone it then",
+                            hv_quote(quoted, sizeof(quoted), parent_name));
+    virResetLastError();
+    xml = virDomainGetXMLDesc(parent, VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_SECURE);
+    if (!xml)
+        return hv_libvirt_error("reading the parent's definition");
+    doc = parse(xml);
+    devices = doc ? child(xmlDocGetRootElement(doc), "devices") : NULL;
+    for (xmlNodePtr d = devices ? devices->children : NULL; d && rc == 0; d = d->next)
+        if (passed_through(d))
+            rc = refuse_passthrough(parent, parent_name);
+    xmlFreeDoc(doc);
+    for (size_t i = 0; i < count && rc == 0; i++) {
+        clone_name(conn, parent_name, &next, name);
+        rc = make_one(conn, xml, name, start, paused, &out[i]);
+        if (rc == 0 && progress)
+            progress(progress_data, i + 1, count);
+    }
+    free(xml);
+    if (rc < 0)
+        hv_libvirt_clone_discard(out, count);
+    return rc;
+}
