@@ -277,7 +277,9 @@ HV_EXTERN int hv_vm_clone_options_init(hv_vm_clone_options *opts, unsigned int v
  * and stays paused (resume it to go on); each clone starts where the
  * parent stood, with its own identity in its boot info (clone_id,
  * clone_index) and its own console, isolated from the parent and the other
- * clones. All or nothing: when one fails, none is kept.
+ * clones. All or nothing: when one fails, none is kept. HV_VM_CLONE_LINKED
+ * (the libvirt backend) instead wants a shut-off parent, which it leaves as
+ * it is: its clones are new domains on qcow2 overlays of its disks.
  */
 HV_EXTERN int hv_vm_clone(hv_vm *parent, size_t count, const hv_vm_clone_options *opts,
                           hv_vm **clones);

@@ -7,6 +7,7 @@ across separate CLI processes on libvirt's embedded QEMU driver in a private
 root, whose QEMU processes are killed whatever happens."""
 import json
 import os
+import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -349,4 +350,48 @@ def test_destroy_in_a_fresh_process(embed):
     finally:
         run("destroy", "cli-destroy", "--uri", uri)
         run("undefine", "cli-destroy", "--uri", uri)
+        libvirt_embed.kill_qemu(root)
+
+
+def test_linked_clones_across_processes(embed):
+    """`clone NAME --mode linked`: the shut-off parent's qcow2 disk is the
+    backing file of each clone's overlay (made by qemu-img), the clones run."""
+    uri, root = embed
+    if shutil.which("qemu-img") is None:
+        pytest.skip("qemu-img is not installed (package qemu-utils)")
+    image = Path(root) / "cli-lparent.qcow2"
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", image, "16M"], check=True)
+    spec = write_spec(root, {"name": "cli-lparent", "vcpus": 1, "memory": "128MiB",
+                             "page_size": "4k",
+                             "disks": [{"path": str(image), "format": "qcow2"}]}, "lp.json")
+    names = ["cli-lparent-linked1", "cli-lparent-linked2"]
+    try:
+        r = run("create", spec, "--backend-options", "domain_type=qemu", "--uri", uri)
+        assert r.returncode == 0, r.stderr
+        r = run("clone", "cli-lparent", "-n", "2", "--mode", "linked", "--uri", uri)
+        assert r.returncode == 0, r.stderr
+        lines = r.stdout.splitlines()
+        assert lines[0].startswith("2 linked clones of cli-lparent in ")
+        assert lines[1:] == names
+        for name in names:
+            assert run("state", name, "--uri", uri).stdout == "running\n"
+            info = json.loads(subprocess.run(
+                ["qemu-img", "info", "-U", "--output=json", Path(root) / f"{name}-vda.qcow2"],
+                capture_output=True, text=True, check=True).stdout)
+            assert info["backing-filename"] == str(image)
+        # QEMU keeps the template from being written while clones read it
+        r = run("start", "cli-lparent", "--uri", uri)
+        assert r.returncode == 1 and 'Failed to get "write" lock' in r.stderr
+        # a parent running again would write the templates: no clones of it then
+        for name in names:
+            assert run("destroy", name, "--uri", uri).returncode == 0
+        r = run("start", "cli-lparent", "--uri", uri)
+        assert r.returncode == 0, r.stderr
+        r = run("clone", "cli-lparent", "-n", "1", "--mode", "linked", "--uri", uri)
+        assert r.returncode == 1
+        assert "shut it down" in r.stderr and r.stderr.rstrip().endswith("[HV_E_STATE]")
+    finally:
+        for name in ["cli-lparent", *names]:
+            run("destroy", name, "--uri", uri)
+            run("undefine", name, "--uri", uri)
         libvirt_embed.kill_qemu(root)

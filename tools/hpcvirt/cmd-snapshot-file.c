@@ -5,7 +5,9 @@
  * process, to its end as `run` does, streaming the new console output -,
  * `hpcvirt resume-from FILE` continues one and prints its name, and
  * `hpcvirt clone FILE -n COUNT` resumes one, paused, as the parent of COUNT
- * clones, times hv_vm_clone() and with --wait runs the clones to their end.
+ * clones, times hv_vm_clone() and with --wait runs the clones to their end;
+ * `hpcvirt clone NAME -n COUNT --mode linked` makes linked clones of a
+ * libvirt domain.
  * An operand of `resume` that is an existing file (or a path with a '/') is
  * a snapshot; any other is the name of a VM the backend keeps, which
  * `resume` continues as the other lifecycle commands do (cmd-vm.c).
@@ -103,7 +105,7 @@ static int run_resume_from(const cli_command *cmd, int argc, char **argv)
 
 /* ---- clone ------------------------------------------------------------------------ */
 
-static const char *const mode_names[] = {"instant", "full", "cold"}; /* HV_VM_CLONE_* */
+static const char *const mode_names[] = {"instant", "full", "cold", "linked"}; /* HV_VM_CLONE_* */
 
 /* The progress bar on stderr (a terminal): "[#####     ] 32/64". */
 typedef struct progress_bar {
@@ -194,7 +196,7 @@ static int parse_clone_args(const cli_command *cmd, int argc, char **argv, cli_a
 {
     unsigned long long n = 0, t = 0;
     int rc = cli_parse_args(cmd, argc, argv, "-n --mode --threads --prepare --wait --timeout", 1, 1,
-                            "the snapshot FILE to clone", a);
+                            "the snapshot FILE (or, with --mode linked, the VM NAME) to clone", a);
 
     if (rc != CLI_EXIT_OK)
         return rc;
@@ -207,11 +209,15 @@ static int parse_clone_args(const cli_command *cmd, int argc, char **argv, cli_a
     *count = (size_t)n;
     *mode = HV_VM_CLONE_INSTANT;
     if (a->mode) {
-        for (*mode = 0; *mode < 3 && strcmp(a->mode, mode_names[*mode]) != 0; ++*mode)
+        for (*mode = 0; *mode < 4 && strcmp(a->mode, mode_names[*mode]) != 0; ++*mode)
             ;
-        if (*mode == 3)
-            return cli_usage_error(cmd, "--mode is instant, full or cold, not '%s'", a->mode);
+        if (*mode == 4)
+            return cli_usage_error(cmd, "--mode is instant, full, cold or linked, not '%s'",
+                                   a->mode);
     }
+    if (*mode == HV_VM_CLONE_LINKED && (a->prepare || a->wait || a->threads))
+        return cli_usage_error(cmd, "--prepare, --wait and --threads go with instant, full and "
+                                    "cold clones, not --mode linked");
     if (a->threads &&
         (rc = cli_parse_number(cmd, "--threads", a->threads, 1024, &t)) != CLI_EXIT_OK)
         return rc;
@@ -219,6 +225,41 @@ static int parse_clone_args(const cli_command *cmd, int argc, char **argv, cli_a
     if (a->timeout && !a->wait)
         return cli_usage_error(cmd, "--timeout goes with --wait");
     return cli_parse_timeout(cmd, a->timeout, timeout_ms);
+}
+
+/* --mode linked: the VM NAME on --uri (libvirt), its clones started; their names printed. */
+static int clone_linked(const cli_args *a, size_t count)
+{
+    hv_vm_clone_options opts = HV_VM_CLONE_OPTIONS_INIT;
+    cli_vm_ref ref;
+    hv_vm **clones = calloc(count, sizeof(*clones));
+    double start;
+    int rc;
+
+    if (!clones) {
+        fprintf(stderr, "hpcvirt: error: clone: out of memory for %zu clones [HV_E_NOMEM]\n",
+                count);
+        return CLI_EXIT_FAILURE;
+    }
+    if ((rc = cli_open_vm(&cli_cmd_clone, a, &ref)) != CLI_EXIT_OK) {
+        free(clones);
+        return rc;
+    }
+    opts.mode = HV_VM_CLONE_LINKED;
+    start = now_ms();
+    rc = hv_vm_clone(ref.vm, count, &opts, clones);
+    if (rc == 0) {
+        double ms = now_ms() - start;
+
+        printf("%zu linked clones of %s in %.1f ms (%.3f ms each)\n", count,
+               cli_text(hv_vm_name(ref.vm)), ms, ms / (double)count);
+        for (size_t i = 0; i < count; i++) {
+            printf("%s\n", cli_text(hv_vm_name(clones[i])));
+            hv_vm_free(clones[i]);
+        }
+    }
+    free(clones);
+    return cli_close_vm(&ref, rc);
 }
 
 static int run_clone(const cli_command *cmd, int argc, char **argv)
@@ -237,6 +278,8 @@ static int run_clone(const cli_command *cmd, int argc, char **argv)
     if ((rc = parse_clone_args(cmd, argc, argv, &a, &count, &mode, &threads, &timeout_ms)) !=
         CLI_EXIT_OK)
         return rc;
+    if (mode == HV_VM_CLONE_LINKED)
+        return clone_linked(&a, count);
     if ((rc = cli_open_conn(&a, &conn)) != CLI_EXIT_OK)
         return rc;
     if (!is_kvm(conn)) {
@@ -336,19 +379,23 @@ const cli_command cli_cmd_resume_from = {
 
 const cli_command cli_cmd_clone = {
     .name = "clone",
-    .summary = "Clone the VM in a snapshot file COUNT times (kvm:///); prints the time taken.",
+    .summary = "Clone a snapshot file's VM (kvm:///) or a domain (--mode linked) COUNT times.",
     .usage = "FILE -n COUNT [--mode instant|full|cold] [--threads N] [--prepare]\n"
              "                     [--wait [--timeout SECONDS]] [--uri URI]\n"
+             "       hpcvirt clone NAME -n COUNT --mode linked --uri libvirt:URI\n"
              "  FILE         a snapshot file: resumed paused, the parent of the clones\n"
+             "  NAME         a shut-off libvirt domain: its writable disks become the read-only\n"
+             "               templates of the clones' qcow2 overlays (needs qemu-img); the\n"
+             "               clones are started and their names printed\n"
              "  -n COUNT     how many clones (1 to 1000000)\n"
              "  --mode M     instant (default: copy-on-write views of the parent's memory), full\n"
-             "               (memory copied) or cold (fresh boots of its payload)\n"
+             "               (memory copied), cold (fresh boots of its payload) or linked\n"
              "  --threads N  threads making them (default 0: one per host CPU)\n"
              "  --prepare    make the empty VMs first (timed apart), so cloning only maps\n"
              "  --wait       start the clones and wait for them all (default: they are made\n"
              "               paused and end with the command); prints how they ended\n"
              "  --timeout S  with --wait: power off the clones still running after S seconds\n"
-             "  --uri URI    kvm:/// (the default); other backends do not clone\n"
+             "  --uri URI    kvm:/// (the default); libvirt:URI for --mode linked\n"
              "Prints 'COUNT MODE clones of NAME in X ms (Y ms each)', with a progress bar on\n"
              "stderr when it is a terminal. Exit status: 0 made (and with --wait, all exited\n"
              "with 0), 3 some exited with another code, 1 a failure, crash or timeout.",

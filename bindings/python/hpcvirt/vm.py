@@ -20,6 +20,8 @@ of times, and cloned:
         again.wait()                                       # its exit code
         parent = conn.resume_from("/tmp/w.snap", name="w3", paused=True)
         clones = parent.clone(64, mode="instant")          # or "full", "cold"
+        # libvirt: qcow2 overlays on a shut-off domain's disks
+        linked = conn.lookup("base").clone(2, mode="linked")
         [c.clone_identity for c in clones]                 # (id, 1), (id, 2), ...
 
 A Connection picks a backend by URI like hv_conn_open(): None means
@@ -52,15 +54,18 @@ VM_CLONE_OPTIONS_VERSION = 1  # HV_VM_CLONE_OPTIONS_VERSION
 MIGRATE_OPTIONS_VERSION = 1  # HV_MIGRATE_OPTIONS_VERSION
 
 # Vm.clone() modes (hv_vm_clone_mode): copy-on-write views of the parent's
-# memory, the memory copied, or fresh boots of the parent's payload.
+# memory, the memory copied, or fresh boots of the parent's payload (the
+# built-in engine); new domains on qcow2 overlays of the parent's disks (libvirt).
 CLONE_INSTANT = "instant"  # HV_VM_CLONE_INSTANT
 CLONE_FULL = "full"  # HV_VM_CLONE_FULL
 CLONE_COLD = "cold"  # HV_VM_CLONE_COLD
-VM_CLONE_MODES = (CLONE_INSTANT, CLONE_FULL, CLONE_COLD)
+CLONE_LINKED = "linked"  # HV_VM_CLONE_LINKED
+VM_CLONE_MODES = (CLONE_INSTANT, CLONE_FULL, CLONE_COLD, CLONE_LINKED)
 _CLONE_MODE_VALUES = {
     CLONE_INSTANT: lib.HV_VM_CLONE_INSTANT,
     CLONE_FULL: lib.HV_VM_CLONE_FULL,
     CLONE_COLD: lib.HV_VM_CLONE_COLD,
+    CLONE_LINKED: lib.HV_VM_CLONE_LINKED,
 }
 
 _MAX_CLONES = 1000000  # what one hv_vm_clone() call makes at most
@@ -494,7 +499,7 @@ class Vm:
             })
         return nodes
 
-    # -- clones (the built-in engine) --
+    # -- clones (the built-in engine; linked clones: libvirt) --
 
     def clone(self, count, mode=CLONE_INSTANT, paused=False, threads=0, console=None,
               progress=None):
@@ -504,7 +509,10 @@ class Vm:
         its own identity (clone_identity), console and memory, isolated from
         the parent and the others. `mode`: "instant" (copy-on-write views of
         the parent's memory), "full" (the memory copied) or "cold" (fresh
-        boots of its payload). `paused` leaves the clones paused; `threads`
+        boots of its payload); on libvirt "linked": this VM, shut off, stays
+        as it is and each clone is a new domain (new name, UUID, MACs) whose
+        writable disks are qcow2 overlays of its images, started (paused
+        with `paused`). `paused` leaves the clones paused; `threads`
         make them (0: one per host CPU). `console(data: bytes)` gets every
         clone's console (None: this VM's callback); `progress(done: int,
         total: int)` is called as they are made. All or nothing: when one
@@ -565,6 +573,7 @@ __all__ = [
     "CLONE_INSTANT",
     "CLONE_FULL",
     "CLONE_COLD",
+    "CLONE_LINKED",
     "MIGRATE_OPTIONS_VERSION",
     "VM_STATES",
     "Connection",

@@ -7,6 +7,7 @@ emulation) under libvirt's embedded driver in a private root."""
 import gc
 import os
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -79,7 +80,7 @@ def test_options_versions_match_the_header():
     for name, value in versions.items():
         assert getattr(hpcvirt, name) == int(value), name
         assert name in hpcvirt.__all__
-    assert hpcvirt.VM_CLONE_MODES == ("instant", "full", "cold")
+    assert hpcvirt.VM_CLONE_MODES == ("instant", "full", "cold", "linked")
     assert hpcvirt.SnapshotError is hpcvirt.errors.SnapshotError
     assert hpcvirt.errors.last_error(lib.HV_E_SNAPSHOT).__class__ is hpcvirt.SnapshotError
 
@@ -454,3 +455,24 @@ def test_error_codes_map_to_exception_classes():
         err = hpcvirt.errors.last_error()
         assert type(err) is cls and err.code == code and err.path == "field"
         assert isinstance(err, hpcvirt.Error)
+
+
+@needs_libvirt
+def test_linked_clones_on_the_test_driver(conn, tmp_path):
+    if shutil.which("qemu-img") is None:
+        pytest.skip("qemu-img is not installed (package qemu-utils)")
+    root = tmp_path / "root.img"
+    plan = plan_on_fixture({"name": "hv-py-lparent", "vcpus": 1, "memory": "1GiB",
+                            "disks": [{"path": str(root), "size": "16MiB"}]})
+    assert plan.ok, [str(f) for f in plan.errors]
+    parent = conn.create(plan)
+    with pytest.raises(hpcvirt.Unsupported, match="kvm:///"):
+        parent.clone(1)
+    clones = parent.clone(2, mode=hpcvirt.CLONE_LINKED, paused=True)
+    assert [c.name for c in clones] == ["hv-py-lparent-linked1", "hv-py-lparent-linked2"]
+    assert [c.state for c in clones] == ["paused", "paused"]
+    for c in clones:
+        assert (tmp_path / f"{c.name}-vda.qcow2").exists()
+    parent.start()
+    with pytest.raises(hpcvirt.StateError, match="shut it down"):
+        parent.clone(1, mode="linked")
