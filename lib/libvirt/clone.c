@@ -305,9 +305,10 @@ int hv_libvirt_clone_linked(virConnectPtr conn, virDomainPtr parent, size_t coun
                             hv_quote(quoted, sizeof(quoted), parent_name));
     if (virDomainHasManagedSaveImage(parent, 0) == 1)
         return hv_error_set(HV_E_UNSUPPORTED, NULL,
-                            "%s is suspended (a managed save image): linked clones from its "
-                            "memory state are not made yet: start it and shut it down, or remove "
-                            "the image (virsh managedsave-remove), and clone it then",
+                            "%s is suspended (a managed save image): its clones cannot start "
+                            "from that memory state (libvirt restores a save image only under "
+                            "the name and UUID it was saved with): start it and shut it down, or "
+                            "remove the image (virsh managedsave-remove), and clone it then",
                             hv_quote(quoted, sizeof(quoted), parent_name));
     virResetLastError();
     xml = virDomainGetXMLDesc(parent, VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_SECURE);
