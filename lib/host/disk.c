@@ -4,6 +4,7 @@
  */
 #include "host/disk.h"
 #include "core/error.h"
+#include "core/format.h"
 #include "core/text.h"
 
 #include <errno.h>
@@ -11,6 +12,7 @@
 #include <hpcvirt/spec.h>
 #include <spawn.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -124,9 +126,29 @@ int hv_host_disk_prepare(const char *path, int format, uint64_t size_bytes, cons
 
 #define QEMU_IMG_OUTPUT 1024 /* what is kept of qemu-img's output for an error */
 
-/* Run argv (argv[0] found on PATH), its stdout and stderr into out (cut); the exit status or
- * -errno. */
-static int run_captured(char *const argv[], char *out, size_t size)
+/*
+ * The executable `name` on PATH into out, or false. Looked up here:
+ * posix_spawnp() may report a missing program only as exit status 127.
+ */
+static bool find_on_path(const char *name, char *out, size_t size)
+{
+    const char *path = getenv("PATH");
+
+    if (!path || !*path)
+        path = "/usr/bin:/bin";
+    while (*path) {
+        size_t len = strcspn(path, ":");
+
+        if (len && hv_format(out, size, "%.*s/%s", (int)len, path, name) < size &&
+            access(out, X_OK) == 0)
+            return true;
+        path += len + (path[len] == ':');
+    }
+    return false;
+}
+
+/* Run `program` with argv, its stdout and stderr into out (cut); the exit status or -errno. */
+static int run_captured(const char *program, char *const argv[], char *out, size_t size)
 {
     posix_spawn_file_actions_t fa;
     size_t len = 0;
@@ -142,7 +164,7 @@ static int run_captured(char *const argv[], char *out, size_t size)
     posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
     posix_spawn_file_actions_adddup2(&fa, fds[1], 2);
-    err = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
+    err = posix_spawn(&pid, program, &fa, NULL, argv, environ);
     posix_spawn_file_actions_destroy(&fa);
     close(fds[1]);
     if (err) {
@@ -180,6 +202,7 @@ int hv_host_disk_overlay(const char *backing, const char *backing_format, const 
                     (char *)overlay,
                     NULL};
     char output[QEMU_IMG_OUTPUT], quoted[HV_QUOTE_SIZE], qmsg[QEMU_IMG_OUTPUT + 16];
+    char program[4096];
     struct stat st;
     int rc;
 
@@ -189,7 +212,9 @@ int hv_host_disk_overlay(const char *backing, const char *backing_format, const 
                             "the overlay '%s' exists already: remove it, or clone under another "
                             "name",
                             quoted);
-    rc = run_captured(argv, output, sizeof(output));
+    rc = find_on_path("qemu-img", program, sizeof(program))
+             ? run_captured(program, argv, output, sizeof(output))
+             : -ENOENT;
     if (rc == -ENOENT)
         return hv_error_set(HV_E_UNSUPPORTED, NULL,
                             "qemu-img is not installed (it makes the qcow2 overlays of linked "

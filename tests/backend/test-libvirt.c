@@ -398,6 +398,24 @@ static void test_linked_clones(void **state)
     snprintf(path, sizeof(path), "%s/hv-lparent-linked4-vda.qcow2", dir);
     unlink(path);
 
+    /* without qemu-img: the package named, nothing made */
+    {
+        char *saved = strdup(getenv("PATH") ? getenv("PATH") : "/usr/bin:/bin");
+
+        setenv("PATH", dir, 1);
+        assert_hv_error(hv_vm_clone(parent, 1, &opts, more), HV_E_UNSUPPORTED);
+        setenv("PATH", saved, 1);
+        free(saved);
+        assert_error_mentions("qemu-utils");
+        assert_hv_error(hv_vm_lookup(conn, "hv-lparent-linked3", &gpu), HV_E_NOTFOUND);
+    }
+    /* a suspended parent: libvirt restores its memory only under its own name */
+    assert_hv_ok(hv_vm_start(parent));
+    assert_hv_ok(hv_vm_managed_save(parent));
+    assert_hv_error(hv_vm_clone(parent, 1, &opts, more), HV_E_UNSUPPORTED);
+    assert_error_mentions("managed save image");
+    assert_error_mentions("name and UUID");
+
     for (int i = 0; i < 2; i++) {
         assert_hv_ok(hv_vm_destroy(clones[i]));
         assert_hv_ok(hv_vm_undefine(clones[i]));
