@@ -1002,55 +1002,6 @@ static void test_suspend_resume_twice(void **state)
     rmdir(dir);
 }
 
-static void keep_log(int level, const char *domain, const char *message, void *data)
-{
-    console_capture *log = data;
-
-    if (level == HV_LOG_INFO && strcmp(domain, "kvm") == 0)
-        capture(log, message, strlen(message));
-}
-
-/* A plan that asks for hugetlb pages is resumed onto hugetlb pages: eagerly, and it says so. */
-static void test_hugetlb_resume(void **state)
-{
-    char dir[] = "/tmp/hv-kvm-snap-XXXXXX", path[64];
-    hv_plan *plan;
-    console_capture log = CONSOLE_CAPTURE_INIT;
-    hv_vm_resume_options ropts = HV_VM_RESUME_OPTIONS_INIT;
-    hv_vm_memory_info info = HV_VM_MEMORY_INFO_INIT;
-    hv_vm *vm, *resumed = NULL;
-    int code = -1;
-
-    if (free_2m_pages() < 32) {
-        printf("SKIP: fewer than 32 free 2 MiB pages on host node 0 (reserve some to run this)\n");
-        skip();
-    }
-    assert_non_null(mkdtemp(dir));
-    snprintf(path, sizeof(path), "%s/huge.snap", dir);
-    plan = plan_json("{\"name\": \"huge-snap\", \"vcpus\": 1, \"memory\": \"64MiB\", "
-                     "\"page_size\": \"2m\"}");
-    vm = run_vm("worker", plan, NULL);
-    wait_marker(vm, 3);
-    assert_hv_ok(hv_vm_suspend(vm, path, NULL));
-    finish(vm, plan);
-    /* lazy was asked for (no HV_VM_RESUME_EAGER): it is eager all the same */
-    ropts.name = "huge-resumed";
-    ropts.flags = HV_VM_RESUME_PAUSED;
-    assert_hv_ok(hv_set_log_handler(keep_log, HV_LOG_INFO, &log));
-    assert_hv_ok(hv_vm_resume_from(conn, path, &ropts, &resumed));
-    assert_hv_ok(hv_set_log_handler(NULL, HV_LOG_WARNING, NULL));
-    assert_non_null(strstr(log.text, "hugetlb pages: its memory is read now (eager)"));
-    assert_hv_ok(hv_vm_memory_node_info(resumed, 0, &info));
-    assert_int_equal(info.page_bytes, UINT64_C(2) << 20);
-    assert_true(info.resident_bytes >= (UINT64_C(64) << 20));
-    assert_hv_ok(hv_vm_resume(resumed));
-    assert_hv_ok(hv_vm_wait(resumed, GUEST_WAIT_MS, &code));
-    assert_int_equal(code, 0);
-    finish(resumed, NULL);
-    unlink(path);
-    rmdir(dir);
-}
-
 static void test_snapshot_errors(void **state)
 {
     char dir[] = "/tmp/hv-kvm-snap-XXXXXX", path[64];
@@ -1410,7 +1361,6 @@ int main(void)
         ENGINE_TEST(test_pause_resume_destroy_restart),
         ENGINE_TEST(test_lookup_list_undefine),
         ENGINE_TEST(test_suspend_resume_twice),
-        ENGINE_TEST(test_hugetlb_resume),
         ENGINE_TEST(test_snapshot_errors),
         ENGINE_TEST(test_instant_clones_are_isolated),
         ENGINE_TEST(test_full_and_cold_clones),
