@@ -33,16 +33,6 @@ static hv_plan *plan_on(const hv_host *host, const char *json)
     return plan;
 }
 
-static hv_host *fixture_host(const char *name)
-{
-    hv_host_discover_options opts = HV_HOST_DISCOVER_OPTIONS_INIT;
-    hv_host *host = NULL;
-
-    opts.root = hv_test_fixture(name);
-    assert_hv_ok(hv_host_discover(&host, &opts));
-    return host;
-}
-
 static int state_of(hv_vm *vm)
 {
     int st = -1;
@@ -88,7 +78,7 @@ static void test_lifecycle(void **state)
     close(fd);
     assert_hv_ok(hv_conn_open(URI, &conn));
     /* the test driver reports only a few MiB free: plan for a fixture host instead */
-    host = fixture_host("hosts/dgx-a100-roce");
+    host = hv_test_fixture_host("hosts/dgx-a100-roce");
     plan = plan_on(host, "{\"name\": \"hv-life\", \"vcpus\": 4, \"memory\": \"1GiB\", "
                          "\"vnuma\": [{\"vcpus\": 2, \"memory\": \"512MiB\"}, {\"vcpus\": 2, "
                          "\"memory\": \"512MiB\"}], \"firmware\": \"efi\"}");
@@ -167,7 +157,7 @@ static void test_lifecycle(void **state)
 static void test_migration_refused_by_the_plan(void **state)
 {
     hv_conn *conn = NULL;
-    hv_host *dgx = fixture_host("hosts/dgx-a100-roce");
+    hv_host *dgx = hv_test_fixture_host("hosts/dgx-a100-roce");
     hv_plan *plan;
     hv_vm *vm = NULL, *found = NULL;
 
@@ -222,7 +212,7 @@ static void test_disks(void **state)
     /* a qcow2 v3 header of a 1 GiB image: magic, version, virtual size at 24 */
     static const unsigned char qcow2[32] = {'Q', 'F', 'I', 0xfb, 0, 0, 0, 3, [28] = 0x40};
     char dir[] = "/tmp/hv-disks-XXXXXX", a[128], b[128], c[128], disks[1024];
-    hv_host *dgx = fixture_host("hosts/dgx-a100-roce");
+    hv_host *dgx = hv_test_fixture_host("hosts/dgx-a100-roce");
     hv_conn *conn = NULL;
     hv_plan *plan;
     hv_vm *vm = NULL, *other = NULL;
@@ -319,7 +309,7 @@ static void test_linked_clones(void **state)
 {
     char dir[] = "/tmp/hv-linked-XXXXXX", disks[512], path[1024], puuid[64], pmac[64];
     char uuid[2][64], mac[2][64], *pxml, *xml;
-    hv_host *dgx = fixture_host("hosts/dgx-a100-roce");
+    hv_host *dgx = hv_test_fixture_host("hosts/dgx-a100-roce");
     hv_vm_clone_options opts = HV_VM_CLONE_OPTIONS_INIT;
     hv_conn *conn = NULL;
     hv_plan *plan;

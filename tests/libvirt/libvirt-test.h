@@ -1,24 +1,11 @@
 /*
- * tests/libvirt/libvirt-test.h - helpers shared by the libvirt tests: fixture
- * hosts and the example specs planned on them.
+ * tests/libvirt/libvirt-test.h - helpers shared by the libvirt tests: the
+ * example specs planned on fixture hosts (hv_test_fixture_host()).
  */
 #ifndef HV_LIBVIRT_TEST_H
 #define HV_LIBVIRT_TEST_H
 
 #include "plan/test-hosts.h"
-
-/* A fixture host (tests/fixtures/NAME); fails the test on errors. */
-static inline hv_host *fixture(const char *name)
-{
-    hv_host_discover_options opts = HV_HOST_DISCOVER_OPTIONS_INIT;
-    hv_host *host = NULL;
-    char root[4096];
-
-    snprintf(root, sizeof(root), "%s", hv_test_fixture(name));
-    opts.root = root;
-    assert_hv_ok(hv_host_discover(&host, &opts));
-    return host;
-}
 
 /* The text of examples/specs/NAME.json (free() it). */
 static inline char *example_spec(const char *name)

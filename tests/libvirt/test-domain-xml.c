@@ -149,7 +149,7 @@ static void test_training_8gpu(void **state)
 {
     static const char *const gpu_buses[] = {"0x07", "0x0f", "0x47", "0x4e",
                                             "0x87", "0x90", "0xb7", "0xbd"};
-    hv_host *host = fixture("hosts/dgx-a100-roce");
+    hv_host *host = hv_test_fixture_host("hosts/dgx-a100-roce");
     hv_plan *plan = example_plan(host, "training-8gpu");
     dom *d = to_dom(plan, NULL);
 
@@ -278,7 +278,7 @@ static void test_training_8gpu(void **state)
 
 static void test_genomics_shared(void **state)
 {
-    hv_host *host = fixture("hosts/vsphere-max");
+    hv_host *host = hv_test_fixture_host("hosts/vsphere-max");
     hv_plan *plan = example_plan(host, "genomics-128vcpu-6tb");
     dom *d = to_dom(plan, NULL);
 
@@ -330,7 +330,7 @@ static void test_genomics_shared(void **state)
 
 static void test_fpga_hugepages(void **state)
 {
-    hv_host *host = fixture("hosts/hugepages-2node");
+    hv_host *host = hv_test_fixture_host("hosts/hugepages-2node");
     hv_plan *plan = example_plan(host, "fpga-inference");
     dom *d = to_dom(plan, NULL);
 
@@ -360,7 +360,7 @@ static void test_fpga_hugepages(void **state)
 
 static void test_vgpu(void **state)
 {
-    hv_host *host = fixture("hosts/hugepages-2node");
+    hv_host *host = hv_test_fixture_host("hosts/hugepages-2node");
     hv_plan *plan = example_plan(host, "vgpu-workstation"), *other;
     dom *d = to_dom(plan, NULL), *d2, *d3;
     char uuid[64];
@@ -399,7 +399,7 @@ static void test_vgpu(void **state)
 
 static void test_hugepages_two_cells(void **state)
 {
-    hv_host *host = fixture("hosts/hugepages-2node");
+    hv_host *host = hv_test_fixture_host("hosts/hugepages-2node");
     hv_plan *plan =
         test_plan(host, "{\"name\": \"two\", \"vcpus\": 16, \"memory\": \"16GiB\", "
                         "\"vnuma\": [{\"vcpus\": 8, \"memory\": \"8GiB\"}, "
@@ -428,7 +428,7 @@ static void test_hugepages_two_cells(void **state)
 
 static void test_maxphysaddr_emulate(void **state)
 {
-    hv_host *host = fixture("hosts/hugepages-2node");
+    hv_host *host = hv_test_fixture_host("hosts/hugepages-2node");
     hv_plan *plan = test_plan(host, "{\"name\": \"e44\", \"vcpus\": 4, \"memory\": \"8GiB\", "
                                     "\"guest_phys_bits\": 44}");
     dom *d = to_dom(plan, NULL);
@@ -442,7 +442,7 @@ static void test_maxphysaddr_emulate(void **state)
 
 static void test_nic_queues_and_network(void **state)
 {
-    hv_host *host = fixture("hosts/dgx-a100-roce");
+    hv_host *host = hv_test_fixture_host("hosts/dgx-a100-roce");
     hv_plan *plan = test_plan(host, "{\"name\": \"mpi\", \"vcpus\": 32, \"memory\": \"128GiB\", "
                                     "\"threads_per_core\": 2, \"cpu_placement\": \"dedicated\", "
                                     "\"prefer_ht\": true, \"nics\": [{\"model\": \"virtio-net\", "
@@ -489,7 +489,7 @@ static void test_nic_queues_and_network(void **state)
 
 static void test_disks(void **state)
 {
-    hv_host *host = fixture("hosts/hugepages-2node");
+    hv_host *host = hv_test_fixture_host("hosts/hugepages-2node");
     char json[8192];
     size_t len;
     hv_plan *plan = test_plan(
@@ -545,7 +545,7 @@ static void test_disks(void **state)
 
 static void test_iommu_eim(void **state)
 {
-    hv_host *host = fixture("hosts/vsphere-max");
+    hv_host *host = hv_test_fixture_host("hosts/vsphere-max");
     hv_plan *plan = test_plan(host, "{\"name\": \"big\", \"vcpus\": 256, \"memory\": \"64GiB\", "
                                     "\"profile\": \"kvm-q35\"}");
     hv_libvirt_xml_options opts = xml_options();
@@ -574,7 +574,7 @@ static void test_iommu_eim(void **state)
 
 static void test_qemu_domain_and_console(void **state)
 {
-    hv_host *host = fixture("hosts/dgx-a100-roce");
+    hv_host *host = hv_test_fixture_host("hosts/dgx-a100-roce");
     hv_plan *plan = example_plan(host, "training-8gpu");
     hv_libvirt_xml_options opts = xml_options();
     dom *d;
@@ -614,7 +614,7 @@ static void test_qemu_domain_and_console(void **state)
 
 static void test_plan_with_errors(void **state)
 {
-    hv_host *host = fixture("hosts/dgx-a100-roce");
+    hv_host *host = hv_test_fixture_host("hosts/dgx-a100-roce");
     hv_plan *plan = test_plan(host, "{\"name\": \"bad\", \"vcpus\": 64, \"memory\": \"1TiB\", "
                                     "\"guest_phys_bits\": 40, \"accelerators\": [{\"model\": "
                                     "\"a100-sxm4-80gb\", \"count\": 8}]}");
@@ -633,7 +633,7 @@ static void test_plan_with_errors(void **state)
 
 static void test_unassigned_devices(void **state)
 {
-    hv_host *host = fixture("hosts/hugepages-2node");
+    hv_host *host = hv_test_fixture_host("hosts/hugepages-2node");
     hv_plan *plan = test_plan(host, "{\"name\": \"cat\", \"vcpus\": 4, \"memory\": \"8GiB\", "
                                     "\"nics\": [{\"model\": \"virtio-net\"}], \"accelerators\": "
                                     "[{\"model\": \"a100-sxm4-80gb\", \"count\": 1}]}");
@@ -653,7 +653,7 @@ static void test_unassigned_devices(void **state)
 
 static void test_pvrdma_unsupported(void **state)
 {
-    hv_host *host = fixture("hosts/dgx-a100-roce");
+    hv_host *host = hv_test_fixture_host("hosts/dgx-a100-roce");
     hv_plan *plan = example_plan(host, "mpi-roce");
     char *xml = NULL;
 
@@ -674,7 +674,7 @@ static void test_pvrdma_unsupported(void **state)
 /* What the pvrdma refusal points to: the same VM with the other two RDMA modes. */
 static void test_pvrdma_alternatives(void **state)
 {
-    hv_host *host = fixture("hosts/dgx-a100-roce");
+    hv_host *host = hv_test_fixture_host("hosts/dgx-a100-roce");
     char *text = example_spec("mpi-roce"), *mode = strstr(text, "\"pvrdma\"");
     char spec[4096];
     hv_plan *plan;
@@ -706,7 +706,7 @@ static void test_pvrdma_alternatives(void **state)
 
 static void test_bad_arguments(void **state)
 {
-    hv_host *host = fixture("hosts/hugepages-2node");
+    hv_host *host = hv_test_fixture_host("hosts/hugepages-2node");
     hv_plan *plan = test_plan(host, "{\"name\": \"small\", \"vcpus\": 2, \"memory\": \"2GiB\"}");
     hv_libvirt_xml_options opts = xml_options();
     char *xml = NULL;

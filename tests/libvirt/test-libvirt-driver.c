@@ -71,7 +71,7 @@ static int gpu_vm_setup(void **state)
     gpu_vm *g = calloc(1, sizeof(*g));
 
     assert_non_null(g);
-    g->dgx = fixture("hosts/dgx-a100-roce");
+    g->dgx = hv_test_fixture_host("hosts/dgx-a100-roce");
     g->plan = test_plan(g->dgx, "{\"name\": \"hv-drv-gpu\", \"vcpus\": 4, \"memory\": "
                                 "\"4GiB\", \"accelerators\": [{\"pci_address\": "
                                 "\"0000:07:00.0\"}]}");
@@ -155,7 +155,7 @@ static void test_lookup_refuses_live_migration(void **state)
 /* The 8-GPU example (96 pinned vCPUs, 8 GPUs, a VF) saved and restored. */
 static void test_save_restore_8gpu(void **state)
 {
-    hv_host *dgx = fixture("hosts/dgx-a100-roce");
+    hv_host *dgx = hv_test_fixture_host("hosts/dgx-a100-roce");
     hv_plan *plan = example_plan(dgx, "training-8gpu");
     hv_conn *conn = NULL;
     hv_vm *vm, *again = NULL;
@@ -215,7 +215,7 @@ static char *element_text(const char *xml, char *version, size_t size)
 static void test_metadata_of_the_examples(void **state)
 {
     for (size_t i = 0; i < sizeof(examples) / sizeof(examples[0]); i++) {
-        hv_host *host = fixture(examples[i][1]);
+        hv_host *host = hv_test_fixture_host(examples[i][1]);
         hv_plan *plan = example_plan(host, examples[i][0]);
         char *text = hv_libvirt_metadata_text(plan), *plan_json = NULL, *spec_json = NULL;
         char *again_json = NULL, *digest;
@@ -268,7 +268,7 @@ static void test_metadata_of_the_examples(void **state)
 /* The element in the domain XML: version 2, the text above; and the 8-GPU example's size. */
 static void test_metadata_in_the_domain(void **state)
 {
-    hv_host *dgx = fixture("hosts/dgx-a100-roce");
+    hv_host *dgx = hv_test_fixture_host("hosts/dgx-a100-roce");
     hv_plan *plan = example_plan(dgx, "training-8gpu");
     char *xml = NULL, *text, *expected = hv_libvirt_metadata_text(plan), version[16];
 

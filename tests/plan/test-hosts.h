@@ -123,4 +123,17 @@ static inline void print_findings(const hv_plan *plan)
         assert_int_equal(hv_finding_severity(f_), (severity));                                     \
     } while (0)
 
+/* A fixture host (tests/fixtures/NAME), discovered; fails the test on errors. */
+static inline hv_host *hv_test_fixture_host(const char *name)
+{
+    hv_host_discover_options opts = HV_HOST_DISCOVER_OPTIONS_INIT;
+    hv_host *host = NULL;
+    char root[4096];
+
+    snprintf(root, sizeof(root), "%s", hv_test_fixture(name));
+    opts.root = root;
+    assert_hv_ok(hv_host_discover(&host, &opts));
+    return host;
+}
+
 #endif

@@ -9,18 +9,6 @@
 #include "core/json.h"
 #include "core/text.h"
 
-static hv_host *fixture(const char *name)
-{
-    hv_host_discover_options opts = HV_HOST_DISCOVER_OPTIONS_INIT;
-    hv_host *host = NULL;
-    char root[4096];
-
-    snprintf(root, sizeof(root), "%s", hv_test_fixture(name));
-    opts.root = root;
-    assert_hv_ok(hv_host_discover(&host, &opts));
-    return host;
-}
-
 static void test_mmio_layout_model(void **state)
 {
     hv_mmio_layout l;
@@ -66,7 +54,7 @@ static void test_mmio_layout_model(void **state)
 
 static void test_eight_a100(void **state)
 {
-    hv_host *host = fixture("hosts/dgx-a100-roce");
+    hv_host *host = hv_test_fixture_host("hosts/dgx-a100-roce");
     hv_plan *plan;
     const hv_finding *f;
 
@@ -111,7 +99,7 @@ static void test_eight_a100(void **state)
 
 static void test_legacy_mmio_limit(void **state)
 {
-    hv_host *host = fixture("hosts/dgx-a100-roce");
+    hv_host *host = hv_test_fixture_host("hosts/dgx-a100-roce");
     hv_plan *plan;
 
     plan = test_plan(host, "{\"vcpus\": 8, \"memory\": \"64GiB\", \"profile\": \"vsphere-6.0\", "
@@ -129,7 +117,7 @@ static void test_legacy_mmio_limit(void **state)
 
 static void test_pages(void **state)
 {
-    hv_host *host = fixture("hosts/hugepages-2node");
+    hv_host *host = hv_test_fixture_host("hosts/hugepages-2node");
     hv_plan *plan;
 
     /* node 0 has 60 free 1 GiB pages */
@@ -244,8 +232,9 @@ static void test_firmware_and_maximums(void **state)
 
 static void test_devices(void **state)
 {
-    hv_host *dgx = fixture("hosts/dgx-a100-roce"), *hp = fixture("hosts/hugepages-2node");
-    hv_host *h100 = fixture("hosts/h100-passthrough-vm");
+    hv_host *dgx = hv_test_fixture_host("hosts/dgx-a100-roce"),
+            *hp = hv_test_fixture_host("hosts/hugepages-2node");
+    hv_host *h100 = hv_test_fixture_host("hosts/h100-passthrough-vm");
     hv_plan *plan;
 
     plan = test_plan(dgx, "{\"vcpus\": 4, \"memory\": \"4GiB\", \"accelerators\": "
@@ -346,7 +335,7 @@ static void test_iommu_group_sharing(void **state)
 
 static void test_nics_and_rdma(void **state)
 {
-    hv_host *dgx = fixture("hosts/dgx-a100-roce");
+    hv_host *dgx = hv_test_fixture_host("hosts/dgx-a100-roce");
     hv_plan *plan;
 
     plan = test_plan(dgx, "{\"vcpus\": 4, \"memory\": \"4GiB\", \"nics\": [{\"queues\": 8}, "
@@ -393,7 +382,7 @@ static void test_nics_and_rdma(void **state)
     hv_plan_free(plan);
     /* MTU above the port's */
     {
-        hv_host *epyc = fixture("hosts/epyc-2cpu-vm");
+        hv_host *epyc = hv_test_fixture_host("hosts/epyc-2cpu-vm");
 
         plan = test_plan(epyc, "{\"vcpus\": 2, \"memory\": \"1GiB\", \"rdma\": [{}]}");
         assert_finding(plan, "plan.rdma.no-port", HV_SEVERITY_ERROR);
@@ -405,7 +394,7 @@ static void test_nics_and_rdma(void **state)
 
 static void test_disks(void **state)
 {
-    hv_host *dgx = fixture("hosts/dgx-a100-roce");
+    hv_host *dgx = hv_test_fixture_host("hosts/dgx-a100-roce");
     hv_plan *plan;
 
     /* one image read through two disks is fine; written through one of them is not */
@@ -542,7 +531,7 @@ static void test_long_multibyte_names(void **state)
 
 static void test_json_deterministic(void **state)
 {
-    hv_host *host = fixture("hosts/dgx-a100-roce");
+    hv_host *host = hv_test_fixture_host("hosts/dgx-a100-roce");
     hv_vm_spec *spec = test_spec("{\"vcpus\": 96, \"memory\": \"1TiB\", \"cpu_placement\": "
                                  "\"dedicated\", \"accelerators\": [{\"model\": "
                                  "\"a100-sxm4-80gb\", \"count\": 8}], \"rdma\": [{\"mode\": "
@@ -569,7 +558,7 @@ static void test_json_deterministic(void **state)
 
 static void test_bad_arguments(void **state)
 {
-    hv_host *host = fixture("hosts/epyc-2cpu-vm");
+    hv_host *host = hv_test_fixture_host("hosts/epyc-2cpu-vm");
     hv_vm_spec *spec = test_spec("{\"vcpus\": 1, \"memory\": \"1GiB\"}");
     hv_plan_options opts = HV_PLAN_OPTIONS_INIT;
     hv_plan *plan = (hv_plan *)0x1;
