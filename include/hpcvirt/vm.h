@@ -204,7 +204,8 @@ HV_EXTERN int hv_vm_suspend(hv_vm *vm, const char *path, const hv_vm_suspend_opt
 
 typedef enum hv_vm_resume_flags {
     HV_VM_RESUME_PAUSED = 1 << 0, /**< restore, but leave the vCPUs paused */
-    HV_VM_RESUME_EAGER = 1 << 1   /**< read all memory now instead of on demand */
+    /** read all memory now instead of on demand (always so for a hugetlb plan) */
+    HV_VM_RESUME_EAGER = 1 << 1
 } hv_vm_resume_flags;
 
 #define HV_VM_RESUME_OPTIONS_VERSION 2

@@ -379,6 +379,11 @@ out:
 
         hv_format(message, sizeof(message), "%s", hv_error_message(hv_error_last()));
         hv_format(path, sizeof(path), "%s", hv_error_path(hv_error_last()));
+        /* the indexes taken go back when no clone was made since */
+        pthread_mutex_lock(&parent->lock);
+        if (parent->clones_made == job.first_index + count)
+            parent->clones_made = job.first_index;
+        pthread_mutex_unlock(&parent->lock);
         for (size_t i = 0; i < count; i++) {
             if (!out[i])
                 continue;

@@ -133,22 +133,54 @@ int hv_kvm_ram_reserve(hv_kvm_ram *ram)
 }
 
 /* Put a new mapping of fd at ram->host, replacing what was there. */
-static int map_over(hv_kvm_ram *ram, int fd, uint64_t offset, int flags, const char *what)
+/* What a host with too few huge pages is told, for `what` of ram. */
+static int huge_pages_short(const hv_kvm_ram *ram, const char *what, uint64_t pages)
 {
-    void *p =
-        mmap(ram->host, ram->bytes, PROT_READ | PROT_WRITE, flags | MAP_FIXED, fd, (off_t)offset);
+    char node[48] = "";
 
-    if (p == MAP_FAILED) {
-        int err = errno;
+    if (ram->host_node >= 0)
+        hv_format(node, sizeof(node), " on host node %d", ram->host_node);
+    return hv_error_set(
+        HV_E_NOMEM, NULL,
+        "the host has too few free %s huge pages for %s of %s (%" PRIu64 " needed%s): reserve "
+        "more (vm.nr_hugepages or /sys/devices/system/node/nodeN/hugepages) or plan with "
+        "page_size \"4k\"",
+        ram->page_bytes == GiB ? "1 GiB" : "2 MiB", what, ram->name, pages, node);
+}
 
-        /* keep the range reserved */
-        mmap(ram->host, ram->bytes, PROT_NONE,
-             MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
-        ram->kind = HV_KVM_RAM_NONE;
-        return hv_error_set(HV_E_NOMEM, NULL, "mapping %s (%s) failed: %s", ram->name, what,
-                            strerror(err));
-    }
-    return 0;
+/*
+ * Fault [offset, offset + bytes) of hugetlb-backed RAM in now (for writing or
+ * reading), so that a pool that runs short is an error here instead of a
+ * SIGBUS when the engine itself touches the memory. 4 KiB RAM: nothing to do.
+ */
+static int populate(hv_kvm_ram *ram, uint64_t offset, uint64_t bytes, bool write,
+                    const char *what)
+{
+    uint64_t start, end;
+
+    if (ram->page_bytes <= 4096 || bytes == 0)
+        return 0;
+    if (offset > ram->bytes || bytes > ram->bytes - offset)
+        return hv_error_set(HV_E_INTERNAL, NULL, "%s is outside %s", what, ram->name);
+    start = offset & ~(ram->page_bytes - 1);
+    end = (offset + bytes + ram->page_bytes - 1) & ~(ram->page_bytes - 1);
+    if (end > ram->bytes)
+        end = ram->bytes;
+    if (madvise(ram->host + start, end - start, write ? MADV_POPULATE_WRITE : MADV_POPULATE_READ) ==
+        0)
+        return 0;
+    if (errno == ENOMEM || errno == EFAULT || errno == EHWPOISON)
+        return huge_pages_short(ram, what, (end - start) / ram->page_bytes);
+    if (errno == EINVAL) /* a kernel before 5.14: the first touch takes them */
+        return 0;
+    return hv_error_set(HV_E_IO, NULL, "faulting in %s of %s failed: %s", what, ram->name,
+                        strerror(errno));
+}
+
+int hv_kvm_ram_prepare_access(hv_kvm_ram *ram, uint64_t offset, uint64_t bytes, bool write,
+                              const char *what)
+{
+    return populate(ram, offset, bytes, write, what);
 }
 
 int hv_kvm_ram_back_fresh(hv_kvm_ram *ram)
@@ -181,15 +213,10 @@ int hv_kvm_ram_back_fresh(hv_kvm_ram *ram)
         mmap(ram->host, ram->bytes, PROT_NONE,
              MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
         ram->kind = HV_KVM_RAM_NONE;
-        if (ram->planned_page_bytes > 4096 && err == ENOMEM)
-            return hv_error_set(
-                HV_E_NOMEM, NULL,
-                "the host has too few free %s huge pages for %s (%" PRIu64 " needed%s%d): reserve "
-                "more (vm.nr_hugepages or /sys/devices/system/node/nodeN/hugepages) or plan with "
-                "page_size \"4k\"",
-                ram->planned_page_bytes == GiB ? "1 GiB" : "2 MiB", ram->name,
-                ram->bytes / ram->planned_page_bytes, ram->host_node >= 0 ? " on host node " : "",
-                ram->host_node);
+        if (ram->planned_page_bytes > 4096 && err == ENOMEM) {
+            ram->page_bytes = ram->planned_page_bytes;
+            return huge_pages_short(ram, "guest memory", ram->bytes / ram->planned_page_bytes);
+        }
         return hv_error_set(HV_E_NOMEM, NULL, "mapping %s failed: %s", ram->name, strerror(err));
     }
     if (ram->fd >= 0)
@@ -201,6 +228,11 @@ int hv_kvm_ram_back_fresh(hv_kvm_ram *ram)
     ram->diverged = false;
     if ((rc = bind_to_node(ram)) < 0)
         return rc;
+    /* hugetlb pages come from the pool of the node bound to: the reservation above
+     * counts every node's pages, so take them now, where a short node is an error
+     * and not a SIGBUS at first touch */
+    if (ram->page_bytes > 4096 && (rc = populate(ram, 0, ram->bytes, true, "guest memory")) < 0)
+        return rc;
     /* shmem THP follows /sys/kernel/mm/transparent_hugepage/shmem_enabled:
      * asked for here, reported as the kernel grants it (hv_kvm_ram_info) */
     ram->thp_requested =
@@ -210,42 +242,50 @@ int hv_kvm_ram_back_fresh(hv_kvm_ram *ram)
 
 int hv_kvm_ram_back_private(hv_kvm_ram *ram, int fd, uint64_t offset)
 {
-    int own = fcntl(fd, F_DUPFD_CLOEXEC, 0), rc;
+    int own = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    uint64_t view_page_bytes = 4096;
+    struct stat st;
+    void *p;
 
     if (own < 0)
         return hv_error_set(HV_E_IO, NULL, "duplicating the descriptor behind %s failed: %s",
                             ram->name, strerror(errno));
-    if (!ram->host) {
-        /* a new VM (a clone, a restore): mapped anywhere, nothing unmapped, so the
-         * other VMs' MMU notifiers are not called - that keeps cloning O(1) in
-         * the number of VMs alive */
-        void *p = mmap(NULL, ram->bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE, own, (off_t)offset);
+    /* a view of a hugetlb file is backed by its huge pages, and the kernel reserves
+     * the view's whole size in the pool for the pages it may copy on write */
+    if (fstatfs_huge(own, &st))
+        view_page_bytes = (uint64_t)st.st_blksize;
+    /* a new VM (a clone, a restore) maps its view anywhere, nothing unmapped, so the
+     * other VMs' MMU notifiers are not called - that keeps cloning O(1) in the number
+     * of VMs alive; RAM that has an address keeps it (its KVM slot points there) */
+    p = mmap(ram->host, ram->bytes, PROT_READ | PROT_WRITE,
+             MAP_PRIVATE | (ram->host ? MAP_FIXED : 0), own, (off_t)offset);
+    if (p == MAP_FAILED) {
+        int err = errno;
 
-        if (p == MAP_FAILED) {
-            rc = hv_error_set(HV_E_NOMEM, NULL, "mapping %s (a copy-on-write view) failed: %s",
-                              ram->name, strerror(errno));
-            close(own);
-            return rc;
+        close(own);
+        if (ram->host) {
+            /* keep the range reserved */
+            mmap(ram->host, ram->bytes, PROT_NONE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
+            ram->kind = HV_KVM_RAM_NONE;
         }
+        ram->page_bytes = view_page_bytes;
+        if (view_page_bytes > 4096 && err == ENOMEM)
+            return huge_pages_short(ram, "a copy-on-write view (its whole size is reserved)",
+                                    ram->bytes / view_page_bytes);
+        return hv_error_set(HV_E_NOMEM, NULL, "mapping %s (a copy-on-write view) failed: %s",
+                            ram->name, strerror(err));
+    }
+    if (!ram->host) {
         ram->reservation = ram->host = p;
         ram->reserved_bytes = ram->bytes;
-    } else if ((rc = map_over(ram, own, offset, MAP_PRIVATE, "a copy-on-write view")) < 0) {
-        close(own);
-        return rc;
     }
     if (ram->fd >= 0)
         close(ram->fd);
     ram->fd = own;
     ram->fd_offset = offset;
     ram->kind = HV_KVM_RAM_PRIVATE;
-    ram->page_bytes = 4096;
-    {
-        struct stat st;
-
-        /* a view of a hugetlb file is backed by its huge pages */
-        if (fstatfs_huge(own, &st))
-            ram->page_bytes = (uint64_t)st.st_blksize;
-    }
+    ram->page_bytes = view_page_bytes;
     ram->diverged = false;
     ram->thp_requested = false;
     return bind_to_node(ram);
@@ -270,6 +310,9 @@ int hv_kvm_ram_freeze(hv_kvm_ram *ram, int *fd, uint64_t *offset)
         int copy;
         uint64_t done = 0;
 
+        if ((rc = populate(ram, 0, ram->bytes, false, "the memory to copy into a template")) < 0)
+            return rc;
+        /* hugetlbfs files cannot be written with pwrite(): the copy has 4 KiB pages */
         hv_format(name, sizeof(name), "%s:template", ram->name);
         copy = memfd_create(name, MFD_CLOEXEC);
         if (copy < 0)

@@ -66,6 +66,13 @@ int hv_kvm_ram_reserve(hv_kvm_ram *ram);
 int hv_kvm_ram_back_fresh(hv_kvm_ram *ram);
 /** Back it with a copy-on-write view of `fd` from `offset` (the descriptor is duplicated). */
 int hv_kvm_ram_back_private(hv_kvm_ram *ram, int fd, uint64_t offset);
+/**
+ * Before the engine itself reads or writes [offset, offset + bytes) of the
+ * RAM (`what` names it in errors): hugetlb pages are faulted in now, so a
+ * pool that runs short is HV_E_NOMEM instead of a SIGBUS. 4 KiB RAM: 0.
+ */
+int hv_kvm_ram_prepare_access(hv_kvm_ram *ram, uint64_t offset, uint64_t bytes, bool write,
+                              const char *what);
 /** Register it with the VM as KVM memory slot ram->slot. */
 int hv_kvm_ram_register(hv_kvm_ram *ram, int vm_fd);
 /**

@@ -86,6 +86,15 @@ static void console_write(hv_kvm_vm *vm, const uint8_t *bytes, size_t length)
 /* ---- the run loop ---------------------------------------------------------------- */
 
 /* The statistics hv_vm_stat() reads while the vCPU runs: atomic, relaxed. */
+/* Whether any of the VM's RAM is backed by huge pages (then a KVM_RUN EFAULT is worth a hint). */
+static bool hugetlb_backed(const hv_kvm_vm *vm)
+{
+    for (size_t i = 0; i < vm->nram; i++)
+        if (vm->ram[i].page_bytes > 4096)
+            return true;
+    return false;
+}
+
 static void count_exit(hv_kvm_vcpu *vcpu, int which)
 {
     __atomic_add_fetch(&vcpu->exits[which], 1, __ATOMIC_RELAXED);
@@ -314,7 +323,11 @@ static void *vcpu_thread(void *arg)
             {
                 char what[160];
 
-                snprintf(what, sizeof(what), "KVM_RUN failed: %s", strerror(err));
+                snprintf(what, sizeof(what), "KVM_RUN failed: %s%s", strerror(err),
+                         err == EFAULT && hugetlb_backed(vcpu->vm)
+                             ? " (guest memory backed by huge pages could not be faulted in: "
+                               "is the host node's pool exhausted?)"
+                             : "");
                 count_exit(vcpu, HV_VM_STAT_EXITS_OTHER);
                 fail(vcpu, what);
             }

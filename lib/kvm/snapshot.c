@@ -10,6 +10,7 @@
 #include "core/error.h"
 #include "core/format.h"
 #include "core/json.h"
+#include "core/log.h"
 #include "core/text.h"
 #include "kvm/snapshot-file.h"
 #include "kvm/vcpu-state.h"
@@ -135,7 +136,9 @@ static int write_snapshot(hv_kvm_vm *vm, const char *path, const hv_kvm_vcpu_sta
     if ((rc = hv_snap_writer_add(w, HV_SNAP_CONSOLE, 0, console, console_len)) < 0)
         goto out;
     for (size_t i = 0; i < vm->nram; i++)
-        if ((rc = hv_snap_writer_add_memory(w, (uint32_t)i, vm->ram[i].host, vm->ram[i].bytes)) < 0)
+        if ((rc = hv_kvm_ram_prepare_access(&vm->ram[i], 0, vm->ram[i].bytes, false,
+                                            "the memory to write")) < 0 ||
+            (rc = hv_snap_writer_add_memory(w, (uint32_t)i, vm->ram[i].host, vm->ram[i].bytes)) < 0)
             goto out;
     rc = hv_snap_writer_commit(w);
     w = NULL;
@@ -341,10 +344,25 @@ static int parse_affinity(const hv_kvm_snapshot_meta *m, hv_cpuset *sets)
     return 0;
 }
 
-/* Guest memory from the file: a copy-on-write view (lazy) or read and checked (eager). */
+/*
+ * Guest memory from the file: a copy-on-write view (lazy) or read and checked
+ * (eager). A view of the file is backed by 4 KiB pages, so a plan that asks
+ * for hugetlb pages is restored eagerly, into fresh hugetlb memory, and the
+ * log says so.
+ */
 static int restore_memory(hv_kvm_vm *vm, const hv_snap_reader *r, const char *path,
                           const char *what, bool eager)
 {
+    for (size_t i = 0; !eager && i < vm->nram; i++) {
+        if (vm->ram[i].planned_page_bytes > 4096) {
+            hv_log_info("kvm",
+                        "%s: %s: the plan asks for %" PRIu64
+                        "-byte hugetlb pages: its memory is read now (eager), not mapped "
+                        "from the file",
+                        vm->name, what, vm->ram[i].planned_page_bytes);
+            eager = true;
+        }
+    }
     if (hv_snap_section_count(r, HV_SNAP_MEMORY) != vm->nram)
         return hv_error_set(HV_E_SNAPSHOT, path,
                             "%s: %zu memory sections for %zu vNUMA nodes: the snapshot is "

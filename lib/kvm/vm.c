@@ -418,6 +418,19 @@ static uint8_t *guest_ptr(void *ctx, uint64_t addr, uint64_t bytes)
     return node < 0 ? NULL : vm->ram[node].host + (addr - vm->ram[node].guest_base);
 }
 
+/* The boot info, faulted in for the engine to write (a hugetlb view copies its page now). */
+static int boot_info_for_write(hv_kvm_vm *vm, hv_guest_boot_info **info)
+{
+    int node = hv_kvm_layout_node_of(&vm->layout, HV_GUEST_BOOT_INFO_ADDR, sizeof(**info));
+
+    if (node < 0)
+        return hv_error_set(HV_E_INTERNAL, NULL, "the boot info is outside guest memory");
+    *info = (hv_guest_boot_info *)(void *)guest_ptr(vm, HV_GUEST_BOOT_INFO_ADDR, sizeof(**info));
+    return hv_kvm_ram_prepare_access(&vm->ram[node],
+                                     HV_GUEST_BOOT_INFO_ADDR - vm->ram[node].guest_base,
+                                     sizeof(**info), true, "the boot info");
+}
+
 /* Join the vCPU threads (they have ended or been told to); vm->lock not held. */
 static void join_threads(hv_kvm_vm *vm)
 {
@@ -482,11 +495,11 @@ static int prepare_guest(hv_kvm_vm *vm)
 int hv_kvm_vm_set_identity(hv_kvm_vm *vm, uint64_t clone_id, uint64_t clone_index,
                            uint64_t generation)
 {
-    hv_guest_boot_info *info =
-        (hv_guest_boot_info *)(void *)guest_ptr(vm, HV_GUEST_BOOT_INFO_ADDR, sizeof(*info));
+    hv_guest_boot_info *info;
+    int rc = boot_info_for_write(vm, &info);
 
-    if (!info)
-        return hv_error_set(HV_E_INTERNAL, NULL, "the boot info is outside guest memory");
+    if (rc < 0)
+        return rc;
     /* one page of the guest's memory: a copy-on-write view copies just that page */
     memcpy(&info->clone_id, &clone_id, sizeof(clone_id));
     memcpy(&info->clone_index, &clone_index, sizeof(clone_index));
@@ -499,11 +512,11 @@ int hv_kvm_vm_set_identity(hv_kvm_vm *vm, uint64_t clone_id, uint64_t clone_inde
 
 int hv_kvm_vm_set_clone_count(hv_kvm_vm *vm, uint64_t clone_count)
 {
-    hv_guest_boot_info *info =
-        (hv_guest_boot_info *)(void *)guest_ptr(vm, HV_GUEST_BOOT_INFO_ADDR, sizeof(*info));
+    hv_guest_boot_info *info;
+    int rc = boot_info_for_write(vm, &info);
 
-    if (!info)
-        return hv_error_set(HV_E_INTERNAL, NULL, "the boot info is outside guest memory");
+    if (rc < 0)
+        return rc;
     /* an aligned 8-byte store: a vCPU that reads it while running sees old or new */
     __atomic_store_n(&info->clone_count, clone_count, __ATOMIC_RELEASE);
     return 0;

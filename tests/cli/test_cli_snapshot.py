@@ -6,6 +6,7 @@ eager), `hpcvirt clone FILE -n COUNT` makes clones (instant, full, cold)
 and with --wait reports how they ended; corrupted files and usage errors.
 The runs are skipped where there is no /dev/kvm; the usage checks run
 everywhere."""
+import json
 import os
 import pty
 import re
@@ -49,6 +50,15 @@ def suspend(name, path, after, *extra):
     return r.stdout
 
 
+def spec(directory, name, memory="64MiB", page_size="4k"):
+    """A spec file for `hpcvirt run --spec`: the tests that make many clones plan 4 KiB
+    pages (a copy-on-write view of hugetlb memory reserves its whole size in the pool)."""
+    path = directory / f"{name}-{page_size}.json"
+    path.write_text(json.dumps({"name": name, "vcpus": 1, "memory": memory,
+                                "page_size": page_size}))
+    return path
+
+
 @pytest.fixture(scope="module")
 def reference():
     """The worker's checksum line from an uninterrupted `hpcvirt run`."""
@@ -62,8 +72,9 @@ def reference():
 @pytest.fixture(scope="module")
 def worker_snapshot(tmp_path_factory):
     """A worker suspended mid-way by one process (it takes about a second)."""
-    path = tmp_path_factory.mktemp("snap") / "worker.snap"
-    before = suspend("worker", path, "0.3", "--memory", "256MiB")
+    directory = tmp_path_factory.mktemp("snap")
+    path = directory / "worker.snap"
+    before = suspend("worker", path, "0.3", "--spec", spec(directory, "worker", "256MiB"))
     # it must really have stopped mid-way: a worker that finished first proves nothing
     assert "memory buffer" in before
     assert "worker done" not in before and not CHECKSUM.search(before), \
@@ -74,8 +85,9 @@ def worker_snapshot(tmp_path_factory):
 @pytest.fixture(scope="module")
 def probe_snapshot(tmp_path_factory):
     """clone-probe suspended while it waits to be cloned (after its progress marker 1)."""
-    path = tmp_path_factory.mktemp("snap") / "probe.snap"
-    before = suspend("clone-probe", path, "0.2")
+    directory = tmp_path_factory.mktemp("snap")
+    path = directory / "probe.snap"
+    before = suspend("clone-probe", path, "0.2", "--spec", spec(directory, "clone-probe"))
     assert "waiting to be cloned" in before and "foreign words" not in before, before
     return path
 
@@ -196,9 +208,31 @@ def test_clones_without_wait_are_made_and_timed(probe_snapshot):
 
 
 @needs_kvm
+def test_clones_of_a_hugetlb_guest(tmp_path):
+    """A hugetlb plan resumes onto huge pages; each clone's copy-on-write view reserves
+    its whole size in the pool, so a count the pool cannot hold is refused, saying so."""
+    path = tmp_path / "huge.snap"
+    r = hpcvirt("run", payload("clone-probe"), "--spec",
+                spec(tmp_path, "clone-probe", "16MiB", "2m"), "--suspend-after", "0.2",
+                "--snapshot", path)
+    if "too few free 2 MiB huge pages" in r.stderr:
+        pytest.skip("no free 2 MiB pages on this host (scripts/kvm-vm reserves some)")
+    assert r.returncode == 0, r.stderr
+    r = hpcvirt("clone", path, "-n", "1", "--wait", "--timeout", "60")
+    assert r.returncode == 3, r.stdout + r.stderr  # the clone exits with its index, 1
+    assert "0 exited with 0, 1 with other codes (1), 0 crashed\n" in r.stdout
+    r = hpcvirt("clone", path, "-n", "4096")
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert r.stderr.startswith(f"hpcvirt: error: clone {path}: "), r.stderr
+    assert "too few free 2 MiB huge pages for a copy-on-write view" in r.stderr, r.stderr
+    assert 'plan with page_size "4k"' in r.stderr and "[HV_E_NOMEM]" in r.stderr
+    assert "clones of" not in r.stdout  # none was made
+
+
+@needs_kvm
 def test_clones_past_the_timeout_fail(tmp_path):
     path = tmp_path / "loop.snap"
-    suspend("endless-loop", path, "0.2")
+    suspend("endless-loop", path, "0.2", "--spec", spec(tmp_path, "endless-loop"))
     r = hpcvirt("clone", path, "-n", "2", "--wait", "--timeout", "1")
     assert r.returncode == 1, r.stdout + r.stderr
     assert "0 exited with 0, 0 with other codes, 0 crashed, 2 ran past --timeout" in r.stdout

@@ -1002,6 +1002,55 @@ static void test_suspend_resume_twice(void **state)
     rmdir(dir);
 }
 
+static void keep_log(int level, const char *domain, const char *message, void *data)
+{
+    console_capture *log = data;
+
+    if (level == HV_LOG_INFO && strcmp(domain, "kvm") == 0)
+        capture(log, message, strlen(message));
+}
+
+/* A plan that asks for hugetlb pages is resumed onto hugetlb pages: eagerly, and it says so. */
+static void test_hugetlb_resume(void **state)
+{
+    char dir[] = "/tmp/hv-kvm-snap-XXXXXX", path[64];
+    hv_plan *plan;
+    console_capture log = CONSOLE_CAPTURE_INIT;
+    hv_vm_resume_options ropts = HV_VM_RESUME_OPTIONS_INIT;
+    hv_vm_memory_info info = HV_VM_MEMORY_INFO_INIT;
+    hv_vm *vm, *resumed = NULL;
+    int code = -1;
+
+    if (free_2m_pages() < 32) {
+        printf("SKIP: fewer than 32 free 2 MiB pages on host node 0 (reserve some to run this)\n");
+        skip();
+    }
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/huge.snap", dir);
+    plan = plan_json("{\"name\": \"huge-snap\", \"vcpus\": 1, \"memory\": \"64MiB\", "
+                     "\"page_size\": \"2m\"}");
+    vm = run_vm("worker", plan, NULL);
+    wait_marker(vm, 3);
+    assert_hv_ok(hv_vm_suspend(vm, path, NULL));
+    finish(vm, plan);
+    /* lazy was asked for (no HV_VM_RESUME_EAGER): it is eager all the same */
+    ropts.name = "huge-resumed";
+    ropts.flags = HV_VM_RESUME_PAUSED;
+    assert_hv_ok(hv_set_log_handler(keep_log, HV_LOG_INFO, &log));
+    assert_hv_ok(hv_vm_resume_from(conn, path, &ropts, &resumed));
+    assert_hv_ok(hv_set_log_handler(NULL, HV_LOG_WARNING, NULL));
+    assert_non_null(strstr(log.text, "hugetlb pages: its memory is read now (eager)"));
+    assert_hv_ok(hv_vm_memory_node_info(resumed, 0, &info));
+    assert_int_equal(info.page_bytes, UINT64_C(2) << 20);
+    assert_true(info.resident_bytes >= (UINT64_C(64) << 20));
+    assert_hv_ok(hv_vm_resume(resumed));
+    assert_hv_ok(hv_vm_wait(resumed, GUEST_WAIT_MS, &code));
+    assert_int_equal(code, 0);
+    finish(resumed, NULL);
+    unlink(path);
+    rmdir(dir);
+}
+
 static void test_snapshot_errors(void **state)
 {
     char dir[] = "/tmp/hv-kvm-snap-XXXXXX", path[64];
@@ -1112,6 +1161,61 @@ static void test_full_and_cold_clones(void **state)
     for (int i = 0; i < 2; i++)
         finish(full[i], NULL);
     finish(cold[0], NULL);
+    finish(parent, plan);
+}
+
+/*
+ * Instant clones of a guest on 2 MiB pages: each clone's copy-on-write view is
+ * backed by huge pages and reserves its whole size in the pool; a count the
+ * pool cannot hold is refused with the reason, none is kept, and the parent
+ * goes on as if nothing had been tried.
+ */
+static void test_hugetlb_clones(void **state)
+{
+    hv_plan *plan;
+    console_capture parent_out = CONSOLE_CAPTURE_INIT;
+    hv_vm *parent, *clones[2] = {NULL}, **many;
+    hv_vm_clone_options opts = HV_VM_CLONE_OPTIONS_INIT;
+    hv_vm_memory_info info = HV_VM_MEMORY_INFO_INIT;
+    char **names = NULL;
+    size_t count = 0;
+    int code = -1;
+
+    /* the parent (8 pages), its own view once frozen (8) and two clones (16) */
+    if (free_2m_pages() < 40) {
+        printf("SKIP: fewer than 40 free 2 MiB pages on host node 0 (reserve some to run this)\n");
+        skip();
+    }
+    plan = plan_json("{\"name\": \"huge-proto\", \"vcpus\": 1, \"memory\": \"16MiB\", "
+                     "\"page_size\": \"2m\"}");
+    parent = run_vm("clone-probe", plan, &parent_out);
+    wait_marker(parent, 1);
+    assert_hv_ok(hv_vm_clone(parent, 2, &opts, clones));
+    for (int i = 0; i < 2; i++) {
+        assert_hv_ok(hv_vm_memory_node_info(clones[i], 0, &info));
+        assert_int_equal(info.page_bytes, UINT64_C(2) << 20);
+        assert_hv_ok(hv_vm_wait(clones[i], GUEST_WAIT_MS, &code));
+        assert_int_equal(code, i + 1); /* its own pattern, never another's */
+    }
+    for (int i = 0; i < 2; i++)
+        finish(clones[i], NULL);
+    /* far more than the pool holds: refused, saying why, and nothing is kept */
+    many = calloc(4096, sizeof(*many));
+    assert_non_null(many);
+    assert_hv_error(hv_vm_clone(parent, 4096, &opts, many), HV_E_NOMEM);
+    assert_error_mentions("too few free 2 MiB huge pages for a copy-on-write view");
+    assert_error_mentions("page_size \"4k\"");
+    for (int i = 0; i < 4096; i++)
+        assert_null(many[i]);
+    free(many);
+    assert_hv_ok(hv_conn_list_vms(conn, &names, &count));
+    assert_int_equal(count, 1); /* the parent */
+    hv_strv_free(names, count);
+    /* the parent goes on with its own memory */
+    assert_hv_ok(hv_vm_resume(parent));
+    assert_hv_ok(hv_vm_wait(parent, GUEST_WAIT_MS, &code));
+    assert_int_equal(code, 0);
+    assert_non_null(strstr(parent_out.text, "parent: 0 foreign words"));
     finish(parent, plan);
 }
 
@@ -1361,9 +1465,11 @@ int main(void)
         ENGINE_TEST(test_pause_resume_destroy_restart),
         ENGINE_TEST(test_lookup_list_undefine),
         ENGINE_TEST(test_suspend_resume_twice),
+        ENGINE_TEST(test_hugetlb_resume),
         ENGINE_TEST(test_snapshot_errors),
         ENGINE_TEST(test_instant_clones_are_isolated),
         ENGINE_TEST(test_full_and_cold_clones),
+        ENGINE_TEST(test_hugetlb_clones),
         ENGINE_TEST(test_clone_at_an_io_exit),
         ENGINE_TEST(test_bad_input),
         ENGINE_TEST(test_no_kvm_device),

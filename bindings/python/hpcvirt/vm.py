@@ -272,7 +272,8 @@ class Connection:
                     progress=None):
         """The VM that continues from a file written by Vm.suspend(); with
         `paused` its vCPUs stay paused, with `eager` all memory is read (and
-        checked) now instead of on demand. The built-in engine (kvm:///) also
+        checked) now instead of on demand (always so, onto hugetlb pages, when
+        the plan in the file asks for them). The built-in engine (kvm:///) also
         takes `name` (None: the name in the file, which must be free) and the
         `console` and `progress` callbacks, as create() does; its console
         callback gets only the output written after the resume (Vm.console()
