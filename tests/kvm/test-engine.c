@@ -907,13 +907,28 @@ static void wait_marker(hv_vm *vm, uint32_t want)
     fail_msg("the guest never wrote progress marker %u", want);
 }
 
-/* "vcpu 0: memory 0x... compute 0x..." from a worker's console. */
+/*
+ * "vcpu V: memory 0x... compute 0x..." from a worker's console: each vCPU
+ * prints its own sums (its share of its node's memory is its own), once.
+ */
+static void worker_vcpu_sums(const char *text, unsigned int vcpu, unsigned long long *mem,
+                             unsigned long long *cpu)
+{
+    char head[40];
+    const char *line;
+
+    snprintf(head, sizeof(head), "vcpu %u: memory ", vcpu);
+    line = strstr(text, head);
+    if (!line)
+        fail_msg("no \"%s\" line in the worker's console:\n%s", head, text);
+    if (strstr(line + 1, head))
+        fail_msg("vCPU %u printed its sums twice:\n%s", vcpu, text);
+    assert_int_equal(sscanf(line + strlen(head), "0x%llx compute 0x%llx", mem, cpu), 2);
+}
+
 static void worker_sums(const char *text, unsigned long long *mem, unsigned long long *cpu)
 {
-    const char *line = strstr(text, "vcpu 0: memory 0x");
-
-    assert_non_null(line);
-    assert_int_equal(sscanf(line, "vcpu 0: memory 0x%llx compute 0x%llx", mem, cpu), 2);
+    worker_vcpu_sums(text, 0, mem, cpu);
 }
 
 static void test_suspend_resume_twice(void **state)
@@ -1047,6 +1062,262 @@ static void test_hugetlb_resume(void **state)
     assert_hv_ok(hv_vm_wait(resumed, GUEST_WAIT_MS, &code));
     assert_int_equal(code, 0);
     finish(resumed, NULL);
+    unlink(path);
+    rmdir(dir);
+}
+
+/*
+ * The same proof for a VM of two vNUMA nodes and `vcpus` vCPUs: suspended
+ * mid-way (vCPU 0 in its compute kernel, the others wherever they are) and
+ * resumed from the file in this process, under a new name, it finishes with
+ * every vCPU's checksums of the uninterrupted run; the resumed VM has the
+ * plan's vCPUs and the original's node layout.
+ */
+static void check_suspend_resume_two_nodes(unsigned int vcpus)
+{
+    enum { NODES = 2, MAX_VCPUS = 4 };
+    char dir[] = "/tmp/hv-kvm-snap-XXXXXX", path[64], kept[8192], text[64];
+    hv_plan *plan = small_plan("snap2", vcpus, NODES);
+    console_capture whole = CONSOLE_CAPTURE_INIT, before = CONSOLE_CAPTURE_INIT,
+                    after = CONSOLE_CAPTURE_INIT;
+    hv_vm *vm = run_vm("worker", plan, &whole), *resumed = NULL;
+    hv_vm_resume_options ropts = HV_VM_RESUME_OPTIONS_INIT;
+    hv_vm_memory_info layout[NODES];
+    unsigned long long mem[MAX_VCPUS], cpu[MAX_VCPUS];
+    uint32_t marker[MAX_VCPUS];
+    size_t node_count = 0;
+    int code = -1;
+
+    assert_true(vcpus >= NODES && vcpus <= MAX_VCPUS);
+    assert_int_equal(hv_plan_vcpus(plan), vcpus);
+    assert_int_equal(hv_plan_vnuma_node_count(plan), NODES);
+    /* the uninterrupted run: each vCPU's sums (the memory sum depends on its share) */
+    assert_hv_ok(hv_vm_wait(vm, GUEST_WAIT_MS, &code));
+    assert_int_equal(code, 0);
+    for (unsigned int v = 0; v < vcpus; v++)
+        worker_vcpu_sums(whole.text, v, &mem[v], &cpu[v]);
+    finish(vm, plan);
+
+    /* the same work, suspended once vCPU 0 is in its compute kernel */
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/worker2.snap", dir);
+    plan = small_plan("snap2", vcpus, NODES);
+    vm = run_vm("worker", plan, &before);
+    for (size_t i = 0; i < NODES; i++) {
+        assert_hv_ok(hv_vm_memory_info_init(&layout[i], HV_VM_MEMORY_INFO_VERSION));
+        assert_hv_ok(hv_vm_memory_node_info(vm, i, &layout[i]));
+        assert_int_equal(layout[i].bytes,
+                         hv_plan_vnode_memory_bytes(hv_plan_vnuma_node_at(plan, i)));
+    }
+    wait_marker(vm, 3);
+    assert_hv_ok(hv_vm_suspend(vm, path, NULL));
+    assert_int_equal(state_of(vm), HV_VM_STATE_DEFINED);
+    finish(vm, NULL);
+
+    ropts.name = "snap2-resumed";
+    ropts.console = capture;
+    ropts.console_data = &after;
+    ropts.flags = HV_VM_RESUME_PAUSED;
+    assert_hv_ok(hv_vm_resume_from(conn, path, &ropts, &resumed));
+    assert_int_equal(state_of(resumed), HV_VM_STATE_PAUSED);
+    /* its vCPUs, each where it stood when the file was written */
+    for (unsigned int v = 0; v < vcpus; v++) {
+        uint64_t count = 0;
+
+        assert_hv_ok(hv_vm_progress(resumed, v, &marker[v], &count));
+        printf("snap2: vCPU %u suspended after progress marker %u\n", v, marker[v]);
+    }
+    assert_true(marker[0] >= 3);
+    {
+        uint32_t m = 0;
+        uint64_t count = 0;
+
+        assert_hv_error(hv_vm_progress(resumed, vcpus, &m, &count), HV_E_RANGE);
+        snprintf(text, sizeof(text), "has %u vCPUs", vcpus);
+        assert_error_mentions(text);
+    }
+    /* the plan's nodes, where the original had them */
+    assert_hv_ok(hv_vm_memory_node_count(resumed, &node_count));
+    assert_int_equal(node_count, NODES);
+    for (size_t i = 0; i < NODES; i++) {
+        hv_vm_memory_info info = HV_VM_MEMORY_INFO_INIT;
+
+        assert_hv_ok(hv_vm_memory_node_info(resumed, i, &info));
+        assert_int_equal(info.bytes, hv_plan_vnode_memory_bytes(hv_plan_vnuma_node_at(plan, i)));
+        assert_int_equal(info.bytes, layout[i].bytes);
+        assert_int_equal(info.guest_base, layout[i].guest_base);
+        assert_int_equal(info.page_bytes, layout[i].page_bytes);
+        assert_int_equal(info.host_node, layout[i].host_node);
+    }
+    hv_plan_free(plan);
+
+    assert_hv_ok(hv_vm_resume(resumed));
+    assert_hv_ok(hv_vm_wait(resumed, GUEST_WAIT_MS, &code));
+    assert_int_equal(code, 0);
+    /* the console kept from before the suspend and what came after: every vCPU's
+     * sums, once each, those of the uninterrupted run */
+    assert_hv_ok(hv_vm_console_read(resumed, kept, sizeof(kept), NULL));
+    assert_non_null(strstr(kept, "vcpu 0: node 0"));
+    snprintf(text, sizeof(text), "vcpu %u: node 1", vcpus - 1);
+    assert_non_null(strstr(kept, text));
+    assert_non_null(strstr(kept, "worker done"));
+    for (unsigned int v = 0; v < vcpus; v++) {
+        unsigned long long m = 0, c = 0;
+
+        worker_vcpu_sums(kept, v, &m, &c);
+        assert_int_equal(m, mem[v]);
+        assert_int_equal(c, cpu[v]);
+        /* a vCPU that had not ended its work (marker 6) printed its sums after the
+         * resume, and vCPU 0 waited for it to say "worker done" */
+        if (marker[v] < 6) {
+            worker_vcpu_sums(after.text, v, &m, &c);
+            assert_null(strstr(before.text, "worker done"));
+            assert_non_null(strstr(after.text, "worker done"));
+        }
+    }
+    finish(resumed, NULL);
+    unlink(path);
+    rmdir(dir);
+}
+
+/* Two vCPUs on each of the two nodes, where the host has the four CPUs a plan needs for them. */
+static void test_suspend_resume_two_nodes(void **state)
+{
+    if (hv_host_cpu_count(host) < 4) {
+        printf("SKIP (2 vCPUs a node): the host has %u logical CPUs; one vCPU a node instead\n",
+               hv_host_cpu_count(host));
+        check_suspend_resume_two_nodes(2);
+        return;
+    }
+    check_suspend_resume_two_nodes(4);
+}
+
+/*
+ * Holds vCPU 0 at a progress marker once armed: while it is held, the guest
+ * cannot end, so a test can look at a VM that must still be running without
+ * racing it. Armed only after the suspend: a vCPU held in a callback would
+ * never park for the pause the suspend makes.
+ */
+typedef struct marker_gate {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    uint32_t marker; /* the marker vCPU 0 is held at */
+    bool armed;
+    bool passed; /* vCPU 0 wrote the marker before the gate was armed */
+} marker_gate;
+
+static void gate_progress(void *data, unsigned int vcpu, uint32_t marker)
+{
+    marker_gate *g = data;
+
+    if (vcpu != 0 || marker != g->marker)
+        return;
+    pthread_mutex_lock(&g->lock);
+    if (!g->armed)
+        g->passed = true;
+    while (g->armed)
+        pthread_cond_wait(&g->cond, &g->lock);
+    pthread_mutex_unlock(&g->lock);
+}
+
+/*
+ * A snapshot written with HV_VM_SUSPEND_KEEP_RUNNING: the VM goes on running
+ * and finishes with the checksums of an uninterrupted run, and a VM resumed
+ * from the file (alongside it) finishes with them too - two continuations
+ * from one point. The file is the owner's only (0600).
+ */
+static void test_suspend_keep_running(void **state)
+{
+    char dir[] = "/tmp/hv-kvm-snap-XXXXXX", path[64], kept[8192];
+    hv_plan *plan = small_plan("keep", 1, 1);
+    console_capture whole = CONSOLE_CAPTURE_INIT, copy = CONSOLE_CAPTURE_INIT;
+    hv_vm *vm = run_vm("worker", plan, &whole), *resumed = NULL;
+    hv_vm_create_options copts = HV_VM_CREATE_OPTIONS_INIT;
+    hv_vm_suspend_options sopts = HV_VM_SUSPEND_OPTIONS_INIT;
+    hv_vm_resume_options ropts = HV_VM_RESUME_OPTIONS_INIT;
+    marker_gate gate = {
+        .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER, .marker = 6};
+    unsigned long long mem, cpu, m = 0, c = 0;
+    uint32_t marker = 0;
+    uint64_t count = 0;
+    bool held;
+    struct stat st;
+    int code = -1, rc, after_suspend = -1;
+
+    /* the uninterrupted run */
+    assert_hv_ok(hv_vm_wait(vm, GUEST_WAIT_MS, &code));
+    assert_int_equal(code, 0);
+    worker_sums(whole.text, &mem, &cpu);
+    finish(vm, plan);
+
+    /* the same work, a snapshot written mid-way (vCPU 0 in its compute kernel) */
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/keep.snap", dir);
+    plan = small_plan("keep", 1, 1);
+    copts.flags = HV_VM_CREATE_START;
+    copts.payload = payload("worker");
+    copts.progress = gate_progress;
+    copts.progress_data = &gate;
+    vm = NULL;
+    assert_hv_ok(hv_vm_create(conn, plan, &copts, &vm));
+    wait_marker(vm, 3);
+    sopts.flags = HV_VM_SUSPEND_KEEP_RUNNING;
+    assert_hv_ok(hv_vm_suspend(vm, path, &sopts));
+    /* it runs on: read its state while vCPU 0 cannot end the guest (held at marker 6, or
+     * not there yet), then let it go before anything can fail */
+    pthread_mutex_lock(&gate.lock);
+    gate.armed = true;
+    pthread_mutex_unlock(&gate.lock);
+    rc = hv_vm_state(vm, &after_suspend);
+    pthread_mutex_lock(&gate.lock);
+    held = !gate.passed;
+    gate.armed = false;
+    pthread_cond_broadcast(&gate.cond);
+    pthread_mutex_unlock(&gate.lock);
+    assert_hv_ok(rc);
+    if (held)
+        assert_int_equal(after_suspend, HV_VM_STATE_RUNNING);
+    else /* vCPU 0 was past its work before the gate was armed: it may have ended */
+        assert_true(after_suspend == HV_VM_STATE_RUNNING || after_suspend == HV_VM_STATE_EXITED);
+    assert_int_equal(stat(path, &st), 0);
+    assert_true(S_ISREG(st.st_mode));
+    assert_int_equal(st.st_mode & 0777, 0600);
+
+    /* the second continuation, from the file, while the first one goes on */
+    ropts.name = "keep-resumed";
+    ropts.console = capture;
+    ropts.console_data = &copy;
+    ropts.flags = HV_VM_RESUME_PAUSED;
+    assert_hv_ok(hv_vm_resume_from(conn, path, &ropts, &resumed));
+    assert_hv_ok(hv_vm_progress(resumed, 0, &marker, &count));
+    printf("keep: suspended after progress marker %u; the VM %s on\n", marker,
+           held ? "was held running" : "had passed marker 6 and went");
+    assert_true(marker >= 3);
+    assert_hv_ok(hv_vm_resume(resumed));
+
+    assert_hv_ok(hv_vm_wait(vm, GUEST_WAIT_MS, &code));
+    assert_int_equal(code, 0);
+    assert_int_equal(state_of(vm), HV_VM_STATE_EXITED);
+    assert_hv_ok(hv_vm_console_read(vm, kept, sizeof(kept), NULL));
+    worker_sums(kept, &m, &c);
+    assert_int_equal(m, mem);
+    assert_int_equal(c, cpu);
+    assert_non_null(strstr(kept, "worker done"));
+
+    assert_hv_ok(hv_vm_wait(resumed, GUEST_WAIT_MS, &code));
+    assert_int_equal(code, 0);
+    assert_hv_ok(hv_vm_console_read(resumed, kept, sizeof(kept), NULL));
+    worker_sums(kept, &m, &c);
+    assert_int_equal(m, mem);
+    assert_int_equal(c, cpu);
+    assert_non_null(strstr(kept, "worker done"));
+    /* the file's VM did the rest of the work itself */
+    if (marker < 6) {
+        worker_sums(copy.text, &m, &c);
+        assert_non_null(strstr(copy.text, "worker done"));
+    }
+    finish(resumed, NULL);
+    finish(vm, plan);
     unlink(path);
     rmdir(dir);
 }
@@ -1466,6 +1737,8 @@ int main(void)
         ENGINE_TEST(test_lookup_list_undefine),
         ENGINE_TEST(test_suspend_resume_twice),
         ENGINE_TEST(test_hugetlb_resume),
+        ENGINE_TEST(test_suspend_resume_two_nodes),
+        ENGINE_TEST(test_suspend_keep_running),
         ENGINE_TEST(test_snapshot_errors),
         ENGINE_TEST(test_instant_clones_are_isolated),
         ENGINE_TEST(test_full_and_cold_clones),
