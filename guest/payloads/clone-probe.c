@@ -8,7 +8,8 @@
  * memory). A clone finds the parent's pattern intact, writes its own (from
  * its clone_index), lets the others run, reads it back and exits with its
  * clone_index; the parent checks that its own pattern survived the clones'
- * writes and exits with 0. Any foreign byte is reported and the exit code is
+ * writes and exits with 0. A clone given an identity text prints it
+ * ("identity '...'"). Any foreign byte is reported and the exit code is
  * 100. Nothing depends on how fast the guest runs: under software emulation
  * it behaves as natively. Run alone, it waits until it is destroyed.
  */
@@ -66,5 +67,17 @@ int guest_main(uint32_t vcpu, const hv_guest_boot_info *info)
     gprintf("clone-probe: clone %llu id %016llx generation %llu: %llu foreign words\n",
             (unsigned long long)live->clone_index, (unsigned long long)live->clone_id,
             (unsigned long long)live->generation, (unsigned long long)bad);
+    if (live->identity_bytes) {
+        /* the identity its maker gave it: printed as it is, inside the boot info */
+        uint32_t offset = live->identity_offset, bytes = live->identity_bytes;
+
+        if (offset < info->total_bytes || bytes > HV_GUEST_IDENTITY_MAX_BYTES ||
+            offset + bytes > HV_GUEST_BOOT_INFO_MAX_BYTES) {
+            gprintf("clone-probe: identity at %u, %u bytes, is outside the boot info\n", offset,
+                    bytes);
+            hv_exit(102);
+        }
+        gprintf("clone-probe: identity '%.*s'\n", (int)bytes, (const char *)info + offset);
+    }
     hv_exit(bad ? 100 : (uint32_t)live->clone_index);
 }

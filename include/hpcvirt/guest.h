@@ -43,6 +43,9 @@
 
 /* ---- the boot-info block ---------------------------------------------------- */
 
+/** The longest identity text a clone is given (hv_vm_clone_options.identities). */
+#define HV_GUEST_IDENTITY_MAX_BYTES 4096u
+
 /** "HVBI" read as a little-endian 32-bit value. */
 #define HV_GUEST_BOOT_MAGIC 0x49425648u
 
@@ -76,7 +79,11 @@ typedef struct hv_guest_boot_info {
     uint64_t generation;  /**< 0 at creation, +1 at every resume from a snapshot */
     uint64_t clone_index; /**< 0, or which clone of its parent this VM is: 1, 2, ... */
     uint64_t clone_count; /**< clones made of this VM so far (written when it is cloned) */
-    uint64_t reserved[2];
+    /** where a clone's identity text starts, from this block's first byte (0: none) */
+    uint32_t identity_offset;
+    /** its length in bytes (no terminating NUL), at most HV_GUEST_IDENTITY_MAX_BYTES */
+    uint32_t identity_bytes;
+    uint64_t reserved;
     /* node_count hv_guest_boot_node records follow, node_bytes apart */
 } hv_guest_boot_info;
 

@@ -254,7 +254,10 @@ typedef enum hv_vm_clone_flags {
 /** Called as clones are made: `done` of `total` (the CLI's progress bar). */
 typedef void (*hv_vm_clone_progress_fn)(void *data, size_t done, size_t total);
 
-#define HV_VM_CLONE_OPTIONS_VERSION 1
+/** The longest identity text a clone is given (hv_vm_clone_options.identities). */
+#define HV_VM_CLONE_IDENTITY_MAX_BYTES 4096
+
+#define HV_VM_CLONE_OPTIONS_VERSION    2
 typedef struct hv_vm_clone_options {
     unsigned int version;
     unsigned int flags;       /**< HV_VM_CLONE_* */
@@ -264,10 +267,29 @@ typedef struct hv_vm_clone_options {
     void *console_data;
     hv_vm_clone_progress_fn progress;
     void *progress_data;
+    /* version 2 */
+    /** `count` names, one per clone, each a valid VM name; NULL: name_pattern */
+    const char *const *names;
+    /**
+     * Each clone's name with "{index}" replaced by its index ("web-{index}"):
+     * the built-in engine's clone index (1, 2, ..., going on over the
+     * parent's later clones), the libvirt backend's position in this call
+     * (1 .. count). NULL: "<parent>-cN" (engine), "<parent>-linkedN" (libvirt).
+     */
+    const char *name_pattern;
+    /**
+     * `count` texts, one per clone (NULL: none), of at most
+     * HV_VM_CLONE_IDENTITY_MAX_BYTES each, that each clone reads as its own
+     * (host name, address, rank): the built-in engine writes it into the
+     * clone's boot info (docs/guest-abi.md), the libvirt backend into the
+     * domain's SMBIOS OEM strings (docs/backends.md).
+     */
+    const char *const *identities;
 } hv_vm_clone_options;
 #define HV_VM_CLONE_OPTIONS_INIT                                                                   \
     {                                                                                              \
-        HV_VM_CLONE_OPTIONS_VERSION, 0, HV_VM_CLONE_INSTANT, 0, NULL, NULL, NULL, NULL             \
+        HV_VM_CLONE_OPTIONS_VERSION, 0, HV_VM_CLONE_INSTANT, 0, NULL, NULL, NULL, NULL, NULL,      \
+            NULL, NULL                                                                             \
     }
 HV_EXTERN int hv_vm_clone_options_init(hv_vm_clone_options *opts, unsigned int version);
 
@@ -276,10 +298,10 @@ HV_EXTERN int hv_vm_clone_options_init(hv_vm_clone_options *opts, unsigned int v
  * (handles the caller frees). The parent is paused at a consistent point
  * and stays paused (resume it to go on); each clone starts where the
  * parent stood, with its own identity in its boot info (clone_id,
- * clone_index) and its own console, isolated from the parent and the other
- * clones. All or nothing: when one fails, none is kept. HV_VM_CLONE_LINKED
- * (the libvirt backend) instead wants a shut-off parent, which it leaves as
- * it is: its clones are new domains on qcow2 overlays of its disks.
+ * clone_index, the caller's identity text) and its own console, isolated from the parent and the
+ * other clones. All or nothing: when one fails, none is kept. HV_VM_CLONE_LINKED (the libvirt
+ * backend) instead wants a shut-off parent, which it leaves as it is: its clones are new domains on
+ * qcow2 overlays of its disks.
  */
 HV_EXTERN int hv_vm_clone(hv_vm *parent, size_t count, const hv_vm_clone_options *opts,
                           hv_vm **clones);

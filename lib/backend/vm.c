@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "core/text.h"
 #include "plan/migration.h"
+#include "plan/spec.h"
 
 #include <stddef.h>
 #include <stdio.h>
@@ -52,9 +53,15 @@ int hv_vm_resume_options_init(hv_vm_resume_options *opts, unsigned int version)
                            HV_VM_RESUME_OPTIONS_VERSION, __func__);
 }
 
+static size_t clone_options_size(unsigned int version)
+{
+    return version == 1 ? offsetof(hv_vm_clone_options, names) : sizeof(hv_vm_clone_options);
+}
+
 int hv_vm_clone_options_init(hv_vm_clone_options *opts, unsigned int version)
 {
-    return hv_options_init(opts, sizeof(*opts), version, HV_VM_CLONE_OPTIONS_VERSION, __func__);
+    return hv_options_init(opts, clone_options_size(version), version, HV_VM_CLONE_OPTIONS_VERSION,
+                           __func__);
 }
 
 int hv_migrate_options_init(hv_migrate_options *opts, unsigned int version)
@@ -438,10 +445,96 @@ int hv_vm_memory_node_info(hv_vm *vm, size_t node, hv_vm_memory_info *info)
 
 /* ---- clones (the built-in engine; linked ones: libvirt) ------------------------- */
 
+/* A clone's name as a spec's name is checked, as HV_E_INVAL of hv_vm_clone. */
+static int check_clone_name(const char *name, const char *path)
+{
+    if (hv_spec_check_name(name, path) < 0)
+        return hv_error_set(HV_E_INVAL, path, "hv_vm_clone: %s", hv_error_message(hv_error_last()));
+    return 0;
+}
+
+static int compare_names(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Names (valid, all different) or a pattern that gives each clone its own; identities that fit. */
+static int check_clone_options(const hv_vm_clone_options *o, size_t count)
+{
+    char path[48], name[HV_SPEC_MAX_NAME + 1];
+
+    if (o->names && o->name_pattern)
+        return hv_error_set(HV_E_INVAL, "names",
+                            "hv_vm_clone: give names or name_pattern, not both");
+    if (o->names) {
+        const char **sorted = hv_calloc(count, sizeof(*sorted));
+
+        if (!sorted)
+            return HV_E_NOMEM;
+        for (size_t i = 0; i < count; i++) {
+            snprintf(path, sizeof(path), "names[%zu]", i);
+            if (!o->names[i] || check_clone_name(o->names[i], path) < 0) {
+                free(sorted);
+                return o->names[i] ? HV_E_INVAL
+                                   : hv_error_set(HV_E_INVAL, path,
+                                                  "hv_vm_clone: %s is NULL: names holds one name "
+                                                  "per clone (count %zu)",
+                                                  path, count);
+            }
+            sorted[i] = o->names[i];
+        }
+        qsort(sorted, count, sizeof(*sorted), compare_names);
+        for (size_t i = 1; i < count; i++)
+            if (strcmp(sorted[i - 1], sorted[i]) == 0) {
+                char quoted[HV_QUOTE_SIZE];
+                int rc = hv_error_set(HV_E_INVAL, "names",
+                                      "hv_vm_clone: the name '%s' is given twice: each clone "
+                                      "needs its own",
+                                      hv_quote(quoted, sizeof(quoted), sorted[i]));
+
+                free(sorted);
+                return rc;
+            }
+        free(sorted);
+    }
+    if (o->name_pattern) {
+        if (!strstr(o->name_pattern, "{index}"))
+            return hv_error_set(HV_E_INVAL, "name_pattern",
+                                "hv_vm_clone: name_pattern has no \"{index}\": every clone would "
+                                "get the same name (write \"web-{index}\", say)");
+        /* the longest index any clone can have */
+        if (!hv_text_expand_index(o->name_pattern, UINT64_MAX, name, sizeof(name)))
+            return hv_error_set(HV_E_INVAL, "name_pattern",
+                                "hv_vm_clone: name_pattern gives names longer than %u bytes "
+                                "(with 20 digits for {index}): use a shorter one",
+                                HV_SPEC_MAX_NAME);
+        if (check_clone_name(name, "name_pattern") < 0)
+            return HV_E_INVAL;
+    }
+    for (size_t i = 0; o->identities && i < count; i++) {
+        size_t len;
+
+        snprintf(path, sizeof(path), "identities[%zu]", i);
+        if (!o->identities[i])
+            return hv_error_set(HV_E_INVAL, path,
+                                "hv_vm_clone: %s is NULL: identities holds one text per clone "
+                                "(count %zu)",
+                                path, count);
+        len = strlen(o->identities[i]);
+        if (len > HV_VM_CLONE_IDENTITY_MAX_BYTES)
+            return hv_error_set(HV_E_INVAL, path,
+                                "hv_vm_clone: %s is %zu bytes, more than the %u a clone is given",
+                                path, len, HV_VM_CLONE_IDENTITY_MAX_BYTES);
+        if (!hv_utf8_valid(o->identities[i], len))
+            return hv_error_set(HV_E_INVAL, path, "hv_vm_clone: %s is not UTF-8 text", path);
+    }
+    return 0;
+}
+
 int hv_vm_clone(hv_vm *parent, size_t count, const hv_vm_clone_options *opts, hv_vm **clones)
 {
     hv_vm *vm = parent; /* VM_CHECK's name */
-    hv_vm_clone_options defaults = HV_VM_CLONE_OPTIONS_INIT;
+    hv_vm_clone_options full = HV_VM_CLONE_OPTIONS_INIT;
     void **data;
     int rc;
 
@@ -452,8 +545,12 @@ int hv_vm_clone(hv_vm *parent, size_t count, const hv_vm_clone_options *opts, hv
     if (count == 0 || count > 1000000)
         return hv_error_set(HV_E_RANGE, "count",
                             "hv_vm_clone: count %zu: make 1 to 1000000 clones at a time", count);
-    if (!opts)
-        opts = &defaults;
+    if (opts)
+        memcpy(&full, opts, clone_options_size(opts->version));
+    full.version = HV_VM_CLONE_OPTIONS_VERSION;
+    opts = &full;
+    if ((rc = check_clone_options(opts, count)) < 0)
+        return rc;
     if (opts->mode < HV_VM_CLONE_INSTANT || opts->mode > HV_VM_CLONE_LINKED)
         return hv_error_set(HV_E_INVAL, "mode",
                             "hv_vm_clone: mode %d is not HV_VM_CLONE_INSTANT, _FULL, _COLD or "

@@ -205,3 +205,31 @@ size_t hv_utf8_trim_partial(const char *text, size_t len)
     }
     return len;
 }
+
+bool hv_text_expand_index(const char *pattern, uint64_t index, char *out, size_t size)
+{
+    static const char token[] = "{index}";
+    size_t used = 0;
+
+    for (const char *p = pattern; *p;) {
+        char piece[24];
+        const char *from = p;
+        size_t n = 1;
+
+        if (strncmp(p, token, sizeof(token) - 1) == 0) {
+            n = (size_t)snprintf(piece, sizeof(piece), "%llu", (unsigned long long)index);
+            from = piece;
+            p += sizeof(token) - 1;
+        } else {
+            p++;
+        }
+        if (used + n >= size)
+            return false;
+        memcpy(out + used, from, n);
+        used += n;
+    }
+    if (size == 0)
+        return false;
+    out[used] = '\0';
+    return true;
+}

@@ -85,4 +85,10 @@ char *hv_utf8_repair_dup(const char *text);
  */
 size_t hv_utf8_trim_partial(const char *text, size_t len);
 
+/**
+ * `pattern` with every "{index}" replaced by `index` in decimal, into
+ * out[size]; false when it does not fit.
+ */
+bool hv_text_expand_index(const char *pattern, uint64_t index, char *out, size_t size);
+
 #endif

@@ -206,13 +206,23 @@ static int make_one(clone_job *job, size_t i)
     char name[HV_KVM_NAME_BYTES];
     int rc;
 
-    /* the parent's name, cut to 40 bytes between characters, then "-cN" */
-    hv_format(name, sizeof(name), "%.*s-%s%llu",
-              (int)hv_utf8_trim_partial(parent->name, strnlen(parent->name, 40)), parent->name,
-              job->mode == HV_VM_CLONE_COLD   ? "cold"
-              : job->mode == HV_VM_CLONE_FULL ? "full"
-                                              : "c",
-              (unsigned long long)index);
+    if (job->params->names) {
+        hv_format(name, sizeof(name), "%s", job->params->names[i]);
+    } else if (job->params->name_pattern) {
+        if (!hv_text_expand_index(job->params->name_pattern, index, name, sizeof(name)))
+            return hv_error_set(HV_E_INVAL, "name_pattern",
+                                "name_pattern gives clone %llu a "
+                                "name longer than %d bytes",
+                                (unsigned long long)index, HV_KVM_NAME_BYTES - 1);
+    } else {
+        /* the parent's name, cut to 40 bytes between characters, then "-cN" */
+        hv_format(name, sizeof(name), "%.*s-%s%llu",
+                  (int)hv_utf8_trim_partial(parent->name, strnlen(parent->name, 40)), parent->name,
+                  job->mode == HV_VM_CLONE_COLD   ? "cold"
+                  : job->mode == HV_VM_CLONE_FULL ? "full"
+                                                  : "c",
+                  (unsigned long long)index);
+    }
     if ((rc = take_shell(parent, name, &vm)) < 0)
         return rc;
     if (job->params->console) {
@@ -251,6 +261,10 @@ static int make_one(clone_job *job, size_t i)
     /* the clone's identity, where its guest looks for it: one page copied */
     if (rc == 0)
         rc = hv_kvm_vm_set_identity(vm, new_clone_id(), index, parent->generation);
+    /* its own identity text, or none (never its parent's) */
+    if (rc == 0)
+        rc = hv_kvm_vm_set_identity_text(vm, job->params->identities ? job->params->identities[i]
+                                                                     : NULL);
     if (rc == 0)
         rc = hv_kvm_vm_set_clone_count(vm, 0); /* none made of it yet */
     if (rc < 0) {

@@ -15,6 +15,9 @@ typedef struct hv_kvm_clone_params {
     void *console_data;
     hv_vm_clone_progress_fn progress;
     void *progress_data;
+    const char *const *names;      /* count names, or NULL */
+    const char *name_pattern;      /* "{index}" replaced by the clone index, or NULL */
+    const char *const *identities; /* count texts written into the clones' boot info, or NULL */
 } hv_kvm_clone_params;
 
 /* `count` clones of parent into out[0..count-1]; the parent stays paused. */

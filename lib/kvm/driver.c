@@ -278,8 +278,15 @@ static int kvm_vm_clone(void *data, size_t count, const hv_vm_clone_options *opt
         .console_data = opts->console_data,
         .progress = opts->progress,
         .progress_data = opts->progress_data,
+        .names = opts->names,
+        .name_pattern = opts->name_pattern,
+        .identities = opts->identities,
     };
 
+    if (opts->mode == HV_VM_CLONE_COLD && opts->identities)
+        return hv_error_set(HV_E_INVAL, "identities",
+                            "cold clones boot the payload afresh, as new VMs: identities are "
+                            "written into instant and full clones");
     if (opts->mode == HV_VM_CLONE_LINKED)
         return hv_error_set(HV_E_UNSUPPORTED, "mode",
                             "linked clones (qcow2 overlays on the parent's disks) are made by the "

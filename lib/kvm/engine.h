@@ -177,6 +177,9 @@ int hv_kvm_vm_capture(hv_kvm_vm *vm, hv_kvm_vcpu_state *states);
 /* Write the boot info's clone id, clone index and generation into guest memory. */
 int hv_kvm_vm_set_identity(hv_kvm_vm *vm, uint64_t clone_id, uint64_t clone_index,
                            uint64_t generation);
+/* Write a clone's identity text into its boot info (after the node records; the guest
+ * finds it through identity_offset and identity_bytes); NULL or "": none. */
+int hv_kvm_vm_set_identity_text(hv_kvm_vm *vm, const char *text);
 /* Write the boot info's clone count (clones made of this VM) into guest memory. */
 int hv_kvm_vm_set_clone_count(hv_kvm_vm *vm, uint64_t clone_count);
 void hv_kvm_vm_unref(hv_kvm_vm *vm);

@@ -153,8 +153,7 @@ static int huge_pages_short(const hv_kvm_ram *ram, const char *what, uint64_t pa
  * reading), so that a pool that runs short is an error here instead of a
  * SIGBUS when the engine itself touches the memory. 4 KiB RAM: nothing to do.
  */
-static int populate(hv_kvm_ram *ram, uint64_t offset, uint64_t bytes, bool write,
-                    const char *what)
+static int populate(hv_kvm_ram *ram, uint64_t offset, uint64_t bytes, bool write, const char *what)
 {
     uint64_t start, end;
 

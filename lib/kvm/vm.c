@@ -510,6 +510,37 @@ int hv_kvm_vm_set_identity(hv_kvm_vm *vm, uint64_t clone_id, uint64_t clone_inde
     return 0;
 }
 
+int hv_kvm_vm_set_identity_text(hv_kvm_vm *vm, const char *text)
+{
+    /* where it goes follows from the layout, never from what the guest may have written */
+    uint32_t offset = (uint32_t)((sizeof(hv_guest_boot_info) +
+                                  vm->layout.node_count * sizeof(hv_guest_boot_node) + 7) &
+                                 ~(size_t)7);
+    size_t len = text ? strlen(text) : 0;
+    int node = hv_kvm_layout_node_of(&vm->layout, HV_GUEST_BOOT_INFO_ADDR, offset + len);
+    hv_guest_boot_info *info;
+    uint32_t bytes = (uint32_t)len;
+    int rc;
+
+    if (len > HV_GUEST_IDENTITY_MAX_BYTES || offset + len > HV_GUEST_BOOT_INFO_MAX_BYTES ||
+        node < 0)
+        return hv_error_set(HV_E_INVAL, "identities",
+                            "an identity of %zu bytes does not fit the boot info (at most %u)", len,
+                            HV_GUEST_IDENTITY_MAX_BYTES);
+    if ((rc = boot_info_for_write(vm, &info)) < 0 ||
+        (rc = hv_kvm_ram_prepare_access(&vm->ram[node],
+                                        HV_GUEST_BOOT_INFO_ADDR - vm->ram[node].guest_base,
+                                        offset + len, true, "the identity")) < 0)
+        return rc;
+    if (len == 0)
+        offset = 0; /* none */
+    else
+        memcpy((uint8_t *)info + offset, text, len);
+    memcpy(&info->identity_offset, &offset, sizeof(offset));
+    memcpy(&info->identity_bytes, &bytes, sizeof(bytes));
+    return 0;
+}
+
 int hv_kvm_vm_set_clone_count(hv_kvm_vm *vm, uint64_t clone_count)
 {
     hv_guest_boot_info *info;

@@ -27,7 +27,7 @@
 #include <unistd.h>
 
 #define MAX_OVERLAYS 64 /* writable disks of one clone (a spec has at most 16) */
-#define NAME_BYTES   64
+#define NAME_BYTES   65 /* a spec's longest name (64 bytes) and its NUL */
 
 static xmlDocPtr parse(const char *xml)
 {
@@ -109,6 +109,30 @@ static void clone_name(virConnectPtr conn, const char *parent, unsigned long *ne
     }
 }
 
+/* Clone i's name (0-based) from the caller's names or pattern; HV_E_EXISTS when it is taken. */
+static int given_name(virConnectPtr conn, const hv_vm_clone_options *opts, size_t i, char *out)
+{
+    char quoted[HV_QUOTE_SIZE];
+    virDomainPtr taken;
+
+    if (opts->names)
+        hv_format(out, NAME_BYTES, "%s", opts->names[i]);
+    else if (!hv_text_expand_index(opts->name_pattern, (uint64_t)i + 1, out, NAME_BYTES))
+        return hv_error_set(HV_E_INVAL, "name_pattern",
+                            "name_pattern gives clone %zu a name longer than %d bytes", i + 1,
+                            NAME_BYTES - 1);
+    taken = virDomainLookupByName(conn, out);
+    if (!taken) {
+        virResetLastError();
+        return 0;
+    }
+    virDomainFree(taken);
+    return hv_error_set(HV_E_EXISTS, NULL,
+                        "a domain named '%s' exists already on this connection: name the clones "
+                        "otherwise",
+                        hv_quote(quoted, sizeof(quoted), out));
+}
+
 /* The images this clone writes: its writable file disks' sources. */
 static void remove_overlays(const char *xml)
 {
@@ -164,11 +188,51 @@ static void dir_of(const char *path, char *out, size_t size)
  * writable file disk pointed at a new overlay. The overlays made are named
  * in made[0..*nmade-1] (hv_free() them), also on an error.
  */
-static int rewrite(xmlDocPtr doc, const char *name, char **made, size_t *nmade)
+/*
+ * The clone's identity as an SMBIOS OEM string ("hpcvirt.identity=TEXT", in
+ * the domain's <sysinfo type='smbios'>, which <os><smbios mode='sysinfo'/>
+ * hands to the guest), after the parent's own OEM strings.
+ */
+static int add_identity(xmlNodePtr root, const char *identity)
+{
+    xmlNodePtr sysinfo = NULL, oem, os = child(root, "os"), smbios, entry;
+    char *text;
+
+    for (xmlNodePtr k = root->children; k && !sysinfo; k = k->next)
+        if (k->type == XML_ELEMENT_NODE && xmlStrEqual(k->name, BAD_CAST "sysinfo") &&
+            prop_is(k, "type", "smbios"))
+            sysinfo = k;
+    if (!sysinfo && !(sysinfo = xmlNewChild(root, NULL, BAD_CAST "sysinfo", NULL)))
+        return HV_E_NOMEM;
+    xmlSetProp(sysinfo, BAD_CAST "type", BAD_CAST "smbios");
+    if (!(oem = child(sysinfo, "oemStrings")) &&
+        !(oem = xmlNewChild(sysinfo, NULL, BAD_CAST "oemStrings", NULL)))
+        return HV_E_NOMEM;
+    if (!(text = hv_asprintf("hpcvirt.identity=%s", identity)))
+        return HV_E_NOMEM;
+    /* xmlNewTextChild escapes what it is given */
+    entry = xmlNewTextChild(oem, NULL, BAD_CAST "entry", BAD_CAST text);
+    hv_free(text);
+    if (!entry)
+        return HV_E_NOMEM;
+    if (!os)
+        return 0;
+    if (!(smbios = child(os, "smbios")) &&
+        !(smbios = xmlNewChild(os, NULL, BAD_CAST "smbios", NULL)))
+        return HV_E_NOMEM;
+    xmlSetProp(smbios, BAD_CAST "mode", BAD_CAST "sysinfo");
+    return 0;
+}
+
+static int rewrite(xmlDocPtr doc, const char *name, const char *identity, char **made,
+                   size_t *nmade)
 {
     xmlNodePtr root = xmlDocGetRootElement(doc), n, devices = child(root, "devices");
+    int irc;
 
     xmlNodeSetContent(child(root, "name"), BAD_CAST name);
+    if (identity && (irc = add_identity(root, identity)) < 0)
+        return irc;
     if ((n = child(root, "uuid"))) {
         xmlUnlinkNode(n);
         xmlFreeNode(n);
@@ -251,8 +315,8 @@ static int start_clone(virDomainPtr dom, bool paused)
 }
 
 /* Define (and start) clone `name` from the parent's XML; *out the domain. */
-static int make_one(virConnectPtr conn, const char *parent_xml, const char *name, bool start,
-                    bool paused, virDomainPtr *out)
+static int make_one(virConnectPtr conn, const char *parent_xml, const char *name,
+                    const char *identity, bool start, bool paused, virDomainPtr *out)
 {
     xmlDocPtr doc = parse(parent_xml);
     char *made[MAX_OVERLAYS];
@@ -262,7 +326,7 @@ static int make_one(virConnectPtr conn, const char *parent_xml, const char *name
 
     if (!doc)
         return hv_error_set(HV_E_BACKEND, NULL, "libvirt gave domain XML that does not parse");
-    rc = rewrite(doc, name, made, &nmade);
+    rc = rewrite(doc, name, identity, made, &nmade);
     if (rc == 0) {
         xmlDocDumpMemory(doc, &xml, &len);
         if (!xml)
@@ -286,9 +350,9 @@ static int make_one(virConnectPtr conn, const char *parent_xml, const char *name
 }
 
 int hv_libvirt_clone_linked(virConnectPtr conn, virDomainPtr parent, size_t count, bool start,
-                            bool paused, hv_vm_clone_progress_fn progress, void *progress_data,
-                            virDomainPtr *out)
+                            const hv_vm_clone_options *opts, virDomainPtr *out)
 {
+    bool paused = (opts->flags & HV_VM_CLONE_PAUSED) != 0;
     const char *parent_name = virDomainGetName(parent);
     char quoted[HV_QUOTE_SIZE], name[NAME_BYTES];
     unsigned long next = 1;
@@ -321,10 +385,15 @@ int hv_libvirt_clone_linked(virConnectPtr conn, virDomainPtr parent, size_t coun
             rc = refuse_passthrough(parent, parent_name);
     xmlFreeDoc(doc);
     for (size_t i = 0; i < count && rc == 0; i++) {
-        clone_name(conn, parent_name, &next, name);
-        rc = make_one(conn, xml, name, start, paused, &out[i]);
-        if (rc == 0 && progress)
-            progress(progress_data, i + 1, count);
+        if (opts->names || opts->name_pattern)
+            rc = given_name(conn, opts, i, name);
+        else
+            clone_name(conn, parent_name, &next, name);
+        if (rc == 0)
+            rc = make_one(conn, xml, name, opts->identities ? opts->identities[i] : NULL, start,
+                          paused, &out[i]);
+        if (rc == 0 && opts->progress)
+            opts->progress(opts->progress_data, i + 1, count);
     }
     free(xml);
     if (rc < 0)

@@ -13,13 +13,14 @@
 
 /*
  * Define `count` linked clones of the shut-off domain `parent` into
- * out[0..count-1] (new references), started (paused where `paused`) when
- * `start`; progress(progress_data, done, count) as each is made. All or
+ * out[0..count-1] (new references), started (paused where
+ * HV_VM_CLONE_PAUSED) when `start`, named from opts->names or
+ * opts->name_pattern (index 1 .. count), each with its opts->identities
+ * text as an SMBIOS OEM string; opts->progress as each is made. All or
  * nothing: on an error out[] is all NULL and nothing made stays.
  */
 int hv_libvirt_clone_linked(virConnectPtr conn, virDomainPtr parent, size_t count, bool start,
-                            bool paused, hv_vm_clone_progress_fn progress, void *progress_data,
-                            virDomainPtr *out);
+                            const hv_vm_clone_options *opts, virDomainPtr *out);
 
 /* Power off, remove the overlays of, undefine and free each clone in clones[] (NULL ones skipped).
  */

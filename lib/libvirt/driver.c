@@ -790,9 +790,7 @@ static int lv_vm_clone(void *data, size_t count, const hv_vm_clone_options *opts
     doms = hv_calloc(count, sizeof(*doms));
     if (!doms)
         return HV_E_NOMEM;
-    rc = hv_libvirt_clone_linked(vm->c->conn, vm->dom, count, true,
-                                 (opts->flags & HV_VM_CLONE_PAUSED) != 0, opts->progress,
-                                 opts->progress_data, doms);
+    rc = hv_libvirt_clone_linked(vm->c->conn, vm->dom, count, true, opts, doms);
     /* wrap_domain() frees the reference it is given on an error: give it one of its own */
     for (; rc == 0 && i < count; i++)
         if (virDomainRef(doms[i]) < 0 || (rc = wrap_domain(vm->c, doms[i], &out[i])) < 0)

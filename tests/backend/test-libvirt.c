@@ -388,6 +388,73 @@ static void test_linked_clones(void **state)
     snprintf(path, sizeof(path), "%s/hv-lparent-linked4-vda.qcow2", dir);
     unlink(path);
 
+    /* named by the caller, each with its identity as an SMBIOS OEM string */
+    {
+        hv_vm_clone_options named = opts;
+        const char *identities[2] = {"rank=0 <&>", "rank=1"}, *names[2] = {"hv-web-3", "hv-web-1"};
+        const char *twice[2] = {"hv-a", "hv-a"}, *holes[2] = {"rank=0", NULL};
+        char *long_identity = calloc(1, HV_VM_CLONE_IDENTITY_MAX_BYTES + 2);
+        hv_vm *extra[2] = {NULL};
+
+        named.name_pattern = "hv-web-{index}";
+        named.identities = identities;
+        assert_hv_ok(hv_vm_clone(parent, 2, &named, more));
+        for (int i = 0; i < 2; i++) {
+            char want[128];
+
+            snprintf(want, sizeof(want), "hv-web-%d", i + 1);
+            assert_string_equal(hv_vm_name(more[i]), want);
+            xml = xml_of(more[i]);
+            snprintf(want, sizeof(want), "<entry>hpcvirt.identity=%s</entry>",
+                     i == 0 ? "rank=0 &lt;&amp;&gt;" : "rank=1");
+            assert_non_null(strstr(xml, want));
+            assert_non_null(strstr(xml, "<smbios mode='sysinfo'/>"));
+            free(xml);
+        }
+        /* a name that is taken: refused, naming it, and nothing is made */
+        named.name_pattern = NULL;
+        named.names = names;
+        named.identities = NULL;
+        assert_hv_error(hv_vm_clone(parent, 2, &named, extra), HV_E_EXISTS);
+        assert_error_mentions("'hv-web-1' exists already");
+        assert_null(extra[0]);
+        assert_hv_error(hv_vm_lookup(conn, "hv-web-3", &gpu), HV_E_NOTFOUND);
+        /* what is wrong with the names or identities, before anything is made */
+        named.names = twice;
+        assert_hv_error(hv_vm_clone(parent, 2, &named, extra), HV_E_INVAL);
+        assert_error_mentions("'hv-a' is given twice");
+        named.names = names;
+        named.name_pattern = "hv-web-{index}";
+        assert_hv_error(hv_vm_clone(parent, 2, &named, extra), HV_E_INVAL);
+        assert_error_mentions("names or name_pattern, not both");
+        named.names = NULL;
+        named.name_pattern = "hv-web";
+        assert_hv_error(hv_vm_clone(parent, 2, &named, extra), HV_E_INVAL);
+        assert_error_mentions("no \"{index}\"");
+        named.name_pattern = "hv web {index}";
+        assert_hv_error(hv_vm_clone(parent, 2, &named, extra), HV_E_INVAL);
+        assert_error_mentions("may use only letters");
+        named.name_pattern = NULL;
+        named.identities = holes;
+        assert_hv_error(hv_vm_clone(parent, 2, &named, extra), HV_E_INVAL);
+        assert_error_mentions("identities[1] is NULL");
+        assert_non_null(long_identity);
+        memset(long_identity, 'x', HV_VM_CLONE_IDENTITY_MAX_BYTES + 1);
+        holes[1] = long_identity;
+        assert_hv_error(hv_vm_clone(parent, 2, &named, extra), HV_E_INVAL);
+        assert_error_mentions("more than the 4096");
+        free(long_identity);
+        assert_hv_error(hv_vm_lookup(conn, "hv-lparent-linked3", &gpu), HV_E_NOTFOUND);
+        for (int i = 0; i < 2; i++) {
+            assert_hv_ok(hv_vm_destroy(more[i]));
+            assert_hv_ok(hv_vm_undefine(more[i]));
+            hv_vm_free(more[i]);
+            more[i] = NULL;
+            snprintf(path, sizeof(path), "%s/hv-web-%d-vda.qcow2", dir, i + 1);
+            unlink(path);
+        }
+    }
+
     /* without qemu-img: the package named, nothing made */
     {
         char *saved = strdup(getenv("PATH") ? getenv("PATH") : "/usr/bin:/bin");

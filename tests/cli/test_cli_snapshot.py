@@ -223,10 +223,32 @@ def test_clones_of_a_hugetlb_guest(tmp_path):
     assert "0 exited with 0, 1 with other codes (1), 0 crashed\n" in r.stdout
     r = hpcvirt("clone", path, "-n", "4096")
     assert r.returncode == 1, r.stdout + r.stderr
-    assert r.stderr.startswith(f"hpcvirt: error: clone {path}: "), r.stderr
+    assert r.stderr.startswith("hpcvirt: error: clone clone-probe: "), r.stderr
     assert "too few free 2 MiB huge pages for a copy-on-write view" in r.stderr, r.stderr
     assert 'plan with page_size "4k"' in r.stderr and "[HV_E_NOMEM]" in r.stderr
     assert "clones of" not in r.stdout  # none was made
+
+
+@needs_kvm
+def test_clones_named_with_identities(probe_snapshot):
+    r = hpcvirt("clone", probe_snapshot, "-n", "2", "--name-pattern", "web-{index}",
+                "--identity", "rank={index}", "--wait", "--timeout", "60")
+    assert r.returncode == 3, r.stdout + r.stderr  # each exits with its index
+    assert r.stdout.splitlines()[1:3] == ["web-1", "web-2"]
+    assert "0 exited with 0, 2 with other codes (1, 2), 0 crashed\n" in r.stdout
+    # a pattern without {index} would give every clone one name: the library says so
+    r = hpcvirt("clone", probe_snapshot, "-n", "2", "--name-pattern", "web")
+    assert r.returncode == 1 and 'no "{index}"' in r.stderr and "[HV_E_INVAL]" in r.stderr
+    r = hpcvirt("clone", probe_snapshot, "-n", "1", "--mode", "cold", "--identity", "x")
+    assert r.returncode == 1 and "instant and full clones" in r.stderr
+
+
+def test_clone_identity_longer_than_a_clone_is_given(tmp_path):
+    r = hpcvirt("clone", tmp_path / "none.snap", "-n", "12", "--identity", "x" * 4095 + "{index}")
+    assert r.returncode == 1, r.stderr
+    assert r.stderr == ("hpcvirt: error: clone: --identity gives clone 10 more than 4096 bytes: "
+                        "use a shorter one [HV_E_INVAL]\n")
+    assert r.stdout == ""
 
 
 @needs_kvm

@@ -368,7 +368,9 @@ def test_linked_clones_across_processes(embed):
     try:
         r = run("create", spec, "--backend-options", "domain_type=qemu", "--uri", uri)
         assert r.returncode == 0, r.stderr
-        r = run("clone", "cli-lparent", "-n", "2", "--mode", "linked", "--uri", uri)
+        # each with its identity as an SMBIOS OEM string, which QEMU must take
+        r = run("clone", "cli-lparent", "-n", "2", "--mode", "linked", "--identity",
+                "rank={index}", "--uri", uri)
         assert r.returncode == 0, r.stderr
         lines = r.stdout.splitlines()
         assert lines[0].startswith("2 linked clones of cli-lparent in ")

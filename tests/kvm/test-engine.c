@@ -1436,6 +1436,76 @@ static void test_full_and_cold_clones(void **state)
 }
 
 /*
+ * Clones named by the caller (a pattern, then a list) and given identity
+ * texts that their guests read from the boot info; a clone given none has
+ * none (not its parent's); a name that is taken fails the whole call.
+ */
+static void test_clone_names_and_identities(void **state)
+{
+    hv_plan *plan = small_plan("named", 1, 1);
+    hv_vm *parent = run_vm("clone-probe", plan, NULL);
+    hv_vm *web[2] = {NULL}, *more[2] = {NULL}, *grand[1] = {NULL}, *none[2] = {NULL};
+    hv_vm_clone_options opts = HV_VM_CLONE_OPTIONS_INIT;
+    const char *identities[2] = {"host=web-1 rank=0", "host=web-2 rank=1"};
+    const char *names[2] = {"alpha", "beta"}, *taken[2] = {"gamma", "web-1"};
+    char text[4096];
+    int code = -1;
+
+    wait_marker(parent, 1);
+    opts.name_pattern = "web-{index}";
+    opts.identities = identities;
+    opts.flags = HV_VM_CLONE_PAUSED;
+    assert_hv_ok(hv_vm_clone(parent, 2, &opts, web));
+    /* a clone of a clone has its own identity, or none: never its parent's */
+    opts.name_pattern = NULL;
+    opts.identities = NULL;
+    opts.names = (const char *[]){"grandchild"};
+    assert_hv_ok(hv_vm_clone(web[0], 1, &opts, grand));
+    opts.names = names;
+    opts.flags = 0;
+    assert_hv_ok(hv_vm_clone(parent, 2, &opts, more));
+    for (int i = 0; i < 2; i++) {
+        char want[64];
+
+        snprintf(want, sizeof(want), "web-%d", i + 1);
+        assert_string_equal(hv_vm_name(web[i]), want);
+        assert_string_equal(hv_vm_name(more[i]), names[i]);
+        assert_hv_ok(hv_vm_resume(web[i]));
+        assert_hv_ok(hv_vm_wait(web[i], GUEST_WAIT_MS, &code));
+        assert_int_equal(code, i + 1);
+        assert_hv_ok(hv_vm_console_read(web[i], text, sizeof(text), NULL));
+        snprintf(want, sizeof(want), "identity '%s'", identities[i]);
+        assert_non_null(strstr(text, want));
+        /* the second batch's indexes go on from the first's */
+        assert_hv_ok(hv_vm_wait(more[i], GUEST_WAIT_MS, &code));
+        assert_int_equal(code, i + 3);
+        assert_hv_ok(hv_vm_console_read(more[i], text, sizeof(text), NULL));
+        assert_null(strstr(text, "identity '"));
+    }
+    assert_hv_ok(hv_vm_resume(grand[0]));
+    assert_hv_ok(hv_vm_wait(grand[0], GUEST_WAIT_MS, &code));
+    assert_hv_ok(hv_vm_console_read(grand[0], text, sizeof(text), NULL));
+    assert_null(strstr(text, "identity '"));
+    /* a name in use: refused, nothing kept */
+    opts.names = taken;
+    assert_hv_error(hv_vm_clone(parent, 2, &opts, none), HV_E_EXISTS);
+    assert_null(none[0]);
+    assert_hv_error(hv_vm_lookup(conn, "gamma", &none[0]), HV_E_NOTFOUND);
+    /* cold clones are new VMs: no identity to give them */
+    opts.names = NULL;
+    opts.identities = identities;
+    opts.mode = HV_VM_CLONE_COLD;
+    assert_hv_error(hv_vm_clone(parent, 2, &opts, none), HV_E_INVAL);
+    assert_error_mentions("instant and full clones");
+    for (int i = 0; i < 2; i++) {
+        finish(web[i], NULL);
+        finish(more[i], NULL);
+    }
+    finish(grand[0], NULL);
+    finish(parent, plan);
+}
+
+/*
  * Instant clones of a guest on 2 MiB pages: each clone's copy-on-write view is
  * backed by huge pages and reserves its whole size in the pool; a count the
  * pool cannot hold is refused with the reason, none is kept, and the parent
@@ -1743,6 +1813,7 @@ int main(void)
         ENGINE_TEST(test_instant_clones_are_isolated),
         ENGINE_TEST(test_full_and_cold_clones),
         ENGINE_TEST(test_hugetlb_clones),
+        ENGINE_TEST(test_clone_names_and_identities),
         ENGINE_TEST(test_clone_at_an_io_exit),
         ENGINE_TEST(test_bad_input),
         ENGINE_TEST(test_no_kvm_device),

@@ -49,6 +49,8 @@ static const struct {
     {"-n", offsetof(cli_args, count), true},
     {"--mode", offsetof(cli_args, mode), true},
     {"--threads", offsetof(cli_args, threads), true},
+    {"--name-pattern", offsetof(cli_args, name_pattern), true},
+    {"--identity", offsetof(cli_args, identity), true},
     {"--start", offsetof(cli_args, start), false},
     {"--keep-running", offsetof(cli_args, keep_running), false},
     {"--paused", offsetof(cli_args, paused), false},

@@ -63,7 +63,7 @@ typedef struct cli_args {
     const char *host_root, *host_json, *backend_options;
     const char *timeout, *bandwidth, *max_downtime;
     const char *spec, *vcpus, *memory, *suspend_after, *snapshot;
-    const char *name, *count, *mode, *threads;
+    const char *name, *count, *mode, *threads, *name_pattern, *identity;
     bool start, keep_running, paused, offline, eager, stats, prepare, wait;
 } cli_args;
 

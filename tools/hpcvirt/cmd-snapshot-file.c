@@ -13,6 +13,7 @@
  * `resume` continues as the other lifecycle commands do (cmd-vm.c).
  */
 #include "cli.h"
+#include "core/text.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -190,13 +191,52 @@ static int wait_clones(hv_vm **clones, size_t count, int timeout_ms)
     return crashed || late || failed ? CLI_EXIT_FAILURE : other ? CLI_EXIT_GUEST_CODE : CLI_EXIT_OK;
 }
 
+static void free_identities(char **identities, size_t count)
+{
+    for (size_t i = 0; identities && i < count; i++)
+        free(identities[i]);
+    free(identities);
+}
+
+/*
+ * --identity TEXT: each clone's own text, "{index}" replaced by its index
+ * (1 .. count), into a new array (NULL, printing why, when it cannot be made).
+ */
+static char **clone_identities(const char *text, size_t count)
+{
+    char **identities = calloc(count, sizeof(*identities));
+    char buf[HV_VM_CLONE_IDENTITY_MAX_BYTES + 1];
+
+    for (size_t i = 0; identities && i < count; i++) {
+        if (!hv_text_expand_index(text, (uint64_t)i + 1, buf, sizeof(buf))) {
+            fprintf(stderr,
+                    "hpcvirt: error: clone: --identity gives clone %zu more than %u bytes: use a "
+                    "shorter one [HV_E_INVAL]\n",
+                    i + 1, HV_VM_CLONE_IDENTITY_MAX_BYTES);
+            free_identities(identities, count);
+            return NULL;
+        }
+        if (!(identities[i] = strdup(buf))) {
+            free_identities(identities, count);
+            identities = NULL;
+        }
+    }
+    if (!identities)
+        fprintf(stderr, "hpcvirt: error: clone: out of memory for %zu identities [HV_E_NOMEM]\n",
+                count);
+    return identities;
+}
+
 /* The clone command's options, checked; a usage error otherwise. */
 static int parse_clone_args(const cli_command *cmd, int argc, char **argv, cli_args *a,
                             size_t *count, int *mode, unsigned int *threads, int *timeout_ms)
 {
     unsigned long long n = 0, t = 0;
-    int rc = cli_parse_args(cmd, argc, argv, "-n --mode --threads --prepare --wait --timeout", 1, 1,
-                            "the snapshot FILE (or, with --mode linked, the VM NAME) to clone", a);
+    int rc =
+        cli_parse_args(cmd, argc, argv,
+                       "-n --mode --threads --prepare --wait --timeout --name-pattern "
+                       "--identity",
+                       1, 1, "the snapshot FILE (or, with --mode linked, the VM NAME) to clone", a);
 
     if (rc != CLI_EXIT_OK)
         return rc;
@@ -228,9 +268,8 @@ static int parse_clone_args(const cli_command *cmd, int argc, char **argv, cli_a
 }
 
 /* --mode linked: the VM NAME on --uri (libvirt), its clones started; their names printed. */
-static int clone_linked(const cli_args *a, size_t count)
+static int clone_linked(const cli_args *a, size_t count, hv_vm_clone_options opts)
 {
-    hv_vm_clone_options opts = HV_VM_CLONE_OPTIONS_INIT;
     cli_vm_ref ref;
     hv_vm **clones = calloc(count, sizeof(*clones));
     double start;
@@ -270,6 +309,7 @@ static int run_clone(const cli_command *cmd, int argc, char **argv)
     hv_vm_resume_options resume = HV_VM_RESUME_OPTIONS_INIT;
     hv_vm_clone_options opts = HV_VM_CLONE_OPTIONS_INIT;
     progress_bar bar = {0, 0};
+    char **identities = NULL;
     size_t count = 0;
     unsigned int threads = 0;
     int rc, mode = HV_VM_CLONE_INSTANT, timeout_ms = -1;
@@ -278,10 +318,19 @@ static int run_clone(const cli_command *cmd, int argc, char **argv)
     if ((rc = parse_clone_args(cmd, argc, argv, &a, &count, &mode, &threads, &timeout_ms)) !=
         CLI_EXIT_OK)
         return rc;
-    if (mode == HV_VM_CLONE_LINKED)
-        return clone_linked(&a, count);
-    if ((rc = cli_open_conn(&a, &conn)) != CLI_EXIT_OK)
+    opts.name_pattern = a.name_pattern;
+    if (a.identity && !(identities = clone_identities(a.identity, count)))
+        return CLI_EXIT_FAILURE;
+    opts.identities = (const char *const *)identities;
+    if (mode == HV_VM_CLONE_LINKED) {
+        rc = clone_linked(&a, count, opts);
+        free_identities(identities, count);
         return rc;
+    }
+    if ((rc = cli_open_conn(&a, &conn)) != CLI_EXIT_OK) {
+        free_identities(identities, count);
+        return rc;
+    }
     if (!is_kvm(conn)) {
         fprintf(stderr,
                 "hpcvirt: error: clone %s: %s is a %s connection: clones are made by the "
@@ -330,6 +379,8 @@ static int run_clone(const cli_command *cmd, int argc, char **argv)
 
         printf("%zu %s clones of %s in %.1f ms (%.3f ms each)\n", count, mode_names[mode],
                cli_text(hv_vm_name(parent)), ms, ms / (double)count);
+        for (size_t i = 0; i < count; i++)
+            printf("%s\n", cli_text(hv_vm_name(clones[i])));
         fflush(stdout);
     }
     rc = a.wait ? wait_clones(clones, count, timeout_ms) : CLI_EXIT_OK;
@@ -337,6 +388,7 @@ out:
     for (size_t i = 0; clones && i < count; i++)
         hv_vm_free(clones[i]);
     free(clones);
+    free_identities(identities, count);
     hv_vm_free(parent);
     hv_conn_close(conn);
     return rc;
@@ -381,8 +433,10 @@ const cli_command cli_cmd_clone = {
     .name = "clone",
     .summary = "Clone a snapshot file's VM (kvm:///) or a domain (--mode linked) COUNT times.",
     .usage = "FILE -n COUNT [--mode instant|full|cold] [--threads N] [--prepare]\n"
-             "                     [--wait [--timeout SECONDS]] [--uri URI]\n"
+             "                     [--wait [--timeout SECONDS]] [--name-pattern P]\n"
+             "                     [--identity T] [--uri URI]\n"
              "       hpcvirt clone NAME -n COUNT --mode linked --uri libvirt:URI\n"
+             "                     [--name-pattern P] [--identity T]\n"
              "  FILE         a snapshot file: resumed paused, the parent of the clones\n"
              "  NAME         a shut-off libvirt domain: its writable disks become the read-only\n"
              "               templates of the clones' qcow2 overlays (needs qemu-img); the\n"
@@ -395,8 +449,16 @@ const cli_command cli_cmd_clone = {
              "  --wait       start the clones and wait for them all (default: they are made\n"
              "               paused and end with the command); prints how they ended\n"
              "  --timeout S  with --wait: power off the clones still running after S seconds\n"
+             "  --name-pattern P\n"
+             "               the clones' names, {index} replaced by each one's index\n"
+             "               (web-{index});\n"
+             "               default NAME-cN (instant), NAME-fullN, NAME-coldN, NAME-linkedN\n"
+             "  --identity T the text each clone reads as its own, {index} replaced by its index\n"
+             "               (1 .. COUNT): in its boot info (instant, full; docs/guest-abi.md) or\n"
+             "               its SMBIOS OEM strings (linked); at most 4096 bytes\n"
              "  --uri URI    kvm:/// (the default); libvirt:URI for --mode linked\n"
-             "Prints 'COUNT MODE clones of NAME in X ms (Y ms each)', with a progress bar on\n"
+             "Prints 'COUNT MODE clones of NAME in X ms (Y ms each)' and the clones' names,\n"
+             "one a line, with a progress bar on\n"
              "stderr when it is a terminal. Exit status: 0 made (and with --wait, all exited\n"
              "with 0), 3 some exited with another code, 1 a failure, crash or timeout.",
     .run = run_clone,

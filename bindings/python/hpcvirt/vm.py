@@ -50,7 +50,7 @@ VM_CREATE_OPTIONS_VERSION = 2  # HV_VM_CREATE_OPTIONS_VERSION
 VM_MEMORY_INFO_VERSION = 2  # HV_VM_MEMORY_INFO_VERSION
 VM_SUSPEND_OPTIONS_VERSION = 1  # HV_VM_SUSPEND_OPTIONS_VERSION
 VM_RESUME_OPTIONS_VERSION = 2  # HV_VM_RESUME_OPTIONS_VERSION
-VM_CLONE_OPTIONS_VERSION = 1  # HV_VM_CLONE_OPTIONS_VERSION
+VM_CLONE_OPTIONS_VERSION = 2  # HV_VM_CLONE_OPTIONS_VERSION
 MIGRATE_OPTIONS_VERSION = 1  # HV_MIGRATE_OPTIONS_VERSION
 
 # Vm.clone() modes (hv_vm_clone_mode): copy-on-write views of the parent's
@@ -502,7 +502,7 @@ class Vm:
     # -- clones (the built-in engine; linked clones: libvirt) --
 
     def clone(self, count, mode=CLONE_INSTANT, paused=False, threads=0, console=None,
-              progress=None):
+              progress=None, names=None, name_pattern=None, identities=None):
         """Make `count` clones of this running or paused VM and return them
         as a list of Vm. The VM is paused at a consistent point and stays
         paused (resume() it to go on); each clone starts where it stood, with
@@ -515,9 +515,14 @@ class Vm:
         with `paused`). `paused` leaves the clones paused; `threads`
         make them (0: one per host CPU). `console(data: bytes)` gets every
         clone's console (None: this VM's callback); `progress(done: int,
-        total: int)` is called as they are made. All or nothing: when one
-        fails, none is kept. RangeError for a count outside 1..1000000,
-        InvalidArgument for another mode; Unsupported on other backends."""
+        total: int)` is called as they are made. `names` (one per clone) or
+        `name_pattern` ("web-{index}": {index} becomes the clone's index)
+        name them; `identities` (one str per clone, at most 4096 bytes of
+        UTF-8) is what each clone reads as its own: from its boot info on the
+        built-in engine (instant and full clones), from its SMBIOS OEM strings
+        on libvirt. All or nothing: when one fails, none is kept. RangeError
+        for a count outside 1..1000000, InvalidArgument for another mode, a
+        bad name or identity; Unsupported on other backends."""
         count = _uint(count, "count", _UINT64_MAX)
         if not 1 <= count <= _MAX_CLONES:  # before the array is allocated
             raise RangeError(lib.HV_E_RANGE,
@@ -540,6 +545,28 @@ class Vm:
                 _fn(int(done), int(total))
 
             opts.progress = conn._keep(ffi.callback("void(void *, size_t, size_t)", _progress))
+        keep = []  # the C strings live until hv_vm_clone() returns
+
+        def _strings(values, what):
+            if isinstance(values, (str, bytes)) or len(values) != count:
+                raise InvalidArgument(lib.HV_E_INVAL,
+                                      f"{what} must be a list of {count} str, one per clone")
+            array = ffi.new("char *[]", count)
+            for i, value in enumerate(values):
+                if not isinstance(value, str):
+                    raise TypeError(f"{what}[{i}] must be a str, not {type(value).__name__}")
+                keep.append(c_string(value, f"{what}[{i}]"))
+                array[i] = keep[-1]
+            keep.append(array)
+            return array
+
+        if names is not None:
+            opts.names = _strings(names, "names")
+        if name_pattern is not None:
+            keep.append(c_string(name_pattern, "name_pattern"))
+            opts.name_pattern = keep[-1]
+        if identities is not None:
+            opts.identities = _strings(identities, "identities")
         out = ffi.new("hv_vm *[]", count)
         check(lib.hv_vm_clone(self._handle(), count, opts, out))
         return [conn._wrap(out[i]) for i in range(count)]

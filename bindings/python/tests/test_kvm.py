@@ -294,6 +294,25 @@ def test_clone_modes_run_the_worker_to_the_same_checksums(conn, host, mode, work
     parent.destroy()
 
 
+def test_clones_named_with_identities(conn, host):
+    parent, _ = start_caught(conn, small(host, "py-named"), "clone-probe")
+    clones = parent.clone(2, name_pattern="py-web-{index}",
+                          identities=["rank=0 host=py-web-1", "rank=1 host=py-web-2"])
+    assert [c.name for c in clones] == ["py-web-1", "py-web-2"]
+    for rank, c in enumerate(clones):
+        assert c.wait(timeout_ms=60000) == rank + 1, c.console()
+        assert f"identity 'rank={rank} host=py-web-{rank + 1}'" in c.console()
+    named = parent.clone(1, names=["py-alpha"])
+    assert named[0].name == "py-alpha"
+    assert named[0].wait(timeout_ms=60000) == 3
+    assert "identity '" not in named[0].console()
+    with pytest.raises(hpcvirt.Exists):
+        parent.clone(1, names=["py-alpha"])
+    with pytest.raises(hpcvirt.InvalidArgument, match="instant and full"):
+        parent.clone(1, mode="cold", identities=["rank=9"])
+    parent.destroy()
+
+
 def test_clone_bad_input(conn, host):
     vm, _ = start_caught(conn, small(host, "py-clone-bad"), "clone-probe")
     with pytest.raises(ValueError):

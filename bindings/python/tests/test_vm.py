@@ -473,6 +473,30 @@ def test_linked_clones_on_the_test_driver(conn, tmp_path):
     assert [c.state for c in clones] == ["paused", "paused"]
     for c in clones:
         assert (tmp_path / f"{c.name}-vda.qcow2").exists()
+    # named by a pattern, each with its identity as an SMBIOS OEM string
+    named = parent.clone(2, mode="linked", name_pattern="hv-py-web-{index}",
+                         identities=["rank=0", "rank=1 <&>"])
+    assert [c.name for c in named] == ["hv-py-web-1", "hv-py-web-2"]
+    assert all((tmp_path / f"{c.name}-vda.qcow2").exists() for c in named)
+    more = parent.clone(1, mode="linked", names=["hv-py-alpha"])
+    assert more[0].name == "hv-py-alpha"
+    with pytest.raises(hpcvirt.Exists, match="'hv-py-alpha' exists already"):
+        parent.clone(1, mode="linked", names=["hv-py-alpha"])
+    with pytest.raises(hpcvirt.InvalidArgument, match="list of 2 str"):
+        parent.clone(2, mode="linked", names=["hv-py-one"])
+    with pytest.raises(hpcvirt.InvalidArgument, match="list of 1 str"):
+        parent.clone(1, mode="linked", identities="rank=0")
+    with pytest.raises(TypeError, match=r"names\[0\] must be a str"):
+        parent.clone(1, mode="linked", names=[7])
+    with pytest.raises(hpcvirt.InvalidArgument, match="NUL"):
+        parent.clone(1, mode="linked", identities=["a\0b"])
+    with pytest.raises(hpcvirt.InvalidArgument, match="given twice"):
+        parent.clone(2, mode="linked", names=["hv-py-x", "hv-py-x"])
+    with pytest.raises(hpcvirt.InvalidArgument, match="no \"{index}\""):
+        parent.clone(2, mode="linked", name_pattern="hv-py-web")
+    for c in [*named, *more]:
+        c.destroy()
+        c.undefine()
     parent.start()
     with pytest.raises(hpcvirt.StateError, match="shut it down"):
         parent.clone(1, mode="linked")
