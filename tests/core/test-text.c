@@ -99,6 +99,25 @@ static void test_quote_bounds(void **state)
     assert_string_equal(hv_quote(buf, 4, "abc"), "");
 }
 
+static void test_expand_index(void **state)
+{
+    char out[16];
+
+    (void)state;
+    assert_true(hv_text_expand_index("web-{index}", 7, out, sizeof(out)));
+    assert_string_equal(out, "web-7");
+    assert_true(hv_text_expand_index("{index}-{index}", 12, out, sizeof(out)));
+    assert_string_equal(out, "12-12");
+    assert_true(hv_text_expand_index("{indexx}{ind", 3, out, sizeof(out)));
+    assert_string_equal(out, "{indexx}{ind"); /* no "{index}" in it */
+    assert_true(hv_text_expand_index("plain", 3, out, sizeof(out)));
+    assert_string_equal(out, "plain");
+    /* what does not fit, with its NUL, is refused */
+    assert_true(hv_text_expand_index("n{index}", UINT64_C(12345678901234), out, sizeof(out)));
+    assert_false(hv_text_expand_index("nn{index}", UINT64_C(123456789012345), out, sizeof(out)));
+    assert_false(hv_text_expand_index("", 1, out, 0));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -106,6 +125,7 @@ int main(void)
         cmocka_unit_test(test_unprintable),
         cmocka_unit_test(test_quote),
         cmocka_unit_test(test_quote_bounds),
+        cmocka_unit_test(test_expand_index),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
