@@ -18,11 +18,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <hpcvirt/hpcvirt.h>
+
+#include "fd-limit.h" /* tools/hpcvirt: the open-file limit, as the CLI raises it */
 
 static hv_host *host;
 static hv_conn *conn;
@@ -158,6 +159,81 @@ static uint64_t used_memory_bytes(const char **how)
     return (uint64_t)(total - available) * 1024;
 }
 
+/* The /proc/meminfo fields that say where a clone's memory goes, in KiB. */
+#define MEMINFO_FIELDS 6
+static const char *const meminfo_fields[MEMINFO_FIELDS] = {
+    "AnonPages", "Shmem", "PageTables", "KernelStack", "SUnreclaim", "VmallocUsed"};
+
+static void meminfo_sample(unsigned long long *kib)
+{
+    char line[256];
+    FILE *f = fopen("/proc/meminfo", "r");
+
+    memset(kib, 0, MEMINFO_FIELDS * sizeof(*kib));
+    while (f && fgets(line, sizeof(line), f))
+        for (int i = 0; i < MEMINFO_FIELDS; i++) {
+            size_t len = strlen(meminfo_fields[i]);
+
+            if (strncmp(line, meminfo_fields[i], len) == 0 && line[len] == ':')
+                kib[i] = strtoull(line + len + 1, NULL, 10);
+        }
+    if (f)
+        fclose(f);
+}
+
+/* vmalloc'd bytes by allocating function (/proc/vmallocinfo, root only): where KVM's go. */
+#define VMALLOC_CALLERS 512
+typedef struct vmalloc_use {
+    char caller[64];
+    unsigned long long bytes;
+} vmalloc_use;
+
+static size_t vmalloc_sample(vmalloc_use *use)
+{
+    char line[512], caller[64];
+    unsigned long long bytes;
+    size_t n = 0;
+    FILE *f = fopen("/proc/vmallocinfo", "r");
+
+    while (f && fgets(line, sizeof(line), f)) {
+        size_t i;
+
+        if (sscanf(line, "%*s %llu %63[^+ \n]", &bytes, caller) != 2)
+            continue;
+        for (i = 0; i < n && strcmp(use[i].caller, caller) != 0; i++)
+            ;
+        if (i == n && n < VMALLOC_CALLERS)
+            snprintf(use[n++].caller, sizeof(use[0].caller), "%s", caller);
+        if (i < n)
+            use[i].bytes += bytes;
+    }
+    if (f)
+        fclose(f);
+    return n;
+}
+
+/* The callers whose vmalloc use grew by at least 8 KiB per clone. */
+static void vmalloc_print_growth(const vmalloc_use *before, size_t nbefore,
+                                 const vmalloc_use *after, size_t nafter, size_t clones)
+{
+    if (nafter == 0) {
+        printf("   (/proc/vmallocinfo is not readable here: no breakdown by caller)\n");
+        return;
+    }
+    printf("   vmalloc growth by caller, per clone:");
+    for (size_t i = 0; i < nafter; i++) {
+        unsigned long long was = 0;
+
+        for (size_t j = 0; j < nbefore; j++)
+            if (strcmp(before[j].caller, after[i].caller) == 0)
+                was = before[j].bytes;
+        if (after[i].bytes > was && (after[i].bytes - was) / clones >= 8192)
+            printf(" %s %.1f KiB", after[i].caller,
+                   (double)(after[i].bytes - was) / (double)clones / 1024);
+    }
+    printf("\n");
+}
+
 static double clone_batch(hv_vm *parent, size_t count, int mode, bool prepare, hv_vm **out)
 {
     hv_vm_clone_options opts = HV_VM_CLONE_OPTIONS_INIT;
@@ -210,14 +286,38 @@ static void bench_instant(void)
         const char *how = "";
         uint64_t before, after;
 
+        unsigned long long kib_before[MEMINFO_FIELDS], kib_after[MEMINFO_FIELDS];
+        vmalloc_use *vm_before = calloc(VMALLOC_CALLERS, sizeof(*vm_before)),
+                    *vm_after = calloc(VMALLOC_CALLERS, sizeof(*vm_after));
+        size_t nbefore, nafter;
+
         drop_all(vms, 1000);
         sleep(1);
         before = used_memory_bytes(&how);
+        if (!vm_before || !vm_after)
+            die("memory for the vmalloc breakdown");
+        meminfo_sample(kib_before);
+        nbefore = vmalloc_sample(vm_before);
         clone_batch(parent, 200, HV_VM_CLONE_INSTANT, false, vms);
         sleep(1);
         after = used_memory_bytes(&how);
+        meminfo_sample(kib_after);
+        nafter = vmalloc_sample(vm_after);
         printf("2. host memory per idle clone (200 paused clones; %s): %.1f KiB\n", how,
                ((double)after - (double)before) / 200 / 1024);
+        /* where it goes (the machine's /proc/meminfo; other processes add noise) */
+        printf("   of which, per clone:");
+        for (int i = 0; i < MEMINFO_FIELDS; i++)
+            printf(" %s %.1f KiB%s", meminfo_fields[i],
+                   ((double)kib_after[i] - (double)kib_before[i]) / 200,
+                   i + 1 < MEMINFO_FIELDS ? "," : "\n");
+        /* KVM's per-memslot write-tracking array (2 bytes per 4 KiB guest page:
+         * kvm_page_track_create_memslot) is allocated for every slot by kernels built
+         * with CONFIG_KVM_EXTERNAL_WRITE_TRACKING (KVMGT), such as Debian 12's 6.1; later
+         * kernels allocate it only once an external tracker registers */
+        vmalloc_print_growth(vm_before, nbefore, vm_after, nafter, 200);
+        free(vm_before);
+        free(vm_after);
         drop_all(vms, 200);
     }
     drop(parent);
@@ -305,29 +405,14 @@ static void bench_suspend(void)
     hv_plan_free(plan);
 }
 
-/*
- * 1000 clones hold a few descriptors each (the VM, its vCPUs, its memory):
- * more than the usual soft limit of 1024. Raise it to the hard limit, or
- * (as root) to 65536; say so when it stays short.
- */
+/* 1000 clones hold a few descriptors each: more than the usual soft limit of 1024. */
 static void raise_fd_limit(void)
 {
-    struct rlimit rl;
-    const rlim_t want = 65536;
+    unsigned long long limit = hv_tool_raise_fd_limit(65536);
 
-    if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= want)
-        return;
-    if (rl.rlim_max < want) {
-        struct rlimit more = {want, want};
-
-        if (setrlimit(RLIMIT_NOFILE, &more) == 0)
-            return;
-    }
-    rl.rlim_cur = rl.rlim_max;
-    setrlimit(RLIMIT_NOFILE, &rl);
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 8192)
+    if (limit < 8192)
         printf("bench-clone: only %llu open files allowed (ulimit -n): 1000 clones may not fit\n",
-               (unsigned long long)rl.rlim_cur);
+               limit);
 }
 
 int main(int argc, char **argv)

@@ -14,6 +14,7 @@
  */
 #include "cli.h"
 #include "core/text.h"
+#include "fd-limit.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -346,6 +347,8 @@ static int run_clone(const cli_command *cmd, int argc, char **argv)
         rc = CLI_EXIT_FAILURE;
         goto out;
     }
+    /* each clone holds a few descriptors (its VM, vCPUs, memory): let a thousand fit */
+    hv_tool_raise_fd_limit(count * 8 + 256 > 1048576 ? 1048576 : count * 8 + 256);
     resume.flags = HV_VM_RESUME_PAUSED;
     if (hv_vm_resume_from(conn, a.pos[0], &resume, &parent) < 0) {
         rc = cli_fail_on("clone", a.pos[0]);
