@@ -121,10 +121,8 @@ static void test_expand_index(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_utf8_decode),
-        cmocka_unit_test(test_unprintable),
-        cmocka_unit_test(test_quote),
-        cmocka_unit_test(test_quote_bounds),
+        cmocka_unit_test(test_utf8_decode),  cmocka_unit_test(test_unprintable),
+        cmocka_unit_test(test_quote),        cmocka_unit_test(test_quote_bounds),
         cmocka_unit_test(test_expand_index),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

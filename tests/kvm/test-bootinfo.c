@@ -32,7 +32,9 @@ static void test_abi(void **state)
     assert_int_equal(offsetof(hv_guest_boot_info, generation), 72);
     assert_int_equal(offsetof(hv_guest_boot_info, clone_index), 80);
     assert_int_equal(offsetof(hv_guest_boot_info, clone_count), 88);
-    assert_int_equal(offsetof(hv_guest_boot_info, reserved), 96);
+    assert_int_equal(offsetof(hv_guest_boot_info, identity_offset), 96);
+    assert_int_equal(offsetof(hv_guest_boot_info, identity_bytes), 100);
+    assert_int_equal(offsetof(hv_guest_boot_info, reserved), 104);
 
     assert_int_equal(sizeof(hv_guest_boot_node), 56);
     assert_int_equal(offsetof(hv_guest_boot_node, base), 0);
