@@ -26,10 +26,11 @@ HV_BEGIN_DECLS
 
 /**
  * 2 added the operations after vm_migrate (waiting, console, statistics,
- * progress, memory backing, restore with options, clones); tables of
- * version 1 are still accepted.
+ * progress, memory backing, restore with options, clones), 3 the
+ * destination of a migration (vm_migrate_incoming); tables of versions 1
+ * and 2 are still accepted.
  */
-#define HV_BACKEND_VERSION 2
+#define HV_BACKEND_VERSION 3
 /** What `open` returns to let the next backend try the URI. */
 #define HV_BACKEND_DECLINED 1
 
@@ -90,6 +91,10 @@ typedef struct hv_backend {
                     void **clones_data);
     int (*vm_clone_prepare)(void *vm_data, size_t count);
     int (*vm_clone_identity)(void *vm_data, uint64_t *clone_id, uint64_t *clone_index);
+    /* ---- version 3 ---- */
+    /** Gets the whole (current version) options. */
+    int (*vm_migrate_incoming)(void *conn_data, const char *source,
+                               const hv_migrate_incoming_options *opts, void **vm_data);
 } hv_backend;
 
 /**

@@ -324,28 +324,92 @@ HV_EXTERN int hv_vm_snapshot_delete(hv_vm *vm, const char *name);
 HV_EXTERN int hv_vm_snapshot_list(hv_vm *vm, char ***names, size_t *count);
 
 typedef enum hv_migrate_flags {
-    HV_MIGRATE_OFFLINE = 1 << 0 /**< move a stopped VM's definition only (not live) */
+    HV_MIGRATE_OFFLINE = 1 << 0, /**< move a stopped VM's definition only (not live) */
+    /** the built-in engine: past max_rounds, give up (the VM runs on) rather than stop it
+     * for as long as copying what is still dirty takes */
+    HV_MIGRATE_FAIL_UNCONVERGED = 1 << 1
 } hv_migrate_flags;
 
-#define HV_MIGRATE_OPTIONS_VERSION 1
+/** What a migration of the built-in engine took (hv_migrate_options.stats). */
+typedef struct hv_migrate_stats {
+    uint64_t total_ns;    /**< from the handshake to the destination's word that it runs */
+    uint64_t downtime_ns; /**< from the pause to that word */
+    uint64_t bytes_sent;  /**< framing included */
+    uint64_t pages_sent;  /**< 4 KiB pages with their contents */
+    uint64_t zero_pages;  /**< pages sent as "zero now" (never-written zero pages are not sent) */
+    unsigned int rounds;  /**< pre-copy rounds before the stop */
+} hv_migrate_stats;
+
+#define HV_MIGRATE_OPTIONS_VERSION 2
 typedef struct hv_migrate_options {
     unsigned int version;
     unsigned int flags;           /**< HV_MIGRATE_* */
     uint64_t bandwidth_mib_per_s; /**< 0 = unlimited */
-    unsigned int max_downtime_ms; /**< 0 = the backend's default */
+    unsigned int max_downtime_ms; /**< 0 = the backend's default (the engine's: 300 ms) */
+    /* version 2: the built-in engine */
+    const void *key; /**< a pre-shared key both ends are given (HMAC-SHA-256); NULL: none */
+    size_t key_bytes;
+    unsigned int max_rounds; /**< pre-copy rounds at most; 0: 30 */
+    unsigned int timeout_ms; /**< what each step waits for the peer; 0: 30 s */
+    hv_migrate_stats *stats; /**< filled in when the migration succeeds; NULL: not wanted */
 } hv_migrate_options;
 #define HV_MIGRATE_OPTIONS_INIT                                                                    \
     {                                                                                              \
-        HV_MIGRATE_OPTIONS_VERSION, 0, 0, 0                                                        \
+        HV_MIGRATE_OPTIONS_VERSION, 0, 0, 0, NULL, 0, 0, 0, NULL                                   \
     }
 HV_EXTERN int hv_migrate_options_init(hv_migrate_options *opts, unsigned int version);
 
 /**
  * Live-migrate a running VM to `dest` (for libvirt: the destination's libvirt
- * URI, peer to peer). A VM whose plan makes it ineligible is refused up front
- * with HV_E_UNSUPPORTED and the plan's reasons; nothing is sent.
+ * URI, peer to peer; for the built-in engine "tcp://HOST:PORT" of a
+ * destination in hv_vm_migrate_incoming(), or "fd:N", a connected socket
+ * the caller keeps). A VM whose plan makes it ineligible is refused up front
+ * with HV_E_UNSUPPORTED and the plan's reasons; nothing is sent. The
+ * built-in engine pauses the VM only for the last round and destroys it once
+ * the destination says it runs there; on any failure before that it goes on
+ * where it was (HV_E_MIGRATION says what happened).
  */
 HV_EXTERN int hv_vm_migrate(hv_vm *vm, const char *dest, const hv_migrate_options *opts);
+
+typedef enum hv_migrate_incoming_flags {
+    HV_MIGRATE_INCOMING_PAUSED = 1 << 0 /**< leave the VM paused here */
+} hv_migrate_incoming_flags;
+
+#define HV_MIGRATE_INCOMING_OPTIONS_VERSION 1
+typedef struct hv_migrate_incoming_options {
+    unsigned int version;
+    unsigned int flags; /**< HV_MIGRATE_INCOMING_* */
+    const void *key;    /**< the key the source was given; NULL: accept only unauthenticated */
+    size_t key_bytes;
+    unsigned int
+        timeout_ms;   /**< what each step waits for the source (the connection too); 0: 30 s */
+    const char *name; /**< NULL: the source's name */
+    hv_vm_console_fn console;
+    void *console_data;
+    hv_vm_progress_fn progress;
+    void *progress_data;
+    /** where each vNUMA node goes on this host (node_count entries); NULL: as on the source */
+    const int *host_nodes;
+    size_t host_node_count;
+} hv_migrate_incoming_options;
+#define HV_MIGRATE_INCOMING_OPTIONS_INIT                                                           \
+    {                                                                                              \
+        HV_MIGRATE_INCOMING_OPTIONS_VERSION, 0, NULL, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, 0  \
+    }
+HV_EXTERN int hv_migrate_incoming_options_init(hv_migrate_incoming_options *opts,
+                                               unsigned int version);
+
+/**
+ * The destination of a live migration (the built-in engine): take one VM
+ * from `source` - "tcp://HOST:PORT" (listen there and accept one
+ * connection) or "fd:N" (a connected socket the caller keeps) - and run it
+ * here. The VM is checked before any memory comes (protocol version, key,
+ * that it can be built here: vCPUs, memory, huge pages, host nodes) and
+ * started only once all of it has arrived; on any failure nothing is kept
+ * and the source, told why, goes on running its VM.
+ */
+HV_EXTERN int hv_vm_migrate_incoming(hv_conn *conn, const char *source,
+                                     const hv_migrate_incoming_options *opts, hv_vm **vm);
 
 HV_END_DECLS
 

@@ -63,7 +63,9 @@ static int register_locked(const hv_backend *backend)
     /* copy what the table's version has; newer operations stay NULL */
     memset(&e->table, 0, sizeof(e->table));
     memcpy(&e->table, backend,
-           backend->version == 1 ? offsetof(hv_backend, vm_wait) : sizeof(e->table));
+           backend->version == 1   ? offsetof(hv_backend, vm_wait)
+           : backend->version == 2 ? offsetof(hv_backend, vm_migrate_incoming)
+                                   : sizeof(e->table));
     e->table.version = HV_BACKEND_VERSION;
     e->active = true;
     return 0;

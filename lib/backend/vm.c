@@ -64,9 +64,21 @@ int hv_vm_clone_options_init(hv_vm_clone_options *opts, unsigned int version)
                            __func__);
 }
 
+static size_t migrate_options_size(unsigned int version)
+{
+    return version == 1 ? offsetof(hv_migrate_options, key) : sizeof(hv_migrate_options);
+}
+
 int hv_migrate_options_init(hv_migrate_options *opts, unsigned int version)
 {
-    return hv_options_init(opts, sizeof(*opts), version, HV_MIGRATE_OPTIONS_VERSION, __func__);
+    return hv_options_init(opts, migrate_options_size(version), version, HV_MIGRATE_OPTIONS_VERSION,
+                           __func__);
+}
+
+int hv_migrate_incoming_options_init(hv_migrate_incoming_options *opts, unsigned int version)
+{
+    return hv_options_init(opts, sizeof(*opts), version, HV_MIGRATE_INCOMING_OPTIONS_VERSION,
+                           __func__);
 }
 
 /* The plan's first error finding as HV_E_PLAN. */
@@ -342,6 +354,7 @@ int hv_vm_snapshot_list(hv_vm *vm, char ***names, size_t *count)
 int hv_vm_migrate(hv_vm *vm, const char *dest, const hv_migrate_options *opts)
 {
     char quoted[HV_QUOTE_SIZE]; /* the name is the backend's */
+    hv_migrate_options full = HV_MIGRATE_OPTIONS_INIT;
     int rc;
 
     HV_CHECK_ARG(vm, "vm");
@@ -349,12 +362,53 @@ int hv_vm_migrate(hv_vm *vm, const char *dest, const hv_migrate_options *opts)
     rc = hv_options_check(opts, HV_MIGRATE_OPTIONS_VERSION, true, __func__, "opts");
     if (rc < 0)
         return rc;
+    if (opts)
+        memcpy(&full, opts, migrate_options_size(opts->version));
+    full.version = HV_MIGRATE_OPTIONS_VERSION;
+    opts = &full;
+    if (opts->key && opts->key_bytes == 0)
+        return hv_error_set(HV_E_INVAL, "key_bytes",
+                            "hv_vm_migrate: a key of 0 bytes authenticates nothing: give its "
+                            "length, or no key");
     if (vm->have_plan && !vm->live_migratable && !(opts && (opts->flags & HV_MIGRATE_OFFLINE)))
         return hv_error_set(HV_E_UNSUPPORTED, NULL, HV_PLAN_NOT_LIVE_REFUSAL,
                             hv_quote(quoted, sizeof(quoted), hv_vm_name(vm)),
                             vm->not_migratable_reason);
     VM_CHECK(vm_migrate, "migration");
     return vm->conn->backend->vm_migrate(vm->data, dest, opts);
+}
+
+int hv_vm_migrate_incoming(hv_conn *conn, const char *source,
+                           const hv_migrate_incoming_options *opts, hv_vm **out)
+{
+    hv_migrate_incoming_options full = HV_MIGRATE_INCOMING_OPTIONS_INIT;
+    void *data = NULL;
+    int rc;
+
+    HV_CHECK_ARG(out, "vm");
+    *out = NULL;
+    HV_CHECK_ARG(conn, "conn");
+    HV_CHECK_ARG(source, "source");
+    rc = hv_options_check(opts, HV_MIGRATE_INCOMING_OPTIONS_VERSION, true, __func__, "opts");
+    if (rc < 0)
+        return rc;
+    if (opts)
+        memcpy(&full, opts, sizeof(full));
+    if (full.key && full.key_bytes == 0)
+        return hv_error_set(HV_E_INVAL, "key_bytes",
+                            "hv_vm_migrate_incoming: a key of 0 bytes authenticates nothing: "
+                            "give its length, or no key");
+    if (!conn->backend->vm_migrate_incoming)
+        return hv_backend_unsupported(conn->backend, HV_BACKEND_OP(vm_migrate_incoming),
+                                      "receiving migrated VMs");
+    if ((rc = conn->backend->vm_migrate_incoming(conn->data, source, &full, &data)) < 0)
+        return rc;
+    if (!(*out = new_vm(conn, data))) {
+        if (conn->backend->vm_release)
+            conn->backend->vm_release(data);
+        return HV_E_NOMEM;
+    }
+    return 0;
 }
 
 /* ---- running guests (the built-in engine) --------------------------------- */

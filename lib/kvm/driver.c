@@ -10,10 +10,13 @@
 #include "core/text.h"
 #include "kvm/clone.h"
 #include "kvm/engine.h"
+#include "kvm/migrate-endpoint.h"
+#include "kvm/migrate.h"
 #include "kvm/snapshot.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* ---- connections -------------------------------------------------------------- */
 
@@ -242,6 +245,80 @@ static int kvm_vm_memory_info(void *data, size_t node, hv_vm_memory_info *info)
     return hv_kvm_ram_info(&vm->ram[node], info);
 }
 
+/* ---- migration ----------------------------------------------------------------------- */
+
+static int kvm_vm_migrate(void *data, const char *dest, const hv_migrate_options *opts)
+{
+    hv_kvm_migrate_params p = {
+        .key = opts->key,
+        .key_bytes = opts->key_bytes,
+        .max_downtime_ms = opts->max_downtime_ms,
+        .max_rounds = opts->max_rounds,
+        .fail_unconverged = (opts->flags & HV_MIGRATE_FAIL_UNCONVERGED) != 0,
+        .timeout_ms = (int)(opts->timeout_ms > INT32_MAX ? INT32_MAX : opts->timeout_ms),
+    };
+    hv_kvm_migrate_stats stats;
+    bool owned = false;
+    int fd = -1, rc;
+
+    if (opts->flags & HV_MIGRATE_OFFLINE)
+        return hv_error_set(HV_E_UNSUPPORTED, "flags",
+                            "the built-in engine has no definitions to move offline: its VMs "
+                            "live in the process; migrate a running or paused VM live");
+    if (opts->bandwidth_mib_per_s)
+        return hv_error_set(HV_E_UNSUPPORTED, "bandwidth_mib_per_s",
+                            "the built-in engine does not limit a migration's bandwidth yet: "
+                            "leave bandwidth_mib_per_s 0");
+    if ((rc = hv_kvm_migrate_endpoint(dest, false, p.timeout_ms ? p.timeout_ms : 30000, &fd,
+                                      &owned)) < 0)
+        return rc;
+    rc = hv_kvm_vm_migrate_out(data, fd, &p, &stats);
+    if (owned)
+        close(fd);
+    if (rc == 0 && opts->stats) {
+        opts->stats->total_ns = stats.total_ns;
+        opts->stats->downtime_ns = stats.downtime_ns;
+        opts->stats->bytes_sent = stats.bytes_sent;
+        opts->stats->pages_sent = stats.pages_sent;
+        opts->stats->zero_pages = stats.zero_pages;
+        opts->stats->rounds = stats.rounds;
+    }
+    return rc;
+}
+
+static int kvm_vm_migrate_incoming(void *conn_data, const char *source,
+                                   const hv_migrate_incoming_options *opts, void **out)
+{
+    hv_kvm_migrate_params p = {
+        .key = opts->key,
+        .key_bytes = opts->key_bytes,
+        .timeout_ms = (int)(opts->timeout_ms > INT32_MAX ? INT32_MAX : opts->timeout_ms),
+        .host_nodes = opts->host_nodes,
+        .host_node_count = opts->host_node_count,
+    };
+    hv_kvm_resume_params rp = {
+        .name = opts->name,
+        .paused = (opts->flags & HV_MIGRATE_INCOMING_PAUSED) != 0,
+        .console = opts->console,
+        .console_data = opts->console_data,
+        .progress = opts->progress,
+        .progress_data = opts->progress_data,
+    };
+    hv_kvm_vm *vm = NULL;
+    bool owned = false;
+    int fd = -1, rc;
+
+    *out = NULL;
+    if ((rc = hv_kvm_migrate_endpoint(source, true, p.timeout_ms ? p.timeout_ms : 30000, &fd,
+                                      &owned)) < 0)
+        return rc;
+    rc = hv_kvm_vm_migrate_in(conn_data, fd, &p, &rp, &vm);
+    if (owned)
+        close(fd);
+    *out = vm;
+    return rc;
+}
+
 /* ---- snapshots and clones ---------------------------------------------------------- */
 
 static int kvm_vm_suspend(void *data, const char *path, unsigned int flags)
@@ -340,4 +417,6 @@ const hv_backend hv_kvm_backend = {
     .vm_clone = kvm_vm_clone,
     .vm_clone_prepare = kvm_vm_clone_prepare,
     .vm_clone_identity = kvm_vm_clone_identity,
+    .vm_migrate = kvm_vm_migrate,
+    .vm_migrate_incoming = kvm_vm_migrate_incoming,
 };

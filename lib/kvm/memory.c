@@ -32,7 +32,7 @@
 #define GiB (UINT64_C(1) << 30)
 #define MiB (UINT64_C(1) << 20)
 
-static bool page_is_zero(const uint8_t *p, uint64_t bytes)
+bool hv_kvm_page_is_zero(const uint8_t *p, uint64_t bytes)
 {
     const uint64_t *w = (const uint64_t *)(const void *)p;
 
@@ -326,7 +326,7 @@ int hv_kvm_ram_freeze(hv_kvm_ram *ram, int *fd, uint64_t *offset)
             uint64_t page = 4096, run = 0;
 
             /* zero pages stay holes */
-            while (done + run < ram->bytes && !page_is_zero(ram->host + done + run, page))
+            while (done + run < ram->bytes && !hv_kvm_page_is_zero(ram->host + done + run, page))
                 run += page;
             if (run) {
                 if (pwrite_all(copy, ram->host + done, run, done) < 0) {
@@ -355,6 +355,7 @@ int hv_kvm_ram_register(hv_kvm_ram *ram, int vm_fd)
 {
     struct kvm_userspace_memory_region region = {
         .slot = ram->slot,
+        .flags = ram->dirty_log ? KVM_MEM_LOG_DIRTY_PAGES : 0,
         .guest_phys_addr = ram->guest_base,
         .memory_size = ram->bytes,
         .userspace_addr = (uint64_t)(uintptr_t)ram->host,
@@ -363,9 +364,49 @@ int hv_kvm_ram_register(hv_kvm_ram *ram, int vm_fd)
     if (ioctl(vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0)
         return hv_error_set(HV_E_IO, NULL,
                             "registering guest memory slot %u (%" PRIu64 " bytes at 0x%" PRIx64
-                            ") with KVM failed: %s",
-                            ram->slot, ram->bytes, ram->guest_base, strerror(errno));
+                            "%s) with KVM failed: %s",
+                            ram->slot, ram->bytes, ram->guest_base,
+                            ram->dirty_log ? ", logging dirty pages" : "", strerror(errno));
     ram->registered = true;
+    return 0;
+}
+
+int hv_kvm_ram_dirty_log(hv_kvm_ram *ram, int vm_fd, bool on)
+{
+    bool was = ram->dirty_log;
+    int rc;
+
+    if (was == on)
+        return 0;
+    ram->dirty_log = on;
+    if ((rc = hv_kvm_ram_register(ram, vm_fd)) < 0)
+        ram->dirty_log = was;
+    return rc;
+}
+
+int hv_kvm_ram_dirty_pages(hv_kvm_ram *ram, int vm_fd, bool manual_protect, uint64_t *bitmap)
+{
+    struct kvm_dirty_log log = {.slot = ram->slot};
+    uint64_t pages = ram->bytes / 4096;
+
+    log.dirty_bitmap = bitmap;
+    if (ioctl(vm_fd, KVM_GET_DIRTY_LOG, &log) < 0)
+        return hv_error_set(HV_E_IO, NULL,
+                            "reading the dirty pages of %s (KVM_GET_DIRTY_LOG) failed: %s",
+                            ram->name, strerror(errno));
+    if (manual_protect) {
+        /* write-protect them again before their contents are read: a write after
+         * this is in the next round's log */
+        struct kvm_clear_dirty_log clear = {.slot = ram->slot, .first_page = 0};
+
+        clear.num_pages = (uint32_t)pages;
+        clear.dirty_bitmap = bitmap;
+        if (ioctl(vm_fd, KVM_CLEAR_DIRTY_LOG, &clear) < 0)
+            return hv_error_set(HV_E_IO, NULL,
+                                "re-protecting the dirty pages of %s (KVM_CLEAR_DIRTY_LOG) failed: "
+                                "%s",
+                                ram->name, strerror(errno));
+    }
     return 0;
 }
 

@@ -44,6 +44,7 @@ typedef struct hv_kvm_ram {
     int fd;             /* FRESH: its memfd; PRIVATE: the file viewed (its own descriptor) */
     uint64_t fd_offset; /* PRIVATE: where the view starts in fd */
     bool diverged;      /* PRIVATE: the guest may have written since it was mapped */
+    bool dirty_log;     /* registered with KVM_MEM_LOG_DIRTY_PAGES (a migration runs) */
 } hv_kvm_ram;
 
 /**
@@ -83,6 +84,17 @@ int hv_kvm_ram_register(hv_kvm_ram *ram, int vm_fd);
  * *fd stays owned by the RAM.
  */
 int hv_kvm_ram_freeze(hv_kvm_ram *ram, int *fd, uint64_t *offset);
+/** Register the slot again with dirty-page logging on or off (migration). */
+int hv_kvm_ram_dirty_log(hv_kvm_ram *ram, int vm_fd, bool on);
+/**
+ * The pages written since the last call (or since logging began) into
+ * bitmap[ram->bytes / 4096 / 64], one bit per 4 KiB page; with
+ * `manual_protect` (KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 enabled on the VM) they
+ * are write-protected again here (KVM_CLEAR_DIRTY_LOG), else KVM did it.
+ */
+int hv_kvm_ram_dirty_pages(hv_kvm_ram *ram, int vm_fd, bool manual_protect, uint64_t *bitmap);
+/** Whether `bytes` (a multiple of 8) at p are all zero. */
+bool hv_kvm_page_is_zero(const uint8_t *p, uint64_t bytes);
 /** Unmap and close (the slot dies with the VM fd). */
 void hv_kvm_ram_destroy(hv_kvm_ram *ram);
 /** Fill a memory report: backing, binding as the kernel reports it, THP and residency. */

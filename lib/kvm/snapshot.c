@@ -84,8 +84,12 @@ static json_object *meta_json(const hv_kvm_vm *vm, bool was_running)
     return root;
 }
 
-/* The console ring, oldest byte first. */
-static char *console_bytes(hv_kvm_vm *vm, size_t *len)
+int hv_kvm_vm_meta_text(const hv_kvm_vm *vm, bool was_running, char **out)
+{
+    return hv_json_emit(meta_json(vm, was_running), HV_JSON_PRETTY, out);
+}
+
+char *hv_kvm_vm_console_bytes(hv_kvm_vm *vm, size_t *len)
 {
     char *out;
     size_t start;
@@ -110,7 +114,7 @@ static int write_snapshot(hv_kvm_vm *vm, const char *path, const hv_kvm_vcpu_sta
 
     if ((rc = hv_snap_writer_open(path, &w)) < 0)
         return rc;
-    if ((rc = hv_json_emit(meta_json(vm, was_running), HV_JSON_PRETTY, &meta)) < 0 ||
+    if ((rc = hv_kvm_vm_meta_text(vm, was_running, &meta)) < 0 ||
         (rc = hv_snap_writer_add(w, HV_SNAP_META, 0, meta, strlen(meta))) < 0)
         goto out;
     if (vm->plan_json &&
@@ -129,7 +133,7 @@ static int write_snapshot(hv_kvm_vm *vm, const char *path, const hv_kvm_vcpu_sta
         if (rc < 0)
             goto out;
     }
-    if (!(console = console_bytes(vm, &console_len))) {
+    if (!(console = hv_kvm_vm_console_bytes(vm, &console_len))) {
         rc = HV_E_NOMEM;
         goto out;
     }
@@ -239,6 +243,20 @@ int hv_kvm_snapshot_read_meta(const hv_snap_reader *r, const char *path, hv_kvm_
 {
     const void *data = NULL;
     uint64_t bytes = 0;
+    char what[PATH_QUOTE_SIZE];
+    int rc;
+
+    memset(m, 0, sizeof(*m));
+    hv_quote(what, sizeof(what), path);
+    if ((rc = hv_snap_section(r, HV_SNAP_META, 0, &data, &bytes)) < 0 ||
+        (rc = hv_kvm_snapshot_meta_parse(data, (size_t)bytes, path, m)) < 0)
+        return rc;
+    return read_plan(r, path, what, &m->plan_json);
+}
+
+int hv_kvm_snapshot_meta_parse(const void *data, size_t bytes, const char *path,
+                               hv_kvm_snapshot_meta *m)
+{
     json_object *nodes;
     const char *format = NULL, *payload_path = NULL;
     int64_t version = 0;
@@ -248,8 +266,6 @@ int hv_kvm_snapshot_read_meta(const hv_snap_reader *r, const char *path, hv_kvm_
 
     memset(m, 0, sizeof(*m));
     hv_quote(what, sizeof(what), path);
-    if ((rc = hv_snap_section(r, HV_SNAP_META, 0, &data, &bytes)) < 0)
-        return rc;
     /* the section's exact bytes: a NUL among them is an error, not the end of the text */
     rc = hv_json_parse_bounded(data, (size_t)bytes, "the snapshot's meta section", NULL, &m->root);
     if (rc < 0)
@@ -315,7 +331,7 @@ int hv_kvm_snapshot_read_meta(const hv_snap_reader *r, const char *path, hv_kvm_
         m->nodes[i].vcpu_count = (uint32_t)vcpus;
     }
 #undef READ
-    return read_plan(r, path, what, &m->plan_json);
+    return 0;
 }
 
 void hv_kvm_snapshot_meta_clear(hv_kvm_snapshot_meta *m)
@@ -408,15 +424,8 @@ static int restore_memory(hv_kvm_vm *vm, const hv_snap_reader *r, const char *pa
     return 0;
 }
 
-static int restore_console(hv_kvm_vm *vm, const hv_snap_reader *r)
+int hv_kvm_vm_restore_console(hv_kvm_vm *vm, const void *data, uint64_t bytes)
 {
-    const void *data = NULL;
-    uint64_t bytes = 0;
-
-    if (hv_snap_section_count(r, HV_SNAP_CONSOLE) == 0)
-        return 0;
-    if (hv_snap_section(r, HV_SNAP_CONSOLE, 0, &data, &bytes) < 0)
-        return HV_E_SNAPSHOT;
     if (bytes > HV_KVM_CONSOLE_BYTES)
         return hv_error_set(HV_E_SNAPSHOT, NULL,
                             "section console holds %" PRIu64 " bytes, more than the %d kept", bytes,
@@ -432,13 +441,75 @@ static int restore_console(hv_kvm_vm *vm, const hv_snap_reader *r)
     return 0;
 }
 
+static int restore_console(hv_kvm_vm *vm, const hv_snap_reader *r)
+{
+    const void *data = NULL;
+    uint64_t bytes = 0;
+
+    if (hv_snap_section_count(r, HV_SNAP_CONSOLE) == 0)
+        return 0;
+    if (hv_snap_section(r, HV_SNAP_CONSOLE, 0, &data, &bytes) < 0)
+        return HV_E_SNAPSHOT;
+    return hv_kvm_vm_restore_console(vm, data, bytes);
+}
+
+int hv_kvm_vm_from_meta(hv_kvm_conn *conn, const hv_kvm_snapshot_meta *m,
+                        const hv_kvm_resume_params *rp, const void *payload, size_t payload_bytes,
+                        const char *path, hv_kvm_vm **out)
+{
+    hv_kvm_vm_params params;
+    hv_cpuset *affinity;
+    char what[PATH_QUOTE_SIZE], reason[1024];
+    int rc;
+
+    *out = NULL;
+    hv_quote(what, sizeof(what), path);
+    affinity = hv_calloc((size_t)m->vcpus, sizeof(*affinity));
+    if (!affinity)
+        return HV_E_NOMEM;
+    if ((rc = parse_affinity(m, affinity)) < 0)
+        goto out;
+    memset(&params, 0, sizeof(params));
+    params.name = rp->name ? rp->name : m->name;
+    params.nodes = m->nodes;
+    params.node_count = m->node_count;
+    params.affinity = affinity;
+    params.payload = payload;
+    params.payload_bytes = payload_bytes;
+    params.payload_path = m->payload_path;
+    params.plan_json = m->plan_json;
+    params.console = rp->console;
+    params.console_data = rp->console_data;
+    params.progress = rp->progress;
+    params.progress_data = rp->progress_data;
+    rc = hv_kvm_vm_new(conn, &params, out);
+    if (rc < 0) {
+        if (rc == HV_E_PARSE || rc == HV_E_RANGE || rc == HV_E_INVAL)
+            rc = hv_error_set(HV_E_SNAPSHOT, path, "%s: %s", what,
+                              last_message(reason, sizeof(reason)));
+        goto out;
+    }
+    if ((*out)->image.base != m->image_base || (*out)->image.end != m->image_end ||
+        (*out)->image.entry != m->entry || (*out)->layout.vcpu_count != (uint32_t)m->vcpus) {
+        hv_kvm_vm_discard(*out);
+        *out = NULL;
+        rc = hv_error_set(HV_E_SNAPSHOT, path,
+                          "%s: the payload and layout do not match the meta section: the "
+                          "snapshot is corrupted",
+                          what);
+    }
+out:
+    for (int i = 0; i < m->vcpus; i++)
+        hv_cpuset_clear(&affinity[i]);
+    free(affinity);
+    return rc;
+}
+
 int hv_kvm_vm_resume_from(hv_kvm_conn *conn, const char *path, const hv_kvm_resume_params *rp,
                           hv_kvm_vm **out)
 {
     hv_snap_reader *r = NULL;
     hv_kvm_snapshot_meta m;
-    hv_kvm_vm_params params;
-    hv_cpuset *affinity = NULL;
     hv_kvm_vm *vm = NULL;
     const void *payload = NULL;
     uint64_t payload_bytes = 0;
@@ -461,43 +532,9 @@ int hv_kvm_vm_resume_from(hv_kvm_conn *conn, const char *path, const hv_kvm_resu
                           hv_snap_section_count(r, HV_SNAP_VCPU), m.vcpus);
         goto out;
     }
-    if ((rc = hv_snap_section(r, HV_SNAP_PAYLOAD, 0, &payload, &payload_bytes)) < 0)
+    if ((rc = hv_snap_section(r, HV_SNAP_PAYLOAD, 0, &payload, &payload_bytes)) < 0 ||
+        (rc = hv_kvm_vm_from_meta(conn, &m, rp, payload, (size_t)payload_bytes, path, &vm)) < 0)
         goto out;
-    affinity = hv_calloc((size_t)m.vcpus, sizeof(*affinity));
-    if (!affinity) {
-        rc = HV_E_NOMEM;
-        goto out;
-    }
-    if ((rc = parse_affinity(&m, affinity)) < 0)
-        goto out;
-    memset(&params, 0, sizeof(params));
-    params.name = rp->name ? rp->name : m.name;
-    params.nodes = m.nodes;
-    params.node_count = m.node_count;
-    params.affinity = affinity;
-    params.payload = payload;
-    params.payload_bytes = (size_t)payload_bytes;
-    params.payload_path = m.payload_path;
-    params.plan_json = m.plan_json;
-    params.console = rp->console;
-    params.console_data = rp->console_data;
-    params.progress = rp->progress;
-    params.progress_data = rp->progress_data;
-    rc = hv_kvm_vm_new(conn, &params, &vm);
-    if (rc < 0) {
-        if (rc == HV_E_PARSE || rc == HV_E_RANGE || rc == HV_E_INVAL)
-            rc = hv_error_set(HV_E_SNAPSHOT, path, "%s: %s", what,
-                              last_message(reason, sizeof(reason)));
-        goto out;
-    }
-    if (vm->image.base != m.image_base || vm->image.end != m.image_end ||
-        vm->image.entry != m.entry || vm->layout.vcpu_count != (uint32_t)m.vcpus) {
-        rc = hv_error_set(HV_E_SNAPSHOT, path,
-                          "%s: the payload and layout in the file do not match its meta section: "
-                          "the snapshot is corrupted",
-                          what);
-        goto fail;
-    }
     if ((rc = restore_memory(vm, r, path, what, rp->eager)) < 0 ||
         (rc = hv_kvm_vm_register_ram(vm)) < 0)
         goto fail;
@@ -538,9 +575,6 @@ fail:
     hv_kvm_vm_discard(vm);
     vm = NULL;
 out:
-    for (int i = 0; affinity && i < m.vcpus; i++)
-        hv_cpuset_clear(&affinity[i]);
-    free(affinity);
     hv_kvm_snapshot_meta_clear(&m);
     hv_snap_reader_close(r);
     return rc;

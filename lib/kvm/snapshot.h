@@ -46,6 +46,25 @@ typedef struct hv_kvm_snapshot_meta {
  */
 int hv_kvm_snapshot_read_meta(const hv_snap_reader *r, const char *path, hv_kvm_snapshot_meta *m);
 void hv_kvm_snapshot_meta_clear(hv_kvm_snapshot_meta *m);
+/* The same checks on a meta section's exact bytes (the plan is not read); `path` names
+ * where they came from. */
+int hv_kvm_snapshot_meta_parse(const void *data, size_t bytes, const char *path,
+                               hv_kvm_snapshot_meta *m);
+
+/* The meta section's text for `vm` (hv_free it). */
+int hv_kvm_vm_meta_text(const hv_kvm_vm *vm, bool was_running, char **out);
+/* The console ring, oldest byte first (free() it); NULL when out of memory. */
+char *hv_kvm_vm_console_bytes(hv_kvm_vm *vm, size_t *len);
+/* Refill a new VM's console ring (at most HV_KVM_CONSOLE_BYTES). */
+int hv_kvm_vm_restore_console(hv_kvm_vm *vm, const void *data, uint64_t bytes);
+/*
+ * A new VM (not listed, no memory backing yet) with the vCPUs, layout,
+ * affinity and payload that meta `m` describes, named rp->name or m->name,
+ * with rp's callbacks; checked against the meta (HV_E_SNAPSHOT naming `path`).
+ */
+int hv_kvm_vm_from_meta(hv_kvm_conn *conn, const hv_kvm_snapshot_meta *m,
+                        const hv_kvm_resume_params *rp, const void *payload, size_t payload_bytes,
+                        const char *path, hv_kvm_vm **out);
 
 /* A new VM that continues where the snapshot's stopped. */
 int hv_kvm_vm_resume_from(hv_kvm_conn *conn, const char *path, const hv_kvm_resume_params *params,

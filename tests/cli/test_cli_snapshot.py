@@ -11,7 +11,9 @@ import os
 import pty
 import re
 import shutil
+import socket
 import subprocess
+import time
 
 import pytest
 
@@ -293,6 +295,86 @@ def test_clone_needs_the_built_in_engine(probe_snapshot):
     if "[HV_E_NOTFOUND]" not in r.stderr:  # hpcvirt built without libvirt
         assert "clones are made by the built-in engine only" in r.stderr
         assert r.stderr.rstrip().endswith("[HV_E_UNSUPPORTED]")
+
+
+# ---- live migration between two processes --------------------------------------------
+
+
+def _listening(port):
+    """Whether something listens on TCP port `port` (from /proc/net/tcp: no connection is
+    made, which the destination would take for its one source)."""
+    with open("/proc/net/tcp") as f:
+        return any(line.split()[1].endswith(f":{port:04X}") and line.split()[3] == "0A"
+                   for line in f.readlines()[1:])
+
+
+def migrate_listen(key, timeout):
+    """`hpcvirt migrate-listen` on a free loopback port with the key in file `key`, once
+    it listens: the process and the port."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    listener = subprocess.Popen([CLI, "migrate-listen", f"tcp://127.0.0.1:{port}", "--key-file",
+                                 str(key), "--timeout", timeout], text=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    for _ in range(300):
+        if _listening(port) or listener.poll() is not None:
+            break
+        time.sleep(0.1)
+    return listener, port
+
+
+@needs_kvm
+def test_migrate_between_two_processes(tmp_path, reference):
+    """`run --migrate-to` moves a worker mid-way to `migrate-listen` in another process over
+    TCP on loopback, authenticated; it finishes there with the uninterrupted checksums."""
+    key = tmp_path / "key"
+    key.write_text("a shared secret\n")
+    listener, port = migrate_listen(key, "120")
+    try:
+        r = hpcvirt("run", payload("worker"), "--spec", spec(tmp_path, "worker", "256MiB"),
+                    "--migrate-to", f"tcp://127.0.0.1:{port}", "--migrate-after", "0.3",
+                    "--key-file", key, "--max-downtime", "20000")
+        out, err = listener.communicate(timeout=300)
+    finally:
+        listener.kill()
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert re.search(r"hpcvirt: worker migrated to tcp://127.0.0.1:\d+ in [\d.]+ ms \(downtime",
+                     r.stderr), r.stderr
+    assert "worker done" not in r.stdout
+    assert listener.returncode == 0, out + err
+    assert f"hpcvirt: worker migrated in from tcp://127.0.0.1:{port}" in err
+    assert CHECKSUM.findall(out) == [reference] and "worker done" in out
+
+
+@needs_kvm
+def test_migrate_with_the_wrong_key_runs_on_here(tmp_path, reference):
+    (tmp_path / "right").write_text("right")
+    (tmp_path / "wrong").write_text("wrong")
+    listener, port = migrate_listen(tmp_path / "right", "60")
+    try:
+        r = hpcvirt("run", payload("worker"), "--spec", spec(tmp_path, "worker", "256MiB"),
+                    "--migrate-to", f"tcp://127.0.0.1:{port}", "--key-file",
+                    tmp_path / "wrong")
+        out, err = listener.communicate(timeout=120)
+    finally:
+        listener.kill()
+    # refused before any memory went; the worker finished here, and the command fails
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "does not authenticate" in r.stderr and "runs on here" in r.stderr
+    assert CHECKSUM.findall(r.stdout) == [reference]
+    assert listener.returncode == 1 and "nothing was kept" in err and out == ""
+
+
+def test_migrate_usage(tmp_path):
+    r = hpcvirt("run", "w.elf", "--key-file", "k")
+    assert r.returncode == 64 and "go with --migrate-to" in r.stderr
+    r = hpcvirt("run", "w.elf", "--migrate-to", "tcp://h:1", "--suspend-after", "1",
+                "--snapshot", "f")
+    assert r.returncode == 64 and "exclude each other" in r.stderr
+    (tmp_path / "empty").write_text("")
+    r = hpcvirt("migrate-listen", "tcp://127.0.0.1:1", "--key-file", tmp_path / "empty")
+    assert r.returncode == 1 and "the key file is empty" in r.stderr
 
 
 # ---- usage ------------------------------------------------------------------------------

@@ -14,18 +14,21 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <numaif.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "kernels.h"
+#include "kvm/migration-stream.h"
 
 /*
  * How long a test waits for a guest that should end by itself: it returns
@@ -1560,6 +1563,437 @@ static void test_hugetlb_clones(void **state)
     finish(parent, plan);
 }
 
+/* ---- live migration ------------------------------------------------------------ */
+
+/* A destination in a thread of its own, as another engine would be. */
+typedef struct incoming {
+    pthread_t thread;
+    hv_conn *conn;
+    char address[32];
+    hv_migrate_incoming_options opts;
+    console_capture *console;
+    hv_vm *vm;
+    int rc;
+    char message[1024];
+} incoming;
+
+static void *incoming_main(void *arg)
+{
+    incoming *in = arg;
+
+    if (in->console) {
+        in->opts.console = capture;
+        in->opts.console_data = in->console;
+    }
+    in->rc = hv_vm_migrate_incoming(in->conn, in->address, &in->opts, &in->vm);
+    snprintf(in->message, sizeof(in->message), "%s",
+             in->rc < 0 ? hv_error_message(hv_error_last()) : "");
+    return NULL;
+}
+
+/* A destination on its own connection (another engine) reading from socket `fd`. */
+static void incoming_start(incoming *in, int fd, const char *key, console_capture *console,
+                           const int *host_nodes)
+{
+    memset(in, 0, sizeof(*in));
+    assert_hv_ok(hv_conn_open("kvm:///", &in->conn));
+    snprintf(in->address, sizeof(in->address), "fd:%d", fd);
+    assert_hv_ok(hv_migrate_incoming_options_init(&in->opts, HV_MIGRATE_INCOMING_OPTIONS_VERSION));
+    in->opts.key = key;
+    in->opts.key_bytes = key ? strlen(key) : 0;
+    in->opts.timeout_ms = 60000;
+    in->console = console;
+    in->opts.host_nodes = host_nodes;
+    in->opts.host_node_count = host_nodes ? 2 : 0;
+    assert_int_equal(pthread_create(&in->thread, NULL, incoming_main, in), 0);
+}
+
+static void incoming_finish(incoming *in)
+{
+    if (in->vm) {
+        hv_vm_destroy(in->vm);
+        assert_hv_ok(hv_vm_undefine(in->vm));
+        hv_vm_free(in->vm);
+    }
+    hv_conn_close(in->conn);
+}
+
+/* The worker's checksums from an uninterrupted run of `plan`'s VM. */
+static void worker_reference(const char *name, unsigned long long *mem, unsigned long long *cpu)
+{
+    hv_plan *plan = small_plan(name, 1, 1);
+    console_capture whole = CONSOLE_CAPTURE_INIT;
+    hv_vm *vm = run_vm("worker", plan, &whole);
+    int code = -1;
+
+    assert_hv_ok(hv_vm_wait(vm, GUEST_WAIT_MS, &code));
+    assert_int_equal(code, 0);
+    worker_sums(whole.text, mem, cpu);
+    finish(vm, plan);
+}
+
+/*
+ * A worker that keeps dirtying its memory is migrated mid-computation to
+ * another engine over a socketpair, with a key: it finishes there with the
+ * checksums of an uninterrupted run; the source's copy is gone.
+ */
+static void test_migrate_worker(void **state)
+{
+    unsigned long long mem, cpu, mem_m, cpu_m;
+    hv_plan *plan;
+    hv_vm *vm;
+    console_capture out = CONSOLE_CAPTURE_INIT;
+    hv_migrate_options opts = HV_MIGRATE_OPTIONS_INIT;
+    hv_migrate_stats stats;
+    incoming in;
+    char dest[32];
+    int sv[2], code = -1, rc;
+
+    worker_reference("mig", &mem, &cpu);
+    plan = small_plan("mig", 1, 1);
+    vm = run_vm("worker", plan, NULL);
+    wait_marker(vm, 3);
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    incoming_start(&in, sv[1], "secret key", &out, NULL);
+    snprintf(dest, sizeof(dest), "fd:%d", sv[0]);
+    memset(&stats, 0, sizeof(stats));
+    opts.key = "secret key";
+    opts.key_bytes = strlen("secret key");
+    opts.stats = &stats;
+    /* under emulation the worker would end before a 300 ms budget is ever met: a few
+     * rounds, then the rest with the VM stopped */
+    opts.max_rounds = 3;
+    rc = hv_vm_migrate(vm, dest, &opts);
+    assert_int_equal(pthread_join(in.thread, NULL), 0);
+    if (rc < 0 || in.rc < 0)
+        fail_msg("source: %s / destination: %s", rc < 0 ? hv_error_message(hv_error_last()) : "ok",
+                 in.message);
+    assert_non_null(in.vm);
+    assert_string_equal(hv_vm_name(in.vm), "mig");
+    /* the source's copy is gone; the destination's finishes the work */
+    assert_int_equal(state_of(vm), HV_VM_STATE_DEFINED);
+    assert_hv_ok(hv_vm_wait(in.vm, GUEST_WAIT_MS, &code));
+    assert_int_equal(code, 0);
+    {
+        char kept[16384];
+
+        /* the console ring came along: the whole run's output is there */
+        assert_hv_ok(hv_vm_console_read(in.vm, kept, sizeof(kept), NULL));
+        assert_non_null(strstr(kept, "memory buffer"));
+        worker_sums(kept, &mem_m, &cpu_m);
+    }
+    assert_int_equal(mem_m, mem);
+    assert_int_equal(cpu_m, cpu);
+    assert_true(stats.rounds >= 1);
+    assert_true(stats.pages_sent > 0 && stats.bytes_sent > stats.pages_sent * 4096);
+    assert_true(stats.downtime_ns > 0 && stats.downtime_ns <= stats.total_ns);
+    printf("migration: %u rounds, %llu pages, %llu zero, %llu bytes, %.1f ms (downtime %.1f ms)\n",
+           stats.rounds, (unsigned long long)stats.pages_sent, (unsigned long long)stats.zero_pages,
+           (unsigned long long)stats.bytes_sent, (double)stats.total_ns / 1e6,
+           (double)stats.downtime_ns / 1e6);
+    close(sv[0]);
+    close(sv[1]);
+    incoming_finish(&in);
+    finish(vm, plan);
+}
+
+/*
+ * A guest of two vNUMA nodes (on host nodes 0 and 1) moves to an engine that
+ * puts them the other way round: its memory lands on the new host nodes and
+ * every vCPU ends with the checksums of an uninterrupted run.
+ */
+static void test_migrate_two_nodes_swapped(void **state)
+{
+    enum { VCPUS = 2 };
+    hv_plan *plan = small_plan("mig2", VCPUS, 2);
+    console_capture whole = CONSOLE_CAPTURE_INIT;
+    hv_vm *vm = run_vm("worker", plan, &whole);
+    hv_migrate_options opts = HV_MIGRATE_OPTIONS_INIT;
+    unsigned long long mem[VCPUS], cpu[VCPUS], mem_m, cpu_m;
+    int swapped[2], sv[2], code = -1, before[2];
+    incoming in;
+    char dest[32], kept[16384];
+
+    if (hv_host_node_count(host) < 2) {
+        finish(vm, plan);
+        printf("SKIP: the host has one NUMA node (scripts/kvm-vm --nodes 2 has two)\n");
+        skip();
+    }
+    assert_hv_ok(hv_vm_wait(vm, GUEST_WAIT_MS, &code));
+    assert_int_equal(code, 0);
+    for (unsigned int v = 0; v < VCPUS; v++)
+        worker_vcpu_sums(whole.text, v, &mem[v], &cpu[v]);
+    finish(vm, plan);
+    plan = small_plan("mig2", VCPUS, 2);
+    vm = run_vm("worker", plan, NULL);
+    for (size_t n = 0; n < 2; n++) {
+        hv_vm_memory_info info = HV_VM_MEMORY_INFO_INIT;
+
+        assert_hv_ok(hv_vm_memory_node_info(vm, n, &info));
+        before[n] = info.host_node;
+    }
+    wait_marker(vm, 3);
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    swapped[0] = before[1];
+    swapped[1] = before[0];
+    incoming_start(&in, sv[1], NULL, NULL, swapped);
+    snprintf(dest, sizeof(dest), "fd:%d", sv[0]);
+    opts.max_rounds = 2;
+    assert_hv_ok(hv_vm_migrate(vm, dest, &opts));
+    assert_int_equal(pthread_join(in.thread, NULL), 0);
+    assert_int_equal(in.rc, 0);
+    for (size_t n = 0; n < 2; n++) {
+        hv_vm_memory_info info = HV_VM_MEMORY_INFO_INIT;
+
+        assert_hv_ok(hv_vm_memory_node_info(in.vm, n, &info));
+        assert_int_equal(info.host_node, before[1 - n]);
+        assert_true(info.bound);
+    }
+    assert_hv_ok(hv_vm_wait(in.vm, GUEST_WAIT_MS, &code));
+    assert_int_equal(code, 0);
+    assert_hv_ok(hv_vm_console_read(in.vm, kept, sizeof(kept), NULL));
+    for (unsigned int v = 0; v < VCPUS; v++) {
+        worker_vcpu_sums(kept, v, &mem_m, &cpu_m);
+        assert_int_equal(mem_m, mem[v]);
+        assert_int_equal(cpu_m, cpu[v]);
+    }
+    close(sv[0]);
+    close(sv[1]);
+    incoming_finish(&in);
+    finish(vm, plan);
+}
+
+/* The source goes on where it was after each way a migration can fail before the end. */
+static void expect_source_runs_on(hv_vm *vm, unsigned long long mem, unsigned long long cpu,
+                                  console_capture *out)
+{
+    unsigned long long mem_s, cpu_s;
+    int code = -1;
+
+    assert_int_equal(state_of(vm), HV_VM_STATE_RUNNING);
+    assert_hv_ok(hv_vm_wait(vm, GUEST_WAIT_MS, &code));
+    assert_int_equal(code, 0);
+    worker_sums(out->text, &mem_s, &cpu_s);
+    assert_int_equal(mem_s, mem);
+    assert_int_equal(cpu_s, cpu);
+}
+
+/* A destination that speaks the protocol, takes `frames` memory frames and hangs up. */
+typedef struct dying_destination {
+    int fd;
+    int frames;
+} dying_destination;
+
+static void *dying_destination_main(void *arg)
+{
+    dying_destination *d = arg;
+    hv_mig_stream *s = NULL;
+    uint8_t nonce[HV_MIG_NONCE_BYTES];
+    const uint8_t *data;
+    size_t bytes;
+    uint32_t type;
+    char hex[2 * HV_MIG_NONCE_BYTES + 1] = {0}, welcome[128];
+
+    if (hv_mig_stream_new(d->fd, true, &s) < 0 || hv_mig_nonce(nonce) < 0)
+        return NULL;
+    for (unsigned int i = 0; i < HV_MIG_NONCE_BYTES; i++)
+        snprintf(hex + 2 * i, 3, "%02x", nonce[i]);
+    snprintf(welcome, sizeof(welcome), "{\"version\": 1, \"nonce\": \"%s\"}", hex);
+    if (hv_mig_recv(s, 60000, &type, &data, &bytes) == 0 && type == HV_MIG_HELLO &&
+        hv_mig_send(s, HV_MIG_WELCOME, welcome, strlen(welcome)) == 0) {
+        for (int i = 0; i < 3; i++) /* meta, plan, payload */
+            hv_mig_recv(s, 60000, &type, &data, &bytes);
+        hv_mig_send(s, HV_MIG_ACCEPT, NULL, 0);
+        for (int i = 0; i < d->frames; i++)
+            hv_mig_recv(s, 60000, &type, &data, &bytes);
+    }
+    hv_mig_stream_free(s); /* closes: the destination is gone */
+    return NULL;
+}
+
+/*
+ * What must never lose the VM: a wrong key (refused before any memory is
+ * sent), a destination that cannot take it (its name taken there), a
+ * destination that dies in the middle. Each time the source runs on and
+ * finishes with the right checksums, and the destination keeps nothing.
+ */
+static void test_migrate_failures_keep_the_source(void **state)
+{
+    unsigned long long mem, cpu;
+    hv_migrate_options opts = HV_MIGRATE_OPTIONS_INIT;
+    char dest[32];
+
+    worker_reference("migf", &mem, &cpu);
+    for (int fault = 0; fault < 3; fault++) {
+        hv_plan *plan = small_plan("migf", 1, 1);
+        console_capture out = CONSOLE_CAPTURE_INIT;
+        hv_vm *vm = run_vm("worker", plan, &out), *taken = NULL;
+        incoming in;
+        dying_destination dying = {-1, 2};
+        pthread_t dying_thread;
+        int sv[2];
+        char **names = NULL;
+        size_t count = 0;
+
+        wait_marker(vm, 3);
+        assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+        snprintf(dest, sizeof(dest), "fd:%d", sv[0]);
+        opts.key = fault == 0 ? "the right key" : NULL;
+        opts.key_bytes = fault == 0 ? strlen("the right key") : 0;
+        if (fault == 0) {
+            incoming_start(&in, sv[1], "a wrong key!", NULL, NULL);
+        } else if (fault == 1) {
+            incoming_start(&in, sv[1], NULL, NULL, NULL);
+            /* the destination engine has a VM of that name already */
+            assert_hv_ok(
+                hv_vm_create(in.conn, plan,
+                             &(hv_vm_create_options){.version = HV_VM_CREATE_OPTIONS_VERSION,
+                                                     .payload = payload("hello")},
+                             &taken));
+        } else {
+            dying.fd = sv[1];
+            sv[1] = -1;
+            assert_int_equal(pthread_create(&dying_thread, NULL, dying_destination_main, &dying),
+                             0);
+        }
+        assert_hv_error(hv_vm_migrate(vm, dest, &opts), HV_E_MIGRATION);
+        assert_error_mentions("runs on here");
+        if (fault == 0)
+            assert_error_mentions("does not authenticate");
+        else if (fault == 1)
+            assert_error_mentions("exists already on the destination");
+        if (fault < 2) {
+            assert_int_equal(pthread_join(in.thread, NULL), 0);
+            assert_int_equal(in.rc, HV_E_MIGRATION);
+            assert_null(in.vm);
+            assert_hv_ok(hv_conn_list_vms(in.conn, &names, &count));
+            assert_int_equal(count, fault == 1 ? 1 : 0); /* nothing kept there */
+            hv_strv_free(names, count);
+            if (taken) {
+                assert_hv_ok(hv_vm_undefine(taken));
+                hv_vm_free(taken);
+            }
+            incoming_finish(&in);
+        } else {
+            assert_int_equal(pthread_join(dying_thread, NULL), 0);
+        }
+        expect_source_runs_on(vm, mem, cpu, &out);
+        close(sv[0]);
+        if (sv[1] >= 0)
+            close(sv[1]);
+        finish(vm, plan);
+    }
+}
+
+/*
+ * Between a source and a destination: passes the bytes on, and after `after`
+ * bytes from the source either cuts both connections (the source dies for the
+ * destination, the destination for the source) or flips one bit in what it
+ * passes on (the network corrupts the stream).
+ */
+typedef struct relay {
+    int source_fd, destination_fd;
+    size_t after;
+    bool flip;
+    pthread_t thread;
+} relay;
+
+static void *relay_main(void *arg)
+{
+    relay *r = arg;
+    struct pollfd p[2] = {{.fd = r->source_fd, .events = POLLIN},
+                          {.fd = r->destination_fd, .events = POLLIN}};
+    size_t from_source = 0;
+    bool flipped = false;
+    char buf[65536];
+
+    for (;;) {
+        if (poll(p, 2, 120000) <= 0)
+            break;
+        for (int i = 0; i < 2; i++) {
+            ssize_t n;
+
+            if (!(p[i].revents & (POLLIN | POLLHUP)))
+                continue;
+            n = read(p[i].fd, buf, sizeof(buf));
+            if (n <= 0)
+                goto done;
+            if (i == 0) {
+                if (from_source + (size_t)n > r->after && !r->flip)
+                    goto done; /* cut */
+                if (from_source + (size_t)n > r->after && !flipped) {
+                    buf[r->after > from_source ? r->after - from_source : 0] ^= 0x10;
+                    flipped = true;
+                }
+                from_source += (size_t)n;
+            }
+            if (write(p[1 - i].fd, buf, (size_t)n) != n)
+                goto done;
+        }
+    }
+done:
+    shutdown(r->source_fd, SHUT_RDWR);
+    shutdown(r->destination_fd, SHUT_RDWR);
+    return NULL;
+}
+
+/*
+ * The connection cut in the middle of the memory (the destination keeps
+ * nothing and says the stream ended; the source runs on), and one bit
+ * flipped in an authenticated stream (the destination refuses, the source
+ * runs on): nothing is lost either way.
+ */
+static void test_migrate_broken_stream(void **state)
+{
+    unsigned long long mem, cpu;
+
+    worker_reference("migb", &mem, &cpu);
+    for (int flip = 0; flip < 2; flip++) {
+        hv_plan *plan = small_plan("migb", 1, 1);
+        console_capture out = CONSOLE_CAPTURE_INIT;
+        hv_vm *vm = run_vm("worker", plan, &out);
+        hv_migrate_options opts = HV_MIGRATE_OPTIONS_INIT;
+        incoming in;
+        relay r;
+        int a[2], b[2];
+        char dest[32], **names = NULL;
+        size_t count = 0;
+
+        wait_marker(vm, 3);
+        assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, a), 0);
+        assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, b), 0);
+        memset(&r, 0, sizeof(r));
+        r.source_fd = a[1];
+        r.destination_fd = b[0];
+        r.after = 2u << 20; /* in the middle of the first round's pages */
+        r.flip = flip;
+        assert_int_equal(pthread_create(&r.thread, NULL, relay_main, &r), 0);
+        incoming_start(&in, b[1], flip ? "k" : NULL, NULL, NULL);
+        opts.key = flip ? "k" : NULL;
+        opts.key_bytes = flip ? 1 : 0;
+        snprintf(dest, sizeof(dest), "fd:%d", a[0]);
+        assert_hv_error(hv_vm_migrate(vm, dest, &opts), HV_E_MIGRATION);
+        assert_error_mentions("runs on here");
+        assert_int_equal(pthread_join(in.thread, NULL), 0);
+        assert_int_equal(pthread_join(r.thread, NULL), 0);
+        assert_int_equal(in.rc, HV_E_MIGRATION);
+        if (!strstr(in.message, flip ? "does not authenticate" : "in the middle"))
+            fail_msg("destination: %s", in.message);
+        assert_non_null(strstr(in.message, "nothing was kept"));
+        assert_null(in.vm);
+        assert_hv_ok(hv_conn_list_vms(in.conn, &names, &count));
+        assert_int_equal(count, 0);
+        hv_strv_free(names, count);
+        incoming_finish(&in);
+        expect_source_runs_on(vm, mem, cpu, &out);
+        for (int i = 0; i < 2; i++) {
+            close(a[i]);
+            close(b[i]);
+        }
+        finish(vm, plan);
+    }
+}
+
 /* The numbers a ticker printed, in order, must be 0, 1, 2, ... with no gap or repeat:
  * returns how many, or -1. `text` may end in the middle of a number. */
 static long ticker_sequence(const char *text, long *next)
@@ -1767,11 +2201,20 @@ static int disarm_watchdog(void **state)
 #define ENGINE_TEST(fn)                                                                            \
     cmocka_unit_test_prestate_setup_teardown(fn, arm_watchdog, disarm_watchdog, (void *)#fn)
 
+static void log_to_stderr(int level, const char *domain, const char *message, void *data)
+{
+    (void)data;
+    fprintf(stderr, "[%d %s] %s\n", level, domain, message);
+}
+
 static int setup(void **state)
 {
     hv_host_discover_options opts = HV_HOST_DISCOVER_OPTIONS_INIT;
 
     (void)state;
+    /* HV_TEST_LOG=1: the library's log on stderr, debug records included */
+    if (getenv("HV_TEST_LOG") && *getenv("HV_TEST_LOG") == '1')
+        hv_set_log_handler(log_to_stderr, HV_LOG_DEBUG, NULL);
     if (hv_host_discover(&host, &opts) < 0 || hv_conn_open("kvm:///", &conn) < 0) {
         fprintf(stderr, "setup: %s\n", hv_error_message(hv_error_last()));
         return -1;
@@ -1814,6 +2257,10 @@ int main(void)
         ENGINE_TEST(test_full_and_cold_clones),
         ENGINE_TEST(test_hugetlb_clones),
         ENGINE_TEST(test_clone_names_and_identities),
+        ENGINE_TEST(test_migrate_worker),
+        ENGINE_TEST(test_migrate_two_nodes_swapped),
+        ENGINE_TEST(test_migrate_failures_keep_the_source),
+        ENGINE_TEST(test_migrate_broken_stream),
         ENGINE_TEST(test_clone_at_an_io_exit),
         ENGINE_TEST(test_bad_input),
         ENGINE_TEST(test_no_kvm_device),

@@ -64,6 +64,7 @@ typedef struct cli_args {
     const char *timeout, *bandwidth, *max_downtime;
     const char *spec, *vcpus, *memory, *suspend_after, *snapshot;
     const char *name, *count, *mode, *threads, *name_pattern, *identity;
+    const char *migrate_to, *migrate_after, *key_file;
     bool start, keep_running, paused, offline, eager, stats, prepare, wait;
 } cli_args;
 
@@ -169,5 +170,15 @@ int cli_run_to_end(const char *command, hv_vm *vm, int timeout_ms, bool stats);
 extern const cli_command cli_cmd_resume; /* resume NAME, or resume FILE */
 extern const cli_command cli_cmd_resume_from;
 extern const cli_command cli_cmd_clone;
+extern const cli_command cli_cmd_migrate_listen;
+
+/*
+ * cmd-migrate.c: after `ms` (0: now) live-migrate `vm` to `dest` with the key in
+ * `key_file` (NULL: none) and a downtime budget (0: the default). CLI_EXIT_OK when it went (what it
+ * took is printed), -1 when the guest ended first, -2 when the migration failed (printed; the VM
+ * runs on here), CLI_EXIT_FAILURE when the key file could not be read.
+ */
+int cli_migrate_after(hv_vm *vm, int ms, const char *dest, const char *key_file,
+                      unsigned int max_downtime_ms);
 
 #endif

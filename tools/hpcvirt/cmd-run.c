@@ -23,8 +23,8 @@ void cli_console_to_stdout(void *data, const char *bytes, size_t length)
     fflush(stdout);
 }
 
-/* --suspend-after's seconds, a decimal number ("0.3"), in milliseconds. */
-static int parse_seconds(const cli_command *cmd, const char *text, int *ms)
+/* --suspend-after's (or --migrate-after's) seconds, a decimal number ("0.3"), in ms. */
+static int parse_seconds(const cli_command *cmd, const char *option, const char *text, int *ms)
 {
     char *end = NULL;
     double seconds;
@@ -33,7 +33,7 @@ static int parse_seconds(const cli_command *cmd, const char *text, int *ms)
     seconds = strtod(text, &end);
     if (errno || end == text || *end || !(text[0] == '.' || isdigit((unsigned char)text[0])) ||
         !(seconds >= 0 && seconds <= INT_MAX / 1000))
-        return cli_usage_error(cmd, "--suspend-after takes seconds (0.3, 2), not '%s'", text);
+        return cli_usage_error(cmd, "%s takes seconds (0.3, 2), not '%s'", option, text);
     *ms = (int)(seconds * 1000 + 0.5);
     return CLI_EXIT_OK;
 }
@@ -136,19 +136,33 @@ static int run_run(const cli_command *cmd, int argc, char **argv)
     cli_args a;
     cli_new_vm nv = {0};
     hv_vm_create_options opts = HV_VM_CREATE_OPTIONS_INIT;
-    int rc, timeout_ms = -1, suspend_ms = -1;
+    int rc, timeout_ms = -1, suspend_ms = -1, migrate_ms = 0;
+    bool migration_failed = false;
+    unsigned long long downtime_ms = 0;
 
     rc = cli_parse_args(cmd, argc, argv,
-                        "--spec --vcpus --memory --timeout --stats --suspend-after --snapshot", 1,
-                        1, "the PAYLOAD to run (an ELF64 file)", &a);
+                        "--spec --vcpus --memory --timeout --stats --suspend-after --snapshot "
+                        "--migrate-to --migrate-after --key-file --max-downtime",
+                        1, 1, "the PAYLOAD to run (an ELF64 file)", &a);
     if (rc != CLI_EXIT_OK)
         return rc;
     if (a.spec && (a.vcpus || a.memory))
         return cli_usage_error(cmd, "--spec excludes --vcpus and --memory");
     if (!a.suspend_after != !a.snapshot)
         return cli_usage_error(cmd, "--suspend-after and --snapshot go together");
+    if ((a.migrate_after || a.key_file || a.max_downtime) && !a.migrate_to)
+        return cli_usage_error(
+            cmd, "--migrate-after, --key-file and --max-downtime go with --migrate-to");
+    if (a.migrate_to && a.snapshot)
+        return cli_usage_error(cmd, "--migrate-to and --suspend-after exclude each other");
+    if (a.max_downtime && (rc = cli_parse_number(cmd, "--max-downtime", a.max_downtime, 3600000,
+                                                 &downtime_ms)) != CLI_EXIT_OK)
+        return rc;
     if ((rc = cli_parse_timeout(cmd, a.timeout, &timeout_ms)) != CLI_EXIT_OK ||
-        (a.suspend_after && (rc = parse_seconds(cmd, a.suspend_after, &suspend_ms)) != CLI_EXIT_OK))
+        (a.suspend_after && (rc = parse_seconds(cmd, "--suspend-after", a.suspend_after,
+                                                &suspend_ms)) != CLI_EXIT_OK) ||
+        (a.migrate_after &&
+         (rc = parse_seconds(cmd, "--migrate-after", a.migrate_after, &migrate_ms)) != CLI_EXIT_OK))
         return rc;
     if (a.suspend_after && timeout_ms >= 0 && timeout_ms <= suspend_ms)
         return cli_usage_error(cmd, "--timeout must be longer than --suspend-after");
@@ -167,7 +181,19 @@ static int run_run(const cli_command *cmd, int argc, char **argv)
             print_stats(nv.vm);
         goto out;
     }
+    if (a.migrate_to) {
+        rc = cli_migrate_after(nv.vm, migrate_ms, a.migrate_to, a.key_file,
+                               (unsigned int)downtime_ms);
+        if (rc == CLI_EXIT_OK || rc == CLI_EXIT_FAILURE)
+            goto out;
+        migration_failed = rc == -2; /* failed: it runs on here, and the command fails at its end */
+    }
     rc = cli_run_to_end("run", nv.vm, timeout_ms, a.stats);
+    if (migration_failed)
+        rc = CLI_EXIT_FAILURE;
+    else if (a.migrate_to)
+        fprintf(stderr, "hpcvirt: %s ended before --migrate-after %s: it was not migrated\n",
+                cli_text(hv_vm_name(nv.vm)), cli_text(a.migrate_after));
     if (a.snapshot)
         fprintf(stderr, "hpcvirt: %s ended before --suspend-after %s: %s was not written\n",
                 cli_text(hv_vm_name(nv.vm)), cli_text(a.suspend_after), cli_text(a.snapshot));
@@ -180,7 +206,10 @@ const cli_command cli_cmd_run = {
     .name = "run",
     .summary = "Run a guest payload in a VM of the built-in engine; prints its console.",
     .usage = "PAYLOAD [--spec FILE | --vcpus N --memory SIZE] [--timeout SECONDS] [--stats]\n"
-             "                   [--suspend-after SECONDS --snapshot FILE] [--uri URI]\n"
+             "                   [--suspend-after SECONDS --snapshot FILE]\n"
+             "                   [--migrate-to ADDR [--migrate-after S] [--key-file F]\n"
+             "                    [--max-downtime MS]]\n"
+             "                   [--uri URI]\n"
              "  PAYLOAD      a static ELF64 guest (docs/guest-abi.md), e.g. build/guest/hello.elf\n"
              "  --spec FILE  the VM spec (default: 1 vCPU, 64 MiB; --vcpus/--memory change it)\n"
              "  --timeout S  power the VM off after S seconds and fail (default: no limit)\n"
@@ -189,6 +218,12 @@ const cli_command cli_cmd_run = {
              "               after SECONDS (0.3, 2) suspend the VM to FILE and exit 0: it stops\n"
              "               there, and 'hpcvirt resume FILE' goes on from there in any process;\n"
              "               a guest that ends before runs as without them (FILE not written)\n"
+             "  --migrate-to tcp://HOST:PORT [--migrate-after SECONDS] [--key-file FILE]\n"
+             "               after SECONDS (default 0) live-migrate the VM to 'hpcvirt\n"
+             "               migrate-listen' there (with the key in FILE) and exit 0 once it\n"
+             "               runs there; if the migration fails the VM runs on here to its end\n"
+             "               and the command exits 1; --max-downtime MS: what the last round\n"
+             "               may take (default 300)\n"
              "  --uri URI    default $HPCVIRT_DEFAULT_URI, else kvm:///\n"
              "Exit status: 0 the guest exited with 0 (or was suspended), 3 it exited with another\n"
              "code, 1 it crashed or timed out (the reason and registers are printed).",

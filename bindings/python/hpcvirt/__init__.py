@@ -10,6 +10,7 @@ from .errors import (
     Exists,
     GuestError,
     IOError_,
+    MigrationError,
     NoKvm,
     StateError,
     TimeoutError_,

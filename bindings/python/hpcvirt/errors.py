@@ -83,6 +83,11 @@ class NoKvm(Error):
     kvm_intel or kvm_amd); a VM without a payload can use a libvirt: URI."""
 
 
+class MigrationError(Error):
+    """A live migration failed (HV_E_MIGRATION): the message says where and why;
+    the source VM runs on, the destination keeps nothing."""
+
+
 _BY_CODE = {
     lib.HV_E_INVAL: InvalidArgument,
     lib.HV_E_PARSE: ParseError,
@@ -99,6 +104,7 @@ _BY_CODE = {
     lib.HV_E_GUEST: GuestError,
     lib.HV_E_NOKVM: NoKvm,
     lib.HV_E_SNAPSHOT: SnapshotError,
+    lib.HV_E_MIGRATION: MigrationError,
 }
 
 
@@ -163,6 +169,7 @@ __all__ = [
     "RangeError",
     "IOError_",
     "Exists",
+    "MigrationError",
     "StateError",
     "BackendError",
     "TimeoutError_",

@@ -51,7 +51,8 @@ VM_MEMORY_INFO_VERSION = 2  # HV_VM_MEMORY_INFO_VERSION
 VM_SUSPEND_OPTIONS_VERSION = 1  # HV_VM_SUSPEND_OPTIONS_VERSION
 VM_RESUME_OPTIONS_VERSION = 2  # HV_VM_RESUME_OPTIONS_VERSION
 VM_CLONE_OPTIONS_VERSION = 2  # HV_VM_CLONE_OPTIONS_VERSION
-MIGRATE_OPTIONS_VERSION = 1  # HV_MIGRATE_OPTIONS_VERSION
+MIGRATE_OPTIONS_VERSION = 2  # HV_MIGRATE_OPTIONS_VERSION
+MIGRATE_INCOMING_OPTIONS_VERSION = 1  # HV_MIGRATE_INCOMING_OPTIONS_VERSION
 
 # Vm.clone() modes (hv_vm_clone_mode): copy-on-write views of the parent's
 # memory, the memory copied, or fresh boots of the parent's payload (the
@@ -87,6 +88,15 @@ VM_STATES = tuple(
         lib.HV_VM_STATE_EXITED,
     )
 )
+
+
+def _key_bytes(key):
+    """A migration key (bytes, or str in UTF-8) as a char[] (its NUL not counted)."""
+    if isinstance(key, str):
+        key = key.encode("utf-8")
+    if not isinstance(key, (bytes, bytearray)) or not key:
+        raise InvalidArgument(lib.HV_E_INVAL, "key must be non-empty bytes or str")
+    return ffi.new("char[]", bytes(key))
 
 
 def _uint(value, what, maximum):
@@ -297,6 +307,37 @@ class Connection:
         check(lib.hv_vm_resume_from(conn, c_path, opts, out))
         return self._wrap(out[0])
 
+    def migrate_incoming(self, source, key=None, timeout_ms=0, name=None, paused=False,
+                         console=None, progress=None, host_nodes=None):
+        """The destination of a live migration (the built-in engine): take
+        one VM from `source` - "tcp://HOST:PORT" (listened on for one
+        connection) or "fd:N" (a connected socket) - and return it running
+        here. `key` (bytes or str) must be the source's; `timeout_ms` bounds
+        each wait for the source (0: 30 s); `name` (None: the source's),
+        `paused`, `console` and `progress` as for create(); `host_nodes`
+        places each vNUMA node on a host node of this machine. On any
+        failure MigrationError, nothing is kept and the source runs on."""
+        opts = ffi.new("hv_migrate_incoming_options *")
+        check(lib.hv_migrate_incoming_options_init(opts, MIGRATE_INCOMING_OPTIONS_VERSION))
+        keep = []
+        opts.flags = lib.HV_MIGRATE_INCOMING_PAUSED if paused else 0
+        if key is not None:
+            keep.append(_key_bytes(key))
+            opts.key, opts.key_bytes = keep[-1], len(keep[-1]) - 1
+        opts.timeout_ms = _uint(timeout_ms, "timeout_ms", _UINT_MAX)
+        if name is not None:
+            keep.append(c_string(name, "name"))
+            opts.name = keep[-1]
+        opts.console, opts.progress = self._console_cb(console), self._progress_cb(progress)
+        if host_nodes is not None:
+            nodes = [int(n) for n in host_nodes]
+            keep.append(ffi.new("int[]", nodes))
+            opts.host_nodes, opts.host_node_count = keep[-1], len(nodes)
+        c_source = c_string(source, "source")
+        out = ffi.new("hv_vm **")
+        check(lib.hv_vm_migrate_incoming(self._handle(), c_source, opts, out))
+        return self._wrap(out[0])
+
     def __repr__(self):
         state = " closed" if self._h is None else ""
         return f"<hpcvirt.Connection {self._uri!r} backend={self._backend!r}{state}>"
@@ -417,19 +458,40 @@ class Vm:
 
     # -- migration --
 
-    def migrate(self, dest, bandwidth_mib_per_s=0, max_downtime_ms=0, offline=False):
+    def migrate(self, dest, bandwidth_mib_per_s=0, max_downtime_ms=0, offline=False, key=None,
+                max_rounds=0, timeout_ms=0, fail_unconverged=False):
         """Live-migrate the running VM to `dest` (for libvirt: the destination's
-        libvirt URI, peer to peer); `offline` moves a stopped VM's definition
-        only. 0 means unlimited bandwidth and the backend's default downtime.
-        A VM whose plan forbids live migration raises Unsupported with the
-        plan's reason; nothing is sent."""
+        libvirt URI, peer to peer; for the built-in engine "tcp://HOST:PORT"
+        of a Connection.migrate_incoming() or "fd:N", a connected socket);
+        `offline` moves a stopped VM's definition only. 0 means unlimited
+        bandwidth and the backend's default downtime. The built-in engine
+        also takes `key` (bytes or str, the destination's), `max_rounds` of
+        pre-copy (0: 30; past them it stops the VM for the rest, or gives up
+        with `fail_unconverged`) and `timeout_ms` for each wait (0: 30 s), and
+        returns the statistics as a dict (total_ns, downtime_ns, bytes_sent,
+        pages_sent, zero_pages, rounds); on a failure it raises
+        MigrationError and the VM runs on here. A VM whose plan forbids live
+        migration raises Unsupported with the plan's reason; nothing is sent."""
         opts = ffi.new("hv_migrate_options *")
         check(lib.hv_migrate_options_init(opts, MIGRATE_OPTIONS_VERSION))
-        opts.flags = lib.HV_MIGRATE_OFFLINE if offline else 0
+        flags = lib.HV_MIGRATE_OFFLINE if offline else 0
+        if fail_unconverged:
+            flags |= lib.HV_MIGRATE_FAIL_UNCONVERGED
+        opts.flags = flags
         opts.bandwidth_mib_per_s = _uint(bandwidth_mib_per_s, "bandwidth_mib_per_s", _UINT64_MAX)
         opts.max_downtime_ms = _uint(max_downtime_ms, "max_downtime_ms", _UINT_MAX)
+        opts.max_rounds = _uint(max_rounds, "max_rounds", _UINT_MAX)
+        opts.timeout_ms = _uint(timeout_ms, "timeout_ms", _UINT_MAX)
+        c_key = None
+        if key is not None:
+            c_key = _key_bytes(key)
+            opts.key, opts.key_bytes = c_key, len(c_key) - 1
+        stats = ffi.new("hv_migrate_stats *")
+        opts.stats = stats
         c_dest = c_string(dest, "dest")
         check(lib.hv_vm_migrate(self._handle(), c_dest, opts))
+        return {field: int(getattr(stats, field)) for field in
+                ("total_ns", "downtime_ns", "bytes_sent", "pages_sent", "zero_pages", "rounds")}
 
     # -- running guests (the built-in engine) --
 
@@ -602,6 +664,7 @@ __all__ = [
     "CLONE_COLD",
     "CLONE_LINKED",
     "MIGRATE_OPTIONS_VERSION",
+    "MIGRATE_INCOMING_OPTIONS_VERSION",
     "VM_STATES",
     "Connection",
     "Vm",
