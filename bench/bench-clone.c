@@ -23,93 +23,16 @@
 #include <unistd.h>
 #include <hpcvirt/hpcvirt.h>
 
+#include "engine-bench.h"
 #include "fd-limit.h" /* tools/hpcvirt: the open-file limit, as the CLI raises it */
 
-static hv_host *host;
-static hv_conn *conn;
-static char guest_dir[512], scratch[512];
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static int compare_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-    return (x > y) - (x < y);
-}
-
-static void die(const char *what)
-{
-    fprintf(stderr, "bench-clone: %s: %s\n", what, hv_error_message(hv_error_last()));
-    exit(1);
-}
-
-static const char *payload(const char *name)
-{
-    static char path[640];
-
-    snprintf(path, sizeof(path), "%s/%s.elf", guest_dir, name);
-    return path;
-}
-
-static hv_plan *make_plan(const char *name, const char *memory)
-{
-    char json[256];
-    hv_vm_spec *spec = NULL;
-    hv_plan *plan = NULL;
-
-    snprintf(json, sizeof(json),
-             "{\"name\": \"%s\", \"vcpus\": 1, \"memory\": \"%s\", \"page_size\": \"4k\"}", name,
-             memory);
-    if (hv_vm_spec_from_json(json, &spec) < 0 || hv_plan_create(host, spec, NULL, &plan) < 0 ||
-        !hv_plan_ok(plan))
-        die("planning");
-    hv_vm_spec_free(spec);
-    return plan;
-}
-
-/* A running VM of `payload` that has written progress marker `marker`. */
-static hv_vm *running(const char *name, const char *memory, const char *payload_name,
-                      uint32_t marker, hv_plan **plan)
-{
-    hv_vm_create_options opts = HV_VM_CREATE_OPTIONS_INIT;
-    hv_vm *vm = NULL;
-
-    *plan = make_plan(name, memory);
-    opts.flags = HV_VM_CREATE_START;
-    opts.payload = payload(payload_name);
-    if (hv_vm_create(conn, *plan, &opts, &vm) < 0)
-        die(name);
-    for (int i = 0; marker && i < 200000; i++) {
-        uint32_t m = 0;
-        uint64_t count = 0;
-
-        hv_vm_progress(vm, 0, &m, &count);
-        if (count && m >= marker)
-            break;
-        usleep(100);
-    }
-    return vm;
-}
-
-static void drop(hv_vm *vm)
-{
-    hv_vm_destroy(vm);
-    hv_vm_undefine(vm);
-    hv_vm_free(vm);
-}
+static char scratch[512];
 
 static void drop_all(hv_vm **vms, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         if (vms[i])
-            drop(vms[i]);
+            bench_drop(vms[i]);
 }
 
 /* Memory charged to this process's memory cgroup (kernel allocations included: KVM
@@ -242,30 +165,30 @@ static double clone_batch(hv_vm *parent, size_t count, int mode, bool prepare, h
     opts.mode = mode;
     opts.flags = HV_VM_CLONE_PAUSED;
     if (prepare && hv_vm_clone_prepare(parent, count) < 0)
-        die("prepare");
-    t0 = now_ns();
+        bench_die("prepare");
+    t0 = bench_now_ns();
     if (hv_vm_clone(parent, count, &opts, out) < 0)
-        die("clone");
-    return (double)(now_ns() - t0) / 1e6;
+        bench_die("clone");
+    return (double)(bench_now_ns() - t0) / 1e6;
 }
 
 static void bench_instant(void)
 {
     hv_plan *plan;
-    hv_vm *parent = running("parent", "1GiB", "clone-probe", 1, &plan);
+    hv_vm *parent = bench_running("parent", "1GiB", "clone-probe", 1, &plan);
     enum { SINGLE = 200 };
     uint64_t each[SINGLE];
     hv_vm **vms = calloc(1000, sizeof(*vms));
     double ms;
 
     for (int i = 0; i < SINGLE; i++) {
-        uint64_t t0 = now_ns();
+        uint64_t t0 = bench_now_ns();
 
         clone_batch(parent, 1, HV_VM_CLONE_INSTANT, false, vms);
-        each[i] = now_ns() - t0;
-        drop(vms[0]);
+        each[i] = bench_now_ns() - t0;
+        bench_drop(vms[0]);
     }
-    qsort(each, SINGLE, sizeof(each[0]), compare_u64);
+    qsort(each, SINGLE, sizeof(each[0]), bench_compare_u64);
     printf("1. instant clones of a 1 GiB parent (paused clones, 1 vCPU):\n");
     printf("   one at a time, %d of them: p50 %.3f ms, p99 %.3f ms\n", SINGLE,
            (double)each[SINGLE / 2] / 1e6, (double)each[SINGLE * 99 / 100] / 1e6);
@@ -295,7 +218,7 @@ static void bench_instant(void)
         sleep(1);
         before = used_memory_bytes(&how);
         if (!vm_before || !vm_after)
-            die("memory for the vmalloc breakdown");
+            bench_die("memory for the vmalloc breakdown");
         meminfo_sample(kib_before);
         nbefore = vmalloc_sample(vm_before);
         clone_batch(parent, 200, HV_VM_CLONE_INSTANT, false, vms);
@@ -320,7 +243,7 @@ static void bench_instant(void)
         free(vm_after);
         drop_all(vms, 200);
     }
-    drop(parent);
+    bench_drop(parent);
     hv_plan_free(plan);
     free(vms);
 }
@@ -328,7 +251,7 @@ static void bench_instant(void)
 static void bench_modes(void)
 {
     hv_plan *plan;
-    hv_vm *parent = running("modes", "256MiB", "clone-probe", 1, &plan);
+    hv_vm *parent = bench_running("modes", "256MiB", "clone-probe", 1, &plan);
     hv_vm *vms[64];
     double instant, full, cold;
 
@@ -341,7 +264,7 @@ static void bench_modes(void)
     printf("3. 64 clones of a 256 MiB parent: instant %.2f ms, full %.2f ms (%.1fx), cold %.2f "
            "ms (%.1fx)\n",
            instant, full, full / instant, cold, cold / instant);
-    drop(parent);
+    bench_drop(parent);
     hv_plan_free(plan);
 }
 
@@ -349,25 +272,25 @@ static void bench_restore(const char *memory)
 {
     char path[600];
     hv_plan *plan;
-    hv_vm *vm = running("restore", memory, "clone-probe", 1, &plan);
+    hv_vm *vm = bench_running("restore", memory, "clone-probe", 1, &plan);
     hv_vm_resume_options opts = HV_VM_RESUME_OPTIONS_INIT;
     enum { RUNS = 30 };
     uint64_t each[RUNS];
 
     snprintf(path, sizeof(path), "%s/bench-restore.snap", scratch);
     if (hv_vm_suspend(vm, path, NULL) < 0)
-        die("suspend");
-    drop(vm);
+        bench_die("suspend");
+    bench_drop(vm);
     opts.flags = HV_VM_RESUME_PAUSED;
     for (int i = 0; i < RUNS; i++) {
-        uint64_t t0 = now_ns();
+        uint64_t t0 = bench_now_ns();
 
-        if (hv_vm_resume_from(conn, path, &opts, &vm) < 0)
-            die("resume");
-        each[i] = now_ns() - t0;
-        drop(vm);
+        if (hv_vm_resume_from(bench_conn, path, &opts, &vm) < 0)
+            bench_die("resume");
+        each[i] = bench_now_ns() - t0;
+        bench_drop(vm);
     }
-    qsort(each, RUNS, sizeof(each[0]), compare_u64);
+    qsort(each, RUNS, sizeof(each[0]), bench_compare_u64);
     printf("4. resume from a snapshot of a %s guest (lazy, paused), %d runs: p50 %.3f ms, p90 "
            "%.3f ms\n",
            memory, RUNS, (double)each[RUNS / 2] / 1e6, (double)each[RUNS * 9 / 10] / 1e6);
@@ -387,13 +310,13 @@ static void bench_suspend(void)
 
     /* numa-probe touches every page of its node's free memory, then exits: keep it paused
      * just before it exits by suspending once it has written marker 3 */
-    vm = running("suspend", "1GiB", "numa-probe", 3, &plan);
+    vm = bench_running("suspend", "1GiB", "numa-probe", 3, &plan);
     opts.flags = HV_VM_SUSPEND_KEEP_RUNNING;
     snprintf(path, sizeof(path), "%s/bench-suspend.snap", scratch);
-    t0 = now_ns();
+    t0 = bench_now_ns();
     if (hv_vm_suspend(vm, path, &opts) < 0)
-        die("suspend");
-    ns = now_ns() - t0;
+        bench_die("suspend");
+    ns = bench_now_ns() - t0;
     hv_vm_wait(vm, 60000, &code);
     if (stat(path, &st) == 0)
         printf("5. suspend of a guest that touched 1 GiB: %.1f ms, %.2f GB/s of guest memory "
@@ -401,7 +324,7 @@ static void bench_suspend(void)
                (double)ns / 1e6, (double)(UINT64_C(1) << 30) / (double)ns,
                (double)st.st_blocks * 512 / (1 << 20));
     unlink(path);
-    drop(vm);
+    bench_drop(vm);
     hv_plan_free(plan);
 }
 
@@ -417,29 +340,21 @@ static void raise_fd_limit(void)
 
 int main(int argc, char **argv)
 {
-    int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
     const char *tmp = getenv("TMPDIR");
 
     if (argc < 2) {
         fprintf(stderr, "usage: bench-clone GUEST_DIR [SCRATCH_DIR]\n");
         return 64;
     }
-    if (fd < 0) {
-        printf("bench-clone: no /dev/kvm (%s): nothing to measure here\n", strerror(errno));
+    if (bench_setup("bench-clone", argv[1]))
         return 0;
-    }
-    close(fd);
     raise_fd_limit();
-    snprintf(guest_dir, sizeof(guest_dir), "%s", argv[1]);
     snprintf(scratch, sizeof(scratch), "%s", argc > 2 ? argv[2] : tmp && *tmp ? tmp : "/tmp");
-    if (hv_host_discover(&host, NULL) < 0 || hv_conn_open("kvm:///", &conn) < 0)
-        die("setup");
     bench_instant();
     bench_modes();
     bench_restore("256MiB");
     bench_restore("4GiB");
     bench_suspend();
-    hv_conn_close(conn);
-    hv_host_free(host);
+    bench_teardown();
     return 0;
 }

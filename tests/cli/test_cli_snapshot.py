@@ -324,17 +324,28 @@ def migrate_listen(key, timeout):
     return listener, port
 
 
+@pytest.fixture(scope="module")
+def small_worker(tmp_path_factory):
+    """A 32 MiB worker's spec (it moves in a few seconds under emulation) and the checksum
+    line of its uninterrupted run."""
+    path = spec(tmp_path_factory.mktemp("small"), "worker", "32MiB")
+    r = hpcvirt("run", payload("worker"), "--spec", path)
+    assert r.returncode == 0, r.stderr
+    return path, CHECKSUM.findall(r.stdout)
+
+
 @needs_kvm
-def test_migrate_between_two_processes(tmp_path, reference):
+def test_migrate_between_two_processes(tmp_path, small_worker):
     """`run --migrate-to` moves a worker mid-way to `migrate-listen` in another process over
     TCP on loopback, authenticated; it finishes there with the uninterrupted checksums."""
     key = tmp_path / "key"
     key.write_text("a shared secret\n")
     listener, port = migrate_listen(key, "120")
     try:
-        r = hpcvirt("run", payload("worker"), "--spec", spec(tmp_path, "worker", "256MiB"),
-                    "--migrate-to", f"tcp://127.0.0.1:{port}", "--migrate-after", "0.3",
-                    "--key-file", key, "--max-downtime", "20000")
+        # the last round may take its time under emulation: it stops after the second
+        r = hpcvirt("run", payload("worker"), "--spec", small_worker[0], "--migrate-to",
+                    f"tcp://127.0.0.1:{port}", "--migrate-after", "0.2", "--key-file", key,
+                    "--max-downtime", "60000")
         out, err = listener.communicate(timeout=300)
     finally:
         listener.kill()
@@ -344,25 +355,24 @@ def test_migrate_between_two_processes(tmp_path, reference):
     assert "worker done" not in r.stdout
     assert listener.returncode == 0, out + err
     assert f"hpcvirt: worker migrated in from tcp://127.0.0.1:{port}" in err
-    assert CHECKSUM.findall(out) == [reference] and "worker done" in out
+    assert CHECKSUM.findall(out) == small_worker[1] and "worker done" in out
 
 
 @needs_kvm
-def test_migrate_with_the_wrong_key_runs_on_here(tmp_path, reference):
+def test_migrate_with_the_wrong_key_runs_on_here(tmp_path, small_worker):
     (tmp_path / "right").write_text("right")
     (tmp_path / "wrong").write_text("wrong")
     listener, port = migrate_listen(tmp_path / "right", "60")
     try:
-        r = hpcvirt("run", payload("worker"), "--spec", spec(tmp_path, "worker", "256MiB"),
-                    "--migrate-to", f"tcp://127.0.0.1:{port}", "--key-file",
-                    tmp_path / "wrong")
+        r = hpcvirt("run", payload("worker"), "--spec", small_worker[0], "--migrate-to",
+                    f"tcp://127.0.0.1:{port}", "--key-file", tmp_path / "wrong")
         out, err = listener.communicate(timeout=120)
     finally:
         listener.kill()
     # refused before any memory went; the worker finished here, and the command fails
     assert r.returncode == 1, r.stdout + r.stderr
     assert "does not authenticate" in r.stderr and "runs on here" in r.stderr
-    assert CHECKSUM.findall(r.stdout) == [reference]
+    assert CHECKSUM.findall(r.stdout) == small_worker[1]
     assert listener.returncode == 1 and "nothing was kept" in err and out == ""
 
 
