@@ -27,7 +27,8 @@
 
 /* ---- suspend ------------------------------------------------------------------------ */
 
-static json_object *meta_json(const hv_kvm_vm *vm, bool was_running)
+/* `console_total` read under the VM's lock by the caller: a VM being migrated runs. */
+static json_object *meta_json(const hv_kvm_vm *vm, bool was_running, uint64_t console_total)
 {
     json_object *root = json_object_new_object(), *nodes = json_object_new_array(),
                 *affinity = json_object_new_array(), *image = json_object_new_object();
@@ -76,7 +77,7 @@ static json_object *meta_json(const hv_kvm_vm *vm, bool was_running)
     rc |= hv_json_add_u64(root, "clone_id", vm->clone_id);
     rc |= hv_json_add_u64(root, "clone_index", vm->clone_index);
     rc |= hv_json_add_u64(root, "generation", vm->generation);
-    rc |= hv_json_add_u64(root, "console_total", vm->console_total);
+    rc |= hv_json_add_u64(root, "console_total", console_total);
     if (rc < 0) {
         json_object_put(root);
         return NULL;
@@ -84,9 +85,14 @@ static json_object *meta_json(const hv_kvm_vm *vm, bool was_running)
     return root;
 }
 
-int hv_kvm_vm_meta_text(const hv_kvm_vm *vm, bool was_running, char **out)
+int hv_kvm_vm_meta_text(hv_kvm_vm *vm, bool was_running, char **out)
 {
-    return hv_json_emit(meta_json(vm, was_running), HV_JSON_PRETTY, out);
+    uint64_t console_total;
+
+    pthread_mutex_lock(&vm->lock);
+    console_total = vm->console_total;
+    pthread_mutex_unlock(&vm->lock);
+    return hv_json_emit(meta_json(vm, was_running, console_total), HV_JSON_PRETTY, out);
 }
 
 char *hv_kvm_vm_console_bytes(hv_kvm_vm *vm, size_t *len)

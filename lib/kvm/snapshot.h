@@ -52,7 +52,7 @@ int hv_kvm_snapshot_meta_parse(const void *data, size_t bytes, const char *path,
                                hv_kvm_snapshot_meta *m);
 
 /* The meta section's text for `vm` (hv_free it). */
-int hv_kvm_vm_meta_text(const hv_kvm_vm *vm, bool was_running, char **out);
+int hv_kvm_vm_meta_text(hv_kvm_vm *vm, bool was_running, char **out);
 /* The console ring, oldest byte first (free() it); NULL when out of memory. */
 char *hv_kvm_vm_console_bytes(hv_kvm_vm *vm, size_t *len);
 /* Refill a new VM's console ring (at most HV_KVM_CONSOLE_BYTES). */
