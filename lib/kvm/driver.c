@@ -269,8 +269,7 @@ static int kvm_vm_migrate(void *data, const char *dest, const hv_migrate_options
         return hv_error_set(HV_E_UNSUPPORTED, "bandwidth_mib_per_s",
                             "the built-in engine does not limit a migration's bandwidth yet: "
                             "leave bandwidth_mib_per_s 0");
-    if ((rc = hv_kvm_migrate_endpoint(dest, false, p.timeout_ms ? p.timeout_ms : 30000, &fd,
-                                      &owned)) < 0)
+    if ((rc = hv_kvm_migrate_endpoint(dest, false, hv_kvm_migrate_timeout_ms(&p), &fd, &owned)) < 0)
         return rc;
     rc = hv_kvm_vm_migrate_out(data, fd, &p, &stats);
     if (owned)
@@ -309,8 +308,8 @@ static int kvm_vm_migrate_incoming(void *conn_data, const char *source,
     int fd = -1, rc;
 
     *out = NULL;
-    if ((rc = hv_kvm_migrate_endpoint(source, true, p.timeout_ms ? p.timeout_ms : 30000, &fd,
-                                      &owned)) < 0)
+    if ((rc = hv_kvm_migrate_endpoint(source, true, hv_kvm_migrate_timeout_ms(&p), &fd, &owned)) <
+        0)
         return rc;
     rc = hv_kvm_vm_migrate_in(conn_data, fd, &p, &rp, &vm);
     if (owned)

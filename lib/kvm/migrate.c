@@ -29,15 +29,14 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 
-#define DEFAULT_TIMEOUT_MS  30000
 #define DEFAULT_DOWNTIME_MS 300
 #define DEFAULT_ROUNDS      30
 #define BATCH_PAGES         1024 /* pages per frame (4 MiB of contents) */
 #define STREAM_NAME         "the migration stream"
 
-static int timeout_of(const hv_kvm_migrate_params *p)
+int hv_kvm_migrate_timeout_ms(const hv_kvm_migrate_params *p)
 {
-    return p->timeout_ms > 0 ? p->timeout_ms : DEFAULT_TIMEOUT_MS;
+    return p->timeout_ms > 0 ? p->timeout_ms : 30000;
 }
 
 /* A peer that stops reading must not block a send for ever: sends on a socket time out
@@ -446,7 +445,7 @@ int hv_kvm_vm_migrate_out(hv_kvm_vm *vm, int fd, const hv_kvm_migrate_params *p,
     size_t bytes;
     uint64_t t0 = hv_clock_monotonic_ns(), paused_at = 0;
     bool was_running, paused = false;
-    int rc, state, timeout = timeout_of(p);
+    int rc, state, timeout = hv_kvm_migrate_timeout_ms(p);
     char message[1024];
 
     memset(&o, 0, sizeof(o));
@@ -662,7 +661,7 @@ int hv_kvm_vm_migrate_in(hv_kvm_conn *conn, int fd, const hv_kvm_migrate_params 
     size_t payload_bytes = 0;
     bool auth = false, accepted = false, ran = false;
     const char *state = NULL;
-    int rc, timeout = timeout_of(p);
+    int rc, timeout = hv_kvm_migrate_timeout_ms(p);
     char message[1024];
 
     *out = NULL;

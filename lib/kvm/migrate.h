@@ -21,6 +21,9 @@ typedef struct hv_kvm_migrate_params {
     size_t host_node_count;
 } hv_kvm_migrate_params;
 
+/* What each step waits for the peer: params->timeout_ms, or 30 s when it is 0. */
+int hv_kvm_migrate_timeout_ms(const hv_kvm_migrate_params *params);
+
 typedef struct hv_kvm_migrate_stats {
     uint64_t total_ns, downtime_ns; /* from the handshake to RUNNING; paused to RUNNING */
     uint64_t bytes_sent, pages_sent, zero_pages;
