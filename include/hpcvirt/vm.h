@@ -327,8 +327,32 @@ typedef enum hv_migrate_flags {
     HV_MIGRATE_OFFLINE = 1 << 0, /**< move a stopped VM's definition only (not live) */
     /** the built-in engine: past max_rounds, give up (the VM runs on) rather than stop it
      * for as long as copying what is still dirty takes */
-    HV_MIGRATE_FAIL_UNCONVERGED = 1 << 1
+    HV_MIGRATE_FAIL_UNCONVERGED = 1 << 1,
+    /** the built-in engine: a guest that dirties memory faster than it is sent is slowed
+     * down (its vCPUs sleep part of each 10 ms: 20 %, then 10 % more each round that does
+     * not converge, up to 99 %) until what is left fits the downtime budget */
+    HV_MIGRATE_THROTTLE = 1 << 2
 } hv_migrate_flags;
+
+/** Where a migration of the built-in engine stands (hv_migrate_options.progress). */
+typedef struct hv_migrate_progress {
+    unsigned int round;              /**< the pre-copy round under way (0: the first pass) */
+    bool stopped;                    /**< the VM is paused for the last copy */
+    uint64_t memory_bytes;           /**< the guest's memory */
+    uint64_t bytes_sent;             /**< so far, framing included */
+    uint64_t remaining_bytes;        /**< still to send as far as is known now */
+    uint64_t dirty_bytes_per_s;      /**< what the guest dirtied per second last round */
+    uint64_t bandwidth_bytes_per_s;  /**< measured over the last round (or this one) */
+    uint64_t expected_downtime_ns;   /**< remaining_bytes at that bandwidth */
+    unsigned int throttle_percent;   /**< how much the guest is slowed down now (0..99) */
+} hv_migrate_progress;
+/**
+ * Called from the migrating thread after each batch of memory at most every
+ * 100 ms, after each round and before the last copy. Return 0 to go on;
+ * anything else cancels the migration (the VM goes on where it was and
+ * hv_vm_migrate() returns HV_E_MIGRATION saying it was cancelled).
+ */
+typedef int (*hv_migrate_progress_fn)(const hv_migrate_progress *progress, void *data);
 
 /** What a migration of the built-in engine took (hv_migrate_options.stats). */
 typedef struct hv_migrate_stats {
@@ -340,11 +364,11 @@ typedef struct hv_migrate_stats {
     unsigned int rounds;  /**< pre-copy rounds before the stop */
 } hv_migrate_stats;
 
-#define HV_MIGRATE_OPTIONS_VERSION 2
+#define HV_MIGRATE_OPTIONS_VERSION 3
 typedef struct hv_migrate_options {
     unsigned int version;
     unsigned int flags;           /**< HV_MIGRATE_* */
-    uint64_t bandwidth_mib_per_s; /**< 0 = unlimited */
+    uint64_t bandwidth_mib_per_s; /**< 0 = unlimited; else the average the sender keeps to */
     unsigned int max_downtime_ms; /**< 0 = the backend's default (the engine's: 300 ms) */
     /* version 2: the built-in engine */
     const void *key; /**< a pre-shared key both ends are given (HMAC-SHA-256); NULL: none */
@@ -352,10 +376,13 @@ typedef struct hv_migrate_options {
     unsigned int max_rounds; /**< pre-copy rounds at most; 0: 30 */
     unsigned int timeout_ms; /**< what each step waits for the peer; 0: 30 s */
     hv_migrate_stats *stats; /**< filled in when the migration succeeds; NULL: not wanted */
+    /* version 3: the built-in engine */
+    hv_migrate_progress_fn progress; /**< NULL: none */
+    void *progress_data;
 } hv_migrate_options;
 #define HV_MIGRATE_OPTIONS_INIT                                                                    \
     {                                                                                              \
-        HV_MIGRATE_OPTIONS_VERSION, 0, 0, 0, NULL, 0, 0, 0, NULL                                   \
+        HV_MIGRATE_OPTIONS_VERSION, 0, 0, 0, NULL, 0, 0, 0, NULL, NULL, NULL                       \
     }
 HV_EXTERN int hv_migrate_options_init(hv_migrate_options *opts, unsigned int version);
 

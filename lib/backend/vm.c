@@ -66,7 +66,9 @@ int hv_vm_clone_options_init(hv_vm_clone_options *opts, unsigned int version)
 
 static size_t migrate_options_size(unsigned int version)
 {
-    return version == 1 ? offsetof(hv_migrate_options, key) : sizeof(hv_migrate_options);
+    return version == 1   ? offsetof(hv_migrate_options, key)
+           : version == 2 ? offsetof(hv_migrate_options, progress)
+                          : sizeof(hv_migrate_options);
 }
 
 int hv_migrate_options_init(hv_migrate_options *opts, unsigned int version)

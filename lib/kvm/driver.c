@@ -14,6 +14,7 @@
 #include "kvm/migrate.h"
 #include "kvm/snapshot.h"
 
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -255,6 +256,9 @@ static int kvm_vm_migrate(void *data, const char *dest, const hv_migrate_options
         .max_downtime_ms = opts->max_downtime_ms,
         .max_rounds = opts->max_rounds,
         .fail_unconverged = (opts->flags & HV_MIGRATE_FAIL_UNCONVERGED) != 0,
+        .throttle = (opts->flags & HV_MIGRATE_THROTTLE) != 0,
+        .progress = opts->progress,
+        .progress_data = opts->progress_data,
         .timeout_ms = (int)(opts->timeout_ms > INT32_MAX ? INT32_MAX : opts->timeout_ms),
     };
     hv_kvm_migrate_stats stats;
@@ -265,10 +269,12 @@ static int kvm_vm_migrate(void *data, const char *dest, const hv_migrate_options
         return hv_error_set(HV_E_UNSUPPORTED, "flags",
                             "the built-in engine has no definitions to move offline: its VMs "
                             "live in the process; migrate a running or paused VM live");
-    if (opts->bandwidth_mib_per_s)
-        return hv_error_set(HV_E_UNSUPPORTED, "bandwidth_mib_per_s",
-                            "the built-in engine does not limit a migration's bandwidth yet: "
-                            "leave bandwidth_mib_per_s 0");
+    if (opts->bandwidth_mib_per_s > UINT64_MAX / (1024 * 1024))
+        return hv_error_set(HV_E_RANGE, "bandwidth_mib_per_s",
+                            "a bandwidth of %" PRIu64 " MiB/s does not fit in bytes: give a "
+                            "real limit, or 0 for none",
+                            opts->bandwidth_mib_per_s);
+    p.bandwidth_bytes_per_s = opts->bandwidth_mib_per_s * 1024 * 1024;
     if ((rc = hv_kvm_migrate_endpoint(dest, false, hv_kvm_migrate_timeout_ms(&p), &fd, &owned)) < 0)
         return rc;
     rc = hv_kvm_vm_migrate_out(data, fd, &p, &stats);

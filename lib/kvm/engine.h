@@ -55,6 +55,7 @@ typedef struct hv_kvm_vcpu {
     bool stopped;         /* it stopped itself: it stays stopped until the next boot */
     uint32_t last_marker; /* progress */
     uint64_t marker_count;
+    bool throttle_due; /* kicked by hv_kvm_vm_throttle_tick(): sleep its share once */
     /* written by the vCPU's own thread, read by hv_vm_stat() at any time:
      * every access is atomic (relaxed), none plain */
     uint64_t exits[HV_VM_STAT_EXITS_OTHER + 1];
@@ -104,6 +105,7 @@ struct hv_kvm_vm {
     int state;           /* HV_VM_STATE_* */
     bool ran;            /* memory holds a previous run's contents */
     bool pause_requested, stop_requested;
+    unsigned int throttle_percent; /* 0..99: the share of each slice vCPUs sleep (migration) */
     bool threads_pending; /* paused since launch: the vCPU threads start at the resume */
     uint32_t running;     /* vCPU threads not yet done */
     int exit_code;
@@ -204,5 +206,15 @@ int hv_kvm_vcpu_kick_signal(void);
 /* run.c */
 /* Start the vCPU's thread (pinned to its affinity): it runs the guest until it is done. */
 int hv_kvm_vcpu_start_thread(hv_kvm_vcpu *vcpu);
+/* What a throttled vCPU runs between ticks: it then sleeps percent/(100-percent) of it. */
+#define HV_KVM_THROTTLE_SLICE_NS 10000000ull
+/*
+ * Slow the guest down to (100 - percent) % of its time: every running vCPU
+ * is kicked and sleeps HV_KVM_THROTTLE_SLICE_NS * percent / (100 - percent)
+ * before it enters the guest again. Call it every slice * 100 / (100 -
+ * percent) ns while throttling; percent 0 ends it (sleepers wake at once).
+ * A pause or stop ends a vCPU's sleep too.
+ */
+void hv_kvm_vm_throttle_tick(hv_kvm_vm *vm, unsigned int percent);
 
 #endif

@@ -204,9 +204,21 @@ static int read_greeting(const uint8_t *data, size_t bytes, const char *peer, ui
 typedef struct source {
     hv_kvm_vm *vm;
     hv_mig_stream *s;
+    const hv_kvm_migrate_params *p;
     hv_kvm_migrate_stats *stats;
     bool manual_protect;
     uint64_t *bitmap[HV_KVM_MAX_NODES];
+    /* pacing (bandwidth_bytes_per_s): bytes sent since `paced_from_ns` began at paced_bytes */
+    uint64_t paced_from_ns, paced_bytes;
+    /* what the progress callback is told; the pages of this round not sent yet */
+    hv_migrate_progress progress;
+    uint64_t round_pages_left, reported_ns;
+    bool cancelled;
+    /* the throttle's ticker (HV_MIGRATE_THROTTLE) */
+    pthread_t ticker;
+    bool ticking, ticker_stop;
+    pthread_mutex_t ticker_lock;
+    pthread_cond_t ticker_cond;
     /* the batch being filled */
     uint32_t node, count;
     bool zero;
@@ -216,6 +228,48 @@ typedef struct source {
      * what the MAC covers must be what goes out (a page written since is dirty again) */
     uint8_t *contents;
 } source;
+
+/* Keep to the bandwidth asked for: sleep until the bytes sent so far are due. */
+static void pace(source *o)
+{
+    uint64_t due_ns, now = hv_clock_monotonic_ns();
+
+    if (!o->p->bandwidth_bytes_per_s)
+        return;
+    due_ns = o->paced_from_ns + (uint64_t)((double)(hv_mig_bytes_sent(o->s) - o->paced_bytes) *
+                                           1e9 / (double)o->p->bandwidth_bytes_per_s);
+    if (due_ns > now) {
+        struct timespec wait = {.tv_sec = (time_t)((due_ns - now) / 1000000000u),
+                                .tv_nsec = (long)((due_ns - now) % 1000000000u)};
+
+        while (nanosleep(&wait, &wait) < 0 && errno == EINTR)
+            ;
+    }
+}
+
+/* Tell the progress callback where things stand (`now`: whatever the time since the last
+ * word); a non-zero answer cancels the migration. */
+static int report(source *o, bool now)
+{
+    hv_migrate_progress *pr = &o->progress;
+    uint64_t t = hv_clock_monotonic_ns();
+    int answer;
+
+    if (!o->p->progress || (!now && t - o->reported_ns < 100000000u))
+        return 0;
+    o->reported_ns = t;
+    pr->bytes_sent = hv_mig_bytes_sent(o->s);
+    pr->remaining_bytes = o->round_pages_left * HV_MIG_PAGE_BYTES;
+    pr->expected_downtime_ns =
+        pr->bandwidth_bytes_per_s
+            ? (uint64_t)((double)pr->remaining_bytes * 1e9 / (double)pr->bandwidth_bytes_per_s)
+            : 0;
+    if ((answer = o->p->progress(pr, o->p->progress_data)) == 0)
+        return 0;
+    o->cancelled = true;
+    return hv_error_set(HV_E_MIGRATION, NULL,
+                        "the migration was cancelled (its progress callback returned %d)", answer);
+}
 
 static int flush(source *o)
 {
@@ -234,7 +288,10 @@ static int flush(source *o)
     else
         o->stats->pages_sent += o->count;
     o->count = 0;
-    return rc;
+    if (rc < 0)
+        return rc;
+    pace(o);
+    return report(o, false);
 }
 
 /* Queue page `page` of node `node`: its contents, or a ZERO record when it is zero now. */
@@ -255,24 +312,36 @@ static int queue_page(source *o, uint32_t node, uint64_t page, bool zero)
 }
 
 /* Every page of every node (`all`: the first round, zero pages skipped), or those the
- * dirty log marks; *sent counts them. */
+ * dirty log marks (every node's read first); *dirty counts the pages sent. */
 static int send_round(source *o, bool all, uint64_t *dirty)
 {
     int rc;
 
     *dirty = 0;
+    o->round_pages_left = 0;
+    for (uint32_t n = 0; n < o->vm->nram; n++) {
+        hv_kvm_ram *ram = &o->vm->ram[n];
+        size_t words = (size_t)((ram->bytes / HV_MIG_PAGE_BYTES + 63) / 64);
+
+        if (all) {
+            o->round_pages_left += ram->bytes / HV_MIG_PAGE_BYTES;
+            continue;
+        }
+        if ((rc = hv_kvm_ram_dirty_pages(ram, o->vm->fd, o->manual_protect, o->bitmap[n])) < 0)
+            return rc;
+        for (size_t w = 0; w < words; w++)
+            o->round_pages_left += (uint64_t)__builtin_popcountll(o->bitmap[n][w]);
+    }
     for (uint32_t n = 0; n < o->vm->nram; n++) {
         hv_kvm_ram *ram = &o->vm->ram[n];
         uint64_t pages = ram->bytes / HV_MIG_PAGE_BYTES;
 
-        if (!all &&
-            (rc = hv_kvm_ram_dirty_pages(ram, o->vm->fd, o->manual_protect, o->bitmap[n])) < 0)
-            return rc;
         for (uint64_t p = 0; p < pages; p++) {
             bool zero;
 
             if (!all && !(o->bitmap[n][p / 64] & (UINT64_C(1) << (p % 64))))
                 continue;
+            o->round_pages_left--;
             zero = hv_kvm_page_is_zero(ram->host + p * HV_MIG_PAGE_BYTES, HV_MIG_PAGE_BYTES);
             if (all && zero)
                 continue; /* the destination's memory starts zero */
@@ -282,6 +351,66 @@ static int send_round(source *o, bool all, uint64_t *dirty)
         }
     }
     return flush(o);
+}
+
+/* ---- the throttle (HV_MIGRATE_THROTTLE) --------------------------------------------- */
+
+static void *throttle_ticker(void *arg)
+{
+    source *o = arg;
+
+    pthread_setname_np(pthread_self(), "throttle");
+    pthread_mutex_lock(&o->ticker_lock);
+    while (!o->ticker_stop) {
+        unsigned int percent = o->progress.throttle_percent;
+        struct timespec deadline;
+
+        pthread_mutex_unlock(&o->ticker_lock);
+        hv_kvm_vm_throttle_tick(o->vm, percent);
+        pthread_mutex_lock(&o->ticker_lock);
+        /* the slice it runs plus the share it sleeps */
+        hv_clock_deadline_ms(&deadline, (int64_t)(HV_KVM_THROTTLE_SLICE_NS / 1000000u * 100u /
+                                                  (100u - percent)));
+        if (!o->ticker_stop)
+            pthread_cond_timedwait(&o->ticker_cond, &o->ticker_lock, &deadline);
+    }
+    pthread_mutex_unlock(&o->ticker_lock);
+    return NULL;
+}
+
+/* Slow the guest down more: 20 %, then 10 % more each time, up to 99 %. */
+static void throttle_more(source *o)
+{
+    unsigned int percent = o->progress.throttle_percent;
+
+    percent = percent ? (percent + 10 > 99 ? 99 : percent + 10) : 20;
+    pthread_mutex_lock(&o->ticker_lock);
+    o->progress.throttle_percent = percent;
+    pthread_mutex_unlock(&o->ticker_lock);
+    if (percent > o->stats->throttle_percent)
+        o->stats->throttle_percent = percent;
+    hv_log_debug("migrate", "%s: throttled to %u %%", o->vm->name, percent);
+    if (!o->ticking) {
+        o->ticker_stop = false;
+        o->ticking = pthread_create(&o->ticker, NULL, throttle_ticker, o) == 0;
+    }
+}
+
+/* The guest runs at full speed again (idempotent). */
+static void throttle_end(source *o)
+{
+    if (o->ticking) {
+        pthread_mutex_lock(&o->ticker_lock);
+        o->ticker_stop = true;
+        pthread_cond_signal(&o->ticker_cond);
+        pthread_mutex_unlock(&o->ticker_lock);
+        pthread_join(o->ticker, NULL);
+        o->ticking = false;
+    }
+    if (o->progress.throttle_percent) {
+        o->progress.throttle_percent = 0;
+        hv_kvm_vm_throttle_tick(o->vm, 0);
+    }
 }
 
 /* Dirty logging on (manual protection where the kernel has it) or off again. */
@@ -363,7 +492,8 @@ static int send_state(source *o)
 static int precopy(source *o, const hv_kvm_migrate_params *p)
 {
     unsigned int max_rounds = p->max_rounds ? p->max_rounds : DEFAULT_ROUNDS;
-    double budget_s = (p->max_downtime_ms ? p->max_downtime_ms : DEFAULT_DOWNTIME_MS) / 1000.0;
+    double budget_s = (p->max_downtime_ms ? p->max_downtime_ms : DEFAULT_DOWNTIME_MS) / 1000.0,
+           last_seconds = 0;
     uint64_t dirty = 0;
     int rc;
 
@@ -371,6 +501,7 @@ static int precopy(source *o, const hv_kvm_migrate_params *p)
         uint64_t t0 = hv_clock_monotonic_ns(), b0 = hv_mig_bytes_sent(o->s);
         double seconds, bandwidth;
 
+        o->progress.round = round;
         if ((rc = send_round(o, round == 0, &dirty)) < 0)
             return rc;
         o->stats->rounds = round + 1;
@@ -379,9 +510,20 @@ static int precopy(source *o, const hv_kvm_migrate_params *p)
         hv_log_debug("migrate",
                      "%s: round %u sent %" PRIu64 " pages in %.3f s (%.1f MB/s); budget %.3f s",
                      o->vm->name, round, dirty, seconds, bandwidth / 1e6, budget_s);
+        /* this round's pages were written while the last one ran */
+        o->progress.bandwidth_bytes_per_s = (uint64_t)bandwidth;
+        if (round > 0 && last_seconds > 0)
+            o->progress.dirty_bytes_per_s =
+                (uint64_t)((double)dirty * HV_MIG_PAGE_BYTES / last_seconds);
+        last_seconds = seconds;
         /* what the last round would send now: the pages dirtied while this one ran */
+        o->round_pages_left = dirty;
+        if ((rc = report(o, true)) < 0)
+            return rc;
         if (round > 0 && (double)dirty * HV_MIG_PAGE_BYTES <= bandwidth * budget_s)
             return 0;
+        if (p->throttle && round > 0 && round + 1 < max_rounds)
+            throttle_more(o);
         if (round + 1 >= max_rounds) {
             if (p->fail_unconverged)
                 return hv_error_set(HV_E_MIGRATION, NULL,
@@ -451,6 +593,7 @@ int hv_kvm_vm_migrate_out(hv_kvm_vm *vm, int fd, const hv_kvm_migrate_params *p,
     memset(&o, 0, sizeof(o));
     memset(&local, 0, sizeof(local));
     o.vm = vm;
+    o.p = p;
     o.stats = stats ? stats : &local;
     memset(o.stats, 0, sizeof(*o.stats));
     pthread_mutex_lock(&vm->lock);
@@ -461,6 +604,10 @@ int hv_kvm_vm_migrate_out(hv_kvm_vm *vm, int fd, const hv_kvm_migrate_params *p,
                             "%s is %s: only a running or paused VM can be migrated", vm->name,
                             hv_vm_state_name(state));
     was_running = state == HV_VM_STATE_RUNNING;
+    pthread_mutex_init(&o.ticker_lock, NULL);
+    pthread_cond_init(&o.ticker_cond, NULL);
+    for (uint32_t n = 0; n < vm->nram; n++)
+        o.progress.memory_bytes += vm->ram[n].bytes;
     if (!(o.contents = hv_reallocarray(NULL, BATCH_PAGES, HV_MIG_PAGE_BYTES))) {
         rc = HV_E_NOMEM;
         goto out;
@@ -498,8 +645,11 @@ int hv_kvm_vm_migrate_out(hv_kvm_vm *vm, int fd, const hv_kvm_migrate_params *p,
     hv_log_debug("migrate", "%s: accepted; pre-copy begins", vm->name);
     if ((rc = dirty_logging(&o, true)) < 0)
         goto out;
+    o.paced_from_ns = hv_clock_monotonic_ns();
+    o.paced_bytes = hv_mig_bytes_sent(o.s);
     if ((rc = precopy(&o, p)) < 0) {
-        rc = why_the_destination_left(&o, rc);
+        if (!o.cancelled)
+            rc = why_the_destination_left(&o, rc);
         goto out;
     }
     hv_log_debug("migrate", "%s: %u pre-copy rounds, %" PRIu64 " pages; stopping it", vm->name,
@@ -508,6 +658,10 @@ int hv_kvm_vm_migrate_out(hv_kvm_vm *vm, int fd, const hv_kvm_migrate_params *p,
     if (was_running && (rc = stop_for_the_last_round(vm)) < 0)
         goto out;
     paused = was_running;
+    throttle_end(&o); /* its vCPUs are parked: the ticker has nothing left to slow down */
+    o.progress.stopped = true;
+    if ((rc = report(&o, true)) < 0)
+        goto out;
     {
         uint64_t dirty;
 
@@ -528,10 +682,11 @@ int hv_kvm_vm_migrate_out(hv_kvm_vm *vm, int fd, const hv_kvm_migrate_params *p,
     paused = false;
     rc = hv_kvm_vm_destroy(vm);
 out:
+    throttle_end(&o);
     if (rc < 0) {
         /* anything before RUNNING: the VM goes on here, where it was */
         last_message(message, sizeof(message));
-        if (o.s && rc != HV_E_MIGRATION)
+        if (o.s && (rc != HV_E_MIGRATION || o.cancelled))
             send_refusal(o.s, rc, message);
         end_conversation(fd);
         hv_log_debug("migrate", "%s: failed: %s", vm->name, message);
@@ -552,6 +707,8 @@ out:
     free(o.contents);
     for (uint32_t n = 0; n < HV_KVM_MAX_NODES; n++)
         free(o.bitmap[n]);
+    pthread_cond_destroy(&o.ticker_cond);
+    pthread_mutex_destroy(&o.ticker_lock);
     return rc;
 }
 

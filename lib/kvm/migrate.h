@@ -15,6 +15,11 @@ typedef struct hv_kvm_migrate_params {
     unsigned int max_downtime_ms; /* 0: 300 ms: what the last round may take */
     unsigned int max_rounds;      /* 0: 30 pre-copy rounds, then stop and copy anyway */
     bool fail_unconverged;        /* past max_rounds: give up (source resumes) instead */
+    bool throttle;                /* slow the guest down when a round does not converge */
+    uint64_t bandwidth_bytes_per_s; /* the average the source keeps to; 0: as fast as it goes */
+    hv_migrate_progress_fn progress; /* source only: told after batches and rounds; non-zero
+                                      * from it cancels the migration */
+    void *progress_data;
     int timeout_ms;               /* what each step waits for the peer; 0: 30 s */
     /* destination only: where each vNUMA node goes on this host (NULL: as sent) */
     const int *host_nodes;
@@ -27,7 +32,8 @@ int hv_kvm_migrate_timeout_ms(const hv_kvm_migrate_params *params);
 typedef struct hv_kvm_migrate_stats {
     uint64_t total_ns, downtime_ns; /* from the handshake to RUNNING; paused to RUNNING */
     uint64_t bytes_sent, pages_sent, zero_pages;
-    unsigned int rounds; /* pre-copy rounds before the stop */
+    unsigned int rounds;           /* pre-copy rounds before the stop */
+    unsigned int throttle_percent; /* the most the guest was slowed down */
 } hv_kvm_migrate_stats;
 
 /*

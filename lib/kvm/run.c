@@ -218,6 +218,50 @@ static bool park_locked(hv_kvm_vcpu *vcpu)
     return !vm->stop_requested;
 }
 
+/* ---- throttling (a migration slowing a guest that dirties memory too fast) ---------- */
+
+void hv_kvm_vm_throttle_tick(hv_kvm_vm *vm, unsigned int percent)
+{
+    pthread_mutex_lock(&vm->lock);
+    vm->throttle_percent = percent > 99 ? 99 : percent;
+    for (uint32_t i = 0; percent && i < vm->nvcpus; i++)
+        if (vm->vcpus[i].state == HV_KVM_VCPU_RUNNING) {
+            vm->vcpus[i].throttle_due = true;
+            hv_kvm_vcpu_kick_locked(&vm->vcpus[i]);
+        }
+    pthread_cond_broadcast(&vm->cond); /* sleepers see a new percentage (0: wake) */
+    pthread_mutex_unlock(&vm->lock);
+}
+
+/*
+ * A vCPU kicked by a throttle tick sleeps its share of the slice (a pause,
+ * a stop or the throttle's end wakes it); false when no tick was due.
+ * vm->lock held.
+ */
+static bool throttle_sleep_locked(hv_kvm_vcpu *vcpu)
+{
+    hv_kvm_vm *vm = vcpu->vm;
+    uint64_t until;
+
+    if (!vcpu->throttle_due)
+        return false;
+    vcpu->throttle_due = false;
+    if (!vm->throttle_percent)
+        return true;
+    until = hv_clock_monotonic_ns() +
+            HV_KVM_THROTTLE_SLICE_NS * vm->throttle_percent / (100 - vm->throttle_percent);
+    while (vm->throttle_percent && !vm->pause_requested && !vm->stop_requested) {
+        uint64_t now = hv_clock_monotonic_ns();
+        struct timespec deadline;
+
+        if (now >= until)
+            break;
+        hv_clock_deadline_ms(&deadline, (int64_t)((until - now + 999999) / 1000000));
+        pthread_cond_timedwait(&vm->cond, &vm->lock, &deadline);
+    }
+    return true;
+}
+
 /* The last vCPU out decides how the run ended. vm->lock held. */
 static void vcpu_done_locked(hv_kvm_vcpu *vcpu)
 {
@@ -304,6 +348,10 @@ static void *vcpu_thread(void *arg)
         if (!park_locked(vcpu)) {
             pthread_mutex_unlock(&vm->lock);
             break;
+        }
+        if (throttle_sleep_locked(vcpu)) {
+            pthread_mutex_unlock(&vm->lock);
+            continue; /* paused or stopped meanwhile? */
         }
         pthread_mutex_unlock(&vm->lock);
 

@@ -702,6 +702,7 @@ static bool all_done_locked(const hv_kvm_vm *vm)
 static void kick_until_locked(hv_kvm_vm *vm, bool (*done)(const hv_kvm_vm *))
 {
     hv_kvm_vcpus_kick_locked(vm->vcpus, vm->nvcpus, NULL);
+    pthread_cond_broadcast(&vm->cond); /* a throttled vCPU asleep wakes to see why */
     while (!done(vm)) {
         struct timespec deadline;
 
