@@ -7,7 +7,11 @@
  *   2. a guest that keeps dirtying its memory (worker, 256 MiB): rounds,
  *      pages as a ratio of its memory, total time and downtime, and the
  *      stream's throughput as a ratio of single-core memcpy bandwidth
- *      measured in the same run.
+ *      measured in the same run;
+ *   3. 1 GiB guests dirtying a 256 MiB working set at 100 MB/s and at
+ *      1 GB/s (dirtier-100m, dirtier-1g: paced by the TSC): total time,
+ *      downtime and rounds with the default budget (300 ms, 30 rounds),
+ *      then with HV_MIGRATE_THROTTLE (and how far it throttled).
  * Prints figures; not a pass/fail test. Without /dev/kvm it says so.
  *
  * usage: bench-migrate GUEST_DIR
@@ -39,8 +43,20 @@ static void *receive(void *arg)
     return NULL;
 }
 
-/* Migrate `vm` to another engine of this process; its statistics. */
-static hv_migrate_stats migrate(hv_vm *vm, unsigned int max_rounds)
+/* The most a migration throttled its guest (its progress callback). */
+static int note_throttle(const hv_migrate_progress *p, void *data)
+{
+    unsigned int *most = data;
+
+    if (p->throttle_percent > *most)
+        *most = p->throttle_percent;
+    return 0;
+}
+
+/* Migrate `vm` to another engine of this process with `flags`; its statistics, and how
+ * far it throttled the guest in *throttled (may be NULL). */
+static hv_migrate_stats migrate(hv_vm *vm, unsigned int max_rounds, unsigned int flags,
+                                unsigned int *throttled)
 {
     hv_migrate_options opts = HV_MIGRATE_OPTIONS_INIT;
     hv_migrate_stats stats;
@@ -60,6 +76,12 @@ static hv_migrate_stats migrate(hv_vm *vm, unsigned int max_rounds)
     opts.stats = &stats;
     opts.max_rounds = max_rounds;
     opts.timeout_ms = 600000;
+    opts.flags = flags;
+    if (throttled) {
+        *throttled = 0;
+        opts.progress = note_throttle;
+        opts.progress_data = throttled;
+    }
     if (hv_vm_migrate(vm, dest, &opts) < 0)
         bench_die("migrating");
     pthread_join(d.thread, NULL);
@@ -129,7 +151,7 @@ int main(int argc, char **argv)
 
     /* 1. an idle guest: what the stream costs beside the memory it must move */
     vm = bench_running("idle", "1GiB", "clone-probe", 1, &plan);
-    stats = migrate(vm, 0);
+    stats = migrate(vm, 0, 0, NULL);
     print("1. 1 GiB guest that touched about 1 MiB and waits (clone-probe)", &stats,
           (double)(1u << 30));
     bench_drop(vm);
@@ -137,7 +159,7 @@ int main(int argc, char **argv)
 
     /* 2. a guest that keeps writing its memory */
     vm = bench_running("dirty", "256MiB", "worker", 3, &plan);
-    stats = migrate(vm, 5);
+    stats = migrate(vm, 5, 0, NULL);
     print("2. 256 MiB worker, dirtying its buffer (5 rounds at most)", &stats,
           (double)(256u << 20));
     /* its pages are non-zero: the time goes into moving them, not into finding them */
@@ -145,6 +167,27 @@ int main(int argc, char **argv)
            ((double)stats.bytes_sent / ((double)stats.total_ns / 1e9)) / copy);
     bench_drop(vm);
     hv_plan_free(plan);
+
+    /* 3. guests dirtying at a known rate, without and with the throttle */
+    for (int i = 0; i < 2; i++) {
+        const char *payload_name = i ? "dirtier-1g" : "dirtier-100m",
+                   *rate = i ? "1 GB/s" : "100 MB/s";
+
+        for (int throttle = 0; throttle < 2; throttle++) {
+            unsigned int throttled = 0;
+            char what[160];
+
+            vm = bench_running("rate", "1GiB", payload_name, 1, &plan);
+            stats = migrate(vm, 0, throttle ? HV_MIGRATE_THROTTLE : 0, &throttled);
+            snprintf(what, sizeof(what), "3. 1 GiB guest dirtying 256 MiB at %s (%s), %s", rate,
+                     payload_name, throttle ? "throttled" : "not throttled");
+            print(what, &stats, (double)(1u << 30));
+            if (throttle)
+                printf("   throttled up to %u %%\n", throttled);
+            bench_drop(vm);
+            hv_plan_free(plan);
+        }
+    }
     bench_teardown();
     return 0;
 }

@@ -83,7 +83,9 @@ typedef struct hv_guest_boot_info {
     uint32_t identity_offset;
     /** its length in bytes (no terminating NUL), at most HV_GUEST_IDENTITY_MAX_BYTES */
     uint32_t identity_bytes;
-    uint64_t reserved;
+    /** the vCPUs' time-stamp counter rate in Hz (KVM_GET_TSC_KHZ x 1000) when the VM booted;
+     * 0: the engine could not tell */
+    uint64_t tsc_hz;
     /* node_count hv_guest_boot_node records follow, node_bytes apart */
 } hv_guest_boot_info;
 

@@ -336,15 +336,15 @@ typedef enum hv_migrate_flags {
 
 /** Where a migration of the built-in engine stands (hv_migrate_options.progress). */
 typedef struct hv_migrate_progress {
-    unsigned int round;              /**< the pre-copy round under way (0: the first pass) */
-    bool stopped;                    /**< the VM is paused for the last copy */
-    uint64_t memory_bytes;           /**< the guest's memory */
-    uint64_t bytes_sent;             /**< so far, framing included */
-    uint64_t remaining_bytes;        /**< still to send as far as is known now */
-    uint64_t dirty_bytes_per_s;      /**< what the guest dirtied per second last round */
-    uint64_t bandwidth_bytes_per_s;  /**< measured over the last round (or this one) */
-    uint64_t expected_downtime_ns;   /**< remaining_bytes at that bandwidth */
-    unsigned int throttle_percent;   /**< how much the guest is slowed down now (0..99) */
+    unsigned int round;             /**< the pre-copy round under way (0: the first pass) */
+    bool stopped;                   /**< the VM is paused for the last copy */
+    uint64_t memory_bytes;          /**< the guest's memory */
+    uint64_t bytes_sent;            /**< so far, framing included */
+    uint64_t remaining_bytes;       /**< still to send as far as is known now */
+    uint64_t dirty_bytes_per_s;     /**< what the guest dirtied per second last round */
+    uint64_t bandwidth_bytes_per_s; /**< measured over the last round (or this one) */
+    uint64_t expected_downtime_ns;  /**< remaining_bytes at that bandwidth */
+    unsigned int throttle_percent;  /**< how much the guest is slowed down now (0..99) */
 } hv_migrate_progress;
 /**
  * Called from the migrating thread after each batch of memory at most every

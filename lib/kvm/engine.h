@@ -106,8 +106,8 @@ struct hv_kvm_vm {
     bool ran;            /* memory holds a previous run's contents */
     bool pause_requested, stop_requested;
     unsigned int throttle_percent; /* 0..99: the share of each slice vCPUs sleep (migration) */
-    bool threads_pending; /* paused since launch: the vCPU threads start at the resume */
-    uint32_t running;     /* vCPU threads not yet done */
+    bool threads_pending;          /* paused since launch: the vCPU threads start at the resume */
+    uint32_t running;              /* vCPU threads not yet done */
     int exit_code;
     bool exit_code_set; /* the exit port was used */
     bool crashed;

@@ -369,8 +369,8 @@ static void *throttle_ticker(void *arg)
         hv_kvm_vm_throttle_tick(o->vm, percent);
         pthread_mutex_lock(&o->ticker_lock);
         /* the slice it runs plus the share it sleeps */
-        hv_clock_deadline_ms(&deadline, (int64_t)(HV_KVM_THROTTLE_SLICE_NS / 1000000u * 100u /
-                                                  (100u - percent)));
+        hv_clock_deadline_ms(
+            &deadline, (int64_t)(HV_KVM_THROTTLE_SLICE_NS / 1000000u * 100u / (100u - percent)));
         if (!o->ticker_stop)
             pthread_cond_timedwait(&o->ticker_cond, &o->ticker_lock, &deadline);
     }

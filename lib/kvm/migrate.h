@@ -12,15 +12,15 @@
 typedef struct hv_kvm_migrate_params {
     const uint8_t *key; /* pre-shared key (both ends the same), or NULL: no authentication */
     size_t key_bytes;
-    unsigned int max_downtime_ms; /* 0: 300 ms: what the last round may take */
-    unsigned int max_rounds;      /* 0: 30 pre-copy rounds, then stop and copy anyway */
-    bool fail_unconverged;        /* past max_rounds: give up (source resumes) instead */
-    bool throttle;                /* slow the guest down when a round does not converge */
-    uint64_t bandwidth_bytes_per_s; /* the average the source keeps to; 0: as fast as it goes */
+    unsigned int max_downtime_ms;    /* 0: 300 ms: what the last round may take */
+    unsigned int max_rounds;         /* 0: 30 pre-copy rounds, then stop and copy anyway */
+    bool fail_unconverged;           /* past max_rounds: give up (source resumes) instead */
+    bool throttle;                   /* slow the guest down when a round does not converge */
+    uint64_t bandwidth_bytes_per_s;  /* the average the source keeps to; 0: as fast as it goes */
     hv_migrate_progress_fn progress; /* source only: told after batches and rounds; non-zero
                                       * from it cancels the migration */
     void *progress_data;
-    int timeout_ms;               /* what each step waits for the peer; 0: 30 s */
+    int timeout_ms; /* what each step waits for the peer; 0: 30 s */
     /* destination only: where each vNUMA node goes on this host (NULL: as sent) */
     const int *host_nodes;
     size_t host_node_count;

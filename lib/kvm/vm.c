@@ -478,6 +478,14 @@ static int prepare_guest(hv_kvm_vm *vm)
                            0, 0, &used);
     if (rc < 0)
         return rc;
+    {
+        /* the TSC's rate, for guests that pace themselves (KVM gives every vCPU the same) */
+        int khz = ioctl(vm->vcpus[0].fd, KVM_GET_TSC_KHZ, 0);
+        uint64_t hz = khz > 0 ? (uint64_t)khz * 1000 : 0;
+
+        memcpy(low + HV_GUEST_BOOT_INFO_ADDR + offsetof(hv_guest_boot_info, tsc_hz), &hz,
+               sizeof(hz));
+    }
     rc = hv_elf_load(vm->payload, vm->payload_bytes, &vm->image, guest_ptr, vm);
     if (rc < 0)
         return rc;

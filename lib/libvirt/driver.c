@@ -753,6 +753,18 @@ static int lv_vm_migrate(void *data, const char *dest, const hv_migrate_options 
 
     if (strncmp(dest, "libvirt:", 8) == 0)
         dest += 8;
+    if (opts && opts->key)
+        return hv_error_set(HV_E_UNSUPPORTED, "key",
+                            "a pre-shared key authenticates the built-in engine's migration "
+                            "stream; libvirt secures its own with TLS (VIR_MIGRATE_TLS, "
+                            "migrate_tls in qemu.conf): give no key");
+    if (opts && opts->progress)
+        return hv_error_set(HV_E_UNSUPPORTED, "progress",
+                            "the libvirt backend reports no migration progress (the built-in "
+                            "engine does): give no progress callback, and follow the job with "
+                            "virsh domjobinfo");
+    if (opts && (opts->flags & HV_MIGRATE_THROTTLE))
+        flags |= VIR_MIGRATE_AUTO_CONVERGE;
     if (!(opts && (opts->flags & HV_MIGRATE_OFFLINE))) {
         flags |= VIR_MIGRATE_LIVE;
         if ((rc = check_plan_eligibility(vm)) < 0)

@@ -13,6 +13,7 @@ import re
 import shutil
 import socket
 import subprocess
+import threading
 import time
 
 import pytest
@@ -334,24 +335,54 @@ def small_worker(tmp_path_factory):
     return path, CHECKSUM.findall(r.stdout)
 
 
+def on_a_terminal(*args):
+    """hpcvirt ARGS with stderr on a terminal (read as it comes: a full one would block
+    it): the completed process, stderr as bytes."""
+    master, slave = pty.openpty()
+    seen = []
+
+    def read():
+        try:
+            while chunk := os.read(master, 4096):
+                seen.append(chunk)
+        except OSError:  # EIO: the terminal's other end is closed
+            pass
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    try:
+        r = hpcvirt(*args, stderr=slave, stdout=subprocess.PIPE)
+    finally:
+        os.close(slave)
+        reader.join(timeout=60)
+        os.close(master)
+    return r, b"".join(seen)
+
+
 @needs_kvm
 def test_migrate_between_two_processes(tmp_path, small_worker):
     """`run --migrate-to` moves a worker mid-way to `migrate-listen` in another process over
-    TCP on loopback, authenticated; it finishes there with the uninterrupted checksums."""
+    TCP on loopback, authenticated, at most 64 MiB/s, throttled if it must be, with a
+    progress line on the terminal; it finishes there with the uninterrupted checksums."""
     key = tmp_path / "key"
     key.write_text("a shared secret\n")
     listener, port = migrate_listen(key, "120")
     try:
         # the last round may take its time under emulation: it stops after the second
-        r = hpcvirt("run", payload("worker"), "--spec", small_worker[0], "--migrate-to",
-                    f"tcp://127.0.0.1:{port}", "--migrate-after", "0.2", "--key-file", key,
-                    "--max-downtime", "60000")
+        r, err_here = on_a_terminal("run", payload("worker"), "--spec", small_worker[0],
+                                    "--migrate-to", f"tcp://127.0.0.1:{port}", "--migrate-after",
+                                    "0.2", "--key-file", key, "--max-downtime", "60000",
+                                    "--bandwidth", "64", "--throttle")
         out, err = listener.communicate(timeout=300)
     finally:
         listener.kill()
-    assert r.returncode == 0, r.stdout + r.stderr
+    err_here = err_here.decode("utf-8", "replace")
+    assert r.returncode == 0, r.stdout + err_here
     assert re.search(r"hpcvirt: worker migrated to tcp://127.0.0.1:\d+ in [\d.]+ ms \(downtime",
-                     r.stderr), r.stderr
+                     err_here), err_here
+    # the progress line, redrawn in place: the first round's bar, then the stop
+    assert re.search(r"\r\x1b\[Kmigrating: round 0 \[[# ]{20}\] [\d.]+ MiB sent", err_here), err_here
+    assert "\r\x1b[Kmigrating: stopped after round " in err_here, err_here
     assert "worker done" not in r.stdout
     assert listener.returncode == 0, out + err
     assert f"hpcvirt: worker migrated in from tcp://127.0.0.1:{port}" in err

@@ -2016,6 +2016,132 @@ static void test_migrate_broken_stream(void **state)
     }
 }
 
+/* What a migration's progress callback saw (and, with cancel_at, when it cancels). */
+typedef struct progress_log {
+    unsigned int calls, stopped_calls, max_round, max_throttle, cancel_at;
+    uint64_t memory_bytes, last_bytes_sent;
+    bool out_of_order;
+} progress_log;
+
+static int log_progress(const hv_migrate_progress *p, void *data)
+{
+    progress_log *l = data;
+
+    l->calls++;
+    l->stopped_calls += p->stopped;
+    if (p->round > l->max_round)
+        l->max_round = p->round;
+    if (p->throttle_percent > l->max_throttle)
+        l->max_throttle = p->throttle_percent;
+    if (p->bytes_sent < l->last_bytes_sent || p->round < l->max_round ||
+        (l->memory_bytes && p->memory_bytes != l->memory_bytes) || p->throttle_percent > 99 ||
+        (p->round == 0 && p->remaining_bytes > p->memory_bytes))
+        l->out_of_order = true;
+    l->last_bytes_sent = p->bytes_sent;
+    l->memory_bytes = p->memory_bytes;
+    return l->cancel_at && l->calls >= l->cancel_at ? 7 : 0;
+}
+
+/* The dirtier's sweeps done so far (its progress marker). */
+static uint32_t sweeps_of(hv_vm *vm)
+{
+    uint32_t marker = 0;
+    uint64_t count = 0;
+
+    assert_hv_ok(hv_vm_progress(vm, 0, &marker, &count));
+    return marker;
+}
+
+/* The dirtier sweeps twice more - checking every page it wrote before - and is fine. */
+static void expect_dirtier_sweeps_on(hv_vm *vm, const console_capture *out)
+{
+    wait_marker(vm, sweeps_of(vm) + 2);
+    assert_int_equal(state_of(vm), HV_VM_STATE_RUNNING);
+    if (out && strstr(out->text, "memory was lost"))
+        fail_msg("the dirtier says: %s", out->text);
+}
+
+/*
+ * A guest that dirties 16 MiB over and over cannot fit a 1 ms downtime at
+ * 64 MiB/s: with HV_MIGRATE_THROTTLE each round that does not converge slows
+ * it down more (20 %, 30 %, ...), the progress callback sees the rounds,
+ * the bytes and the throttle grow and the stop announced once, the sender
+ * keeps to the bandwidth, and on the destination the dirtier - which checks
+ * every page before it writes it again - finds all of them and sweeps on.
+ * Then a migration the callback cancels: the source sweeps on, the
+ * destination is told and keeps nothing. The dirtier never ends by itself,
+ * so this runs under ThreadSanitizer too.
+ */
+static void test_migrate_throttled_dirtier(void **state)
+{
+    for (int cancel = 0; cancel < 2; cancel++) {
+        hv_plan *plan = small_plan("dirt", 1, 1);
+        console_capture out = CONSOLE_CAPTURE_INIT, out_there = CONSOLE_CAPTURE_INIT;
+        hv_vm *vm = run_vm("dirtier", plan, &out);
+        hv_migrate_options opts = HV_MIGRATE_OPTIONS_INIT;
+        hv_migrate_stats stats;
+        progress_log log;
+        incoming in;
+        char dest[32];
+        int sv[2], rc;
+
+        wait_marker(vm, 2);
+        assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+        incoming_start(&in, sv[1], NULL, &out_there, NULL);
+        snprintf(dest, sizeof(dest), "fd:%d", sv[0]);
+        memset(&stats, 0, sizeof(stats));
+        memset(&log, 0, sizeof(log));
+        log.cancel_at = cancel ? 3 : 0;
+        opts.flags = HV_MIGRATE_THROTTLE;
+        opts.max_downtime_ms = 1;
+        opts.max_rounds = 5;
+        opts.bandwidth_mib_per_s = 64;
+        opts.progress = log_progress;
+        opts.progress_data = &log;
+        opts.stats = &stats;
+        rc = hv_vm_migrate(vm, dest, &opts);
+        assert_int_equal(pthread_join(in.thread, NULL), 0);
+        assert_false(log.out_of_order);
+        assert_int_equal(log.memory_bytes, 64u << 20);
+        if (cancel) {
+            assert_int_equal(rc, HV_E_MIGRATION);
+            assert_error_mentions("cancelled");
+            assert_error_mentions("runs on here");
+            assert_int_equal(log.calls, 3);
+            assert_int_equal(in.rc, HV_E_MIGRATION);
+            if (!strstr(in.message, "cancelled") || !strstr(in.message, "nothing was kept"))
+                fail_msg("destination: %s", in.message);
+            assert_null(in.vm);
+            expect_dirtier_sweeps_on(vm, &out);
+        } else {
+            double seconds = (double)stats.total_ns / 1e9;
+
+            if (rc < 0 || in.rc < 0)
+                fail_msg("source: %s / destination: %s",
+                         rc < 0 ? hv_error_message(hv_error_last()) : "ok", in.message);
+            printf("throttled migration: %u rounds, throttle up to %u %%, %llu bytes in %.2f s "
+                   "(%.1f MiB/s), downtime %.1f ms\n",
+                   stats.rounds, log.max_throttle, (unsigned long long)stats.bytes_sent, seconds,
+                   (double)stats.bytes_sent / seconds / 1048576.0, (double)stats.downtime_ns / 1e6);
+            /* never converged (16 MiB in 1 ms): every round ran, each after the first two
+             * throttled more, and the rest went with the VM stopped */
+            assert_int_equal(stats.rounds, 5);
+            assert_int_equal(log.max_round, 4);
+            assert_int_equal(log.max_throttle, 40);
+            assert_int_equal(log.stopped_calls, 1);
+            assert_true(log.calls >= 6);
+            /* paced: the average stays under the limit (1 MiB for the unpaced frames) */
+            assert_true((double)stats.bytes_sent <= 64.0 * 1048576.0 * seconds + 1048576.0);
+            assert_int_equal(state_of(vm), HV_VM_STATE_DEFINED);
+            expect_dirtier_sweeps_on(in.vm, &out_there);
+        }
+        close(sv[0]);
+        close(sv[1]);
+        incoming_finish(&in);
+        finish(vm, plan);
+    }
+}
+
 /* The numbers a ticker printed, in order, must be 0, 1, 2, ... with no gap or repeat:
  * returns how many, or -1. `text` may end in the middle of a number. */
 static long ticker_sequence(const char *text, long *next)
@@ -2213,8 +2339,15 @@ static int arm_watchdog(void **state)
 
 static int disarm_watchdog(void **state)
 {
-    (void)state;
+    struct timespec now;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
     pthread_mutex_lock(&watch_lock);
+    /* each test's time in the log: where the suite's minutes go */
+    printf("time: %s %.1f s\n", (const char *)*state,
+           (double)(now.tv_sec - watch_start.tv_sec) +
+               (double)(now.tv_nsec - watch_start.tv_nsec) / 1e9);
+    fflush(stdout);
     watch_test = NULL;
     pthread_mutex_unlock(&watch_lock);
     return 0;
@@ -2283,6 +2416,7 @@ int main(void)
         ENGINE_TEST(test_migrate_two_nodes_swapped),
         ENGINE_TEST(test_migrate_failures_keep_the_source),
         ENGINE_TEST(test_migrate_broken_stream),
+        ENGINE_TEST(test_migrate_throttled_dirtier),
         ENGINE_TEST(test_clone_at_an_io_exit),
         ENGINE_TEST(test_bad_input),
         ENGINE_TEST(test_no_kvm_device),

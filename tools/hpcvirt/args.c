@@ -62,6 +62,7 @@ static const struct {
     {"--stats", offsetof(cli_args, stats), false},
     {"--prepare", offsetof(cli_args, prepare), false},
     {"--wait", offsetof(cli_args, wait), false},
+    {"--throttle", offsetof(cli_args, throttle), false},
 };
 #define N_OPTIONS (sizeof(cli_options) / sizeof(cli_options[0]))
 

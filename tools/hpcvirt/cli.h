@@ -65,7 +65,7 @@ typedef struct cli_args {
     const char *spec, *vcpus, *memory, *suspend_after, *snapshot;
     const char *name, *count, *mode, *threads, *name_pattern, *identity;
     const char *migrate_to, *migrate_after, *key_file;
-    bool start, keep_running, paused, offline, eager, stats, prepare, wait;
+    bool start, keep_running, paused, offline, eager, stats, prepare, wait, throttle;
 } cli_args;
 
 /*
@@ -172,13 +172,20 @@ extern const cli_command cli_cmd_resume_from;
 extern const cli_command cli_cmd_clone;
 extern const cli_command cli_cmd_migrate_listen;
 
+/* How `run --migrate-to` migrates (its options, parsed). */
+typedef struct cli_migrate_settings {
+    const char *key_file;         /* NULL: no key */
+    unsigned int max_downtime_ms; /* 0: the default */
+    uint64_t bandwidth_mib_per_s; /* 0: unlimited */
+    bool throttle;
+} cli_migrate_settings;
+
 /*
- * cmd-migrate.c: after `ms` (0: now) live-migrate `vm` to `dest` with the key in
- * `key_file` (NULL: none) and a downtime budget (0: the default). CLI_EXIT_OK when it went (what it
- * took is printed), -1 when the guest ended first, -2 when the migration failed (printed; the VM
- * runs on here), CLI_EXIT_FAILURE when the key file could not be read.
+ * cmd-migrate.c: after `ms` (0: now) live-migrate `vm` to `dest` as `how` says, with a
+ * progress line on stderr when it is a terminal. CLI_EXIT_OK when it went (what it took is
+ * printed), -1 when the guest ended first, -2 when the migration failed (printed; the VM runs on
+ * here), CLI_EXIT_FAILURE when the key file could not be read.
  */
-int cli_migrate_after(hv_vm *vm, int ms, const char *dest, const char *key_file,
-                      unsigned int max_downtime_ms);
+int cli_migrate_after(hv_vm *vm, int ms, const char *dest, const cli_migrate_settings *how);
 
 #endif

@@ -8,6 +8,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* The key in `path` (its bytes, one trailing newline dropped); NULL after printing why. */
 static char *read_key(const char *path)
@@ -38,15 +39,47 @@ static void print_migration(const hv_vm *vm, const char *dest, const hv_migrate_
             (unsigned long long)st->bytes_sent);
 }
 
-int cli_migrate_after(hv_vm *vm, int ms, const char *dest, const char *key_file,
-                      unsigned int max_downtime_ms)
+/*
+ * The progress line on stderr (a terminal), redrawn in place: the first
+ * round as a bar over the guest's memory, then each round's figures.
+ */
+static int draw_progress(const hv_migrate_progress *p, void *data)
+{
+    bool *drawn = data;
+    char bar[23] = "";
+
+    if (p->round == 0 && !p->stopped && p->memory_bytes) {
+        size_t fill = (size_t)((p->memory_bytes - p->remaining_bytes) * 20 / p->memory_bytes);
+
+        bar[0] = '[';
+        memset(bar + 1, '#', fill);
+        memset(bar + 1 + fill, ' ', 20 - fill);
+        bar[21] = ']';
+        bar[22] = '\0';
+    }
+    fprintf(stderr,
+            "\r\033[Kmigrating: %s %u %s %.1f MiB sent, %.1f MiB left, %.1f MiB/s, dirty "
+            "%.1f MiB/s, downtime ~%.0f ms",
+            p->stopped ? "stopped after round" : "round", p->round, bar,
+            (double)p->bytes_sent / 1048576.0, (double)p->remaining_bytes / 1048576.0,
+            (double)p->bandwidth_bytes_per_s / 1048576.0, (double)p->dirty_bytes_per_s / 1048576.0,
+            (double)p->expected_downtime_ns / 1e6);
+    if (p->throttle_percent)
+        fprintf(stderr, ", throttled %u %%", p->throttle_percent);
+    fflush(stderr);
+    *drawn = true;
+    return 0;
+}
+
+int cli_migrate_after(hv_vm *vm, int ms, const char *dest, const cli_migrate_settings *how)
 {
     hv_migrate_options opts = HV_MIGRATE_OPTIONS_INIT;
     hv_migrate_stats stats;
     char *key = NULL;
+    bool drawn = false;
     int code, rc;
 
-    if (key_file && !(key = read_key(key_file)))
+    if (how->key_file && !(key = read_key(how->key_file)))
         return CLI_EXIT_FAILURE;
     if (ms > 0 &&
         (hv_vm_wait(vm, ms, &code) == 0 || hv_error_code_of(hv_error_last()) != HV_E_TIMEOUT)) {
@@ -56,9 +89,17 @@ int cli_migrate_after(hv_vm *vm, int ms, const char *dest, const char *key_file,
     opts.key = key;
     opts.key_bytes = key ? strlen(key) : 0;
     opts.stats = &stats;
-    opts.max_downtime_ms = max_downtime_ms;
+    opts.max_downtime_ms = how->max_downtime_ms;
+    opts.bandwidth_mib_per_s = how->bandwidth_mib_per_s;
+    opts.flags = how->throttle ? HV_MIGRATE_THROTTLE : 0;
+    if (isatty(STDERR_FILENO)) {
+        opts.progress = draw_progress;
+        opts.progress_data = &drawn;
+    }
     rc = hv_vm_migrate(vm, dest, &opts);
     free(key);
+    if (drawn)
+        fputc('\n', stderr);
     if (rc == 0) {
         print_migration(vm, dest, &stats);
         return CLI_EXIT_OK;

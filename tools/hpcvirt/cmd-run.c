@@ -138,11 +138,13 @@ static int run_run(const cli_command *cmd, int argc, char **argv)
     hv_vm_create_options opts = HV_VM_CREATE_OPTIONS_INIT;
     int rc, timeout_ms = -1, suspend_ms = -1, migrate_ms = 0;
     bool migration_failed = false;
-    unsigned long long downtime_ms = 0;
+    unsigned long long downtime_ms = 0, bandwidth = 0;
+    cli_migrate_settings how = {0};
 
     rc = cli_parse_args(cmd, argc, argv,
                         "--spec --vcpus --memory --timeout --stats --suspend-after --snapshot "
-                        "--migrate-to --migrate-after --key-file --max-downtime",
+                        "--migrate-to --migrate-after --key-file --max-downtime --bandwidth "
+                        "--throttle",
                         1, 1, "the PAYLOAD to run (an ELF64 file)", &a);
     if (rc != CLI_EXIT_OK)
         return rc;
@@ -150,14 +152,21 @@ static int run_run(const cli_command *cmd, int argc, char **argv)
         return cli_usage_error(cmd, "--spec excludes --vcpus and --memory");
     if (!a.suspend_after != !a.snapshot)
         return cli_usage_error(cmd, "--suspend-after and --snapshot go together");
-    if ((a.migrate_after || a.key_file || a.max_downtime) && !a.migrate_to)
-        return cli_usage_error(
-            cmd, "--migrate-after, --key-file and --max-downtime go with --migrate-to");
+    if ((a.migrate_after || a.key_file || a.max_downtime || a.bandwidth || a.throttle) &&
+        !a.migrate_to)
+        return cli_usage_error(cmd, "--migrate-after, --key-file, --max-downtime, --bandwidth "
+                                    "and --throttle go with --migrate-to");
     if (a.migrate_to && a.snapshot)
         return cli_usage_error(cmd, "--migrate-to and --suspend-after exclude each other");
-    if (a.max_downtime && (rc = cli_parse_number(cmd, "--max-downtime", a.max_downtime, 3600000,
-                                                 &downtime_ms)) != CLI_EXIT_OK)
+    if ((a.max_downtime && (rc = cli_parse_number(cmd, "--max-downtime", a.max_downtime, 3600000,
+                                                  &downtime_ms)) != CLI_EXIT_OK) ||
+        (a.bandwidth && (rc = cli_parse_number(cmd, "--bandwidth", a.bandwidth, 1ull << 40,
+                                               &bandwidth)) != CLI_EXIT_OK))
         return rc;
+    how.key_file = a.key_file;
+    how.max_downtime_ms = (unsigned int)downtime_ms;
+    how.bandwidth_mib_per_s = bandwidth;
+    how.throttle = a.throttle;
     if ((rc = cli_parse_timeout(cmd, a.timeout, &timeout_ms)) != CLI_EXIT_OK ||
         (a.suspend_after && (rc = parse_seconds(cmd, "--suspend-after", a.suspend_after,
                                                 &suspend_ms)) != CLI_EXIT_OK) ||
@@ -182,8 +191,7 @@ static int run_run(const cli_command *cmd, int argc, char **argv)
         goto out;
     }
     if (a.migrate_to) {
-        rc = cli_migrate_after(nv.vm, migrate_ms, a.migrate_to, a.key_file,
-                               (unsigned int)downtime_ms);
+        rc = cli_migrate_after(nv.vm, migrate_ms, a.migrate_to, &how);
         if (rc == CLI_EXIT_OK || rc == CLI_EXIT_FAILURE)
             goto out;
         migration_failed = rc == -2; /* failed: it runs on here, and the command fails at its end */
@@ -208,7 +216,7 @@ const cli_command cli_cmd_run = {
     .usage = "PAYLOAD [--spec FILE | --vcpus N --memory SIZE] [--timeout SECONDS] [--stats]\n"
              "                   [--suspend-after SECONDS --snapshot FILE]\n"
              "                   [--migrate-to ADDR [--migrate-after S] [--key-file F]\n"
-             "                    [--max-downtime MS]]\n"
+             "                    [--max-downtime MS] [--bandwidth MIB_PER_S] [--throttle]]\n"
              "                   [--uri URI]\n"
              "  PAYLOAD      a static ELF64 guest (docs/guest-abi.md), e.g. build/guest/hello.elf\n"
              "  --spec FILE  the VM spec (default: 1 vCPU, 64 MiB; --vcpus/--memory change it)\n"
@@ -223,7 +231,10 @@ const cli_command cli_cmd_run = {
              "               migrate-listen' there (with the key in FILE) and exit 0 once it\n"
              "               runs there; if the migration fails the VM runs on here to its end\n"
              "               and the command exits 1; --max-downtime MS: what the last round\n"
-             "               may take (default 300)\n"
+             "               may take (default 300); --bandwidth MIB_PER_S: the most it sends\n"
+             "               a second, on average (default: no limit); --throttle: slow down a\n"
+             "               guest that dirties memory faster than it can be sent; on a\n"
+             "               terminal a progress line shows each round\n"
              "  --uri URI    default $HPCVIRT_DEFAULT_URI, else kvm:///\n"
              "Exit status: 0 the guest exited with 0 (or was suspended), 3 it exited with another\n"
              "code, 1 it crashed or timed out (the reason and registers are printed).",

@@ -116,8 +116,8 @@ static int run_migrate(const cli_command *cmd, int argc, char **argv)
     cli_vm_ref ref;
     hv_migrate_options opts = HV_MIGRATE_OPTIONS_INIT;
     unsigned long long bandwidth = 0, downtime = 0;
-    int rc = cli_parse_args(cmd, argc, argv, "--bandwidth --max-downtime --offline", 2, 2,
-                            "the VM's NAME and the DEST URI", &a);
+    int rc = cli_parse_args(cmd, argc, argv, "--bandwidth --max-downtime --offline --throttle", 2,
+                            2, "the VM's NAME and the DEST URI", &a);
 
     if (rc == CLI_EXIT_OK && a.bandwidth)
         rc = cli_parse_number(cmd, "--bandwidth", a.bandwidth, UINT64_MAX, &bandwidth);
@@ -125,7 +125,7 @@ static int run_migrate(const cli_command *cmd, int argc, char **argv)
         rc = cli_parse_number(cmd, "--max-downtime", a.max_downtime, UINT_MAX, &downtime);
     if (rc != CLI_EXIT_OK || (rc = cli_open_vm(cmd, &a, &ref)) != CLI_EXIT_OK)
         return rc;
-    opts.flags = a.offline ? HV_MIGRATE_OFFLINE : 0;
+    opts.flags = (a.offline ? HV_MIGRATE_OFFLINE : 0) | (a.throttle ? HV_MIGRATE_THROTTLE : 0);
     opts.bandwidth_mib_per_s = bandwidth;
     opts.max_downtime_ms = (unsigned int)downtime;
     return cli_close_vm(&ref, hv_vm_migrate(ref.vm, a.pos[1], &opts));
@@ -267,9 +267,11 @@ const cli_command cli_cmd_migrate = {
     .name = "migrate",
     .summary = "Live-migrate a running VM to another host (for libvirt: DEST is its URI).",
     .usage = "NAME DEST [--uri URI] [--bandwidth MIB_PER_S] [--max-downtime MS] "
-             "[--offline]\n" CLI_URI_HELP
+             "[--throttle] [--offline]\n" CLI_URI_HELP
              "\n  --bandwidth MIB_PER_S   limit the transfer (default 0: unlimited)"
              "\n  --max-downtime MS       the longest pause allowed (default: the backend's)"
+             "\n  --throttle              slow down a guest that dirties memory faster than it"
+             "\n                          can be sent (libvirt: auto-converge)"
              "\n  --offline               move a stopped VM's definition only\n"
              "A VM whose plan forbids live migration is refused with the reason.",
     .run = run_migrate,

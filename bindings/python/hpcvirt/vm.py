@@ -51,7 +51,11 @@ VM_MEMORY_INFO_VERSION = 2  # HV_VM_MEMORY_INFO_VERSION
 VM_SUSPEND_OPTIONS_VERSION = 1  # HV_VM_SUSPEND_OPTIONS_VERSION
 VM_RESUME_OPTIONS_VERSION = 2  # HV_VM_RESUME_OPTIONS_VERSION
 VM_CLONE_OPTIONS_VERSION = 2  # HV_VM_CLONE_OPTIONS_VERSION
-MIGRATE_OPTIONS_VERSION = 2  # HV_MIGRATE_OPTIONS_VERSION
+MIGRATE_OPTIONS_VERSION = 3  # HV_MIGRATE_OPTIONS_VERSION
+# hv_migrate_progress's numbers, as Vm.migrate(progress=...) passes them on
+_MIGRATE_PROGRESS = ("round", "memory_bytes", "bytes_sent", "remaining_bytes",
+                     "dirty_bytes_per_s", "bandwidth_bytes_per_s", "expected_downtime_ns",
+                     "throttle_percent")
 MIGRATE_INCOMING_OPTIONS_VERSION = 1  # HV_MIGRATE_INCOMING_OPTIONS_VERSION
 
 # Vm.clone() modes (hv_vm_clone_mode): copy-on-write views of the parent's
@@ -459,15 +463,23 @@ class Vm:
     # -- migration --
 
     def migrate(self, dest, bandwidth_mib_per_s=0, max_downtime_ms=0, offline=False, key=None,
-                max_rounds=0, timeout_ms=0, fail_unconverged=False):
+                max_rounds=0, timeout_ms=0, fail_unconverged=False, throttle=False,
+                progress=None):
         """Live-migrate the running VM to `dest` (for libvirt: the destination's
         libvirt URI, peer to peer; for the built-in engine "tcp://HOST:PORT"
         of a Connection.migrate_incoming() or "fd:N", a connected socket);
         `offline` moves a stopped VM's definition only. 0 means unlimited
-        bandwidth and the backend's default downtime. The built-in engine
-        also takes `key` (bytes or str, the destination's), `max_rounds` of
-        pre-copy (0: 30; past them it stops the VM for the rest, or gives up
-        with `fail_unconverged`) and `timeout_ms` for each wait (0: 30 s), and
+        bandwidth and the backend's default downtime. `throttle` slows down a
+        guest that dirties memory faster than it can be sent (libvirt: auto-
+        converge). The built-in engine also takes `key` (bytes or str, the
+        destination's), `max_rounds` of pre-copy (0: 30; past them it stops
+        the VM for the rest, or gives up with `fail_unconverged`),
+        `timeout_ms` for each wait (0: 30 s) and `progress`, called as
+        progress(dict) with round, stopped, memory_bytes, bytes_sent,
+        remaining_bytes, dirty_bytes_per_s, bandwidth_bytes_per_s,
+        expected_downtime_ns and throttle_percent after each batch (at most
+        every 100 ms), each round and before the stop: an exception it raises
+        cancels the migration (the VM runs on) and is raised here. It
         returns the statistics as a dict (total_ns, downtime_ns, bytes_sent,
         pages_sent, zero_pages, rounds); on a failure it raises
         MigrationError and the VM runs on here. A VM whose plan forbids live
@@ -477,7 +489,25 @@ class Vm:
         flags = lib.HV_MIGRATE_OFFLINE if offline else 0
         if fail_unconverged:
             flags |= lib.HV_MIGRATE_FAIL_UNCONVERGED
+        if throttle:
+            flags |= lib.HV_MIGRATE_THROTTLE
         opts.flags = flags
+        raised = []
+        if progress is not None:
+            if not callable(progress):
+                raise TypeError("progress must be callable: progress(state: dict)")
+
+            def _progress(c_progress, _data, _fn=progress):
+                try:
+                    _fn({field: int(getattr(c_progress, field)) for field in _MIGRATE_PROGRESS}
+                        | {"stopped": bool(c_progress.stopped)})
+                    return 0
+                except BaseException as exc:  # pylint: disable=broad-except
+                    raised.append(exc)
+                    return 1
+
+            c_progress_cb = ffi.callback("int(const hv_migrate_progress *, void *)", _progress)
+            opts.progress = c_progress_cb
         opts.bandwidth_mib_per_s = _uint(bandwidth_mib_per_s, "bandwidth_mib_per_s", _UINT64_MAX)
         opts.max_downtime_ms = _uint(max_downtime_ms, "max_downtime_ms", _UINT_MAX)
         opts.max_rounds = _uint(max_rounds, "max_rounds", _UINT_MAX)
@@ -489,7 +519,10 @@ class Vm:
         stats = ffi.new("hv_migrate_stats *")
         opts.stats = stats
         c_dest = c_string(dest, "dest")
-        check(lib.hv_vm_migrate(self._handle(), c_dest, opts))
+        rc = lib.hv_vm_migrate(self._handle(), c_dest, opts)
+        if raised:
+            raise raised[0]
+        check(rc)
         return {field: int(getattr(stats, field)) for field in
                 ("total_ns", "downtime_ns", "bytes_sent", "pages_sent", "zero_pages", "rounds")}
 

@@ -362,6 +362,71 @@ def test_migrate_over_tcp_to_another_engine(conn, host, worker_checksums):
     destination.close()
 
 
+class Cancel(Exception):
+    """What a progress callback raises to cancel a migration."""
+
+
+def test_migrate_progress_throttle_and_cancel(conn, host):
+    """A dirtier (it rewrites 16 MiB over and over, checking each page first) cannot fit a
+    1 ms downtime: throttle=True slows it down each round, progress(dict) sees every round,
+    and it sweeps on at the destination; an exception from progress cancels a second
+    migration, is raised by migrate(), and the VM runs on."""
+    for cancel in (False, True):
+        a, b = socket.socketpair()
+        result = {}
+        destination = Connection("kvm:///")
+
+        def receive(fd=b.fileno(), dest=destination):
+            try:
+                result["vm"] = dest.migrate_incoming(f"fd:{fd}", timeout_ms=120000)
+            except hpcvirt.Error as exc:
+                result["error"] = exc
+
+        receiver = threading.Thread(target=receive)
+        receiver.start()
+        vm, console = start_caught(conn, small(host, f"py-dirt-{int(cancel)}"), "dirtier", 2)
+        seen = []
+
+        def progress(state, cancel=cancel, seen=seen):
+            seen.append(state)
+            if cancel and len(seen) == 2:
+                raise Cancel("enough")
+
+        if cancel:
+            with pytest.raises(Cancel):
+                vm.migrate(f"fd:{a.fileno()}", throttle=True, max_downtime_ms=1, max_rounds=4,
+                           bandwidth_mib_per_s=64, progress=progress)
+        else:
+            stats = vm.migrate(f"fd:{a.fileno()}", throttle=True, max_downtime_ms=1,
+                               max_rounds=4, bandwidth_mib_per_s=64, progress=progress)
+        receiver.join(timeout=300)
+        assert all(s["memory_bytes"] == 64 << 20 for s in seen)
+        if cancel:
+            assert len(seen) == 2 and vm.state == "running"
+            assert "cancelled" in str(result["error"]) and "vm" not in result
+            vm.destroy()
+        else:
+            assert "error" not in result, result.get("error")
+            assert stats["rounds"] == 4 and vm.state == "defined"
+            assert [s["throttle_percent"] for s in seen if not s["stopped"]][-1] == 30
+            assert [s["stopped"] for s in seen].count(True) == 1
+            assert max(s["round"] for s in seen) == 3
+            migrated = result["vm"]
+            sweeps = migrated.progress(0)[0]
+            for _ in range(600):
+                if migrated.progress(0)[0] >= sweeps + 2:
+                    break
+                time.sleep(0.1)
+            assert migrated.progress(0)[0] >= sweeps + 2 and migrated.state == "running"
+            assert "memory was lost" not in migrated.console()
+            migrated.destroy()
+            migrated.undefine()
+        assert "memory was lost" not in console.text()
+        destination.close()
+        a.close()
+        b.close()
+
+
 def test_migrate_bad_input(conn, host):
     vm, _ = start_caught(conn, small(host, "py-mig-bad"), "clone-probe")
     with pytest.raises(hpcvirt.InvalidArgument, match="not a migration address"):
