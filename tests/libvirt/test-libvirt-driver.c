@@ -126,6 +126,14 @@ static int live_migrate_found(hv_conn *conn, const char *name)
     return rc;
 }
 
+static int refuse_progress(const hv_migrate_progress *progress, void *data)
+{
+    (void)progress;
+    (void)data;
+    fail_msg("the libvirt backend reports no migration progress: never called");
+    return 1;
+}
+
 /*
  * A handle found by name (no plan at hand) reads the verdict from the
  * domain's metadata; the refusal names what works for such a VM.
@@ -149,6 +157,17 @@ static void test_lookup_refuses_live_migration(void **state)
     mopts.flags = HV_MIGRATE_OFFLINE;
     assert_hv_error(hv_vm_migrate(found, "qemu+ssh://elsewhere/system", &mopts), HV_E_UNSUPPORTED);
     assert_error_mentions("libvirt: migrating the domain");
+    /* the built-in engine's options are refused by name, before libvirt is asked */
+    mopts.key = "k";
+    mopts.key_bytes = 1;
+    assert_hv_error(hv_vm_migrate(found, "qemu+ssh://elsewhere/system", &mopts), HV_E_UNSUPPORTED);
+    assert_error_mentions("libvirt secures its own with TLS");
+    assert_string_equal(hv_error_path(hv_error_last()), "key");
+    mopts.key = NULL;
+    mopts.key_bytes = 0;
+    mopts.progress = refuse_progress;
+    assert_hv_error(hv_vm_migrate(found, "qemu+ssh://elsewhere/system", &mopts), HV_E_UNSUPPORTED);
+    assert_error_mentions("reports no migration progress");
     hv_vm_free(found);
 }
 
