@@ -2067,6 +2067,31 @@ static int log_progress(const hv_migrate_progress *p, void *data)
     return l->cancel_at && l->calls >= l->cancel_at ? 7 : 0;
 }
 
+/*
+ * Migrate `vm` over a socketpair (`sv`, the caller closes it) to a destination
+ * engine in a thread (`in`, its console into `out_there`), with `opts` plus the
+ * progress into `log` and the statistics into `stats`; once the destination is
+ * done, the source's result.
+ */
+static int migrate_logged(hv_vm *vm, hv_migrate_options *opts, progress_log *log,
+                          hv_migrate_stats *stats, incoming *in, console_capture *out_there,
+                          int sv[2])
+{
+    char dest[32];
+    int rc;
+
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    incoming_start(in, sv[1], NULL, out_there, NULL);
+    snprintf(dest, sizeof(dest), "fd:%d", sv[0]);
+    memset(stats, 0, sizeof(*stats));
+    opts->progress = log_progress;
+    opts->progress_data = log;
+    opts->stats = stats;
+    rc = hv_vm_migrate(vm, dest, opts);
+    assert_int_equal(pthread_join(in->thread, NULL), 0);
+    return rc;
+}
+
 /* The dirtier's sweeps done so far (its progress marker). */
 static uint32_t sweeps_of(hv_vm *vm)
 {
@@ -2107,25 +2132,16 @@ static void test_migrate_throttled_dirtier(void **state)
         hv_migrate_stats stats;
         progress_log log;
         incoming in;
-        char dest[32];
         int sv[2], rc;
 
         wait_marker(vm, 2);
-        assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
-        incoming_start(&in, sv[1], NULL, &out_there, NULL);
-        snprintf(dest, sizeof(dest), "fd:%d", sv[0]);
-        memset(&stats, 0, sizeof(stats));
         memset(&log, 0, sizeof(log));
         log.cancel_at = cancel ? 3 : 0;
         opts.flags = HV_MIGRATE_THROTTLE;
         opts.max_downtime_ms = 1;
         opts.max_rounds = 5;
         opts.bandwidth_mib_per_s = 64;
-        opts.progress = log_progress;
-        opts.progress_data = &log;
-        opts.stats = &stats;
-        rc = hv_vm_migrate(vm, dest, &opts);
-        assert_int_equal(pthread_join(in.thread, NULL), 0);
+        rc = migrate_logged(vm, &opts, &log, &stats, &in, &out_there, sv);
         assert_false(log.out_of_order);
         assert_int_equal(log.memory_bytes, 64u << 20);
         if (cancel) {
@@ -2184,7 +2200,6 @@ static void test_migrate_hugetlb_tracked_at_4k(void **state)
     progress_log log;
     incoming in;
     hv_vm *vm;
-    char dest[32];
     int sv[2], rc;
 
     if (free_2m_pages() < 40) {
@@ -2195,18 +2210,10 @@ static void test_migrate_hugetlb_tracked_at_4k(void **state)
                      "\"page_size\": \"2m\"}");
     vm = run_vm("dirtier-sparse", plan, NULL);
     wait_marker(vm, 2);
-    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
-    incoming_start(&in, sv[1], NULL, &out_there, NULL);
-    snprintf(dest, sizeof(dest), "fd:%d", sv[0]);
-    memset(&stats, 0, sizeof(stats));
     memset(&log, 0, sizeof(log));
     opts.max_rounds = 3;
     opts.max_downtime_ms = 1;
-    opts.progress = log_progress;
-    opts.progress_data = &log;
-    opts.stats = &stats;
-    rc = hv_vm_migrate(vm, dest, &opts);
-    assert_int_equal(pthread_join(in.thread, NULL), 0);
+    rc = migrate_logged(vm, &opts, &log, &stats, &in, &out_there, sv);
     if (rc < 0 || in.rc < 0)
         fail_msg("source: %s / destination: %s", rc < 0 ? hv_error_message(hv_error_last()) : "ok",
                  in.message);
