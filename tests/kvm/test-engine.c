@@ -307,7 +307,14 @@ static void test_worker_checksums_match_native(void **state)
     assert_int_equal(count, 6);
     assert_hv_error(hv_vm_progress(vm, 1, &marker, &count), HV_E_RANGE);
 
-    /* the guest's checksums are what the same kernels give natively */
+    /* the guest's checksums are what the same kernels give natively (in the plain build: a
+     * sanitizer's instrumentation of the kernels here makes that part minutes long, and
+     * checks nothing of the engine's) */
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+    printf("the native comparison runs in the plain build only\n");
+    finish(vm, plan);
+    return;
+#endif
     line = strstr(cap.text, "vcpu 0: memory 0x");
     assert_non_null(line);
     assert_int_equal(
