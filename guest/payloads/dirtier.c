@@ -70,8 +70,8 @@ int guest_main(uint32_t vcpu, const hv_guest_boot_info *info)
     }
     gprintf("vcpu %u: node %d, dirtying %llu pages at 0x%llx, %s%u MB/s\n", (unsigned int)vcpu,
             node, (unsigned long long)((pages + DIRTIER_STRIDE_PAGES - 1) / DIRTIER_STRIDE_PAGES),
-            (unsigned long long)base,
-            DIRTIER_RATE_MB_S ? "" : "as fast as it can, not ", (unsigned int)DIRTIER_RATE_MB_S);
+            (unsigned long long)base, DIRTIER_RATE_MB_S ? "" : "as fast as it can, not ",
+            (unsigned int)DIRTIER_RATE_MB_S);
 
     for (uint64_t sweep = 1;; sweep++) {
         for (uint64_t p = 0; p < pages; p += DIRTIER_STRIDE_PAGES) {
