@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "core/text.h"
 #include "plan/migration.h"
+#include "plan/plan.h"
 #include "plan/spec.h"
 
 #include <stddef.h>
@@ -86,15 +87,7 @@ int hv_migrate_incoming_options_init(hv_migrate_incoming_options *opts, unsigned
 /* The plan's first error finding as HV_E_PLAN. */
 static int refuse_plan(const hv_plan *plan)
 {
-    for (size_t i = 0; i < hv_plan_finding_count(plan); i++) {
-        const hv_finding *f = hv_plan_finding_at(plan, i);
-
-        if (hv_finding_severity(f) == HV_SEVERITY_ERROR)
-            return hv_error_set(HV_E_PLAN, hv_finding_path(f),
-                                "the plan has errors and cannot be realized: %s (%s)",
-                                hv_finding_message(f), hv_finding_code(f));
-    }
-    return hv_error_set(HV_E_PLAN, NULL, "the plan has errors and cannot be realized");
+    return hv_plan_refuse(plan, HV_E_PLAN, "the plan has errors and cannot be realized");
 }
 
 static hv_vm *new_vm(hv_conn *conn, void *data)
