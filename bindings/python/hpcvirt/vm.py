@@ -56,7 +56,7 @@ MIGRATE_OPTIONS_VERSION = 3  # HV_MIGRATE_OPTIONS_VERSION
 _MIGRATE_PROGRESS = ("round", "memory_bytes", "bytes_sent", "remaining_bytes",
                      "dirty_bytes_per_s", "bandwidth_bytes_per_s", "expected_downtime_ns",
                      "throttle_percent")
-MIGRATE_INCOMING_OPTIONS_VERSION = 1  # HV_MIGRATE_INCOMING_OPTIONS_VERSION
+MIGRATE_INCOMING_OPTIONS_VERSION = 2  # HV_MIGRATE_INCOMING_OPTIONS_VERSION
 
 # Vm.clone() modes (hv_vm_clone_mode): copy-on-write views of the parent's
 # memory, the memory copied, or fresh boots of the parent's payload (the
