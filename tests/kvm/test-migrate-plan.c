@@ -50,16 +50,24 @@ static void describe(const hv_plan *plan, uint64_t page_bytes, hv_kvm_snapshot_m
     m->plan_json = plan_json;
 }
 
+/* A host of `nodes` nodes of `cores` cores, `free` bytes and `free_2m` 2 MiB pages free on each. */
+static hv_host *host_of(unsigned int nodes, unsigned int cores, uint64_t free, uint64_t free_2m)
+{
+    test_host_params p = {.nodes = nodes,
+                          .cores_per_node = cores,
+                          .memory_per_node = free + GiB(2),
+                          .free_per_node = free,
+                          .free_2m_pages = free_2m,
+                          .remote_distance = 32};
+
+    return test_host(&p);
+}
+
 /* The source: the VM of `spec_json` planned on a host of `nodes` nodes of 8 cores. */
 static void source_vm(const char *spec_json, unsigned int nodes, uint64_t page_bytes,
                       hv_kvm_snapshot_meta *m)
 {
-    test_host_params p = {.nodes = nodes,
-                          .cores_per_node = 8,
-                          .memory_per_node = GiB(64),
-                          .free_per_node = GiB(60),
-                          .free_2m_pages = 8192};
-    hv_host *host = test_host(&p);
+    hv_host *host = host_of(nodes, 8, GiB(60), 8192);
     hv_plan *plan = test_plan(host, spec_json);
 
     assert_true(hv_plan_ok(plan));
@@ -80,12 +88,7 @@ static const char *affinity_of(const hv_kvm_snapshot_meta *m, unsigned int v)
  */
 static void test_placed_on_this_host(void **state)
 {
-    test_host_params p = {.nodes = 4,
-                          .cores_per_node = 4,
-                          .memory_per_node = GiB(32),
-                          .free_per_node = GiB(30),
-                          .remote_distance = 32};
-    hv_host *host = test_host(&p);
+    hv_host *host = host_of(4, 4, GiB(30), 0);
     hv_kvm_snapshot_meta m;
     hv_plan *plan = NULL;
 
@@ -124,9 +127,7 @@ static void test_placed_on_this_host(void **state)
 /* Dedicated placement: each vCPU goes to the host CPU the plan here pins it to. */
 static void test_dedicated_vcpus_pinned_here(void **state)
 {
-    test_host_params p = {
-        .nodes = 1, .cores_per_node = 16, .memory_per_node = GiB(64), .free_per_node = GiB(60)};
-    hv_host *host = test_host(&p);
+    hv_host *host = host_of(1, 16, GiB(60), 0);
     hv_kvm_snapshot_meta m;
     hv_plan *plan = NULL;
 
@@ -156,24 +157,17 @@ static void test_dedicated_vcpus_pinned_here(void **state)
  */
 static void test_layout_held_to_the_source(void **state)
 {
-    test_host_params big = {.nodes = 1,
-                            .cores_per_node = 32,
-                            .memory_per_node = GiB(256),
-                            .free_per_node = GiB(250),
-                            .free_2m_pages = 65536};
-    test_host_params no_huge = big;
     hv_host *host;
     hv_kvm_snapshot_meta m;
     hv_plan *plan = NULL;
 
     (void)state;
-    no_huge.free_2m_pages = 0;
     /* 4 KiB pages at the source: the node count is what is held */
     source_vm("{\"name\": \"auto4k\", \"vcpus\": 16, \"memory\": \"64GiB\", \"page_size\": "
               "\"4k\"}",
               2, 0, &m);
     assert_int_equal(m.node_count, 2);
-    host = test_host(&big);
+    host = host_of(1, 32, GiB(250), 65536);
     assert_hv_ok(hv_kvm_migrate_replan(&m, host, &plan));
     assert_int_equal(hv_plan_vnuma_node_count(plan), 2);
     assert_finding(plan, "plan.vnuma.shared-host-node", HV_SEVERITY_WARNING);
@@ -188,7 +182,7 @@ static void test_layout_held_to_the_source(void **state)
     source_vm("{\"name\": \"autopages\", \"vcpus\": 16, \"memory\": \"4GiB\"}", 2, 0, &m);
     assert_int_equal(m.node_count, 2);
     assert_int_equal(m.nodes[0].page_bytes, 2u << 20);
-    host = test_host(&no_huge);
+    host = host_of(1, 32, GiB(250), 0);
     assert_hv_error(hv_kvm_migrate_replan(&m, host, &plan), HV_E_PLAN);
     assert_null(plan);
     assert_error_mentions("this host cannot run the VM: vNUMA node 0 needs 1024 2 MiB pages on "
@@ -197,7 +191,7 @@ static void test_layout_held_to_the_source(void **state)
     assert_string_equal(hv_error_path(hv_error_last()), "page_size");
     hv_host_free(host);
     /* with them, the same VM is planned there in 2 MiB pages */
-    host = test_host(&big);
+    host = host_of(1, 32, GiB(250), 65536);
     assert_hv_ok(hv_kvm_migrate_replan(&m, host, &plan));
     assert_int_equal(hv_plan_vnode_page_bytes(hv_plan_vnuma_node_at(plan, 1)), 2u << 20);
     hv_plan_free(plan);
@@ -208,11 +202,7 @@ static void test_layout_held_to_the_source(void **state)
 /* A host too small for the VM refuses it with the planner's first error and its code. */
 static void test_host_too_small(void **state)
 {
-    test_host_params two_cpus = {
-        .nodes = 1, .cores_per_node = 2, .memory_per_node = GiB(64), .free_per_node = GiB(60)};
-    test_host_params little_memory = {
-        .nodes = 1, .cores_per_node = 16, .memory_per_node = GiB(4), .free_per_node = GiB(1)};
-    hv_host *host = test_host(&two_cpus);
+    hv_host *host = host_of(1, 2, GiB(60), 0);
     hv_kvm_snapshot_meta m;
     hv_plan *plan = NULL;
 
@@ -224,7 +214,7 @@ static void test_host_too_small(void **state)
     assert_error_mentions("this host cannot run the VM: 4 vCPUs on a host with 2 logical CPUs");
     assert_error_mentions("(plan.host.vcpus)");
     hv_host_free(host);
-    host = test_host(&little_memory);
+    host = host_of(1, 16, GiB(1), 0);
     assert_hv_error(hv_kvm_migrate_replan(&m, host, &plan), HV_E_PLAN);
     assert_error_mentions("vNUMA node 0 needs 8 GiB but host node 0 can give 1 GiB");
     assert_error_mentions("(plan.host.memory)");
@@ -235,12 +225,7 @@ static void test_host_too_small(void **state)
 /* META that gives one node another page size than the plan: no spec says that; refused. */
 static void test_layout_that_would_change(void **state)
 {
-    test_host_params p = {.nodes = 2,
-                          .cores_per_node = 8,
-                          .memory_per_node = GiB(64),
-                          .free_per_node = GiB(60),
-                          .free_2m_pages = 8192};
-    hv_host *host = test_host(&p);
+    hv_host *host = host_of(2, 8, GiB(60), 8192);
     hv_kvm_snapshot_meta m;
     hv_plan *plan = NULL;
 
@@ -267,9 +252,7 @@ static void test_plan_without_a_spec(void **state)
         "{\"spec\": {\"name\": \"x\", \"vcpus\": 0, \"memory\": \"1GiB\"}}",
         "{\"spec\": {\"name\": \"x\", \"vcpus\": 2, \"memory\": \"1GiB\", \"extra\": 1}}",
     };
-    test_host_params p = {
-        .nodes = 1, .cores_per_node = 8, .memory_per_node = GiB(64), .free_per_node = GiB(60)};
-    hv_host *host = test_host(&p);
+    hv_host *host = host_of(1, 8, GiB(60), 0);
 
     (void)state;
     for (size_t i = 0; i < sizeof(plans) / sizeof(plans[0]); i++) {
