@@ -1684,6 +1684,23 @@ static void incoming_finish(incoming *in)
     hv_conn_close(in->conn);
 }
 
+/* The destination ended with a refusal that says `why`, and kept nothing. */
+static void expect_destination_kept_nothing(incoming *in, const char *why)
+{
+    char **names = NULL;
+    size_t count = 0;
+
+    assert_int_equal(pthread_join(in->thread, NULL), 0);
+    assert_int_equal(in->rc, HV_E_MIGRATION);
+    if (!strstr(in->message, why) || !strstr(in->message, "nothing was kept"))
+        fail_msg("destination: %s", in->message);
+    assert_null(in->vm);
+    assert_hv_ok(hv_conn_list_vms(in->conn, &names, &count));
+    assert_int_equal(count, 0);
+    hv_strv_free(names, count);
+    incoming_finish(in);
+}
+
 /*
  * A worker that keeps dirtying its memory is migrated mid-computation to
  * another engine over a socketpair, with a key: it finishes there with the
@@ -2016,8 +2033,7 @@ static void test_migrate_broken_stream(void **state)
         incoming in;
         relay r;
         int a[2], b[2];
-        char dest[32], **names = NULL;
-        size_t count = 0;
+        char dest[32];
 
         wait_marker(vm, 3);
         assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, a), 0);
@@ -2034,17 +2050,8 @@ static void test_migrate_broken_stream(void **state)
         snprintf(dest, sizeof(dest), "fd:%d", a[0]);
         assert_hv_error(hv_vm_migrate(vm, dest, &opts), HV_E_MIGRATION);
         assert_error_mentions("runs on here");
-        assert_int_equal(pthread_join(in.thread, NULL), 0);
+        expect_destination_kept_nothing(&in, flip ? "does not authenticate" : "in the middle");
         assert_int_equal(pthread_join(r.thread, NULL), 0);
-        assert_int_equal(in.rc, HV_E_MIGRATION);
-        if (!strstr(in.message, flip ? "does not authenticate" : "in the middle"))
-            fail_msg("destination: %s", in.message);
-        assert_non_null(strstr(in.message, "nothing was kept"));
-        assert_null(in.vm);
-        assert_hv_ok(hv_conn_list_vms(in.conn, &names, &count));
-        assert_int_equal(count, 0);
-        hv_strv_free(names, count);
-        incoming_finish(&in);
         expect_source_runs_on(vm, mem, cpu, &out);
         for (int i = 0; i < 2; i++) {
             close(a[i]);
@@ -2278,8 +2285,7 @@ static void test_migrate_refused_by_a_small_host(void **state)
     hv_plan *plan;
     hv_vm *vm;
     incoming in;
-    char dest[32], **names = NULL;
-    size_t count = 0;
+    char dest[32];
     int sv[2];
 
     skip_under_tsan();
@@ -2300,16 +2306,7 @@ static void test_migrate_refused_by_a_small_host(void **state)
     assert_error_mentions("can give 8 MiB");
     assert_error_mentions("(plan.host.memory)");
     assert_error_mentions("runs on here");
-    assert_int_equal(pthread_join(in.thread, NULL), 0);
-    assert_int_equal(in.rc, HV_E_MIGRATION);
-    if (!strstr(in.message, "this host cannot run the VM") ||
-        !strstr(in.message, "nothing was kept"))
-        fail_msg("destination: %s", in.message);
-    assert_null(in.vm);
-    assert_hv_ok(hv_conn_list_vms(in.conn, &names, &count));
-    assert_int_equal(count, 0);
-    hv_strv_free(names, count);
-    incoming_finish(&in);
+    expect_destination_kept_nothing(&in, "this host cannot run the VM");
     expect_source_runs_on(vm, mem, cpu, &out);
     close(sv[0]);
     close(sv[1]);
