@@ -402,7 +402,7 @@ typedef enum hv_migrate_incoming_flags {
     HV_MIGRATE_INCOMING_PAUSED = 1 << 0 /**< leave the VM paused here */
 } hv_migrate_incoming_flags;
 
-#define HV_MIGRATE_INCOMING_OPTIONS_VERSION 1
+#define HV_MIGRATE_INCOMING_OPTIONS_VERSION 2
 typedef struct hv_migrate_incoming_options {
     unsigned int version;
     unsigned int flags; /**< HV_MIGRATE_INCOMING_* */
@@ -415,13 +415,19 @@ typedef struct hv_migrate_incoming_options {
     void *console_data;
     hv_vm_progress_fn progress;
     void *progress_data;
-    /** where each vNUMA node goes on this host (node_count entries); NULL: as on the source */
+    /** where each vNUMA node goes on this host (node_count entries); NULL: where this host's
+     * plan of the VM puts them (as on the source when it came without a plan) */
     const int *host_nodes;
     size_t host_node_count;
+    /* version 2 */
+    /** the inventory the VM is planned against here (the caller's, kept); NULL: this
+     * machine's, discovered when the VM arrives (hv_host_discover()) */
+    const hv_host *host;
 } hv_migrate_incoming_options;
 #define HV_MIGRATE_INCOMING_OPTIONS_INIT                                                           \
     {                                                                                              \
-        HV_MIGRATE_INCOMING_OPTIONS_VERSION, 0, NULL, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, 0  \
+        HV_MIGRATE_INCOMING_OPTIONS_VERSION, 0, NULL, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, 0, \
+            NULL                                                                                   \
     }
 HV_EXTERN int hv_migrate_incoming_options_init(hv_migrate_incoming_options *opts,
                                                unsigned int version);
@@ -430,10 +436,16 @@ HV_EXTERN int hv_migrate_incoming_options_init(hv_migrate_incoming_options *opts
  * The destination of a live migration (the built-in engine): take one VM
  * from `source` - "tcp://HOST:PORT" (listen there and accept one
  * connection) or "fd:N" (a connected socket the caller keeps) - and run it
- * here. The VM is checked before any memory comes (protocol version, key,
- * that it can be built here: vCPUs, memory, huge pages, host nodes) and
- * started only once all of it has arrived; on any failure nothing is kept
- * and the source, told why, goes on running its VM.
+ * here. The VM is checked before any memory comes: the protocol version,
+ * the key, and that this host can run it - a VM that came with a plan is
+ * planned again against this host (opts->host, or this machine's inventory)
+ * with the rules of hv_plan_create(), its vNUMA nodes, vCPUs and page size
+ * held to the source's (a live migration cannot change the guest's memory
+ * layout); a plan with errors is refused with the planner's first error,
+ * and the plan places each vNUMA node and vCPU on this host unless
+ * opts->host_nodes does. It is started only once all of it has arrived; on
+ * any failure nothing is kept and the source, told why, goes on running its
+ * VM.
  */
 HV_EXTERN int hv_vm_migrate_incoming(hv_conn *conn, const char *source,
                                      const hv_migrate_incoming_options *opts, hv_vm **vm);

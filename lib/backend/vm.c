@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "core/text.h"
 #include "plan/migration.h"
+#include "plan/plan.h"
 #include "plan/spec.h"
 
 #include <stddef.h>
@@ -77,24 +78,22 @@ int hv_migrate_options_init(hv_migrate_options *opts, unsigned int version)
                            __func__);
 }
 
+static size_t migrate_incoming_options_size(unsigned int version)
+{
+    return version == 1 ? offsetof(hv_migrate_incoming_options, host)
+                        : sizeof(hv_migrate_incoming_options);
+}
+
 int hv_migrate_incoming_options_init(hv_migrate_incoming_options *opts, unsigned int version)
 {
-    return hv_options_init(opts, sizeof(*opts), version, HV_MIGRATE_INCOMING_OPTIONS_VERSION,
-                           __func__);
+    return hv_options_init(opts, migrate_incoming_options_size(version), version,
+                           HV_MIGRATE_INCOMING_OPTIONS_VERSION, __func__);
 }
 
 /* The plan's first error finding as HV_E_PLAN. */
 static int refuse_plan(const hv_plan *plan)
 {
-    for (size_t i = 0; i < hv_plan_finding_count(plan); i++) {
-        const hv_finding *f = hv_plan_finding_at(plan, i);
-
-        if (hv_finding_severity(f) == HV_SEVERITY_ERROR)
-            return hv_error_set(HV_E_PLAN, hv_finding_path(f),
-                                "the plan has errors and cannot be realized: %s (%s)",
-                                hv_finding_message(f), hv_finding_code(f));
-    }
-    return hv_error_set(HV_E_PLAN, NULL, "the plan has errors and cannot be realized");
+    return hv_plan_refuse(plan, HV_E_PLAN, "the plan has errors and cannot be realized");
 }
 
 static hv_vm *new_vm(hv_conn *conn, void *data)
@@ -395,7 +394,8 @@ int hv_vm_migrate_incoming(hv_conn *conn, const char *source,
     if (rc < 0)
         return rc;
     if (opts)
-        memcpy(&full, opts, sizeof(full));
+        memcpy(&full, opts, migrate_incoming_options_size(opts->version));
+    full.version = HV_MIGRATE_INCOMING_OPTIONS_VERSION;
     if (full.key && full.key_bytes == 0)
         return hv_error_set(HV_E_INVAL, "key_bytes",
                             "hv_vm_migrate_incoming: a key of 0 bytes authenticates nothing: "

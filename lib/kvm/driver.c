@@ -300,6 +300,7 @@ static int kvm_vm_migrate_incoming(void *conn_data, const char *source,
         .timeout_ms = (int)(opts->timeout_ms > INT32_MAX ? INT32_MAX : opts->timeout_ms),
         .host_nodes = opts->host_nodes,
         .host_node_count = opts->host_node_count,
+        .host = opts->host,
     };
     hv_kvm_resume_params rp = {
         .name = opts->name,

@@ -16,6 +16,7 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "core/text.h"
+#include "kvm/migrate-plan.h"
 #include "kvm/migration-stream.h"
 #include "kvm/vcpu-state.h"
 #include "plan/spec.h"
@@ -769,6 +770,28 @@ static int receive_vcpu(destination *d, const uint8_t *data, size_t bytes)
     return 0;
 }
 
+/*
+ * A VM that came with a plan, planned on this host (p->host, or this machine's inventory
+ * now) and placed where that plan puts it unless p->host_nodes says where: refused with
+ * the planner's reason when this host cannot run it.
+ */
+static int plan_here(const hv_kvm_migrate_params *p, hv_kvm_snapshot_meta *m)
+{
+    hv_host *discovered = NULL;
+    hv_plan *plan = NULL;
+    int rc = p->host ? 0 : hv_host_discover(&discovered, NULL);
+
+    if (rc == 0)
+        rc = hv_kvm_migrate_replan(m, p->host ? p->host : discovered, &plan);
+    if (rc == 0 && !p->host_nodes)
+        rc = hv_kvm_migrate_place(plan, m);
+    if (rc == 0)
+        hv_log_debug("migrate", "destination: %s planned on this host", m->name);
+    hv_plan_free(plan);
+    hv_host_free(discovered);
+    return rc;
+}
+
 /* The VM the source described, with its memory backed and registered, or why not. */
 static int build_vm(hv_kvm_conn *conn, destination *d, const hv_kvm_migrate_params *p,
                     const hv_kvm_resume_params *rp, hv_kvm_snapshot_meta *m, const uint8_t *payload,
@@ -778,14 +801,14 @@ static int build_vm(hv_kvm_conn *conn, destination *d, const hv_kvm_migrate_para
     char quoted[HV_QUOTE_SIZE];
     int rc;
 
-    if (p->host_nodes) {
-        if (p->host_node_count != m->node_count)
-            return hv_error_set(HV_E_INVAL, NULL,
-                                "%zu host nodes were given for a VM of %zu vNUMA nodes",
-                                p->host_node_count, m->node_count);
-        for (size_t i = 0; i < m->node_count; i++)
-            m->nodes[i].host_node = p->host_nodes[i];
-    }
+    if (p->host_nodes && p->host_node_count != m->node_count)
+        return hv_error_set(HV_E_INVAL, NULL,
+                            "%zu host nodes were given for a VM of %zu vNUMA nodes",
+                            p->host_node_count, m->node_count);
+    if (m->plan_json && (rc = plan_here(p, m)) < 0)
+        return rc;
+    for (size_t i = 0; p->host_nodes && i < m->node_count; i++)
+        m->nodes[i].host_node = p->host_nodes[i];
     if (hv_kvm_conn_lookup(conn, rp->name ? rp->name : m->name, &existing) == 0) {
         hv_kvm_vm_unref(existing);
         return hv_error_set(HV_E_EXISTS, NULL,

@@ -21,9 +21,13 @@ typedef struct hv_kvm_migrate_params {
                                       * from it cancels the migration */
     void *progress_data;
     int timeout_ms; /* what each step waits for the peer; 0: 30 s */
-    /* destination only: where each vNUMA node goes on this host (NULL: as sent) */
+    /* destination only: where each vNUMA node goes on this host (NULL: where this host's
+     * plan puts them, or as sent for a VM without a plan) */
     const int *host_nodes;
     size_t host_node_count;
+    /* destination only: the inventory a VM with a plan is planned against (NULL: this
+     * machine's, discovered when it arrives) */
+    const hv_host *host;
 } hv_kvm_migrate_params;
 
 /* What each step waits for the peer: params->timeout_ms, or 30 s when it is 0. */
@@ -47,8 +51,10 @@ int hv_kvm_vm_migrate_out(hv_kvm_vm *vm, int fd, const hv_kvm_migrate_params *pa
                           hv_kvm_migrate_stats *stats);
 /*
  * Receive a VM over `fd` and run it here (listed under rp->name or the
- * source's name, paused where rp->paused or it was paused there). On any
- * failure nothing it built is kept, and the source is told why.
+ * source's name, paused where rp->paused or it was paused there). A VM with
+ * a plan is planned on this host first (kvm/migrate-plan.h) and refused with
+ * the planner's reason when it cannot run here. On any failure nothing it
+ * built is kept, and the source is told why.
  */
 int hv_kvm_vm_migrate_in(hv_kvm_conn *conn, int fd, const hv_kvm_migrate_params *params,
                          const hv_kvm_resume_params *rp, hv_kvm_vm **out);

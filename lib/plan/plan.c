@@ -326,6 +326,18 @@ const hv_finding *hv_plan_finding_at(const hv_plan *plan, size_t index)
     return plan && index < plan->findings.count ? &plan->findings.items[index] : NULL;
 }
 
+int hv_plan_refuse(const hv_plan *plan, int code, const char *what)
+{
+    for (size_t i = 0; i < plan->findings.count; i++) {
+        const hv_finding *f = &plan->findings.items[i];
+
+        if (hv_finding_severity(f) == HV_SEVERITY_ERROR)
+            return hv_error_set(code, hv_finding_path(f), "%s: %s (%s)", what,
+                                hv_finding_message(f), hv_finding_code(f));
+    }
+    return hv_error_set(code, NULL, "%s", what);
+}
+
 const hv_plan_vnode *hv_plan_vnuma_node_at(const hv_plan *plan, size_t index)
 {
     return plan && index < plan->nvnodes ? &plan->vnodes[index] : NULL;

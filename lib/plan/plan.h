@@ -96,6 +96,12 @@ int hv_plan_warning(hv_plan *plan, const char *code, const char *path, const cha
 int hv_plan_info(hv_plan *plan, const char *code, const char *path, const char *fmt, ...)
     HV_PRINTF(4, 5);
 
+/*
+ * Refuse a plan with errors: `code` with the first error finding's path and the message
+ * "<what>: <its message> (<its code>)", or just `what` when it has none. Returns `code`.
+ */
+int hv_plan_refuse(const hv_plan *plan, int code, const char *what);
+
 /* The steps, in the order hv_plan_create() runs them. */
 int hv_plan_devices(hv_plan *plan, const hv_host *host);
 int hv_plan_vnuma(hv_plan *plan, const hv_host *host);

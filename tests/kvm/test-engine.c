@@ -9,6 +9,7 @@
  * "SKIP: no /dev/kvm" and exits 77 (meson counts it as skipped).
  */
 #include "hv-test.h"
+#include "hv-tree.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -1648,9 +1649,10 @@ static void *incoming_main(void *arg)
     return NULL;
 }
 
-/* A destination on its own connection (another engine) reading from socket `fd`. */
-static void incoming_start(incoming *in, int fd, const char *key, console_capture *console,
-                           const int *host_nodes)
+/* A destination on its own connection (another engine) reading from socket `fd` that plans
+ * the VMs it takes against `inventory` (NULL: this machine's). */
+static void incoming_start_on(incoming *in, int fd, const char *key, console_capture *console,
+                              const int *host_nodes, const hv_host *inventory)
 {
     memset(in, 0, sizeof(*in));
     assert_hv_ok(hv_conn_open("kvm:///", &in->conn));
@@ -1662,7 +1664,14 @@ static void incoming_start(incoming *in, int fd, const char *key, console_captur
     in->console = console;
     in->opts.host_nodes = host_nodes;
     in->opts.host_node_count = host_nodes ? 2 : 0;
+    in->opts.host = inventory;
     assert_int_equal(pthread_create(&in->thread, NULL, incoming_main, in), 0);
+}
+
+static void incoming_start(incoming *in, int fd, const char *key, console_capture *console,
+                           const int *host_nodes)
+{
+    incoming_start_on(in, fd, key, console, host_nodes, NULL);
 }
 
 static void incoming_finish(incoming *in)
@@ -1673,6 +1682,23 @@ static void incoming_finish(incoming *in)
         hv_vm_free(in->vm);
     }
     hv_conn_close(in->conn);
+}
+
+/* The destination ended with a refusal that says `why`, and kept nothing. */
+static void expect_destination_kept_nothing(incoming *in, const char *why)
+{
+    char **names = NULL;
+    size_t count = 0;
+
+    assert_int_equal(pthread_join(in->thread, NULL), 0);
+    assert_int_equal(in->rc, HV_E_MIGRATION);
+    if (!strstr(in->message, why) || !strstr(in->message, "nothing was kept"))
+        fail_msg("destination: %s", in->message);
+    assert_null(in->vm);
+    assert_hv_ok(hv_conn_list_vms(in->conn, &names, &count));
+    assert_int_equal(count, 0);
+    hv_strv_free(names, count);
+    incoming_finish(in);
 }
 
 /*
@@ -2007,8 +2033,7 @@ static void test_migrate_broken_stream(void **state)
         incoming in;
         relay r;
         int a[2], b[2];
-        char dest[32], **names = NULL;
-        size_t count = 0;
+        char dest[32];
 
         wait_marker(vm, 3);
         assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, a), 0);
@@ -2025,17 +2050,8 @@ static void test_migrate_broken_stream(void **state)
         snprintf(dest, sizeof(dest), "fd:%d", a[0]);
         assert_hv_error(hv_vm_migrate(vm, dest, &opts), HV_E_MIGRATION);
         assert_error_mentions("runs on here");
-        assert_int_equal(pthread_join(in.thread, NULL), 0);
+        expect_destination_kept_nothing(&in, flip ? "does not authenticate" : "in the middle");
         assert_int_equal(pthread_join(r.thread, NULL), 0);
-        assert_int_equal(in.rc, HV_E_MIGRATION);
-        if (!strstr(in.message, flip ? "does not authenticate" : "in the middle"))
-            fail_msg("destination: %s", in.message);
-        assert_non_null(strstr(in.message, "nothing was kept"));
-        assert_null(in.vm);
-        assert_hv_ok(hv_conn_list_vms(in.conn, &names, &count));
-        assert_int_equal(count, 0);
-        hv_strv_free(names, count);
-        incoming_finish(&in);
         expect_source_runs_on(vm, mem, cpu, &out);
         for (int i = 0; i < 2; i++) {
             close(a[i]);
@@ -2237,6 +2253,65 @@ static void test_migrate_hugetlb_tracked_at_4k(void **state)
     close(sv[1]);
     incoming_finish(&in);
     finish(vm, plan);
+}
+
+/*
+ * A destination whose host is too small for the VM: one CPU and 8 MiB free for
+ * a VM of 16 MiB. Its plan of the VM has an error, so it refuses at the
+ * handshake, before any memory is sent, with the planner's reason; the source
+ * says so and runs on to the checksums of an uninterrupted run, and the
+ * destination keeps nothing.
+ */
+static void test_migrate_refused_by_a_small_host(void **state)
+{
+    static const hv_tree_entry small_host[] = {
+        {"proc/cpuinfo", "processor\t: 0\nmodel name\t: Small CPU\n\n", NULL},
+        {"proc/meminfo", "MemTotal:  32768 kB\nMemFree:  8192 kB\n", NULL},
+        {"sys/devices/system/cpu/online", "0\n", NULL},
+        {"sys/devices/system/cpu/cpu0/topology/physical_package_id", "0\n", NULL},
+        {"sys/devices/system/cpu/cpu0/topology/core_id", "0\n", NULL},
+        {"sys/devices/system/node/online", "0\n", NULL},
+        {"sys/devices/system/node/node0/cpulist", "0\n", NULL},
+        {"sys/devices/system/node/node0/meminfo",
+         "Node 0 MemTotal:  32768 kB\nNode 0 MemFree:  8192 kB\n", NULL},
+        {"sys/devices/system/node/node0/distance", "10\n", NULL},
+    };
+    hv_host_discover_options discover = HV_HOST_DISCOVER_OPTIONS_INIT;
+    unsigned long long mem, cpu;
+    hv_migrate_options opts = HV_MIGRATE_OPTIONS_INIT;
+    console_capture out = CONSOLE_CAPTURE_INIT;
+    const char *root = HV_TREE_CREATE(small_host);
+    hv_host *small = NULL;
+    hv_plan *plan;
+    hv_vm *vm;
+    incoming in;
+    char dest[32];
+    int sv[2];
+
+    skip_under_tsan();
+    assert_non_null(root);
+    discover.root = root;
+    discover.skip = HV_HOST_SKIP_PCI | HV_HOST_SKIP_RDMA;
+    assert_hv_ok(hv_host_discover(&small, &discover));
+    hv_tree_remove(root);
+    worker_reference("migs", &mem, &cpu);
+    plan = worker_plan("migs", 1, 1);
+    vm = run_vm("worker", plan, &out);
+    wait_marker(vm, 3);
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    incoming_start_on(&in, sv[1], NULL, NULL, NULL, small);
+    snprintf(dest, sizeof(dest), "fd:%d", sv[0]);
+    assert_hv_error(hv_vm_migrate(vm, dest, &opts), HV_E_MIGRATION);
+    assert_error_mentions("the destination refused the migration: this host cannot run the VM: ");
+    assert_error_mentions("can give 8 MiB");
+    assert_error_mentions("(plan.host.memory)");
+    assert_error_mentions("runs on here");
+    expect_destination_kept_nothing(&in, "this host cannot run the VM");
+    expect_source_runs_on(vm, mem, cpu, &out);
+    close(sv[0]);
+    close(sv[1]);
+    finish(vm, plan);
+    hv_host_free(small);
 }
 
 /* The numbers a ticker printed, in order, must be 0, 1, 2, ... with no gap or repeat:
@@ -2515,6 +2590,7 @@ int main(void)
         ENGINE_TEST(test_migrate_broken_stream),
         ENGINE_TEST(test_migrate_throttled_dirtier),
         ENGINE_TEST(test_migrate_hugetlb_tracked_at_4k),
+        ENGINE_TEST(test_migrate_refused_by_a_small_host),
         ENGINE_TEST(test_clone_at_an_io_exit),
         ENGINE_TEST(test_bad_input),
         ENGINE_TEST(test_no_kvm_device),

@@ -56,7 +56,7 @@ MIGRATE_OPTIONS_VERSION = 3  # HV_MIGRATE_OPTIONS_VERSION
 _MIGRATE_PROGRESS = ("round", "memory_bytes", "bytes_sent", "remaining_bytes",
                      "dirty_bytes_per_s", "bandwidth_bytes_per_s", "expected_downtime_ns",
                      "throttle_percent")
-MIGRATE_INCOMING_OPTIONS_VERSION = 1  # HV_MIGRATE_INCOMING_OPTIONS_VERSION
+MIGRATE_INCOMING_OPTIONS_VERSION = 2  # HV_MIGRATE_INCOMING_OPTIONS_VERSION
 
 # Vm.clone() modes (hv_vm_clone_mode): copy-on-write views of the parent's
 # memory, the memory copied, or fresh boots of the parent's payload (the
@@ -312,15 +312,21 @@ class Connection:
         return self._wrap(out[0])
 
     def migrate_incoming(self, source, key=None, timeout_ms=0, name=None, paused=False,
-                         console=None, progress=None, host_nodes=None):
+                         console=None, progress=None, host_nodes=None, host=None):
         """The destination of a live migration (the built-in engine): take
         one VM from `source` - "tcp://HOST:PORT" (listened on for one
         connection) or "fd:N" (a connected socket) - and return it running
         here. `key` (bytes or str) must be the source's; `timeout_ms` bounds
         each wait for the source (0: 30 s); `name` (None: the source's),
-        `paused`, `console` and `progress` as for create(); `host_nodes`
-        places each vNUMA node on a host node of this machine. On any
-        failure MigrationError, nothing is kept and the source runs on."""
+        `paused`, `console` and `progress` as for create(). A VM that came
+        with a plan is planned again on this host - `host`, an hpcvirt.Host
+        (None: this machine, discovered when the VM arrives) - and refused
+        with the planner's reason when it cannot run here; that plan places
+        its vNUMA nodes unless `host_nodes` does (a host node of this
+        machine per vNUMA node). On any failure MigrationError, nothing is
+        kept and the source runs on."""
+        if host is not None and not isinstance(host, Host):
+            raise TypeError(f"host must be an hpcvirt.Host, not {type(host).__name__}")
         opts = ffi.new("hv_migrate_incoming_options *")
         check(lib.hv_migrate_incoming_options_init(opts, MIGRATE_INCOMING_OPTIONS_VERSION))
         keep = []
@@ -337,6 +343,8 @@ class Connection:
             nodes = [int(n) for n in host_nodes]
             keep.append(ffi.new("int[]", nodes))
             opts.host_nodes, opts.host_node_count = keep[-1], len(nodes)
+        if host is not None:
+            opts.host = host._h  # `host` outlives the call: it is the caller's
         c_source = c_string(source, "source")
         out = ffi.new("hv_vm **")
         check(lib.hv_vm_migrate_incoming(self._handle(), c_source, opts, out))

@@ -427,6 +427,56 @@ def test_migrate_progress_throttle_and_cancel(conn, host):
         b.close()
 
 
+def test_migrate_refused_by_a_small_host(conn, host, worker_checksums, tmp_path):
+    """A destination given a host too small for the VM (one CPU, 8 MiB free for 16 MiB)
+    refuses it at the handshake with the planner's reason; the source runs on and finishes
+    with the checksums of an uninterrupted run."""
+    tree = {
+        "proc/cpuinfo": "processor\t: 0\nmodel name\t: Small CPU\n\n",
+        "proc/meminfo": "MemTotal:  32768 kB\nMemFree:  8192 kB\n",
+        "sys/devices/system/cpu/online": "0\n",
+        "sys/devices/system/cpu/cpu0/topology/physical_package_id": "0\n",
+        "sys/devices/system/cpu/cpu0/topology/core_id": "0\n",
+        "sys/devices/system/node/online": "0\n",
+        "sys/devices/system/node/node0/cpulist": "0\n",
+        "sys/devices/system/node/node0/meminfo":
+            "Node 0 MemTotal:  32768 kB\nNode 0 MemFree:  8192 kB\n",
+        "sys/devices/system/node/node0/distance": "10\n",
+    }
+    for path, text in tree.items():
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text(text)
+    small_host = Host.discover(root=str(tmp_path), skip_pci=True, skip_rdma=True)
+    destination = Connection("kvm:///")
+    ends = socket.socketpair()
+    result = {}
+
+    def receive():
+        try:
+            result["vm"] = destination.migrate_incoming(f"fd:{ends[1].fileno()}",
+                                                        timeout_ms=120000, host=small_host)
+        except hpcvirt.Error as exc:
+            result["error"] = exc
+
+    receiver = threading.Thread(target=receive)
+    receiver.start()
+    vm, console = start_caught(conn, worker_plan(host, "py-mig-small"), "worker")
+    with pytest.raises(hpcvirt.MigrationError, match="this host cannot run the VM") as exc:
+        vm.migrate(f"fd:{ends[0].fileno()}")
+    assert "(plan.host.memory)" in str(exc.value) and "runs on here" in str(exc.value)
+    receiver.join(timeout=300)
+    assert isinstance(result.get("error"), hpcvirt.MigrationError), result
+    assert "nothing was kept" in str(result["error"])
+    assert destination.list_vms() == []
+    assert vm.state == "running"
+    assert vm.wait(timeout_ms=120000) == 0
+    assert CHECKSUM.findall(console.text()) == worker_checksums
+    vm.undefine()
+    ends[0].close()
+    ends[1].close()
+    destination.close()
+
+
 def test_migrate_bad_input(conn, host):
     vm, _ = start_caught(conn, small(host, "py-mig-bad"), "clone-probe")
     with pytest.raises(hpcvirt.InvalidArgument, match="not a migration address"):

@@ -342,6 +342,16 @@ def test_migration_unsupported_by_the_test_driver(conn):
 
 
 @needs_libvirt
+def test_migrate_incoming_host_is_checked(conn):
+    # the inventory a destination plans against is an hpcvirt.Host, checked before anything
+    with pytest.raises(TypeError, match="hpcvirt.Host"):
+        conn.migrate_incoming("fd:0", host="dgx-a100-roce")
+    # libvirt's test driver receives no migrations of the built-in engine
+    with pytest.raises(hpcvirt.Unsupported, match="receiving migrated VMs"):
+        conn.migrate_incoming("fd:0", host=fixture_host())
+
+
+@needs_libvirt
 def test_migration_refused_for_gpu_passthrough(conn):
     plan = plan_on_fixture({"name": "hv-py-gpu", "vcpus": 4, "memory": "4GiB",
                             "accelerators": [{"pci_address": "0000:07:00.0"}]})
