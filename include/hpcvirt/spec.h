@@ -115,8 +115,8 @@ HV_EXTERN int hv_vm_spec_add_accelerator(hv_vm_spec *spec, const char *pci_addre
 /** `count` accelerators of a catalogue model ("a100-sxm4-80gb"). */
 HV_EXTERN int hv_vm_spec_add_accelerator_model(hv_vm_spec *spec, const char *model,
                                                unsigned int count, int mode, const char *mdev_type);
-/** A NIC: model "virtio-net" (or "vmxnet3", mapped to virtio-net), queues (0 = one per vCPU up to
- * 16). */
+/** A NIC: model "virtio-net" (libvirt's "virtio" is the same, kept as "virtio-net"; "vmxnet3" is
+ * mapped to virtio-net), queues (0 = one per vCPU up to 16). */
 HV_EXTERN int hv_vm_spec_add_nic(hv_vm_spec *spec, const char *model, unsigned int queues,
                                  unsigned int rss_flags, unsigned int tunnel_flags);
 /** An RDMA fabric attachment; mtu 0 = the port's. */

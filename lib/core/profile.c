@@ -83,11 +83,6 @@ size_t hv_profile_count(void)
     return N_PROFILES;
 }
 
-const hv_profile *hv_profile_at(size_t index)
-{
-    return index < N_PROFILES ? &profiles[index] : NULL;
-}
-
 const char *hv_profile_name_at(size_t index)
 {
     return index < N_PROFILES ? profiles[index].name : NULL;
@@ -100,8 +95,7 @@ const char *hv_profile_description(const char *name)
     return p ? p->description : NULL;
 }
 
-/* The profiles' names, ", "-separated, for messages. */
-static const char *profile_names(char *buf, size_t size)
+const char *hv_profile_names(char *buf, size_t size)
 {
     size_t len = 0;
 
@@ -109,6 +103,15 @@ static const char *profile_names(char *buf, size_t size)
     for (size_t i = 0; i < N_PROFILES && len < size; i++)
         len += (size_t)snprintf(buf + len, size - len, "%s%s", i ? ", " : "", profiles[i].name);
     return buf;
+}
+
+int hv_profile_unknown_error(int code, const char *path, const char *name)
+{
+    char quoted[HV_QUOTE_SIZE], names[128]; /* the caller's text: shown escaped */
+
+    return hv_error_set(code, path, "unknown maximums profile '%s': use one of %s",
+                        hv_quote(quoted, sizeof(quoted), name),
+                        hv_profile_names(names, sizeof(names)));
 }
 
 int hv_profile_limit(const char *name, const char *key, uint64_t *value)
@@ -119,14 +122,8 @@ int hv_profile_limit(const char *name, const char *key, uint64_t *value)
     HV_CHECK_ARG(key, "key");
     HV_CHECK_ARG(value, "value");
     p = hv_profile_find(name);
-    if (!p) {
-        char quoted[HV_QUOTE_SIZE], names[128]; /* the caller's text: shown escaped */
-
-        return hv_error_set(HV_E_NOTFOUND, NULL,
-                            "unknown maximums profile '%s': use one of %s (hv_profile_name_at())",
-                            hv_quote(quoted, sizeof(quoted), name),
-                            profile_names(names, sizeof(names)));
-    }
+    if (!p)
+        return hv_profile_unknown_error(HV_E_NOTFOUND, NULL, name);
 #define LIMIT(field)                                                                               \
     if (strcmp(key, #field) == 0) {                                                                \
         *value = p->field;                                                                         \

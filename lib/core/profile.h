@@ -30,6 +30,14 @@ typedef struct hv_profile {
 
 /* NULL or "" finds the default profile; unknown names give NULL. */
 const hv_profile *hv_profile_find(const char *name);
-const hv_profile *hv_profile_at(size_t index);
+
+/* The profiles' names, ", "-separated ("vsphere-6.7, kvm-q35, vsphere-6.0"), for messages. */
+const char *hv_profile_names(char *buf, size_t size);
+
+/*
+ * Record "unknown maximums profile 'NAME': use one of PROFILES" (NAME from outside, shown
+ * escaped) as the error `code` at `path` (NULL: none); returns `code`.
+ */
+int hv_profile_unknown_error(int code, const char *path, const char *name);
 
 #endif

@@ -166,14 +166,8 @@ int hv_host_discover(hv_host **out, const hv_host_discover_options *opts)
     if (!opts)
         opts = &defaults;
     profile = hv_profile_find(opts->profile);
-    if (!profile) {
-        char quoted[HV_QUOTE_SIZE];
-
-        return hv_error_set(HV_E_NOTFOUND, "profile",
-                            "unknown maximums profile '%s': use vsphere-6.7, kvm-q35 or "
-                            "vsphere-6.0",
-                            hv_quote(quoted, sizeof(quoted), opts->profile));
-    }
+    if (!profile)
+        return hv_profile_unknown_error(HV_E_NOTFOUND, "profile", opts->profile);
     rc = hv_sysfs_open(&fs, opts->root);
     if (rc < 0)
         return rc;

@@ -801,12 +801,8 @@ static int host_from_json_object(hv_host *host, json_object *root)
     if ((rc = hv_json_read_string(root, "profile", "", false, P, &s)) < 0)
         return rc;
     host->profile = hv_profile_find(s) ? hv_profile_find(s)->name : HV_DEFAULT_PROFILE;
-    if (rc == 0 && !hv_profile_find(s)) {
-        char quoted[HV_QUOTE_SIZE];
-
-        return hv_error_set(P, "profile", "unknown maximums profile '%s'",
-                            hv_quote(quoted, sizeof(quoted), s));
-    }
+    if (rc == 0 && !hv_profile_find(s))
+        return hv_profile_unknown_error(P, "profile", s);
     if ((rc = hv_json_read_object(root, "cpus", "", true, P, &cpus)) < 0 ||
         (rc = cpus_from_json(host, cpus)) < 0 ||
         (rc = hv_json_read_object(root, "memory", "", false, P, &memory)) < 0 ||

@@ -29,12 +29,8 @@ int hv_plan_create(const hv_host *host, const hv_vm_spec *spec, const hv_plan_op
     if (rc < 0)
         return rc;
     profile_name = opts && opts->profile ? opts->profile : spec->profile;
-    if (!hv_profile_find(profile_name)) {
-        char quoted[HV_QUOTE_SIZE];
-
-        return hv_error_set(HV_E_NOTFOUND, "profile", "unknown maximums profile '%s'",
-                            hv_quote(quoted, sizeof(quoted), profile_name));
-    }
+    if (!hv_profile_find(profile_name))
+        return hv_profile_unknown_error(HV_E_NOTFOUND, "profile", profile_name);
     {
         hv_arena arena = HV_ARENA_INIT(16384);
 

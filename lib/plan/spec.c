@@ -199,16 +199,11 @@ static int check_guest_phys_bits(int bits, const char *path)
 static int check_profile(const char *name, const char *path)
 {
     if (!name || !hv_profile_find(name) || !*name) {
-        char list[160] = "";
-
-        for (size_t i = 0; hv_profile_at(i); i++) {
-            strcat(list, i ? ", " : "");
-            strcat(list, hv_profile_at(i)->name);
-        }
-        char quoted[HV_QUOTE_SIZE];
+        char list[160], quoted[HV_QUOTE_SIZE];
 
         return hv_error_set(HV_E_SPEC, path, "%s '%s' is not a maximums profile: use one of %s",
-                            path, hv_quote(quoted, sizeof(quoted), name), list);
+                            path, hv_quote(quoted, sizeof(quoted), name),
+                            hv_profile_names(list, sizeof(list)));
     }
     return 0;
 }
@@ -217,11 +212,13 @@ static int check_nic_model(const char *model, const char *path)
 {
     char quoted[HV_QUOTE_SIZE];
 
-    if (model && (strcmp(model, "virtio-net") == 0 || strcmp(model, "vmxnet3") == 0))
+    if (model && (strcmp(model, "virtio-net") == 0 || strcmp(model, "virtio") == 0 ||
+                  strcmp(model, "vmxnet3") == 0))
         return 0;
     return hv_error_set(HV_E_SPEC, path,
-                        "%s '%s' is not a NIC model: use \"virtio-net\" (\"vmxnet3\" is "
-                        "accepted and mapped to virtio-net with the same features)",
+                        "%s '%s' is not a NIC model: use \"virtio-net\" (libvirt's \"virtio\" "
+                        "is the same; \"vmxnet3\" is accepted and mapped to virtio-net with the "
+                        "same features)",
                         path, hv_quote(quoted, sizeof(quoted), model));
 }
 
@@ -584,6 +581,8 @@ int hv_vm_spec_add_nic(hv_vm_spec *spec, const char *model, unsigned int queues,
         model = "virtio-net";
     if ((rc = check_nic_model(model, path)) < 0)
         return rc;
+    if (strcmp(model, "virtio") == 0) /* libvirt's name of it */
+        model = "virtio-net";
     snprintf(path, sizeof(path), "nics[%zu].queues", spec->nnics);
     if (queues > HV_SPEC_MAX_NIC_QUEUES)
         return hv_error_set(HV_E_SPEC, path, "%s must be 0 (automatic) or 1..%u (got %u)", path,

@@ -59,7 +59,9 @@ def test_help_lists_the_vm_commands():
 def test_command_help_names_the_default_uri(command):
     r = run(command, "--help")
     assert r.returncode == 0, r.stderr
-    assert r.stdout.startswith(f"Usage: hpcvirt {command} ")
+    # the one-line summary first, then the usage
+    summary, blank, usage = r.stdout.splitlines()[:3]
+    assert summary.endswith(".") and blank == "" and usage.startswith(f"Usage: hpcvirt {command} ")
     assert "--uri URI" in r.stdout
     assert "$HPCVIRT_DEFAULT_URI" in r.stdout
     assert run("help", command).stdout == r.stdout

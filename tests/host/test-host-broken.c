@@ -40,6 +40,21 @@ static const hv_finding *finding(const hv_host *host, const char *code)
     return NULL;
 }
 
+/* An unknown profile is refused with the list of the known ones, before the tree is read. */
+static void test_unknown_profile(void **state)
+{
+    hv_host_discover_options opts = HV_HOST_DISCOVER_OPTIONS_INIT;
+    hv_host *host = NULL;
+
+    opts.root = "/nonexistent";
+    opts.profile = "esxi-8";
+    assert_hv_error(hv_host_discover(&host, &opts), HV_E_NOTFOUND);
+    assert_null(host);
+    assert_error_mentions("unknown maximums profile 'esxi-8': use one of vsphere-6.7, kvm-q35, "
+                          "vsphere-6.0");
+    assert_string_equal(hv_error_path(hv_error_last()), "profile");
+}
+
 static void test_bad_roots(void **state)
 {
     hv_host_discover_options opts = HV_HOST_DISCOVER_OPTIONS_INIT;
@@ -284,9 +299,13 @@ static void test_host_json_errors(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_bad_roots),        cmocka_unit_test(test_bad_arguments),
-        cmocka_unit_test(test_proc_only),        cmocka_unit_test(test_garbage_files),
-        cmocka_unit_test(test_absurd_numbers),   cmocka_unit_test(test_truncated_and_unreadable),
+        cmocka_unit_test(test_unknown_profile),
+        cmocka_unit_test(test_bad_roots),
+        cmocka_unit_test(test_bad_arguments),
+        cmocka_unit_test(test_proc_only),
+        cmocka_unit_test(test_garbage_files),
+        cmocka_unit_test(test_absurd_numbers),
+        cmocka_unit_test(test_truncated_and_unreadable),
         cmocka_unit_test(test_host_json_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -225,6 +225,10 @@ static void test_firmware_and_maximums(void **state)
         opts.profile = "nope";
         assert_hv_error(hv_plan_create(host, spec, &opts, &plan), HV_E_NOTFOUND);
         assert_null(plan);
+        /* the message lists the profiles there are */
+        assert_error_mentions("unknown maximums profile 'nope': use one of vsphere-6.7, kvm-q35, "
+                              "vsphere-6.0");
+        assert_string_equal(hv_error_path(hv_error_last()), "profile");
         hv_vm_spec_free(spec);
     }
     hv_host_free(host);

@@ -81,6 +81,7 @@ static void test_setter_errors(void **state)
                     HV_E_SPEC);
     assert_string_equal(hv_error_path(hv_error_last()), "accelerators[0].count");
     assert_hv_error(hv_vm_spec_add_nic(spec, "e1000", 1, 0, 0), HV_E_SPEC);
+    assert_error_mentions("libvirt's \"virtio\" is the same");
     assert_hv_error(hv_vm_spec_add_nic(spec, NULL, 1, 0x80, 0), HV_E_SPEC);
     assert_hv_error(hv_vm_spec_add_rdma(spec, 0, 0, 1500), HV_E_SPEC);
     assert_string_equal(hv_error_path(hv_error_last()), "rdma[0].mtu");
@@ -218,6 +219,47 @@ static void assert_spec_refused(const char *json, int code, const char *path)
 }
 
 /* Issue 12: values json-c would silently change, or take though JSON has no such thing. */
+/* libvirt's name of the NIC model, "virtio", is virtio-net: kept as "virtio-net". */
+static void test_nic_model_virtio(void **state)
+{
+    hv_vm_spec *spec = NULL;
+    char *json = NULL;
+
+    assert_hv_ok(hv_vm_spec_new(&spec));
+    assert_hv_ok(hv_vm_spec_add_nic(spec, "virtio", 2, 0, 0));
+    assert_hv_ok(hv_vm_spec_to_json(spec, 0, &json));
+    assert_non_null(strstr(json, "\"model\":\"virtio-net\""));
+    assert_null(strstr(json, "\"virtio\""));
+    hv_free(json);
+    hv_vm_spec_free(spec);
+    assert_hv_ok(hv_vm_spec_from_json("{\"vcpus\": 2, \"memory\": \"1GiB\", \"nics\": "
+                                      "[{\"model\": \"virtio\"}]}",
+                                      &spec));
+    assert_hv_ok(hv_vm_spec_to_json(spec, 0, &json));
+    assert_non_null(strstr(json, "\"model\":\"virtio-net\""));
+    hv_free(json);
+    hv_vm_spec_free(spec);
+}
+
+/*
+ * A syntax error says where once: the message ends with "(line L, column C)" and the path is
+ * "line L", which the message already holds (the CLI prints it once).
+ */
+static void test_syntax_error_location(void **state)
+{
+    hv_vm_spec *spec = (hv_vm_spec *)0x1;
+    const char *message;
+
+    assert_hv_error(hv_vm_spec_from_json("{\"name\": \"x\",\n  \"vcpus\": tru}", &spec),
+                    HV_E_PARSE);
+    assert_null(spec);
+    message = hv_error_message(hv_error_last());
+    assert_string_equal(hv_error_path(hv_error_last()), "line 2");
+    assert_non_null(strstr(message, " (line 2, column 12)"));
+    assert_string_equal(strstr(message, " (line 2, column 12)"), " (line 2, column 12)");
+    assert_null(strstr(message, "(line 2, column 12) ("));
+}
+
 static void test_json_values_not_changed(void **state)
 {
     /* a NUL character cut the name short: "a" was planned */
@@ -461,6 +503,8 @@ int main(void)
         cmocka_unit_test(test_json_errors),
         cmocka_unit_test(test_json_forms),
         cmocka_unit_test(test_json_values_not_changed),
+        cmocka_unit_test(test_nic_model_virtio),
+        cmocka_unit_test(test_syntax_error_location),
         cmocka_unit_test(test_messages_quote_safely),
         cmocka_unit_test(test_json_lists_bounded),
         cmocka_unit_test(test_json_document_bounded),

@@ -30,6 +30,7 @@ struct cli_command {
     const char *name;
     const char *summary; /* the line `hpcvirt --help` prints */
     const char *usage;   /* options after the command name, for `hpcvirt NAME --help` */
+    const char *options; /* the options it takes, space-separated ("--uri --json") */
     /* argv[0] is the command's name; returns a CLI_EXIT_* code */
     int (*run)(const cli_command *cmd, int argc, char **argv);
     /* a command that takes only the VM's NAME (run = cli_vm_simple): the call; < 0 fails */
@@ -49,9 +50,30 @@ const char *cli_text(const char *text);
 /* "  error CODE (at PATH): MESSAGE", each through cli_text(). */
 void cli_print_finding(FILE *out, const hv_finding *f);
 
+/*
+ * Set when the command takes --json and was given it: errors go to stderr as one JSON object,
+ * {"error": {"code": -4, "name": "HV_E_PARSE", "message": ..., "path": ..., "context": ...}},
+ * not as "hpcvirt: error: CONTEXT: MESSAGE (at PATH) [HV_E_CODE]".
+ */
+extern bool cli_json_errors;
+
+/*
+ * Print an error in the tool's one format (text or, with cli_json_errors, JSON). `context`
+ * (what the tool was doing, or NULL) and `path` (NULL or "": none) may hold any bytes; in the
+ * text form the path is left out when the message gives it in parentheses already (a syntax
+ * error's "(line 3, column 12)").
+ */
+void cli_print_error(const char *context, int code, const char *message, const char *path);
+
+/* text.c: `text` as a JSON string, quotes included (bytes that are not UTF-8 as U+FFFD). */
+void cli_print_json_string(FILE *out, const char *text);
+
 /* args.c: the command line */
 
-/* Print a usage problem for a command and return CLI_EXIT_USAGE. */
+/*
+ * Print a usage problem for a command (cmd NULL: the command line as a whole) as an error
+ * [HV_E_INVAL], then how to get help, and return CLI_EXIT_USAGE.
+ */
 int cli_usage_error(const cli_command *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
@@ -60,21 +82,29 @@ typedef struct cli_args {
     const char *uri;
     const char *pos[3];
     int npos;
-    const char *host_root, *host_json, *backend_options;
+    const char *host_root, *host_json, *profile, *backend_options;
+    const char *domain_type, *network, *interval_ms, *cpus;
     const char *timeout, *bandwidth, *max_downtime;
     const char *spec, *vcpus, *memory, *suspend_after, *snapshot;
     const char *name, *count, *mode, *threads, *name_pattern, *identity;
     const char *migrate_to, *migrate_after, *key_file;
-    bool start, keep_running, paused, offline, eager, stats, prepare, wait, throttle;
+    bool start, keep_running, paused, offline, eager, stats, prepare, wait, throttle, json, xml;
 } cli_args;
 
 /*
- * Parse argv (argv[0] is the command name): --uri and the options in
- * `allowed` (space-separated), and between `min_pos` and `max_pos` operands
- * (`operands` names them for the usage message). "--" ends the options.
+ * Parse argv (argv[0] is the command name): the options in cmd->options (--root is
+ * --host-root's other name) and between `min_pos` and `max_pos` operands (`operands` names them
+ * for the usage message). "--" ends the options. An unknown option is a usage error that names
+ * the nearest one the command takes; --json, where taken, sets cli_json_errors first.
  */
-int cli_parse_args(const cli_command *cmd, int argc, char **argv, const char *allowed, int min_pos,
-                   int max_pos, const char *operands, cli_args *a);
+int cli_parse_args(const cli_command *cmd, int argc, char **argv, int min_pos, int max_pos,
+                   const char *operands, cli_args *a);
+/*
+ * How far `typed` is from `candidate` (its first `candidate_len` bytes) in edits (an insertion,
+ * deletion, change or swap of neighbours each count 1); SIZE_MAX when it is too far to be a typo
+ * of it. For "did you mean" suggestions.
+ */
+size_t cli_typo_distance(const char *typed, const char *candidate, size_t candidate_len);
 /* A whole number 0..max for option `name`; a usage error otherwise. */
 int cli_parse_number(const cli_command *cmd, const char *name, const char *text,
                      unsigned long long max, unsigned long long *out);
@@ -83,7 +113,7 @@ int cli_parse_timeout(const cli_command *cmd, const char *text, int *timeout_ms)
 
 /* common.c: errors, files, the connection and its VMs, new VMs */
 
-/* Print the calling thread's last hpcvirt error as "hpcvirt: error: MSG (at PATH)". */
+/* Print the calling thread's last hpcvirt error (cli_print_error()); CLI_EXIT_FAILURE. */
 int cli_fail(const char *context);
 
 /* cli_fail(), returning CLI_EXIT_REJECTED when the error is a plan's errors (HV_E_PLAN). */

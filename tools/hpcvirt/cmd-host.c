@@ -169,26 +169,16 @@ static int run_host(const cli_command *cmd, int argc, char **argv)
 {
     hv_host_discover_options opts = HV_HOST_DISCOVER_OPTIONS_INIT;
     hv_host *host = NULL;
-    bool json = false;
-    int rc;
+    cli_args a;
+    int rc = cli_parse_args(cmd, argc, argv, 0, 0, "no operands", &a);
 
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--json") == 0) {
-            json = true;
-        } else if (strcmp(argv[i], "--root") == 0 || strcmp(argv[i], "--profile") == 0) {
-            if (i + 1 >= argc)
-                return cli_usage_error(cmd, "%s needs a value", argv[i]);
-            if (strcmp(argv[i], "--root") == 0)
-                opts.root = argv[++i];
-            else
-                opts.profile = argv[++i];
-        } else {
-            return cli_usage_error(cmd, "unknown option '%s'", argv[i]);
-        }
-    }
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    opts.root = a.host_root;
+    opts.profile = a.profile;
     if (hv_host_discover(&host, &opts) < 0)
         return cli_fail("host discovery");
-    if (json) {
+    if (a.json) {
         char *text = NULL;
 
         rc = hv_host_to_json(host, HV_JSON_PRETTY, &text);
@@ -206,7 +196,13 @@ static int run_host(const cli_command *cmd, int argc, char **argv)
 const cli_command cli_cmd_host = {
     .name = "host",
     .summary = "Show the host inventory: CPUs, NUMA nodes, huge pages, accelerators, RDMA.",
-    .usage = "[--root DIR] [--profile NAME] [--json]",
+    .usage = "[--host-root DIR] [--profile NAME] [--json]\n"
+             "  --host-root DIR  (or --root DIR) read the host from the tree under DIR (a copy of\n"
+             "                   /sys and /proc, e.g. tests/fixtures/hosts/dgx-a100-roce) instead\n"
+             "                   of this machine\n"
+             "  --profile NAME   the maximums profile the host's findings are checked against\n"
+             "  --json           print the host document (docs/host-json.md); errors are JSON too",
+    .options = "--host-root --profile --json",
     .run = run_host,
 };
 
@@ -216,27 +212,18 @@ static int run_frequency(const cli_command *cmd, int argc, char **argv)
     hv_host_discover_options dopts = HV_HOST_DISCOVER_OPTIONS_INIT;
     hv_host *host = NULL;
     hv_freq_sample *sample = NULL;
-    bool json = false;
+    cli_args a;
+    unsigned long long ms = 0;
+    int rc = cli_parse_args(cmd, argc, argv, 0, 0, "no operands", &a);
+    bool json = a.json;
 
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--json") == 0) {
-            json = true;
-        } else if (strcmp(argv[i], "--interval-ms") == 0 || strcmp(argv[i], "--cpus") == 0) {
-            if (i + 1 >= argc)
-                return cli_usage_error(cmd, "%s needs a value", argv[i]);
-            if (strcmp(argv[i], "--cpus") == 0) {
-                opts.cpulist = argv[++i];
-            } else {
-                char *end;
-                unsigned long ms = strtoul(argv[++i], &end, 10);
-                if (*end || end == argv[i] || ms > 60000)
-                    return cli_usage_error(cmd, "--interval-ms wants milliseconds (0-60000)");
-                opts.interval_ms = (unsigned int)ms;
-            }
-        } else {
-            return cli_usage_error(cmd, "unknown option '%s'", argv[i]);
-        }
-    }
+    if (rc == CLI_EXIT_OK && a.interval_ms)
+        rc = cli_parse_number(cmd, "--interval-ms", a.interval_ms, 60000, &ms);
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    if (a.interval_ms)
+        opts.interval_ms = (unsigned int)ms;
+    opts.cpulist = a.cpus;
     dopts.skip = HV_HOST_SKIP_PCI | HV_HOST_SKIP_RDMA;
     if (hv_host_discover(&host, &dopts) < 0)
         return cli_fail("host discovery");
@@ -267,6 +254,11 @@ static int run_frequency(const cli_command *cmd, int argc, char **argv)
 const cli_command cli_cmd_frequency = {
     .name = "frequency",
     .summary = "Sample each CPU's effective frequency (APERF/MPERF, the turbo ratio).",
-    .usage = "[--interval-ms MS] [--cpus LIST] [--json]",
+    .usage = "[--interval-ms MS] [--cpus LIST] [--json]\n"
+             "  --interval-ms MS  how long to count, in milliseconds (0 to 60000; default: the\n"
+             "                    library's)\n"
+             "  --cpus LIST       the CPUs to sample (0-3,8; default: all)\n"
+             "  --json            print {\"source\", \"cpus\": [...]}; errors are JSON too",
+    .options = "--interval-ms --cpus --json",
     .run = run_frequency,
 };

@@ -118,8 +118,7 @@ static int run_migrate_listen(const cli_command *cmd, int argc, char **argv)
     char *key = NULL;
     int rc, timeout_ms = -1;
 
-    rc = cli_parse_args(cmd, argc, argv, "--key-file --timeout --name --stats --paused", 1, 1,
-                        "the ADDRESS to listen on (tcp://HOST:PORT)", &a);
+    rc = cli_parse_args(cmd, argc, argv, 1, 1, "the ADDRESS to listen on (tcp://HOST:PORT)", &a);
     if (rc != CLI_EXIT_OK || (rc = cli_parse_timeout(cmd, a.timeout, &timeout_ms)) != CLI_EXIT_OK)
         return rc;
     if (a.key_file && !(key = read_key(a.key_file)))
@@ -149,7 +148,8 @@ out:
 const cli_command cli_cmd_migrate_listen = {
     .name = "migrate-listen",
     .summary = "Receive one live-migrated VM (built-in engine) and run it to its end.",
-    .usage = "ADDRESS [--key-file FILE] [--timeout SECONDS] [--name NAME] [--stats] [--uri URI]\n"
+    .usage = "ADDRESS [--key-file FILE] [--timeout SECONDS] [--name NAME] [--stats] [--paused]\n"
+             "                              [--uri URI]\n"
              "  ADDRESS      tcp://HOST:PORT to listen on for one source ('hpcvirt run ...\n"
              "               --migrate-to tcp://HOST:PORT' there)\n"
              "  --key-file F the shared secret the source was given (its bytes; a trailing\n"
@@ -157,8 +157,12 @@ const cli_command cli_cmd_migrate_listen = {
              "  --timeout S  how long to wait for the source, and at each step (default 30)\n"
              "  --name NAME  the VM's name here (default: the source's)\n"
              "  --stats      print the VM's exit counters and times to stderr at the end\n"
+             "  --paused     take the VM in with its vCPUs paused and exit 0 once it is here\n"
+             "               (it ends with the command)\n"
+             "  --uri URI    kvm:/// (the default): the built-in engine's migration\n"
              "Prints the guest's console from the migration on. Exit status as 'run': 0 the guest\n"
              "exited with 0, 3 with another code, 1 the migration failed (nothing was kept;\n"
              "the source runs on) or the guest crashed.",
+    .options = "--uri --key-file --timeout --name --stats --paused",
     .run = run_migrate_listen,
 };

@@ -14,9 +14,65 @@ static const char *size_text(uint64_t bytes, char *buf, size_t len)
     return buf;
 }
 
-static void print_plan(const hv_plan *plan)
+/* Whether devices `i` and `j` of the plan come from the same spec entry ("accelerators[0]"). */
+static bool same_entry(const hv_plan *plan, size_t i, size_t j)
+{
+    return j < hv_plan_device_count(plan) &&
+           strcmp(hv_plan_device_spec_path(hv_plan_device_at(plan, i)),
+                  hv_plan_device_spec_path(hv_plan_device_at(plan, j))) == 0;
+}
+
+/*
+ * One line per spec entry: what it asked for (from its first device), then its devices' host
+ * PCI functions, each run on the same host node followed by where it sits:
+ * "accelerators[0]: 8 x accelerator a100: 0000:07:00.0, 0000:0f:00.0 (host node 0 -> vNUMA node
+ * 0), ...".
+ */
+static void print_devices(const hv_plan *plan)
 {
     static const char *const type_names[] = {"", "accelerator", "nic", "rdma"};
+
+    for (size_t first = 0, end; first < hv_plan_device_count(plan); first = end) {
+        const hv_plan_device *d = hv_plan_device_at(plan, first);
+        int type = hv_plan_device_type_of(d);
+        bool listed = false;
+
+        for (end = first + 1; same_entry(plan, first, end);)
+            end++;
+        printf("  %s: ", cli_text(hv_plan_device_spec_path(d)));
+        if (end - first > 1)
+            printf("%zu x ", end - first);
+        printf("%s", type_names[type]);
+        if (*hv_plan_device_model(d))
+            printf(" %s", cli_text(hv_plan_device_model(d)));
+        if (*hv_plan_device_mdev_type(d))
+            printf(" vGPU %s", cli_text(hv_plan_device_mdev_type(d)));
+        if (*hv_plan_device_rdma_name(d))
+            printf(" %s", cli_text(hv_plan_device_rdma_name(d)));
+        if (type == HV_PLAN_DEVICE_NIC)
+            printf(" %u queues", hv_plan_device_queues(d));
+        if (type == HV_PLAN_DEVICE_RDMA && hv_plan_device_mtu(d))
+            printf(" MTU %u", hv_plan_device_mtu(d));
+        for (size_t i = first; i < end; i++) {
+            const hv_plan_device *e = hv_plan_device_at(plan, i);
+            const hv_plan_device *next = i + 1 < end ? hv_plan_device_at(plan, i + 1) : NULL;
+
+            if (*hv_plan_device_pci_address(e)) {
+                printf("%s%s", listed ? ", " : ": ", cli_text(hv_plan_device_pci_address(e)));
+                listed = true;
+            }
+            if (hv_plan_device_host_node(e) >= 0 &&
+                (!next || hv_plan_device_host_node(next) != hv_plan_device_host_node(e) ||
+                 hv_plan_device_vnode(next) != hv_plan_device_vnode(e)))
+                printf(" (host node %d -> vNUMA node %d)", hv_plan_device_host_node(e),
+                       hv_plan_device_vnode(e));
+        }
+        printf("\n");
+    }
+}
+
+static void print_plan(const hv_plan *plan)
+{
     char a[32], b[32];
     size_t errors = 0, warnings = 0;
 
@@ -55,116 +111,103 @@ static void print_plan(const hv_plan *plan)
         }
         printf("\n");
     }
-    printf("  MMIO: BARs %s (%llu bytes)",
-           size_text(hv_plan_mmio_bar_total_bytes(plan), a, sizeof(a)),
-           (unsigned long long)hv_plan_mmio_bar_total_bytes(plan));
+    printf("  MMIO: ");
+    if (hv_plan_mmio_bar_total_bytes(plan))
+        printf("BARs %s (%llu bytes); ",
+               size_text(hv_plan_mmio_bar_total_bytes(plan), a, sizeof(a)),
+               (unsigned long long)hv_plan_mmio_bar_total_bytes(plan));
     if (hv_plan_mmio_window_bytes(plan))
-        printf(", 64-bit window %s at %s", size_text(hv_plan_mmio_window_bytes(plan), a, sizeof(a)),
+        printf("64-bit window %s at %s; ", size_text(hv_plan_mmio_window_bytes(plan), a, sizeof(a)),
                size_text(hv_plan_mmio_window_base(plan), b, sizeof(b)));
-    printf("; needs %u guest physical-address bits, gets %u%s (host %u): %s\n",
+    printf("needs %u guest physical-address bits, gets %u%s (host %u): %s\n",
            hv_plan_guest_phys_bits_required(plan),
            hv_plan_guest_phys_bits(plan) ? hv_plan_guest_phys_bits(plan) : 40,
            hv_plan_guest_phys_bits_passthrough(plan) ? " passed through"
            : hv_plan_guest_phys_bits(plan)           ? ""
                                                      : " by default",
            hv_plan_host_phys_bits(plan), hv_plan_mmio_feasible(plan) ? "feasible" : "NOT feasible");
-    for (size_t i = 0; i < hv_plan_device_count(plan); i++) {
-        const hv_plan_device *d = hv_plan_device_at(plan, i);
-        int type = hv_plan_device_type_of(d);
-
-        printf("  %s %s:", cli_text(hv_plan_device_spec_path(d)), type_names[type]);
-        if (*hv_plan_device_pci_address(d))
-            printf(" %s", cli_text(hv_plan_device_pci_address(d)));
-        if (*hv_plan_device_model(d))
-            printf(" %s", cli_text(hv_plan_device_model(d)));
-        if (*hv_plan_device_mdev_type(d))
-            printf(" vGPU %s", cli_text(hv_plan_device_mdev_type(d)));
-        if (*hv_plan_device_rdma_name(d))
-            printf(" %s", cli_text(hv_plan_device_rdma_name(d)));
-        if (type == HV_PLAN_DEVICE_NIC)
-            printf(" %u queues", hv_plan_device_queues(d));
-        if (type == HV_PLAN_DEVICE_RDMA && hv_plan_device_mtu(d))
-            printf(" MTU %u", hv_plan_device_mtu(d));
-        if (hv_plan_device_host_node(d) >= 0)
-            printf(", host node %d -> vNUMA node %d", hv_plan_device_host_node(d),
-                   hv_plan_device_vnode(d));
-        printf("\n");
-    }
-    printf("  live migration: %s\n", hv_plan_live_migratable(plan) ? "yes" : "no");
+    print_devices(plan);
+    /* a plan with errors runs nowhere: it is not judged movable */
+    printf("  live migration: %s\n", !hv_plan_ok(plan)               ? "no (the plan has errors)"
+                                     : hv_plan_live_migratable(plan) ? "yes"
+                                                                     : "no");
     for (size_t i = 0; i < hv_plan_migration_reason_count(plan); i++)
         printf("    - %s\n", cli_text(hv_plan_migration_reason_at(plan, i)));
     for (size_t i = 0; i < hv_plan_finding_count(plan); i++)
         cli_print_finding(stdout, hv_plan_finding_at(plan, i));
 }
 
+/*
+ * Without a network the domain XML gives NICs user-mode networking, which has one queue: say so
+ * for each NIC whose queues or RSS that drops, as a finding is printed.
+ */
+static void warn_user_networking(const hv_plan *plan)
+{
+    for (size_t i = 0; i < hv_plan_device_count(plan); i++) {
+        const hv_plan_device *d = hv_plan_device_at(plan, i);
+
+        if (hv_plan_device_type_of(d) == HV_PLAN_DEVICE_NIC && hv_plan_device_queues(d) >= 2)
+            fprintf(stderr,
+                    "  warning xml.nic.user-networking (at %s): without --network the NIC has "
+                    "user-mode networking, which has one queue: its %u queues%s are left out of "
+                    "the XML; name a libvirt network (--network default) to keep them\n",
+                    cli_text(hv_plan_device_spec_path(d)), hv_plan_device_queues(d),
+                    hv_plan_device_rss_flags(d) ? " and RSS" : "");
+    }
+}
+
+static int print_xml(const hv_plan *plan, const cli_args *a)
+{
+    hv_libvirt_xml_options opts = HV_LIBVIRT_XML_OPTIONS_INIT;
+    char *text = NULL;
+    int rc;
+
+    opts.domain_type = a->domain_type;
+    opts.network = a->network;
+    if (hv_plan_to_libvirt_xml(plan, &opts, &text) < 0) {
+        /* a plan with errors is a rejected input, like the human view's exit 2 */
+        rc = cli_fail_plan("domain XML");
+    } else {
+        if (!a->network)
+            warn_user_networking(plan);
+        fputs(text, stdout);
+        rc = CLI_EXIT_OK;
+    }
+    hv_free(text);
+    return rc;
+}
+
 static int run_plan(const cli_command *cmd, int argc, char **argv)
 {
-    const char *spec_path = NULL, *root = NULL, *host_json = NULL, *profile = NULL;
     hv_plan_options opts = HV_PLAN_OPTIONS_INIT;
-    hv_libvirt_xml_options xml_opts = HV_LIBVIRT_XML_OPTIONS_INIT;
     hv_host *host = NULL;
     hv_vm_spec *spec = NULL;
     hv_plan *plan = NULL;
-    bool json = false, xml = false;
-    int rc;
+    cli_args a;
+    int rc = cli_parse_args(cmd, argc, argv, 1, 1, "the spec file, SPEC.json (or - for stdin)", &a);
 
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--json") == 0) {
-            json = true;
-        } else if (strcmp(argv[i], "--xml") == 0) {
-            xml = true;
-        } else if (strcmp(argv[i], "--host-root") == 0 || strcmp(argv[i], "--host-json") == 0 ||
-                   strcmp(argv[i], "--profile") == 0 || strcmp(argv[i], "--domain-type") == 0) {
-            if (i + 1 >= argc)
-                return cli_usage_error(cmd, "%s needs a value", argv[i]);
-            if (strcmp(argv[i], "--host-root") == 0)
-                root = argv[++i];
-            else if (strcmp(argv[i], "--host-json") == 0)
-                host_json = argv[++i];
-            else if (strcmp(argv[i], "--domain-type") == 0)
-                xml_opts.domain_type = argv[++i];
-            else
-                profile = argv[++i];
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            return cli_usage_error(cmd, "unknown option '%s'", argv[i]);
-        } else if (!spec_path) {
-            spec_path = argv[i];
-        } else {
-            return cli_usage_error(cmd, "one spec at a time ('%s' is extra)", argv[i]);
-        }
-    }
-    if (!spec_path)
-        return cli_usage_error(cmd, "give the spec file (or - for stdin)");
-    if (root && host_json)
-        return cli_usage_error(cmd, "--host-root and --host-json exclude each other");
-    if (json && xml)
-        return cli_usage_error(cmd, "--json and --xml exclude each other");
-    if (xml_opts.domain_type && strcmp(xml_opts.domain_type, "kvm") != 0 &&
-        strcmp(xml_opts.domain_type, "qemu") != 0)
-        return cli_usage_error(cmd, "--domain-type is kvm or qemu, not '%s'", xml_opts.domain_type);
-    if (xml_opts.domain_type && !xml)
-        return cli_usage_error(cmd, "--domain-type goes with --xml");
-    if ((rc = cli_load_spec(spec_path, &spec)) != CLI_EXIT_OK)
+    if (rc != CLI_EXIT_OK)
         return rc;
-    if ((rc = cli_load_host(root, host_json, &host)) != CLI_EXIT_OK) {
+    if (a.host_root && a.host_json)
+        return cli_usage_error(cmd, "--host-root and --host-json exclude each other");
+    if (a.json && a.xml)
+        return cli_usage_error(cmd, "--json and --xml exclude each other");
+    if (a.domain_type && strcmp(a.domain_type, "kvm") != 0 && strcmp(a.domain_type, "qemu") != 0)
+        return cli_usage_error(cmd, "--domain-type is kvm or qemu, not '%s'", a.domain_type);
+    if ((a.domain_type || a.network) && !a.xml)
+        return cli_usage_error(cmd, "--domain-type and --network go with --xml");
+    if ((rc = cli_load_spec(a.pos[0], &spec)) != CLI_EXIT_OK)
+        return rc;
+    if ((rc = cli_load_host(a.host_root, a.host_json, &host)) != CLI_EXIT_OK) {
         hv_vm_spec_free(spec);
         return rc;
     }
-    opts.profile = profile;
+    opts.profile = a.profile;
     if (hv_plan_create(host, spec, &opts, &plan) < 0) {
         rc = cli_fail("planning");
-    } else if (xml) {
-        char *text = NULL;
-
-        if (hv_plan_to_libvirt_xml(plan, &xml_opts, &text) < 0) {
-            /* a plan with errors is a rejected input, like the human view's exit 2 */
-            rc = cli_fail_plan("domain XML");
-        } else {
-            fputs(text, stdout);
-            rc = CLI_EXIT_OK;
-        }
-        hv_free(text);
-    } else if (json) {
+    } else if (a.xml) {
+        rc = print_xml(plan, &a);
+    } else if (a.json) {
         char *text = NULL;
 
         if (hv_plan_to_json(plan, HV_JSON_PRETTY, &text) < 0) {
@@ -187,7 +230,24 @@ static int run_plan(const cli_command *cmd, int argc, char **argv)
 const cli_command cli_cmd_plan = {
     .name = "plan",
     .summary = "Plan a VM spec on a host: vNUMA, MMIO budget, pages, devices, findings.",
-    .usage = "SPEC.json [--host-root DIR | --host-json FILE] [--profile NAME] "
-             "[--json | --xml [--domain-type kvm|qemu]]",
+    .usage = "SPEC.json [--host-root DIR | --host-json FILE] [--profile NAME]\n"
+             "                    [--json | --xml [--domain-type kvm|qemu] [--network NAME]]\n"
+             "  SPEC.json          the VM spec (docs/spec-json.md); - reads it from stdin\n"
+             "  --host-root DIR    (or --root DIR) plan on the host whose tree is under DIR (a\n"
+             "                     copy of /sys and /proc, e.g. tests/fixtures/hosts/NAME)\n"
+             "  --host-json FILE   plan on the host in FILE ('hpcvirt host --json' wrote it)\n"
+             "                     default for both: this machine\n"
+             "  --profile NAME     the maximums profile the plan is checked against, instead of\n"
+             "                     the spec's (below)\n"
+             "  --json             print the plan document (docs/plan-json.md); errors are JSON\n"
+             "  --xml              print the libvirt domain XML the libvirt backend would define\n"
+             "  --domain-type T    with --xml: kvm (default: hardware virtualization) or qemu\n"
+             "                     (software emulation, for hosts without /dev/kvm: slow, but\n"
+             "                     no KVM needed); as create's --backend-options domain_type=T\n"
+             "  --network NAME     with --xml: the libvirt network the NICs join, as create's\n"
+             "                     --backend-options network=NAME; without it NICs get user-mode\n"
+             "                     networking, one queue and no RSS (a warning says so)\n"
+             "Exit status: 0 the plan is OK, 2 it has errors (or the spec is invalid).",
+    .options = "--host-root --host-json --profile --json --xml --domain-type --network",
     .run = run_plan,
 };

@@ -141,11 +141,7 @@ static int run_run(const cli_command *cmd, int argc, char **argv)
     unsigned long long downtime_ms = 0, bandwidth = 0;
     cli_migrate_settings how = {0};
 
-    rc = cli_parse_args(cmd, argc, argv,
-                        "--spec --vcpus --memory --timeout --stats --suspend-after --snapshot "
-                        "--migrate-to --migrate-after --key-file --max-downtime --bandwidth "
-                        "--throttle",
-                        1, 1, "the PAYLOAD to run (an ELF64 file)", &a);
+    rc = cli_parse_args(cmd, argc, argv, 1, 1, "the PAYLOAD to run (an ELF64 file)", &a);
     if (rc != CLI_EXIT_OK)
         return rc;
     if (a.spec && (a.vcpus || a.memory))
@@ -214,12 +210,21 @@ const cli_command cli_cmd_run = {
     .name = "run",
     .summary = "Run a guest payload in a VM of the built-in engine; prints its console.",
     .usage = "PAYLOAD [--spec FILE | --vcpus N --memory SIZE] [--timeout SECONDS] [--stats]\n"
+             "                   [--host-root DIR | --host-json FILE] [--profile NAME]\n"
              "                   [--suspend-after SECONDS --snapshot FILE]\n"
              "                   [--migrate-to ADDR [--migrate-after S] [--key-file F]\n"
              "                    [--max-downtime MS] [--bandwidth MIB_PER_S] [--throttle]]\n"
              "                   [--uri URI]\n"
              "  PAYLOAD      a static ELF64 guest (docs/guest-abi.md), e.g. build/guest/hello.elf\n"
              "  --spec FILE  the VM spec (default: 1 vCPU, 64 MiB; --vcpus/--memory change it)\n"
+             "  --vcpus N    without --spec: the VM's vCPUs (1 to 4096; default 1)\n"
+             "  --memory SIZE\n"
+             "               without --spec: the VM's memory (64MiB, 1GiB; default 64 MiB)\n"
+             "  --host-root DIR, --host-json FILE\n"
+             "               plan on this host (a captured tree, 'hpcvirt host --json') instead\n"
+             "               of the connection's own; --root DIR is --host-root DIR\n"
+             "  --profile NAME\n"
+             "               the maximums profile to plan against instead of the spec's (below)\n"
              "  --timeout S  power the VM off after S seconds and fail (default: no limit)\n"
              "  --stats      print the VM's exit counters and times to stderr\n"
              "  --suspend-after SECONDS --snapshot FILE\n"
@@ -238,5 +243,8 @@ const cli_command cli_cmd_run = {
              "  --uri URI    default $HPCVIRT_DEFAULT_URI, else kvm:///\n"
              "Exit status: 0 the guest exited with 0 (or was suspended), 3 it exited with another\n"
              "code, 1 it crashed or timed out (the reason and registers are printed).",
+    .options = "--uri --spec --vcpus --memory --host-root --host-json --profile --timeout --stats "
+               "--suspend-after --snapshot --migrate-to --migrate-after --key-file --max-downtime "
+               "--bandwidth --throttle",
     .run = run_run,
 };

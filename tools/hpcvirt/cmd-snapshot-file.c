@@ -81,8 +81,7 @@ static int resume_file(const cli_command *cmd, const cli_args *a, const char *pa
 static int run_resume(const cli_command *cmd, int argc, char **argv)
 {
     cli_args a;
-    int rc = cli_parse_args(cmd, argc, argv, "--paused --eager --name --timeout --stats", 1, 1,
-                            "a snapshot FILE or the VM's NAME", &a);
+    int rc = cli_parse_args(cmd, argc, argv, 1, 1, "a snapshot FILE or the VM's NAME", &a);
 
     if (rc != CLI_EXIT_OK)
         return rc;
@@ -99,8 +98,7 @@ static int run_resume(const cli_command *cmd, int argc, char **argv)
 static int run_resume_from(const cli_command *cmd, int argc, char **argv)
 {
     cli_args a;
-    int rc = cli_parse_args(cmd, argc, argv, "--paused --eager --name", 1, 1,
-                            "the FILE written by 'hpcvirt suspend'", &a);
+    int rc = cli_parse_args(cmd, argc, argv, 1, 1, "the FILE written by 'hpcvirt suspend'", &a);
 
     return rc == CLI_EXIT_OK ? resume_file(cmd, &a, a.pos[0], false) : rc;
 }
@@ -233,11 +231,8 @@ static int parse_clone_args(const cli_command *cmd, int argc, char **argv, cli_a
                             size_t *count, int *mode, unsigned int *threads, int *timeout_ms)
 {
     unsigned long long n = 0, t = 0;
-    int rc =
-        cli_parse_args(cmd, argc, argv,
-                       "-n --mode --threads --prepare --wait --timeout --name-pattern "
-                       "--identity",
-                       1, 1, "the snapshot FILE (or, with --mode linked, the VM NAME) to clone", a);
+    int rc = cli_parse_args(cmd, argc, argv, 1, 1,
+                            "the snapshot FILE (or, with --mode linked, the VM NAME) to clone", a);
 
     if (rc != CLI_EXIT_OK)
         return rc;
@@ -417,6 +412,7 @@ const cli_command cli_cmd_resume = {
              "  --name NAME  the new VM's name (default: the one in the file)\n"
              "  --timeout S  power it off after S seconds and fail (kvm:///)\n"
              "  --stats      print its exit counters and times to stderr (kvm:///)",
+    .options = "--uri --paused --eager --name --timeout --stats",
     .run = run_resume,
     .vm_action = hv_vm_resume,
 };
@@ -429,6 +425,7 @@ const cli_command cli_cmd_resume_from = {
              "\n  --eager      read all its memory now (kvm:///; default: on demand)"
              "\n  --name NAME  the new VM's name (kvm:///; default: the one in the file)\n"
              "kvm:/// VMs live in the process: 'hpcvirt resume FILE' runs one to its end.",
+    .options = "--uri --paused --eager --name",
     .run = run_resume_from,
 };
 
@@ -464,5 +461,6 @@ const cli_command cli_cmd_clone = {
              "one a line, with a progress bar on\n"
              "stderr when it is a terminal. Exit status: 0 made (and with --wait, all exited\n"
              "with 0), 3 some exited with another code, 1 a failure, crash or timeout.",
+    .options = "--uri -n --mode --threads --prepare --wait --timeout --name-pattern --identity",
     .run = run_clone,
 };

@@ -3,19 +3,14 @@
  */
 #include "cli.h"
 
-#include <string.h>
-
 static int run_version(const cli_command *cmd, int argc, char **argv)
 {
-    bool json = false;
+    cli_args a;
+    int rc = cli_parse_args(cmd, argc, argv, 0, 0, "no operands", &a);
 
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--json") == 0)
-            json = true;
-        else
-            return cli_usage_error(cmd, "unknown option '%s'", argv[i]);
-    }
-    if (json)
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    if (a.json)
         printf("{\"library\": \"%s\", \"headers\": \"%s\"}\n", hv_version(),
                HPCVIRT_VERSION_STRING);
     else
@@ -26,6 +21,7 @@ static int run_version(const cli_command *cmd, int argc, char **argv)
 const cli_command cli_cmd_version = {
     .name = "version",
     .summary = "Print the version of the hpcvirt library the tool runs with.",
-    .usage = "[--json]",
+    .usage = "[--json]\n  --json   print {\"library\": ..., \"headers\": ...}",
+    .options = "--json",
     .run = run_version,
 };

@@ -21,8 +21,7 @@ static int run_create(const cli_command *cmd, int argc, char **argv)
     cli_args a;
     cli_new_vm nv = {0};
     hv_vm_create_options opts = HV_VM_CREATE_OPTIONS_INIT;
-    int rc = cli_parse_args(cmd, argc, argv, "--host-root --host-json --start --backend-options", 1,
-                            1, "SPEC.json", &a);
+    int rc = cli_parse_args(cmd, argc, argv, 1, 1, "SPEC.json", &a);
 
     if (rc != CLI_EXIT_OK)
         return rc;
@@ -62,7 +61,7 @@ int cli_vm_simple(const cli_command *cmd, int argc, char **argv)
 {
     cli_args a;
     cli_vm_ref ref;
-    int rc = cli_parse_args(cmd, argc, argv, "", 1, 1, "the VM's NAME", &a);
+    int rc = cli_parse_args(cmd, argc, argv, 1, 1, "the VM's NAME", &a);
 
     if (rc != CLI_EXIT_OK || (rc = cli_open_vm(cmd, &a, &ref)) != CLI_EXIT_OK)
         return rc;
@@ -87,7 +86,7 @@ static int run_stop(const cli_command *cmd, int argc, char **argv)
     cli_args a;
     cli_vm_ref ref;
     unsigned long long seconds = 60;
-    int rc = cli_parse_args(cmd, argc, argv, "--timeout", 1, 1, "the VM's NAME", &a);
+    int rc = cli_parse_args(cmd, argc, argv, 1, 1, "the VM's NAME", &a);
 
     if (rc == CLI_EXIT_OK && a.timeout)
         rc = cli_parse_number(cmd, "--timeout", a.timeout, UINT_MAX / 1000, &seconds);
@@ -101,8 +100,7 @@ static int run_suspend(const cli_command *cmd, int argc, char **argv)
     cli_args a;
     cli_vm_ref ref;
     hv_vm_suspend_options opts = HV_VM_SUSPEND_OPTIONS_INIT;
-    int rc = cli_parse_args(cmd, argc, argv, "--keep-running", 2, 2,
-                            "the VM's NAME and the FILE to write", &a);
+    int rc = cli_parse_args(cmd, argc, argv, 2, 2, "the VM's NAME and the FILE to write", &a);
 
     if (rc != CLI_EXIT_OK || (rc = cli_open_vm(cmd, &a, &ref)) != CLI_EXIT_OK)
         return rc;
@@ -116,8 +114,7 @@ static int run_migrate(const cli_command *cmd, int argc, char **argv)
     cli_vm_ref ref;
     hv_migrate_options opts = HV_MIGRATE_OPTIONS_INIT;
     unsigned long long bandwidth = 0, downtime = 0;
-    int rc = cli_parse_args(cmd, argc, argv, "--bandwidth --max-downtime --offline --throttle", 2,
-                            2, "the VM's NAME and the DEST URI", &a);
+    int rc = cli_parse_args(cmd, argc, argv, 2, 2, "the VM's NAME and the DEST URI", &a);
 
     if (rc == CLI_EXIT_OK && a.bandwidth)
         rc = cli_parse_number(cmd, "--bandwidth", a.bandwidth, UINT64_MAX, &bandwidth);
@@ -147,7 +144,7 @@ static int run_list(const cli_command *cmd, int argc, char **argv)
     hv_conn *conn = NULL;
     char **names = NULL;
     size_t count = 0;
-    int rc = cli_parse_args(cmd, argc, argv, "", 0, 0, "no operands", &a);
+    int rc = cli_parse_args(cmd, argc, argv, 0, 0, "no operands", &a);
 
     if (rc != CLI_EXIT_OK || (rc = cli_open_conn(&a, &conn)) != CLI_EXIT_OK)
         return rc;
@@ -188,7 +185,7 @@ static int run_snapshot(const cli_command *cmd, int argc, char **argv)
     cli_vm_ref ref;
     const char *action, *snap;
     size_t k = 0;
-    int rc = cli_parse_args(cmd, argc, argv, "", 2, 3,
+    int rc = cli_parse_args(cmd, argc, argv, 2, 3,
                             "NAME create|revert|delete SNAPSHOT or NAME list", &a);
 
     if (rc != CLI_EXIT_OK)
@@ -217,15 +214,21 @@ static int run_snapshot(const cli_command *cmd, int argc, char **argv)
 const cli_command cli_cmd_create = {
     .name = "create",
     .summary = "Plan a VM spec and define the VM (--start: and start it); prints its name.",
-    .usage = "SPEC.json [--uri URI] [--host-root DIR | --host-json FILE] [--start]\n"
-             "                      [--backend-options KEY=VALUE,...]\n" CLI_URI_HELP
+    .usage = "SPEC.json [--uri URI] [--host-root DIR | --host-json FILE] [--profile NAME]\n"
+             "                      [--start] [--backend-options KEY=VALUE,...]\n" CLI_URI_HELP
              "\n  --host-root DIR, --host-json FILE\n"
-             "               plan on this host instead of the connection's own\n"
+             "               plan on this host (a captured tree, 'hpcvirt host --json') instead\n"
+             "               of the connection's own; --root DIR is --host-root DIR\n"
+             "  --profile NAME\n"
+             "               the maximums profile to plan against instead of the spec's (below)\n"
              "  --start      start the VM once defined\n"
              "  --backend-options KEY=VALUE,...\n"
-             "               for libvirt: domain_type=kvm|qemu, network=NAME, "
-             "console_log=PATH\n"
+             "               for libvirt: domain_type=kvm|qemu (qemu: software emulation, no\n"
+             "               /dev/kvm needed), network=NAME (the libvirt network the NICs join;\n"
+             "               without it: user-mode networking, one queue, no RSS),\n"
+             "               console_log=PATH (the serial console to a file)\n"
              "A plan with errors prints its findings and exits 2; nothing is created.",
+    .options = "--uri --host-root --host-json --profile --start --backend-options",
     .run = run_create,
 };
 
@@ -234,6 +237,7 @@ const cli_command cli_cmd_create = {
         .name = cmdname,                                                                           \
         .summary = text,                                                                           \
         .usage = "NAME [--uri URI]\n" CLI_URI_HELP,                                                \
+        .options = "--uri",                                                                        \
         .run = cli_vm_simple,                                                                      \
         .vm_action = action,                                                                       \
     }
@@ -252,6 +256,7 @@ const cli_command cli_cmd_stop = {
     .usage = "NAME [--uri URI] [--timeout SECONDS]\n" CLI_URI_HELP "\n  --timeout SECONDS\n"
              "               how long the guest gets before it is powered off "
              "(default 60; 0: at once)",
+    .options = "--uri --timeout",
     .run = run_stop,
 };
 
@@ -260,6 +265,7 @@ const cli_command cli_cmd_suspend = {
     .summary = "Suspend a VM to a file (its state and memory); the VM stops.",
     .usage = "NAME FILE [--uri URI] [--keep-running]\n" CLI_URI_HELP
              "\n  --keep-running  write the file, then go on running",
+    .options = "--uri --keep-running",
     .run = run_suspend,
 };
 
@@ -274,6 +280,7 @@ const cli_command cli_cmd_migrate = {
              "\n                          can be sent (libvirt: auto-converge)"
              "\n  --offline               move a stopped VM's definition only\n"
              "A VM whose plan forbids live migration is refused with the reason.",
+    .options = "--uri --bandwidth --max-downtime --offline --throttle",
     .run = run_migrate,
 };
 
@@ -281,6 +288,7 @@ const cli_command cli_cmd_list = {
     .name = "list",
     .summary = "Print the names of the VMs the backend knows, one a line.",
     .usage = "[--uri URI]\n" CLI_URI_HELP,
+    .options = "--uri",
     .run = run_list,
 };
 
@@ -289,5 +297,6 @@ const cli_command cli_cmd_snapshot = {
     .summary = "Create, revert to, delete or list a VM's snapshots.",
     .usage = "NAME create|revert|delete SNAPSHOT [--uri URI]\n"
              "       hpcvirt snapshot NAME list [--uri URI]\n" CLI_URI_HELP,
+    .options = "--uri",
     .run = run_snapshot,
 };

@@ -12,17 +12,52 @@
 
 /* ---- errors --------------------------------------------------------------- */
 
+bool cli_json_errors;
+
+/*
+ * Whether `message` gives the location `path` in parentheses already: a syntax error's message
+ * ends with "(line 3, column 12)" and its path is "line 3".
+ */
+static bool gives_location(const char *message, const char *path)
+{
+    size_t len = strlen(path);
+
+    for (const char *p = message; (p = strchr(p, '(')) != NULL; p++)
+        if (strncmp(p + 1, path, len) == 0 && (p[len + 1] == ',' || p[len + 1] == ')'))
+            return true;
+    return false;
+}
+
+void cli_print_error(const char *context, int code, const char *message, const char *path)
+{
+    if (!path)
+        path = "";
+    if (cli_json_errors) {
+        fprintf(stderr, "{\"error\": {\"code\": %d, \"name\": \"%s\", \"message\": ", code,
+                hv_error_code_name(code));
+        cli_print_json_string(stderr, message);
+        fprintf(stderr, ", \"path\": ");
+        cli_print_json_string(stderr, path);
+        if (context) {
+            fprintf(stderr, ", \"context\": ");
+            cli_print_json_string(stderr, context);
+        }
+        fprintf(stderr, "}}\n");
+        return;
+    }
+    /* messages quote outside text escaped already; the context and path may hold any */
+    fprintf(stderr, "hpcvirt: error: %s%s%s", cli_text(context), context ? ": " : "",
+            cli_text(message));
+    if (*path && !gives_location(message, path))
+        fprintf(stderr, " (at %s)", cli_text(path));
+    fprintf(stderr, " [%s]\n", hv_error_code_name(code));
+}
+
 int cli_fail(const char *context)
 {
     const hv_error *err = hv_error_last();
-    const char *path = hv_error_path(err);
 
-    /* messages quote outside text escaped already; the context and path may hold any */
-    fprintf(stderr, "hpcvirt: error: %s%s%s", cli_text(context), context ? ": " : "",
-            cli_text(hv_error_message(err)));
-    if (path && *path)
-        fprintf(stderr, " (at %s)", cli_text(path));
-    fprintf(stderr, " [%s]\n", hv_error_code_name(hv_error_code_of(err)));
+    cli_print_error(context, hv_error_code_of(err), hv_error_message(err), hv_error_path(err));
     return CLI_EXIT_FAILURE;
 }
 
@@ -51,7 +86,12 @@ char *cli_read_file(const char *path)
     char *buf;
 
     if (!f) {
-        fprintf(stderr, "hpcvirt: error: cannot open %s: %s\n", cli_text(path), strerror(errno));
+        int code = errno == ENOENT                     ? HV_E_NOTFOUND
+                   : errno == EACCES || errno == EPERM ? HV_E_PERM
+                                                       : HV_E_IO;
+
+        hv_error_report(code, NULL, "cannot open %s: %s", path, strerror(errno));
+        cli_fail(NULL);
         return NULL;
     }
     buf = malloc(cap);
@@ -67,8 +107,8 @@ char *cli_read_file(const char *path)
             if (!grown) {
                 free(buf);
                 buf = NULL;
-                fprintf(stderr, "hpcvirt: error: %s is too large (64 MiB at most)\n",
-                        cli_text(path));
+                hv_error_report(HV_E_RANGE, NULL, "%s is too large (64 MiB at most)", path);
+                cli_fail(NULL);
                 break;
             }
             buf = grown;
@@ -81,10 +121,12 @@ char *cli_read_file(const char *path)
         fclose(f);
     /* The library reads a C string: whatever follows a NUL byte would never be seen. */
     if (buf && memchr(buf, '\0', len)) {
-        fprintf(stderr,
-                "hpcvirt: error: %s has a NUL byte at byte offset %zu: JSON text has none (is "
-                "this a binary or UTF-16 file?)\n",
-                cli_text(path), (size_t)((char *)memchr(buf, '\0', len) - buf));
+        hv_error_report(
+            HV_E_PARSE, NULL,
+            "%s has a NUL byte at byte offset %zu: JSON text has none (is this a binary "
+            "or UTF-16 file?)",
+            path, (size_t)((char *)memchr(buf, '\0', len) - buf));
+        cli_fail(NULL);
         free(buf);
         buf = NULL;
     }
@@ -154,7 +196,11 @@ int cli_open_vm(const cli_command *cmd, const cli_args *a, cli_vm_ref *ref)
     if ((rc = cli_open_conn(a, &ref->conn)) != CLI_EXIT_OK)
         return rc;
     if (hv_vm_lookup(ref->conn, a->pos[0], &ref->vm) < 0) {
-        rc = cli_fail(ref->context);
+        const hv_error *err = hv_error_last();
+
+        /* the path is the argument's name ("name"): the message names the VM itself */
+        cli_print_error(ref->context, hv_error_code_of(err), hv_error_message(err), NULL);
+        rc = CLI_EXIT_FAILURE;
         hv_conn_close(ref->conn);
         return rc;
     }
@@ -184,8 +230,13 @@ int cli_new_vm_plan(cli_new_vm *nv, const cli_args *a)
         rc = cli_fail("the connection's host");
     if (rc != CLI_EXIT_OK)
         return rc;
-    return hv_plan_create(nv->host, nv->spec, NULL, &nv->plan) < 0 ? cli_fail("planning")
-                                                                   : CLI_EXIT_OK;
+    {
+        hv_plan_options opts = HV_PLAN_OPTIONS_INIT;
+
+        opts.profile = a->profile;
+        return hv_plan_create(nv->host, nv->spec, &opts, &nv->plan) < 0 ? cli_fail("planning")
+                                                                        : CLI_EXIT_OK;
+    }
 }
 
 void cli_new_vm_free(cli_new_vm *nv)

@@ -5,6 +5,7 @@
  */
 #include "cli.h"
 
+#include <stdint.h>
 #include <string.h>
 
 static const cli_command *const commands[] = {
@@ -29,9 +30,35 @@ static const cli_command *find_command(const char *name)
     return NULL;
 }
 
+/* The summary, the usage with each option explained, and the profiles where it takes --profile. */
 static void print_command_help(const cli_command *cmd, FILE *out)
 {
-    fprintf(out, "Usage: hpcvirt %s %s\n\n%s\n", cmd->name, cmd->usage, cmd->summary);
+    fprintf(out, "%s\n\nUsage: hpcvirt %s %s\n", cmd->summary, cmd->name, cmd->usage);
+    if (cmd->options && strstr(cmd->options, "--profile")) {
+        fprintf(out, "\nMaximums profiles (--profile NAME):\n");
+        for (size_t i = 0; i < hv_profile_count(); i++)
+            fprintf(out, "  %-12s %s%s\n", hv_profile_name_at(i),
+                    hv_profile_description(hv_profile_name_at(i)), i == 0 ? " (the default)" : "");
+    }
+}
+
+/* "'plna' is not a command", with the nearest command when one is near. */
+static int unknown_command(const char *name)
+{
+    const cli_command *best = NULL;
+    size_t best_distance = SIZE_MAX;
+
+    for (size_t i = 0; i < N_COMMANDS; i++) {
+        size_t d = cli_typo_distance(name, commands[i]->name, strlen(commands[i]->name));
+
+        if (d < best_distance) {
+            best = commands[i];
+            best_distance = d;
+        }
+    }
+    if (best)
+        return cli_usage_error(NULL, "'%s' is not a command; did you mean '%s'?", name, best->name);
+    return cli_usage_error(NULL, "'%s' is not a command (hpcvirt --help lists them)", name);
 }
 
 static void print_help(FILE *out)
@@ -68,11 +95,8 @@ int main(int argc, char **argv)
         return cmd->run(cmd, 1, argv + 1);
     }
     cmd = find_command(argv[1]);
-    if (!cmd) {
-        fprintf(stderr, "hpcvirt: '%s' is not a command. Run 'hpcvirt --help' for the list.\n",
-                cli_text(argv[1]));
-        return CLI_EXIT_USAGE;
-    }
+    if (!cmd)
+        return unknown_command(argv[1]);
     for (int a = 2; a < argc && strcmp(argv[a], "--") != 0; a++) {
         if (is_help(argv[a])) {
             print_command_help(cmd, stdout);

@@ -40,3 +40,20 @@ void cli_print_finding(FILE *out, const hv_finding *f)
             cli_text(hv_finding_code(f)), *path ? " (at " : "", cli_text(path), *path ? ")" : "",
             cli_text(hv_finding_message(f)));
 }
+
+void cli_print_json_string(FILE *out, const char *text)
+{
+    char *valid = hv_utf8_repair_dup(text ? text : "");
+
+    fputc('"', out);
+    for (const unsigned char *p = (const unsigned char *)(valid ? valid : ""); *p; p++) {
+        if (*p == '"' || *p == '\\')
+            fprintf(out, "\\%c", *p);
+        else if (*p < 0x20 || *p == 0x7f)
+            fprintf(out, "\\u%04x", *p);
+        else
+            fputc(*p, out);
+    }
+    fputc('"', out);
+    free(valid);
+}
