@@ -3,7 +3,8 @@
  * lstopo-like tree (nodes with their CPUs, memory and huge pages, devices
  * under the node they sit on; every string of the host through cli_text(),
  * since a tree or document may hold anything) or as JSON (the strings as
- * they are, JSON-escaped); `hpcvirt frequency`: APERF/MPERF.
+ * they are, JSON-escaped), and with --svg FILE as a picture; `hpcvirt
+ * frequency`: APERF/MPERF.
  */
 #include "cli.h"
 
@@ -169,25 +170,39 @@ static int run_host(const cli_command *cmd, int argc, char **argv)
 {
     hv_host_discover_options opts = HV_HOST_DISCOVER_OPTIONS_INIT;
     hv_host *host = NULL;
+    const char *svg_path = NULL;
+    char *svg = NULL;
     bool json = false;
     int rc;
 
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--json") == 0) {
             json = true;
-        } else if (strcmp(argv[i], "--root") == 0 || strcmp(argv[i], "--profile") == 0) {
+        } else if (strcmp(argv[i], "--root") == 0 || strcmp(argv[i], "--profile") == 0 ||
+                   strcmp(argv[i], "--svg") == 0) {
             if (i + 1 >= argc)
                 return cli_usage_error(cmd, "%s needs a value", argv[i]);
             if (strcmp(argv[i], "--root") == 0)
                 opts.root = argv[++i];
+            else if (strcmp(argv[i], "--svg") == 0)
+                svg_path = argv[++i];
             else
                 opts.profile = argv[++i];
         } else {
             return cli_usage_error(cmd, "unknown option '%s'", argv[i]);
         }
     }
+    if (svg_path && strcmp(svg_path, "-") == 0 && json)
+        return cli_usage_error(cmd, "--svg - (to stdout) excludes --json");
     if (hv_host_discover(&host, &opts) < 0)
         return cli_fail("host discovery");
+    if (svg_path) {
+        rc = cli_write_made(svg_path, hv_host_to_svg(host, 0, &svg), &svg, "host picture");
+        if (rc != CLI_EXIT_OK || strcmp(svg_path, "-") == 0) {
+            hv_host_free(host);
+            return rc;
+        }
+    }
     if (json) {
         char *text = NULL;
 
@@ -206,7 +221,7 @@ static int run_host(const cli_command *cmd, int argc, char **argv)
 const cli_command cli_cmd_host = {
     .name = "host",
     .summary = "Show the host inventory: CPUs, NUMA nodes, huge pages, accelerators, RDMA.",
-    .usage = "[--root DIR] [--profile NAME] [--json]",
+    .usage = "[--root DIR] [--profile NAME] [--json] [--svg FILE]",
     .run = run_host,
 };
 

@@ -2,7 +2,8 @@
  * tools/hpcvirt/cmd-plan.c - `hpcvirt plan SPEC.json`: plan a VM spec on a
  * host (this machine, a captured tree or a host JSON document) and print the
  * plan, its findings, the plan as JSON, or the plan as libvirt domain XML
- * (--xml, --domain-type). Exit 0 when the plan is ok, 2 when it has errors.
+ * (--xml, --domain-type); --svg FILE also writes a picture of it. Exit 0 when
+ * the plan is ok, 2 when it has errors.
  */
 #include "cli.h"
 
@@ -100,12 +101,14 @@ static void print_plan(const hv_plan *plan)
 static int run_plan(const cli_command *cmd, int argc, char **argv)
 {
     const char *spec_path = NULL, *root = NULL, *host_json = NULL, *profile = NULL;
+    const char *svg_path = NULL;
     hv_plan_options opts = HV_PLAN_OPTIONS_INIT;
     hv_libvirt_xml_options xml_opts = HV_LIBVIRT_XML_OPTIONS_INIT;
     hv_host *host = NULL;
     hv_vm_spec *spec = NULL;
     hv_plan *plan = NULL;
     bool json = false, xml = false;
+    char *svg = NULL;
     int rc;
 
     for (int i = 1; i < argc; i++) {
@@ -114,7 +117,8 @@ static int run_plan(const cli_command *cmd, int argc, char **argv)
         } else if (strcmp(argv[i], "--xml") == 0) {
             xml = true;
         } else if (strcmp(argv[i], "--host-root") == 0 || strcmp(argv[i], "--host-json") == 0 ||
-                   strcmp(argv[i], "--profile") == 0 || strcmp(argv[i], "--domain-type") == 0) {
+                   strcmp(argv[i], "--profile") == 0 || strcmp(argv[i], "--domain-type") == 0 ||
+                   strcmp(argv[i], "--svg") == 0) {
             if (i + 1 >= argc)
                 return cli_usage_error(cmd, "%s needs a value", argv[i]);
             if (strcmp(argv[i], "--host-root") == 0)
@@ -123,6 +127,8 @@ static int run_plan(const cli_command *cmd, int argc, char **argv)
                 host_json = argv[++i];
             else if (strcmp(argv[i], "--domain-type") == 0)
                 xml_opts.domain_type = argv[++i];
+            else if (strcmp(argv[i], "--svg") == 0)
+                svg_path = argv[++i];
             else
                 profile = argv[++i];
         } else if (argv[i][0] == '-' && argv[i][1]) {
@@ -139,6 +145,8 @@ static int run_plan(const cli_command *cmd, int argc, char **argv)
         return cli_usage_error(cmd, "--host-root and --host-json exclude each other");
     if (json && xml)
         return cli_usage_error(cmd, "--json and --xml exclude each other");
+    if (svg_path && strcmp(svg_path, "-") == 0 && (json || xml))
+        return cli_usage_error(cmd, "--svg - (to stdout) excludes --json and --xml");
     if (xml_opts.domain_type && strcmp(xml_opts.domain_type, "kvm") != 0 &&
         strcmp(xml_opts.domain_type, "qemu") != 0)
         return cli_usage_error(cmd, "--domain-type is kvm or qemu, not '%s'", xml_opts.domain_type);
@@ -153,6 +161,11 @@ static int run_plan(const cli_command *cmd, int argc, char **argv)
     opts.profile = profile;
     if (hv_plan_create(host, spec, &opts, &plan) < 0) {
         rc = cli_fail("planning");
+    } else if (svg_path && (rc = cli_write_made(svg_path, hv_plan_to_svg(plan, 0, &svg), &svg,
+                                                "plan picture")) != CLI_EXIT_OK) {
+        /* the picture could not be written: said so */
+    } else if (svg_path && strcmp(svg_path, "-") == 0) {
+        rc = hv_plan_ok(plan) ? CLI_EXIT_OK : CLI_EXIT_REJECTED;
     } else if (xml) {
         char *text = NULL;
 
@@ -188,6 +201,6 @@ const cli_command cli_cmd_plan = {
     .name = "plan",
     .summary = "Plan a VM spec on a host: vNUMA, MMIO budget, pages, devices, findings.",
     .usage = "SPEC.json [--host-root DIR | --host-json FILE] [--profile NAME] "
-             "[--json | --xml [--domain-type kvm|qemu]]",
+             "[--json | --xml [--domain-type kvm|qemu]] [--svg FILE]",
     .run = run_plan,
 };
