@@ -197,8 +197,8 @@ static void draw_card(picture *p, size_t card, int height)
     const char *const texts[] = {lines[0], lines[1]};
 
     if (host == NO_HOST_NODE) {
-        hv_format(lines[0], sizeof(lines[0]), "no host node");
-        hv_format(lines[1], sizeof(lines[1]), "placed nowhere, or not on the host");
+        hv_format(lines[0], sizeof(lines[0]), "on no host node");
+        hv_format(lines[1], sizeof(lines[1]), "virtual devices; what could not be placed");
     } else {
         hv_format(lines[0], sizeof(lines[0]), "host node %d", host);
         if (hn)
