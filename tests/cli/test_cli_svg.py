@@ -116,3 +116,14 @@ def test_svg_to_stdout_and_errors(tmp_path):
     r = run("host", "--root", FIXTURES / "hosts" / "hugepages-2node", "--svg",
             tmp_path / "no-such-dir" / "x.svg")
     assert r.returncode == 1 and "cannot create" in r.stderr
+
+
+@pytest.mark.parametrize("case,picture", [("two-nodes", "plan-training-8gpu.svg"),
+                                          ("16-nodes-8-gpus", "plan-gpu-16node-8gpu.svg")])
+def test_docs_pictures_are_current(case, picture):
+    """The rendered examples under docs/pictures/ are what the CLI draws today."""
+    spec, host, status = CASES[case]
+    r = run("plan", spec, "--host-root", FIXTURES / "hosts" / host, "--svg", "-")
+    assert r.returncode == status, r.stderr
+    assert r.stdout == (SRC / "docs" / "pictures" / picture).read_text(), (
+        f"docs/pictures/{picture} is stale: rewrite it with hpcvirt plan ... --svg (docs/pictures.md)")
