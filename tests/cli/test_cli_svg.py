@@ -126,4 +126,5 @@ def test_docs_pictures_are_current(case, picture):
     r = run("plan", spec, "--host-root", FIXTURES / "hosts" / host, "--svg", "-")
     assert r.returncode == status, r.stderr
     assert r.stdout == (SRC / "docs" / "pictures" / picture).read_text(), (
-        f"docs/pictures/{picture} is stale: rewrite it with hpcvirt plan ... --svg (docs/pictures.md)")
+        f"docs/pictures/{picture} is stale: rewrite it with hpcvirt plan ... --svg "
+        "(docs/pictures.md)")
