@@ -64,10 +64,10 @@ static void find_about(picture *p, int node_id, const char *name, const char *na
             on_something = path_names(path, node);
         }
         for (size_t a = 0; a < host->naccels && !on_something; a++)
-            on_something = path_names(path, host->accels[a].pci_address);
+            on_something = path_names(path, hv_accelerator_pci_address(&host->accels[a]));
         for (size_t r = 0; r < host->nrdma && !on_something; r++)
-            on_something =
-                path_names(path, host->rdma[r].name) || path_names(path, host->rdma[r].pci_address);
+            on_something = path_names(path, hv_rdma_device_name(&host->rdma[r])) ||
+                           path_names(path, hv_rdma_device_pci_address(&host->rdma[r]));
         hv_format(node, sizeof(node), "node%d", node_id);
         if (name)
             p->about[i] = path_names(path, name) || (name2 && path_names(path, name2));
@@ -95,7 +95,7 @@ static void draw_accelerator(picture *p, size_t index, int x, int y)
     const char *kind = hv_accelerator_kind_name(acc->kind);
     size_t n;
 
-    hv_format(lines[0], sizeof(lines[0]), "%s %s %s", kind, acc->pci_address,
+    hv_format(lines[0], sizeof(lines[0]), "%s %s %s", kind, hv_accelerator_pci_address(acc),
               *acc->model        ? acc->model
               : acc->model_owned ? acc->model_owned
                                  : "");
@@ -112,7 +112,7 @@ static void draw_accelerator(picture *p, size_t index, int x, int y)
         hv_format(lines[1] + n, sizeof(lines[1]) - n, ", %zu vGPU types", acc->nmdev);
     hv_svg_raw(&p->svg, "<g id=\"accelerator-%zu\">\n", index);
     hv_svg_box(&p->svg, x, y, CARD_W - 20, DEVICE_H, "accelerator", texts, 2);
-    find_about(p, -1, acc->pci_address, NULL);
+    find_about(p, -1, hv_accelerator_pci_address(acc), NULL);
     hv_svg_marks(&p->svg, x, y, CARD_W - 20, DEVICE_H, &p->host->findings, p->about);
     hv_svg_raw(&p->svg, "</g>\n");
 }
@@ -124,12 +124,13 @@ static void draw_rdma(picture *p, size_t index, int x, int y)
     char lines[2][256];
     const char *const texts[] = {lines[0], lines[1]};
 
-    hv_format(lines[0], sizeof(lines[0]), "RDMA %s %s", dev->name, dev->pci_address);
+    hv_format(lines[0], sizeof(lines[0]), "RDMA %s %s", hv_rdma_device_name(dev),
+              hv_rdma_device_pci_address(dev));
     if (dev->nports) {
         const struct hv_rdma_port *port = &dev->ports[0];
 
-        hv_format(lines[1], sizeof(lines[1]), "port %u: %s, %s, %s%s", port->number, port->state,
-                  port->rate,
+        hv_format(lines[1], sizeof(lines[1]), "port %u: %s, %s, %s%s", port->number,
+                  hv_rdma_port_state(port), hv_rdma_port_rate(port),
                   port->link_layer > 0 && port->link_layer <= 2 ? links[port->link_layer]
                                                                 : "link unknown",
                   dev->nports > 1 ? ", more ports" : "");
@@ -138,7 +139,7 @@ static void draw_rdma(picture *p, size_t index, int x, int y)
     }
     hv_svg_raw(&p->svg, "<g id=\"rdma-%zu\">\n", index);
     hv_svg_box(&p->svg, x, y, CARD_W - 20, DEVICE_H, "rdma", texts, 2);
-    find_about(p, -1, dev->name, dev->pci_address);
+    find_about(p, -1, hv_rdma_device_name(dev), hv_rdma_device_pci_address(dev));
     hv_svg_marks(&p->svg, x, y, CARD_W - 20, DEVICE_H, &p->host->findings, p->about);
     hv_svg_raw(&p->svg, "</g>\n");
 }
@@ -156,8 +157,8 @@ static void draw_card(picture *p, size_t card, int x, int y, int height)
         size_t n = 0;
 
         hv_format(lines[0], sizeof(lines[0]), "NUMA node %d", node->id);
-        hv_format(lines[1], sizeof(lines[1]), "CPUs %s (%u CPUs, %u cores)", node->cpulist,
-                  node->cpu_count, node->core_count);
+        hv_format(lines[1], sizeof(lines[1]), "CPUs %s (%u CPUs, %u cores)",
+                  hv_host_node_cpulist(node), node->cpu_count, node->core_count);
         hv_format(lines[2], sizeof(lines[2]), "memory %s, %s free",
                   size_text(node->memory_bytes, a, sizeof(a)),
                   size_text(node->free_bytes, b, sizeof(b)));
@@ -200,7 +201,7 @@ static int draw_summary(picture *p, int x, int y, int width)
     const char *const texts[] = {lines[0], lines[1], lines[2]};
     const int height = 62;
 
-    hv_format(lines[0], sizeof(lines[0]), "host %s: %s", host->root, host->cpu_model);
+    hv_format(lines[0], sizeof(lines[0]), "host %s: %s", hv_host_root(host), host->cpu_model);
     hv_format(lines[1], sizeof(lines[1]),
               "%zu CPUs, %u cores, %u packages, %u threads per core; memory %s (%s available)",
               host->ncpus, host->cores, host->packages, host->threads_per_core,
@@ -276,7 +277,7 @@ int hv_host_to_svg(const hv_host *host, unsigned int flags, char **svg)
     if (!p.about)
         return hv_error_nomem();
     height = draw(&p, &width);
-    hv_format(title, sizeof(title), "hpcvirt host %s", host->root);
+    hv_format(title, sizeof(title), "hpcvirt host %s", hv_host_root(host));
     title[hv_utf8_trim_partial(title, strlen(title))] = '\0';
     rc = height < 0 ? hv_error_nomem() : hv_svg_finish(&p.svg, width, height, title, svg);
     free(p.svg.body);
