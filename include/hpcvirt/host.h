@@ -66,6 +66,16 @@ HV_EXTERN int hv_host_from_json(const char *json, hv_host **host);
 
 /** One JSON document with every fact (HV_JSON_* flags). Free with hv_free(). */
 HV_EXTERN int hv_host_to_json(const hv_host *host, unsigned int flags, char **json);
+/**
+ * A picture of the host, like hwloc's lstopo: one self-contained SVG
+ * document (docs/pictures.md) with a card per NUMA node (its CPUs, memory,
+ * huge pages, and the accelerators and RDMA devices on it; devices with no
+ * node in a card of their own), the NUMA distances and the numbered findings,
+ * each also marked on the node or device its path names. Text from the host
+ * is shown escaped, as the CLI shows it, and XML-escaped. `flags`: none yet,
+ * pass 0. Free with hv_free(). Returns 0, HV_E_INVAL or HV_E_NOMEM.
+ */
+HV_EXTERN int hv_host_to_svg(const hv_host *host, unsigned int flags, char **svg);
 
 HV_EXTERN void hv_host_free(hv_host *host);
 

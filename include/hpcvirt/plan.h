@@ -47,6 +47,19 @@ HV_EXTERN int hv_plan_create(const hv_host *host, const hv_vm_spec *spec,
 HV_EXTERN void hv_plan_free(hv_plan *plan);
 /** Deterministic JSON. Free with hv_free(). */
 HV_EXTERN int hv_plan_to_json(const hv_plan *plan, unsigned int flags, char **json);
+/**
+ * A picture of the plan: one self-contained SVG document (docs/pictures.md).
+ * The host NUMA nodes the plan uses are cards with their CPUs and memory;
+ * each vNUMA node (vCPUs, memory, page size, host CPUs) is drawn in the
+ * host node it is placed on, and each device is linked to the vNUMA node it
+ * is attached to. Below: the guest's NUMA distances, the 64-bit MMIO window
+ * to scale with every BAR in it, and the numbered findings, each also marked
+ * on what its path names (a device's spec entry, a vNUMA node, the MMIO
+ * budget, else the VM). Text from the spec or the host is shown escaped, as
+ * the CLI shows it, and XML-escaped. `flags`: none yet, pass 0. Free with
+ * hv_free(). Returns 0, HV_E_INVAL or HV_E_NOMEM.
+ */
+HV_EXTERN int hv_plan_to_svg(const hv_plan *plan, unsigned int flags, char **svg);
 
 /** False when any finding is an error. */
 HV_EXTERN bool hv_plan_ok(const hv_plan *plan);

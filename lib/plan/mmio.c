@@ -51,6 +51,12 @@ static unsigned int bits_for(uint64_t end)
     return end <= 1 ? 0 : (unsigned int)(64 - __builtin_clzll(end - 1));
 }
 
+/* Where a BAR of `size` goes after `cursor`: naturally aligned. */
+static uint64_t place(uint64_t cursor, uint64_t size)
+{
+    return align_up(cursor, pow2_at_least(size));
+}
+
 /* Place sizes naturally aligned from `base`, largest first; the end offset. */
 static uint64_t pack(uint64_t *sizes, size_t n, uint64_t base)
 {
@@ -58,7 +64,7 @@ static uint64_t pack(uint64_t *sizes, size_t n, uint64_t base)
 
     hv_sort_u64_desc(sizes, n);
     for (size_t i = 0; i < n; i++)
-        cursor = align_up(cursor, pow2_at_least(sizes[i])) + sizes[i];
+        cursor = place(cursor, sizes[i]) + sizes[i];
     return cursor;
 }
 
@@ -81,7 +87,7 @@ static bool pack_hole32(uint64_t *sizes, size_t n, uint64_t low_end, uint64_t *u
         bool placed = false;
 
         for (int s = 0; s < 2 && !placed; s++) {
-            uint64_t at = align_up(cursor[s], pow2_at_least(sizes[i]));
+            uint64_t at = place(cursor[s], sizes[i]);
 
             if (at + sizes[i] <= seg_end[s] && at >= seg_start[s]) {
                 cursor[s] = at + sizes[i];
@@ -123,6 +129,39 @@ void hv_mmio_compute(uint64_t ram_bytes, const hv_plan_bar *bars, size_t nbars, 
         bits_for(out->window_bytes ? out->window_base + out->window_bytes : ram_end);
 }
 
+/* Whether the device's BARs come into the guest (passed-through accelerators and RDMA). */
+static bool brings_bars(const struct hv_plan_device *dev)
+{
+    return dev->type == HV_PLAN_DEVICE_ACCELERATOR || dev->type == HV_PLAN_DEVICE_RDMA;
+}
+
+size_t hv_mmio_window_bars(const hv_plan *plan, hv_mmio_window_bar *out, size_t cap)
+{
+    size_t n = 0;
+    uint64_t cursor = 0;
+
+    for (size_t d = 0; d < plan->ndevices; d++) {
+        const struct hv_plan_device *dev = &plan->devices[d];
+
+        for (size_t b = 0; brings_bars(dev) && b < dev->nbars && n < cap; b++) {
+            size_t j = n;
+
+            if (!dev->bars[b].in_64bit_window)
+                continue;
+            /* insertion, largest first, stable: hv_sort_u64_desc()'s order of sizes */
+            for (; j > 0 && out[j - 1].size_bytes < dev->bars[b].size_bytes; j--)
+                out[j] = out[j - 1];
+            out[j] = (hv_mmio_window_bar){d, 0, dev->bars[b].size_bytes};
+            n++;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        out[i].offset_bytes = place(cursor, out[i].size_bytes);
+        cursor = out[i].offset_bytes + out[i].size_bytes;
+    }
+    return n;
+}
+
 int hv_plan_mmio(hv_plan *plan, const hv_host *host)
 {
     hv_plan_bar bars[6 * 64];
@@ -136,7 +175,7 @@ int hv_plan_mmio(hv_plan *plan, const hv_host *host)
     for (size_t d = 0; d < plan->ndevices; d++) {
         const struct hv_plan_device *dev = &plan->devices[d];
 
-        if (dev->type != HV_PLAN_DEVICE_ACCELERATOR && dev->type != HV_PLAN_DEVICE_RDMA)
+        if (!brings_bars(dev))
             continue;
         for (size_t i = 0; i < dev->nbars && nbars < 6 * 64; i++) {
             bars[nbars++] = dev->bars[i];

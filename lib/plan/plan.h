@@ -54,6 +54,14 @@ struct hv_plan_device {
     hv_plan_bar bars[6];
 };
 
+/* A host NUMA node as the plan saw it (what pictures of the plan show of the host). */
+typedef struct hv_plan_host_node {
+    int id;
+    unsigned int cpu_count;
+    char *cpulist;
+    uint64_t memory_bytes;
+} hv_plan_host_node;
+
 struct hv_plan {
     hv_arena arena; /* the plan and everything it holds (spec copy too) live in it */
     hv_vm_spec *spec;
@@ -83,6 +91,9 @@ struct hv_plan {
     /* devices */
     size_t ndevices, devices_cap;
     struct hv_plan_device *devices;
+    /* the host's NUMA nodes, in id order */
+    size_t nhost_nodes;
+    hv_plan_host_node *host_nodes;
     /* migration */
     size_t nreasons;
     char **reasons;
@@ -125,5 +136,18 @@ typedef struct hv_mmio_layout {
 
 void hv_mmio_compute(uint64_t ram_bytes, const hv_plan_bar *bars, size_t nbars,
                      hv_mmio_layout *out);
+
+/* A BAR in the 64-bit window: the device (index in plan->devices) and where it is placed. */
+typedef struct hv_mmio_window_bar {
+    size_t device;
+    uint64_t offset_bytes; /* from the window's base */
+    uint64_t size_bytes;
+} hv_mmio_window_bar;
+
+/*
+ * The plan's BARs in its 64-bit window where hv_mmio_compute() places them
+ * (largest first; equal sizes in device order), into out[cap]; the count.
+ */
+size_t hv_mmio_window_bars(const hv_plan *plan, hv_mmio_window_bar *out, size_t cap);
 
 #endif

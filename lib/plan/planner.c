@@ -14,6 +14,27 @@ int hv_plan_options_init(hv_plan_options *opts, unsigned int version)
     return hv_options_init(opts, sizeof(*opts), version, HV_PLAN_OPTIONS_VERSION, __func__);
 }
 
+/* Keep what pictures of the plan show of the host's NUMA nodes. */
+static int copy_host_nodes(hv_plan *plan, const hv_host *host)
+{
+    plan->host_nodes = hv_arena_alloc(&plan->arena, sizeof(*plan->host_nodes) * (host->nnodes + 1));
+    if (!plan->host_nodes)
+        return HV_E_NOMEM;
+    for (size_t i = 0; i < host->nnodes; i++) {
+        const struct hv_host_node *from = &host->nodes[i];
+        hv_plan_host_node *to = &plan->host_nodes[i];
+
+        to->id = from->id;
+        to->cpu_count = from->cpu_count;
+        to->memory_bytes = from->memory_bytes;
+        to->cpulist = hv_arena_strdup(&plan->arena, from->cpulist ? from->cpulist : "");
+        if (!to->cpulist)
+            return HV_E_NOMEM;
+    }
+    plan->nhost_nodes = host->nnodes;
+    return 0;
+}
+
 int hv_plan_create(const hv_host *host, const hv_vm_spec *spec, const hv_plan_options *opts,
                    hv_plan **out)
 {
@@ -45,6 +66,8 @@ int hv_plan_create(const hv_host *host, const hv_vm_spec *spec, const hv_plan_op
     plan->profile = hv_profile_find(profile_name);
     plan->spec = hv_vm_spec_copy_arena(spec, &plan->arena);
     rc = plan->spec ? 0 : HV_E_NOMEM;
+    if (rc == 0)
+        rc = copy_host_nodes(plan, host);
     if (rc == 0)
         rc = hv_plan_devices(plan, host);
     if (rc == 0)

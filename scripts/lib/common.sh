@@ -10,7 +10,7 @@ HV_BUILD_PACKAGES="meson ninja-build pkg-config gcc g++ binutils libglib2.0-dev 
 # qemu-img for its linked clones.
 HV_TEST_PACKAGES="$HV_BUILD_PACKAGES libcmocka-dev python3-pytest abigail-tools clang
   libclang-rt-14-dev clang-format valgrind libxml2-utils libvirt-clients libvirt-daemon
-  libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils ovmf procps"
+  libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils ovmf procps librsvg2-bin"
 
 hv_say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 

@@ -45,7 +45,7 @@ def hugepages_of(node):
 
 
 def test_fixture_trees_are_all_here():
-    assert "dgx-a100-roce" in NAMES and "h100-passthrough-vm" in NAMES and len(NAMES) == 6
+    assert "dgx-a100-roce" in NAMES and "h100-passthrough-vm" in NAMES and len(NAMES) == 7
 
 
 def test_host_json_dgx_a100_roce():

@@ -72,6 +72,7 @@ static const struct cli_option_entry {
     const char *alias_of; /* another name of this option: allowed where that one is */
 } cli_options[] = {
     {"--uri", offsetof(cli_args, uri), true, NULL},
+    {"--svg", offsetof(cli_args, svg), true, NULL},
     {"--host-root", offsetof(cli_args, host_root), true, NULL},
     {"--root", offsetof(cli_args, host_root), true, "--host-root"},
     {"--profile", offsetof(cli_args, profile), true, NULL},

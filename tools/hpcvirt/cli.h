@@ -82,7 +82,7 @@ typedef struct cli_args {
     const char *uri;
     const char *pos[3];
     int npos;
-    const char *host_root, *host_json, *profile, *backend_options;
+    const char *host_root, *host_json, *profile, *backend_options, *svg;
     const char *domain_type, *network, *interval_ms, *cpus;
     const char *timeout, *bandwidth, *max_downtime;
     const char *spec, *vcpus, *memory, *suspend_after, *snapshot;
@@ -126,6 +126,13 @@ int cli_fail_on(const char *command, const char *name);
 char *cli_read_file(const char *path); /* NULL after printing why */
 int cli_load_host(const char *root, const char *host_json, hv_host **host);
 int cli_load_spec(const char *path, hv_vm_spec **spec);
+/*
+ * Write *text, which a library call that returned `made` set (< 0: print
+ * its error, as `what`), to the file `path` ("-": stdout), and free it;
+ * CLI_EXIT_OK, or CLI_EXIT_FAILURE after saying why. It takes a pointer so
+ * that the call can be its argument: *text is read after the call ran.
+ */
+int cli_write_made(const char *path, int made, char **text, const char *what);
 
 /* Connect to --uri (else $HPCVIRT_DEFAULT_URI, else kvm:///); print why not. */
 int cli_open_conn(const cli_args *a, hv_conn **conn);

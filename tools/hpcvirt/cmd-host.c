@@ -3,7 +3,8 @@
  * lstopo-like tree (nodes with their CPUs, memory and huge pages, devices
  * under the node they sit on; every string of the host through cli_text(),
  * since a tree or document may hold anything) or as JSON (the strings as
- * they are, JSON-escaped); `hpcvirt frequency`: APERF/MPERF.
+ * they are, JSON-escaped), and with --svg FILE as a picture; `hpcvirt
+ * frequency`: APERF/MPERF.
  */
 #include "cli.h"
 
@@ -169,15 +170,25 @@ static int run_host(const cli_command *cmd, int argc, char **argv)
 {
     hv_host_discover_options opts = HV_HOST_DISCOVER_OPTIONS_INIT;
     hv_host *host = NULL;
+    char *svg = NULL;
     cli_args a;
     int rc = cli_parse_args(cmd, argc, argv, 0, 0, "no operands", &a);
 
     if (rc != CLI_EXIT_OK)
         return rc;
+    if (a.svg && strcmp(a.svg, "-") == 0 && a.json)
+        return cli_usage_error(cmd, "--svg - (to stdout) excludes --json");
     opts.root = a.host_root;
     opts.profile = a.profile;
     if (hv_host_discover(&host, &opts) < 0)
         return cli_fail("host discovery");
+    if (a.svg) {
+        rc = cli_write_made(a.svg, hv_host_to_svg(host, 0, &svg), &svg, "host picture");
+        if (rc != CLI_EXIT_OK || strcmp(a.svg, "-") == 0) {
+            hv_host_free(host);
+            return rc;
+        }
+    }
     if (a.json) {
         char *text = NULL;
 
@@ -196,13 +207,15 @@ static int run_host(const cli_command *cmd, int argc, char **argv)
 const cli_command cli_cmd_host = {
     .name = "host",
     .summary = "Show the host inventory: CPUs, NUMA nodes, huge pages, accelerators, RDMA.",
-    .usage = "[--host-root DIR] [--profile NAME] [--json]\n"
+    .usage = "[--host-root DIR] [--profile NAME] [--json] [--svg FILE]\n"
              "  --host-root DIR  (or --root DIR) read the host from the tree under DIR (a copy of\n"
              "                   /sys and /proc, e.g. tests/fixtures/hosts/dgx-a100-roce) instead\n"
              "                   of this machine\n"
              "  --profile NAME   the maximums profile the host's findings are checked against\n"
-             "  --json           print the host document (docs/host-json.md); errors are JSON too",
-    .options = "--host-root --profile --json",
+             "  --json           print the host document (docs/host-json.md); errors are JSON too\n"
+             "  --svg FILE       also write a picture of the host to FILE (docs/pictures.md); -\n"
+             "                   writes it to stdout instead of the view (not with --json)",
+    .options = "--host-root --profile --json --svg",
     .run = run_host,
 };
 

@@ -2,7 +2,8 @@
  * tools/hpcvirt/cmd-plan.c - `hpcvirt plan SPEC.json`: plan a VM spec on a
  * host (this machine, a captured tree or a host JSON document) and print the
  * plan, its findings, the plan as JSON, or the plan as libvirt domain XML
- * (--xml, --domain-type). Exit 0 when the plan is ok, 2 when it has errors.
+ * (--xml, --domain-type); --svg FILE also writes a picture of it. Exit 0 when
+ * the plan is ok, 2 when it has errors.
  */
 #include "cli.h"
 
@@ -179,6 +180,7 @@ static int print_xml(const hv_plan *plan, const cli_args *a)
 
 static int run_plan(const cli_command *cmd, int argc, char **argv)
 {
+    char *svg = NULL;
     hv_plan_options opts = HV_PLAN_OPTIONS_INIT;
     hv_host *host = NULL;
     hv_vm_spec *spec = NULL;
@@ -188,6 +190,8 @@ static int run_plan(const cli_command *cmd, int argc, char **argv)
 
     if (rc != CLI_EXIT_OK)
         return rc;
+    if (a.svg && strcmp(a.svg, "-") == 0 && (a.json || a.xml))
+        return cli_usage_error(cmd, "--svg - (to stdout) excludes --json and --xml");
     if (a.host_root && a.host_json)
         return cli_usage_error(cmd, "--host-root and --host-json exclude each other");
     if (a.json && a.xml)
@@ -205,6 +209,11 @@ static int run_plan(const cli_command *cmd, int argc, char **argv)
     opts.profile = a.profile;
     if (hv_plan_create(host, spec, &opts, &plan) < 0) {
         rc = cli_fail("planning");
+    } else if (a.svg && (rc = cli_write_made(a.svg, hv_plan_to_svg(plan, 0, &svg), &svg,
+                                             "plan picture")) != CLI_EXIT_OK) {
+        /* the picture could not be written: said so */
+    } else if (a.svg && strcmp(a.svg, "-") == 0) {
+        rc = hv_plan_ok(plan) ? CLI_EXIT_OK : CLI_EXIT_REJECTED;
     } else if (a.xml) {
         rc = print_xml(plan, &a);
     } else if (a.json) {
@@ -232,6 +241,7 @@ const cli_command cli_cmd_plan = {
     .summary = "Plan a VM spec on a host: vNUMA, MMIO budget, pages, devices, findings.",
     .usage = "SPEC.json [--host-root DIR | --host-json FILE] [--profile NAME]\n"
              "                    [--json | --xml [--domain-type kvm|qemu] [--network NAME]]\n"
+             "                    [--svg FILE]\n"
              "  SPEC.json          the VM spec (docs/spec-json.md); - reads it from stdin\n"
              "  --host-root DIR    (or --root DIR) plan on the host whose tree is under DIR (a\n"
              "                     copy of /sys and /proc, e.g. tests/fixtures/hosts/NAME)\n"
@@ -247,7 +257,11 @@ const cli_command cli_cmd_plan = {
              "  --network NAME     with --xml: the libvirt network the NICs join, as create's\n"
              "                     --backend-options network=NAME; without it NICs get user-mode\n"
              "                     networking, one queue and no RSS (a warning says so)\n"
-             "Exit status: 0 the plan is OK, 2 it has errors (or the spec is invalid).",
-    .options = "--host-root --host-json --profile --json --xml --domain-type --network",
+             "  --svg FILE         also write a picture of the plan to FILE (docs/pictures.md);\n"
+             "                     - writes it to stdout instead of the view (not with --json\n"
+             "                     or --xml)\n"
+             "Exit status: 0 the plan is OK, 2 it has errors (or the spec is invalid), 1 the\n"
+             "picture could not be written.",
+    .options = "--host-root --host-json --profile --json --xml --domain-type --network --svg",
     .run = run_plan,
 };

@@ -133,6 +133,33 @@ char *cli_read_file(const char *path)
     return buf;
 }
 
+int cli_write_made(const char *path, int made, char **text_out, const char *what)
+{
+    char *text = *text_out;
+    FILE *f;
+    bool ok;
+
+    *text_out = NULL;
+    if (made < 0) {
+        hv_free(text);
+        return cli_fail(what);
+    }
+    f = strcmp(path, "-") == 0 ? stdout : fopen(path, "we");
+    if (!f) {
+        fprintf(stderr, "hpcvirt: error: cannot create %s: %s\n", cli_text(path), strerror(errno));
+        hv_free(text);
+        return CLI_EXIT_FAILURE;
+    }
+    ok = fputs(text, f) >= 0;
+    ok = (f == stdout ? fflush(f) == 0 : fclose(f) == 0) && ok;
+    hv_free(text);
+    if (!ok) {
+        fprintf(stderr, "hpcvirt: error: cannot write %s: %s\n", cli_text(path), strerror(errno));
+        return CLI_EXIT_FAILURE;
+    }
+    return CLI_EXIT_OK;
+}
+
 int cli_load_spec(const char *path, hv_vm_spec **spec)
 {
     char *text = cli_read_file(path);

@@ -430,6 +430,13 @@ class Host:
                                   out))
         return take_str(out[0])
 
+    def to_svg(self):
+        """A picture of the host (like hwloc's lstopo) as one self-contained SVG
+        document (str): NUMA nodes with their CPUs, memory and devices, distances."""
+        out = ffi.new("char **")
+        check(lib.hv_host_to_svg(self._h, 0, out))
+        return take_str(out[0])
+
     def to_dict(self):
         """to_json() parsed into Python objects."""
         return json.loads(self.to_json())

@@ -222,6 +222,13 @@ class Plan:
         """to_json() parsed into Python objects."""
         return json.loads(self.to_json())
 
+    def to_svg(self):
+        """A picture of the plan as one self-contained SVG document (str): host nodes,
+        the vNUMA nodes on them, devices, distances, the MMIO window, findings."""
+        out = ffi.new("char **")
+        check(lib.hv_plan_to_svg(self._h, 0, out))
+        return take_str(out[0])
+
     def to_libvirt_xml(self, domain_type=None, network=None, console_log=None):
         """The plan as libvirt domain XML (libvirt 9.0 schema): vCPUs pinned,
         vNUMA cells with distances, numatune, huge pages, firmware, the 64-bit

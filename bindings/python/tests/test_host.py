@@ -68,6 +68,25 @@ def a100(addr, group, node, bar0, bar1, bar3):
     )
 
 
+def h100_on_16_nodes(i):
+    """GPU i (8 per node) of gpu-16node-8gpu (tests/fixtures/hosts/README.md)."""
+    node, g = divmod(i, 8)
+    addr = "0000:%02x:00.0" % (node * 16 + g + 1)
+    bar1 = 0x200000000000 + i * 0x4000000000
+    return dict(
+        pci_address=addr, vendor_id=0x10DE, device_id=0x2330, subsystem_vendor_id=0x10DE,
+        subsystem_device_id=0x16C1, class_code=0x030200, kind="gpu",
+        model="NVIDIA H100 SXM5 80GB", model_id="h100-sxm5-80gb", vendor_name="NVIDIA",
+        numa_node=node,
+        local_cpulist=f"{4 * node}-{4 * node + 3},{64 + 4 * node}-{64 + 4 * node + 3}",
+        iommu_group=200 + i, iommu_group_members=[addr], driver="vfio-pci",
+        link_speed="32.0 GT/s PCIe", link_width=16, max_link_speed="32.0 GT/s PCIe",
+        max_link_width=16, sriov_total_vfs=0, sriov_enabled_vfs=0, mdev_types=[],
+        bars=nvidia_bars(0x80000000 + i * 16 * MiB, bar1, bar1 + 128 * GiB, 128 * GiB),
+        bar_total_bytes=128 * GiB + 48 * MiB,
+    )
+
+
 def roce_gids(netdev, link_local, ipv4_mapped):
     return [
         (0, link_local, "IB/RoCE v1", netdev),
@@ -281,6 +300,19 @@ EXPECTED = {
         findings=[("warning", "host.max.logical-cpus", "cpus.logical"),
                   ("warning", "host.max.numa-nodes", "numa_nodes"),
                   ("warning", "host.max.memory", "memory.total_bytes")],
+    ),
+    "gpu-16node-8gpu": dict(
+        cpu=dict(cpu_model="Intel(R) Xeon(R) Platinum 8360Y CPU @ 2.40GHz",
+                 cpu_vendor="GenuineIntel", cpu_count=128, core_count=64, package_count=8,
+                 die_count=8, threads_per_core=2, phys_addr_bits=52, virt_addr_bits=57,
+                 has_1g_pages=True, base_frequency_khz=2400000),
+        topology=hand_built_topology(8, 8),
+        memory_bytes=4 * TiB, node_memory_consistent=True,
+        nodes=[dict(n, hugepages={HP_2M: (0, 0), HP_1G: (200, 200)})
+               for n in sliced_nodes(16, 4, 64, 2, 256 * GiB, 250 * GiB)],
+        accelerators=[h100_on_16_nodes(node * 8 + g) for node in range(16) for g in range(8)],
+        rdma=[],
+        findings=[],
     ),
 }
 
