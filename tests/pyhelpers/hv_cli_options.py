@@ -1,8 +1,9 @@
 """What the built hpcvirt CLI says it is, for the tests of what is made from
 it (the man page, the bash completion): its commands as `hpcvirt --help`
-lists them, each command's --help, and the options each command accepts,
-found by asking the CLI itself (an option it does not take is a usage error
-naming it), so nothing here lists a command or an option by hand."""
+lists them, each command's --help, and the options that --help names which
+the command accepts (asked of the CLI itself: an option it does not take is
+a usage error naming it), so nothing here lists a command or an option by
+hand."""
 import concurrent.futures
 import functools
 import os
@@ -10,14 +11,6 @@ import re
 import subprocess
 
 CLI = os.environ["HPCVIRT_CLI"]
-SRCDIR = os.environ.get("HV_TEST_SRCDIR", os.path.join(os.path.dirname(__file__), "..", ".."))
-
-# An option the CLI accepts that neither its --help nor docs/cli.md
-# describes: (command, option). Each entry is a finding to fix in the CLI or
-# its help (then drop the entry: test_undocumented_list_is_current says so).
-UNDOCUMENTED = {
-    ("migrate-listen", "--paused"),  # receives the VM paused and exits 0
-}
 
 OPTION_RE = re.compile(r"(?<![\w-])(--[a-z][a-z0-9-]*|-n)(?![\w-])")
 
@@ -51,18 +44,6 @@ def command_help(command):
 
 
 @functools.lru_cache(maxsize=None)
-def candidate_options():
-    """Every option-shaped word in docs/cli.md and the CLI's help texts."""
-    texts = [run("--help").stdout] + [command_help(c) for c in commands()]
-    with open(os.path.join(SRCDIR, "docs", "cli.md"), encoding="utf-8") as f:
-        texts.append(f.read())
-    found = set()
-    for text in texts:
-        found.update(OPTION_RE.findall(text))
-    return frozenset(found - {"--help", "--version"})
-
-
-@functools.lru_cache(maxsize=None)
 def accepts(command, option):
     """Whether `hpcvirt COMMAND OPTION` gets past the option."""
     # The option alone: one the command does not take is "unknown option";
@@ -90,15 +71,3 @@ def documented_options():
             result[command].add(option)
     return {c: frozenset(o) for c, o in result.items()}
 
-
-@functools.lru_cache(maxsize=None)
-def accepted_options():
-    """{command: every option it accepts} (--help aside): each command asked
-    about every option docs/cli.md and the help texts name (a process each:
-    some 900 of them)."""
-    pairs = [(c, o) for c in commands() for o in sorted(candidate_options())]
-    result = {c: set() for c in commands()}
-    for (command, option), ok in zip(pairs, _probe(pairs)):
-        if ok:
-            result[command].add(option)
-    return {c: frozenset(o) for c, o in result.items()}
