@@ -2,15 +2,17 @@
 # the Debian packages the project needs, installing the missing ones, and
 # configuring a meson build directory idempotently. Sourced, not run.
 
-# Build and run the library, CLI, Python bindings and examples.
+# Build and run the library, CLI, Python bindings and examples; scdoc builds
+# the man pages.
 HV_BUILD_PACKAGES="meson ninja-build pkg-config gcc g++ binutils libglib2.0-dev libjson-c-dev
-  libnuma-dev libvirt-dev libxml2-dev python3 python3-cffi"
+  libnuma-dev libvirt-dev libxml2-dev python3 python3-cffi scdoc"
 # Everything scripts/test also uses: tests, ABI tools, style, sanitizers,
 # fuzzing, libvirt's schemas and QEMU driver for the libvirt backend tests,
-# qemu-img for its linked clones.
+# qemu-img for its linked clones, man (man-db) to render the man pages,
+# rsvg-convert (librsvg2-bin) to render the plan and host pictures.
 HV_TEST_PACKAGES="$HV_BUILD_PACKAGES libcmocka-dev python3-pytest abigail-tools clang
   libclang-rt-14-dev clang-format valgrind libxml2-utils libvirt-clients libvirt-daemon
-  libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils ovmf procps librsvg2-bin"
+  libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils ovmf procps librsvg2-bin man-db"
 
 hv_say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 

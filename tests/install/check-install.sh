@@ -1,10 +1,13 @@
 #!/bin/sh
 # Install the build into a temporary prefix, then compile and run every
 # program in examples/ with nothing but `cc $(pkg-config --cflags --libs hpcvirt)`,
-# exactly as a user of an installed hpcvirt does.
-# usage: check-install.sh BUILD_DIR EXAMPLES_DIR
+# exactly as a user of an installed hpcvirt does; and check that each
+# INSTALLED_FILE (an absolute path: the man pages, the bash completion) is
+# there under the staging directory.
+# usage: check-install.sh BUILD_DIR EXAMPLES_DIR [INSTALLED_FILE...]
 set -eu
 build=$1 examples=$2
+shift 2
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT INT TERM
 meson install -C "$build" --no-rebuild --quiet --destdir "$tmp/root" >"$tmp/install.log" 2>&1 || {
@@ -21,6 +24,10 @@ libdir=$(pkgconfig --variable=libdir hpcvirt)
 [ -e "$libdir/libhpcvirt.so.1" ] || { echo "libhpcvirt.so.1 missing in $libdir" >&2; exit 1; }
 for h in hpcvirt.h version.h; do
   [ -e "$(pkgconfig --variable=includedir hpcvirt)/hpcvirt/$h" ] || { echo "header $h not installed" >&2; exit 1; }
+done
+for f in "$@"; do
+  [ -f "$tmp/root$f" ] || { echo "$f was not installed" >&2; exit 1; }
+  echo "installed: $f"
 done
 n=0
 for src in "$examples"/*.c; do
