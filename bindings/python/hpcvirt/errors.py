@@ -48,8 +48,11 @@ class RangeError(Error, ValueError):
     pass
 
 
-class IOError_(Error, OSError):
-    pass
+class IOFailure(Error, OSError):
+    """A system call or file operation failed (HV_E_IO); also an OSError."""
+
+
+IOError_ = IOFailure  # the former name, kept as an alias
 
 
 class Exists(Error):
@@ -64,8 +67,11 @@ class BackendError(Error):
     """The backend failed; `message` keeps its own words (HV_E_BACKEND)."""
 
 
-class TimeoutError_(Error, TimeoutError):
-    pass
+class TimedOut(Error, TimeoutError):
+    """A wait ran out of time (HV_E_TIMEOUT); also a TimeoutError."""
+
+
+TimeoutError_ = TimedOut  # the former name, kept as an alias
 
 
 class GuestError(Error):
@@ -96,11 +102,11 @@ _BY_CODE = {
     lib.HV_E_UNSUPPORTED: Unsupported,
     lib.HV_E_NOTFOUND: NotFound,
     lib.HV_E_RANGE: RangeError,
-    lib.HV_E_IO: IOError_,
+    lib.HV_E_IO: IOFailure,
     lib.HV_E_EXISTS: Exists,
     lib.HV_E_STATE: StateError,
     lib.HV_E_BACKEND: BackendError,
-    lib.HV_E_TIMEOUT: TimeoutError_,
+    lib.HV_E_TIMEOUT: TimedOut,
     lib.HV_E_GUEST: GuestError,
     lib.HV_E_NOKVM: NoKvm,
     lib.HV_E_SNAPSHOT: SnapshotError,
@@ -167,11 +173,13 @@ __all__ = [
     "Unsupported",
     "NotFound",
     "RangeError",
+    "IOFailure",
     "IOError_",
     "Exists",
     "MigrationError",
     "StateError",
     "BackendError",
+    "TimedOut",
     "TimeoutError_",
     "GuestError",
     "NoKvm",

@@ -389,7 +389,7 @@ class Host:
         `profile` (None = the library's default). The skip_* flags leave out
         accelerators, RDMA devices, or the libnuma cross-check on "/".
 
-        Raises NotFound for an unusable root or an unknown profile, IOError_
+        Raises NotFound for an unusable root or an unknown profile, IOFailure
         or ParseError when the root holds no usable CPU information,
         InvalidArgument for a root or profile with a NUL character."""
         opts = ffi.new("hv_host_discover_options *")

@@ -127,7 +127,7 @@ def backends():
 def load_plugins(dir=None):  # noqa: A002 (mirrors the C parameter)
     """Load every *.so in `dir` (None: $HPCVIRT_PLUGIN_DIR; nothing when
     unset) and call its hv_plugin_init(). A directory is loaded once per
-    process. Returns the number of plugins loaded; raises IOError_ or Error
+    process. Returns the number of plugins loaded; raises IOFailure or Error
     (HV_E_BACKEND) naming the file that failed (the others are still loaded)."""
     c_dir = c_string(dir, "dir", filesystem=True) if dir is not None else ffi.NULL
     return check(lib.hv_backend_load_plugins(c_dir))
@@ -531,7 +531,7 @@ class Vm:
     def wait(self, timeout_ms=None):
         """Wait for the guest to end and return its exit code. GuestError when
         it crashed (the message has the exit reason and registers),
-        TimeoutError_ after `timeout_ms` (None: no limit), StateError when it
+        TimedOut after `timeout_ms` (None: no limit), StateError when it
         is not running."""
         timeout = -1 if timeout_ms is None else _uint(timeout_ms, "timeout_ms", 0x7FFFFFFF)
         code = ffi.new("int *")
