@@ -39,7 +39,7 @@ character (which a C string cannot hold) raises InvalidArgument naming it.
 import weakref
 
 from ._native import ffi, lib, to_str
-from .errors import InvalidArgument, RangeError, c_string, check
+from .errors import Error, InvalidArgument, RangeError, c_string, check
 from .host import Host
 from .plan import Plan
 
@@ -349,8 +349,14 @@ class Connection:
 
 class Vm:
     """A VM a backend knows. Get one from Connection.create(), lookup() or
-    resume_from(); the constructor is internal. Releasing the handle (garbage
-    collection) leaves the VM itself alone."""
+    resume_from(); the constructor is internal. Releasing the handle (close(),
+    leaving its `with` block, garbage collection) leaves the VM itself alone:
+
+        with conn.create(plan, start=True) as vm:      # the VM runs on after it
+            ...
+        with conn.create(plan, start=True).destroy_on_exit(undefine=True) as vm:
+            ...                                        # powered off and removed after it
+    """
 
     def __init__(self, connection, _handle):
         if not isinstance(connection, Connection) or _handle == ffi.NULL:
@@ -364,6 +370,8 @@ class Vm:
 
         self._h = ffi.gc(_handle, _free)
         self._name = to_str(lib.hv_vm_name(self._h))
+        self._exit_destroy = False
+        self._exit_undefine = False
 
     def _release(self):
         if self._h is not None:
@@ -374,9 +382,52 @@ class Vm:
         if self._h is None:
             raise InvalidArgument(
                 lib.HV_E_INVAL,
-                f"the handle of VM {self._name} was released when its connection was closed",
+                f"the handle of VM {self._name} was released (Vm.close(), the end of its "
+                f"`with` block, or its connection was closed)",
             )
         return self._h
+
+    # -- lifetime of the handle --
+
+    def close(self) -> None:
+        """Release the handle (hv_vm_free); the VM itself is left as it is.
+        Using the Vm afterwards raises InvalidArgument. Safe to call twice."""
+        self._release()
+        self._conn._vms.discard(self)
+
+    @property
+    def closed(self) -> bool:
+        """Whether the handle was released (close(), or the connection's)."""
+        return self._h is None
+
+    def destroy_on_exit(self, undefine: bool = False) -> "Vm":
+        """Ask for the VM to be powered off (destroy()) when its `with` block
+        ends, and its definition removed too with `undefine`; returns the Vm:
+        `with conn.create(plan, start=True).destroy_on_exit() as vm:`."""
+        self._exit_destroy = True
+        self._exit_undefine = bool(undefine)
+        return self
+
+    def __enter__(self) -> "Vm":
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> bool:
+        """Destroy (and undefine) the VM if destroy_on_exit() asked for it,
+        then release the handle. A failure to clean up is raised unless the
+        block is already raising."""
+        try:
+            if self._exit_destroy and self._h is not None:
+                try:
+                    if self.state in ("running", "paused", "stopping"):
+                        self.destroy()
+                    if self._exit_undefine:
+                        self.undefine()
+                except Error:
+                    if exc_type is None:
+                        raise
+        finally:
+            self.close()
+        return False
 
     @property
     def connection(self):

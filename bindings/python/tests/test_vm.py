@@ -408,6 +408,43 @@ def test_close_releases_vm_handles():
     assert vm.name == "hv-py-closed"
 
 
+@needs_libvirt
+def test_vm_is_a_context_manager_that_leaves_the_vm_alone(conn):
+    plan = plan_on_fixture({"name": "hv-py-with", "vcpus": 2, "memory": "1GiB"})
+    with conn.create(plan, start=True) as vm:
+        assert isinstance(vm, Vm) and not vm.closed
+        assert vm.state == "running"
+    assert vm.closed
+    with pytest.raises(hpcvirt.InvalidArgument, match="hv-py-with"):
+        vm.state
+    vm.close()  # twice is fine
+    # the VM itself runs on: a new handle finds it
+    with conn.lookup("hv-py-with") as again:
+        assert again.state == "running"
+    # an exception in the block still releases the handle and is not swallowed
+    with pytest.raises(KeyError):
+        with conn.lookup("hv-py-with") as third:
+            raise KeyError("x")
+    assert third.closed and "hv-py-with" in conn.list_vms()
+
+
+@needs_libvirt
+def test_vm_destroy_on_exit(conn):
+    plan = plan_on_fixture({"name": "hv-py-gone", "vcpus": 2, "memory": "1GiB"})
+    with conn.create(plan, start=True).destroy_on_exit() as vm:
+        vm.pause()
+    assert vm.closed
+    with conn.lookup("hv-py-gone") as again:
+        assert again.state == "defined"
+    with conn.lookup("hv-py-gone").destroy_on_exit(undefine=True) as vm:
+        vm.start()
+    assert "hv-py-gone" not in conn.list_vms()
+    # a VM that is not running is only undefined
+    with conn.create(plan).destroy_on_exit(undefine=True):
+        pass
+    assert "hv-py-gone" not in conn.list_vms()
+
+
 def test_vm_constructor_is_internal():
     with pytest.raises(ValueError):
         Vm(None, hpcvirt.ffi.NULL)
