@@ -31,11 +31,14 @@ def _load():
 lib = _load()
 
 
+# what ffi.string() calls, without its Python-level wrapper (to_str() runs
+# for every string of every host and plan copied out)
+_string = getattr(getattr(ffi, "_backend", None), "string", None) or ffi.string
+
+
 def to_str(cdata):
     """A C string owned by the library, as a Python str ('' for NULL)."""
-    if cdata == ffi.NULL:
-        return ""
-    return ffi.string(cdata).decode("utf-8", "replace")
+    return _string(cdata).decode("utf-8", "replace") if cdata else ""
 
 
 def take_str(cdata):
