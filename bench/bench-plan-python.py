@@ -18,6 +18,7 @@ import os
 import statistics
 import sys
 import time
+from typing import Any, Callable, Dict, List, Tuple
 
 import hpcvirt
 from hpcvirt import ffi, lib
@@ -25,7 +26,7 @@ from hpcvirt import ffi, lib
 SRC = os.environ.get("HV_TEST_SRCDIR") or os.path.join(os.path.dirname(__file__), "..")
 HOSTS = os.path.join(SRC, "tests", "fixtures", "hosts")
 
-CASES = (
+CASES: Tuple[Tuple[str, str, Dict[str, Any]], ...] = (
     # the README's example, and bench-plan.c's spec on its 576-CPU host
     ("2 vCPUs, 1 GiB on dgx-a100-roce", "dgx-a100-roce",
      dict(name="demo", vcpus=2, memory="1GiB")),
@@ -36,7 +37,7 @@ CASES = (
 )
 
 
-def c_plans(host, spec, n):
+def c_plans(host: hpcvirt.Host, spec: hpcvirt.VmSpec, n: int) -> int:
     """n plans through the C API directly (what a C caller pays, plus cffi's call)."""
     create, free, null = lib.hv_plan_create, lib.hv_plan_free, ffi.NULL
     h, s = host._h, spec._h
@@ -49,7 +50,7 @@ def c_plans(host, spec, n):
     return time.perf_counter_ns() - t0
 
 
-def py_plans(host, spec, n):
+def py_plans(host: hpcvirt.Host, spec: hpcvirt.VmSpec, n: int) -> int:
     create = hpcvirt.Plan.create
     t0 = time.perf_counter_ns()
     for _ in range(n):
@@ -57,7 +58,7 @@ def py_plans(host, spec, n):
     return time.perf_counter_ns() - t0
 
 
-def py_plans_ok(host, spec, n):
+def py_plans_ok(host: hpcvirt.Host, spec: hpcvirt.VmSpec, n: int) -> int:
     create = hpcvirt.Plan.create
     t0 = time.perf_counter_ns()
     for _ in range(n):
@@ -65,7 +66,7 @@ def py_plans_ok(host, spec, n):
     return time.perf_counter_ns() - t0
 
 
-def walk(plan):
+def walk(plan: hpcvirt.Plan) -> Tuple[object, ...]:
     """Every fact of the plan, as a user reading all of it would."""
     return (plan.ok, plan.name, plan.profile, plan.findings, plan.firmware, plan.vcpus,
             plan.memory_bytes, plan.sockets, plan.cores_per_socket, plan.threads_per_core,
@@ -74,7 +75,7 @@ def walk(plan):
             plan.migration_reasons)
 
 
-def py_plans_walked(host, spec, n):
+def py_plans_walked(host: hpcvirt.Host, spec: hpcvirt.VmSpec, n: int) -> int:
     create = hpcvirt.Plan.create
     t0 = time.perf_counter_ns()
     for _ in range(n):
@@ -82,20 +83,21 @@ def py_plans_walked(host, spec, n):
     return time.perf_counter_ns() - t0
 
 
-def measure(host, spec, plans, batch, *variants):
+def measure(host: hpcvirt.Host, spec: hpcvirt.VmSpec, plans: int, batch: int,
+            *variants: Callable[[hpcvirt.Host, hpcvirt.VmSpec, int], int]) -> List[float]:
     """Median ns per plan of each variant, batches taken in turn (so that a
     slower stretch of a busy machine hits them all)."""
     for fn in variants:  # warm up
         fn(host, spec, batch)
-    per_plan = [[] for _ in variants]
+    per_plan: List[List[float]] = [[] for _ in variants]
     for _ in range(max(1, plans // batch)):
         for i, fn in enumerate(variants):
             per_plan[i].append(fn(host, spec, batch) / batch)
     return [statistics.median(t) for t in per_plan]
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def main() -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--plans", type=int, default=50000,
                         help="plans of each kind per case (default 50000)")
     parser.add_argument("--max-overhead-us", type=float, default=None,
@@ -111,7 +113,6 @@ def main():
         spec = hpcvirt.VmSpec(**kwargs)
         c_ns, py_ns, ok_ns, walk_ns = measure(host, spec, args.plans, batch, c_plans,
                                               py_plans, py_plans_ok, py_plans_walked)
-        # the walk is ~50x slower: fewer of them
         print(f"{title}:")
         print(f"  C hv_plan_create + free     {c_ns / 1e3:8.2f} us")
         for name, ns in (("Plan.create", py_ns), ("Plan.create + .ok", ok_ns),

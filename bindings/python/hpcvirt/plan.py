@@ -97,7 +97,7 @@ class PlanDevice:
     rdma_name: str
 
 
-def _vnode(n):
+def _vnode(n: Any) -> VnumaNode:
     return VnumaNode(
         id=int(lib.hv_plan_vnode_id(n)),
         vcpus=int(lib.hv_plan_vnode_vcpu_count(n)),
@@ -110,7 +110,7 @@ def _vnode(n):
     )
 
 
-def _device(d):
+def _device(d: Any) -> PlanDevice:
     dtype = int(lib.hv_plan_device_type_of(d))
     mode = int(lib.hv_plan_device_mode(d))
     if dtype == lib.HV_PLAN_DEVICE_ACCELERATOR:
@@ -266,17 +266,18 @@ class Plan:
             if not isinstance(spec, (str, bytes, bytearray, dict)):
                 raise TypeError(f"spec must be an hpcvirt.VmSpec, not {type(spec).__name__}")
             spec = VmSpec.from_json(spec)
+        c_spec = spec._h
         out = ffi.new("hv_plan **")
         if profile is None:
             # NULL options: the defaults (what hv_plan_options_init() gives)
-            rc = lib.hv_plan_create(host._h, spec._h, ffi.NULL, out)
+            rc = lib.hv_plan_create(host._h, c_spec, ffi.NULL, out)
         else:
             opts = ffi.new("hv_plan_options *")
             check(lib.hv_plan_options_init(opts, PLAN_OPTIONS_VERSION))
             # The char[] must outlive the call: keep it in a local.
             c_profile = c_string(profile, "profile")
             opts.profile = c_profile
-            rc = lib.hv_plan_create(host._h, spec._h, opts, out)
+            rc = lib.hv_plan_create(host._h, c_spec, opts, out)
         if rc < 0:
             raise last_error(rc)
         plan = cls.__new__(cls)
@@ -285,18 +286,19 @@ class Plan:
 
     # -- serialisation --
 
-    def to_json(self, pretty=False):
+    def to_json(self, pretty: bool = False) -> str:
         """The plan as deterministic JSON (docs/plan-json.md)."""
         out = ffi.new("char **")
         check(lib.hv_plan_to_json(self._h, lib.HV_JSON_PRETTY if pretty else lib.HV_JSON_COMPACT,
                                   out))
         return take_str(out[0])
 
-    def to_dict(self):
+    def to_dict(self) -> Dict[str, Any]:
         """to_json() parsed into Python objects."""
         return json.loads(self.to_json())
 
-    def to_libvirt_xml(self, domain_type=None, network=None, console_log=None):
+    def to_libvirt_xml(self, domain_type: Optional[str] = None, network: Optional[str] = None,
+                       console_log: Optional[str] = None) -> str:
         """The plan as libvirt domain XML (libvirt 9.0 schema): vCPUs pinned,
         vNUMA cells with distances, numatune, huge pages, firmware, the 64-bit
         PCI hole, the guest's physical-address width, host devices, virtio-net,
@@ -330,7 +332,7 @@ class Plan:
         return take_str(out[0])
 
     @property
-    def spec(self):
+    def spec(self) -> VmSpec:
         """A copy (a VmSpec of its own) of the spec the plan was made from."""
         out = ffi.new("hv_vm_spec **")
         check(lib.hv_vm_spec_copy(lib.hv_plan_spec(self._h), out))
@@ -339,17 +341,17 @@ class Plan:
     # -- verdict and findings --
 
     @property
-    def ok(self):
+    def ok(self) -> bool:
         """False when any finding is an error."""
         return self._ok
 
     @property
-    def name(self):
+    def name(self) -> str:
         """The VM's name (the spec's)."""
         return self._name
 
     @property
-    def profile(self):
+    def profile(self) -> str:
         """Name of the maximums profile the plan was checked against."""
         return self._profile
 
@@ -375,32 +377,32 @@ class Plan:
     # -- CPUs, memory, firmware --
 
     @property
-    def firmware(self):
+    def firmware(self) -> str:
         """"bios" or "efi" (never "auto")."""
         return self._firmware
 
     @property
-    def vcpus(self):
+    def vcpus(self) -> int:
         return self._vcpus
 
     @property
-    def memory_bytes(self):
+    def memory_bytes(self) -> int:
         return self._memory_bytes
 
     @property
-    def sockets(self):
+    def sockets(self) -> int:
         return self._sockets
 
     @property
-    def cores_per_socket(self):
+    def cores_per_socket(self) -> int:
         return self._cores_per_socket
 
     @property
-    def threads_per_core(self):
+    def threads_per_core(self) -> int:
         return self._threads_per_core
 
     @property
-    def cpu_placement(self):
+    def cpu_placement(self) -> str:
         """"shared" or "dedicated"."""
         return self._cpu_placement
 
@@ -438,7 +440,7 @@ class Plan:
         return list(self._devices)
 
     @property
-    def live_migratable(self):
+    def live_migratable(self) -> bool:
         return self._live_migratable
 
     @property
@@ -446,7 +448,7 @@ class Plan:
         """Why the VM cannot be live-migrated (empty when it can)."""
         return list(self._migration_reasons)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return (f"<hpcvirt.Plan {self._name!r} {'ok' if self._ok else 'NOT ok'}, "
                 f"{len(self._findings)} findings, {self._vcpus} vCPUs on "
                 f"{len(self._vnodes)} vNUMA nodes, profile {self._profile!r}>")
