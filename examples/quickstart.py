@@ -1,5 +1,13 @@
-"""quickstart.py - the README's Python example: versions and errors."""
+"""quickstart.py - the README's Python example: versions and errors.
+
+    PYTHONPATH=build/bindings/python /usr/bin/python3 examples/quickstart.py
+"""
+import argparse
+
 import hpcvirt
+
+argparse.ArgumentParser(description="Print hpcvirt's version, a size parsed and "
+                                    "formatted, and an error.").parse_args()
 
 print("hpcvirt", hpcvirt.version(), hpcvirt.version_info())
 size = hpcvirt.parse_size("1.5TiB")

@@ -6,16 +6,25 @@ plan refuses (or the driver cannot do), then power off and undefine.
     PYTHONPATH=build/bindings/python /usr/bin/python3 examples/run_on_test_driver.py \
         examples/specs/vgpu-workstation.json tests/fixtures/hosts/hugepages-2node
 """
+import argparse
 import os
-import sys
 import tempfile
 
 import hpcvirt
 
-spec_path, host_root = sys.argv[1], sys.argv[2]
-host = hpcvirt.Host.discover(root=host_root)
-with open(spec_path, encoding="utf-8") as f:
-    plan = hpcvirt.Plan.create(host, hpcvirt.VmSpec.from_json(f.read()))
+parser = argparse.ArgumentParser(
+    description="Plan a spec on a captured host and run it under libvirt's test driver.")
+parser.add_argument("spec", metavar="SPEC.json", help="a VM spec, e.g. "
+                    "examples/specs/vgpu-workstation.json")
+parser.add_argument("host_root", metavar="HOST_ROOT", help="a captured host tree, e.g. "
+                    "tests/fixtures/hosts/hugepages-2node")
+args = parser.parse_args()
+
+try:
+    host = hpcvirt.Host.discover(root=args.host_root)
+    plan = hpcvirt.Plan.create(host, hpcvirt.VmSpec.from_file(args.spec))
+except (hpcvirt.Error, OSError) as err:  # a missing file, a bad spec or host tree
+    parser.exit(1, f"{parser.prog}: {err}\n")
 print(f"plan {plan.name}: {'ok' if plan.ok else 'has errors'}, "
       f"live migration {'allowed' if plan.live_migratable else 'refused'}")
 

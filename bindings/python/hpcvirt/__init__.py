@@ -3,6 +3,8 @@
 A Pythonic layer over libhpcvirt's C API: functions and classes, exceptions
 that carry the library's error code, message and field path.
 """
+from typing import Any, Callable, Optional, Tuple, Union
+
 from ._native import ffi, lib, to_str
 from .errors import (
     BackendError,
@@ -10,9 +12,11 @@ from .errors import (
     Exists,
     GuestError,
     IOError_,
+    IOFailure,
     MigrationError,
     NoKvm,
     StateError,
+    TimedOut,
     TimeoutError_,
     InvalidArgument,
     NotFound,
@@ -43,36 +47,37 @@ LOG_INFO = lib.HV_LOG_INFO
 LOG_DEBUG = lib.HV_LOG_DEBUG
 
 
-def version():
+def version() -> str:
     """The version of the loaded library, "MAJOR.MINOR.PATCH"."""
     return to_str(lib.hv_version())
 
 
-def version_info():
+def version_info() -> Tuple[int, int, int]:
     """The version of the loaded library as a (major, minor, patch) tuple."""
     nums = ffi.new("int[3]")
     check(lib.hv_version_numbers(nums, nums + 1, nums + 2))
     return (nums[0], nums[1], nums[2])
 
 
-def parse_size(text):
+def parse_size(text: Union[str, bytes]) -> int:
     """Bytes in a size string such as "1.5TiB", "512GiB" or "64M"."""
     out = ffi.new("uint64_t *")
     check(lib.hv_size_parse(_c_string(text, "the size", ParseError), out))
     return int(out[0])
 
 
-def format_size(nbytes):
+def format_size(nbytes: int) -> str:
     """A size for people: 1649267441664 -> "1.5 TiB"."""
     buf = ffi.new("char[64]")
     check(lib.hv_size_format(nbytes, buf, 64))
     return to_str(buf)
 
 
-_log_callback = None  # keeps the cffi callback alive while installed
+_log_callback: Any = None  # keeps the cffi callback alive while installed
 
 
-def set_log_handler(handler, level=LOG_INFO):
+def set_log_handler(handler: Optional[Callable[[int, str, str], None]],
+                    level: int = LOG_INFO) -> None:
     """Send the library's log records to handler(level, domain, message).
 
     Pass None to remove the handler. The handler may be called from library
@@ -83,10 +88,11 @@ def set_log_handler(handler, level=LOG_INFO):
         check(lib.hv_set_log_handler(ffi.NULL, level, ffi.NULL))
         _log_callback = None
         return
+    fn = handler  # (a name the closure can use, never None)
 
     @ffi.callback("void(int, const char *, const char *, void *)")
-    def _trampoline(lvl, domain, message, _userdata):
-        handler(lvl, to_str(domain), to_str(message))
+    def _trampoline(lvl: int, domain: Any, message: Any, _userdata: Any) -> None:
+        fn(lvl, to_str(domain), to_str(message))
 
     check(lib.hv_set_log_handler(_trampoline, level, ffi.NULL))
     _log_callback = _trampoline
@@ -94,12 +100,21 @@ def set_log_handler(handler, level=LOG_INFO):
 
 __all__ = [
     "Error",
+    "BackendError",
+    "Exists",
+    "GuestError",
+    "IOFailure",
     "InvalidArgument",
+    "MigrationError",
+    "NoKvm",
     "NotFound",
     "ParseError",
     "PlanError",
     "RangeError",
+    "SnapshotError",
     "SpecError",
+    "StateError",
+    "TimedOut",
     "Unsupported",
     "version",
     "version_info",

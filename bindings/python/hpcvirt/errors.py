@@ -2,6 +2,7 @@
 path; and c_string(), which hands Python text to the library as a C string or
 raises one of them for text a C string cannot hold."""
 import os
+from typing import Any, Dict, Optional, Type
 
 from ._native import ffi, lib, to_str
 
@@ -11,7 +12,12 @@ class Error(Exception):
     `message` says what is wrong and what to do, `path` locates the input field
     ("accelerators[1].count") or file, or is ''."""
 
-    def __init__(self, code, message, path=""):
+    code: int
+    name: str
+    message: str
+    path: str
+
+    def __init__(self, code: int, message: str, path: str = "") -> None:
         self.code = code
         self.name = to_str(lib.hv_error_code_name(code))
         self.message = message
@@ -48,8 +54,11 @@ class RangeError(Error, ValueError):
     pass
 
 
-class IOError_(Error, OSError):
-    pass
+class IOFailure(Error, OSError):
+    """A system call or file operation failed (HV_E_IO); also an OSError."""
+
+
+IOError_ = IOFailure  # the former name, kept as an alias
 
 
 class Exists(Error):
@@ -64,8 +73,11 @@ class BackendError(Error):
     """The backend failed; `message` keeps its own words (HV_E_BACKEND)."""
 
 
-class TimeoutError_(Error, TimeoutError):
-    pass
+class TimedOut(Error, TimeoutError):
+    """A wait ran out of time (HV_E_TIMEOUT); also a TimeoutError."""
+
+
+TimeoutError_ = TimedOut  # the former name, kept as an alias
 
 
 class GuestError(Error):
@@ -88,7 +100,7 @@ class MigrationError(Error):
     the source VM runs on, the destination keeps nothing."""
 
 
-_BY_CODE = {
+_BY_CODE: Dict[int, Type[Error]] = {
     lib.HV_E_INVAL: InvalidArgument,
     lib.HV_E_PARSE: ParseError,
     lib.HV_E_SPEC: SpecError,
@@ -96,11 +108,11 @@ _BY_CODE = {
     lib.HV_E_UNSUPPORTED: Unsupported,
     lib.HV_E_NOTFOUND: NotFound,
     lib.HV_E_RANGE: RangeError,
-    lib.HV_E_IO: IOError_,
+    lib.HV_E_IO: IOFailure,
     lib.HV_E_EXISTS: Exists,
     lib.HV_E_STATE: StateError,
     lib.HV_E_BACKEND: BackendError,
-    lib.HV_E_TIMEOUT: TimeoutError_,
+    lib.HV_E_TIMEOUT: TimedOut,
     lib.HV_E_GUEST: GuestError,
     lib.HV_E_NOKVM: NoKvm,
     lib.HV_E_SNAPSHOT: SnapshotError,
@@ -108,7 +120,7 @@ _BY_CODE = {
 }
 
 
-def last_error(code=None):
+def last_error(code: Optional[int] = None) -> Error:
     """The calling thread's last error as an exception instance."""
     err = lib.hv_error_last()
     if code is None:
@@ -120,7 +132,8 @@ def last_error(code=None):
 _CODE_OF = {cls: code for code, cls in _BY_CODE.items()}
 
 
-def c_string(value, what, error=None, path="", filesystem=False):
+def c_string(value: object, what: str, error: Optional[Type[Error]] = None, path: str = "",
+             filesystem: bool = False) -> Any:
     """A NUL-terminated char[] owned by Python (keep it referenced during the
     call) for `value`: bytes as they are, a str in UTF-8, an os.PathLike (and
     a str when `filesystem`) in the file system's encoding, anything else as
@@ -151,7 +164,7 @@ def c_string(value, what, error=None, path="", filesystem=False):
     return ffi.new("char[]", raw)
 
 
-def check(rc):
+def check(rc: int) -> int:
     """Raise the thread's last error when a C call returned a negative code."""
     if rc < 0:
         raise last_error(rc)
@@ -167,11 +180,13 @@ __all__ = [
     "Unsupported",
     "NotFound",
     "RangeError",
+    "IOFailure",
     "IOError_",
     "Exists",
     "MigrationError",
     "StateError",
     "BackendError",
+    "TimedOut",
     "TimeoutError_",
     "GuestError",
     "NoKvm",

@@ -1,5 +1,6 @@
 """Findings: what host discovery and planning noticed (mirrors hpcvirt/finding.h)."""
 from dataclasses import dataclass
+from typing import Any, Callable, List
 
 from ._native import lib, to_str
 
@@ -16,7 +17,7 @@ class Finding:
     message: str
 
     @classmethod
-    def _from_cdata(cls, finding):
+    def _from_cdata(cls, finding: Any) -> "Finding":
         """A Finding copied out of a borrowed `const hv_finding *`."""
         return cls(
             severity=to_str(lib.hv_severity_name(lib.hv_finding_severity(finding))),
@@ -25,12 +26,12 @@ class Finding:
             message=to_str(lib.hv_finding_message(finding)),
         )
 
-    def __str__(self):
+    def __str__(self) -> str:
         where = f" (at {self.path})" if self.path else ""
         return f"{self.severity} {self.code}: {self.message}{where}"
 
 
-def findings_from(count, at):
+def findings_from(count: int, at: Callable[[int], Any]) -> List[Finding]:
     """Copy `count` findings, each returned by `at(index)`, into a list of Finding."""
     return [Finding._from_cdata(at(i)) for i in range(count)]
 

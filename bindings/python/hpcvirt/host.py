@@ -12,8 +12,9 @@ the Host is built, so it stays valid on its own. The Host keeps its C handle
 and sample_frequency().
 """
 import json
+import os
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Set, Tuple, Union
 
 from ._native import ffi, lib, take_str, to_str
 from .errors import InvalidArgument, ParseError, c_string, check
@@ -30,9 +31,9 @@ _LINK_LAYERS = {
 }
 
 
-def parse_cpulist(text):
+def parse_cpulist(text: str) -> List[int]:
     """Kernel cpulist text ("0-63,128-191") as a sorted list of ints."""
-    cpus = set()
+    cpus: Set[int] = set()
     for part in text.replace("\n", "").split(","):
         part = part.strip()
         if not part:
@@ -45,7 +46,7 @@ def parse_cpulist(text):
     return sorted(cpus)
 
 
-def _format_cpulist(cpus):
+def _format_cpulist(cpus: Union[str, Iterable[int]]) -> str:
     """A cpulist for the C library from a str or an iterable of CPU ids."""
     if isinstance(cpus, str):
         return cpus
@@ -81,7 +82,7 @@ class NumaNode:
     distances: Dict[int, int]
     hugepages: Dict[int, Tuple[int, int]]
 
-    def distance(self, to_node_id):
+    def distance(self, to_node_id: int) -> int:
         """Distance to node `to_node_id` (10 = local), -1 when unknown."""
         return self.distances.get(to_node_id, -1)
 
@@ -137,7 +138,7 @@ class Accelerator:
     bars: List[Bar]
     bar_total_bytes: int
 
-    def bar(self, index):
+    def bar(self, index: int) -> Optional[Bar]:
         """The BAR with PCI index `index` (0-5), None when not implemented."""
         for b in self.bars:
             if b.index == index:
@@ -196,22 +197,22 @@ class FrequencySample:
     effective_mhz: float
 
 
-class FrequencySamples(list):
+class FrequencySamples(List[FrequencySample]):
     """The list of FrequencySample that sample_frequency() returns, with
     `source`: "perf" or "msr", where the counters came from."""
 
-    def __init__(self, samples, source):
+    def __init__(self, samples: Iterable[FrequencySample], source: str) -> None:
         super().__init__(samples)
         self.source = source
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"FrequencySamples({list.__repr__(self)}, source={self.source!r})"
 
 
 # ---- copying out of C -------------------------------------------------------
 
 
-def _cpu(c):
+def _cpu(c: Any) -> Cpu:
     return Cpu(
         id=int(lib.hv_host_cpu_id(c)),
         package=int(lib.hv_host_cpu_package(c)),
@@ -221,7 +222,7 @@ def _cpu(c):
     )
 
 
-def _node(n, node_ids):
+def _node(n: Any, node_ids: List[int]) -> NumaNode:
     cpulist = to_str(lib.hv_host_node_cpulist(n))
     pages = {}
     total = ffi.new("uint64_t *")
@@ -243,7 +244,7 @@ def _node(n, node_ids):
     )
 
 
-def _bar(b):
+def _bar(b: Any) -> Bar:
     return Bar(
         index=int(lib.hv_pci_bar_index(b)),
         start=int(lib.hv_pci_bar_start(b)),
@@ -254,7 +255,7 @@ def _bar(b):
     )
 
 
-def _accelerator(a):
+def _accelerator(a: Any) -> Accelerator:
     members = to_str(lib.hv_accelerator_iommu_group_members(a))
     return Accelerator(
         pci_address=to_str(lib.hv_accelerator_pci_address(a)),
@@ -293,7 +294,7 @@ def _accelerator(a):
     )
 
 
-def _gid(g):
+def _gid(g: Any) -> Gid:
     return Gid(
         index=int(lib.hv_rdma_gid_index(g)),
         gid=to_str(lib.hv_rdma_gid_text(g)),
@@ -302,7 +303,7 @@ def _gid(g):
     )
 
 
-def _port(p):
+def _port(p: Any) -> RdmaPort:
     return RdmaPort(
         number=int(lib.hv_rdma_port_number(p)),
         state=to_str(lib.hv_rdma_port_state(p)),
@@ -316,7 +317,7 @@ def _port(p):
     )
 
 
-def _rdma(d):
+def _rdma(d: Any) -> RdmaDevice:
     return RdmaDevice(
         name=to_str(lib.hv_rdma_device_name(d)),
         node_type=to_str(lib.hv_rdma_device_node_type(d)),
@@ -342,7 +343,9 @@ class Host:
     """A discovered (or JSON-described) host. Build one with Host.discover()
     or Host.from_json(); the constructor is internal."""
 
-    def __init__(self, _handle):
+    _h: Any
+
+    def __init__(self, _handle: Any) -> None:
         if _handle == ffi.NULL:
             raise ValueError("Host() wraps a C hv_host; use Host.discover() or Host.from_json()")
         h = ffi.gc(_handle, lib.hv_host_free)
@@ -382,14 +385,15 @@ class Host:
     # -- construction --
 
     @classmethod
-    def discover(cls, root=None, profile=None, skip_pci=False, skip_rdma=False,
-                 skip_libnuma=False):
+    def discover(cls, root: Optional[Union[str, bytes, "os.PathLike[str]"]] = None,
+                 profile: Optional[str] = None, skip_pci: bool = False, skip_rdma: bool = False,
+                 skip_libnuma: bool = False) -> "Host":
         """Discover a host from `root` (a directory holding sys/ and proc/;
         None means this machine, "/"), checked against the maximums profile
         `profile` (None = the library's default). The skip_* flags leave out
         accelerators, RDMA devices, or the libnuma cross-check on "/".
 
-        Raises NotFound for an unusable root or an unknown profile, IOError_
+        Raises NotFound for an unusable root or an unknown profile, IOFailure
         or ParseError when the root holds no usable CPU information,
         InvalidArgument for a root or profile with a NUL character."""
         opts = ffi.new("hv_host_discover_options *")
@@ -412,7 +416,7 @@ class Host:
         return cls(out[0])
 
     @classmethod
-    def from_json(cls, text):
+    def from_json(cls, text: Union[str, bytes]) -> "Host":
         """Rebuild a host from to_json() output (str or bytes).
         Raises ParseError, whose `path` locates the offending field (text
         with a NUL character, which a C string cannot hold, too)."""
@@ -423,98 +427,98 @@ class Host:
 
     # -- serialisation --
 
-    def to_json(self, pretty=False):
+    def to_json(self, pretty: bool = False) -> str:
         """Every fact as one JSON document (the library's own serialisation)."""
         out = ffi.new("char **")
         check(lib.hv_host_to_json(self._h, lib.HV_JSON_PRETTY if pretty else lib.HV_JSON_COMPACT,
                                   out))
         return take_str(out[0])
 
-    def to_svg(self):
+    def to_svg(self) -> str:
         """A picture of the host (like hwloc's lstopo) as one self-contained SVG
         document (str): NUMA nodes with their CPUs, memory and devices, distances."""
         out = ffi.new("char **")
         check(lib.hv_host_to_svg(self._h, 0, out))
         return take_str(out[0])
 
-    def to_dict(self):
+    def to_dict(self) -> Dict[str, Any]:
         """to_json() parsed into Python objects."""
         return json.loads(self.to_json())
 
     # -- scalar facts --
 
     @property
-    def root(self):
+    def root(self) -> str:
         """The root it was discovered from ("/" for this machine)."""
         return self._root
 
     @property
-    def profile(self):
+    def profile(self) -> str:
         """Name of the maximums profile the findings refer to."""
         return self._profile
 
     @property
-    def cpu_model(self):
+    def cpu_model(self) -> str:
         return self._cpu_model
 
     @property
-    def cpu_vendor(self):
+    def cpu_vendor(self) -> str:
         return self._cpu_vendor
 
     @property
-    def cpu_count(self):
+    def cpu_count(self) -> int:
         """Online logical CPUs."""
         return self._cpu_count
 
     @property
-    def core_count(self):
+    def core_count(self) -> int:
         """Physical cores (distinct package/die/core triples)."""
         return self._core_count
 
     @property
-    def package_count(self):
+    def package_count(self) -> int:
         return self._package_count
 
     @property
-    def die_count(self):
+    def die_count(self) -> int:
         return self._die_count
 
     @property
-    def threads_per_core(self):
+    def threads_per_core(self) -> int:
         """SMT threads per core (the most any core has)."""
         return self._threads_per_core
 
     @property
-    def phys_addr_bits(self):
+    def phys_addr_bits(self) -> int:
         """Host physical-address bits; 0 if unknown."""
         return self._phys_addr_bits
 
     @property
-    def virt_addr_bits(self):
+    def virt_addr_bits(self) -> int:
         return self._virt_addr_bits
 
     @property
-    def has_1g_pages(self):
+    def has_1g_pages(self) -> bool:
         """Whether the CPU maps 1 GiB pages (pdpe1gb)."""
         return self._has_1g_pages
 
     @property
-    def base_frequency_khz(self):
+    def base_frequency_khz(self) -> int:
         """Nominal (base) frequency in kHz; 0 when unknown."""
         return self._base_frequency_khz
 
     @property
-    def memory_bytes(self):
+    def memory_bytes(self) -> int:
         """MemTotal of /proc/meminfo."""
         return self._memory_bytes
 
     @property
-    def memory_available_bytes(self):
+    def memory_available_bytes(self) -> int:
         """MemAvailable of /proc/meminfo."""
         return self._memory_available_bytes
 
     @property
-    def node_memory_consistent(self):
+    def node_memory_consistent(self) -> bool:
         """Whether the NUMA nodes' memory adds up to MemTotal (within 3%)."""
         return self._node_memory_consistent
 
@@ -543,17 +547,18 @@ class Host:
     def findings(self) -> List[Finding]:
         return list(self._findings)
 
-    def node(self, node_id) -> Optional[NumaNode]:
+    def node(self, node_id: int) -> Optional[NumaNode]:
         """The node with id `node_id`, None when absent."""
         return self._node_by_id.get(node_id)
 
-    def accelerator(self, pci_address) -> Optional[Accelerator]:
+    def accelerator(self, pci_address: str) -> Optional[Accelerator]:
         """The accelerator at `pci_address` ("0000:41:00.0"), None when absent."""
         return self._accel_by_address.get(pci_address)
 
     # -- telemetry --
 
-    def sample_frequency(self, interval_ms=100, cpus=None):
+    def sample_frequency(self, interval_ms: int = 100,
+                         cpus: Optional[Union[str, Iterable[int]]] = None) -> FrequencySamples:
         """Measure each CPU's APERF/MPERF ratio over `interval_ms` (0-60000;
         0 means 100) for `cpus` (a cpulist string or an iterable of CPU ids;
         None = every online CPU). Returns a FrequencySamples list (with its
@@ -583,7 +588,7 @@ class Host:
         finally:
             ffi.release(sample)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return (f"<hpcvirt.Host root={self._root!r} {self._cpu_count} CPUs, "
                 f"{len(self._nodes)} nodes, {len(self._accelerators)} accelerators, "
                 f"{len(self._rdma)} RDMA devices>")

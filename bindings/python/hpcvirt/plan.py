@@ -16,10 +16,10 @@ to_json() and `spec`.
 """
 import json
 from dataclasses import dataclass
-from typing import List
+from typing import Any, Callable, Dict, List, Optional, Union
 
 from ._native import ffi, lib, take_str, to_str
-from .errors import c_string, check
+from .errors import c_string, check, last_error
 from .finding import Finding, findings_from
 from .host import Host
 from .spec import (
@@ -97,7 +97,7 @@ class PlanDevice:
     rdma_name: str
 
 
-def _vnode(n):
+def _vnode(n: Any) -> VnumaNode:
     return VnumaNode(
         id=int(lib.hv_plan_vnode_id(n)),
         vcpus=int(lib.hv_plan_vnode_vcpu_count(n)),
@@ -110,7 +110,7 @@ def _vnode(n):
     )
 
 
-def _device(d):
+def _device(d: Any) -> PlanDevice:
     dtype = int(lib.hv_plan_device_type_of(d))
     mode = int(lib.hv_plan_device_mode(d))
     if dtype == lib.HV_PLAN_DEVICE_ACCELERATOR:
@@ -134,102 +134,178 @@ def _device(d):
     )
 
 
+def _load_ok(plan: "Plan", p: Any) -> None:
+    plan._ok = bool(lib.hv_plan_ok(p))
+
+
+def _load_names(plan: "Plan", p: Any) -> None:
+    plan._profile = to_str(lib.hv_plan_profile(p))
+    plan._name = to_str(lib.hv_vm_spec_name(lib.hv_plan_spec(p)))
+
+
+def _load_findings(plan: "Plan", p: Any) -> None:
+    plan._findings = findings_from(
+        lib.hv_plan_finding_count(p), lambda i: lib.hv_plan_finding_at(p, i)
+    )
+
+
+def _load_cpus(plan: "Plan", p: Any) -> None:
+    plan._firmware = enum_name(FIRMWARE, lib.hv_plan_firmware(p))
+    plan._vcpus = int(lib.hv_plan_vcpus(p))
+    plan._memory_bytes = int(lib.hv_plan_memory_bytes(p))
+    plan._sockets = int(lib.hv_plan_sockets(p))
+    plan._cores_per_socket = int(lib.hv_plan_cores_per_socket(p))
+    plan._threads_per_core = int(lib.hv_plan_threads_per_core(p))
+    plan._cpu_placement = enum_name(CPU_PLACEMENT, lib.hv_plan_cpu_placement(p))
+    plan._emulator_cpus = to_str(lib.hv_plan_emulator_cpus(p))
+
+
+def _load_vnuma(plan: "Plan", p: Any) -> None:
+    count = int(lib.hv_plan_vnuma_node_count(p))
+    plan._vnodes = [_vnode(lib.hv_plan_vnuma_node_at(p, i)) for i in range(count)]
+    plan._distances = [
+        [int(lib.hv_plan_vnuma_distance(p, i, j)) for j in range(count)] for i in range(count)
+    ]
+
+
+def _load_pins(plan: "Plan", p: Any) -> None:
+    plan._vcpu_pins = [int(lib.hv_plan_vcpu_pin(p, v)) for v in range(lib.hv_plan_vcpus(p))]
+
+
+def _load_mmio(plan: "Plan", p: Any) -> None:
+    plan._mmio = Mmio(
+        bar_total_bytes=int(lib.hv_plan_mmio_bar_total_bytes(p)),
+        window_bytes=int(lib.hv_plan_mmio_window_bytes(p)),
+        window_base=int(lib.hv_plan_mmio_window_base(p)),
+        low_ram_bytes=int(lib.hv_plan_mmio_low_ram_bytes(p)),
+        high_ram_bytes=int(lib.hv_plan_mmio_high_ram_bytes(p)),
+        guest_phys_bits_required=int(lib.hv_plan_guest_phys_bits_required(p)),
+        guest_phys_bits=int(lib.hv_plan_guest_phys_bits(p)),
+        guest_phys_bits_passthrough=bool(lib.hv_plan_guest_phys_bits_passthrough(p)),
+        host_phys_bits=int(lib.hv_plan_host_phys_bits(p)),
+        feasible=bool(lib.hv_plan_mmio_feasible(p)),
+    )
+
+
+def _load_devices(plan: "Plan", p: Any) -> None:
+    plan._devices = [
+        _device(lib.hv_plan_device_at(p, i)) for i in range(lib.hv_plan_device_count(p))
+    ]
+
+
+def _load_migration(plan: "Plan", p: Any) -> None:
+    plan._live_migratable = bool(lib.hv_plan_live_migratable(p))
+    plan._migration_reasons = [
+        to_str(lib.hv_plan_migration_reason_at(p, i))
+        for i in range(lib.hv_plan_migration_reason_count(p))
+    ]
+
+
+class _Fact:
+    """A class attribute of Plan standing for a fact not yet copied out of
+    the C plan: reading it runs `loader`, which copies the fact's group into
+    the instance, where it hides this from then on (a non-data descriptor),
+    so that planning costs no more than the C call until the facts are read."""
+
+    __slots__ = ("loader", "name")
+
+    def __init__(self, loader: Callable[["Plan", Any], None], name: str) -> None:
+        self.loader = loader
+        self.name = name
+
+    def __get__(self, plan: Optional["Plan"], owner: Optional[type] = None) -> Any:
+        if plan is None:
+            return self
+        self.loader(plan, plan._h)
+        return plan.__dict__[self.name]
+
+
 class Plan:
     """A plan of a VmSpec on a Host. Build one with Plan.create(); the
     constructor is internal."""
 
-    def __init__(self, _handle):
+    _h: Any
+    # the facts (_Fact: copied out of the C plan when first read)
+    _ok: bool
+    _profile: str
+    _name: str
+    _findings: List[Finding]
+    _firmware: str
+    _vcpus: int
+    _memory_bytes: int
+    _sockets: int
+    _cores_per_socket: int
+    _threads_per_core: int
+    _cpu_placement: str
+    _emulator_cpus: str
+    _vnodes: List[VnumaNode]
+    _distances: List[List[int]]
+    _vcpu_pins: List[int]
+    _mmio: Mmio
+    _devices: List[PlanDevice]
+    _live_migratable: bool
+    _migration_reasons: List[str]
+
+    def __init__(self, _handle: Any) -> None:
         if _handle == ffi.NULL:
             raise ValueError("Plan() wraps a C hv_plan; use Plan.create()")
-        p = ffi.gc(_handle, lib.hv_plan_free)
-        self._h = p
-        self._ok = bool(lib.hv_plan_ok(p))
-        self._profile = to_str(lib.hv_plan_profile(p))
-        self._findings = findings_from(
-            lib.hv_plan_finding_count(p), lambda i: lib.hv_plan_finding_at(p, i)
-        )
-        self._name = to_str(lib.hv_vm_spec_name(lib.hv_plan_spec(p)))
-        self._firmware = enum_name(FIRMWARE, lib.hv_plan_firmware(p))
-        self._vcpus = int(lib.hv_plan_vcpus(p))
-        self._memory_bytes = int(lib.hv_plan_memory_bytes(p))
-        self._sockets = int(lib.hv_plan_sockets(p))
-        self._cores_per_socket = int(lib.hv_plan_cores_per_socket(p))
-        self._threads_per_core = int(lib.hv_plan_threads_per_core(p))
-        self._cpu_placement = enum_name(CPU_PLACEMENT, lib.hv_plan_cpu_placement(p))
-
-        count = int(lib.hv_plan_vnuma_node_count(p))
-        self._vnodes = [_vnode(lib.hv_plan_vnuma_node_at(p, i)) for i in range(count)]
-        self._distances = [
-            [int(lib.hv_plan_vnuma_distance(p, i, j)) for j in range(count)] for i in range(count)
-        ]
-        self._vcpu_pins = [int(lib.hv_plan_vcpu_pin(p, v)) for v in range(self._vcpus)]
-        self._emulator_cpus = to_str(lib.hv_plan_emulator_cpus(p))
-
-        self._mmio = Mmio(
-            bar_total_bytes=int(lib.hv_plan_mmio_bar_total_bytes(p)),
-            window_bytes=int(lib.hv_plan_mmio_window_bytes(p)),
-            window_base=int(lib.hv_plan_mmio_window_base(p)),
-            low_ram_bytes=int(lib.hv_plan_mmio_low_ram_bytes(p)),
-            high_ram_bytes=int(lib.hv_plan_mmio_high_ram_bytes(p)),
-            guest_phys_bits_required=int(lib.hv_plan_guest_phys_bits_required(p)),
-            guest_phys_bits=int(lib.hv_plan_guest_phys_bits(p)),
-            guest_phys_bits_passthrough=bool(lib.hv_plan_guest_phys_bits_passthrough(p)),
-            host_phys_bits=int(lib.hv_plan_host_phys_bits(p)),
-            feasible=bool(lib.hv_plan_mmio_feasible(p)),
-        )
-        self._devices = [
-            _device(lib.hv_plan_device_at(p, i)) for i in range(lib.hv_plan_device_count(p))
-        ]
-        self._live_migratable = bool(lib.hv_plan_live_migratable(p))
-        self._migration_reasons = [
-            to_str(lib.hv_plan_migration_reason_at(p, i))
-            for i in range(lib.hv_plan_migration_reason_count(p))
-        ]
+        self._h = ffi.gc(_handle, lib.hv_plan_free)
 
     # -- construction --
 
     @classmethod
-    def create(cls, host, spec, profile=None):
+    def create(cls, host: Host, spec: Union[VmSpec, str, bytes, bytearray, Dict[str, Any]],
+               profile: Optional[str] = None) -> "Plan":
         """Plan `spec` (a VmSpec, or its JSON as str/bytes/dict) on `host` (a
         Host). `profile` overrides the spec's maximums profile. Raises
         NotFound for an unknown profile; problems of the VM or host are
         findings, not exceptions."""
         if not isinstance(host, Host):
             raise TypeError(f"host must be an hpcvirt.Host, not {type(host).__name__}")
-        if isinstance(spec, (str, bytes, bytearray, dict)):
-            spec = VmSpec.from_json(spec)
         if not isinstance(spec, VmSpec):
-            raise TypeError(f"spec must be an hpcvirt.VmSpec, not {type(spec).__name__}")
-        opts = ffi.new("hv_plan_options *")
-        check(lib.hv_plan_options_init(opts, PLAN_OPTIONS_VERSION))
-        # The char[] must outlive the call: keep it in a local.
-        c_profile = c_string(profile, "profile") if profile is not None else ffi.NULL
-        opts.profile = c_profile
+            if not isinstance(spec, (str, bytes, bytearray, dict)):
+                raise TypeError(f"spec must be an hpcvirt.VmSpec, not {type(spec).__name__}")
+            spec = VmSpec.from_json(spec)
+        c_spec = spec._h
         out = ffi.new("hv_plan **")
-        check(lib.hv_plan_create(host._h, spec._h, opts, out))
-        return cls(out[0])
+        if profile is None:
+            # NULL options: the defaults (what hv_plan_options_init() gives)
+            rc = lib.hv_plan_create(host._h, c_spec, ffi.NULL, out)
+        else:
+            opts = ffi.new("hv_plan_options *")
+            check(lib.hv_plan_options_init(opts, PLAN_OPTIONS_VERSION))
+            # The char[] must outlive the call: keep it in a local.
+            c_profile = c_string(profile, "profile")
+            opts.profile = c_profile
+            rc = lib.hv_plan_create(host._h, c_spec, opts, out)
+        if rc < 0:
+            raise last_error(rc)
+        plan = cls.__new__(cls)
+        plan._h = ffi.gc(out[0], lib.hv_plan_free)
+        return plan
 
     # -- serialisation --
 
-    def to_json(self, pretty=False):
+    def to_json(self, pretty: bool = False) -> str:
         """The plan as deterministic JSON (docs/plan-json.md)."""
         out = ffi.new("char **")
         check(lib.hv_plan_to_json(self._h, lib.HV_JSON_PRETTY if pretty else lib.HV_JSON_COMPACT,
                                   out))
         return take_str(out[0])
 
-    def to_dict(self):
+    def to_dict(self) -> Dict[str, Any]:
         """to_json() parsed into Python objects."""
         return json.loads(self.to_json())
 
-    def to_svg(self):
+    def to_svg(self) -> str:
         """A picture of the plan as one self-contained SVG document (str): host nodes,
         the vNUMA nodes on them, devices, distances, the MMIO window, findings."""
         out = ffi.new("char **")
         check(lib.hv_plan_to_svg(self._h, 0, out))
         return take_str(out[0])
 
-    def to_libvirt_xml(self, domain_type=None, network=None, console_log=None):
+    def to_libvirt_xml(self, domain_type: Optional[str] = None, network: Optional[str] = None,
+                       console_log: Optional[str] = None) -> str:
         """The plan as libvirt domain XML (libvirt 9.0 schema): vCPUs pinned,
         vNUMA cells with distances, numatune, huge pages, firmware, the 64-bit
         PCI hole, the guest's physical-address width, host devices, virtio-net,
@@ -263,7 +339,7 @@ class Plan:
         return take_str(out[0])
 
     @property
-    def spec(self):
+    def spec(self) -> VmSpec:
         """A copy (a VmSpec of its own) of the spec the plan was made from."""
         out = ffi.new("hv_vm_spec **")
         check(lib.hv_vm_spec_copy(lib.hv_plan_spec(self._h), out))
@@ -272,17 +348,17 @@ class Plan:
     # -- verdict and findings --
 
     @property
-    def ok(self):
+    def ok(self) -> bool:
         """False when any finding is an error."""
         return self._ok
 
     @property
-    def name(self):
+    def name(self) -> str:
         """The VM's name (the spec's)."""
         return self._name
 
     @property
-    def profile(self):
+    def profile(self) -> str:
         """Name of the maximums profile the plan was checked against."""
         return self._profile
 
@@ -308,32 +384,32 @@ class Plan:
     # -- CPUs, memory, firmware --
 
     @property
-    def firmware(self):
+    def firmware(self) -> str:
         """"bios" or "efi" (never "auto")."""
         return self._firmware
 
     @property
-    def vcpus(self):
+    def vcpus(self) -> int:
         return self._vcpus
 
     @property
-    def memory_bytes(self):
+    def memory_bytes(self) -> int:
         return self._memory_bytes
 
     @property
-    def sockets(self):
+    def sockets(self) -> int:
         return self._sockets
 
     @property
-    def cores_per_socket(self):
+    def cores_per_socket(self) -> int:
         return self._cores_per_socket
 
     @property
-    def threads_per_core(self):
+    def threads_per_core(self) -> int:
         return self._threads_per_core
 
     @property
-    def cpu_placement(self):
+    def cpu_placement(self) -> str:
         """"shared" or "dedicated"."""
         return self._cpu_placement
 
@@ -371,7 +447,7 @@ class Plan:
         return list(self._devices)
 
     @property
-    def live_migratable(self):
+    def live_migratable(self) -> bool:
         return self._live_migratable
 
     @property
@@ -379,10 +455,27 @@ class Plan:
         """Why the VM cannot be live-migrated (empty when it can)."""
         return list(self._migration_reasons)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return (f"<hpcvirt.Plan {self._name!r} {'ok' if self._ok else 'NOT ok'}, "
                 f"{len(self._findings)} findings, {self._vcpus} vCPUs on "
                 f"{len(self._vnodes)} vNUMA nodes, profile {self._profile!r}>")
 
+
+
+for _loader, _names in (
+    (_load_ok, ("_ok",)),
+    (_load_names, ("_profile", "_name")),
+    (_load_findings, ("_findings",)),
+    (_load_cpus, ("_firmware", "_vcpus", "_memory_bytes", "_sockets", "_cores_per_socket",
+                  "_threads_per_core", "_cpu_placement", "_emulator_cpus")),
+    (_load_vnuma, ("_vnodes", "_distances")),
+    (_load_pins, ("_vcpu_pins",)),
+    (_load_mmio, ("_mmio",)),
+    (_load_devices, ("_devices",)),
+    (_load_migration, ("_live_migratable", "_migration_reasons")),
+):
+    for _attr in _names:
+        setattr(Plan, _attr, _Fact(_loader, _attr))
+del _loader, _names, _attr
 
 __all__ = ["Plan", "VnumaNode", "Mmio", "PlanDevice", "LIBVIRT_XML_OPTIONS_VERSION"]

@@ -15,9 +15,11 @@ Setters return the spec, so calls chain.
 """
 import json
 import os
+from collections.abc import Mapping as _MappingABC
+from typing import Any, Dict, Iterable, Mapping, Optional, Tuple, Type, Union
 
 from ._native import ffi, lib, take_str, to_str
-from .errors import ParseError, SpecError, c_string, check
+from .errors import Error, ParseError, SpecError, c_string, check
 
 # These mirror the #define constants of include/hpcvirt/spec.h and plan.h,
 # which the generated cffi cdef does not carry (it holds only declarations
@@ -73,14 +75,14 @@ PLAN_DEVICE_TYPE = {
 }
 
 
-def enum_value(table, what, name):
+def enum_value(table: Mapping[str, int], what: str, name: object) -> int:
     """The C value of enum string `name` in `table`; ValueError names the choices."""
     if isinstance(name, str) and name in table:
         return table[name]
     raise ValueError(f"{what} {name!r} is not one of " + ", ".join(repr(k) for k in table))
 
 
-def enum_name(table, value):
+def enum_name(table: Mapping[str, int], value: int) -> str:
     """The string of C enum value `value` in `table`, '' when it has none."""
     for name, v in table.items():
         if v == value:
@@ -88,7 +90,7 @@ def enum_name(table, value):
     return ""
 
 
-def flags_value(table, what, names):
+def flags_value(table: Mapping[str, int], what: str, names: Union[str, Iterable[str]]) -> int:
     """Bit flags from an iterable of flag names ("tcp", "udp")."""
     if isinstance(names, str):
         names = (names,)
@@ -101,7 +103,8 @@ def flags_value(table, what, names):
 # ---- argument helpers -------------------------------------------------------
 
 
-def _c_text(text, what, error=SpecError, path=None):
+def _c_text(text: object, what: str, error: Type[Error] = SpecError,
+            path: Optional[str] = None) -> Any:
     """A str or bytes as a C string; `error` with `path` (default: `what`)
     for text a C string cannot hold (a NUL character)."""
     if not isinstance(text, (str, bytes, bytearray)):
@@ -109,11 +112,11 @@ def _c_text(text, what, error=SpecError, path=None):
     return c_string(text, what, error, what if path is None else path)
 
 
-def _spec_error(path, message):
+def _spec_error(path: str, message: str) -> SpecError:
     return SpecError(lib.HV_E_SPEC, message, path)
 
 
-def _uint(value, path, limit=_UINT_MAX):
+def _uint(value: object, path: str, limit: int = _UINT_MAX) -> int:
     """A Python int for an unsigned C parameter: TypeError for non-integers,
     SpecError (with `path`) for what C's type cannot hold."""
     if isinstance(value, bool) or not isinstance(value, int):
@@ -125,7 +128,7 @@ def _uint(value, path, limit=_UINT_MAX):
     return value
 
 
-def _memory(value, path):
+def _memory(value: object, path: str) -> int:
     """Bytes from an int or a size string ("1.5TiB"); SpecError names `path`."""
     if isinstance(value, (str, bytes)):
         out = ffi.new("uint64_t *")
@@ -134,6 +137,12 @@ def _memory(value, path):
             raise _spec_error(path, f"{path}: {reason}")
         return int(out[0])
     return _uint(value, path, _UINT64_MAX)
+
+
+# A size: bytes, or a size string ("1.5TiB", "512MiB")
+Size = Union[int, str, bytes]
+# explicit vNUMA nodes: (vcpus, memory) pairs or {"vcpus": .., "memory": ..}
+VnumaNodes = Iterable[Union[Tuple[int, Size], Mapping[str, Any]]]
 
 
 # ---- the spec ---------------------------------------------------------------
@@ -150,10 +159,19 @@ class VmSpec:
     / add_accelerator_model() (pci_address or model), add_nic(), add_rdma()
     and add_disk(). Equality compares the canonical JSON (to_json())."""
 
-    def __init__(self, name=None, vcpus=None, memory=None, *, firmware=None,
-                 cores_per_socket=None, threads_per_core=None, vnuma=None, vnuma_policy=None,
-                 prefer_ht=None, page_size=None, cpu_placement=None, accelerators=(), nics=(),
-                 rdma=(), disks=(), guest_phys_bits=None, profile=None, _handle=None):
+    _h: Any
+
+    def __init__(self, name: Optional[str] = None, vcpus: Optional[int] = None,
+                 memory: Optional[Size] = None, *, firmware: Optional[str] = None,
+                 cores_per_socket: Optional[int] = None, threads_per_core: Optional[int] = None,
+                 vnuma: Optional[Union[str, VnumaNodes]] = None, vnuma_policy: Optional[str] = None,
+                 prefer_ht: Optional[bool] = None,
+                 page_size: Optional[str] = None, cpu_placement: Optional[str] = None,
+                 accelerators: Iterable[Mapping[str, Any]] = (),
+                 nics: Iterable[Mapping[str, Any]] = (), rdma: Iterable[Mapping[str, Any]] = (),
+                 disks: Iterable[Mapping[str, Any]] = (),
+                 guest_phys_bits: Optional[Union[str, int]] = None, profile: Optional[str] = None,
+                 _handle: Any = None) -> None:
         if _handle is None:
             out = ffi.new("hv_vm_spec **")
             check(lib.hv_vm_spec_new(out))
@@ -199,12 +217,12 @@ class VmSpec:
     # -- construction and serialisation --
 
     @classmethod
-    def _wrap(cls, handle):
+    def _wrap(cls, handle: Any) -> "VmSpec":
         """A VmSpec owning the C `hv_vm_spec *` handle."""
         return cls(_handle=handle)
 
     @classmethod
-    def from_json(cls, text_or_dict):
+    def from_json(cls, text_or_dict: Union[str, bytes, bytearray, Mapping[str, Any]]) -> "VmSpec":
         """A spec from JSON text (str or bytes) or from a dict of the JSON
         format (any other Python value is serialised with json.dumps first).
         Raises SpecError whose `path` names the offending field, or
@@ -218,23 +236,23 @@ class VmSpec:
         return cls._wrap(out[0])
 
     @classmethod
-    def from_file(cls, path):
+    def from_file(cls, path: Union[str, bytes, "os.PathLike[str]"]) -> "VmSpec":
         """A spec from a JSON file."""
         with open(os.fspath(path), "rb") as f:
             return cls.from_json(f.read())
 
-    def to_json(self, pretty=False):
+    def to_json(self, pretty: bool = False) -> str:
         """The canonical JSON: every key in a fixed order, memory in bytes."""
         out = ffi.new("char **")
         check(lib.hv_vm_spec_to_json(self._h, lib.HV_JSON_PRETTY if pretty else lib.HV_JSON_COMPACT,
                                      out))
         return take_str(out[0])
 
-    def to_dict(self):
+    def to_dict(self) -> Dict[str, Any]:
         """to_json() parsed into Python objects."""
         return json.loads(self.to_json())
 
-    def copy(self):
+    def copy(self) -> "VmSpec":
         """An independent copy."""
         out = ffi.new("hv_vm_spec **")
         check(lib.hv_vm_spec_copy(self._h, out))
@@ -242,91 +260,91 @@ class VmSpec:
 
     __copy__ = copy
 
-    def __deepcopy__(self, memo):
+    def __deepcopy__(self, memo: object) -> "VmSpec":
         return self.copy()
 
-    def __eq__(self, other):
+    def __eq__(self, other: object) -> bool:
         if not isinstance(other, VmSpec):
             return NotImplemented
         return self.to_json() == other.to_json()
 
-    __hash__ = None  # mutable
+    __hash__ = None  # type: ignore[assignment]  # mutable
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return (f"<hpcvirt.VmSpec {self.name!r} {self.vcpus} vCPUs, {self.memory_bytes} bytes, "
                 f"profile {self.profile!r}>")
 
     # -- getters --
 
     @property
-    def name(self):
+    def name(self) -> str:
         return to_str(lib.hv_vm_spec_name(self._h))
 
     @property
-    def vcpus(self):
+    def vcpus(self) -> int:
         return int(lib.hv_vm_spec_vcpus(self._h))
 
     @property
-    def memory_bytes(self):
+    def memory_bytes(self) -> int:
         return int(lib.hv_vm_spec_memory_bytes(self._h))
 
     @property
-    def profile(self):
+    def profile(self) -> str:
         """Name of the maximums profile the spec is checked against."""
         return to_str(lib.hv_vm_spec_profile(self._h))
 
     # -- setters (each returns self) --
 
-    def _count(self, key):
+    def _count(self, key: str) -> int:
         """How many entries list `key` ("accelerators") holds (for error paths)."""
         value = self.to_dict().get(key)
         return len(value) if isinstance(value, list) else 0
 
-    def set_name(self, name):
+    def set_name(self, name: str) -> "VmSpec":
         """Letters, digits, '-', '_' and '.', at most 64 characters."""
         c_name = _c_text(name, "name")
         check(lib.hv_vm_spec_set_name(self._h, c_name))
         return self
 
-    def set_vcpus(self, vcpus):
+    def set_vcpus(self, vcpus: int) -> "VmSpec":
         check(lib.hv_vm_spec_set_vcpus(self._h, _uint(vcpus, "vcpus")))
         return self
 
-    def set_memory(self, memory):
+    def set_memory(self, memory: Size) -> "VmSpec":
         """Memory as int bytes or a size string ("1.5TiB"): a whole number of MiB."""
         check(lib.hv_vm_spec_set_memory_bytes(self._h, _memory(memory, "memory")))
         return self
 
     set_memory_bytes = set_memory
 
-    def set_firmware(self, firmware):
+    def set_firmware(self, firmware: str) -> "VmSpec":
         """'auto', 'bios' or 'efi'."""
         check(lib.hv_vm_spec_set_firmware(self._h, enum_value(FIRMWARE, "firmware", firmware)))
         return self
 
-    def set_topology(self, cores_per_socket=0, threads_per_core=0):
+    def set_topology(self, cores_per_socket: int = 0, threads_per_core: int = 0) -> "VmSpec":
         """Guest CPU topology hints; 0 means "derive" for either."""
         check(lib.hv_vm_spec_set_topology(self._h, _uint(cores_per_socket, "cores_per_socket"),
                                           _uint(threads_per_core, "threads_per_core")))
         return self
 
-    def set_vnuma_policy(self, policy):
+    def set_vnuma_policy(self, policy: str) -> "VmSpec":
         """'balanced' (default) or 'vsphere'."""
         check(lib.hv_vm_spec_set_vnuma_policy(self._h,
                                               enum_value(VNUMA_POLICY, "vnuma_policy", policy)))
         return self
 
-    def set_vnuma_auto(self):
+    def set_vnuma_auto(self) -> "VmSpec":
         """Automatic vNUMA (the default); drops explicit nodes."""
         check(lib.hv_vm_spec_set_vnuma_auto(self._h))
         return self
 
-    def add_vnuma_node(self, vcpus, memory):
+    def add_vnuma_node(self, vcpus: int, memory: Size) -> "VmSpec":
         """Append an explicit vNUMA node; the nodes must add up to the VM's
         vCPUs and memory (the planner checks that)."""
         index = None
 
-        def path(key):
+        def path(key: str) -> str:
             nonlocal index
             if index is None:
                 vnuma = self.to_dict()["vnuma"]
@@ -341,7 +359,7 @@ class VmSpec:
         check(lib.hv_vm_spec_add_vnuma_node(self._h, vcpus, memory))
         return self
 
-    def set_vnuma(self, nodes):
+    def set_vnuma(self, nodes: Union[str, VnumaNodes]) -> "VmSpec":
         """"auto", or a list of nodes: (vcpus, memory) pairs or
         {"vcpus": .., "memory": ..} dicts, replacing any explicit nodes."""
         if isinstance(nodes, str):
@@ -350,30 +368,31 @@ class VmSpec:
             return self.set_vnuma_auto()
         self.set_vnuma_auto()
         for node in nodes:
-            if isinstance(node, dict):
+            if isinstance(node, _MappingABC):
                 self.add_vnuma_node(node["vcpus"], node["memory"])
             else:
                 vcpus, memory = node
                 self.add_vnuma_node(vcpus, memory)
         return self
 
-    def set_prefer_ht(self, prefer_ht=True):
+    def set_prefer_ht(self, prefer_ht: bool = True) -> "VmSpec":
         """Prefer placing vCPUs on SMT siblings (as vSphere's numa.vcpu.preferHT)."""
         check(lib.hv_vm_spec_set_prefer_ht(self._h, bool(prefer_ht)))
         return self
 
-    def set_page_size(self, page_size):
+    def set_page_size(self, page_size: str) -> "VmSpec":
         """'auto', '4k', '2m' or '1g'."""
         check(lib.hv_vm_spec_set_page_size(self._h, enum_value(PAGE_SIZE, "page_size", page_size)))
         return self
 
-    def set_cpu_placement(self, placement):
+    def set_cpu_placement(self, placement: str) -> "VmSpec":
         """'shared' or 'dedicated' (each vCPU pinned to its own host CPU)."""
         check(lib.hv_vm_spec_set_cpu_placement(
             self._h, enum_value(CPU_PLACEMENT, "cpu_placement", placement)))
         return self
 
-    def add_accelerator(self, pci_address, mode="passthrough", mdev_type=None):
+    def add_accelerator(self, pci_address: str, mode: str = "passthrough",
+                        mdev_type: Optional[str] = None) -> "VmSpec":
         """A host accelerator by PCI address ("0000:41:00.0", lowercase).
         `mode` is 'passthrough', 'vgpu' (needs `mdev_type`) or 'fpga'."""
         c_mode = enum_value(ACCEL_MODE, "accelerator mode", mode)
@@ -382,7 +401,8 @@ class VmSpec:
         check(lib.hv_vm_spec_add_accelerator(self._h, c_addr, c_mode, c_mdev))
         return self
 
-    def add_accelerator_model(self, model, count=1, mode="passthrough", mdev_type=None):
+    def add_accelerator_model(self, model: str, count: int = 1, mode: str = "passthrough",
+                              mdev_type: Optional[str] = None) -> "VmSpec":
         """`count` accelerators of catalogue model `model` ("a100-sxm4-80gb")."""
         c_mode = enum_value(ACCEL_MODE, "accelerator mode", mode)
         c_model = _c_text(model, "model")
@@ -392,7 +412,9 @@ class VmSpec:
         check(lib.hv_vm_spec_add_accelerator_model(self._h, c_model, count, c_mode, c_mdev))
         return self
 
-    def add_nic(self, model="virtio-net", queues=0, rss=(), tunnel_offloads=()):
+    def add_nic(self, model: Optional[str] = "virtio-net", queues: int = 0,
+                rss: Union[str, Iterable[str]] = (),
+                tunnel_offloads: Union[str, Iterable[str]] = ()) -> "VmSpec":
         """A NIC: model 'virtio-net' (or 'vmxnet3', mapped to virtio-net),
         queues (0 = one per vCPU up to 16), RSS hash types from 'tcp', 'udp',
         'esp' and tunnel offloads from 'vxlan', 'geneve'."""
@@ -404,7 +426,7 @@ class VmSpec:
         check(lib.hv_vm_spec_add_nic(self._h, c_model, queues, rss_bits, tunnel_bits))
         return self
 
-    def add_rdma(self, protocol="roce-v2", mode="pvrdma", mtu=0):
+    def add_rdma(self, protocol: str = "roce-v2", mode: str = "pvrdma", mtu: int = 0) -> "VmSpec":
         """An RDMA fabric attachment: protocol 'roce-v2', 'roce-v1' or
         'infiniband'; mode 'pvrdma', 'sr-iov' or 'passthrough'; mtu 256..4096
         (0 = the port's)."""
@@ -415,7 +437,9 @@ class VmSpec:
         check(lib.hv_vm_spec_add_rdma(self._h, c_protocol, c_mode, mtu))
         return self
 
-    def add_disk(self, path, format="raw", bus="virtio", read_only=False, serial="", size=0):
+    def add_disk(self, path: str, format: str = "raw",  # noqa: A002 (the JSON key)
+                 bus: str = "virtio", read_only: bool = False, serial: Optional[str] = "",
+                 size: Size = 0) -> "VmSpec":
         """A disk image: an absolute `path`, format 'raw' or 'qcow2', bus
         'virtio', 'scsi' or 'sata', `serial` (at most 20 printable ASCII
         characters) and `size` (bytes or "20GiB"; 0 = the image must exist,
@@ -433,7 +457,7 @@ class VmSpec:
                                       c_size))
         return self
 
-    def set_guest_phys_bits(self, bits):
+    def set_guest_phys_bits(self, bits: Union[str, int]) -> "VmSpec":
         """'auto' (the VMM's default unless the MMIO window needs more),
         'host' (pass the host's width through) or 32..64."""
         if bits == "auto":
@@ -454,7 +478,7 @@ class VmSpec:
         check(lib.hv_vm_spec_set_guest_phys_bits(self._h, value))
         return self
 
-    def set_profile(self, name):
+    def set_profile(self, name: str) -> "VmSpec":
         """The maximums profile ("vsphere-6.7", "kvm-q35", "vsphere-6.0")."""
         c_name = _c_text(name, "profile")
         check(lib.hv_vm_spec_set_profile(self._h, c_name))

@@ -36,10 +36,12 @@ code HV_E_BACKEND; a snapshot file that is truncated, corrupted or foreign
 raises SnapshotError. A name, URI, option string or path with a NUL
 character (which a C string cannot hold) raises InvalidArgument naming it.
 """
+import os
 import weakref
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 from ._native import ffi, lib, to_str
-from .errors import InvalidArgument, RangeError, c_string, check
+from .errors import Error, InvalidArgument, RangeError, c_string, check
 from .host import Host
 from .plan import Plan
 
@@ -94,7 +96,13 @@ VM_STATES = tuple(
 )
 
 
-def _key_bytes(key):
+# the callbacks a VM takes
+ConsoleFn = Callable[[bytes], None]
+ProgressFn = Callable[[int, int], None]
+Path = Union[str, bytes, "os.PathLike[str]"]
+
+
+def _key_bytes(key: Union[str, bytes, bytearray]) -> Any:
     """A migration key (bytes, or str in UTF-8) as a char[] (its NUL not counted)."""
     if isinstance(key, str):
         key = key.encode("utf-8")
@@ -103,14 +111,14 @@ def _key_bytes(key):
     return ffi.new("char[]", bytes(key))
 
 
-def _uint(value, what, maximum):
+def _uint(value: object, what: str, maximum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= maximum:
         raise InvalidArgument(lib.HV_E_INVAL,
                               f"{what} must be a whole number from 0 to {maximum}, not {value!r}")
     return value
 
 
-def _take_strv(names_out, count_out):
+def _take_strv(names_out: Any, count_out: Any) -> List[str]:
     """An array of strings returned by the library, as a list (freed with hv_strv_free)."""
     names, count = names_out[0], int(count_out[0])
     try:
@@ -119,15 +127,15 @@ def _take_strv(names_out, count_out):
         lib.hv_strv_free(names, count)
 
 
-def backends():
+def backends() -> List[str]:
     """Names of the registered backends, in the order URIs are offered to them."""
     return [to_str(lib.hv_backend_name_at(i)) for i in range(lib.hv_backend_count())]
 
 
-def load_plugins(dir=None):  # noqa: A002 (mirrors the C parameter)
+def load_plugins(dir: Optional[Path] = None) -> int:  # noqa: A002 (the C parameter)
     """Load every *.so in `dir` (None: $HPCVIRT_PLUGIN_DIR; nothing when
     unset) and call its hv_plugin_init(). A directory is loaded once per
-    process. Returns the number of plugins loaded; raises IOError_ or Error
+    process. Returns the number of plugins loaded; raises IOFailure or Error
     (HV_E_BACKEND) naming the file that failed (the others are still loaded)."""
     c_dir = c_string(dir, "dir", filesystem=True) if dir is not None else ffi.NULL
     return check(lib.hv_backend_load_plugins(c_dir))
@@ -138,26 +146,28 @@ class Connection:
     close(); the C connection is also closed when it is garbage collected
     and no Vm needs it any more."""
 
-    def __init__(self, uri=None):
+    _h: Any
+
+    def __init__(self, uri: Optional[str] = None) -> None:
         c_uri = c_string(uri, "uri") if uri is not None else ffi.NULL
         out = ffi.new("hv_conn **")
         check(lib.hv_conn_open(c_uri, out))
         # C callbacks (console, progress) given to VMs of this connection: the
         # destructor keeps them alive until the C connection, which stops
         # those VMs, is closed.
-        self._callbacks = []
+        self._callbacks: List[Any] = []
 
-        def _close(handle, _callbacks=self._callbacks):
+        def _close(handle: Any, _callbacks: List[Any] = self._callbacks) -> None:
             lib.hv_conn_close(handle)
 
         self._h = ffi.gc(out[0], _close)
         self._uri = to_str(lib.hv_conn_uri(self._h))
         self._backend = to_str(lib.hv_conn_backend(self._h))
-        self._vms = weakref.WeakSet()
+        self._vms: "weakref.WeakSet[Vm]" = weakref.WeakSet()
 
     # -- lifetime --
 
-    def close(self):
+    def close(self) -> None:
         """Release the handles of this connection's Vms, then close it. Safe to call twice."""
         if self._h is None:
             return
@@ -168,17 +178,16 @@ class Connection:
         ffi.release(handle)
 
     @property
-    def closed(self):
+    def closed(self) -> bool:
         return self._h is None
 
-    def __enter__(self):
+    def __enter__(self) -> "Connection":
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.close()
-        return False
 
-    def _handle(self):
+    def _handle(self) -> Any:
         if self._h is None:
             raise InvalidArgument(lib.HV_E_INVAL, f"the connection to {self._uri} is closed")
         return self._h
@@ -186,23 +195,23 @@ class Connection:
     # -- facts --
 
     @property
-    def uri(self):
+    def uri(self) -> str:
         """The URI it was opened with (after the $HPCVIRT_DEFAULT_URI default)."""
         return self._uri
 
     @property
-    def backend(self):
+    def backend(self) -> str:
         """Name of the backend serving it ("libvirt")."""
         return self._backend
 
-    def host(self):
+    def host(self) -> Host:
         """The inventory of the host behind the connection (for libvirt: its
         capabilities), as an hpcvirt.Host."""
         out = ffi.new("hv_host **")
         check(lib.hv_conn_host(self._handle(), out))
         return Host(out[0])
 
-    def list_vms(self):
+    def list_vms(self) -> List[str]:
         """Names of the VMs the backend knows."""
         names = ffi.new("char ***")
         count = ffi.new("size_t *")
@@ -211,42 +220,45 @@ class Connection:
 
     # -- VMs --
 
-    def _keep(self, cb):
+    def _keep(self, cb: Any) -> Any:
         """A C callback that must live as long as the C connection (its VMs call it)."""
         self._callbacks.append(cb)
         return cb
 
-    def _console_cb(self, console):
+    def _console_cb(self, console: Optional[ConsoleFn]) -> Any:
         """console(data: bytes) as a C hv_vm_console_fn (NULL for None)."""
         if console is None:
             return ffi.NULL
         if not callable(console):
             raise TypeError("console must be callable: console(data: bytes)")
+        fn: ConsoleFn = console  # not None here (for mypy)
 
-        def _console(_data, text, length, _fn=console):
+        def _console(_data: Any, text: Any, length: int, _fn: ConsoleFn = fn) -> None:
             _fn(ffi.buffer(text, length)[:])
 
         return self._keep(ffi.callback("void(void *, const char *, size_t)", _console))
 
-    def _progress_cb(self, progress):
+    def _progress_cb(self, progress: Optional[ProgressFn]) -> Any:
         """progress(vcpu: int, marker: int) as a C hv_vm_progress_fn (NULL for None)."""
         if progress is None:
             return ffi.NULL
         if not callable(progress):
             raise TypeError("progress must be callable: progress(vcpu: int, marker: int)")
+        fn: ProgressFn = progress  # not None here (for mypy)
 
-        def _progress(_data, vcpu, marker, _fn=progress):
+        def _progress(_data: Any, vcpu: int, marker: int, _fn: ProgressFn = fn) -> None:
             _fn(int(vcpu), int(marker))
 
         return self._keep(ffi.callback("void(void *, unsigned int, uint32_t)", _progress))
 
-    def _wrap(self, handle):
+    def _wrap(self, handle: Any) -> "Vm":
         vm = Vm(self, handle)
         self._vms.add(vm)
         return vm
 
-    def create(self, plan, start=False, backend_options=None, payload=None, console=None,
-               progress=None):
+    def create(self, plan: Plan, start: bool = False, backend_options: Optional[str] = None,
+               payload: Optional[Path] = None, console: Optional[ConsoleFn] = None,
+               progress: Optional[ProgressFn] = None) -> "Vm":
         """Create (define) a VM from `plan` (an hpcvirt.Plan) and start it when
         `start`. `backend_options` is "key=value,..." for the backend (libvirt:
         domain_type=kvm|qemu, network=NAME, console_log=PATH). A plan with
@@ -275,15 +287,16 @@ class Connection:
         check(lib.hv_vm_create(conn, plan._h, opts, out))
         return self._wrap(out[0])
 
-    def lookup(self, name):
+    def lookup(self, name: str) -> "Vm":
         """The VM named `name`; NotFound when the backend has none."""
         c_name = c_string(name, "name")
         out = ffi.new("hv_vm **")
         check(lib.hv_vm_lookup(self._handle(), c_name, out))
         return self._wrap(out[0])
 
-    def resume_from(self, path, paused=False, eager=False, name=None, console=None,
-                    progress=None):
+    def resume_from(self, path: Path, paused: bool = False, eager: bool = False,
+                    name: Optional[str] = None, console: Optional[ConsoleFn] = None,
+                    progress: Optional[ProgressFn] = None) -> "Vm":
         """The VM that continues from a file written by Vm.suspend(); with
         `paused` its vCPUs stay paused, with `eager` all memory is read (and
         checked) now instead of on demand (always so, onto hugetlb pages, when
@@ -311,8 +324,12 @@ class Connection:
         check(lib.hv_vm_resume_from(conn, c_path, opts, out))
         return self._wrap(out[0])
 
-    def migrate_incoming(self, source, key=None, timeout_ms=0, name=None, paused=False,
-                         console=None, progress=None, host_nodes=None, host=None):
+    def migrate_incoming(self, source: str, key: Optional[Union[str, bytes]] = None,
+                         timeout_ms: int = 0, name: Optional[str] = None, paused: bool = False,
+                         console: Optional[ConsoleFn] = None,
+                         progress: Optional[ProgressFn] = None,
+                         host_nodes: Optional[Iterable[int]] = None,
+                         host: Optional[Host] = None) -> "Vm":
         """The destination of a live migration (the built-in engine): take
         one VM from `source` - "tcp://HOST:PORT" (listened on for one
         connection) or "fd:N" (a connected socket) - and return it running
@@ -329,7 +346,7 @@ class Connection:
             raise TypeError(f"host must be an hpcvirt.Host, not {type(host).__name__}")
         opts = ffi.new("hv_migrate_incoming_options *")
         check(lib.hv_migrate_incoming_options_init(opts, MIGRATE_INCOMING_OPTIONS_VERSION))
-        keep = []
+        keep: List[Any] = []
         opts.flags = lib.HV_MIGRATE_INCOMING_PAUSED if paused else 0
         if key is not None:
             keep.append(_key_bytes(key))
@@ -350,52 +367,104 @@ class Connection:
         check(lib.hv_vm_migrate_incoming(self._handle(), c_source, opts, out))
         return self._wrap(out[0])
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         state = " closed" if self._h is None else ""
         return f"<hpcvirt.Connection {self._uri!r} backend={self._backend!r}{state}>"
 
 
 class Vm:
     """A VM a backend knows. Get one from Connection.create(), lookup() or
-    resume_from(); the constructor is internal. Releasing the handle (garbage
-    collection) leaves the VM itself alone."""
+    resume_from(); the constructor is internal. Releasing the handle (close(),
+    leaving its `with` block, garbage collection) leaves the VM itself alone:
 
-    def __init__(self, connection, _handle):
+        with conn.create(plan, start=True) as vm:      # the VM runs on after it
+            ...
+        with conn.create(plan, start=True).destroy_on_exit(undefine=True) as vm:
+            ...                                        # powered off and removed after it
+    """
+
+    _h: Any
+
+    def __init__(self, connection: Connection, _handle: Any) -> None:
         if not isinstance(connection, Connection) or _handle == ffi.NULL:
             raise ValueError("Vm() wraps a C hv_vm; use Connection.create() or lookup()")
         self._conn = connection
 
         # The destructor holds the Connection, so the C connection outlives
         # the C VM handle whatever order the garbage collector takes.
-        def _free(handle, _keep=connection):
+        def _free(handle: Any, _keep: Connection = connection) -> None:
             lib.hv_vm_free(handle)
 
         self._h = ffi.gc(_handle, _free)
         self._name = to_str(lib.hv_vm_name(self._h))
+        self._exit_destroy = False
+        self._exit_undefine = False
 
-    def _release(self):
+    def _release(self) -> None:
         if self._h is not None:
             handle, self._h = self._h, None
             ffi.release(handle)
 
-    def _handle(self):
+    def _handle(self) -> Any:
         if self._h is None:
             raise InvalidArgument(
                 lib.HV_E_INVAL,
-                f"the handle of VM {self._name} was released when its connection was closed",
+                f"the handle of VM {self._name} was released (Vm.close(), the end of its "
+                f"`with` block, or its connection was closed)",
             )
         return self._h
 
+    # -- lifetime of the handle --
+
+    def close(self) -> None:
+        """Release the handle (hv_vm_free); the VM itself is left as it is.
+        Using the Vm afterwards raises InvalidArgument. Safe to call twice."""
+        self._release()
+        self._conn._vms.discard(self)
+
     @property
-    def connection(self):
+    def closed(self) -> bool:
+        """Whether the handle was released (close(), or the connection's)."""
+        return self._h is None
+
+    def destroy_on_exit(self, undefine: bool = False) -> "Vm":
+        """Ask for the VM to be powered off (destroy()) when its `with` block
+        ends, and its definition removed too with `undefine`; returns the Vm:
+        `with conn.create(plan, start=True).destroy_on_exit() as vm:`."""
+        self._exit_destroy = True
+        self._exit_undefine = bool(undefine)
+        return self
+
+    def __enter__(self) -> "Vm":
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        """Destroy (and undefine) the VM if destroy_on_exit() asked for it,
+        then release the handle. A failure to clean up is raised unless the
+        block is already raising."""
+        try:
+            if self._exit_destroy and self._h is not None:
+                try:
+                    if self.state in ("running", "paused", "stopping"):
+                        self.destroy()
+                    if self._exit_undefine:
+                        self.undefine()
+                except Error:
+                    if exc_type is None:
+                        raise
+        finally:
+            self.close()
+
+    @property
+    def connection(self) -> Connection:
         return self._conn
 
     @property
-    def name(self):
+    def name(self) -> str:
         return self._name
 
     @property
-    def state(self):
+    def state(self) -> str:
         """The state's name: "defined", "running", "paused", "suspended",
         "stopping", "crashed", "exited" or "unknown" (see VM_STATES)."""
         out = ffi.new("int *")
@@ -404,31 +473,31 @@ class Vm:
 
     # -- lifecycle --
 
-    def start(self):
+    def start(self) -> None:
         check(lib.hv_vm_start(self._handle()))
 
-    def pause(self):
+    def pause(self) -> None:
         check(lib.hv_vm_pause(self._handle()))
 
-    def resume(self):
+    def resume(self) -> None:
         """Continue a paused VM."""
         check(lib.hv_vm_resume(self._handle()))
 
-    def stop(self, timeout_ms=60000):
+    def stop(self, timeout_ms: int = 60000) -> None:
         """Ask the guest to shut down; after `timeout_ms` (0 = at once) power it off."""
         check(lib.hv_vm_stop(self._handle(), _uint(timeout_ms, "timeout_ms", _UINT_MAX)))
 
-    def destroy(self):
+    def destroy(self) -> None:
         """Power off at once."""
         check(lib.hv_vm_destroy(self._handle()))
 
-    def undefine(self):
+    def undefine(self) -> None:
         """Remove the VM's definition (it must not be running)."""
         check(lib.hv_vm_undefine(self._handle()))
 
     # -- suspend and resume --
 
-    def suspend(self, path, keep_running=False):
+    def suspend(self, path: Path, keep_running: bool = False) -> None:
         """Write the VM's state and memory to `path`; the VM stops unless
         `keep_running`. Connection.resume_from(path) continues it."""
         opts = ffi.new("hv_vm_suspend_options *")
@@ -437,31 +506,31 @@ class Vm:
         c_path = c_string(path, "path", filesystem=True)
         check(lib.hv_vm_suspend(self._handle(), c_path, opts))
 
-    def managed_save(self):
+    def managed_save(self) -> None:
         """Suspend into the backend's own storage; the next start() resumes there."""
         check(lib.hv_vm_managed_save(self._handle()))
 
     @property
-    def has_managed_save(self):
+    def has_managed_save(self) -> bool:
         out = ffi.new("bool *")
         check(lib.hv_vm_has_managed_save(self._handle(), out))
         return bool(out[0])
 
     # -- snapshots --
 
-    def snapshot_create(self, name):
+    def snapshot_create(self, name: str) -> None:
         c_name = c_string(name, "name")
         check(lib.hv_vm_snapshot_create(self._handle(), c_name))
 
-    def snapshot_revert(self, name):
+    def snapshot_revert(self, name: str) -> None:
         c_name = c_string(name, "name")
         check(lib.hv_vm_snapshot_revert(self._handle(), c_name))
 
-    def snapshot_delete(self, name):
+    def snapshot_delete(self, name: str) -> None:
         c_name = c_string(name, "name")
         check(lib.hv_vm_snapshot_delete(self._handle(), c_name))
 
-    def snapshot_list(self):
+    def snapshot_list(self) -> List[str]:
         """Snapshot names."""
         names = ffi.new("char ***")
         count = ffi.new("size_t *")
@@ -470,9 +539,11 @@ class Vm:
 
     # -- migration --
 
-    def migrate(self, dest, bandwidth_mib_per_s=0, max_downtime_ms=0, offline=False, key=None,
-                max_rounds=0, timeout_ms=0, fail_unconverged=False, throttle=False,
-                progress=None):
+    def migrate(self, dest: str, bandwidth_mib_per_s: int = 0, max_downtime_ms: int = 0,
+                offline: bool = False, key: Optional[Union[str, bytes]] = None,
+                max_rounds: int = 0, timeout_ms: int = 0, fail_unconverged: bool = False,
+                throttle: bool = False,
+                progress: Optional[Callable[[Dict[str, Any]], None]] = None) -> Dict[str, int]:
         """Live-migrate the running VM to `dest` (for libvirt: the destination's
         libvirt URI, peer to peer; for the built-in engine "tcp://HOST:PORT"
         of a Connection.migrate_incoming() or "fd:N", a connected socket);
@@ -500,15 +571,19 @@ class Vm:
         if throttle:
             flags |= lib.HV_MIGRATE_THROTTLE
         opts.flags = flags
-        raised = []
+        raised: List[BaseException] = []
         if progress is not None:
             if not callable(progress):
                 raise TypeError("progress must be callable: progress(state: dict)")
+            fn: Callable[[Dict[str, Any]], None] = progress  # not None here (for mypy)
 
-            def _progress(c_progress, _data, _fn=progress):
+            def _progress(c_progress: Any, _data: Any,
+                          _fn: Callable[[Dict[str, Any]], None] = fn) -> int:
                 try:
-                    _fn({field: int(getattr(c_progress, field)) for field in _MIGRATE_PROGRESS}
-                        | {"stopped": bool(c_progress.stopped)})
+                    state: Dict[str, Any] = {field: int(getattr(c_progress, field))
+                                             for field in _MIGRATE_PROGRESS}
+                    state["stopped"] = bool(c_progress.stopped)
+                    _fn(state)
                     return 0
                 except BaseException as exc:  # pylint: disable=broad-except
                     raised.append(exc)
@@ -536,10 +611,10 @@ class Vm:
 
     # -- running guests (the built-in engine) --
 
-    def wait(self, timeout_ms=None):
+    def wait(self, timeout_ms: Optional[int] = None) -> int:
         """Wait for the guest to end and return its exit code. GuestError when
         it crashed (the message has the exit reason and registers),
-        TimeoutError_ after `timeout_ms` (None: no limit), StateError when it
+        TimedOut after `timeout_ms` (None: no limit), StateError when it
         is not running."""
         timeout = -1 if timeout_ms is None else _uint(timeout_ms, "timeout_ms", 0x7FFFFFFF)
         code = ffi.new("int *")
@@ -547,36 +622,36 @@ class Vm:
         return int(code[0])
 
     @property
-    def exit_code(self):
+    def exit_code(self) -> int:
         """The exit code of a guest that exited (StateError before; GuestError after a crash)."""
         code = ffi.new("int *")
         check(lib.hv_vm_exit_code(self._handle(), code))
         return int(code[0])
 
-    def console(self):
+    def console(self) -> str:
         """The console output kept for the VM (its most recent 64 KiB), as str."""
         length = ffi.new("size_t *")
         buf = ffi.new("char[]", 64 * 1024 + 1)
         check(lib.hv_vm_console_read(self._handle(), buf, len(buf), length))
         return ffi.string(buf).decode("utf-8", "replace")
 
-    def stats(self):
+    def stats(self) -> Dict[str, int]:
         """Exit counters and times: {"exits": n, "exits_io": n, ..., "guest_ns": n}."""
         value = ffi.new("uint64_t *")
-        out = {}
+        out: Dict[str, int] = {}
         for stat in range(lib.HV_VM_STAT_COUNT):
             check(lib.hv_vm_stat(self._handle(), stat, value))
             out[to_str(lib.hv_vm_stat_name(stat))] = int(value[0])
         return out
 
-    def progress(self, vcpu):
+    def progress(self, vcpu: int) -> Tuple[int, int]:
         """(last marker, markers written) of one vCPU."""
         marker = ffi.new("uint32_t *")
         count = ffi.new("uint64_t *")
         check(lib.hv_vm_progress(self._handle(), _uint(vcpu, "vcpu", _UINT_MAX), marker, count))
         return int(marker[0]), int(count[0])
 
-    def memory(self):
+    def memory(self) -> List[Dict[str, Any]]:
         """How each vNUMA node's memory is really backed: a list of dicts with
         guest_base, bytes, page_bytes, host_node, bound, thp_requested,
         thp_bytes, resident_bytes, and where the kernel has put the resident
@@ -604,8 +679,10 @@ class Vm:
 
     # -- clones (the built-in engine; linked clones: libvirt) --
 
-    def clone(self, count, mode=CLONE_INSTANT, paused=False, threads=0, console=None,
-              progress=None, names=None, name_pattern=None, identities=None):
+    def clone(self, count: int, mode: str = CLONE_INSTANT, paused: bool = False, threads: int = 0,
+              console: Optional[ConsoleFn] = None, progress: Optional[ProgressFn] = None,
+              names: Optional[Sequence[str]] = None, name_pattern: Optional[str] = None,
+              identities: Optional[Sequence[str]] = None) -> List["Vm"]:
         """Make `count` clones of this running or paused VM and return them
         as a list of Vm. The VM is paused at a consistent point and stays
         paused (resume() it to go on); each clone starts where it stood, with
@@ -643,14 +720,15 @@ class Vm:
         if progress is not None:
             if not callable(progress):
                 raise TypeError("progress must be callable: progress(done: int, total: int)")
+            fn: ProgressFn = progress  # not None here (for mypy)
 
-            def _progress(_data, done, total, _fn=progress):
+            def _progress(_data: Any, done: int, total: int, _fn: ProgressFn = fn) -> None:
                 _fn(int(done), int(total))
 
             opts.progress = conn._keep(ffi.callback("void(void *, size_t, size_t)", _progress))
-        keep = []  # the C strings live until hv_vm_clone() returns
+        keep: List[Any] = []  # the C strings live until hv_vm_clone() returns
 
-        def _strings(values, what):
+        def _strings(values: Sequence[str], what: str) -> Any:
             if isinstance(values, (str, bytes)) or len(values) != count:
                 raise InvalidArgument(lib.HV_E_INVAL,
                                       f"{what} must be a list of {count} str, one per clone")
@@ -674,13 +752,13 @@ class Vm:
         check(lib.hv_vm_clone(self._handle(), count, opts, out))
         return [conn._wrap(out[i]) for i in range(count)]
 
-    def clone_prepare(self, count):
+    def clone_prepare(self, count: int) -> None:
         """Make `count` empty VMs like this one ahead of need, so that the
         next clone() costs only the mappings and register writes."""
         check(lib.hv_vm_clone_prepare(self._handle(), _uint(count, "count", _UINT64_MAX)))
 
     @property
-    def clone_identity(self):
+    def clone_identity(self) -> Tuple[int, int]:
         """(clone_id, clone_index): a clone's unique id and which clone of its
         parent it is (1, 2, ...); (0, 0) for a VM that is not a clone."""
         clone_id = ffi.new("uint64_t *")
@@ -688,7 +766,7 @@ class Vm:
         check(lib.hv_vm_clone_identity(self._handle(), clone_id, clone_index))
         return int(clone_id[0]), int(clone_index[0])
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"<hpcvirt.Vm {self._name!r} on {self._conn.uri!r}>"
 
 

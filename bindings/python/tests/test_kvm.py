@@ -96,7 +96,7 @@ def test_crashes_raise_guest_error(conn, host, name, what):
 
 def test_lifecycle(conn, host):
     vm = conn.create(small(host, "py-spin", vcpus=2), start=True, payload=payload("endless-loop"))
-    with pytest.raises(hpcvirt.TimeoutError_):
+    with pytest.raises(hpcvirt.TimedOut):
         vm.wait(timeout_ms=50)
     vm.pause()
     assert vm.state == "paused"
@@ -118,7 +118,7 @@ def test_bad_input(conn, host):
     with pytest.raises(hpcvirt.InvalidArgument) as exc:
         conn.create(plan, payload=None)
     assert exc.value.path == "payload"
-    with pytest.raises(hpcvirt.IOError_):
+    with pytest.raises(hpcvirt.IOFailure):
         conn.create(plan, payload="/nonexistent.elf")
     with pytest.raises(TypeError):
         conn.create(plan, payload=payload("hello"), console="not callable")
@@ -486,7 +486,7 @@ def test_migrate_bad_input(conn, host):
     with pytest.raises(hpcvirt.MigrationError, match="runs on here|refused"):
         vm.migrate(f"tcp://127.0.0.1:{_free_port()}")
     assert vm.state == "running"
-    with pytest.raises(hpcvirt.TimeoutError_):
+    with pytest.raises(hpcvirt.TimedOut):
         conn.migrate_incoming(f"tcp://127.0.0.1:{_free_port()}", timeout_ms=200)
     vm.destroy()
 

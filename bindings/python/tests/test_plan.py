@@ -327,6 +327,25 @@ def test_plan_outlives_host_and_spec():
     assert plan.spec.name == "train-8gpu"
 
 
+def test_facts_are_copied_out_when_first_read():
+    # planning costs the C call: the facts are copied out of the C plan a
+    # group at a time, when one of them is first read, and then kept
+    plan = plan_of("training-8gpu.json", "dgx-a100-roce")
+    assert set(vars(plan)) == {"_h"}
+    assert plan.ok
+    assert "_ok" in vars(plan) and "_vnodes" not in vars(plan)
+    nodes = plan.vnuma_nodes
+    assert plan.vnuma_nodes == nodes and plan.vnuma_nodes is not nodes
+    assert plan._vnodes is vars(plan)["_vnodes"]
+    with pytest.raises(AttributeError, match="no_such_thing"):
+        plan.no_such_thing  # pylint: disable=pointless-statement
+    assert not hasattr(plan, "_no_such_fact")
+    # all of them agree with the JSON whatever order they are read in
+    again = plan_of("training-8gpu.json", "dgx-a100-roce")
+    assert again.migration_reasons == plan.migration_reasons
+    assert json_subset(again.to_dict()) == facts_from_getters(again)
+
+
 def test_spec_is_an_independent_copy():
     s = VmSpec.from_file(SPECS / "vgpu-workstation.json")
     plan = Plan.create(host("hugepages-2node"), s)

@@ -16,7 +16,7 @@ import hpcvirt
 import libvirt_embed
 from hpcvirt import Connection, Host, Plan, Vm
 from hpcvirt._native import lib
-from hpcvirt.errors import IOError_
+from hpcvirt.errors import IOFailure
 
 SRC = Path(
     os.environ.get("HV_TEST_SRCDIR") or Path(__file__).resolve().parent.parent.parent.parent
@@ -106,7 +106,7 @@ def test_default_uri_from_environment(monkeypatch):
 def test_plugin_backend():
     if not (PLUGIN_DIR / "testplug.so").exists():
         pytest.skip(f"the test plugin is not built ({PLUGIN_DIR / 'testplug.so'})")
-    with pytest.raises(IOError_) as exc:
+    with pytest.raises(IOFailure) as exc:
         hpcvirt.load_plugins("/nonexistent/plugins")
     assert exc.value.code == lib.HV_E_IO
     # a directory is loaded once per process
@@ -418,6 +418,43 @@ def test_close_releases_vm_handles():
     assert vm.name == "hv-py-closed"
 
 
+@needs_libvirt
+def test_vm_is_a_context_manager_that_leaves_the_vm_alone(conn):
+    plan = plan_on_fixture({"name": "hv-py-with", "vcpus": 2, "memory": "1GiB"})
+    with conn.create(plan, start=True) as vm:
+        assert isinstance(vm, Vm) and not vm.closed
+        assert vm.state == "running"
+    assert vm.closed
+    with pytest.raises(hpcvirt.InvalidArgument, match="hv-py-with"):
+        vm.state
+    vm.close()  # twice is fine
+    # the VM itself runs on: a new handle finds it
+    with conn.lookup("hv-py-with") as again:
+        assert again.state == "running"
+    # an exception in the block still releases the handle and is not swallowed
+    with pytest.raises(KeyError):
+        with conn.lookup("hv-py-with") as third:
+            raise KeyError("x")
+    assert third.closed and "hv-py-with" in conn.list_vms()
+
+
+@needs_libvirt
+def test_vm_destroy_on_exit(conn):
+    plan = plan_on_fixture({"name": "hv-py-gone", "vcpus": 2, "memory": "1GiB"})
+    with conn.create(plan, start=True).destroy_on_exit() as vm:
+        vm.pause()
+    assert vm.closed
+    with conn.lookup("hv-py-gone") as again:
+        assert again.state == "defined"
+    with conn.lookup("hv-py-gone").destroy_on_exit(undefine=True) as vm:
+        vm.start()
+    assert "hv-py-gone" not in conn.list_vms()
+    # a VM that is not running is only undefined
+    with conn.create(plan).destroy_on_exit(undefine=True):
+        pass
+    assert "hv-py-gone" not in conn.list_vms()
+
+
 def test_vm_constructor_is_internal():
     with pytest.raises(ValueError):
         Vm(None, hpcvirt.ffi.NULL)
@@ -460,11 +497,21 @@ def test_embedded_qemu_guest(embed_root):
 
 def test_error_codes_map_to_exception_classes():
     for code, cls in ((lib.HV_E_STATE, hpcvirt.StateError), (lib.HV_E_BACKEND, hpcvirt.BackendError),
-                      (lib.HV_E_EXISTS, hpcvirt.Exists), (lib.HV_E_TIMEOUT, hpcvirt.TimeoutError_)):
+                      (lib.HV_E_EXISTS, hpcvirt.Exists), (lib.HV_E_TIMEOUT, hpcvirt.TimedOut)):
         lib.hv_error_report(code, b"field", b"made up for the test")
         err = hpcvirt.errors.last_error()
         assert type(err) is cls and err.code == code and err.path == "field"
         assert isinstance(err, hpcvirt.Error)
+
+
+def test_io_and_timeout_errors_have_plain_names_and_keep_the_old_ones():
+    assert hpcvirt.IOFailure is hpcvirt.IOError_ and issubclass(hpcvirt.IOFailure, OSError)
+    assert hpcvirt.TimedOut is hpcvirt.TimeoutError_ and issubclass(hpcvirt.TimedOut, TimeoutError)
+    assert hpcvirt.IOFailure.__name__ == "IOFailure" and hpcvirt.TimedOut.__name__ == "TimedOut"
+    for code, cls in ((lib.HV_E_IO, hpcvirt.IOFailure), (lib.HV_E_TIMEOUT, hpcvirt.TimedOut)):
+        lib.hv_error_report(code, b"", b"made up for the test")
+        assert type(hpcvirt.errors.last_error()) is cls
+    assert "IOFailure" in hpcvirt.__all__ and "TimedOut" in hpcvirt.__all__
 
 
 @needs_libvirt
