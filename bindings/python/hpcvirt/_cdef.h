@@ -83,6 +83,7 @@ typedef struct hv_host_discover_options {
  int hv_host_discover(hv_host **host, const hv_host_discover_options *opts);
  int hv_host_from_json(const char *json, hv_host **host);
  int hv_host_to_json(const hv_host *host, unsigned int flags, char **json);
+ int hv_host_to_svg(const hv_host *host, unsigned int flags, char **svg);
  void hv_host_free(hv_host *host);
  const char *hv_host_root(const hv_host *host);
  const char *hv_host_profile(const hv_host *host);
@@ -323,6 +324,7 @@ typedef struct hv_plan_options {
                              const hv_plan_options *opts, hv_plan **plan);
  void hv_plan_free(hv_plan *plan);
  int hv_plan_to_json(const hv_plan *plan, unsigned int flags, char **json);
+ int hv_plan_to_svg(const hv_plan *plan, unsigned int flags, char **svg);
  bool hv_plan_ok(const hv_plan *plan);
  size_t hv_plan_finding_count(const hv_plan *plan);
  const hv_finding *hv_plan_finding_at(const hv_plan *plan, size_t index);
@@ -586,6 +588,7 @@ typedef struct hv_migrate_incoming_options {
     void *progress_data;
     const int *host_nodes;
     size_t host_node_count;
+    const hv_host *host;
 } hv_migrate_incoming_options;
  int hv_migrate_incoming_options_init(hv_migrate_incoming_options *opts,
                                                unsigned int version);
