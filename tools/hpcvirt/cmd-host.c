@@ -208,9 +208,9 @@ const cli_command cli_cmd_host = {
     .name = "host",
     .summary = "Show the host inventory: CPUs, NUMA nodes, huge pages, accelerators, RDMA.",
     .usage = "[--host-root DIR] [--profile NAME] [--json] [--svg FILE]\n"
-             "  --host-root DIR  (or --root DIR) read the host from the tree under DIR (a copy of\n"
-             "                   /sys and /proc, e.g. tests/fixtures/hosts/dgx-a100-roce) instead\n"
-             "                   of this machine\n"
+             "  --host-root DIR  (alias --root DIR) read the host from the tree under DIR (a\n"
+             "                   copy of /sys and /proc, e.g. tests/fixtures/hosts/dgx-a100-roce)\n"
+             "                   instead of this machine\n"
              "  --profile NAME   the maximums profile the host's findings are checked against\n"
              "  --json           print the host document (docs/host-json.md); errors are JSON too\n"
              "  --svg FILE       also write a picture of the host to FILE (docs/pictures.md); -\n"

@@ -222,7 +222,7 @@ const cli_command cli_cmd_run = {
              "               without --spec: the VM's memory (64MiB, 1GiB; default 64 MiB)\n"
              "  --host-root DIR, --host-json FILE\n"
              "               plan on this host (a captured tree, 'hpcvirt host --json') instead\n"
-             "               of the connection's own; --root DIR is --host-root DIR\n"
+             "               of the connection's own; --root DIR is an alias of --host-root\n"
              "  --profile NAME\n"
              "               the maximums profile to plan against instead of the spec's (below)\n"
              "  --timeout S  power the VM off after S seconds and fail (default: no limit)\n"

@@ -218,7 +218,7 @@ const cli_command cli_cmd_create = {
              "                      [--start] [--backend-options KEY=VALUE,...]\n" CLI_URI_HELP
              "\n  --host-root DIR, --host-json FILE\n"
              "               plan on this host (a captured tree, 'hpcvirt host --json') instead\n"
-             "               of the connection's own; --root DIR is --host-root DIR\n"
+             "               of the connection's own; --root DIR is an alias of --host-root\n"
              "  --profile NAME\n"
              "               the maximums profile to plan against instead of the spec's (below)\n"
              "  --start      start the VM once defined\n"
