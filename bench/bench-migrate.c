@@ -10,11 +10,12 @@
  *      measured in the same run;
  *   3. 1 GiB guests dirtying a 256 MiB working set at 100 MB/s and at
  *      1 GB/s (dirtier-100m, dirtier-1g: paced by the TSC): total time,
- *      downtime and rounds with the default budget (300 ms, 30 rounds),
- *      then with HV_MIGRATE_THROTTLE (and how far it throttled).
+ *      downtime and rounds with the default budget (300 ms, 30 rounds, or
+ *      MAX_ROUNDS), then with HV_MIGRATE_THROTTLE (and how far it throttled).
  * Prints figures; not a pass/fail test. Without /dev/kvm it says so.
  *
- * usage: bench-migrate GUEST_DIR
+ * usage: bench-migrate GUEST_DIR [MAX_ROUNDS]   (MAX_ROUNDS: for 3.; under emulation, where
+ *        a round of 256 MiB takes seconds, a few)
  */
 #include "engine-bench.h"
 
@@ -138,12 +139,14 @@ int main(int argc, char **argv)
     hv_plan *plan;
     hv_vm *vm;
     hv_migrate_stats stats;
+    unsigned int max_rounds;
     double copy;
 
-    if (argc < 2) {
-        fprintf(stderr, "usage: bench-migrate GUEST_DIR\n");
+    if (argc < 2 || argc > 3 || (argc == 3 && atoi(argv[2]) <= 0)) {
+        fprintf(stderr, "usage: bench-migrate GUEST_DIR [MAX_ROUNDS (1 or more)]\n");
         return 64;
     }
+    max_rounds = argc == 3 ? (unsigned int)atoi(argv[2]) : 0;
     if (bench_setup("bench-migrate", argv[1]))
         return 0;
     copy = memcpy_bandwidth();
@@ -178,7 +181,7 @@ int main(int argc, char **argv)
             char what[160];
 
             vm = bench_running("rate", "1GiB", payload_name, 1, &plan);
-            stats = migrate(vm, 0, throttle ? HV_MIGRATE_THROTTLE : 0, &throttled);
+            stats = migrate(vm, max_rounds, throttle ? HV_MIGRATE_THROTTLE : 0, &throttled);
             snprintf(what, sizeof(what), "3. 1 GiB guest dirtying 256 MiB at %s (%s), %s", rate,
                      payload_name, throttle ? "throttled" : "not throttled");
             print(what, &stats, (double)(1u << 30));
