@@ -444,7 +444,7 @@ static int place_kernel(const hv_linux_kernel *k, const hv_kvm_layout *layout,
         at = align_up(max_u64(HV_LINUX_HIGH_MIN, n0->base), k->alignment);
         if (hv_kvm_layout_node_of(layout, at, init) != 0) {
             size_text(n0->bytes, have, sizeof(have));
-            size_text(at + init, need, sizeof(need));
+            size_text(align_up(at + init, HV_KVM_RAM_ALIGN), need, sizeof(need));
             return hv_error_set(HV_E_RANGE, "vnuma[0]",
                                 "the kernel needs 0x%" PRIx64 " bytes (init_size) from a "
                                 "0x%" PRIx64 "-aligned address at or above 1 MiB, more than "
@@ -640,6 +640,7 @@ int hv_linux_boot_params_build(hv_linux_boot_params *bp, const hv_linux_kernel *
     bp->hdr.type_of_loader = HV_LINUX_LOADER_UNDEFINED;
     bp->hdr.loadflags |= HV_LINUX_LOADED_HIGH;
     bp->hdr.code32_start = (uint32_t)placement->kernel_addr;
+    bp->hdr.setup_data = 0; /* the loader's list of extra data: none (not the file's) */
     bp->hdr.cmd_line_ptr = (uint32_t)placement->cmdline_addr;
     bp->ext_cmd_line_ptr = (uint32_t)(placement->cmdline_addr >> 32);
     bp->hdr.ramdisk_image = (uint32_t)placement->initrd_addr;

@@ -244,8 +244,9 @@ int hv_linux_e820_build(const hv_kvm_layout *layout, hv_e820_entry *table, size_
 
 /**
  * Fill the zero page: zeroed, the setup header copied from the kernel, then
- * type_of_loader 0xFF, LOADED_HIGH added to loadflags, the command line and
- * initrd pointers (their high halves in ext_*), and the e820 map.
+ * type_of_loader 0xFF, LOADED_HIGH added to loadflags, code32_start, no
+ * setup_data, the command line and initrd pointers (their high halves in
+ * ext_*), and the e820 map.
  */
 int hv_linux_boot_params_build(hv_linux_boot_params *bp, const hv_linux_kernel *kernel,
                                const hv_kvm_layout *layout, const hv_linux_placement *placement);

@@ -519,6 +519,7 @@ static void test_boot_params(void **state)
 
     (void)state;
     good_bz(&t);
+    t.h.setup_data = 0x123456; /* the file's: not passed on */
     assert_hv_ok(parse_bz(&t, &k));
     one_node(&layout, MiB(256));
     assert_hv_ok(hv_linux_place(&k, &layout, 20, MiB(3), &p));
@@ -535,6 +536,9 @@ static void test_boot_params(void **state)
     assert_int_equal(raw[0x210], 0xFF);
     assert_true(raw[0x211] & HV_LINUX_LOADED_HIGH);
     assert_int_equal(raw32(raw, 0x228), HV_LINUX_CMDLINE_ADDR);
+    assert_int_equal(raw32(raw, 0x214), p.kernel_addr);
+    assert_int_equal(raw32(raw, 0x250), 0);
+    assert_int_equal(raw32(raw, 0x254), 0);
     assert_int_equal(raw32(raw, 0x218), p.initrd_addr);
     assert_int_equal(raw32(raw, 0x21C), MiB(3));
     assert_int_equal(raw32(raw, 0x0C0), 0);
