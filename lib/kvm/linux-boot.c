@@ -441,7 +441,7 @@ static int place_kernel(const hv_linux_kernel *k, const hv_kvm_layout *layout,
                                 "use a relocatable kernel (CONFIG_RELOCATABLE)",
                                 at, need, have);
         }
-        at = align_up(max_u64(HV_LINUX_HIGH_MIN, n0->base), k->alignment);
+        at = align_up(max_u64(HV_LINUX_HIGH_MIN, n0->base), max_u64(k->alignment, KiB4));
         if (hv_kvm_layout_node_of(layout, at, init) != 0) {
             size_text(n0->bytes, have, sizeof(have));
             size_text(align_up(at + init, HV_KVM_RAM_ALIGN), need, sizeof(need));
