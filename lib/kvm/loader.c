@@ -3,7 +3,9 @@
  * program headers, every offset and size against the file and for overflow,
  * static x86-64 ET_EXEC only) into an hv_elf_image, then copies its PT_LOAD
  * segments into guest memory and zeroes their tails. The file is untrusted:
- * it is read with memcpy (it may be unaligned) and never past `size`.
+ * it is read with memcpy (it may be unaligned) and never past `size`. A
+ * Linux vmlinux is described the same way, at its segments' physical
+ * addresses (hv_elf_parse_physical, for kvm/linux-boot.c).
  */
 #include "kvm/loader.h"
 #include "core/error.h"
@@ -19,14 +21,10 @@
 /* Room to quote the file's name in a message whole (hv_quote()), unless it is huge. */
 #define WHAT_QUOTE_SIZE 384
 
-/*
- * An HV_E_PARSE error whose message starts with the file's name, quoted (it
- * is the caller's, a path that may hold anything); the error's path is the
- * name as given.
- */
-static int parse_error(const char *what, const char *fmt, ...) HV_PRINTF(2, 3);
+/* The loader's name for it, shorter in the many messages below. */
+#define parse_error hv_kvm_parse_error
 
-static int parse_error(const char *what, const char *fmt, ...)
+int hv_kvm_parse_error(const char *what, const char *fmt, ...)
 {
     char text[512], shown[WHAT_QUOTE_SIZE];
     va_list ap;
@@ -107,9 +105,15 @@ static int check_header(const Elf64_Ehdr *eh, size_t size, const char *what)
     return 0;
 }
 
-/* Check one PT_LOAD header; `index` is its place in the program header table. */
-static int check_load(const Elf64_Phdr *ph, unsigned int index, size_t size, const char *what)
+/*
+ * Check one PT_LOAD header; `index` is its place in the program header table,
+ * `physical` whether it is loaded at p_paddr rather than p_vaddr.
+ */
+static int check_load(const Elf64_Phdr *ph, unsigned int index, size_t size, bool physical,
+                      const char *what)
 {
+    uint64_t addr = physical ? ph->p_paddr : ph->p_vaddr;
+
     if (ph->p_filesz > ph->p_memsz)
         return parse_error(what,
                            "program header %u: p_filesz 0x%" PRIx64
@@ -120,11 +124,11 @@ static int check_load(const Elf64_Phdr *ph, unsigned int index, size_t size, con
                            "program header %u: p_offset 0x%" PRIx64 " + p_filesz 0x%" PRIx64
                            " runs past the end of the %zu-byte file: it is truncated or corrupt",
                            index, ph->p_offset, ph->p_filesz, size);
-    if (ph->p_vaddr + ph->p_memsz < ph->p_vaddr)
+    if (addr + ph->p_memsz < addr)
         return parse_error(what,
-                           "program header %u: p_vaddr 0x%" PRIx64 " + p_memsz 0x%" PRIx64
+                           "program header %u: %s 0x%" PRIx64 " + p_memsz 0x%" PRIx64
                            " wraps around the address space: the file is corrupt",
-                           index, ph->p_vaddr, ph->p_memsz);
+                           index, physical ? "p_paddr" : "p_vaddr", addr, ph->p_memsz);
     return 0;
 }
 
@@ -138,7 +142,8 @@ static bool entry_in(const hv_elf_segment *s, uint64_t entry)
     return (s->flags & PF_X) && entry >= s->addr && entry - s->addr < s->mem_bytes;
 }
 
-static int parse(const void *file, size_t size, const char *what, hv_elf_image *image)
+static int parse(const void *file, size_t size, const char *what, bool physical,
+                 hv_elf_image *image)
 {
     const uint8_t *bytes = file;
     unsigned int index[HV_ELF_MAX_SEGMENTS];
@@ -168,7 +173,7 @@ static int parse(const void *file, size_t size, const char *what, hv_elf_image *
                                i, ph.p_type == PT_INTERP ? "PT_INTERP" : "PT_DYNAMIC");
         if (ph.p_type != PT_LOAD)
             continue;
-        rc = check_load(&ph, i, size, what);
+        rc = check_load(&ph, i, size, physical, what);
         if (rc < 0)
             return rc;
         if (ph.p_memsz == 0) /* nothing to load */
@@ -182,7 +187,7 @@ static int parse(const void *file, size_t size, const char *what, hv_elf_image *
         seg = &image->segments[image->segment_count++];
         seg->file_offset = ph.p_offset;
         seg->file_bytes = ph.p_filesz;
-        seg->addr = ph.p_vaddr;
+        seg->addr = physical ? ph.p_paddr : ph.p_vaddr;
         seg->mem_bytes = ph.p_memsz;
         seg->flags = ph.p_flags;
     }
@@ -222,17 +227,31 @@ static int parse(const void *file, size_t size, const char *what, hv_elf_image *
     return 0;
 }
 
-int hv_elf_parse(const void *file, size_t size, const char *what, hv_elf_image *image)
+/* hv_elf_parse() and hv_elf_parse_physical(), which `func` names in messages. */
+static int parse_checked(const void *file, size_t size, const char *what, bool physical,
+                         hv_elf_image *image, const char *func)
 {
     int rc;
 
-    HV_CHECK_ARG(image, "image");
+    if (!image)
+        return hv_error_null_arg(func, "image");
     memset(image, 0, sizeof(*image));
-    HV_CHECK_ARG(file || size == 0, "file");
-    rc = parse(file, size, what ? what : "payload", image);
+    if (!file && size != 0)
+        return hv_error_null_arg(func, "file");
+    rc = parse(file, size, what ? what : "payload", physical, image);
     if (rc < 0)
         memset(image, 0, sizeof(*image)); /* no half-described image */
     return rc;
+}
+
+int hv_elf_parse(const void *file, size_t size, const char *what, hv_elf_image *image)
+{
+    return parse_checked(file, size, what, false, image, __func__);
+}
+
+int hv_elf_parse_physical(const void *file, size_t size, const char *what, hv_elf_image *image)
+{
+    return parse_checked(file, size, what, true, image, __func__);
 }
 
 int hv_elf_load(const void *file, size_t size, const hv_elf_image *image, hv_guest_ptr_fn guest_ptr,

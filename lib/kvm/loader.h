@@ -9,6 +9,8 @@
 
 #include "kvm/layout.h"
 
+#include <hpcvirt/common.h>
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -34,6 +36,20 @@ typedef struct hv_elf_image {
  * truncated, overlapping or out of range; `what` names the file in messages.
  */
 int hv_elf_parse(const void *file, size_t size, const char *what, hv_elf_image *image);
+
+/**
+ * hv_elf_parse() with each segment at its p_paddr instead of its p_vaddr:
+ * a Linux vmlinux, linked at virtual addresses high in the address space,
+ * loads at physical ones (and its e_entry is physical).
+ */
+int hv_elf_parse_physical(const void *file, size_t size, const char *what, hv_elf_image *image);
+
+/**
+ * An HV_E_PARSE error whose message starts with the file's name, quoted (it
+ * is the caller's, a path that may hold anything) and a colon; the error's
+ * path is the name as given. The parsers of guest files share it.
+ */
+int hv_kvm_parse_error(const char *what, const char *fmt, ...) HV_PRINTF(2, 3);
 
 /** Guest physical memory as the loader sees it: a host pointer for a range, or NULL. */
 typedef uint8_t *(*hv_guest_ptr_fn)(void *ctx, uint64_t addr, uint64_t bytes);
