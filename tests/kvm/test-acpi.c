@@ -354,6 +354,38 @@ static void test_buffer_too_small(void **state)
     assert_untouched();
 }
 
+/* The largest machine (64 nodes, 1024 vCPUs, 128 RAM ranges) fits the BIOS area. */
+static void test_largest_fits(void **state)
+{
+    hv_kvm_acpi_machine *m = &s.machine;
+    hv_kvm_acpi_tables t;
+    size_t n = HV_KVM_MAX_NODES;
+
+    (void)state;
+    memset(&s, 0, sizeof(s));
+    m->node_count = n;
+    m->vcpu_count = HV_KVM_MAX_VCPUS;
+    m->range_count = HV_KVM_ACPI_MAX_RANGES;
+    m->distances = s.distances;
+    for (size_t i = 0; i < n; i++) {
+        m->node_vcpus[i] = HV_KVM_MAX_VCPUS / HV_KVM_MAX_NODES;
+        for (size_t j = 0; j < n; j++)
+            s.distances[i * n + j] = i == j ? 10 : 20 + (int)((i ^ j) % 8);
+    }
+    for (size_t r = 0; r < HV_KVM_ACPI_MAX_RANGES; r++) {
+        m->ranges[r].base = ACPI_GiB(4) + r * ACPI_MiB(16);
+        m->ranges[r].bytes = ACPI_MiB(16);
+        m->ranges[r].node = (uint32_t)(r / 2);
+    }
+    memset(buf, 0xAA, sizeof(buf));
+    assert_hv_ok(hv_kvm_acpi_build(m, BASE, buf, sizeof(buf), &t));
+    assert_true(t.bytes < 64 * 1024);
+    check_structure(&t);
+    check_madt(&t);
+    check_srat(&t);
+    check_slit(&t);
+}
+
 static void expect_refused(int code, const char *mentions)
 {
     hv_kvm_acpi_tables t;
@@ -479,7 +511,8 @@ int main(void)
         cmocka_unit_test(test_sixteen_nodes),    cmocka_unit_test(test_x2apic),
         cmocka_unit_test(test_apic_ids),         cmocka_unit_test(test_dsdt_aml),
         cmocka_unit_test(test_buffer_too_small), cmocka_unit_test(test_bad_distances),
-        cmocka_unit_test(test_bad_machine),      cmocka_unit_test(test_from_layout),
+        cmocka_unit_test(test_largest_fits),     cmocka_unit_test(test_bad_machine),
+        cmocka_unit_test(test_from_layout),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
