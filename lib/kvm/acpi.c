@@ -551,50 +551,59 @@ static size_t write_madt(uint8_t *t, size_t len, const hv_kvm_acpi_machine *m, b
     return o;
 }
 
+static size_t srat_cpu(uint8_t *t, size_t o, uint32_t node, uint32_t id)
+{
+    if (id <= XAPIC_ID_MAX) {
+        put8(t, o, 0);
+        put8(t, o + 1, SRAT_LAPIC_BYTES);
+        put8(t, o + 2, node & 0xFF); /* proximity domain [7:0] */
+        put8(t, o + 3, id);
+        put32(t, o + 4, ENTRY_ENABLED);
+        put8(t, o + 8, 0);                  /* local SAPIC EID */
+        put8(t, o + 9, (node >> 8) & 0xFF); /* proximity domain [31:8] */
+        put16(t, o + 10, node >> 16);
+        put32(t, o + 12, 0); /* clock domain */
+        return o + SRAT_LAPIC_BYTES;
+    }
+    put8(t, o, 2);
+    put8(t, o + 1, SRAT_X2APIC_BYTES);
+    put16(t, o + 2, 0);
+    put32(t, o + 4, node);
+    put32(t, o + 8, id);
+    put32(t, o + 12, ENTRY_ENABLED);
+    put32(t, o + 16, 0); /* clock domain */
+    put32(t, o + 20, 0);
+    return o + SRAT_X2APIC_BYTES;
+}
+
+static size_t srat_memory(uint8_t *t, size_t o, const hv_kvm_acpi_range *r)
+{
+    put8(t, o, 1);
+    put8(t, o + 1, SRAT_MEMORY_BYTES);
+    put32(t, o + 2, r->node);
+    put64(t, o + 8, r->base);
+    put64(t, o + 16, r->bytes);
+    put32(t, o + 28, ENTRY_ENABLED);
+    return o + SRAT_MEMORY_BYTES;
+}
+
+/*
+ * Node by node: its vCPUs, then its RAM ranges. Linux numbers nodes in the
+ * order it first meets their proximity domains, so domain n is node n.
+ */
 static size_t write_srat(uint8_t *t, size_t len, const hv_kvm_acpi_machine *m)
 {
     size_t o = SRAT_FIXED;
-    uint32_t node = 0, left = m->node_vcpus[0];
+    uint32_t vcpu = 0;
 
     put_header(t, "SRAT", len, 3);
     put32(t, 36, 1); /* reserved, 1 for backward compatibility */
-    for (uint32_t v = 0; v < m->vcpu_count; v++) {
-        uint32_t id = hv_kvm_apic_id(&m->topology, v);
-
-        while (left == 0)
-            left = m->node_vcpus[++node];
-        left--;
-        if (id <= XAPIC_ID_MAX) {
-            put8(t, o, 0);
-            put8(t, o + 1, SRAT_LAPIC_BYTES);
-            put8(t, o + 2, node & 0xFF); /* proximity domain [7:0] */
-            put8(t, o + 3, id);
-            put32(t, o + 4, ENTRY_ENABLED);
-            put8(t, o + 8, 0);                  /* local SAPIC EID */
-            put8(t, o + 9, (node >> 8) & 0xFF); /* proximity domain [31:8] */
-            put16(t, o + 10, node >> 16);
-            put32(t, o + 12, 0); /* clock domain */
-            o += SRAT_LAPIC_BYTES;
-        } else {
-            put8(t, o, 2);
-            put8(t, o + 1, SRAT_X2APIC_BYTES);
-            put16(t, o + 2, 0);
-            put32(t, o + 4, node);
-            put32(t, o + 8, id);
-            put32(t, o + 12, ENTRY_ENABLED);
-            put32(t, o + 16, 0); /* clock domain */
-            put32(t, o + 20, 0);
-            o += SRAT_X2APIC_BYTES;
-        }
-    }
-    for (size_t r = 0; r < m->range_count; r++) {
-        put8(t, o, 1);
-        put8(t, o + 1, SRAT_MEMORY_BYTES);
-        put32(t, o + 2, m->ranges[r].node);
-        put64(t, o + 8, m->ranges[r].base);
-        put64(t, o + 16, m->ranges[r].bytes);
-        put32(t, o + 28, ENTRY_ENABLED);
-        o += SRAT_MEMORY_BYTES;
+    for (uint32_t node = 0; node < m->node_count; node++) {
+        for (uint32_t k = 0; k < m->node_vcpus[node]; k++, vcpu++)
+            o = srat_cpu(t, o, node, hv_kvm_apic_id(&m->topology, vcpu));
+        for (size_t r = 0; r < m->range_count; r++)
+            if (m->ranges[r].node == node)
+                o = srat_memory(t, o, &m->ranges[r]);
     }
     finish_sdt(t, len);
     return o;

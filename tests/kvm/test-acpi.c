@@ -73,22 +73,32 @@ static void check_structure(const hv_kvm_acpi_tables *t)
     assert_int_equal(buf[t->bytes], 0xAA);
 }
 
-/* The SRAT's CPU entries: (APIC id, proximity domain) in vCPU order; its memory entries. */
+/*
+ * The SRAT, node by node: its vCPUs in order (APIC id, proximity domain),
+ * then its RAM ranges; so the domains never go down (Linux numbers nodes in
+ * the order it meets their domains).
+ */
 static void check_srat(const hv_kvm_acpi_tables *t)
 {
     const hv_kvm_acpi_machine *m = &s.machine;
     const uint8_t *srat = buf + (t->srat - BASE);
     size_t len = acpi_le(srat + 4, 4), o = 48;
-    uint32_t vcpu = 0, node = 0, left = m->node_vcpus[0];
-    size_t range = 0;
+    uint32_t vcpu = 0, node = 0, left = m->node_vcpus[0], last_domain = 0;
+    size_t order[HV_KVM_ACPI_MAX_RANGES], ranges = 0, next = 0;
 
+    for (uint32_t n = 0; n < m->node_count; n++)
+        for (size_t r = 0; r < m->range_count; r++)
+            if (m->ranges[r].node == n)
+                order[ranges++] = r;
+    assert_int_equal(ranges, m->range_count);
     assert_int_equal(acpi_le(srat + 36, 4), 1);
     while (o < len) {
         const uint8_t *e = srat + o;
+        uint32_t domain;
 
         assert_true(e[1] > 0 && o + e[1] <= len);
         if (e[0] == 0 || e[0] == 2) {
-            uint32_t id, domain;
+            uint32_t id;
 
             while (left == 0)
                 left = m->node_vcpus[++node];
@@ -109,20 +119,25 @@ static void check_srat(const hv_kvm_acpi_tables *t)
             assert_int_equal(domain, node);
             vcpu++;
         } else {
+            const hv_kvm_acpi_range *r;
+
             assert_int_equal(e[0], 1);
             assert_int_equal(e[1], 40);
-            assert_true(range < m->range_count);
-            assert_int_equal(acpi_le(e + 2, 4), m->ranges[range].node);
-            assert_true(acpi_le(e + 8, 8) == m->ranges[range].base);
-            assert_true(acpi_le(e + 16, 8) == m->ranges[range].bytes);
+            assert_true(next < ranges);
+            r = &m->ranges[order[next++]];
+            domain = (uint32_t)acpi_le(e + 2, 4);
+            assert_int_equal(domain, r->node);
+            assert_true(acpi_le(e + 8, 8) == r->base);
+            assert_true(acpi_le(e + 16, 8) == r->bytes);
             assert_int_equal(acpi_le(e + 28, 4), 1);
-            range++;
         }
+        assert_true(domain >= last_domain);
+        last_domain = domain;
         o += e[1];
     }
     assert_int_equal(o, len);
     assert_int_equal(vcpu, m->vcpu_count);
-    assert_int_equal(range, m->range_count);
+    assert_int_equal(next, m->range_count);
 }
 
 static void check_slit(const hv_kvm_acpi_tables *t)
@@ -237,15 +252,20 @@ static void test_two_nodes(void **state)
     (void)state;
     check_all("2node");
     build("2node", &t);
-    /* vCPUs 0, 1 in domain 0 and 2, 3 in domain 1; RAM 0-1 GiB and 1-2 GiB */
+    /* node 0: vCPUs 0, 1, RAM 0-1 GiB; node 1: vCPUs 2, 3, RAM 1-2 GiB */
     srat = buf + (t.srat - BASE);
     for (int v = 0; v < 4; v++) {
-        assert_int_equal(srat[48 + 16 * v + 2], v / 2);
-        assert_int_equal(srat[48 + 16 * v + 3], v);
+        const uint8_t *e = srat + 48 + 16 * v + (v >= 2 ? 40 : 0);
+
+        assert_int_equal(e[0], 0);
+        assert_int_equal(e[2], v / 2);
+        assert_int_equal(e[3], v);
     }
-    assert_true(acpi_le(srat + 48 + 64 + 8, 8) == 0);
-    assert_true(acpi_le(srat + 48 + 64 + 40 + 2, 4) == 1);
-    assert_true(acpi_le(srat + 48 + 64 + 40 + 8, 8) == ACPI_GiB(1));
+    assert_int_equal(srat[48 + 32], 1);
+    assert_true(acpi_le(srat + 48 + 32 + 8, 8) == 0);
+    assert_int_equal(srat[48 + 32 + 40 + 32], 1);
+    assert_true(acpi_le(srat + 48 + 32 + 40 + 32 + 2, 4) == 1);
+    assert_true(acpi_le(srat + 48 + 32 + 40 + 32 + 8, 8) == ACPI_GiB(1));
     assert_memory_equal(buf + (t.slit - BASE) + 44, "\x0a\x15\x15\x0a", 4);
 }
 
@@ -461,17 +481,6 @@ static void test_bad_machine(void **state)
     s.machine.range_count = HV_KVM_ACPI_MAX_RANGES + 1;
     expect_refused(HV_E_RANGE, "129 RAM ranges");
 
-    /* two ranges for one node (a hole below 4 GiB): two memory entries for domain 1 */
-    assert_int_equal(acpi_scenario_init(&s, "2node"), 0);
-    s.machine.ranges[1].bytes = ACPI_MiB(512);
-    s.machine.ranges[2] = s.machine.ranges[1];
-    s.machine.ranges[2].base = ACPI_GiB(5);
-    s.machine.range_count = 3;
-    s.machine.mmio_base = ACPI_GiB(6);
-    memset(buf, 0xAA, sizeof(buf));
-    assert_hv_ok(hv_kvm_acpi_build(&s.machine, BASE, buf, sizeof(buf), &t));
-    check_srat(&t);
-
     /* the RSDP must be 16-byte aligned; NULL arguments */
     memset(buf, 0xAA, sizeof(buf));
     assert_hv_error(hv_kvm_acpi_build(&s.machine, BASE + 8, buf, sizeof(buf), &t), HV_E_INVAL);
@@ -480,6 +489,49 @@ static void test_bad_machine(void **state)
     assert_hv_error(hv_kvm_acpi_build(&s.machine, BASE, NULL, sizeof(buf), &t), HV_E_INVAL);
     assert_hv_error(hv_kvm_acpi_build(&s.machine, BASE, buf, sizeof(buf), NULL), HV_E_INVAL);
     assert_untouched();
+}
+
+/*
+ * RAM ranges in no particular order, a node with two (a hole below 4 GiB)
+ * and a node without vCPUs: the SRAT still goes node by node.
+ */
+static void test_ranges_in_any_order(void **state)
+{
+    hv_kvm_acpi_machine *m = &s.machine;
+    hv_kvm_acpi_tables t;
+    const hv_kvm_acpi_range ranges[] = {
+        {ACPI_GiB(2), ACPI_MiB(512), 2},
+        {0, ACPI_GiB(1), 0},
+        {ACPI_GiB(1), ACPI_GiB(1), 1},
+        {ACPI_GiB(5), ACPI_MiB(512), 2},
+    };
+
+    (void)state;
+    memset(&s, 0, sizeof(s));
+    m->node_count = 3;
+    m->node_vcpus[0] = 2;
+    m->node_vcpus[2] = 2;
+    m->vcpu_count = 4;
+    m->range_count = 4;
+    memcpy(m->ranges, ranges, sizeof(ranges));
+    m->mmio_base = ACPI_GiB(6);
+    m->mmio_bytes = ACPI_GiB(1);
+    m->distances = s.distances;
+    for (size_t i = 0; i < 3; i++)
+        for (size_t j = 0; j < 3; j++)
+            s.distances[i * 3 + j] = i == j ? 10 : 20;
+    memset(buf, 0xAA, sizeof(buf));
+    assert_hv_ok(hv_kvm_acpi_build(m, BASE, buf, sizeof(buf), &t));
+    check_structure(&t);
+    check_madt(&t);
+    check_srat(&t);
+    check_slit(&t);
+    /* node 0's vCPUs and RAM, node 1's RAM, node 2's vCPUs and two ranges */
+    assert_int_equal(acpi_le(buf + (t.srat - BASE) + 4, 4), 48 + 4 * 16 + 4 * 40);
+    assert_true(acpi_le(buf + (t.srat - BASE) + 48 + 32 + 8, 8) == 0);
+    assert_true(acpi_le(buf + (t.srat - BASE) + 48 + 72 + 8, 8) == ACPI_GiB(1));
+    assert_true(acpi_le(buf + (t.srat - BASE) + 48 + 144 + 8, 8) == ACPI_GiB(2));
+    assert_true(acpi_le(buf + (t.srat - BASE) + 48 + 184 + 8, 8) == ACPI_GiB(5));
 }
 
 static void test_from_layout(void **state)
@@ -507,11 +559,17 @@ static void test_from_layout(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_one_node),         cmocka_unit_test(test_two_nodes),
-        cmocka_unit_test(test_sixteen_nodes),    cmocka_unit_test(test_x2apic),
-        cmocka_unit_test(test_apic_ids),         cmocka_unit_test(test_dsdt_aml),
-        cmocka_unit_test(test_buffer_too_small), cmocka_unit_test(test_bad_distances),
-        cmocka_unit_test(test_largest_fits),     cmocka_unit_test(test_bad_machine),
+        cmocka_unit_test(test_one_node),
+        cmocka_unit_test(test_two_nodes),
+        cmocka_unit_test(test_sixteen_nodes),
+        cmocka_unit_test(test_x2apic),
+        cmocka_unit_test(test_apic_ids),
+        cmocka_unit_test(test_dsdt_aml),
+        cmocka_unit_test(test_buffer_too_small),
+        cmocka_unit_test(test_bad_distances),
+        cmocka_unit_test(test_largest_fits),
+        cmocka_unit_test(test_bad_machine),
+        cmocka_unit_test(test_ranges_in_any_order),
         cmocka_unit_test(test_from_layout),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
