@@ -321,20 +321,26 @@ static void finish_sdt(uint8_t *t, size_t len)
 #define COM1_LO        (HV_KVM_COM1_PORT & 0xFF)
 #define COM1_HI        (HV_KVM_COM1_PORT >> 8)
 
+/* AML being built; `full` when something did not fit (then nothing more is added). */
 typedef struct aml {
     uint8_t b[AML_MAX_BYTES];
     size_t n;
+    bool full;
 } aml;
 
 static void aml_bytes(aml *a, const void *p, size_t len)
 {
+    if (a->full || len > AML_MAX_BYTES - a->n) {
+        a->full = true;
+        return;
+    }
     memcpy(a->b + a->n, p, len);
     a->n += len;
 }
 
 static void aml_byte(aml *a, uint8_t v)
 {
-    a->b[a->n++] = v;
+    aml_bytes(a, &v, 1);
 }
 
 static void aml_name(aml *a, const char seg[4])
@@ -370,6 +376,7 @@ static void aml_package(aml *out, uint8_t op, int op2, const aml *inner)
     uint8_t len[4];
     size_t n = pkg_length(len, inner->n);
 
+    out->full |= inner->full || n == 0;
     aml_byte(out, op);
     if (op2 >= 0)
         aml_byte(out, (uint8_t)op2);
@@ -386,7 +393,7 @@ static void build_dsdt_aml(aml *scope)
         RES_IRQ_NOFLAG, (uint8_t)(1u << HV_KVM_COM1_IRQ), 0x00,
         /* end tag, checksum 0 ("treat as correct") */
         RES_END, 0x00};
-    aml buffer = {.n = 0}, device = {.n = 0}, body = {.n = 0};
+    aml buffer = {.n = 0}, device = {.n = 0}, body = {.n = 0}; /* .full: false */
     uint8_t hid[5] = {AML_DWORD_PFX};
 
     put32(hid, 1, EISA_PNP0501);
@@ -408,6 +415,7 @@ static void build_dsdt_aml(aml *scope)
     aml_package(&body, AML_EXT_PFX, AML_DEVICE_OP, &device);
 
     scope->n = 0;
+    scope->full = false;
     aml_package(scope, AML_SCOPE_OP, -1, &body);
 }
 
@@ -640,6 +648,9 @@ int hv_kvm_acpi_build(const hv_kvm_acpi_machine *machine, uint64_t base, void *b
     if (rc < 0)
         return rc;
     build_dsdt_aml(&code);
+    if (code.full)
+        return hv_error_set(HV_E_INTERNAL, NULL, "the DSDT's AML takes more than %d bytes",
+                            AML_MAX_BYTES);
     place(machine, code.n, &p);
     if (p.end > size)
         return hv_error_set(HV_E_RANGE, NULL,
