@@ -36,8 +36,13 @@
         assert_int_equal(rc_, 0);                                                                  \
     } while (0)
 
+/* The last error's message contains `text`; if not, the failure shows the message. */
 #define assert_error_mentions(text)                                                                \
-    assert_non_null(strstr(hv_error_message(hv_error_last()), (text)))
+    do {                                                                                           \
+        const char *hv_message_ = hv_error_message(hv_error_last());                               \
+        if (!strstr(hv_message_, (text)))                                                          \
+            fail_msg("the error message lacks \"%s\": %s", (text), hv_message_);                   \
+    } while (0)
 
 /* Path of a fixture under tests/fixtures (static buffer). */
 static inline const char *hv_test_fixture(const char *rel)
