@@ -2077,6 +2077,8 @@ static int log_progress(const hv_migrate_progress *p, void *data)
     progress_log *l = data;
 
     l->calls++;
+    if (l->stopped_calls && !p->stopped)
+        l->out_of_order = true; /* once stopped, every word after says so */
     l->stopped_calls += p->stopped;
     if (p->round > l->max_round)
         l->max_round = p->round;
@@ -2191,11 +2193,12 @@ static void test_migrate_throttled_dirtier(void **state)
                    stats.rounds, log.max_throttle, (unsigned long long)stats.bytes_sent, seconds,
                    (double)stats.bytes_sent / seconds / 1048576.0, (double)stats.downtime_ns / 1e6);
             /* never converged (16 MiB in 1 ms): every round ran, each after the first two
-             * throttled more, and the rest went with the VM stopped */
+             * throttled more, and the rest went with the VM stopped (announced before it
+             * is copied, and again every 100 ms while that takes) */
             assert_int_equal(stats.rounds, 5);
             assert_int_equal(log.max_round, 4);
             assert_int_equal(log.max_throttle, 40);
-            assert_int_equal(log.stopped_calls, 1);
+            assert_true(log.stopped_calls >= 1);
             assert_true(log.calls >= 6);
             /* paced: the average stays under the limit (1 MiB for the unpaced frames) */
             assert_true((double)stats.bytes_sent <= 64.0 * 1048576.0 * seconds + 1048576.0);
