@@ -388,8 +388,6 @@ static void throttle_more(source *o)
     pthread_mutex_lock(&o->ticker_lock);
     o->progress.throttle_percent = percent;
     pthread_mutex_unlock(&o->ticker_lock);
-    if (percent > o->stats->throttle_percent)
-        o->stats->throttle_percent = percent;
     hv_log_debug("migrate", "%s: throttled to %u %%", o->vm->name, percent);
     if (!o->ticking) {
         o->ticker_stop = false;

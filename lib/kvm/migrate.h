@@ -36,8 +36,7 @@ int hv_kvm_migrate_timeout_ms(const hv_kvm_migrate_params *params);
 typedef struct hv_kvm_migrate_stats {
     uint64_t total_ns, downtime_ns; /* from the handshake to RUNNING; paused to RUNNING */
     uint64_t bytes_sent, pages_sent, zero_pages;
-    unsigned int rounds;           /* pre-copy rounds before the stop */
-    unsigned int throttle_percent; /* the most the guest was slowed down */
+    unsigned int rounds; /* pre-copy rounds before the stop */
 } hv_kvm_migrate_stats;
 
 /*
