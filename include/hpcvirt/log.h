@@ -19,8 +19,11 @@ typedef enum hv_log_level {
 
 /**
  * A log handler. `message` has no trailing newline and is valid only during
- * the call. Handlers may be called from any thread the library runs (vCPU
- * threads, migration threads) and must not call back into hpcvirt.
+ * the call. A finding logged (one no caller can be handed, as the libvirt
+ * backend's hv_vm_create() makes: hpcvirt/libvirt.h) comes at its
+ * severity's level and reads "CODE (at PATH): MESSAGE". Handlers may be
+ * called from any thread the library runs (vCPU threads, migration threads)
+ * and must not call back into hpcvirt.
  */
 typedef void (*hv_log_handler)(int level, const char *domain, const char *message, void *userdata);
 

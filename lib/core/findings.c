@@ -1,7 +1,8 @@
 /*
  * core/findings.c - finding lists: append (keeping what a finding says
- * printable), query, JSON in both directions, and the public accessors of a
- * borrowed finding.
+ * printable), query, JSON in both directions, the public accessors of a
+ * borrowed finding, the public hv_finding_list a caller owns, and findings
+ * handed to the log.
  */
 #include "core/findings.h"
 #include "core/format.h"
@@ -9,6 +10,7 @@
 #include "core/arena.h"
 #include "core/error.h"
 #include "core/json.h"
+#include "core/log.h"
 #include "core/text.h"
 
 #include <stdarg.h>
@@ -215,4 +217,48 @@ const char *hv_finding_path(const hv_finding *finding)
 const char *hv_finding_message(const hv_finding *finding)
 {
     return finding ? finding->message : "";
+}
+
+hv_finding_list *hv_finding_list_take(hv_findings *list)
+{
+    hv_finding_list *out = calloc(1, sizeof(*out));
+
+    if (!out) {
+        hv_error_nomem();
+        return NULL;
+    }
+    out->findings = *list;
+    memset(list, 0, sizeof(*list));
+    return out;
+}
+
+size_t hv_finding_list_count(const hv_finding_list *list)
+{
+    return list ? list->findings.count : 0;
+}
+
+const hv_finding *hv_finding_list_at(const hv_finding_list *list, size_t index)
+{
+    return list && index < list->findings.count ? &list->findings.items[index] : NULL;
+}
+
+void hv_finding_list_free(hv_finding_list *list)
+{
+    if (!list)
+        return;
+    hv_findings_clear(&list->findings);
+    free(list);
+}
+
+void hv_findings_log(const hv_findings *list, const char *domain)
+{
+    for (size_t i = 0; i < list->count; i++) {
+        const struct hv_finding *f = &list->items[i];
+        int level = f->severity == HV_SEVERITY_ERROR     ? HV_LOG_ERROR
+                    : f->severity == HV_SEVERITY_WARNING ? HV_LOG_WARNING
+                                                         : HV_LOG_INFO;
+
+        hv_log(level, domain, "%s%s%s%s: %s", f->code, *f->path ? " (at " : "", f->path,
+               *f->path ? ")" : "", f->message);
+    }
 }

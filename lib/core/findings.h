@@ -36,6 +36,24 @@ size_t hv_findings_count_severity(const hv_findings *list, int severity);
 const struct hv_finding *hv_findings_first(const hv_findings *list, int severity);
 void hv_findings_clear(hv_findings *list);
 
+/* The public hv_finding_list: a heap-allocated finding list (no arena) the caller owns. */
+struct hv_finding_list {
+    hv_findings findings;
+};
+
+/*
+ * Move the findings of `list` (no arena) into a new hv_finding_list, leaving `list` empty;
+ * NULL, with the out-of-memory error, when there is no memory for it (`list` is kept).
+ */
+hv_finding_list *hv_finding_list_take(hv_findings *list);
+
+/*
+ * Hand each finding of `list` to the log handler (core/log.h) at its severity's level
+ * (error, warning, info), as the CLI prints a finding: "CODE (at PATH): MESSAGE", the path part
+ * left out when there is none. For a call that has no caller to hand them to (a VM backend).
+ */
+void hv_findings_log(const hv_findings *list, const char *domain);
+
 /* [{severity, code, path, message}, ...]; NULL on ENOMEM. */
 struct json_object *hv_findings_to_json(const hv_findings *list);
 /* Parse that array back (for hosts/plans read from JSON). */

@@ -5,7 +5,9 @@
  * and physical-address width, q35's 64-bit PCI hole, host devices (GPUs,
  * FPGAs, vGPUs, SR-IOV and whole RDMA NICs), virtio-net, the serial console
  * and, as metadata, what later lookups need (libvirt/metadata.h). Built with
- * libxml2's tree API.
+ * libxml2's tree API. What of the plan the XML cannot carry is said in
+ * findings (opts->findings): without a network, NICs get user-mode
+ * networking, which has one queue, so their queues and RSS are left out.
  *
  * vGPUs are <hostdev type='mdev'> naming the mdev instance by a UUID derived
  * from the VM name and the device's index in the plan (mdev_uuid()): the
@@ -27,13 +29,13 @@
  * split irqchip.
  */
 #include "libvirt/metadata.h"
+#include "libvirt/options.h"
 #include "plan/plan.h"
 #include "core/alloc.h"
 #include "core/cpuset.h"
 #include "core/error.h"
+#include "core/findings.h"
 #include "core/text.h"
-
-#include <hpcvirt/libvirt.h>
 
 #include <glib.h>
 #include <libxml/tree.h>
@@ -44,11 +46,6 @@
 /* SHA-1 name-based (RFC 4122 version 5) UUIDs of vGPU instances live in this namespace. */
 static const unsigned char mdev_uuid_namespace[16] = {
     0x40, 0x7c, 0x40, 0x88, 0xea, 0x21, 0x4a, 0x41, 0x8f, 0x36, 0x62, 0xb0, 0x99, 0x1d, 0x5b, 0x40};
-
-int hv_libvirt_xml_options_init(hv_libvirt_xml_options *opts, unsigned int version)
-{
-    return hv_options_init(opts, sizeof(*opts), version, HV_LIBVIRT_XML_OPTIONS_VERSION, __func__);
-}
 
 /* ---- a tree builder that remembers the first allocation failure ---------- */
 
@@ -248,6 +245,7 @@ typedef struct domain_ctx {
     bool kvm;
     const char *network;
     const char *console_log;
+    hv_findings findings; /* what of the plan the XML leaves out (opts->findings) */
 } domain_ctx;
 
 /* <hpcvirt:plan version="2">{compact JSON}</hpcvirt:plan> (libvirt/metadata.h) */
@@ -504,6 +502,13 @@ static void add_nic(domain_ctx *c, xmlNodePtr devices, const struct hv_plan_devi
     }
     set(b, add(b, iface, "model", NULL), "type", "virtio");
     /* vhost-net, multiqueue and RSS need a tap backend: user-mode networking has one queue */
+    if (!c->network && d->queues >= 2 &&
+        hv_findings_add(&c->findings, HV_SEVERITY_WARNING, "xml.nic.user-networking", d->spec_path,
+                        "without a network the NIC has user-mode networking, which has one "
+                        "queue: its %u queues%s are left out of the domain XML; name a libvirt "
+                        "network (\"default\", for one) to keep them",
+                        d->queues, d->rss_flags ? " and RSS" : "") < 0)
+        b->failed = true;
     if (c->network) {
         xmlNodePtr driver = add(b, iface, "driver", NULL);
 
@@ -674,18 +679,46 @@ static void build_domain(domain_ctx *c, xmlNodePtr domain)
     add_devices(c, domain);
 }
 
+/* The domain's XML text in *xml (hv_free()), its findings in c->findings; 0 or HV_E_NOMEM. */
+static int write_domain(domain_ctx *c, char **xml)
+{
+    xmlNodePtr domain;
+    xmlChar *text = NULL;
+    int len = 0;
+
+    c->b.doc = xmlNewDoc(BAD_CAST "1.0");
+    domain = c->b.doc ? xmlNewDocNode(c->b.doc, NULL, BAD_CAST "domain", NULL) : NULL;
+    if (!domain) {
+        xmlFreeDoc(c->b.doc);
+        return hv_error_nomem();
+    }
+    xmlDocSetRootElement(c->b.doc, domain);
+    build_domain(c, domain);
+    if (!c->b.failed)
+        xmlDocDumpFormatMemory(c->b.doc, &text, &len, 1);
+    xmlFreeDoc(c->b.doc);
+    if (c->b.failed || !text) {
+        xmlFree(text);
+        return hv_error_nomem();
+    }
+    *xml = hv_strndup((const char *)text, (size_t)len);
+    xmlFree(text);
+    return *xml ? 0 : HV_E_NOMEM;
+}
+
 int hv_plan_to_libvirt_xml(const hv_plan *plan, const hv_libvirt_xml_options *opts, char **xml)
 {
     domain_ctx c = {0};
-    xmlNodePtr domain;
-    xmlChar *text = NULL;
-    int len = 0, rc;
+    hv_finding_list **findings;
+    int rc;
 
     HV_CHECK_ARG(xml, "xml");
     *xml = NULL;
     HV_CHECK_ARG(plan, "plan");
-    if ((rc = hv_options_check(opts, HV_LIBVIRT_XML_OPTIONS_VERSION, true, __func__, "opts")) < 0 ||
-        (rc = check_options(opts)) < 0)
+    if ((rc = hv_options_check(opts, HV_LIBVIRT_XML_OPTIONS_VERSION, true, __func__, "opts")) < 0)
+        return rc;
+    findings = hv_libvirt_xml_findings_out(opts);
+    if ((rc = check_options(opts)) < 0)
         return rc;
     c.kvm = !opts || !opts->domain_type || strcmp(opts->domain_type, "kvm") == 0;
     if ((rc = check_plan(plan, c.kvm)) < 0)
@@ -694,22 +727,13 @@ int hv_plan_to_libvirt_xml(const hv_plan *plan, const hv_libvirt_xml_options *op
     c.network = opts ? opts->network : NULL;
     c.console_log = opts ? opts->console_log : NULL;
 
-    c.b.doc = xmlNewDoc(BAD_CAST "1.0");
-    domain = c.b.doc ? xmlNewDocNode(c.b.doc, NULL, BAD_CAST "domain", NULL) : NULL;
-    if (!domain) {
-        xmlFreeDoc(c.b.doc);
-        return hv_error_nomem();
+    rc = write_domain(&c, xml);
+    if (rc == 0 && findings && !(*findings = hv_finding_list_take(&c.findings)))
+        rc = HV_E_NOMEM;
+    if (rc < 0) {
+        hv_free(*xml);
+        *xml = NULL;
     }
-    xmlDocSetRootElement(c.b.doc, domain);
-    build_domain(&c, domain);
-    if (!c.b.failed)
-        xmlDocDumpFormatMemory(c.b.doc, &text, &len, 1);
-    xmlFreeDoc(c.b.doc);
-    if (c.b.failed || !text) {
-        xmlFree(text);
-        return hv_error_nomem();
-    }
-    *xml = hv_strndup((const char *)text, (size_t)len);
-    xmlFree(text);
-    return *xml ? 0 : HV_E_NOMEM;
+    hv_findings_clear(&c.findings);
+    return rc;
 }

@@ -19,6 +19,7 @@
 #include "libvirt/metadata.h"
 #include "core/alloc.h"
 #include "core/error.h"
+#include "core/findings.h"
 #include "core/text.h"
 #include "host/disk.h"
 #include "host/host.h"
@@ -381,6 +382,7 @@ static int lv_vm_create(void *data, const hv_plan *plan, const hv_vm_create_opti
     hv_libvirt_xml_options opts = HV_LIBVIRT_XML_OPTIONS_INIT;
     bool created[HV_SPEC_MAX_DISKS] = {false};
     virDomainPtr dom;
+    hv_finding_list *findings = NULL;
     char *xml = NULL, buf[1024];
     int rc;
 
@@ -389,21 +391,25 @@ static int lv_vm_create(void *data, const hv_plan *plan, const hv_vm_create_opti
         return rc;
     if (!opts.domain_type)
         opts.domain_type = domain_type(c);
+    opts.findings = &findings;
     rc = hv_plan_to_libvirt_xml(plan, &opts, &xml);
     if (rc < 0)
         return rc;
-    if ((rc = prepare_disks(c, hv_plan_spec(plan), created)) < 0) {
-        hv_free(xml);
-        return rc;
-    }
+    if ((rc = prepare_disks(c, hv_plan_spec(plan), created)) < 0)
+        goto out;
     dom = virDomainDefineXML(c->conn, xml);
-    hv_free(xml);
     if (!dom) {
         rc = hv_libvirt_error("defining the domain");
         remove_created_disks(hv_plan_spec(plan), created);
-        return rc;
+        goto out;
     }
-    return wrap_domain(c, dom, out);
+    /* what the domain leaves out of the plan: the application hears of it through its log */
+    hv_findings_log(&findings->findings, "libvirt");
+    rc = wrap_domain(c, dom, out);
+out:
+    hv_free(xml);
+    hv_finding_list_free(findings);
+    return rc;
 }
 
 static int lv_vm_lookup(void *data, const char *name, void **out)

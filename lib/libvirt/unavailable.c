@@ -1,25 +1,19 @@
 /*
  * libvirt/unavailable.c - the hpcvirt/libvirt.h API in builds without
- * libvirt and libxml2: options work, everything else is HV_E_UNSUPPORTED
- * saying how to get it.
+ * libvirt and libxml2: the options work (options.c), everything else is
+ * HV_E_UNSUPPORTED saying how to get it.
  */
+#include "libvirt/options.h"
 #include "core/error.h"
-
-#include <hpcvirt/libvirt.h>
 
 #define UNAVAILABLE                                                                                \
     "hpcvirt was built without libvirt (libvirt-dev, libxml2-dev): reconfigure with "              \
     "-Dlibvirt=enabled"
 
-int hv_libvirt_xml_options_init(hv_libvirt_xml_options *opts, unsigned int version)
-{
-    return hv_options_init(opts, sizeof(*opts), version, HV_LIBVIRT_XML_OPTIONS_VERSION, __func__);
-}
-
 int hv_plan_to_libvirt_xml(const hv_plan *plan, const hv_libvirt_xml_options *opts, char **xml)
 {
     (void)plan;
-    (void)opts;
+    hv_libvirt_xml_findings_out(opts);
     if (xml)
         *xml = NULL;
     return hv_error_set(HV_E_UNSUPPORTED, NULL, "%s: %s", __func__, UNAVAILABLE);

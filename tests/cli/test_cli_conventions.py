@@ -270,10 +270,11 @@ def test_plan_xml_without_a_network_says_what_it_drops(tmp_path):
     spec = write(tmp_path, NIC_SPEC)
     r = run("plan", spec, "--host-root", TWO_NODE, "--xml")
     assert r.returncode == 0
-    assert r.stderr == ("  warning xml.nic.user-networking (at nics[0]): without --network the "
+    # the library's finding (hv_libvirt_xml_options.findings), printed as findings are
+    assert r.stderr == ("  warning xml.nic.user-networking (at nics[0]): without a network the "
                         "NIC has user-mode networking, which has one queue: its 4 queues and RSS "
-                        "are left out of the XML; name a libvirt network (--network default) to "
-                        "keep them\n")
+                        "are left out of the domain XML; name a libvirt network (\"default\", "
+                        "for one) to keep them\n")
     assert ET.fromstring(r.stdout.encode()).find("devices/interface/driver") is None
 
 

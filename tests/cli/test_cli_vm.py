@@ -226,6 +226,26 @@ def test_create_bad_spec_exits_2(tmp_path):
 
 
 @needs_libvirt
+def test_create_says_what_the_domain_leaves_out(tmp_path):
+    # the library logs it as a warning (the libvirt backend's create); the tool prints
+    # the library's warnings on stderr, as findings are printed
+    spec = write_spec(tmp_path, {"name": "cli-nic", "vcpus": 4, "memory": "2GiB",
+                                 "nics": [{"queues": 4, "rss": ["tcp"]}]})
+    r = run("create", spec, "--uri", TEST_URI, "--host-root", DGX)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "cli-nic\n"
+    lines = [line for line in r.stderr.splitlines() if "xml.nic" in line]
+    assert lines == ["  warning xml.nic.user-networking (at nics[0]): without a network the NIC "
+                     "has user-mode networking, which has one queue: its 4 queues and RSS are "
+                     "left out of the domain XML; name a libvirt network (\"default\", for one) "
+                     "to keep them"]
+    r = run("create", spec, "--uri", TEST_URI, "--host-root", DGX, "--backend-options",
+            "network=default")
+    assert r.returncode == 0, r.stderr
+    assert "xml.nic" not in r.stderr
+
+
+@needs_libvirt
 def test_create_bad_backend_options_exit_1(tmp_path):
     spec = write_spec(tmp_path, {"name": "cli-opts", "vcpus": 2, "memory": "1GiB"})
     r = run("create", spec, "--uri", TEST_URI, "--host-root", DGX, "--backend-options",

@@ -5,8 +5,9 @@
  * pages, pinning, firmware, topology, the 64-bit PCI hole, physical-address
  * width, host devices, vGPUs, SR-IOV VFs, virtio-net, IOMMU, console,
  * network), every document validated against libvirt's own schema where it
- * is installed, and the refusals (plans with errors, catalogue-only devices,
- * pvrdma, bad options and arguments).
+ * is installed, the findings of a conversion (what the XML leaves out), and
+ * the refusals (plans with errors, catalogue-only devices, pvrdma, bad
+ * options and arguments).
  */
 #include "libvirt-test.h"
 
@@ -487,6 +488,91 @@ static void test_nic_queues_and_network(void **state)
     hv_host_free(host);
 }
 
+/* One finding of `list` at `index`: a warning xml.nic.user-networking at `path` saying `what`. */
+static void assert_user_networking(const hv_finding_list *list, size_t index, const char *path,
+                                   const char *what)
+{
+    const hv_finding *f = hv_finding_list_at(list, index);
+
+    assert_non_null(f);
+    assert_int_equal(hv_finding_severity(f), HV_SEVERITY_WARNING);
+    assert_string_equal(hv_finding_code(f), "xml.nic.user-networking");
+    assert_string_equal(hv_finding_path(f), path);
+    assert_non_null(strstr(hv_finding_message(f), what));
+    assert_non_null(strstr(hv_finding_message(f), "user-mode networking, which has one queue"));
+}
+
+/*
+ * What the XML leaves out of the plan comes back as findings (opts->findings, version 2): without
+ * a network, one warning per NIC whose queues (and RSS) user-mode networking drops; none with a
+ * network; none asked for, none made (NULL, or version 1 options that lack the field).
+ */
+static void test_findings_of_the_conversion(void **state)
+{
+    hv_host *host = hv_test_fixture_host("hosts/hugepages-2node");
+    hv_plan *plan = test_plan(host, "{\"name\": \"nics\", \"vcpus\": 4, \"memory\": \"2GiB\", "
+                                    "\"nics\": [{\"model\": \"virtio\", \"queues\": 4, \"rss\": "
+                                    "[\"tcp\"]}, {\"queues\": 1}, {\"queues\": 2}]}");
+    hv_plan *bad;
+    hv_libvirt_xml_options opts = xml_options();
+    hv_finding_list *findings = (hv_finding_list *)&opts, *unset = (hv_finding_list *)&opts;
+    char *xml = NULL, *without = NULL;
+
+    opts.findings = &findings;
+    assert_hv_ok(hv_plan_to_libvirt_xml(plan, &opts, &xml));
+    assert_int_equal(hv_finding_list_count(findings), 2);
+    assert_user_networking(findings, 0, "nics[0]", "its 4 queues and RSS are left out");
+    assert_user_networking(findings, 1, "nics[2]", "its 2 queues are left out");
+    assert_null(hv_finding_list_at(findings, 2));
+    hv_finding_list_free(findings);
+    /* the same XML as without asking */
+    assert_hv_ok(hv_plan_to_libvirt_xml(plan, NULL, &without));
+    assert_string_equal(xml, without);
+    hv_free(xml);
+    hv_free(without);
+
+    /* with a network nothing is left out: an empty list */
+    opts.network = "default";
+    findings = unset;
+    assert_hv_ok(hv_plan_to_libvirt_xml(plan, &opts, &xml));
+    assert_non_null(findings);
+    assert_int_equal(hv_finding_list_count(findings), 0);
+    assert_null(hv_finding_list_at(findings, 0));
+    hv_finding_list_free(findings);
+    hv_free(xml);
+
+    /* version 1 options have no `findings`: the field's place is not read or written */
+    assert_hv_ok(hv_libvirt_xml_options_init(&opts, 1));
+    assert_int_equal(opts.version, 1);
+    assert_ptr_equal(opts.findings, &findings); /* init cleared version 1's fields only */
+    findings = unset;
+    assert_hv_ok(hv_plan_to_libvirt_xml(plan, &opts, &xml));
+    assert_ptr_equal(findings, unset);
+    hv_free(xml);
+
+    /* a failed conversion leaves NULL where they were asked for (nothing to free) */
+    bad = test_plan(host, "{\"name\": \"big\", \"vcpus\": 500, \"memory\": \"2GiB\", "
+                          "\"nics\": [{\"queues\": 4}]}");
+    assert_false(hv_plan_ok(bad));
+    opts = xml_options();
+    opts.findings = &findings;
+    assert_hv_error(hv_plan_to_libvirt_xml(bad, &opts, &xml), HV_E_PLAN);
+    assert_null(findings);
+    assert_null(xml);
+    findings = unset;
+    opts.network = "a/b";
+    assert_hv_error(hv_plan_to_libvirt_xml(plan, &opts, &xml), HV_E_INVAL);
+    assert_null(findings);
+
+    /* a NULL list is an empty one */
+    assert_int_equal(hv_finding_list_count(NULL), 0);
+    assert_null(hv_finding_list_at(NULL, 0));
+    hv_finding_list_free(NULL);
+    hv_plan_free(bad);
+    hv_plan_free(plan);
+    hv_host_free(host);
+}
+
 static void test_disks(void **state)
 {
     hv_host *host = hv_test_fixture_host("hosts/hugepages-2node");
@@ -776,6 +862,7 @@ int main(void)
         cmocka_unit_test(test_pvrdma_alternatives),
         cmocka_unit_test(test_bad_arguments),
         cmocka_unit_test(test_disks),
+        cmocka_unit_test(test_findings_of_the_conversion),
     };
     int rc;
 

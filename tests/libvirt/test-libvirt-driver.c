@@ -5,7 +5,8 @@
  * written for every example, read back by handles found by name (the
  * migration verdict), in its 0.1.0 form too, and hostile ones refused; the
  * 8-GPU example saved to a file and restored (the test driver restores
- * domain XML of at most 8 KiB).
+ * domain XML of at most 8 KiB); what a domain leaves out of its plan logged
+ * as warnings on create.
  */
 #include "libvirt-test.h"
 #include "backend/backend.h"
@@ -434,6 +435,57 @@ static void test_metadata_reason_quoted(void **state)
     assert_error_mentions("hv-drv-gpu cannot be live-migrated: its plan says so");
 }
 
+/* The log records of warning level and above, as one text: "LEVEL DOMAIN: MESSAGE\n" each. */
+static char logged[4096];
+
+static void keep_record(int level, const char *domain, const char *message, void *data)
+{
+    size_t len = strlen(logged);
+
+    (void)data;
+    snprintf(logged + len, sizeof(logged) - len, "%d %s: %s\n", level, domain, message);
+}
+
+/* A VM created from `plan` with `backend_options`, and undefined again; what it logged. */
+static const char *create_logged(hv_conn *conn, const hv_plan *plan, const char *backend_options)
+{
+    hv_vm_create_options copts = HV_VM_CREATE_OPTIONS_INIT;
+    hv_vm *vm = NULL;
+
+    logged[0] = '\0';
+    copts.backend_options = backend_options;
+    assert_hv_ok(hv_set_log_handler(keep_record, HV_LOG_WARNING, NULL));
+    assert_hv_ok(hv_vm_create(conn, plan, &copts, &vm));
+    assert_hv_ok(hv_set_log_handler(NULL, HV_LOG_WARNING, NULL));
+    gone(vm);
+    return logged;
+}
+
+/*
+ * What the domain leaves out of the plan reaches the application through its log, as a finding
+ * would be printed: a NIC's queues and RSS without a network.
+ */
+static void test_create_logs_what_the_domain_leaves_out(void **state)
+{
+    hv_host *host = hv_test_fixture_host("hosts/hugepages-2node");
+    hv_plan *plan = test_plan(host, "{\"name\": \"hv-drv-nic\", \"vcpus\": 4, \"memory\": "
+                                    "\"2GiB\", \"nics\": [{\"queues\": 4, \"rss\": [\"tcp\"]}]}");
+    hv_conn *conn = NULL;
+    char want[512];
+
+    assert_hv_ok(hv_conn_open(URI, &conn));
+    snprintf(want, sizeof(want),
+             "%d libvirt: xml.nic.user-networking (at nics[0]): without a network the NIC has "
+             "user-mode networking, which has one queue: its 4 queues and RSS are left out of the "
+             "domain XML; name a libvirt network (\"default\", for one) to keep them\n",
+             HV_LOG_WARNING);
+    assert_string_equal(create_logged(conn, plan, NULL), want);
+    assert_string_equal(create_logged(conn, plan, "network=default"), "");
+    hv_conn_close(conn);
+    hv_plan_free(plan);
+    hv_host_free(host);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -445,6 +497,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_metadata_version_1, gpu_vm_setup, gpu_vm_teardown),
         cmocka_unit_test(test_metadata_reader),
         cmocka_unit_test_setup_teardown(test_metadata_reason_quoted, gpu_vm_setup, gpu_vm_teardown),
+        cmocka_unit_test(test_create_logs_what_the_domain_leaves_out),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -51,6 +51,13 @@ const char *cli_text(const char *text);
 void cli_print_finding(FILE *out, const hv_finding *f);
 
 /*
+ * The log handler the tool installs for the library's warnings and errors (hv_log_handler):
+ * "  warning MESSAGE" on stderr, escaped as cli_text() escapes. A finding the library logs reads
+ * "CODE (at PATH): MESSAGE", so it is printed as cli_print_finding() prints one. Thread-safe.
+ */
+void cli_print_log_record(int level, const char *domain, const char *message, void *data);
+
+/*
  * Set when the command takes --json and was given it: errors go to stderr as one JSON object,
  * {"error": {"code": -4, "name": "HV_E_PARSE", "message": ..., "path": ..., "context": ...}},
  * not as "hpcvirt: error: CONTEXT: MESSAGE (at PATH) [HV_E_CODE]".

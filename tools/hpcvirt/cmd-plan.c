@@ -138,42 +138,27 @@ static void print_plan(const hv_plan *plan)
         cli_print_finding(stdout, hv_plan_finding_at(plan, i));
 }
 
-/*
- * Without a network the domain XML gives NICs user-mode networking, which has one queue: say so
- * for each NIC whose queues or RSS that drops, as a finding is printed.
- */
-static void warn_user_networking(const hv_plan *plan)
-{
-    for (size_t i = 0; i < hv_plan_device_count(plan); i++) {
-        const hv_plan_device *d = hv_plan_device_at(plan, i);
-
-        if (hv_plan_device_type_of(d) == HV_PLAN_DEVICE_NIC && hv_plan_device_queues(d) >= 2)
-            fprintf(stderr,
-                    "  warning xml.nic.user-networking (at %s): without --network the NIC has "
-                    "user-mode networking, which has one queue: its %u queues%s are left out of "
-                    "the XML; name a libvirt network (--network default) to keep them\n",
-                    cli_text(hv_plan_device_spec_path(d)), hv_plan_device_queues(d),
-                    hv_plan_device_rss_flags(d) ? " and RSS" : "");
-    }
-}
-
+/* The domain XML on stdout; what of the plan it leaves out (findings) on stderr. */
 static int print_xml(const hv_plan *plan, const cli_args *a)
 {
     hv_libvirt_xml_options opts = HV_LIBVIRT_XML_OPTIONS_INIT;
+    hv_finding_list *findings = NULL;
     char *text = NULL;
     int rc;
 
     opts.domain_type = a->domain_type;
     opts.network = a->network;
+    opts.findings = &findings;
     if (hv_plan_to_libvirt_xml(plan, &opts, &text) < 0) {
         /* a plan with errors is a rejected input, like the human view's exit 2 */
         rc = cli_fail_plan("domain XML");
     } else {
-        if (!a->network)
-            warn_user_networking(plan);
+        for (size_t i = 0; i < hv_finding_list_count(findings); i++)
+            cli_print_finding(stderr, hv_finding_list_at(findings, i));
         fputs(text, stdout);
         rc = CLI_EXIT_OK;
     }
+    hv_finding_list_free(findings);
     hv_free(text);
     return rc;
 }

@@ -97,6 +97,8 @@ int main(int argc, char **argv)
     cmd = find_command(argv[1]);
     if (!cmd)
         return unknown_command(argv[1]);
+    /* what the library warns of (the libvirt backend's findings on create) goes to stderr */
+    hv_set_log_handler(cli_print_log_record, HV_LOG_WARNING, NULL);
     for (int a = 2; a < argc && strcmp(argv[a], "--") != 0; a++) {
         if (is_help(argv[a])) {
             print_command_help(cmd, stdout);

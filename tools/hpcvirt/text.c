@@ -3,7 +3,7 @@
  * tree or document, a spec, a backend, a library message quoting them): as
  * it is when it is printable UTF-8, else escaped the way the library's
  * messages escape such text (lib/core/text.c, compiled in); findings as
- * `plan` and `create` print them.
+ * `plan` and `create` print them, and the library's log warnings the same way.
  */
 #include "cli.h"
 #include "core/text.h"
@@ -39,6 +39,19 @@ void cli_print_finding(FILE *out, const hv_finding *f)
     fprintf(out, "  %s %s%s%s%s: %s\n", hv_severity_name(hv_finding_severity(f)),
             cli_text(hv_finding_code(f)), *path ? " (at " : "", cli_text(path), *path ? ")" : "",
             cli_text(hv_finding_message(f)));
+}
+
+void cli_print_log_record(int level, const char *domain, const char *message, void *data)
+{
+    /* any thread may log: a copy of its own, not cli_text()'s shared slots */
+    char *shown = hv_text_printable_dup(message);
+
+    (void)domain;
+    (void)data;
+    fprintf(stderr, "  %s %s\n",
+            hv_severity_name(level == HV_LOG_ERROR ? HV_SEVERITY_ERROR : HV_SEVERITY_WARNING),
+            shown ? shown : "(not shown: out of memory)");
+    free(shown);
 }
 
 void cli_print_json_string(FILE *out, const char *text)

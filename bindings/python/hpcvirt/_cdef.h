@@ -60,6 +60,10 @@ typedef struct hv_finding hv_finding;
  const char *hv_finding_code(const hv_finding *finding);
  const char *hv_finding_path(const hv_finding *finding);
  const char *hv_finding_message(const hv_finding *finding);
+typedef struct hv_finding_list hv_finding_list;
+ size_t hv_finding_list_count(const hv_finding_list *list);
+ const hv_finding *hv_finding_list_at(const hv_finding_list *list, size_t index);
+ void hv_finding_list_free(hv_finding_list *list);
 typedef struct hv_host hv_host;
 typedef struct hv_host_cpu hv_host_cpu;
 typedef struct hv_host_node hv_host_node;
@@ -649,6 +653,7 @@ typedef struct hv_libvirt_xml_options {
     const char *domain_type;
     const char *network;
     const char *console_log;
+    hv_finding_list **findings;
 } hv_libvirt_xml_options;
  int hv_libvirt_xml_options_init(hv_libvirt_xml_options *opts, unsigned int version);
  int hv_plan_to_libvirt_xml(const hv_plan *plan, const hv_libvirt_xml_options *opts,

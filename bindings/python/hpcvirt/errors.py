@@ -2,6 +2,7 @@
 path; and c_string(), which hands Python text to the library as a C string or
 raises one of them for text a C string cannot hold."""
 import os
+import re
 from typing import Any, Dict, Optional, Type
 
 from ._native import ffi, lib, to_str
@@ -10,7 +11,8 @@ from ._native import ffi, lib, to_str
 class Error(Exception):
     """An hpcvirt error. `code` is the negative HV_E_* value, `name` its symbol,
     `message` says what is wrong and what to do, `path` locates the input field
-    ("accelerators[1].count") or file, or is ''."""
+    ("accelerators[1].count") or file, or is ''. str() is the message, with
+    " (at PATH)" added where the message does not name the path itself."""
 
     code: int
     name: str
@@ -22,8 +24,16 @@ class Error(Exception):
         self.name = to_str(lib.hv_error_code_name(code))
         self.message = message
         self.path = path
-        text = message + (f" (at {path})" if path else "")
+        # the path once: most messages name it already ("nics[0].model 'e1000' is not ...",
+        # "... (line 1, column 24)" for the path "line 1")
+        text = message if not path or _names(message, path) else f"{message} (at {path})"
         super().__init__(text)
+
+
+def _names(message: str, path: str) -> bool:
+    """Whether `message` names `path` whole: not inside a longer name or path
+    ("vcpus" is not named by "vnuma[0].vcpus", nor "nics[0]" by "nics[0].model")."""
+    return re.search(r"(?<![\w.\]])" + re.escape(path) + r"(?![\w\[]|\.\w)", message) is not None
 
 
 class InvalidArgument(Error, ValueError):

@@ -16,7 +16,7 @@ to_json() and `spec`.
 """
 import json
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Optional, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Union
 
 from ._native import ffi, lib, take_str, to_str
 from .errors import c_string, check, last_error
@@ -33,7 +33,7 @@ from .spec import (
     enum_name,
 )
 
-LIBVIRT_XML_OPTIONS_VERSION = 1  # HV_LIBVIRT_XML_OPTIONS_VERSION
+LIBVIRT_XML_OPTIONS_VERSION = 2  # HV_LIBVIRT_XML_OPTIONS_VERSION
 
 
 @dataclass(frozen=True)
@@ -220,6 +220,21 @@ class _Fact:
         return plan.__dict__[self.name]
 
 
+class LibvirtXml(str):
+    """What Plan.to_libvirt_xml() returns: the domain XML, a str like any
+    other, with `findings`, the list of Finding that say what of the plan the
+    XML leaves out (hpcvirt/libvirt.h): today a warning
+    "xml.nic.user-networking" at "nics[N]" for each NIC whose queues or RSS
+    are dropped because no network was named. Empty when nothing is left out."""
+
+    findings: List[Finding]
+
+    def __new__(cls, text: str, findings: Sequence[Finding] = ()) -> "LibvirtXml":
+        self = super().__new__(cls, text)
+        self.findings = list(findings)
+        return self
+
+
 class Plan:
     """A plan of a VmSpec on a Host. Build one with Plan.create(); the
     constructor is internal."""
@@ -305,7 +320,7 @@ class Plan:
         return take_str(out[0])
 
     def to_libvirt_xml(self, domain_type: Optional[str] = None, network: Optional[str] = None,
-                       console_log: Optional[str] = None) -> str:
+                       console_log: Optional[str] = None) -> LibvirtXml:
         """The plan as libvirt domain XML (libvirt 9.0 schema): vCPUs pinned,
         vNUMA cells with distances, numatune, huge pages, firmware, the 64-bit
         PCI hole, the guest's physical-address width, host devices, virtio-net,
@@ -316,6 +331,11 @@ class Plan:
         emulation); `network` a libvirt network for the NICs (default:
         user-mode networking, one queue); `console_log` an absolute path for
         the serial console (default: a pty).
+
+        The XML is a LibvirtXml: a str whose `findings` say what of the plan
+        it leaves out, e.g. without `network` a warning
+        "xml.nic.user-networking" (path "nics[0]") for a NIC whose queues and
+        RSS are dropped.
 
         Raises PlanError for a plan with errors or with devices not assigned
         to host PCI functions (catalogue models), Unsupported for what libvirt
@@ -334,9 +354,17 @@ class Plan:
                 raise TypeError(f"{field} must be a str or None, not {type(value).__name__}")
             keep.append(c_string(value, field))
             setattr(opts, field, keep[-1])
+        found = ffi.new("hv_finding_list **")
+        opts.findings = found
         out = ffi.new("char **")
         check(lib.hv_plan_to_libvirt_xml(self._h, opts, out))
-        return take_str(out[0])
+        text = take_str(out[0])
+        try:
+            findings = findings_from(lib.hv_finding_list_count(found[0]),
+                                     lambda i: lib.hv_finding_list_at(found[0], i))
+        finally:
+            lib.hv_finding_list_free(found[0])
+        return LibvirtXml(text, findings)
 
     @property
     def spec(self) -> VmSpec:
@@ -478,4 +506,4 @@ for _loader, _names in (
         setattr(Plan, _attr, _Fact(_loader, _attr))
 del _loader, _names, _attr
 
-__all__ = ["Plan", "VnumaNode", "Mmio", "PlanDevice", "LIBVIRT_XML_OPTIONS_VERSION"]
+__all__ = ["Plan", "VnumaNode", "Mmio", "PlanDevice", "LibvirtXml", "LIBVIRT_XML_OPTIONS_VERSION"]

@@ -1,7 +1,7 @@
 """Python bindings: Plan.to_libvirt_xml() - every example spec on the fixture
 host its README names as a libvirt domain (or the documented refusal of
-paravirtual RDMA), the options (domain type, network, console log), the same
-bytes as `hpcvirt plan --xml`, validation by libvirt's own tool where it is
+paravirtual RDMA), the options (domain type, network, console log), the
+findings of what the XML leaves out, the same bytes as `hpcvirt plan --xml`, validation by libvirt's own tool where it is
 installed, and the exceptions for bad plans and bad options. In a build
 without libvirt the method raises Unsupported and the rest is skipped."""
 import hashlib
@@ -181,6 +181,32 @@ def test_multiqueue_rss():
         "devices/interface/driver")
     assert driver.attrib == {"name": "vhost", "queues": "8", "rss": "on",
                              "rss_hash_report": "on"}
+
+
+@needs_libvirt
+def test_findings_say_what_the_xml_leaves_out():
+    plan = Plan.create(host("hugepages-2node"), {
+        "name": "nics", "vcpus": 4, "memory": "2GiB",
+        "nics": [{"model": "virtio", "queues": 4, "rss": ["tcp"]}, {"queues": 1},
+                 {"queues": 2}]})
+    text = plan.to_libvirt_xml()
+    # still the XML, a str, the same bytes as ever
+    assert isinstance(text, str) and isinstance(text, hpcvirt.LibvirtXml)
+    assert ET.fromstring(text.encode()).find("devices/interface/driver") is None
+    assert [(f.severity, f.code, f.path) for f in text.findings] == [
+        ("warning", "xml.nic.user-networking", "nics[0]"),
+        ("warning", "xml.nic.user-networking", "nics[2]")]
+    assert all(isinstance(f, hpcvirt.Finding) for f in text.findings)
+    assert "its 4 queues and RSS are left out of the domain XML" in text.findings[0].message
+    assert "its 2 queues are left out" in text.findings[1].message
+    # with a network nothing is left out
+    with_network = plan.to_libvirt_xml(network="default")
+    assert with_network.findings == []
+    assert ET.fromstring(with_network.encode()).find("devices/interface/driver").get(
+        "queues") == "4"
+    # nothing to say for a plan without NICs
+    plain = Plan.create(host("hugepages-2node"), {"name": "plain", "vcpus": 2, "memory": "1GiB"})
+    assert plain.to_libvirt_xml().findings == []
 
 
 @needs_libvirt
