@@ -1,7 +1,8 @@
 /*
  * hpcvirt/spec.h - VM specs: the VM a user wants (vCPUs, memory, firmware,
  * topology hints, vNUMA, page size, CPU placement, accelerators, NICs, RDMA
- * fabric attachments, disks, guest physical-address width, maximums profile).
+ * fabric attachments, disks, a boot source (a Linux kernel booted directly), guest
+ * physical-address width, maximums profile).
  *
  * Build one with the setters or read one from JSON (docs/spec-json.md); both
  * check every value at once and fail with HV_E_SPEC naming the field
@@ -128,6 +129,18 @@ HV_EXTERN int hv_vm_spec_add_rdma(hv_vm_spec *spec, int protocol, int mode, unsi
  */
 HV_EXTERN int hv_vm_spec_add_disk(hv_vm_spec *spec, const char *path, int format, int bus,
                                   bool read_only, const char *serial, uint64_t size_bytes);
+/**
+ * The boot source: a Linux kernel booted directly (no firmware, no boot loader), instead of a
+ * payload. `kernel` is the kernel's absolute path (a bzImage or an ELF vmlinux; at most 1,024
+ * bytes of printable UTF-8, not ending in '/'); `initrd` the initial RAM disk's absolute path, NULL
+ * or "" for none; `cmdline` the kernel's command line, NULL or "" for none, at most 4,095 bytes of
+ * printable UTF-8 (a kernel may take fewer: it says how many in its setup header). The strings are
+ * copied. `kernel` NULL clears the boot source (then `initrd` and `cmdline` must be NULL or "").
+ * A bad value is HV_E_SPEC with the field's path ("boot.initrd"), and the spec is left unchanged.
+ * Whether the files exist and what they hold is the backend's question. Since HPCVIRT_1.1.
+ */
+HV_EXTERN int hv_vm_spec_set_boot(hv_vm_spec *spec, const char *kernel, const char *initrd,
+                                  const char *cmdline);
 /** HV_GUEST_PHYS_BITS_AUTO, HV_GUEST_PHYS_BITS_HOST or 32..64. */
 HV_EXTERN int hv_vm_spec_set_guest_phys_bits(hv_vm_spec *spec, int bits);
 /** Maximums profile name ("vsphere-6.7", "kvm-q35", "vsphere-6.0"). */
@@ -137,6 +150,12 @@ HV_EXTERN const char *hv_vm_spec_name(const hv_vm_spec *spec);
 HV_EXTERN unsigned int hv_vm_spec_vcpus(const hv_vm_spec *spec);
 HV_EXTERN uint64_t hv_vm_spec_memory_bytes(const hv_vm_spec *spec);
 HV_EXTERN const char *hv_vm_spec_profile(const hv_vm_spec *spec);
+/** The boot source's kernel path; NULL when the spec has no boot source. Since HPCVIRT_1.1. */
+HV_EXTERN const char *hv_vm_spec_boot_kernel(const hv_vm_spec *spec);
+/** The boot source's initrd path; NULL when it has none (or there is no boot source). */
+HV_EXTERN const char *hv_vm_spec_boot_initrd(const hv_vm_spec *spec);
+/** The kernel's command line; NULL when it has none (or there is no boot source). */
+HV_EXTERN const char *hv_vm_spec_boot_cmdline(const hv_vm_spec *spec);
 
 HV_END_DECLS
 

@@ -1,13 +1,14 @@
 /*
  * libvirt/domain-xml.c - plans as libvirt domain XML (libvirt 9.0 schema,
  * elements in libvirt's own order): vCPUs with their pinning, vNUMA cells
- * with distances and numatune, huge pages per cell, firmware, CPU topology
- * and physical-address width, q35's 64-bit PCI hole, host devices (GPUs,
- * FPGAs, vGPUs, SR-IOV and whole RDMA NICs), virtio-net, the serial console
- * and, as metadata, what later lookups need (libvirt/metadata.h). Built with
- * libxml2's tree API. What of the plan the XML cannot carry is said in
- * findings (opts->findings): without a network, NICs get user-mode
- * networking, which has one queue, so their queues and RSS are left out.
+ * with distances and numatune, huge pages per cell, firmware, direct kernel
+ * boot (the spec's boot source), CPU topology and physical-address width,
+ * q35's 64-bit PCI hole, host devices (GPUs, FPGAs, vGPUs, SR-IOV and whole
+ * RDMA NICs), disks, virtio-net, the serial console and, as metadata, what
+ * later lookups need (libvirt/metadata.h). Built with libxml2's tree API.
+ * What of the plan the XML cannot carry is said in findings
+ * (opts->findings): without a network, NICs get user-mode networking, which
+ * has one queue, so their queues and RSS are left out.
  *
  * vGPUs are <hostdev type='mdev'> naming the mdev instance by a UUID derived
  * from the VM name and the device's index in the plan (mdev_uuid()): the
@@ -402,6 +403,16 @@ static void add_os(domain_ctx *c, xmlNodePtr domain)
         f = add(b, fw, "feature", NULL);
         set(b, f, "enabled", "no");
         set(b, f, "name", "secure-boot");
+    }
+    /* the spec's boot source: libvirt's direct kernel boot (QEMU's -kernel, -initrd, -append) */
+    if (hv_vm_spec_boot_kernel(c->plan->spec)) {
+        const hv_vm_spec *spec = c->plan->spec;
+
+        add(b, os, "kernel", hv_vm_spec_boot_kernel(spec));
+        if (hv_vm_spec_boot_initrd(spec))
+            add(b, os, "initrd", hv_vm_spec_boot_initrd(spec));
+        if (hv_vm_spec_boot_cmdline(spec))
+            add(b, os, "cmdline", hv_vm_spec_boot_cmdline(spec));
     }
 }
 

@@ -390,6 +390,23 @@ static int read_disks(hv_vm_spec *spec, json_object *root)
     return 0;
 }
 
+static int read_boot(hv_vm_spec *spec, json_object *root)
+{
+    static const char *const keys[] = {"kernel", "initrd", "cmdline", NULL};
+    json_object *boot;
+    const char *kernel = NULL, *initrd = NULL, *cmdline = NULL;
+    int rc = hv_json_read_object(root, "boot", "", false, S, &boot);
+
+    if (rc != 0)
+        return rc < 0 ? rc : 0;
+    if ((rc = check_keys(boot, "boot", keys)) < 0 ||
+        (rc = hv_json_read_string(boot, "kernel", "boot", true, S, &kernel)) < 0 ||
+        (rc = hv_json_read_string(boot, "initrd", "boot", false, S, &initrd)) < 0 ||
+        (rc = hv_json_read_string(boot, "cmdline", "boot", false, S, &cmdline)) < 0)
+        return rc;
+    return hv_vm_spec_set_boot(spec, kernel, initrd, cmdline);
+}
+
 static int read_guest_phys_bits(hv_vm_spec *spec, json_object *root)
 {
     json_object *v;
@@ -419,24 +436,11 @@ static int read_guest_phys_bits(hv_vm_spec *spec, json_object *root)
 
 static int spec_from_object(hv_vm_spec *spec, json_object *root)
 {
-    static const char *const keys[] = {"name",
-                                       "vcpus",
-                                       "memory",
-                                       "firmware",
-                                       "cores_per_socket",
-                                       "threads_per_core",
-                                       "vnuma",
-                                       "vnuma_policy",
-                                       "prefer_ht",
-                                       "page_size",
-                                       "cpu_placement",
-                                       "accelerators",
-                                       "nics",
-                                       "rdma",
-                                       "disks",
-                                       "guest_phys_bits",
-                                       "profile",
-                                       NULL};
+    static const char *const keys[] = {
+        "name",  "vcpus",        "memory",    "firmware",  "cores_per_socket", "threads_per_core",
+        "vnuma", "vnuma_policy", "prefer_ht", "page_size", "cpu_placement",    "accelerators",
+        "nics",  "rdma",         "disks",     "boot",      "guest_phys_bits",  "profile",
+        NULL};
     const char *name = NULL, *profile = NULL;
     uint64_t vcpus;
     unsigned int cores = 0, threads = 0;
@@ -466,7 +470,7 @@ static int spec_from_object(hv_vm_spec *spec, json_object *root)
                         &spec->cpu_placement)) < 0 ||
         (rc = read_accelerators(spec, root)) < 0 || (rc = read_nics(spec, root)) < 0 ||
         (rc = read_rdma(spec, root)) < 0 || (rc = read_disks(spec, root)) < 0 ||
-        (rc = read_guest_phys_bits(spec, root)) < 0 ||
+        (rc = read_boot(spec, root)) < 0 || (rc = read_guest_phys_bits(spec, root)) < 0 ||
         (rc = hv_json_read_string(root, "profile", "", false, S, &profile)) < 0 ||
         (rc == 0 && (rc = hv_vm_spec_set_profile(spec, profile)) < 0))
         return rc;
@@ -639,6 +643,18 @@ json_object *hv_vm_spec_to_json_object(const hv_vm_spec *spec)
         }
     }
     rc |= hv_json_add(root, "disks", disks);
+    if (spec->boot.kernel[0] && rc == 0) {
+        /* only when set: a spec without one reads in a library that knows no boot source */
+        json_object *boot = json_object_new_object();
+
+        rc |= boot ? 0 : -1;
+        if (boot) {
+            rc |= hv_json_add_string(boot, "kernel", spec->boot.kernel);
+            rc |= hv_json_add_string(boot, "initrd", spec->boot.initrd);
+            rc |= hv_json_add_string(boot, "cmdline", spec->boot.cmdline);
+            rc |= hv_json_add(root, "boot", boot);
+        }
+    }
     if (spec->guest_phys_bits == HV_GUEST_PHYS_BITS_AUTO)
         rc |= hv_json_add_string(root, "guest_phys_bits", "auto");
     else if (spec->guest_phys_bits == HV_GUEST_PHYS_BITS_HOST)

@@ -222,7 +222,8 @@ static int check_nic_model(const char *model, const char *path)
                         path, hv_quote(quoted, sizeof(quoted), model));
 }
 
-static int check_disk_path(const char *text, const char *path)
+/* A file's path: absolute, printable, not a directory's. `what` names the file ("image"). */
+static int check_file_path(const char *text, const char *path, const char *what)
 {
     char quoted[HV_QUOTE_SIZE];
     int rc = check_short_text(text, HV_SPEC_MAX_DISK_PATH, path);
@@ -232,11 +233,30 @@ static int check_disk_path(const char *text, const char *path)
     if (text[0] != '/')
         return hv_error_set(HV_E_SPEC, path,
                             "%s '%s' is not an absolute path: the backend may run in another "
-                            "directory, so write the image's whole path from /",
-                            path, hv_quote(quoted, sizeof(quoted), text));
+                            "directory, so write the %s's whole path from /",
+                            path, hv_quote(quoted, sizeof(quoted), text), what);
     if (text[strlen(text) - 1] == '/')
-        return hv_error_set(HV_E_SPEC, path, "%s '%s' names a directory, not an image file", path,
-                            hv_quote(quoted, sizeof(quoted), text));
+        return hv_error_set(HV_E_SPEC, path, "%s '%s' names a directory, not the %s file", path,
+                            hv_quote(quoted, sizeof(quoted), text), what);
+    return 0;
+}
+
+static int check_cmdline(const char *cmdline, const char *path)
+{
+    char quoted[HV_QUOTE_SIZE];
+    size_t len = strlen(cmdline);
+
+    if (len > HV_SPEC_MAX_CMDLINE)
+        return hv_error_set(HV_E_SPEC, path,
+                            "%s is %zu bytes long: at most %u (and the kernel may take fewer: an "
+                            "x86 kernel takes 2047 unless built with a larger COMMAND_LINE_SIZE); "
+                            "shorten it, or put the settings in the initrd",
+                            path, len, HV_SPEC_MAX_CMDLINE);
+    if (hv_text_unprintable_at(cmdline, len) < len)
+        return hv_error_set(HV_E_SPEC, path,
+                            "%s '%s' has a control character or bytes that are not UTF-8: write "
+                            "it in printable UTF-8, its arguments separated by spaces",
+                            path, hv_quote(quoted, sizeof(quoted), cmdline));
     return 0;
 }
 
@@ -639,7 +659,7 @@ int hv_vm_spec_add_disk(hv_vm_spec *spec, const char *path, int format, int bus,
     if (spec->ndisks >= HV_SPEC_MAX_DISKS)
         return hv_error_set(HV_E_SPEC, where, "at most %u disks", HV_SPEC_MAX_DISKS);
     snprintf(where, sizeof(where), "disks[%zu].path", spec->ndisks);
-    if ((rc = check_disk_path(path, where)) < 0)
+    if ((rc = check_file_path(path, where, "image")) < 0)
         return rc;
     snprintf(where, sizeof(where), "disks[%zu].format", spec->ndisks);
     if ((rc = check_enum(format, disk_format_names, where)) < 0)
@@ -670,6 +690,36 @@ int hv_vm_spec_add_disk(hv_vm_spec *spec, const char *path, int format, int bus,
     disk->read_only = read_only;
     snprintf(disk->serial, sizeof(disk->serial), "%s", serial);
     disk->size_bytes = size_bytes;
+    return 0;
+}
+
+int hv_vm_spec_set_boot(hv_vm_spec *spec, const char *kernel, const char *initrd,
+                        const char *cmdline)
+{
+    int rc;
+
+    HV_CHECK_ARG(spec, "spec");
+    if (!initrd)
+        initrd = "";
+    if (!cmdline)
+        cmdline = "";
+    if (!kernel) {
+        if (*initrd || *cmdline)
+            return hv_error_set(HV_E_SPEC, "boot.kernel",
+                                "boot.kernel is NULL, which clears the boot source, but %s was "
+                                "given: name the kernel that boots with it, or pass NULL or \"\" "
+                                "for the initrd and the command line too",
+                                *initrd ? "an initrd" : "a command line");
+        memset(&spec->boot, 0, sizeof(spec->boot));
+        return 0;
+    }
+    if ((rc = check_file_path(kernel, "boot.kernel", "kernel")) < 0 ||
+        (*initrd && (rc = check_file_path(initrd, "boot.initrd", "initrd")) < 0) ||
+        (rc = check_cmdline(cmdline, "boot.cmdline")) < 0)
+        return rc;
+    snprintf(spec->boot.kernel, sizeof(spec->boot.kernel), "%s", kernel);
+    snprintf(spec->boot.initrd, sizeof(spec->boot.initrd), "%s", initrd);
+    snprintf(spec->boot.cmdline, sizeof(spec->boot.cmdline), "%s", cmdline);
     return 0;
 }
 
@@ -713,4 +763,19 @@ uint64_t hv_vm_spec_memory_bytes(const hv_vm_spec *spec)
 const char *hv_vm_spec_profile(const hv_vm_spec *spec)
 {
     return spec ? spec->profile : "";
+}
+
+const char *hv_vm_spec_boot_kernel(const hv_vm_spec *spec)
+{
+    return spec && spec->boot.kernel[0] ? spec->boot.kernel : NULL;
+}
+
+const char *hv_vm_spec_boot_initrd(const hv_vm_spec *spec)
+{
+    return spec && spec->boot.kernel[0] && spec->boot.initrd[0] ? spec->boot.initrd : NULL;
+}
+
+const char *hv_vm_spec_boot_cmdline(const hv_vm_spec *spec)
+{
+    return spec && spec->boot.kernel[0] && spec->boot.cmdline[0] ? spec->boot.cmdline : NULL;
 }

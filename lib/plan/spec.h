@@ -16,8 +16,10 @@
 #define HV_SPEC_MAX_DISKS       60u   /* vSphere 6.7: 60 virtual disks per VM (4 x 15 SCSI) */
 #define HV_SPEC_MAX_DISK_PATH   1024u /* well under PATH_MAX, libvirt's and QEMU's limits */
 #define HV_SPEC_MAX_DISK_SERIAL 20u   /* QEMU: a virtio-blk/ATA serial has 20 bytes */
-#define HV_SPEC_MAX_DISK_SIZE   (UINT64_C(1) << 46) /* 64 TiB: larger images are made by hand */
-#define HV_SPEC_MAX_MEMORY      (UINT64_C(1) << 52) /* 4 PiB: beyond any x86 guest */
+#define HV_SPEC_MAX_DISK_SIZE   (UINT64_C(1) << 46)   /* 64 TiB: larger images are made by hand */
+#define HV_SPEC_MAX_MEMORY      (UINT64_C(1) << 52)   /* 4 PiB: beyond any x86 guest */
+#define HV_SPEC_MAX_BOOT_PATH   HV_SPEC_MAX_DISK_PATH /* the kernel's and the initrd's paths */
+#define HV_SPEC_MAX_CMDLINE     4095u /* bytes; x86 kernels take 2047 unless built for more */
 
 typedef struct hv_spec_vnode {
     unsigned int vcpus;
@@ -54,6 +56,13 @@ typedef struct hv_spec_disk {
     uint64_t size_bytes; /* 0: the image must exist */
 } hv_spec_disk;
 
+/* The boot source: a Linux kernel booted directly. kernel "" = none (then all are ""). */
+typedef struct hv_spec_boot {
+    char kernel[HV_SPEC_MAX_BOOT_PATH + 1]; /* absolute */
+    char initrd[HV_SPEC_MAX_BOOT_PATH + 1]; /* absolute, "" for none */
+    char cmdline[HV_SPEC_MAX_CMDLINE + 1];  /* "" for none */
+} hv_spec_boot;
+
 struct hv_vm_spec {
     char name[HV_SPEC_MAX_NAME + 1];
     unsigned int vcpus;
@@ -75,6 +84,7 @@ struct hv_vm_spec {
     hv_spec_rdma *rdma;
     size_t ndisks, disks_cap;
     hv_spec_disk *disks;
+    hv_spec_boot boot;
     int guest_phys_bits; /* HV_GUEST_PHYS_BITS_AUTO, _HOST, or 32..64 */
     char profile[32];
 };

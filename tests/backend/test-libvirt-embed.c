@@ -6,6 +6,7 @@
  * the memory backend of each node. run-embed-test.sh gives the root and
  * kills leftover QEMU processes. A linked clone of a guest with a qcow2
  * disk (made by qemu-img) starts on an overlay backed by the parent's image.
+ * A spec's boot source starts QEMU with -kernel, -initrd and -append.
  *
  * usage: test-libvirt-embed ROOT
  */
@@ -188,11 +189,123 @@ static void test_linked_clone_of_a_qcow2_guest(void **state)
     hv_conn_close(conn);
 }
 
+/* Write `len` bytes at `data` to `path`. */
+static void write_bytes(const char *path, const void *data, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+
+    assert_non_null(f);
+    assert_int_equal(fwrite(data, 1, len, f), len);
+    assert_int_equal(fclose(f), 0);
+}
+
+/*
+ * Issue 15: a spec's boot source started by QEMU (-kernel, -initrd, -append
+ * from libvirt's <os>): the "kernel" is a bzImage header (boot protocol 2.15)
+ * whose setup code halts, enough for QEMU to load it; a read-only raw disk
+ * is read-only in QEMU's block layer.
+ */
+static void test_direct_kernel_boot(void **state)
+{
+    static unsigned char bz[5 * 512 + 512];
+    static const unsigned char halt[] = {0xFA, 0xF4, 0xEB, 0xFD}; /* cli; hlt; jmp to the hlt */
+    char kernel[4200], initrd[4200], disk[4200], spec_json[14000], log[8400], *text;
+    hv_conn *conn = NULL;
+    hv_host *host = NULL;
+    hv_vm_spec *spec;
+    hv_plan *plan = NULL;
+    hv_vm *vm = NULL;
+    hv_vm_create_options copts = HV_VM_CREATE_OPTIONS_INIT;
+    virDomainPtr dom;
+    virDomainInfo info;
+    json_object *blocks, *ret;
+    bool found = false;
+
+    bz[0x1F1] = 4;                               /* setup_sects */
+    bz[0x1FE] = 0x55, bz[0x1FF] = 0xAA;          /* boot_flag */
+    bz[0x200] = 0xEB, bz[0x201] = 0x280 - 0x202; /* jump over the header */
+    memcpy(bz + 0x202, "HdrS", 4);               /* header */
+    bz[0x206] = 0x0F, bz[0x207] = 0x02;          /* version 2.15 */
+    bz[0x211] = 0x01;                            /* loadflags: LOADED_HIGH */
+    memcpy(bz + 0x22C, "\xff\xff\xff\x7f", 4);   /* initrd_addr_max */
+    bz[0x238] = 0xFF, bz[0x239] = 0x07;          /* cmdline_size 2047 */
+    memcpy(bz + 0x280, halt, sizeof(halt));
+    snprintf(kernel, sizeof(kernel), "%s/hv-kboot-vmlinuz", root);
+    snprintf(initrd, sizeof(initrd), "%s/hv-kboot-initrd.img", root);
+    snprintf(disk, sizeof(disk), "%s/hv-kboot-root.img", root);
+    write_bytes(kernel, bz, sizeof(bz));
+    write_bytes(initrd, "070701", 6);
+    write_bytes(disk, bz, 512);
+    assert_hv_ok(hv_conn_open(uri, &conn));
+    assert_hv_ok(hv_conn_host(conn, &host));
+    snprintf(spec_json, sizeof(spec_json),
+             "{\"name\": \"hv-kboot\", \"vcpus\": 1, \"memory\": \"128MiB\", \"page_size\": "
+             "\"4k\", \"boot\": {\"kernel\": \"%s\", \"initrd\": \"%s\", \"cmdline\": "
+             "\"console=ttyS0 root=/dev/vda ro\"}, \"disks\": [{\"path\": \"%s\", \"read_only\": "
+             "true}]}",
+             kernel, initrd, disk);
+    spec = test_spec(spec_json);
+    assert_hv_ok(hv_plan_create(host, spec, NULL, &plan));
+    if (!hv_plan_ok(plan))
+        print_findings(plan);
+    assert_true(hv_plan_ok(plan));
+    copts.flags = HV_VM_CREATE_START;
+    copts.backend_options = "domain_type=qemu";
+    assert_hv_ok(hv_vm_create(conn, plan, &copts, &vm));
+    dom = hv_libvirt_domain(hv_vm_backend_data(vm));
+    assert_int_equal(virDomainGetInfo(dom, &info), 0);
+    assert_int_equal(info.state, VIR_DOMAIN_RUNNING);
+    /* the disk: read-only in QEMU */
+    blocks = qmp(dom, "{\"execute\": \"query-block\"}");
+    ret = hv_json_get(blocks, "return", json_type_array);
+    assert_non_null(ret);
+    for (size_t i = 0; i < json_object_array_length(ret); i++) {
+        json_object *inserted =
+            hv_json_get(json_object_array_get_idx(ret, i), "inserted", json_type_object);
+        const char *file = inserted ? hv_json_get_string(inserted, "file") : NULL;
+        bool ro = false;
+
+        if (!file || strcmp(file, disk) != 0)
+            continue;
+        found = true;
+        assert_true(hv_json_get_bool(inserted, "ro", &ro));
+        assert_true(ro);
+    }
+    assert_true(found);
+    json_object_put(blocks);
+    /* QEMU's command line, as libvirt logged it */
+    snprintf(log, sizeof(log), "cat '%s/log/qemu/hv-kboot.log' 2>/dev/null", root);
+    text = output_of(log);
+    if (*text) {
+        snprintf(log, sizeof(log), "-kernel %s", kernel);
+        assert_non_null(strstr(text, log));
+        snprintf(log, sizeof(log), "-initrd %s", initrd);
+        assert_non_null(strstr(text, log));
+        assert_non_null(strstr(text, "-append 'console=ttyS0 root=/dev/vda ro'"));
+    } else {
+        print_message("note: no QEMU log under %s/log/qemu: its command line is not checked\n",
+                      root);
+    }
+    free(text);
+
+    assert_hv_ok(hv_vm_destroy(vm));
+    assert_hv_ok(hv_vm_undefine(vm));
+    hv_vm_free(vm);
+    unlink(kernel);
+    unlink(initrd);
+    unlink(disk);
+    hv_plan_free(plan);
+    hv_vm_spec_free(spec);
+    hv_host_free(host);
+    hv_conn_close(conn);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_two_node_efi_guest),
         cmocka_unit_test(test_linked_clone_of_a_qcow2_guest),
+        cmocka_unit_test(test_direct_kernel_boot),
     };
 
     if (argc != 2) {

@@ -305,6 +305,46 @@ static void text_after(const char *xml, const char *open, char *out, size_t size
     snprintf(out, size, "%.*s", (int)(end - p), p);
 }
 
+/* Issue 15: a spec's boot source defines a domain that boots the kernel directly. */
+static void test_direct_kernel_boot(void **state)
+{
+    char dir[] = "/tmp/hv-boot-XXXXXX", json[1024], *xml;
+    hv_host *dgx = hv_test_fixture_host("hosts/dgx-a100-roce");
+    hv_conn *conn = NULL;
+    hv_plan *plan;
+    hv_vm *vm = NULL;
+
+    assert_non_null(mkdtemp(dir));
+    snprintf(json, sizeof(json), "%s/root.img", dir);
+    write_file(json, "root", 4);
+    snprintf(json, sizeof(json),
+             "{\"name\": \"hv-kernel\", \"vcpus\": 1, \"memory\": \"1GiB\", \"boot\": "
+             "{\"kernel\": \"%s/vmlinuz\", \"initrd\": \"%s/initrd.img\", \"cmdline\": "
+             "\"console=ttyS0 root=/dev/vda ro\"}, \"disks\": [{\"path\": \"%s/root.img\", "
+             "\"read_only\": true}]}",
+             dir, dir, dir);
+    plan = plan_on(dgx, json);
+    assert_true(hv_plan_ok(plan));
+    assert_hv_ok(hv_conn_open(URI, &conn));
+    assert_hv_ok(hv_vm_create(conn, plan, NULL, &vm));
+    xml = xml_of(vm);
+    snprintf(json, sizeof(json), "<kernel>%s/vmlinuz</kernel>", dir);
+    assert_non_null(strstr(xml, json));
+    snprintf(json, sizeof(json), "<initrd>%s/initrd.img</initrd>", dir);
+    assert_non_null(strstr(xml, json));
+    assert_non_null(strstr(xml, "<cmdline>console=ttyS0 root=/dev/vda ro</cmdline>"));
+    assert_non_null(strstr(xml, "<readonly/>"));
+    free(xml);
+    assert_hv_ok(hv_vm_undefine(vm));
+    hv_vm_free(vm);
+    hv_plan_free(plan);
+    snprintf(json, sizeof(json), "%s/root.img", dir);
+    unlink(json);
+    rmdir(dir);
+    hv_host_free(dgx);
+    hv_conn_close(conn);
+}
+
 static void test_linked_clones(void **state)
 {
     char dir[] = "/tmp/hv-linked-XXXXXX", disks[512], path[1024], puuid[64], pmac[64];
@@ -523,6 +563,7 @@ int main(void)
         cmocka_unit_test(test_lifecycle),
         cmocka_unit_test(test_migration_refused_by_the_plan),
         cmocka_unit_test(test_disks),
+        cmocka_unit_test(test_direct_kernel_boot),
         cmocka_unit_test(test_linked_clones),
         cmocka_unit_test(test_connection_errors),
     };

@@ -95,6 +95,10 @@ def test_other_operands_complete_files_or_directories(files):
     everything = ["my spec.json", "notes.txt", "specs", "vm.json"]
     assert complete("suspend", "web1", "", cwd=files) == everything
     assert complete("run", "", cwd=files) == everything
+    # the second form of `run`: a Linux kernel, its initrd, disks (files); a command line (none)
+    for option in ("--kernel", "--initrd", "--disk"):
+        assert complete("run", option, "", cwd=files) == everything, option
+    assert complete("run", "--kernel", "vmlinuz", "--cmdline", "", cwd=files) == []
     assert complete("host", "--host-root" if "--host-root" in complete("host", "--") else "--root",
                     "", cwd=files) == ["specs"]
     assert complete("plan", "vm.json", "--host-root", "", cwd=files) == ["specs"]

@@ -72,7 +72,8 @@ def spec_keys():
     for doc in [
         {"vcpus": 1, "memory": "1GiB", "vnuma": [{"vcpus": 1, "memory": "1GiB"}],
          "accelerators": [{"model": "t4"}], "nics": [{}], "rdma": [{}],
-         "disks": [{"path": "/srv/a.img"}]},
+         "disks": [{"path": "/srv/a.img"}],
+         "boot": {"kernel": "/srv/vmlinuz", "initrd": "/srv/initrd.img", "cmdline": "quiet"}},
         {"vcpus": 1, "memory": "1GiB",
          "accelerators": [{"pci_address": "0000:17:00.0", "mode": "vgpu", "mdev_type": "nvidia-1156"}]},
     ]:

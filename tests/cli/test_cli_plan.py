@@ -41,7 +41,7 @@ def write_spec(tmp_path, doc, name="spec.json"):
 
 def test_readme_pairs_cover_every_example():
     assert sorted(f for f, _ in PAIRS) == sorted(p.name for p in SPECS.glob("*.json"))
-    assert len(PAIRS) == 5
+    assert len(PAIRS) == 6
 
 
 @pytest.mark.parametrize("fname,fixture", PAIRS)
@@ -98,6 +98,34 @@ def test_training_8gpu_facts():
     assert doc["mmio"]["guest_phys_bits_required"] == 42
     assert doc["mmio"]["guest_phys_bits_mode"] == "passthrough"
     assert doc["migration"]["live"] is False
+
+
+def test_linux_micro_vm_boot_source():
+    """Issue 15: the spec's boot source, in the plan's text and its JSON (which carries the
+    spec), and as libvirt's direct kernel boot."""
+    r = plan(SPECS / "linux-micro-vm.json", "hugepages-2node")
+    assert r.returncode == 0, r.stderr
+    assert ("\n  boot: kernel /var/lib/hpcvirt/vmlinuz, initrd /var/lib/hpcvirt/initrd.img, "
+            "command line 'console=ttyS0 root=/dev/vda ro quiet'\n") in r.stdout
+    _, doc = plan_json(SPECS / "linux-micro-vm.json", "hugepages-2node")
+    assert doc["spec"]["boot"] == {"kernel": "/var/lib/hpcvirt/vmlinuz",
+                                   "initrd": "/var/lib/hpcvirt/initrd.img",
+                                   "cmdline": "console=ttyS0 root=/dev/vda ro quiet"}
+    assert [d["read_only"] for d in doc["spec"]["disks"]] == [True, False]
+    xml = plan(SPECS / "linux-micro-vm.json", "hugepages-2node", "--xml").stdout
+    assert "<kernel>/var/lib/hpcvirt/vmlinuz</kernel>" in xml
+    assert "<cmdline>console=ttyS0 root=/dev/vda ro quiet</cmdline>" in xml
+    # none: no boot line, no boot key
+    r = plan(SPECS / "mpi-roce.json", "dgx-a100-roce")
+    assert "  boot:" not in r.stdout
+    assert "boot" not in plan_json(SPECS / "mpi-roce.json", "dgx-a100-roce")[1]["spec"]
+
+
+def test_bad_boot_source_exits_2(tmp_path):
+    spec = write_spec(tmp_path, {"vcpus": 1, "memory": "1GiB", "boot": {"kernel": "vmlinuz"}})
+    r = plan(spec, "hugepages-2node")
+    assert r.returncode == 2
+    assert "boot.kernel" in r.stderr and "absolute" in r.stderr
 
 
 @pytest.mark.parametrize("fname,fixture", PAIRS)

@@ -629,6 +629,49 @@ static void test_disks(void **state)
     hv_host_free(host);
 }
 
+/* Issue 15: the spec's boot source is libvirt's direct kernel boot. */
+static void test_direct_kernel_boot(void **state)
+{
+    hv_host *host = hv_test_fixture_host("hosts/hugepages-2node");
+    hv_plan *plan = test_plan(
+        host, "{\"name\": \"linux\", \"vcpus\": 2, \"memory\": \"2GiB\", \"boot\": {"
+              "\"kernel\": \"/boot/vmlinuz-6.1\", \"initrd\": \"/boot/initrd & more.img\", "
+              "\"cmdline\": \"console=ttyS0 root=/dev/vda ro dyndbg=\\\"file <a> +p\\\"\"}, "
+              "\"disks\": [{\"path\": \"/img/root.img\", \"read_only\": true}]}");
+    dom *d = to_dom(plan, NULL);
+
+    assert_int_equal(xcount(d, "/domain/os/kernel"), 1);
+    assert_string_equal(xstr(d, "/domain/os/kernel"), "/boot/vmlinuz-6.1");
+    assert_string_equal(xstr(d, "/domain/os/initrd"), "/boot/initrd & more.img");
+    assert_string_equal(xstr(d, "/domain/os/cmdline"),
+                        "console=ttyS0 root=/dev/vda ro dyndbg=\"file <a> +p\"");
+    assert_string_equal(xstr(d, "/domain/os/type"), "hvm");
+    assert_int_equal(xcount(d, "/domain/os/boot"), 0);
+    assert_int_equal(xcount(d, "/domain/devices/disk[1]/readonly"), 1);
+    assert_string_equal(xstr(d, "/domain/devices/disk[1]/target/@dev"), "vda");
+    dom_free(d);
+    hv_plan_free(plan);
+
+    /* a kernel alone; with EFI firmware (QEMU boots it through OVMF) */
+    plan = test_plan(host, "{\"name\": \"linux\", \"vcpus\": 2, \"memory\": \"2GiB\", "
+                           "\"firmware\": \"efi\", \"boot\": {\"kernel\": \"/k\"}}");
+    d = to_dom(plan, NULL);
+    assert_string_equal(xstr(d, "/domain/os/kernel"), "/k");
+    assert_int_equal(xcount(d, "/domain/os/initrd"), 0);
+    assert_int_equal(xcount(d, "/domain/os/cmdline"), 0);
+    assert_string_equal(xstr(d, "/domain/os/@firmware"), "efi");
+    dom_free(d);
+    hv_plan_free(plan);
+
+    /* none: no kernel */
+    plan = test_plan(host, "{\"name\": \"plain\", \"vcpus\": 2, \"memory\": \"2GiB\"}");
+    d = to_dom(plan, NULL);
+    assert_int_equal(xcount(d, "/domain/os/kernel | /domain/os/initrd | /domain/os/cmdline"), 0);
+    dom_free(d);
+    hv_plan_free(plan);
+    hv_host_free(host);
+}
+
 static void test_iommu_eim(void **state)
 {
     hv_host *host = hv_test_fixture_host("hosts/vsphere-max");
@@ -863,6 +906,7 @@ int main(void)
         cmocka_unit_test(test_bad_arguments),
         cmocka_unit_test(test_disks),
         cmocka_unit_test(test_findings_of_the_conversion),
+        cmocka_unit_test(test_direct_kernel_boot),
     };
     int rc;
 

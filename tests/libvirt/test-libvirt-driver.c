@@ -56,7 +56,7 @@ static void gone(hv_vm *vm)
 static const char *const examples[][2] = {
     {"training-8gpu", "hosts/dgx-a100-roce"},      {"genomics-128vcpu-6tb", "hosts/vsphere-max"},
     {"fpga-inference", "hosts/hugepages-2node"},   {"mpi-roce", "hosts/dgx-a100-roce"},
-    {"vgpu-workstation", "hosts/hugepages-2node"},
+    {"vgpu-workstation", "hosts/hugepages-2node"}, {"linux-micro-vm", "hosts/hugepages-2node"},
 };
 
 /* The GPU VM of several tests: planned on the DGX fixture (not live-migratable), started. */

@@ -422,6 +422,34 @@ static void test_disks(void **state)
     hv_host_free(dgx);
 }
 
+/* Issue 15: the boot source is the spec's; the plan keeps it, and its JSON carries it. */
+static void test_boot_source(void **state)
+{
+    hv_host *dgx = hv_test_fixture_host("hosts/dgx-a100-roce");
+    hv_plan *plan = test_plan(dgx, "{\"vcpus\": 2, \"memory\": \"2GiB\", \"boot\": {\"kernel\": "
+                                   "\"/boot/vmlinuz\", \"initrd\": \"/boot/initrd.img\", "
+                                   "\"cmdline\": \"console=ttyS0 quiet\"}, \"disks\": "
+                                   "[{\"path\": \"/img/root.raw\", \"read_only\": true}]}");
+    char *json = NULL;
+
+    assert_true(hv_plan_ok(plan));
+    assert_string_equal(hv_vm_spec_boot_kernel(hv_plan_spec(plan)), "/boot/vmlinuz");
+    assert_string_equal(hv_vm_spec_boot_initrd(hv_plan_spec(plan)), "/boot/initrd.img");
+    assert_string_equal(hv_vm_spec_boot_cmdline(hv_plan_spec(plan)), "console=ttyS0 quiet");
+    assert_hv_ok(hv_plan_to_json(plan, HV_JSON_COMPACT, &json));
+    assert_non_null(strstr(json, "\"boot\":{\"kernel\":\"/boot/vmlinuz\",\"initrd\":"
+                                 "\"/boot/initrd.img\",\"cmdline\":\"console=ttyS0 quiet\"}"));
+    hv_free(json);
+    hv_plan_free(plan);
+    plan = test_plan(dgx, "{\"vcpus\": 2, \"memory\": \"2GiB\"}");
+    assert_null(hv_vm_spec_boot_kernel(hv_plan_spec(plan)));
+    assert_hv_ok(hv_plan_to_json(plan, HV_JSON_COMPACT, &json));
+    assert_null(strstr(json, "\"boot\""));
+    hv_free(json);
+    hv_plan_free(plan);
+    hv_host_free(dgx);
+}
+
 static void test_rdma_mtu(void **state)
 {
     test_host_params p = {
@@ -652,6 +680,7 @@ int main(void)
         cmocka_unit_test(test_nics_and_rdma),
         cmocka_unit_test(test_rdma_mtu),
         cmocka_unit_test(test_disks),
+        cmocka_unit_test(test_boot_source),
         cmocka_unit_test(test_long_multibyte_names),
         cmocka_unit_test(test_json_deterministic),
         cmocka_unit_test(test_bad_arguments),

@@ -495,6 +495,138 @@ static void test_disks(void **state)
     hv_vm_spec_free(spec);
 }
 
+/* Issue 15: the boot source, a Linux kernel booted directly. */
+#define CMDLINE_MAX 4095 /* bytes of a command line, documented */
+
+static void test_boot(void **state)
+{
+    static const struct {
+        const char *boot, *path, *mentions;
+    } bad[] = {
+        {"\"/boot/vmlinuz\"", "boot", "object"},
+        {"null", "boot", "object"},
+        {"{}", "boot.kernel", "required"},
+        {"{\"initrd\": \"/boot/initrd.img\"}", "boot.kernel", "required"},
+        {"{\"kernel\": 7}", "boot.kernel", "string"},
+        {"{\"kernel\": \"\"}", "boot.kernel", "absolute"},
+        {"{\"kernel\": \"vmlinuz\"}", "boot.kernel", "absolute"},
+        {"{\"kernel\": \"/boot/\"}", "boot.kernel", "directory"},
+        {"{\"kernel\": \"/boot/vmlinuz\", \"initrd\": \"initrd.img\"}", "boot.initrd", "absolute"},
+        {"{\"kernel\": \"/boot/vmlinuz\", \"initrd\": false}", "boot.initrd", "string"},
+        {"{\"kernel\": \"/boot/vmlinuz\", \"cmdline\": [\"quiet\"]}", "boot.cmdline", "string"},
+        {"{\"kernel\": \"/boot/vmlinuz\", \"cmdline\": \"a\\nb\"}", "boot.cmdline", "printable"},
+        {"{\"kernel\": \"/boot/vmlinuz\", \"root\": \"/dev/vda\"}", "boot.root", "known keys"},
+        {"{\"kernel\": \"/a\", \"kernel\": \"/b\"}", "boot.kernel", NULL},
+    };
+    hv_vm_spec *spec = NULL, *back = NULL;
+    char *json = NULL, *again = NULL, long_line[CMDLINE_MAX + 2], text[8192];
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        snprintf(text, sizeof(text), "{\"vcpus\": 2, \"memory\": \"1GiB\", \"boot\": %s}",
+                 bad[i].boot);
+        assert_spec_refused(text, HV_E_SPEC, bad[i].path);
+        if (bad[i].mentions)
+            assert_error_mentions(bad[i].mentions);
+    }
+    memset(long_line, 'x', sizeof(long_line) - 1);
+    long_line[sizeof(long_line) - 1] = '\0';
+    snprintf(text, sizeof(text),
+             "{\"vcpus\": 2, \"memory\": \"1GiB\", \"boot\": {\"kernel\": \"/k\", \"cmdline\": "
+             "\"%s\"}}",
+             long_line);
+    assert_spec_refused(text, HV_E_SPEC, "boot.cmdline");
+    assert_error_mentions("4096 bytes long: at most 4095");
+
+    /* none by default, and none written */
+    assert_hv_ok(hv_vm_spec_new(&spec));
+    assert_null(hv_vm_spec_boot_kernel(spec));
+    assert_null(hv_vm_spec_boot_initrd(spec));
+    assert_null(hv_vm_spec_boot_cmdline(spec));
+    assert_hv_ok(hv_vm_spec_to_json(spec, HV_JSON_COMPACT, &json));
+    assert_null(strstr(json, "boot"));
+    hv_free(json);
+    /* a kernel alone */
+    assert_hv_ok(hv_vm_spec_set_boot(spec, "/boot/vmlinuz", NULL, ""));
+    assert_string_equal(hv_vm_spec_boot_kernel(spec), "/boot/vmlinuz");
+    assert_null(hv_vm_spec_boot_initrd(spec));
+    assert_null(hv_vm_spec_boot_cmdline(spec));
+    /* bad values leave the spec as it was */
+    assert_hv_error(hv_vm_spec_set_boot(NULL, "/k", NULL, NULL), HV_E_INVAL);
+    assert_error_mentions("spec");
+    assert_hv_error(hv_vm_spec_set_boot(spec, "k", NULL, NULL), HV_E_SPEC);
+    assert_string_equal(hv_error_path(hv_error_last()), "boot.kernel");
+    assert_error_mentions("whole path from /");
+    assert_hv_error(hv_vm_spec_set_boot(spec, "/k", "/i/", NULL), HV_E_SPEC);
+    assert_string_equal(hv_error_path(hv_error_last()), "boot.initrd");
+    assert_error_mentions("directory");
+    assert_hv_error(hv_vm_spec_set_boot(spec, "/k", NULL, long_line), HV_E_SPEC);
+    assert_string_equal(hv_error_path(hv_error_last()), "boot.cmdline");
+    assert_error_mentions("at most 4095");
+    assert_hv_error(hv_vm_spec_set_boot(spec, "/k", NULL, "console=ttyS0\x1b[2J"), HV_E_SPEC);
+    assert_null(strchr(hv_error_message(hv_error_last()), '\x1b'));
+    assert_hv_error(hv_vm_spec_set_boot(spec, NULL, "/boot/initrd.img", NULL), HV_E_SPEC);
+    assert_string_equal(hv_error_path(hv_error_last()), "boot.kernel");
+    assert_error_mentions("an initrd");
+    assert_hv_error(hv_vm_spec_set_boot(spec, NULL, NULL, "quiet"), HV_E_SPEC);
+    assert_error_mentions("a command line");
+    assert_string_equal(hv_vm_spec_boot_kernel(spec), "/boot/vmlinuz");
+    assert_null(hv_vm_spec_boot_initrd(spec));
+    /* the longest command line; every part; NULL clears */
+    long_line[CMDLINE_MAX] = '\0';
+    assert_hv_ok(hv_vm_spec_set_boot(spec, "/k", NULL, long_line));
+    assert_int_equal(strlen(hv_vm_spec_boot_cmdline(spec)), CMDLINE_MAX);
+    assert_hv_ok(hv_vm_spec_set_boot(spec, "/boot/vmlinuz-6.1", "/boot/initrd.img-6.1",
+                                     "console=ttyS0 root=/dev/vda ro quiet"));
+    assert_string_equal(hv_vm_spec_boot_kernel(spec), "/boot/vmlinuz-6.1");
+    assert_string_equal(hv_vm_spec_boot_initrd(spec), "/boot/initrd.img-6.1");
+    assert_string_equal(hv_vm_spec_boot_cmdline(spec), "console=ttyS0 root=/dev/vda ro quiet");
+    assert_hv_ok(hv_vm_spec_to_json(spec, HV_JSON_COMPACT, &json));
+    assert_non_null(strstr(json, "\"disks\":[],\"boot\":{\"kernel\":\"/boot/vmlinuz-6.1\","
+                                 "\"initrd\":\"/boot/initrd.img-6.1\",\"cmdline\":\"console=ttyS0 "
+                                 "root=/dev/vda ro quiet\"},\"guest_phys_bits\""));
+    /* lossless round trip; a copy keeps it */
+    assert_hv_ok(hv_vm_spec_from_json(json, &back));
+    assert_hv_ok(hv_vm_spec_to_json(back, HV_JSON_COMPACT, &again));
+    assert_string_equal(json, again);
+    hv_free(again);
+    hv_vm_spec_free(back);
+    assert_hv_ok(hv_vm_spec_copy(spec, &back));
+    assert_string_equal(hv_vm_spec_boot_initrd(back), "/boot/initrd.img-6.1");
+    assert_hv_ok(hv_vm_spec_to_json(back, HV_JSON_COMPACT, &again));
+    assert_string_equal(json, again);
+    hv_free(again);
+    hv_free(json);
+    assert_hv_ok(hv_vm_spec_set_boot(spec, NULL, "", NULL));
+    assert_null(hv_vm_spec_boot_kernel(spec));
+    assert_null(hv_vm_spec_boot_initrd(spec));
+    assert_null(hv_vm_spec_boot_cmdline(spec));
+    assert_string_equal(hv_vm_spec_boot_cmdline(back), "console=ttyS0 root=/dev/vda ro quiet");
+    hv_vm_spec_free(back);
+    hv_vm_spec_free(spec);
+
+    /* from JSON: "" is none; the 4095-byte command line is taken */
+    spec = test_spec("{\"vcpus\": 2, \"memory\": \"1GiB\", \"boot\": {\"kernel\": \"/k\", "
+                     "\"initrd\": \"\", \"cmdline\": \"\"}}");
+    assert_string_equal(hv_vm_spec_boot_kernel(spec), "/k");
+    assert_null(hv_vm_spec_boot_initrd(spec));
+    assert_null(hv_vm_spec_boot_cmdline(spec));
+    assert_hv_ok(hv_vm_spec_to_json(spec, HV_JSON_COMPACT, &json));
+    assert_non_null(strstr(json, "\"boot\":{\"kernel\":\"/k\",\"initrd\":\"\",\"cmdline\":\"\"}"));
+    hv_free(json);
+    hv_vm_spec_free(spec);
+    snprintf(text, sizeof(text),
+             "{\"vcpus\": 2, \"memory\": \"1GiB\", \"boot\": {\"kernel\": \"/k\", \"cmdline\": "
+             "\"%s\"}}",
+             long_line);
+    spec = test_spec(text);
+    assert_int_equal(strlen(hv_vm_spec_boot_cmdline(spec)), CMDLINE_MAX);
+    hv_vm_spec_free(spec);
+    /* getters of NULL */
+    assert_null(hv_vm_spec_boot_kernel(NULL));
+    assert_null(hv_vm_spec_boot_initrd(NULL));
+    assert_null(hv_vm_spec_boot_cmdline(NULL));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -509,6 +641,7 @@ int main(void)
         cmocka_unit_test(test_json_lists_bounded),
         cmocka_unit_test(test_json_document_bounded),
         cmocka_unit_test(test_disks),
+        cmocka_unit_test(test_boot),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -99,6 +99,10 @@ static const struct cli_option_entry {
     {"--migrate-to", offsetof(cli_args, migrate_to), true, NULL},
     {"--migrate-after", offsetof(cli_args, migrate_after), true, NULL},
     {"--key-file", offsetof(cli_args, key_file), true, NULL},
+    {"--kernel", offsetof(cli_args, kernel), true, NULL},
+    {"--initrd", offsetof(cli_args, initrd), true, NULL},
+    {"--cmdline", offsetof(cli_args, cmdline), true, NULL},
+    {"--disk", offsetof(cli_args, disks), true, NULL}, /* a cli_list: see repeatable() */
     {"--start", offsetof(cli_args, start), false, NULL},
     {"--keep-running", offsetof(cli_args, keep_running), false, NULL},
     {"--paused", offsetof(cli_args, paused), false, NULL},
@@ -112,6 +116,12 @@ static const struct cli_option_entry {
     {"--xml", offsetof(cli_args, xml), false, NULL},
 };
 #define N_OPTIONS (sizeof(cli_options) / sizeof(cli_options[0]))
+
+/* Whether each value of `opt` is kept, in a cli_list (else the last one is). */
+static bool repeatable(const struct cli_option_entry *opt)
+{
+    return opt->offset == offsetof(cli_args, disks);
+}
 
 /* Whether option `name` is in the space-separated list `allowed`. */
 static bool allowed_option(const char *allowed, const char *name)
@@ -187,9 +197,15 @@ int cli_parse_args(const cli_command *cmd, int argc, char **argv, int min_pos, i
         }
         if (!(opt = find_option(cmd->options, arg)))
             return unknown_option(cmd, arg);
-        if (opt->takes_value) {
-            if (i + 1 >= argc)
-                return cli_usage_error(cmd, "%s needs a value", arg);
+        if (opt->takes_value && i + 1 >= argc)
+            return cli_usage_error(cmd, "%s needs a value", arg);
+        if (repeatable(opt)) {
+            cli_list *list = (cli_list *)((char *)a + opt->offset);
+
+            if (list->count == CLI_LIST_MAX)
+                return cli_usage_error(cmd, "%s is given more than %d times", arg, CLI_LIST_MAX);
+            list->items[list->count++] = argv[++i];
+        } else if (opt->takes_value) {
             *(const char **)((char *)a + opt->offset) = argv[++i];
         } else {
             *(bool *)((char *)a + opt->offset) = true;

@@ -84,6 +84,13 @@ void cli_print_json_string(FILE *out, const char *text);
 int cli_usage_error(const cli_command *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* An option given more than once (--disk), each value in the order given. */
+#define CLI_LIST_MAX 64
+typedef struct cli_list {
+    const char *items[CLI_LIST_MAX];
+    int count;
+} cli_list;
+
 /* Every option a command may take (args.c); each command allows some of them. */
 typedef struct cli_args {
     const char *uri;
@@ -95,6 +102,8 @@ typedef struct cli_args {
     const char *spec, *vcpus, *memory, *suspend_after, *snapshot;
     const char *name, *count, *mode, *threads, *name_pattern, *identity;
     const char *migrate_to, *migrate_after, *key_file;
+    const char *kernel, *initrd, *cmdline;
+    cli_list disks; /* --disk, repeatable */
     bool start, keep_running, paused, offline, eager, stats, prepare, wait, throttle, json, xml;
 } cli_args;
 

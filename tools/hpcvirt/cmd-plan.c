@@ -94,6 +94,16 @@ static void print_plan(const hv_plan *plan)
            hv_plan_threads_per_core(plan), hv_plan_threads_per_core(plan) == 1 ? "" : "s",
            size_text(hv_plan_memory_bytes(plan), a, sizeof(a)),
            hv_plan_firmware(plan) == HV_FIRMWARE_EFI ? "EFI" : "BIOS");
+    if (hv_vm_spec_boot_kernel(hv_plan_spec(plan))) {
+        const hv_vm_spec *spec = hv_plan_spec(plan);
+
+        printf("  boot: kernel %s", cli_text(hv_vm_spec_boot_kernel(spec)));
+        if (hv_vm_spec_boot_initrd(spec))
+            printf(", initrd %s", cli_text(hv_vm_spec_boot_initrd(spec)));
+        if (hv_vm_spec_boot_cmdline(spec))
+            printf(", command line '%s'", cli_text(hv_vm_spec_boot_cmdline(spec)));
+        printf("\n");
+    }
     for (size_t i = 0; i < hv_plan_vnuma_node_count(plan); i++) {
         const hv_plan_vnode *n = hv_plan_vnuma_node_at(plan, i);
 

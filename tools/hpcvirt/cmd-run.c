@@ -1,8 +1,9 @@
 /*
  * tools/hpcvirt/cmd-run.c - `hpcvirt run PAYLOAD`: plan a VM (from a spec
  * file, or --vcpus/--memory) on the connection's host, run a guest payload in
- * it on the built-in engine, stream its console to stdout and report how it
- * ended: exit 0 when the guest exited with 0, 3 with another exit code, 1
+ * it on the built-in engine (or, with --kernel, boot a Linux kernel: the
+ * spec's boot source; --disk adds disk images), stream its console to stdout
+ * and report how it ended: exit 0 when the guest exited with 0, 3 with another exit code, 1
  * when it crashed or ran past --timeout. --suspend-after S --snapshot FILE
  * suspends it to FILE after S seconds instead (`hpcvirt resume FILE` goes on
  * from there). The waiting and reporting are shared with `resume FILE`.
@@ -15,6 +16,8 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 void cli_console_to_stdout(void *data, const char *bytes, size_t length)
 {
@@ -38,8 +41,9 @@ static int parse_seconds(const cli_command *cmd, const char *option, const char 
     return CLI_EXIT_OK;
 }
 
-/* The VM's default name: the payload's file name without ".elf", letters,
- * digits, '-' and '_' only ("hello" for build/guest/hello.elf). */
+/* The VM's default name: the payload's (or --kernel's) file name without
+ * ".elf", letters, digits, '-' and '_' only ("hello" for build/guest/hello.elf,
+ * "vmlinuz-6-1" for /boot/vmlinuz-6.1). */
 static const char *name_of(const char *payload)
 {
     static char name[48];
@@ -55,14 +59,81 @@ static const char *name_of(const char *payload)
     return n ? name : "run";
 }
 
-/* The spec: from --spec, else 1 vCPU and 64 MiB unless --vcpus/--memory say otherwise. */
-static int make_spec(const cli_command *cmd, const cli_args *a, hv_vm_spec **spec)
+/*
+ * The file an option names (--kernel FILE), as an absolute path into `out`
+ * (a relative one from the current directory, links resolved): it must be a
+ * readable regular file. Prints why not.
+ */
+static int file_of(const char *option, const char *file, char *out, size_t size)
+{
+    char resolved[PATH_MAX];
+    struct stat st;
+
+    if (stat(file, &st) < 0 || access(file, R_OK) < 0 ||
+        (file[0] != '/' && !realpath(file, resolved))) {
+        int code = errno == ENOENT                     ? HV_E_NOTFOUND
+                   : errno == EACCES || errno == EPERM ? HV_E_PERM
+                                                       : HV_E_IO;
+
+        hv_error_report(code, NULL, "%s %s: %s", option, file, strerror(errno));
+        return cli_fail("run");
+    }
+    if (!S_ISREG(st.st_mode)) {
+        hv_error_report(HV_E_INVAL, NULL, "%s %s: not a regular file", option, file);
+        return cli_fail("run");
+    }
+    if ((size_t)snprintf(out, size, "%s", file[0] == '/' ? file : resolved) >= size) {
+        hv_error_report(HV_E_RANGE, NULL, "%s %s: the path is too long", option, file);
+        return cli_fail("run");
+    }
+    return CLI_EXIT_OK;
+}
+
+/* --kernel, --initrd and --cmdline as the spec's boot source; each --disk FILE[,ro] a disk. */
+static int add_boot_and_disks(const cli_command *cmd, const cli_args *a, hv_vm_spec *spec)
+{
+    char kernel[PATH_MAX], initrd[PATH_MAX], file[PATH_MAX];
+    int rc;
+
+    if (a->kernel) {
+        if ((rc = file_of("--kernel", a->kernel, kernel, sizeof(kernel))) != CLI_EXIT_OK ||
+            (a->initrd &&
+             (rc = file_of("--initrd", a->initrd, initrd, sizeof(initrd))) != CLI_EXIT_OK))
+            return rc;
+        if (hv_vm_spec_set_boot(spec, kernel, a->initrd ? initrd : NULL, a->cmdline) < 0) {
+            const char *field = hv_error_path(hv_error_last());
+
+            return cli_usage_error(cmd, "%s: %s",
+                                   strcmp(field, "boot.cmdline") == 0  ? "--cmdline"
+                                   : strcmp(field, "boot.initrd") == 0 ? "--initrd"
+                                                                       : "--kernel",
+                                   hv_error_message(hv_error_last()));
+        }
+    }
+    for (int i = 0; i < a->disks.count; i++) {
+        const char *arg = a->disks.items[i];
+        size_t len = strlen(arg);
+        bool read_only = len > 3 && strcmp(arg + len - 3, ",ro") == 0;
+        char name[PATH_MAX];
+
+        if ((size_t)snprintf(name, sizeof(name), "%.*s", (int)(len - (read_only ? 3 : 0)), arg) >=
+            sizeof(name))
+            return cli_usage_error(cmd, "--disk %s: the path is too long", arg);
+        if ((rc = file_of("--disk", name, file, sizeof(file))) != CLI_EXIT_OK)
+            return rc;
+        if (hv_vm_spec_add_disk(spec, file, HV_DISK_FORMAT_RAW, HV_DISK_BUS_VIRTIO, read_only, NULL,
+                                0) < 0)
+            return cli_usage_error(cmd, "--disk %s: %s", arg, hv_error_message(hv_error_last()));
+    }
+    return CLI_EXIT_OK;
+}
+
+/* Without --spec: 1 vCPU and 64 MiB unless --vcpus/--memory say otherwise. */
+static int default_spec(const cli_command *cmd, const cli_args *a, hv_vm_spec **spec)
 {
     unsigned long vcpus = 1;
     uint64_t memory = UINT64_C(64) << 20;
 
-    if (a->spec)
-        return cli_load_spec(a->spec, spec);
     if (a->vcpus) {
         char *end = NULL;
 
@@ -73,10 +144,37 @@ static int make_spec(const cli_command *cmd, const cli_args *a, hv_vm_spec **spe
     }
     if (a->memory && hv_size_parse(a->memory, &memory) < 0)
         return cli_usage_error(cmd, "--memory: %s", hv_error_message(hv_error_last()));
-    if (hv_vm_spec_new(spec) < 0 || hv_vm_spec_set_name(*spec, name_of(a->pos[0])) < 0 ||
+    if (hv_vm_spec_new(spec) < 0 ||
+        hv_vm_spec_set_name(*spec, name_of(a->kernel ? a->kernel : a->pos[0])) < 0 ||
         hv_vm_spec_set_vcpus(*spec, (unsigned int)vcpus) < 0 ||
         hv_vm_spec_set_memory_bytes(*spec, memory) < 0)
         return cli_fail("the VM spec");
+    return CLI_EXIT_OK;
+}
+
+/*
+ * The spec: from --spec, else 1 vCPU and 64 MiB unless --vcpus/--memory say
+ * otherwise; then --kernel's boot source and --disk's disks.
+ */
+static int make_spec(const cli_command *cmd, const cli_args *a, hv_vm_spec **spec)
+{
+    int rc;
+
+    if ((rc = a->spec ? cli_load_spec(a->spec, spec) : default_spec(cmd, a, spec)) != CLI_EXIT_OK)
+        return rc;
+    if ((rc = add_boot_and_disks(cmd, a, *spec)) != CLI_EXIT_OK)
+        return rc;
+    /* what runs: a payload, or the boot source (--kernel's, or the spec's) */
+    if (!a->npos && !hv_vm_spec_boot_kernel(*spec))
+        return cli_usage_error(cmd,
+                               "expected the PAYLOAD to run (an ELF64 file), or --kernel FILE "
+                               "(a Linux kernel)%s",
+                               a->spec ? ": the spec has no boot source" : "");
+    if (a->npos && hv_vm_spec_boot_kernel(*spec))
+        return cli_usage_error(cmd,
+                               "the spec %s boots a kernel (boot.kernel) and the PAYLOAD %s was "
+                               "given too: run one or the other",
+                               a->spec, a->pos[0]);
     return CLI_EXIT_OK;
 }
 
@@ -141,9 +239,19 @@ static int run_run(const cli_command *cmd, int argc, char **argv)
     unsigned long long downtime_ms = 0, bandwidth = 0;
     cli_migrate_settings how = {0};
 
-    rc = cli_parse_args(cmd, argc, argv, 1, 1, "the PAYLOAD to run (an ELF64 file)", &a);
+    rc = cli_parse_args(cmd, argc, argv, 0, 1, "the PAYLOAD to run (an ELF64 file)", &a);
     if (rc != CLI_EXIT_OK)
         return rc;
+    if (a.kernel && a.npos)
+        return cli_usage_error(cmd,
+                               "the PAYLOAD %s and --kernel %s both say what to run: pick one (a "
+                               "payload, or a Linux kernel with --initrd and --cmdline)",
+                               a.pos[0], a.kernel);
+    if ((a.initrd || a.cmdline) && !a.kernel)
+        return cli_usage_error(cmd, "--initrd and --cmdline go with --kernel");
+    if (!a.kernel && !a.npos && !a.spec)
+        return cli_usage_error(cmd,
+                               "expected the PAYLOAD to run (an ELF64 file), or --kernel FILE");
     if (a.spec && (a.vcpus || a.memory))
         return cli_usage_error(cmd, "--spec excludes --vcpus and --memory");
     if (!a.suspend_after != !a.snapshot)
@@ -175,7 +283,7 @@ static int run_run(const cli_command *cmd, int argc, char **argv)
         (rc = cli_new_vm_plan(&nv, &a)) != CLI_EXIT_OK)
         goto out;
     opts.flags = HV_VM_CREATE_START;
-    opts.payload = a.pos[0];
+    opts.payload = a.npos ? a.pos[0] : NULL; /* else the spec's boot source runs */
     opts.console = cli_console_to_stdout;
     if (hv_vm_create(nv.conn, nv.plan, &opts, &nv.vm) < 0) {
         rc = cli_fail_plan("run");
@@ -208,14 +316,28 @@ out:
 
 const cli_command cli_cmd_run = {
     .name = "run",
-    .summary = "Run a guest payload in a VM of the built-in engine; prints its console.",
+    .summary = "Run a guest payload or a Linux kernel on the built-in engine; prints its console.",
     .usage = "PAYLOAD [--spec FILE | --vcpus N --memory SIZE] [--timeout SECONDS] [--stats]\n"
              "                   [--host-root DIR | --host-json FILE] [--profile NAME]\n"
-             "                   [--suspend-after SECONDS --snapshot FILE]\n"
+             "                   [--disk FILE] [--suspend-after SECONDS --snapshot FILE]\n"
              "                   [--migrate-to ADDR [--migrate-after S] [--key-file F]\n"
              "                    [--max-downtime MS] [--bandwidth MIB_PER_S] [--throttle]]\n"
              "                   [--uri URI]\n"
+             "       hpcvirt run --kernel FILE [--initrd FILE] [--cmdline STR] [--disk FILE]\n"
+             "                   [--spec FILE | --vcpus N --memory SIZE] [the options above]\n"
              "  PAYLOAD      a static ELF64 guest (docs/guest-abi.md), e.g. build/guest/hello.elf\n"
+             "  --kernel FILE\n"
+             "               instead of a PAYLOAD, boot this Linux kernel (a bzImage or an ELF\n"
+             "               vmlinux) directly: the spec's boot source (docs/spec-json.md); the\n"
+             "               VM's default name is its file name; a spec whose boot source says\n"
+             "               what to boot needs neither\n"
+             "  --initrd FILE\n"
+             "               with --kernel: the initial RAM disk (default: none)\n"
+             "  --cmdline STR\n"
+             "               with --kernel: the kernel's command line, at most 4095 bytes\n"
+             "  --disk FILE[,ro]\n"
+             "               a raw disk image (a regular file) for the VM, read-only with ',ro';\n"
+             "               give it again for more disks (the order is the guest's)\n"
              "  --spec FILE  the VM spec (default: 1 vCPU, 64 MiB; --vcpus/--memory change it)\n"
              "  --vcpus N    without --spec: the VM's vCPUs (1 to 4096; default 1)\n"
              "  --memory SIZE\n"
@@ -245,6 +367,6 @@ const cli_command cli_cmd_run = {
              "code, 1 it crashed or timed out (the reason and registers are printed).",
     .options = "--uri --spec --vcpus --memory --host-root --host-json --profile --timeout --stats "
                "--suspend-after --snapshot --migrate-to --migrate-after --key-file --max-downtime "
-               "--bandwidth --throttle",
+               "--bandwidth --throttle --kernel --initrd --cmdline --disk",
     .run = run_run,
 };

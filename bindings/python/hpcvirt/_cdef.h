@@ -310,12 +310,17 @@ typedef enum hv_disk_bus {
  int hv_vm_spec_add_rdma(hv_vm_spec *spec, int protocol, int mode, unsigned int mtu);
  int hv_vm_spec_add_disk(hv_vm_spec *spec, const char *path, int format, int bus,
                                   bool read_only, const char *serial, uint64_t size_bytes);
+ int hv_vm_spec_set_boot(hv_vm_spec *spec, const char *kernel, const char *initrd,
+                                  const char *cmdline);
  int hv_vm_spec_set_guest_phys_bits(hv_vm_spec *spec, int bits);
  int hv_vm_spec_set_profile(hv_vm_spec *spec, const char *profile);
  const char *hv_vm_spec_name(const hv_vm_spec *spec);
  unsigned int hv_vm_spec_vcpus(const hv_vm_spec *spec);
  uint64_t hv_vm_spec_memory_bytes(const hv_vm_spec *spec);
  const char *hv_vm_spec_profile(const hv_vm_spec *spec);
+ const char *hv_vm_spec_boot_kernel(const hv_vm_spec *spec);
+ const char *hv_vm_spec_boot_initrd(const hv_vm_spec *spec);
+ const char *hv_vm_spec_boot_cmdline(const hv_vm_spec *spec);
 typedef struct hv_plan hv_plan;
 typedef struct hv_plan_vnode hv_plan_vnode;
 typedef struct hv_plan_device hv_plan_device;

@@ -1,11 +1,15 @@
 """VM specs (hpcvirt/spec.h): the VM a user wants - vCPUs, memory, firmware,
 topology hints, vNUMA, page size, CPU placement, accelerators, NICs, RDMA
-attachments, disks, guest physical-address width and the maximums profile.
+attachments, disks, a boot source (a Linux kernel booted directly), guest
+physical-address width and the maximums profile.
 
     spec = hpcvirt.VmSpec(name="train", vcpus=96, memory="1TiB",
                           cpu_placement="dedicated")
     spec.add_accelerator_model("a100-sxm4-80gb", count=8)
     spec = hpcvirt.VmSpec.from_json(open("examples/specs/training-8gpu.json").read())
+    linux = hpcvirt.VmSpec(name="micro", vcpus=2, memory="1GiB")
+    linux.set_boot("/srv/vmlinuz", initrd="/srv/initrd.img", cmdline="console=ttyS0")
+    linux.add_disk("/srv/root.img", read_only=True)
 
 Every setter hands its value to the C library, which checks it at once: a
 bad value raises SpecError whose `path` names the field as the JSON reader
@@ -112,6 +116,18 @@ def _c_text(text: object, what: str, error: Type[Error] = SpecError,
     return c_string(text, what, error, what if path is None else path)
 
 
+def _c_path(path: object, what: str) -> Any:
+    """A file's path (str, bytes or a path object) as a C string."""
+    if isinstance(path, os.PathLike):
+        path = os.fspath(path)
+    return _c_text(path, what)
+
+
+def _optional_str(value: Any) -> Optional[str]:
+    """A borrowed C string that may be NULL as str or None."""
+    return None if value == ffi.NULL else to_str(value)
+
+
 def _spec_error(path: str, message: str) -> SpecError:
     return SpecError(lib.HV_E_SPEC, message, path)
 
@@ -143,6 +159,8 @@ def _memory(value: object, path: str) -> int:
 Size = Union[int, str, bytes]
 # explicit vNUMA nodes: (vcpus, memory) pairs or {"vcpus": .., "memory": ..}
 VnumaNodes = Iterable[Union[Tuple[int, Size], Mapping[str, Any]]]
+# a file's path: str, bytes or a path object
+PathArg = Union[str, bytes, "os.PathLike[str]"]
 
 
 # ---- the spec ---------------------------------------------------------------
@@ -157,7 +175,9 @@ class VmSpec:
     {"vcpus": .., "memory": ..} dict; `accelerators`, `nics`, `rdma` and
     `disks` are lists of dicts with the keyword arguments of add_accelerator()
     / add_accelerator_model() (pci_address or model), add_nic(), add_rdma()
-    and add_disk(). Equality compares the canonical JSON (to_json())."""
+    and add_disk(); `boot` is a dict with the keyword arguments of set_boot()
+    ({"kernel": .., "initrd": .., "cmdline": ..}, as in the JSON). Equality
+    compares the canonical JSON (to_json())."""
 
     _h: Any
 
@@ -170,6 +190,7 @@ class VmSpec:
                  accelerators: Iterable[Mapping[str, Any]] = (),
                  nics: Iterable[Mapping[str, Any]] = (), rdma: Iterable[Mapping[str, Any]] = (),
                  disks: Iterable[Mapping[str, Any]] = (),
+                 boot: Optional[Mapping[str, Any]] = None,
                  guest_phys_bits: Optional[Union[str, int]] = None, profile: Optional[str] = None,
                  _handle: Any = None) -> None:
         if _handle is None:
@@ -209,6 +230,8 @@ class VmSpec:
             self.add_rdma(**dict(att))
         for disk in disks:
             self.add_disk(**dict(disk))
+        if boot is not None:
+            self.set_boot(**dict(boot))
         if guest_phys_bits is not None:
             self.set_guest_phys_bits(guest_phys_bits)
         if profile is not None:
@@ -292,6 +315,30 @@ class VmSpec:
     def profile(self) -> str:
         """Name of the maximums profile the spec is checked against."""
         return to_str(lib.hv_vm_spec_profile(self._h))
+
+    @property
+    def boot_kernel(self) -> Optional[str]:
+        """The boot source's kernel path; None without a boot source."""
+        return _optional_str(lib.hv_vm_spec_boot_kernel(self._h))
+
+    @property
+    def boot_initrd(self) -> Optional[str]:
+        """The boot source's initrd path; None when it has none."""
+        return _optional_str(lib.hv_vm_spec_boot_initrd(self._h))
+
+    @property
+    def boot_cmdline(self) -> Optional[str]:
+        """The kernel's command line; None when it has none."""
+        return _optional_str(lib.hv_vm_spec_boot_cmdline(self._h))
+
+    @property
+    def boot(self) -> Optional[Dict[str, Optional[str]]]:
+        """The boot source as {"kernel": .., "initrd": .., "cmdline": ..} (None
+        for a part it lacks), what set_boot() takes; None without one."""
+        if self.boot_kernel is None:
+            return None
+        return {"kernel": self.boot_kernel, "initrd": self.boot_initrd,
+                "cmdline": self.boot_cmdline}
 
     # -- setters (each returns self) --
 
@@ -455,6 +502,19 @@ class VmSpec:
         c_size = _memory(size, f"{where}.size")
         check(lib.hv_vm_spec_add_disk(self._h, c_path, c_format, c_bus, read_only, c_serial,
                                       c_size))
+        return self
+
+    def set_boot(self, kernel: Optional[PathArg], initrd: Optional[PathArg] = None,
+                 cmdline: Optional[str] = None) -> "VmSpec":
+        """The boot source: a Linux kernel booted directly (no firmware, no
+        boot loader) instead of a payload. `kernel` and `initrd` are absolute
+        paths (`initrd` None or "" for none); `cmdline` the kernel's command
+        line, at most 4095 bytes (None or "" for none). `kernel` None clears
+        the boot source. Whether the files exist is the backend's question."""
+        c_kernel = _c_path(kernel, "boot.kernel") if kernel is not None else ffi.NULL
+        c_initrd = _c_path(initrd, "boot.initrd") if initrd is not None else ffi.NULL
+        c_cmdline = _c_text(cmdline, "boot.cmdline") if cmdline is not None else ffi.NULL
+        check(lib.hv_vm_spec_set_boot(self._h, c_kernel, c_initrd, c_cmdline))
         return self
 
     def set_guest_phys_bits(self, bits: Union[str, int]) -> "VmSpec":

@@ -106,8 +106,9 @@ EVERY_SETTER_DICT = {
 
 
 def test_example_specs_are_here():
-    assert SPEC_FILES == ["fpga-inference.json", "genomics-128vcpu-6tb.json", "mpi-roce.json",
-                          "training-8gpu.json", "vgpu-workstation.json"]
+    assert SPEC_FILES == ["fpga-inference.json", "genomics-128vcpu-6tb.json",
+                          "linux-micro-vm.json", "mpi-roce.json", "training-8gpu.json",
+                          "vgpu-workstation.json"]
 
 
 def test_defaults():
@@ -126,8 +127,12 @@ def test_example_round_trip(fname):
     assert VmSpec.from_json(spec.to_json(pretty=True)).to_json() == canonical
     assert VmSpec.from_json(text.encode()).to_json() == canonical
     assert VmSpec.from_file(SPECS / fname) == spec
-    # canonical form: every key, in the writer's fixed order
-    assert list(spec.to_dict()) == list(DEFAULTS)
+    # canonical form: every key, in the writer's fixed order (a boot source after the disks,
+    # only when there is one)
+    keys = list(DEFAULTS)
+    if "boot" in json.loads(text):
+        keys.insert(keys.index("disks") + 1, "boot")
+    assert list(spec.to_dict()) == keys
     # what the file says survives (sizes become bytes)
     for key, value in json.loads(text).items():
         if key == "memory":
@@ -195,6 +200,13 @@ PY_BUILT = {
     "vgpu-workstation.json": lambda: (
         VmSpec(name="vgpu-ws", vcpus=8, memory="8GiB", page_size="2m")
         .add_accelerator("0000:4b:00.0", "vgpu", "nvidia-1156").add_nic()),
+    "linux-micro-vm.json": lambda: (
+        VmSpec(name="linux-micro", vcpus=2, memory="2GiB", vnuma=[(1, "1GiB"), (1, "1GiB")],
+               page_size="2m")
+        .set_boot("/var/lib/hpcvirt/vmlinuz", initrd="/var/lib/hpcvirt/initrd.img",
+                  cmdline="console=ttyS0 root=/dev/vda ro quiet")
+        .add_disk("/var/lib/hpcvirt/rootfs.img", read_only=True)
+        .add_disk("/var/lib/hpcvirt/scratch.img", size="1GiB")),
 }
 
 
@@ -665,3 +677,74 @@ def test_disk_builder_errors():
     with pytest.raises(SpecError) as info:
         VmSpec.from_json(with_base(disks=[{"path": "/d.img", "read_only": True}] * 61))
     assert info.value.path == "disks[60]"
+
+
+def test_boot():
+    """Issue 15: the boot source, a Linux kernel booted directly."""
+    s = VmSpec(vcpus=2, memory="1GiB")
+    assert s.boot is None and s.boot_kernel is None
+    assert "boot" not in s.to_dict()
+    assert s.set_boot("/boot/vmlinuz", initrd="/boot/initrd.img",
+                      cmdline="console=ttyS0 root=/dev/vda ro") is s
+    assert (s.boot_kernel, s.boot_initrd, s.boot_cmdline) == (
+        "/boot/vmlinuz", "/boot/initrd.img", "console=ttyS0 root=/dev/vda ro")
+    assert s.boot == {"kernel": "/boot/vmlinuz", "initrd": "/boot/initrd.img",
+                      "cmdline": "console=ttyS0 root=/dev/vda ro"}
+    doc = s.to_dict()
+    assert doc["boot"] == s.boot
+    # after disks, before guest_phys_bits
+    keys = list(doc)
+    assert keys.index("boot") == keys.index("disks") + 1
+    assert VmSpec.from_json(s.to_json()) == s
+    assert s.copy().boot == s.boot
+    # the keyword constructor takes what the getter gives, and the JSON's dict
+    assert VmSpec(vcpus=2, memory="1GiB", boot=s.boot) == s
+    assert VmSpec(vcpus=2, memory="1GiB", boot=doc["boot"]) == s
+    # a kernel alone: None for the rest, "" in the JSON; a path object
+    s.set_boot(Path("/boot/vmlinuz-6.1"))
+    assert s.boot == {"kernel": "/boot/vmlinuz-6.1", "initrd": None, "cmdline": None}
+    assert s.to_dict()["boot"] == {"kernel": "/boot/vmlinuz-6.1", "initrd": "", "cmdline": ""}
+    s.set_boot(None)
+    assert s.boot is None and "boot" not in s.to_dict()
+    # from JSON
+    s = VmSpec.from_json(with_base(boot={"kernel": "/k", "cmdline": "quiet"}))
+    assert s.boot == {"kernel": "/k", "initrd": None, "cmdline": "quiet"}
+
+
+@pytest.mark.parametrize("boot, path", [
+    ("/boot/vmlinuz", "boot"),
+    ({}, "boot.kernel"),
+    ({"kernel": "vmlinuz"}, "boot.kernel"),
+    ({"kernel": "/boot/"}, "boot.kernel"),
+    ({"kernel": 7}, "boot.kernel"),
+    ({"kernel": "/k", "initrd": "initrd.img"}, "boot.initrd"),
+    ({"kernel": "/k", "cmdline": "x" * 4096}, "boot.cmdline"),
+    ({"kernel": "/k", "cmdline": "a\tb"}, "boot.cmdline"),
+    ({"kernel": "/k", "root": "/dev/vda"}, "boot.root"),
+])
+def test_boot_errors(boot, path):
+    assert spec_error(with_base(boot=boot)).path == path
+
+
+def test_boot_builder_errors():
+    s = VmSpec().set_boot("/k", cmdline="quiet")
+    with pytest.raises(SpecError) as info:
+        s.set_boot("vmlinuz")
+    assert info.value.path == "boot.kernel" and "absolute" in str(info.value)
+    with pytest.raises(SpecError) as info:
+        s.set_boot("/k", cmdline="x" * 4096)
+    assert info.value.path == "boot.cmdline" and "at most 4095" in str(info.value)
+    with pytest.raises(SpecError) as info:
+        s.set_boot("/k", cmdline="quiet\0init=/bin/sh")
+    assert info.value.path == "boot.cmdline"
+    with pytest.raises(SpecError) as info:
+        s.set_boot(None, initrd="/i")
+    assert info.value.path == "boot.kernel"
+    with pytest.raises(TypeError):
+        s.set_boot(7)  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        VmSpec(boot={"kernel": "/k", "append": "quiet"})
+    # nothing changed
+    assert s.boot == {"kernel": "/k", "initrd": None, "cmdline": "quiet"}
+    s.set_boot("/k", cmdline="x" * 4095)
+    assert len(s.boot_cmdline or "") == 4095
