@@ -1,7 +1,8 @@
 /*
  * kvm/acpi.c - the ACPI tables of a Linux guest, generated from a vNUMA
  * machine description (pure: no I/O): RSDP (revision 2) -> XSDT -> FADT
- * (hardware-reduced, X_DSDT -> a DSDT with COM1), MADT (a local APIC or
+ * (hardware-reduced: its sleep control/status and reset registers are ports;
+ * X_DSDT -> a DSDT with COM1 and \_S5), MADT (a local APIC or
  * x2APIC per vCPU, the IOAPIC, IRQ0 -> GSI 2), SRAT (each vCPU's and each RAM
  * range's proximity domain = its vNUMA node) and SLIT (the distances). The
  * machine is checked and every table's size summed before a byte is written;
@@ -41,7 +42,10 @@
 /* FADT Flags: no fixed-feature power/sleep buttons, hardware-reduced ACPI. */
 #define FADT_F_PWR_BUTTON      (UINT32_C(1) << 4)
 #define FADT_F_SLP_BUTTON      (UINT32_C(1) << 5)
+#define FADT_F_RESET_REG_SUP   (UINT32_C(1) << 10)
 #define FADT_F_HW_REDUCED_ACPI (UINT32_C(1) << 20)
+/* A Generic Address Structure's address space: system I/O. */
+#define GAS_SYSTEM_IO 1
 /* FADT IA-PC boot architecture flags: no VGA, no CMOS RTC (and, bit 1 clear, no 8042). */
 #define IAPC_VGA_NOT_PRESENT      (1u << 2)
 #define IAPC_CMOS_RTC_NOT_PRESENT (1u << 5)
@@ -303,6 +307,7 @@ static void finish_sdt(uint8_t *t, size_t len)
  *       })
  *     }
  *   }
+ *   Name (\_S5, Package (2) {5, 0})      // S5 (soft off): SLP_TYP 5
  */
 #define AML_SCOPE_OP   0x10
 #define AML_NAME_OP    0x08
@@ -313,6 +318,8 @@ static void finish_sdt(uint8_t *t, size_t len)
 #define AML_EXT_PFX    0x5B
 #define AML_DEVICE_OP  0x82
 #define AML_ROOT_CHAR  0x5C
+#define AML_PACKAGE_OP 0x12
+#define AML_ZERO_OP    0x00
 #define AML_MAX_BYTES  128
 #define EISA_PNP0501   UINT32_C(0x0105D041) /* "PNP" compressed to 0x41D0, product 0x0501 */
 #define RES_IO         0x47                 /* small item 0x08, 7 bytes */
@@ -395,6 +402,7 @@ static void build_dsdt_aml(aml *scope)
         RES_END, 0x00};
     aml buffer = {.n = 0}, device = {.n = 0}, body = {.n = 0}; /* .full: false */
     uint8_t hid[5] = {AML_DWORD_PFX};
+    aml sleep = {.n = 0};
 
     put32(hid, 1, EISA_PNP0501);
     /* Buffer (13) { ... } */
@@ -417,6 +425,16 @@ static void build_dsdt_aml(aml *scope)
     scope->n = 0;
     scope->full = false;
     aml_package(scope, AML_SCOPE_OP, -1, &body);
+
+    /* Name (\_S5, Package (2) {5, 0}): what Linux writes to the sleep control register */
+    aml_byte(&sleep, 2); /* NumElements */
+    aml_byte(&sleep, AML_BYTE_PFX);
+    aml_byte(&sleep, HV_KVM_ACPI_SLP_TYP_S5);
+    aml_byte(&sleep, AML_ZERO_OP);
+    aml_byte(scope, AML_NAME_OP);
+    aml_byte(scope, AML_ROOT_CHAR);
+    aml_bytes(scope, "_S5_", 4);
+    aml_package(scope, AML_PACKAGE_OP, -1, &sleep);
 }
 
 /* Where each table goes: offsets from the start of the buffer. */
@@ -481,14 +499,29 @@ static void write_xsdt(uint8_t *t, size_t len, const uint64_t *tables)
     finish_sdt(t, len);
 }
 
+/* A Generic Address Structure: one byte-wide I/O port. */
+static void put_port_gas(uint8_t *t, size_t off, uint16_t port)
+{
+    put8(t, off, GAS_SYSTEM_IO);
+    put8(t, off + 1, 8); /* register bit width */
+    put8(t, off + 2, 0); /* bit offset */
+    put8(t, off + 3, 1); /* access size: byte */
+    put64(t, off + 4, port);
+}
+
 static void write_fadt(uint8_t *t, uint64_t dsdt)
 {
     put_header(t, "FACP", FADT_BYTES, 6);
     /* FIRMWARE_CTRL, DSDT (32-bit), SCI_INT, SMI_CMD, PM blocks: 0 (hardware-reduced) */
     put16(t, 109, IAPC_VGA_NOT_PRESENT | IAPC_CMOS_RTC_NOT_PRESENT);
-    put32(t, 112, FADT_F_PWR_BUTTON | FADT_F_SLP_BUTTON | FADT_F_HW_REDUCED_ACPI);
-    put8(t, 131, 3);     /* FADT minor version: ACPI 6.3 */
-    put64(t, 140, dsdt); /* X_DSDT */
+    put32(t, 112,
+          FADT_F_PWR_BUTTON | FADT_F_SLP_BUTTON | FADT_F_RESET_REG_SUP | FADT_F_HW_REDUCED_ACPI);
+    put_port_gas(t, 116, HV_KVM_ACPI_RESET_PORT);         /* RESET_REG */
+    put8(t, 128, HV_KVM_ACPI_RESET_VALUE);                /* RESET_VALUE */
+    put8(t, 131, 3);                                      /* FADT minor version: ACPI 6.3 */
+    put64(t, 140, dsdt);                                  /* X_DSDT */
+    put_port_gas(t, 244, HV_KVM_ACPI_SLEEP_CONTROL_PORT); /* SLEEP_CONTROL_REG */
+    put_port_gas(t, 256, HV_KVM_ACPI_SLEEP_STATUS_PORT);  /* SLEEP_STATUS_REG */
     memcpy(t + 268, HYPERVISOR_ID, 8);
     finish_sdt(t, FADT_BYTES);
 }

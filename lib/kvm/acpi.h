@@ -22,6 +22,18 @@
 /** COM1, an 8250/16550 UART: ports 0x3F8-0x3FF, ISA IRQ 4 (GSI 4). */
 #define HV_KVM_COM1_PORT 0x3F8
 #define HV_KVM_COM1_IRQ  4
+/**
+ * The hardware-reduced FADT's registers, byte-wide I/O ports: Linux powers
+ * off by writing (SLP_TYP 5 << 2) | SLP_EN (0x20) = 0x34 to the sleep
+ * control register (the DSDT's \_S5 gives SLP_TYP 5) and resets by writing
+ * RESET_VALUE to the reset register.
+ */
+#define HV_KVM_ACPI_SLEEP_CONTROL_PORT 0x600
+#define HV_KVM_ACPI_SLEEP_STATUS_PORT  0x601
+#define HV_KVM_ACPI_RESET_PORT         0x602
+#define HV_KVM_ACPI_RESET_VALUE        0x01
+#define HV_KVM_ACPI_SLP_TYP_S5         5
+#define HV_KVM_ACPI_SLP_EN             0x20
 /** The legacy BIOS area Linux scans for the RSDP (16-byte aligned) when boot_params has none. */
 #define HV_KVM_ACPI_BIOS_BASE UINT64_C(0xE0000)
 #define HV_KVM_ACPI_BIOS_END  UINT64_C(0x100000)

@@ -248,6 +248,18 @@ static int kvm_vm_memory_info(void *data, size_t node, hv_vm_memory_info *info)
 
 /* ---- migration ----------------------------------------------------------------------- */
 
+/* What a Linux guest cannot do yet: its interrupt controllers' and devices' state is not saved. */
+static int refuse_linux_guest(const hv_kvm_vm *vm, const char *what)
+{
+    if (!vm->linux_guest)
+        return 0;
+    return hv_error_set(HV_E_UNSUPPORTED, NULL,
+                        "%s is a Linux guest: the built-in engine cannot %s one yet (the state of "
+                        "its interrupt controllers, clock and devices is not saved yet); its "
+                        "payload guests can be",
+                        vm->name, what);
+}
+
 static int kvm_vm_migrate(void *data, const char *dest, const hv_migrate_options *opts)
 {
     hv_kvm_migrate_params p = {
@@ -265,6 +277,8 @@ static int kvm_vm_migrate(void *data, const char *dest, const hv_migrate_options
     bool owned = false;
     int fd = -1, rc;
 
+    if ((rc = refuse_linux_guest(data, "migrate")) < 0)
+        return rc;
     if (opts->flags & HV_MIGRATE_OFFLINE)
         return hv_error_set(HV_E_UNSUPPORTED, "flags",
                             "the built-in engine has no definitions to move offline: its VMs "
@@ -329,7 +343,9 @@ static int kvm_vm_migrate_incoming(void *conn_data, const char *source,
 
 static int kvm_vm_suspend(void *data, const char *path, unsigned int flags)
 {
-    return hv_kvm_vm_suspend(data, path, flags);
+    int rc = refuse_linux_guest(data, "suspend");
+
+    return rc < 0 ? rc : hv_kvm_vm_suspend(data, path, flags);
 }
 
 static int kvm_vm_restore(void *conn_data, const char *path, const hv_vm_resume_options *opts,
@@ -366,6 +382,10 @@ static int kvm_vm_clone(void *data, size_t count, const hv_vm_clone_options *opt
         .identities = opts->identities,
     };
 
+    int rc = refuse_linux_guest(data, "clone");
+
+    if (rc < 0)
+        return rc;
     if (opts->mode == HV_VM_CLONE_COLD && opts->identities)
         return hv_error_set(HV_E_INVAL, "identities",
                             "cold clones boot the payload afresh, as new VMs: identities are "
@@ -380,7 +400,9 @@ static int kvm_vm_clone(void *data, size_t count, const hv_vm_clone_options *opt
 
 static int kvm_vm_clone_prepare(void *data, size_t count)
 {
-    return hv_kvm_clone_prepare(data, count);
+    int rc = refuse_linux_guest(data, "clone");
+
+    return rc < 0 ? rc : hv_kvm_clone_prepare(data, count);
 }
 
 static int kvm_vm_clone_identity(void *data, uint64_t *clone_id, uint64_t *clone_index)

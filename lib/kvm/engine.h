@@ -31,6 +31,8 @@
 
 struct kvm_run;
 typedef struct hv_kvm_vm hv_kvm_vm;
+typedef struct hv_kvm_linux hv_kvm_linux;               /* kvm/linux.h */
+typedef struct hv_kvm_linux_params hv_kvm_linux_params; /* kvm/linux.h */
 
 typedef enum hv_kvm_vcpu_thread_state {
     HV_KVM_VCPU_IDLE,    /* no thread yet */
@@ -84,12 +86,13 @@ struct hv_kvm_vm {
     size_t payload_bytes;
     char payload_path[256];
     hv_elf_image image;
-    char *plan_json;      /* the plan it was made from (snapshots carry it), or NULL */
-    uint64_t clone_id;    /* boot info: 0, or this clone's id */
-    uint64_t clone_index; /* boot info: 0, or which clone of its parent it is (1, 2, ...) */
-    uint64_t generation;  /* boot info: resumes from snapshots so far */
-    uint64_t clones_made; /* names the next clone */
-    hv_kvm_vm *shells;    /* made ahead of need for clones (kvm/clone.c), guarded by lock */
+    hv_kvm_linux *linux_guest; /* a Linux guest's boot source and devices; NULL: a payload */
+    char *plan_json;           /* the plan it was made from (snapshots carry it), or NULL */
+    uint64_t clone_id;         /* boot info: 0, or this clone's id */
+    uint64_t clone_index;      /* boot info: 0, or which clone of its parent it is (1, 2, ...) */
+    uint64_t generation;       /* boot info: resumes from snapshots so far */
+    uint64_t clones_made;      /* names the next clone */
+    hv_kvm_vm *shells;         /* made ahead of need for clones (kvm/clone.c), guarded by lock */
     size_t nshells;
     hv_kvm_vm *next_shell;
     uint32_t nvcpus;
@@ -143,8 +146,9 @@ typedef struct hv_kvm_vm_params {
     const char *name;
     const hv_kvm_node_request *nodes;
     size_t node_count;
-    const hv_cpuset *affinity; /* one per vCPU (copied), or NULL: not pinned */
-    const uint8_t *payload;    /* copied */
+    const hv_cpuset *affinity;             /* one per vCPU (copied), or NULL: not pinned */
+    const hv_kvm_linux_params *linux_boot; /* a Linux guest; then no payload */
+    const uint8_t *payload;                /* copied */
     size_t payload_bytes;
     const char *payload_path; /* for messages */
     const char *plan_json;    /* copied; may be NULL */
@@ -202,6 +206,9 @@ void hv_kvm_vcpu_kick_locked(hv_kvm_vcpu *vcpu);
 void hv_kvm_vcpus_kick_locked(hv_kvm_vcpu *vcpus, uint32_t count, const hv_kvm_vcpu *except);
 /* The signal a kick sends (its thread unblocks it). */
 int hv_kvm_vcpu_kick_signal(void);
+
+/* console.c: append guest output to the VM's console ring and give it to its callback. */
+void hv_kvm_vm_console_write(hv_kvm_vm *vm, const uint8_t *bytes, size_t length);
 
 /* run.c */
 /* Start the vCPU's thread (pinned to its affinity): it runs the guest until it is done. */

@@ -12,6 +12,7 @@
 #include "core/error.h"
 #include "core/format.h"
 #include "kvm/ports.h"
+#include "kvm/linux.h"
 
 #include <errno.h>
 #include <linux/kvm.h>
@@ -60,29 +61,6 @@ static void fail(hv_kvm_vcpu *vcpu, const char *what)
     pthread_mutex_unlock(&vcpu->vm->lock);
 }
 
-/* ---- console and progress -------------------------------------------------------- */
-
-/* Append console bytes (ring + callback). */
-static void console_write(hv_kvm_vm *vm, const uint8_t *bytes, size_t length)
-{
-    pthread_mutex_lock(&vm->lock);
-    /* made on first use: a clone that never prints costs nothing */
-    if (!vm->console)
-        vm->console = hv_reallocarray(NULL, HV_KVM_CONSOLE_BYTES, 1);
-    for (size_t i = 0; vm->console && i < length; i++) {
-        vm->console[vm->console_head] = (char)bytes[i];
-        vm->console_head = (vm->console_head + 1) % HV_KVM_CONSOLE_BYTES;
-    }
-    if (vm->console)
-        vm->console_kept += length;
-    if (vm->console_kept > HV_KVM_CONSOLE_BYTES)
-        vm->console_kept = HV_KVM_CONSOLE_BYTES;
-    vm->console_total += length;
-    pthread_mutex_unlock(&vm->lock);
-    if (vm->console_fn)
-        vm->console_fn(vm->console_data, (const char *)bytes, length);
-}
-
 /* ---- the run loop ---------------------------------------------------------------- */
 
 /* The statistics hv_vm_stat() reads while the vCPU runs: atomic, relaxed. */
@@ -102,6 +80,40 @@ static void count_exit(hv_kvm_vcpu *vcpu, int which)
 
 enum { EXIT_LOOP_CONTINUE, EXIT_LOOP_END };
 
+/* The guest ends the VM with `code` (the first word wins); every vCPU is told to stop. */
+static void end_vm(hv_kvm_vcpu *vcpu, int code)
+{
+    hv_kvm_vm *vm = vcpu->vm;
+
+    pthread_mutex_lock(&vm->lock);
+    if (!vm->crashed && !vm->exit_code_set && !vm->stop_requested) {
+        vm->exit_code = code;
+        vm->exit_code_set = true;
+    }
+    vm->stop_requested = true;
+    pthread_cond_broadcast(&vm->cond);
+    hv_kvm_vcpus_kick_locked(vm->vcpus, vm->nvcpus, vcpu);
+    pthread_mutex_unlock(&vm->lock);
+}
+
+/* What a Linux guest's device access did; EXIT_LOOP_END when the VM ends. */
+static int on_linux_outcome(hv_kvm_vcpu *vcpu, hv_kvm_linux_outcome outcome, int code)
+{
+    switch (outcome) {
+    case HV_KVM_LINUX_EXIT:
+    case HV_KVM_LINUX_POWEROFF:
+        end_vm(vcpu, code);
+        return EXIT_LOOP_END;
+    case HV_KVM_LINUX_RESET:
+        fail(vcpu, "the guest reset the machine (a reboot, or a kernel panic with panic=-1: its "
+                   "console says which); a Linux guest ends by powering off");
+        return EXIT_LOOP_END;
+    case HV_KVM_LINUX_CONTINUE:
+    default:
+        return EXIT_LOOP_CONTINUE;
+    }
+}
+
 /* Act on a port access; EXIT_LOOP_END when this vCPU is done. */
 static int on_io(hv_kvm_vcpu *vcpu)
 {
@@ -114,7 +126,7 @@ static int on_io(hv_kvm_vcpu *vcpu)
                    data, &d);
     switch (d.action) {
     case HV_PORT_CONSOLE:
-        console_write(vm, d.data, d.length);
+        hv_kvm_vm_console_write(vm, d.data, d.length);
         return EXIT_LOOP_CONTINUE;
     case HV_PORT_PROGRESS:
         pthread_mutex_lock(&vm->lock);
@@ -125,15 +137,7 @@ static int on_io(hv_kvm_vcpu *vcpu)
             vm->progress_fn(vm->progress_data, vcpu->index, d.value);
         return EXIT_LOOP_CONTINUE;
     case HV_PORT_EXIT_VM:
-        pthread_mutex_lock(&vm->lock);
-        if (!vm->crashed && !vm->exit_code_set && !vm->stop_requested) {
-            vm->exit_code = (int)d.value;
-            vm->exit_code_set = true;
-        }
-        vm->stop_requested = true;
-        pthread_cond_broadcast(&vm->cond);
-        hv_kvm_vcpus_kick_locked(vm->vcpus, vm->nvcpus, vcpu);
-        pthread_mutex_unlock(&vm->lock);
+        end_vm(vcpu, (int)d.value);
         return EXIT_LOOP_END;
     case HV_PORT_STOP_VCPU:
         pthread_mutex_lock(&vm->lock);
@@ -154,6 +158,26 @@ static int on_exit_reason(hv_kvm_vcpu *vcpu)
     char what[256];
 
     __atomic_store_n(&vcpu->last_exit_reason, run->exit_reason, __ATOMIC_RELAXED);
+    if (vcpu->vm->linux_guest) {
+        hv_kvm_linux_outcome outcome;
+        int code = 0;
+
+        switch (run->exit_reason) {
+        case KVM_EXIT_IO:
+            count_exit(vcpu, HV_VM_STAT_EXITS_IO);
+            outcome = hv_kvm_linux_port_io(vcpu, &code); /* before `code` is read */
+            return on_linux_outcome(vcpu, outcome, code);
+        case KVM_EXIT_MMIO:
+            count_exit(vcpu, HV_VM_STAT_EXITS_MMIO);
+            outcome = hv_kvm_linux_mmio(vcpu, &code);
+            return on_linux_outcome(vcpu, outcome, code);
+        case KVM_EXIT_SHUTDOWN: /* a triple fault: how a PC resets when all else fails */
+            count_exit(vcpu, HV_VM_STAT_EXITS_OTHER);
+            return on_linux_outcome(vcpu, HV_KVM_LINUX_RESET, 0);
+        default:
+            break; /* as for a payload */
+        }
+    }
     switch (run->exit_reason) {
     case KVM_EXIT_IO:
         count_exit(vcpu, HV_VM_STAT_EXITS_IO);

@@ -9,7 +9,9 @@
 #include "core/alloc.h"
 #include "core/error.h"
 #include "core/format.h"
+#include "kvm/cpuid.h"
 #include "kvm/layout.h"
+#include "kvm/linux.h"
 
 #include <errno.h>
 #include <hpcvirt/guest.h>
@@ -57,26 +59,66 @@ static void install_kick_handler(void)
 
 /* ---- creation and entry state ---------------------------------------------------- */
 
+/*
+ * A Linux guest's vCPU gets its own CPUID: KVM's with the topology leaves of
+ * the plan's sockets x cores x threads, its APIC id and its vNUMA node
+ * (payloads get KVM's table unchanged).
+ */
+static int set_linux_cpuid(hv_kvm_vcpu *vcpu)
+{
+    const hv_kvm_vm *vm = vcpu->vm;
+    const struct kvm_cpuid2 *supported = vm->conn->sys.cpuid;
+    uint32_t max = supported->nent + HV_KVM_CPUID_EXTRA, node = 0, count = 0;
+    struct kvm_cpuid2 *table =
+        hv_calloc(1, sizeof(*table) + (size_t)max * sizeof(struct kvm_cpuid_entry2));
+    int rc;
+
+    if (!table)
+        return HV_E_NOMEM;
+    for (size_t n = 0; n < vm->layout.node_count; n++)
+        if (vcpu->index >= vm->layout.nodes[n].first_vcpu)
+            node = (uint32_t)n;
+    rc = hv_kvm_cpuid_for_vcpu(supported->entries, supported->nent,
+                               hv_kvm_linux_topology(vm->linux_guest), vcpu->index, node,
+                               table->entries, max, &count);
+    if (rc == 0) {
+        table->nent = count;
+        if (ioctl(vcpu->fd, KVM_SET_CPUID2, table) < 0)
+            rc = hv_error_set(HV_E_IO, NULL, "setting vCPU %u's CPUID failed: %s", vcpu->index,
+                              strerror(errno));
+    }
+    free(table);
+    return rc;
+}
+
 int hv_kvm_vcpu_create(hv_kvm_vm *vm, hv_kvm_vcpu *vcpu, uint32_t index)
 {
     const hv_kvm_system *sys = &vm->conn->sys;
+    /* a Linux guest's vCPU ids are its APIC ids (the topology's, with gaps) */
+    uint32_t id = vm->linux_guest ? hv_kvm_linux_vcpu_id(vm->linux_guest, index) : index;
     void *run;
 
     vcpu->vm = vm;
     vcpu->index = index;
     vcpu->affinity = (hv_cpuset)HV_CPUSET_EMPTY;
-    vcpu->fd = ioctl(vm->fd, KVM_CREATE_VCPU, (unsigned long)index);
+    vcpu->fd = ioctl(vm->fd, KVM_CREATE_VCPU, (unsigned long)id);
     if (vcpu->fd < 0)
-        return hv_error_set(HV_E_IO, NULL, "creating vCPU %u of %s failed: %s", index, vm->name,
-                            strerror(errno));
+        return hv_error_set(HV_E_IO, NULL, "creating vCPU %u (id %u) of %s failed: %s", index, id,
+                            vm->name, strerror(errno));
     run = mmap(NULL, (size_t)sys->vcpu_mmap_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu->fd, 0);
     if (run == MAP_FAILED)
         return hv_error_set(HV_E_IO, NULL, "mapping vCPU %u's run area failed: %s", index,
                             strerror(errno));
     vcpu->run = run;
-    if (ioctl(vcpu->fd, KVM_SET_CPUID2, sys->cpuid) < 0)
+    if (vm->linux_guest) {
+        int rc = set_linux_cpuid(vcpu);
+
+        if (rc < 0)
+            return rc;
+    } else if (ioctl(vcpu->fd, KVM_SET_CPUID2, sys->cpuid) < 0) {
         return hv_error_set(HV_E_IO, NULL, "setting vCPU %u's CPUID failed: %s", index,
                             strerror(errno));
+    }
     pthread_once(&kick_once, install_kick_handler);
     return 0;
 }

@@ -12,8 +12,10 @@
 #include "core/format.h"
 #include "core/text.h"
 #include "kvm/bootinfo.h"
+#include "kvm/guest-file.h"
 #include "kvm/pagetable.h"
 #include "kvm/vcpu-state.h"
+#include "kvm/linux.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -65,57 +67,6 @@ static int refuse_devices(const hv_plan *plan)
                             hv_quote(quoted, sizeof(quoted), hv_plan_spec(plan)->disks[0].path));
     }
     return 0;
-}
-
-/* The payload file, read whole into *buf (the caller frees it). */
-static int read_payload(const char *path, uint8_t **buf, size_t *bytes)
-{
-    struct stat st;
-    int fd, rc = 0;
-    size_t done = 0;
-    char shown[512]; /* the caller's path, quoted (hv_quote()) */
-
-    *buf = NULL;
-    *bytes = 0;
-    hv_quote(shown, sizeof(shown), path);
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return hv_error_set(HV_E_IO, "payload", "cannot open the payload '%s': %s", shown,
-                            strerror(errno));
-    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-        close(fd);
-        return hv_error_set(HV_E_IO, "payload", "the payload '%s' is not a regular file", shown);
-    }
-    if ((uint64_t)st.st_size > PAYLOAD_MAX_BYTES || st.st_size == 0) {
-        close(fd);
-        return hv_error_set(HV_E_RANGE, "payload",
-                            "the payload '%s' has %lld bytes: a payload has 1 byte to 1 GiB", shown,
-                            (long long)st.st_size);
-    }
-    *bytes = (size_t)st.st_size;
-    *buf = hv_reallocarray(NULL, *bytes, 1);
-    if (!*buf) {
-        close(fd);
-        return HV_E_NOMEM;
-    }
-    while (done < *bytes) {
-        ssize_t n = read(fd, *buf + done, *bytes - done);
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            rc = hv_error_set(HV_E_IO, "payload", "reading the payload '%s' failed: %s", shown,
-                              n < 0 ? strerror(errno) : "the file shrank while it was read");
-            break;
-        }
-        done += (size_t)n;
-    }
-    close(fd);
-    if (rc < 0) {
-        free(*buf);
-        *buf = NULL;
-    }
-    return rc;
 }
 
 /* The layout's node requests from the plan's vNUMA nodes. */
@@ -195,6 +146,7 @@ static void vm_free(hv_kvm_vm *vm)
     if (vm->fd >= 0)
         close(vm->fd);
     free(vm->payload);
+    hv_kvm_linux_free(vm->linux_guest);
     free(vm->plan_json);
     free(vm->console);
     pthread_cond_destroy(&vm->cond);
@@ -253,16 +205,25 @@ int hv_kvm_vm_new(hv_kvm_conn *conn, const hv_kvm_vm_params *p, hv_kvm_vm **out)
                           vm->layout.vcpu_count, conn->sys.max_vcpus);
         goto fail;
     }
-    vm->payload = hv_reallocarray(NULL, p->payload_bytes ? p->payload_bytes : 1, 1);
-    if (!vm->payload || (p->plan_json && !(vm->plan_json = hv_strdup(p->plan_json)))) {
+    if (p->plan_json && !(vm->plan_json = hv_strdup(p->plan_json))) {
         rc = HV_E_NOMEM;
         goto fail;
     }
-    memcpy(vm->payload, p->payload, p->payload_bytes);
-    vm->payload_bytes = p->payload_bytes;
-    if ((rc = hv_elf_parse(vm->payload, vm->payload_bytes, vm->payload_path, &vm->image)) < 0 ||
-        (rc = hv_kvm_layout_place_image(&vm->layout, vm->image.base, vm->image.end)) < 0)
-        goto fail;
+    if (p->linux_boot) {
+        if ((rc = hv_kvm_linux_new(p->linux_boot, &vm->layout, &vm->linux_guest)) < 0)
+            goto fail;
+    } else {
+        vm->payload = hv_reallocarray(NULL, p->payload_bytes ? p->payload_bytes : 1, 1);
+        if (!vm->payload) {
+            rc = HV_E_NOMEM;
+            goto fail;
+        }
+        memcpy(vm->payload, p->payload, p->payload_bytes);
+        vm->payload_bytes = p->payload_bytes;
+        if ((rc = hv_elf_parse(vm->payload, vm->payload_bytes, vm->payload_path, &vm->image)) < 0 ||
+            (rc = hv_kvm_layout_place_image(&vm->layout, vm->image.base, vm->image.end)) < 0)
+            goto fail;
+    }
 
     do
         vm->fd = ioctl(conn->sys.fd, KVM_CREATE_VM, 0);
@@ -271,6 +232,8 @@ int hv_kvm_vm_new(hv_kvm_conn *conn, const hv_kvm_vm_params *p, hv_kvm_vm **out)
         rc = hv_error_set(HV_E_IO, NULL, "KVM_CREATE_VM failed: %s", strerror(errno));
         goto fail;
     }
+    if (vm->linux_guest && (rc = hv_kvm_linux_platform_create(vm->fd)) < 0)
+        goto fail;
     for (size_t i = 0; i < vm->layout.node_count; i++) {
         const hv_kvm_node_layout *node = &vm->layout.nodes[i];
 
@@ -322,14 +285,22 @@ int hv_kvm_vm_create(hv_kvm_conn *conn, const hv_plan *plan, const hv_vm_create_
     char *plan_json = NULL;
     hv_kvm_vm *vm = NULL;
     uint32_t nvcpus = hv_plan_vcpus(plan);
+    const char *kernel = hv_vm_spec_boot_kernel(hv_plan_spec(plan));
+    hv_kvm_linux_params linux_boot;
+    int *distances = NULL;
     int rc;
 
     *out = NULL;
-    if (!opts->payload || !*opts->payload)
+    if (kernel && opts->payload && *opts->payload)
         return hv_error_set(HV_E_INVAL, "payload",
-                            "the built-in engine runs a guest payload: set "
-                            "hv_vm_create_options.payload to a static ELF64 file "
-                            "(docs/guest-abi.md; build/guest/hello.elf is one)");
+                            "the VM has a Linux kernel to boot (boot.kernel) and a payload: "
+                            "give it one or the other");
+    if (!kernel && (!opts->payload || !*opts->payload))
+        return hv_error_set(HV_E_INVAL, "payload",
+                            "the built-in engine runs a guest payload or boots a Linux kernel: "
+                            "set hv_vm_create_options.payload to a static ELF64 file "
+                            "(docs/guest-abi.md; build/guest/hello.elf is one), or give the "
+                            "spec a boot source (hv_vm_spec_set_boot(), docs/spec-json.md)");
     if ((rc = refuse_devices(plan)) < 0)
         return rc;
     memset(&params, 0, sizeof(params));
@@ -340,9 +311,29 @@ int hv_kvm_vm_create(hv_kvm_conn *conn, const hv_plan *plan, const hv_vm_create_
     params.console_data = opts->console_data;
     params.progress = opts->progress;
     params.progress_data = opts->progress_data;
-    if ((rc = requests_from_plan(plan, req, &params.node_count)) < 0 ||
-        (rc = read_payload(opts->payload, &payload, &params.payload_bytes)) < 0)
+    if ((rc = requests_from_plan(plan, req, &params.node_count)) < 0)
         goto out;
+    if (kernel) {
+        size_t n = params.node_count;
+
+        if (!(distances = hv_reallocarray(NULL, n * n, sizeof(int)))) {
+            rc = HV_E_NOMEM;
+            goto out;
+        }
+        for (size_t i = 0; i < n * n; i++)
+            distances[i] = hv_plan_vnuma_distance(plan, i / n, i % n);
+        linux_boot.kernel = kernel;
+        linux_boot.initrd = hv_vm_spec_boot_initrd(hv_plan_spec(plan));
+        linux_boot.cmdline = hv_vm_spec_boot_cmdline(hv_plan_spec(plan));
+        linux_boot.topology.threads_per_core = hv_plan_threads_per_core(plan);
+        linux_boot.topology.cores_per_socket = hv_plan_cores_per_socket(plan);
+        linux_boot.distances = distances;
+        params.linux_boot = &linux_boot;
+        params.payload_path = kernel;
+    } else if ((rc = hv_kvm_guest_file_read(opts->payload, "payload", PAYLOAD_MAX_BYTES, &payload,
+                                            &params.payload_bytes)) < 0) {
+        goto out;
+    }
     params.payload = payload;
     affinity = hv_calloc(nvcpus ? nvcpus : 1, sizeof(*affinity));
     if (!affinity || hv_plan_to_json(plan, HV_JSON_COMPACT, &plan_json) < 0) {
@@ -372,6 +363,7 @@ out:
     free(affinity);
     hv_free(plan_json);
     free(payload);
+    free(distances);
     return rc;
 }
 
@@ -458,6 +450,8 @@ static int prepare_guest(hv_kvm_vm *vm)
     size_t used = 0;
     int rc;
 
+    if (vm->linux_guest)
+        return hv_kvm_linux_prepare(vm);
     /* a VM that ran, or that views a snapshot or template, boots on fresh memory */
     for (size_t i = 0; i < vm->nram; i++)
         if ((vm->ran || vm->ram[i].kind != HV_KVM_RAM_FRESH) &&

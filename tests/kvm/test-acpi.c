@@ -67,6 +67,17 @@ static void check_structure(const hv_kvm_acpi_tables *t)
     assert_int_equal(acpi_le(buf + (t->fadt - BASE) + 4, 4), 276);
     assert_true(acpi_le(buf + (t->fadt - BASE) + 140, 8) == t->dsdt);
     assert_int_equal(acpi_le(buf + (t->fadt - BASE) + 40, 4), 0); /* 32-bit DSDT unused */
+    /* the sleep control and status registers and the reset register: byte-wide ports */
+    {
+        const uint8_t *f = buf + (t->fadt - BASE);
+
+        assert_int_equal(f[244], 1); /* system I/O */
+        assert_int_equal(acpi_le(f + 248, 8), HV_KVM_ACPI_SLEEP_CONTROL_PORT);
+        assert_int_equal(acpi_le(f + 260, 8), HV_KVM_ACPI_SLEEP_STATUS_PORT);
+        assert_int_equal(acpi_le(f + 120, 8), HV_KVM_ACPI_RESET_PORT);
+        assert_int_equal(f[128], HV_KVM_ACPI_RESET_VALUE);
+        assert_true(acpi_le(f + 112, 4) & (1u << 10)); /* RESET_REG_SUP */
+    }
     assert_true(acpi_le(buf + (t->fadt - BASE) + 112, 4) & (UINT32_C(1) << 20));
     /* the last table ends at bytes; nothing past it was touched */
     assert_true(t->slit + acpi_le(buf + (t->slit - BASE) + 4, 4) == BASE + t->bytes);
@@ -329,6 +340,8 @@ static void test_dsdt_aml(void **state)
         0x47, 0x01, 0xF8, 0x03, 0xF8, 0x03, 0x01, 0x08,             /* IO 0x3F8, 8 ports */
         0x22, 0x10, 0x00,                                           /* IRQNoFlags {4} */
         0x79, 0x00,                                                 /* end tag */
+        0x08, 0x5C, '_',  'S',  '5',  '_',                          /* Name (\_S5, */
+        0x12, 0x05, 0x02, 0x0A, 0x05, 0x00,                         /* Package {5, 0}) */
     };
     hv_kvm_acpi_tables t;
     const uint8_t *dsdt;

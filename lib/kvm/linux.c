@@ -1,0 +1,421 @@
+/*
+ * kvm/linux.c - a Linux guest of the built-in engine: its kernel, initrd and
+ * command line read and placed when the VM is made; the in-kernel
+ * interrupt controllers and PIT; at each start the guest's low memory (zero
+ * page, command line, ACPI tables, boot GDT, identity page tables), kernel
+ * and initrd written and the boot vCPU put at the 64-bit entry; and the
+ * port and MMIO accesses of its devices (COM1, the ACPI sleep and reset
+ * registers, the exit port; anything else is logged and ignored).
+ */
+#include "kvm/linux.h"
+#include "core/alloc.h"
+#include "core/error.h"
+#include "core/format.h"
+#include "core/log.h"
+#include "kvm/engine.h"
+#include "kvm/guest-file.h"
+#include "kvm/linux-boot.h"
+#include "kvm/uart.h"
+
+#include <errno.h>
+#include <hpcvirt/guest.h>
+#include <inttypes.h>
+#include <linux/kvm.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+/* KVM's own pages for VMX (real-mode TSS, EPT identity map): inside the interrupt
+ * controllers' range below 4 GiB, which is never RAM. */
+#define KVM_TSS_ADDR          UINT64_C(0xFFFBD000)
+#define KVM_IDENTITY_MAP_ADDR UINT64_C(0xFFFBC000)
+/* The boot GDT: null, null, 64-bit code (selector 0x10), data (0x18), as boot.rst's. */
+#define BOOT_CS          0x10
+#define BOOT_DS          0x18
+#define BOOT_GDT_ENTRIES 4
+/* The identity map of the first 4 GiB in 2 MiB pages: PML4, PDPT, four page directories. */
+#define PT_PML4     HV_LINUX_PAGE_TABLES_ADDR
+#define PT_PDPT     (HV_LINUX_PAGE_TABLES_ADDR + 0x1000)
+#define PT_PD       (HV_LINUX_PAGE_TABLES_ADDR + 0x2000)
+#define PT_PRESENT  UINT64_C(0x1)
+#define PT_WRITE    UINT64_C(0x2)
+#define PT_HUGE     UINT64_C(0x80)
+#define BOOT_STACK  (HV_LINUX_ZERO_PAGE_ADDR - 16) /* below the zero page, until the kernel's */
+#define CR0_PE      (1u << 0)
+#define CR0_MP      (1u << 1)
+#define CR0_ET      (1u << 4)
+#define CR0_NE      (1u << 5)
+#define CR0_PG      (1u << 31)
+#define CR4_PAE     (1u << 5)
+#define EFER_LME    (1u << 8)
+#define EFER_LMA    (1u << 10)
+#define MAX_CMDLINE 4096
+
+struct hv_kvm_linux {
+    uint8_t *kernel_file;
+    size_t kernel_file_bytes;
+    uint8_t *initrd;
+    size_t initrd_bytes;
+    char cmdline[MAX_CMDLINE];
+    hv_linux_kernel kernel;
+    hv_kvm_cpu_topology topology;
+    size_t node_count;
+    int *distances; /* node_count x node_count */
+    /* devices: accessed by every vCPU thread, under the lock (then the VM's lock, never
+     * the other way) */
+    pthread_mutex_t lock;
+    hv_kvm_uart uart;
+    uint64_t unclaimed_logged; /* accesses no device claims, logged up to a bound */
+};
+
+void hv_kvm_linux_free(hv_kvm_linux *l)
+{
+    if (!l)
+        return;
+    free(l->kernel_file);
+    free(l->initrd);
+    free(l->distances);
+    pthread_mutex_destroy(&l->lock);
+    free(l);
+}
+
+int hv_kvm_linux_new(const hv_kvm_linux_params *p, const hv_kvm_layout *layout, hv_kvm_linux **out)
+{
+    hv_kvm_linux *l;
+    hv_linux_placement placement;
+    size_t n = layout->node_count;
+    int rc;
+
+    *out = NULL;
+    if (!p->kernel || !*p->kernel)
+        return hv_error_set(HV_E_INVAL, "boot.kernel", "a Linux guest needs a kernel file");
+    if (p->cmdline && strlen(p->cmdline) + sizeof(" " HV_KVM_LINUX_ENGINE_CMDLINE) > MAX_CMDLINE)
+        return hv_error_set(HV_E_RANGE, "boot.cmdline",
+                            "the kernel command line has %zu bytes: the built-in engine takes at "
+                            "most %zu",
+                            strlen(p->cmdline),
+                            MAX_CMDLINE - sizeof(" " HV_KVM_LINUX_ENGINE_CMDLINE));
+    if (!(l = hv_calloc(1, sizeof(*l))))
+        return HV_E_NOMEM;
+    pthread_mutex_init(&l->lock, NULL);
+    l->topology = p->topology;
+    l->node_count = n;
+    if (!(l->distances = hv_reallocarray(NULL, n * n, sizeof(int)))) {
+        rc = HV_E_NOMEM;
+        goto fail;
+    }
+    for (size_t i = 0; i < n * n; i++)
+        l->distances[i] = p->distances ? p->distances[i] : i / n == i % n ? 10 : 20;
+    hv_format(l->cmdline, sizeof(l->cmdline), "%s %s",
+              p->cmdline ? p->cmdline : HV_KVM_LINUX_DEFAULT_CMDLINE, HV_KVM_LINUX_ENGINE_CMDLINE);
+    if ((rc = hv_kvm_guest_file_read(p->kernel, "kernel", HV_KVM_LINUX_KERNEL_MAX_BYTES,
+                                     &l->kernel_file, &l->kernel_file_bytes)) < 0 ||
+        (rc = hv_linux_kernel_parse(l->kernel_file, l->kernel_file_bytes, p->kernel, &l->kernel)) <
+            0)
+        goto fail;
+    if (p->initrd && *p->initrd &&
+        (rc = hv_kvm_guest_file_read(p->initrd, "initrd", HV_KVM_LINUX_INITRD_MAX_BYTES, &l->initrd,
+                                     &l->initrd_bytes)) < 0)
+        goto fail;
+    /* everything that can not fit is said now, not at the start */
+    if ((rc = hv_linux_place(&l->kernel, layout, strlen(l->cmdline), l->initrd_bytes, &placement)) <
+        0)
+        goto fail;
+    *out = l;
+    return 0;
+fail:
+    hv_kvm_linux_free(l);
+    return rc;
+}
+
+uint32_t hv_kvm_linux_vcpu_id(const hv_kvm_linux *l, uint32_t index)
+{
+    return hv_kvm_apic_id(&l->topology, index);
+}
+
+const hv_kvm_cpu_topology *hv_kvm_linux_topology(const hv_kvm_linux *l)
+{
+    return &l->topology;
+}
+
+int hv_kvm_linux_platform_create(int vm_fd)
+{
+    struct kvm_pit_config pit;
+    uint64_t identity = KVM_IDENTITY_MAP_ADDR;
+
+    memset(&pit, 0, sizeof(pit));
+    if (ioctl(vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &identity) < 0 ||
+        ioctl(vm_fd, KVM_SET_TSS_ADDR, (unsigned long)KVM_TSS_ADDR) < 0)
+        return hv_error_set(HV_E_IO, NULL, "reserving KVM's pages below 4 GiB failed: %s",
+                            strerror(errno));
+    if (ioctl(vm_fd, KVM_CREATE_IRQCHIP, 0) < 0)
+        return hv_error_set(HV_E_UNSUPPORTED, NULL,
+                            "this KVM cannot give a Linux guest its interrupt controllers "
+                            "(KVM_CREATE_IRQCHIP: %s)",
+                            strerror(errno));
+    if (ioctl(vm_fd, KVM_CREATE_PIT2, &pit) < 0)
+        return hv_error_set(HV_E_UNSUPPORTED, NULL,
+                            "this KVM cannot give a Linux guest its timer (KVM_CREATE_PIT2: %s)",
+                            strerror(errno));
+    return 0;
+}
+
+/* ---- each start ---------------------------------------------------------------- */
+
+static uint8_t *linux_guest_ptr(void *ctx, uint64_t addr, uint64_t bytes)
+{
+    hv_kvm_vm *vm = ctx;
+    int node = hv_kvm_layout_node_of(&vm->layout, addr, bytes);
+
+    return node < 0 ? NULL : vm->ram[node].host + (addr - vm->ram[node].guest_base);
+}
+
+static void put64(uint8_t *p, uint64_t v)
+{
+    memcpy(p, &v, sizeof(v));
+}
+
+/* The boot GDT and the identity map of the first 4 GiB; *cr3 is the PML4. */
+static int write_boot_tables(hv_kvm_vm *vm, uint64_t *cr3)
+{
+    static const uint64_t gdt[BOOT_GDT_ENTRIES] = {
+        0, 0, UINT64_C(0x00AF9B000000FFFF), /* 0x10: code, 64-bit, ring 0 */
+        UINT64_C(0x00CF93000000FFFF),       /* 0x18: data, flat 4 GiB */
+    };
+    uint8_t *g = linux_guest_ptr(vm, HV_LINUX_BOOT_GDT_ADDR, sizeof(gdt));
+    uint8_t *pt = linux_guest_ptr(vm, PT_PML4, PT_PD + 4 * 0x1000 - PT_PML4);
+
+    if (!g || !pt)
+        return hv_error_set(HV_E_INTERNAL, NULL, "vNUMA node 0 does not hold the boot tables");
+    memcpy(g, gdt, sizeof(gdt));
+    memset(pt, 0, PT_PD + 4 * 0x1000 - PT_PML4);
+    put64(pt, PT_PDPT | PT_PRESENT | PT_WRITE);
+    for (uint64_t i = 0; i < 4; i++) {
+        put64(pt + (PT_PDPT - PT_PML4) + 8 * i, (PT_PD + 0x1000 * i) | PT_PRESENT | PT_WRITE);
+        for (uint64_t e = 0; e < 512; e++)
+            put64(pt + (PT_PD - PT_PML4) + 0x1000 * i + 8 * e,
+                  ((i << 30) | (e << 21)) | PT_PRESENT | PT_WRITE | PT_HUGE);
+    }
+    *cr3 = PT_PML4;
+    return 0;
+}
+
+static void boot_segment(struct kvm_segment *seg, uint16_t selector, bool code)
+{
+    memset(seg, 0, sizeof(*seg));
+    seg->limit = 0xFFFFFFFF;
+    seg->selector = selector;
+    seg->type = code ? 11 : 3; /* execute/read, accessed; read/write, accessed */
+    seg->present = 1;
+    seg->s = 1;
+    seg->g = 1;
+    seg->l = code;
+    seg->db = !code;
+}
+
+/* vCPU 0 (APIC id 0, the bootstrap processor) at the kernel's 64-bit entry. */
+static int boot_vcpu_setup(hv_kvm_vcpu *vcpu, uint64_t cr3, uint64_t entry)
+{
+    struct kvm_sregs sregs;
+    struct kvm_regs regs;
+    struct kvm_fpu fpu;
+
+    if (ioctl(vcpu->fd, KVM_GET_SREGS, &sregs) < 0)
+        return hv_error_set(HV_E_IO, NULL, "reading vCPU 0's registers failed: %s",
+                            strerror(errno));
+    boot_segment(&sregs.cs, BOOT_CS, true);
+    boot_segment(&sregs.ds, BOOT_DS, false);
+    sregs.es = sregs.fs = sregs.gs = sregs.ss = sregs.ds;
+    sregs.gdt.base = HV_LINUX_BOOT_GDT_ADDR;
+    sregs.gdt.limit = BOOT_GDT_ENTRIES * 8 - 1;
+    sregs.idt.base = 0;
+    sregs.idt.limit = 0;
+    sregs.cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_PG;
+    sregs.cr3 = cr3;
+    sregs.cr4 = CR4_PAE;
+    sregs.efer = EFER_LME | EFER_LMA;
+    if (ioctl(vcpu->fd, KVM_SET_SREGS, &sregs) < 0)
+        return hv_error_set(HV_E_IO, NULL,
+                            "putting vCPU 0 in 64-bit mode at ring 0 failed: %s (KVM refused "
+                            "the control registers)",
+                            strerror(errno));
+    memset(&fpu, 0, sizeof(fpu));
+    fpu.fcw = 0x37F;
+    fpu.mxcsr = 0x1F80;
+    if (ioctl(vcpu->fd, KVM_SET_FPU, &fpu) < 0)
+        return hv_error_set(HV_E_IO, NULL, "setting vCPU 0's FPU state failed: %s",
+                            strerror(errno));
+    memset(&regs, 0, sizeof(regs));
+    regs.rip = entry;
+    regs.rsi = HV_LINUX_ZERO_PAGE_ADDR;
+    regs.rsp = BOOT_STACK;
+    regs.rflags = 2; /* the reserved bit; interrupts off */
+    if (ioctl(vcpu->fd, KVM_SET_REGS, &regs) < 0)
+        return hv_error_set(HV_E_IO, NULL, "setting vCPU 0's registers failed: %s",
+                            strerror(errno));
+    return 0;
+}
+
+int hv_kvm_linux_prepare(hv_kvm_vm *vm)
+{
+    hv_kvm_linux *l = vm->linux_guest;
+    hv_linux_placement placement;
+    hv_linux_boot_params *bp = NULL;
+    hv_kvm_acpi_machine machine;
+    hv_kvm_acpi_tables tables;
+    uint8_t *acpi;
+    uint64_t cr3 = 0;
+    int rc;
+
+    if (vm->ran)
+        return hv_error_set(HV_E_UNSUPPORTED, NULL,
+                            "%s is a Linux guest that ran already: the built-in engine does not "
+                            "boot one twice yet; undefine it and create it again",
+                            vm->name);
+    acpi = linux_guest_ptr(vm, HV_KVM_ACPI_BIOS_BASE, HV_KVM_ACPI_BIOS_END - HV_KVM_ACPI_BIOS_BASE);
+    if (!acpi)
+        return hv_error_set(HV_E_INTERNAL, NULL, "vNUMA node 0 does not hold the BIOS area");
+    if (!(bp = hv_calloc(1, sizeof(*bp))))
+        return HV_E_NOMEM;
+    if ((rc = hv_kvm_acpi_machine_from_layout(&machine, &vm->layout, l->distances, &l->topology)) <
+            0 ||
+        (rc = hv_kvm_acpi_build(&machine, HV_KVM_ACPI_BIOS_BASE, acpi,
+                                HV_KVM_ACPI_BIOS_END - HV_KVM_ACPI_BIOS_BASE, &tables)) < 0 ||
+        (rc = hv_linux_place(&l->kernel, &vm->layout, strlen(l->cmdline), l->initrd_bytes,
+                             &placement)) < 0 ||
+        (rc = hv_linux_boot_params_build(bp, &l->kernel, &vm->layout, &placement)) < 0)
+        goto out;
+    bp->acpi_rsdp_addr = tables.rsdp;
+    if ((rc = hv_linux_load(l->kernel_file, l->kernel_file_bytes, &l->kernel, &placement,
+                            l->cmdline, l->initrd, bp, linux_guest_ptr, vm)) < 0 ||
+        (rc = write_boot_tables(vm, &cr3)) < 0 ||
+        (rc = boot_vcpu_setup(&vm->vcpus[0], cr3, placement.entry)) < 0)
+        goto out;
+    hv_log_debug("linux",
+                 "%s: kernel at 0x%" PRIx64 " (entry 0x%" PRIx64 "), initrd %" PRIu64
+                 " bytes at 0x%" PRIx64 ", ACPI at 0x%" PRIx64 ", command line '%s'",
+                 vm->name, placement.kernel_addr, placement.entry, placement.initrd_bytes,
+                 placement.initrd_addr, tables.rsdp, l->cmdline);
+    pthread_mutex_lock(&l->lock);
+    hv_kvm_uart_init(&l->uart);
+    pthread_mutex_unlock(&l->lock);
+    for (uint32_t i = 0; i < vm->nvcpus; i++) {
+        vm->vcpus[i].stopped = false;
+        vm->vcpus[i].status = 0;
+    }
+out:
+    free(bp);
+    return rc;
+}
+
+/* ---- devices ------------------------------------------------------------------- */
+
+#define UNCLAIMED_LOG_MAX 32 /* accesses to nothing logged per VM, then silence */
+#define I8042_COMMAND     0x64
+#define I8042_RESET       0xFE
+
+/* An access no device claims: logged (the first few), reads see all ones, writes vanish. */
+static void unclaimed(hv_kvm_vcpu *vcpu, const char *kind, uint64_t addr, bool write,
+                      unsigned int size)
+{
+    hv_kvm_linux *l = vcpu->vm->linux_guest;
+    uint64_t n;
+
+    pthread_mutex_lock(&l->lock);
+    n = l->unclaimed_logged++;
+    pthread_mutex_unlock(&l->lock);
+    if (n < UNCLAIMED_LOG_MAX)
+        hv_log_debug("linux", "%s: vCPU %u: a %u-byte %s %s 0x%" PRIx64 " that no device claims%s",
+                     vcpu->vm->name, vcpu->index, size, write ? "write to" : "read from", kind,
+                     addr, n + 1 == UNCLAIMED_LOG_MAX ? " (no more such accesses are logged)" : "");
+}
+
+static uint32_t little_endian(const uint8_t *data, unsigned int size)
+{
+    uint32_t v = 0;
+
+    for (unsigned int i = 0; i < size && i < 4; i++)
+        v |= (uint32_t)data[i] << (8 * i);
+    return v;
+}
+
+/* Set an ISA IRQ line of the in-kernel PICs and IOAPIC. */
+static void irq_line(hv_kvm_vm *vm, uint32_t irq, bool level)
+{
+    struct kvm_irq_level line = {.irq = irq, .level = level};
+
+    if (ioctl(vm->fd, KVM_IRQ_LINE, &line) < 0)
+        hv_log_warning("linux", "%s: setting IRQ %u to %d failed: %s", vm->name, irq, level,
+                       strerror(errno));
+}
+
+/* COM1, one byte of the access at a time; the UART is the VM's, its calls serialized. */
+static void serial_io(hv_kvm_vcpu *vcpu, uint16_t offset, bool out, uint8_t *data,
+                      unsigned int size)
+{
+    hv_kvm_linux *l = vcpu->vm->linux_guest;
+
+    pthread_mutex_lock(&l->lock);
+    for (unsigned int i = 0; i < size; i++) {
+        hv_kvm_uart_effect effect;
+
+        if (hv_kvm_uart_io(&l->uart, offset, out, &data[i], &effect) < 0)
+            break;
+        if (effect.tx)
+            hv_kvm_vm_console_write(vcpu->vm, &effect.tx_byte, 1);
+        if (effect.irq_change)
+            irq_line(vcpu->vm, HV_KVM_COM1_IRQ, effect.irq_level);
+    }
+    pthread_mutex_unlock(&l->lock);
+}
+
+hv_kvm_linux_outcome hv_kvm_linux_port_io(hv_kvm_vcpu *vcpu, int *code)
+{
+    struct kvm_run *run = vcpu->run;
+    uint8_t *data = (uint8_t *)run + run->io.data_offset;
+    uint16_t port = run->io.port;
+    bool out = run->io.direction == KVM_EXIT_IO_OUT;
+    unsigned int size = run->io.size;
+    hv_kvm_linux_outcome outcome = HV_KVM_LINUX_CONTINUE;
+
+    for (uint32_t i = 0; i < run->io.count; i++, data += size) {
+        uint32_t value = out ? little_endian(data, size) : 0;
+
+        if (port >= HV_KVM_COM1_PORT && port < HV_KVM_COM1_PORT + 8) {
+            serial_io(vcpu, (uint16_t)(port - HV_KVM_COM1_PORT), out, data, size);
+            continue;
+        }
+        if (!out)
+            memset(data, port == HV_KVM_ACPI_SLEEP_STATUS_PORT ? 0 : 0xFF, size);
+        if (out && port == HV_GUEST_PORT_EXIT && outcome == HV_KVM_LINUX_CONTINUE) {
+            *code = (int)value;
+            outcome = HV_KVM_LINUX_EXIT;
+        } else if (out && port == HV_KVM_ACPI_SLEEP_CONTROL_PORT) {
+            /* SLP_EN with SLP_TYP 5 (\_S5): off; other sleep states are not offered */
+            if ((value & HV_KVM_ACPI_SLP_EN) && ((value >> 2) & 7) == HV_KVM_ACPI_SLP_TYP_S5 &&
+                outcome == HV_KVM_LINUX_CONTINUE) {
+                *code = 0;
+                outcome = HV_KVM_LINUX_POWEROFF;
+            }
+        } else if (out && ((port == HV_KVM_ACPI_RESET_PORT && value == HV_KVM_ACPI_RESET_VALUE) ||
+                           (port == I8042_COMMAND && value == I8042_RESET))) {
+            if (outcome == HV_KVM_LINUX_CONTINUE)
+                outcome = HV_KVM_LINUX_RESET;
+        } else if (port != HV_KVM_ACPI_SLEEP_STATUS_PORT &&
+                   port != HV_KVM_ACPI_SLEEP_CONTROL_PORT && port != HV_KVM_ACPI_RESET_PORT) {
+            unclaimed(vcpu, "port", port, out, size);
+        }
+    }
+    return outcome;
+}
+
+hv_kvm_linux_outcome hv_kvm_linux_mmio(hv_kvm_vcpu *vcpu, int *code)
+{
+    struct kvm_run *run = vcpu->run;
+
+    (void)code;
+    if (!run->mmio.is_write)
+        memset(run->mmio.data, 0xFF, sizeof(run->mmio.data));
+    unclaimed(vcpu, "guest physical", run->mmio.phys_addr, run->mmio.is_write, run->mmio.len);
+    return HV_KVM_LINUX_CONTINUE;
+}

@@ -1,0 +1,78 @@
+/*
+ * kvm/linux.h - a Linux guest of the built-in engine (internal): its boot
+ * source read and checked when the VM is made, the PC platform KVM provides
+ * for it (in-kernel interrupt controllers, PIT), the guest's memory and boot
+ * vCPU set up at each start, and its devices' port and MMIO accesses. The
+ * boot protocol's pure parts are kvm/linux-boot.c, the ACPI tables
+ * kvm/acpi.c; docs/linux-guest.md is the guest's view.
+ */
+#ifndef HV_KVM_LINUX_H
+#define HV_KVM_LINUX_H
+
+#include "kvm/acpi.h"
+#include "kvm/layout.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct hv_kvm_vm hv_kvm_vm;
+typedef struct hv_kvm_vcpu hv_kvm_vcpu;
+typedef struct hv_kvm_linux hv_kvm_linux;
+
+/** The longest kernel file and initrd the engine reads. */
+#define HV_KVM_LINUX_KERNEL_MAX_BYTES (UINT64_C(512) << 20)
+#define HV_KVM_LINUX_INITRD_MAX_BYTES (UINT64_C(2) << 30)
+/** The command line when the spec gives none. */
+#define HV_KVM_LINUX_DEFAULT_CMDLINE "console=ttyS0 panic=-1"
+/** What the engine adds to every command line (docs/linux-guest.md). */
+#define HV_KVM_LINUX_ENGINE_CMDLINE "reboot=acpi tsc=reliable"
+
+/** What a Linux guest is made from. */
+typedef struct hv_kvm_linux_params {
+    const char *kernel;  /**< a bzImage or an ELF vmlinux */
+    const char *initrd;  /**< NULL or "": none */
+    const char *cmdline; /**< NULL: HV_KVM_LINUX_DEFAULT_CMDLINE */
+    hv_kvm_cpu_topology topology;
+    const int *distances; /**< node_count x node_count (copied); NULL: 10 local, 20 remote */
+} hv_kvm_linux_params;
+
+/**
+ * Read and check the kernel and initrd, and place them in `layout`: every
+ * refusal (a file that is not a kernel, an initrd or command line that does
+ * not fit, RAM over the interrupt controllers' range) comes here, when the
+ * VM is made, naming the file and what to do.
+ */
+int hv_kvm_linux_new(const hv_kvm_linux_params *params, const hv_kvm_layout *layout,
+                     hv_kvm_linux **out);
+void hv_kvm_linux_free(hv_kvm_linux *linux_guest);
+/** The KVM vCPU id (= APIC id) of vCPU `index`. */
+uint32_t hv_kvm_linux_vcpu_id(const hv_kvm_linux *linux_guest, uint32_t index);
+/** The guest's CPU topology (for its vCPUs' CPUID). */
+const hv_kvm_cpu_topology *hv_kvm_linux_topology(const hv_kvm_linux *linux_guest);
+
+/** The PC platform in the new KVM VM `vm_fd`, before its vCPUs: IOAPIC, PICs, PIT. */
+int hv_kvm_linux_platform_create(int vm_fd);
+
+/**
+ * Lay the guest out in its (fresh, zero) memory - kernel, initrd, command
+ * line, zero page, ACPI tables, boot GDT and page tables - and set the boot
+ * vCPU's 64-bit ring-0 entry state; the others wait for the guest's
+ * INIT/SIPI. Refused for a Linux guest that ran already.
+ */
+int hv_kvm_linux_prepare(hv_kvm_vm *vm);
+
+/** What a device access means for the vCPU loop. */
+typedef enum hv_kvm_linux_outcome {
+    HV_KVM_LINUX_CONTINUE, /**< handled: run on */
+    HV_KVM_LINUX_EXIT,     /**< the exit port: the VM ends with `code` */
+    HV_KVM_LINUX_POWEROFF, /**< ACPI S5: the VM ends (exit code 0 unless the exit port set one) */
+    HV_KVM_LINUX_RESET     /**< the guest reset the machine (reboot, or panic=-1) */
+} hv_kvm_linux_outcome;
+
+/** A KVM_EXIT_IO of a Linux guest's vCPU; *code is set with HV_KVM_LINUX_EXIT. */
+hv_kvm_linux_outcome hv_kvm_linux_port_io(hv_kvm_vcpu *vcpu, int *code);
+/** A KVM_EXIT_MMIO of a Linux guest's vCPU. */
+hv_kvm_linux_outcome hv_kvm_linux_mmio(hv_kvm_vcpu *vcpu, int *code);
+
+#endif
