@@ -113,6 +113,12 @@ int hv_kvm_linux_new(const hv_kvm_linux_params *p, const hv_kvm_layout *layout, 
         (rc = hv_linux_kernel_parse(l->kernel_file, l->kernel_file_bytes, p->kernel, &l->kernel)) <
             0)
         goto fail;
+    if (l->kernel.entry_kind == HV_LINUX_ENTRY_PVH) {
+        /* vCPU 0 starts in 64-bit mode: a vmlinux's e_entry (startup_64, physical) takes
+         * that, with the zero page in rsi; its PVH entry wants 32-bit mode */
+        l->kernel.entry = l->kernel.elf.entry;
+        l->kernel.entry_kind = HV_LINUX_ENTRY_64;
+    }
     if (p->initrd && *p->initrd &&
         (rc = hv_kvm_guest_file_read(p->initrd, "initrd", HV_KVM_LINUX_INITRD_MAX_BYTES, &l->initrd,
                                      &l->initrd_bytes)) < 0)
@@ -359,7 +365,8 @@ static void serial_io(hv_kvm_vcpu *vcpu, uint16_t offset, bool out, uint8_t *dat
     for (unsigned int i = 0; i < size; i++) {
         hv_kvm_uart_effect effect;
 
-        if (hv_kvm_uart_io(&l->uart, offset, out, &data[i], &effect) < 0)
+        /* byte i of a wider access is the next register's */
+        if (hv_kvm_uart_io(&l->uart, (uint16_t)(offset + i), out, &data[i], &effect) < 0)
             break;
         if (effect.tx)
             hv_kvm_vm_console_write(vcpu->vm, &effect.tx_byte, 1);

@@ -60,9 +60,9 @@ static int refuse_devices(const hv_plan *plan)
         char quoted[HV_QUOTE_SIZE];
 
         return hv_error_set(HV_E_UNSUPPORTED, "disks[0]",
-                            "the built-in engine runs guest payloads without storage until it "
-                            "boots Linux guests, so it cannot give the VM its disks (disks[0] "
-                            "'%s'): create it through the libvirt backend (a libvirt: URI such "
+                            "the built-in engine does not give its VMs disks yet (its virtio "
+                            "block device is not wired in yet), so it cannot give the VM disks[0] "
+                            "'%s': create it through the libvirt backend (a libvirt: URI such "
                             "as libvirt:qemu:///system), which attaches each disk image",
                             hv_quote(quoted, sizeof(quoted), hv_plan_spec(plan)->disks[0].path));
     }
