@@ -85,7 +85,10 @@ typedef struct hv_vm_create_options {
      */
     const char *backend_options;
     /* ---- version 2 ---- */
-    /** The guest payload, a static ELF64 file (docs/guest-abi.md): the built-in engine needs one.
+    /**
+     * The guest payload, a static ELF64 file (docs/guest-abi.md), for the
+     * built-in engine; NULL when the spec's boot source names a Linux kernel,
+     * which the engine then boots (docs/linux-guest.md).
      */
     const char *payload;
     hv_vm_console_fn console; /**< NULL: output is only kept (hv_vm_console_read()) */

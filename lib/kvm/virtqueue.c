@@ -213,8 +213,11 @@ void hv_virtq_push(hv_virtq *q, const hv_virtq_chain *chain, uint32_t written)
     store32(elem, chain->head);
     store32(elem + 4, written);
     q->used_idx++;
-    /* release: the element (and the buffers' contents) before the index */
-    store16(q->used + 2, q->used_idx, __ATOMIC_RELEASE);
+    /* the element (and the buffers' contents) before the index (release), and the index
+     * before the driver's flags are read in hv_virtq_interrupt_due() (sequentially
+     * consistent: a store-load order, which a release store does not give; on x86 it is a
+     * locked exchange, a full barrier - ThreadSanitizer takes it, not a bare fence) */
+    store16(q->used + 2, q->used_idx, __ATOMIC_SEQ_CST);
     q->pushed = true;
 }
 
@@ -223,10 +226,10 @@ bool hv_virtq_interrupt_due(hv_virtq *q)
     if (!q->pushed)
         return false;
     q->pushed = false;
-    /* the used index is visible before the driver's flags are read (it re-checks after it
-     * clears NO_INTERRUPT, so neither side misses the other) */
-    __atomic_thread_fence(__ATOMIC_SEQ_CST);
-    return !(load16(q->avail, __ATOMIC_RELAXED) & HV_VIRTQ_AVAIL_F_NO_INTERRUPT);
+    /* the used index (stored sequentially consistent by hv_virtq_push()) is visible before
+     * the driver's flags are read (it re-checks after it clears NO_INTERRUPT, so neither
+     * side misses the other) */
+    return !(load16(q->avail, __ATOMIC_SEQ_CST) & HV_VIRTQ_AVAIL_F_NO_INTERRUPT);
 }
 
 /*

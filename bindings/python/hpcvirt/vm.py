@@ -266,7 +266,9 @@ class Connection:
         reaches the backend. When the start fails the VM is removed again.
 
         The built-in engine (kvm:///) runs `payload`, a static ELF64 guest
-        (docs/guest-abi.md). `console(data: bytes)` gets its console output and
+        (docs/guest-abi.md), or, with no payload, boots the Linux kernel of
+        the spec's boot source (`VmSpec.set_boot()`, docs/linux-guest.md: its
+        console is the guest's COM1). `console(data: bytes)` gets its console output and
         `progress(vcpu: int, marker: int)` its progress markers, both called
         from the vCPU threads (keep them short; do not call back into the VM)."""
         if not isinstance(plan, Plan):
