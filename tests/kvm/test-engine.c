@@ -2398,11 +2398,11 @@ static void test_bad_input(void **state)
     assert_error_mentions("libvirt");
     assert_string_equal(hv_error_path(hv_error_last()), "nics[0]");
     hv_plan_free(plan);
-    /* so do disks, until Linux guests */
+    /* so do disks, until the engine makes its virtio block devices */
     plan = plan_json("{\"name\": \"disk\", \"vcpus\": 1, \"memory\": \"64MiB\", \"page_size\": "
                      "\"4k\", \"disks\": [{\"path\": \"/img/root.img\"}]}");
     assert_hv_error(hv_vm_create(conn, plan, &opts, &vm), HV_E_UNSUPPORTED);
-    assert_error_mentions("without storage");
+    assert_error_mentions("does not give its VMs disks yet");
     assert_error_mentions("libvirt:");
     assert_string_equal(hv_error_path(hv_error_last()), "disks[0]");
     hv_plan_free(plan);

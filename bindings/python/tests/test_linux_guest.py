@@ -1,0 +1,58 @@
+"""A Linux guest of the built-in engine from Python: a VmSpec whose boot
+source names a kernel (boot=, VmSpec.set_boot()) is planned and created by
+Connection.create() with no payload; its console reaches the callback and
+the VM ends with the guest's status; suspending one is refused by name
+(Unsupported). It runs with the other Linux-guest tests in their own test VM
+(scripts/lib/kvm-linux-suites, which says why), skipped without /dev/kvm or a
+kernel to boot."""
+import os
+
+import pytest
+
+import hv_pytest_plugin
+import linux_guest
+from hpcvirt import Connection, Host, Plan, Unsupported, VmSpec
+
+KERNEL = linux_guest.kernel()
+
+pytestmark = [*hv_pytest_plugin.needs_kvm("hello").marks,
+              pytest.mark.skipif(KERNEL is None, reason="no kernel to boot (HV_TEST_LINUX_KERNEL)")]
+
+
+@pytest.fixture(scope="module")
+def host():
+    root = os.environ.get("HV_TEST_LINUX_HOST_ROOT")
+    return Host.discover(root=root) if root else Host.discover()
+
+
+def linux_spec(tmp_path, name, script):
+    initrd = tmp_path / "initrd.cpio"
+    linux_guest.initramfs(initrd, linux_guest.INIT_PRELUDE + script)
+    return VmSpec(name, 2, "256MiB", page_size="4k",
+                  boot={"kernel": KERNEL, "initrd": str(initrd),
+                        "cmdline": "console=ttyS0 panic=-1 quiet"})
+
+
+def test_a_linux_guest_from_python(tmp_path, host):
+    chunks = []
+    spec = linux_spec(tmp_path, "py-linux",
+                      'echo "python guest: $(nproc) cpus"\n' + linux_guest.init_exit("5"))
+    assert spec.boot_kernel == KERNEL
+    with Connection("kvm:///") as conn:
+        vm = conn.create(Plan.create(host, spec), start=True, console=chunks.append)
+        assert vm.wait(timeout_ms=240000) == 5
+        assert vm.state == "exited"
+        text = b"".join(chunks).decode(errors="replace")
+        assert "python guest: 2 cpus" in text, text[-3000:]
+        assert "python guest: 2 cpus" in vm.console()
+
+
+def test_a_linux_guest_is_not_suspended(tmp_path, host):
+    spec = linux_spec(tmp_path, "py-linux-susp", "sleep 600\n")
+    with Connection("kvm:///") as conn:
+        vm = conn.create(Plan.create(host, spec), start=True)
+        with pytest.raises(Unsupported, match="is a Linux guest: the built-in engine cannot "
+                                              "suspend one yet"):
+            vm.suspend(str(tmp_path / "linux.snap"))
+        assert not (tmp_path / "linux.snap").exists()
+        vm.destroy()
