@@ -207,6 +207,18 @@ void hv_kvm_vcpus_kick_locked(hv_kvm_vcpu *vcpus, uint32_t count, const hv_kvm_v
 /* The signal a kick sends (its thread unblocks it). */
 int hv_kvm_vcpu_kick_signal(void);
 
+/*
+ * Guest physical [addr, addr + bytes) of the VM `ctx` as a host pointer, or NULL where it is
+ * not inside one vNUMA node's RAM (an hv_guest_ptr_fn: the loaders write through it).
+ */
+static inline uint8_t *hv_kvm_vm_guest_ptr(void *ctx, uint64_t addr, uint64_t bytes)
+{
+    hv_kvm_vm *vm = ctx;
+    int node = hv_kvm_layout_node_of(&vm->layout, addr, bytes);
+
+    return node < 0 ? NULL : vm->ram[node].host + (addr - vm->ram[node].guest_base);
+}
+
 /* console.c: append guest output to the VM's console ring and give it to its callback. */
 void hv_kvm_vm_console_write(hv_kvm_vm *vm, const uint8_t *bytes, size_t length);
 

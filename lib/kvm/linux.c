@@ -168,14 +168,6 @@ int hv_kvm_linux_platform_create(int vm_fd)
 
 /* ---- each start ---------------------------------------------------------------- */
 
-static uint8_t *linux_guest_ptr(void *ctx, uint64_t addr, uint64_t bytes)
-{
-    hv_kvm_vm *vm = ctx;
-    int node = hv_kvm_layout_node_of(&vm->layout, addr, bytes);
-
-    return node < 0 ? NULL : vm->ram[node].host + (addr - vm->ram[node].guest_base);
-}
-
 static void put64(uint8_t *p, uint64_t v)
 {
     memcpy(p, &v, sizeof(v));
@@ -188,8 +180,8 @@ static int write_boot_tables(hv_kvm_vm *vm, uint64_t *cr3)
         0, 0, UINT64_C(0x00AF9B000000FFFF), /* 0x10: code, 64-bit, ring 0 */
         UINT64_C(0x00CF93000000FFFF),       /* 0x18: data, flat 4 GiB */
     };
-    uint8_t *g = linux_guest_ptr(vm, HV_LINUX_BOOT_GDT_ADDR, sizeof(gdt));
-    uint8_t *pt = linux_guest_ptr(vm, PT_PML4, PT_PD + 4 * 0x1000 - PT_PML4);
+    uint8_t *g = hv_kvm_vm_guest_ptr(vm, HV_LINUX_BOOT_GDT_ADDR, sizeof(gdt));
+    uint8_t *pt = hv_kvm_vm_guest_ptr(vm, PT_PML4, PT_PD + 4 * 0x1000 - PT_PML4);
 
     if (!g || !pt)
         return hv_error_set(HV_E_INTERNAL, NULL, "vNUMA node 0 does not hold the boot tables");
@@ -278,7 +270,8 @@ int hv_kvm_linux_prepare(hv_kvm_vm *vm)
                             "%s is a Linux guest that ran already: the built-in engine does not "
                             "boot one twice yet; undefine it and create it again",
                             vm->name);
-    acpi = linux_guest_ptr(vm, HV_KVM_ACPI_BIOS_BASE, HV_KVM_ACPI_BIOS_END - HV_KVM_ACPI_BIOS_BASE);
+    acpi = hv_kvm_vm_guest_ptr(vm, HV_KVM_ACPI_BIOS_BASE,
+                               HV_KVM_ACPI_BIOS_END - HV_KVM_ACPI_BIOS_BASE);
     if (!acpi)
         return hv_error_set(HV_E_INTERNAL, NULL, "vNUMA node 0 does not hold the BIOS area");
     if (!(bp = hv_calloc(1, sizeof(*bp))))
@@ -293,7 +286,7 @@ int hv_kvm_linux_prepare(hv_kvm_vm *vm)
         goto out;
     bp->acpi_rsdp_addr = tables.rsdp;
     if ((rc = hv_linux_load(l->kernel_file, l->kernel_file_bytes, &l->kernel, &placement,
-                            l->cmdline, l->initrd, bp, linux_guest_ptr, vm)) < 0 ||
+                            l->cmdline, l->initrd, bp, hv_kvm_vm_guest_ptr, vm)) < 0 ||
         (rc = write_boot_tables(vm, &cr3)) < 0 ||
         (rc = boot_vcpu_setup(&vm->vcpus[0], cr3, placement.entry)) < 0)
         goto out;

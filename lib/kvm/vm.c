@@ -402,14 +402,6 @@ void hv_kvm_vm_unref(hv_kvm_vm *vm)
 
 /* ---- starting ------------------------------------------------------------------ */
 
-static uint8_t *guest_ptr(void *ctx, uint64_t addr, uint64_t bytes)
-{
-    hv_kvm_vm *vm = ctx;
-    int node = hv_kvm_layout_node_of(&vm->layout, addr, bytes);
-
-    return node < 0 ? NULL : vm->ram[node].host + (addr - vm->ram[node].guest_base);
-}
-
 /* The boot info, faulted in for the engine to write (a hugetlb view copies its page now). */
 static int boot_info_for_write(hv_kvm_vm *vm, hv_guest_boot_info **info)
 {
@@ -417,7 +409,8 @@ static int boot_info_for_write(hv_kvm_vm *vm, hv_guest_boot_info **info)
 
     if (node < 0)
         return hv_error_set(HV_E_INTERNAL, NULL, "the boot info is outside guest memory");
-    *info = (hv_guest_boot_info *)(void *)guest_ptr(vm, HV_GUEST_BOOT_INFO_ADDR, sizeof(**info));
+    *info = (hv_guest_boot_info *)(void *)hv_kvm_vm_guest_ptr(vm, HV_GUEST_BOOT_INFO_ADDR,
+                                                              sizeof(**info));
     return hv_kvm_ram_prepare_access(&vm->ram[node],
                                      HV_GUEST_BOOT_INFO_ADDR - vm->ram[node].guest_base,
                                      sizeof(**info), true, "the boot info");
@@ -460,7 +453,7 @@ static int prepare_guest(hv_kvm_vm *vm)
     vm->clone_id = 0;
     vm->clone_index = 0;
     vm->generation = 0;
-    low = guest_ptr(vm, 0, HV_GUEST_LOAD_MIN);
+    low = hv_kvm_vm_guest_ptr(vm, 0, HV_GUEST_LOAD_MIN);
     if (!low)
         return hv_error_set(HV_E_INTERNAL, NULL, "vNUMA node 0 does not start at guest address 0");
     rc = hv_pagetable_build(low + HV_GUEST_PAGE_TABLES_ADDR,
@@ -480,7 +473,7 @@ static int prepare_guest(hv_kvm_vm *vm)
         memcpy(low + HV_GUEST_BOOT_INFO_ADDR + offsetof(hv_guest_boot_info, tsc_hz), &hz,
                sizeof(hz));
     }
-    rc = hv_elf_load(vm->payload, vm->payload_bytes, &vm->image, guest_ptr, vm);
+    rc = hv_elf_load(vm->payload, vm->payload_bytes, &vm->image, hv_kvm_vm_guest_ptr, vm);
     if (rc < 0)
         return rc;
     for (uint32_t i = 0; i < vm->nvcpus; i++) {
