@@ -11,6 +11,8 @@
  */
 #include "kvm/acpi.h"
 #include "core/error.h"
+#include "core/format.h"
+#include "kvm/virtio-mmio.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -184,6 +186,12 @@ static int check_range(const hv_kvm_acpi_machine *m, size_t r)
                                 "RAM range %zu (node %" PRIu32 ", 0x%" PRIx64 ", %s) covers %s "
                                 "at 0x%" PRIx64 ": leave a hole in guest RAM below 4 GiB",
                                 r, a->node, a->base, size, fixed[f].what, fixed[f].base);
+    for (size_t v = 0; v < m->virtio_count && v < HV_KVM_VIRTIO_MAX_DEVICES; v++)
+        if (overlaps(a->base, a->bytes, m->virtio[v].base, HV_VIRTIO_MMIO_WINDOW_BYTES))
+            return hv_error_set(HV_E_INVAL, NULL,
+                                "RAM range %zu (node %" PRIu32 ", 0x%" PRIx64 ", %s) covers "
+                                "virtio device %zu's registers at 0x%" PRIx64,
+                                r, a->node, a->base, size, v, m->virtio[v].base);
     if (m->mmio_bytes && overlaps(a->base, a->bytes, m->mmio_base, m->mmio_bytes))
         return hv_error_set(HV_E_INVAL, NULL,
                             "RAM range %zu (node %" PRIu32 ", 0x%" PRIx64 ", %s) overlaps the "
@@ -220,6 +228,19 @@ static int check_machine(const hv_kvm_acpi_machine *m)
                             "the vNUMA nodes have %" PRIu64 " vCPUs, the machine %" PRIu32
                             ": they must agree",
                             vcpus, m->vcpu_count);
+    if (m->virtio_count > HV_KVM_VIRTIO_MAX_DEVICES)
+        return hv_error_set(HV_E_RANGE, NULL,
+                            "%zu virtio devices: the ACPI tables describe at most %d",
+                            m->virtio_count, HV_KVM_VIRTIO_MAX_DEVICES);
+    for (size_t v = 0; v < m->virtio_count; v++)
+        if (m->virtio[v].gsi < HV_KVM_VIRTIO_FIRST_GSI || m->virtio[v].gsi >= HV_KVM_IOAPIC_PINS ||
+            m->virtio[v].base % HV_VIRTIO_MMIO_WINDOW_BYTES ||
+            m->virtio[v].base > UINT32_MAX - HV_VIRTIO_MMIO_WINDOW_BYTES)
+            return hv_error_set(HV_E_INVAL, NULL,
+                                "virtio device %zu: registers at 0x%" PRIx64 ", GSI %" PRIu32
+                                ": give a 4 KiB-aligned base below 4 GiB and a GSI of %d to %d",
+                                v, m->virtio[v].base, m->virtio[v].gsi, HV_KVM_VIRTIO_FIRST_GSI,
+                                HV_KVM_IOAPIC_PINS - 1);
     for (size_t r = 0; r < m->range_count; r++) {
         int rc = check_range(m, r);
 
@@ -306,27 +327,40 @@ static void finish_sdt(uint8_t *t, size_t len)
  *         IRQNoFlags () {4}
  *       })
  *     }
+ *     Device (VIO0) {                      // one per virtio-mmio device: VIO0 .. VIO7
+ *       Name (_HID, "LNRO0005")             // what Linux's virtio_mmio driver matches
+ *       Name (_UID, 0)
+ *       Name (_CRS, ResourceTemplate () {
+ *         Memory32Fixed (ReadWrite, 0xFEB00000, 0x200)
+ *         Interrupt (ResourceConsumer, Level, ActiveHigh, Exclusive) {16}
+ *       })
+ *     }
  *   }
  *   Name (\_S5, Package (2) {5, 0})      // S5 (soft off): SLP_TYP 5
  */
-#define AML_SCOPE_OP   0x10
-#define AML_NAME_OP    0x08
-#define AML_BUFFER_OP  0x11
-#define AML_BYTE_PFX   0x0A
-#define AML_DWORD_PFX  0x0C
-#define AML_ONE_OP     0x01
-#define AML_EXT_PFX    0x5B
-#define AML_DEVICE_OP  0x82
-#define AML_ROOT_CHAR  0x5C
-#define AML_PACKAGE_OP 0x12
-#define AML_ZERO_OP    0x00
-#define AML_MAX_BYTES  128
-#define EISA_PNP0501   UINT32_C(0x0105D041) /* "PNP" compressed to 0x41D0, product 0x0501 */
-#define RES_IO         0x47                 /* small item 0x08, 7 bytes */
-#define RES_IRQ_NOFLAG 0x22                 /* small item 0x04, 2 bytes */
-#define RES_END        0x79                 /* small item 0x0F, 1 byte */
-#define COM1_LO        (HV_KVM_COM1_PORT & 0xFF)
-#define COM1_HI        (HV_KVM_COM1_PORT >> 8)
+#define AML_SCOPE_OP     0x10
+#define AML_NAME_OP      0x08
+#define AML_BUFFER_OP    0x11
+#define AML_BYTE_PFX     0x0A
+#define AML_DWORD_PFX    0x0C
+#define AML_ONE_OP       0x01
+#define AML_EXT_PFX      0x5B
+#define AML_DEVICE_OP    0x82
+#define AML_ROOT_CHAR    0x5C
+#define AML_PACKAGE_OP   0x12
+#define AML_ZERO_OP      0x00
+#define AML_STRING_PFX   0x0D
+#define AML_MAX_BYTES    1024
+#define EISA_PNP0501     UINT32_C(0x0105D041) /* "PNP" compressed to 0x41D0, product 0x0501 */
+#define RES_IO           0x47                 /* small item 0x08, 7 bytes */
+#define RES_IRQ_NOFLAG   0x22                 /* small item 0x04, 2 bytes */
+#define RES_END          0x79                 /* small item 0x0F, 1 byte */
+#define RES_MEMORY32     0x86                 /* large item 0x06: Memory32Fixed, 9 bytes */
+#define RES_EXT_IRQ      0x89                 /* large item 0x09: Extended Interrupt */
+#define EXT_IRQ_CONSUMER 0x01                 /* ResourceConsumer, Level, ActiveHigh, Exclusive */
+#define VIRTIO_MMIO_HID  "LNRO0005"           /* what Linux's virtio_mmio driver matches */
+#define COM1_LO          (HV_KVM_COM1_PORT & 0xFF)
+#define COM1_HI          (HV_KVM_COM1_PORT >> 8)
 
 /* AML being built; `full` when something did not fit (then nothing more is added). */
 typedef struct aml {
@@ -391,7 +425,38 @@ static void aml_package(aml *out, uint8_t op, int op2, const aml *inner)
     aml_bytes(out, inner->b, inner->n);
 }
 
-static void build_dsdt_aml(aml *scope)
+/* Name (_HID, "LNRO0005"), Name (_UID, index) and _CRS of virtio-mmio device `v`, as Device (VIOn).
+ */
+static void aml_virtio_device(aml *body, const hv_kvm_acpi_machine *m, size_t v)
+{
+    uint8_t crs[] = {
+        /* Memory32Fixed (ReadWrite, base, HV_VIRTIO_MMIO_USED_BYTES): tag, length 9, RW */
+        RES_MEMORY32, 9, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0,
+        /* Interrupt (ResourceConsumer, Level, ActiveHigh, Exclusive) {gsi}: length 6 */
+        RES_EXT_IRQ, 6, 0, EXT_IRQ_CONSUMER, 1, 0, 0, 0, 0, RES_END, 0x00};
+    aml buffer = {.n = 0}, device = {.n = 0};
+    char name[5];
+
+    put32(crs, 4, (uint32_t)m->virtio[v].base);
+    put32(crs, 8, HV_VIRTIO_MMIO_USED_BYTES);
+    put32(crs, 17, m->virtio[v].gsi);
+    aml_byte(&buffer, AML_BYTE_PFX);
+    aml_byte(&buffer, (uint8_t)sizeof(crs));
+    aml_bytes(&buffer, crs, sizeof(crs));
+    hv_format(name, sizeof(name), "VIO%zu", v); /* v < 8: one digit */
+    aml_bytes(&device, name, 4);
+    aml_name(&device, "_HID");
+    aml_byte(&device, AML_STRING_PFX);
+    aml_bytes(&device, VIRTIO_MMIO_HID, sizeof(VIRTIO_MMIO_HID)); /* with its NUL */
+    aml_name(&device, "_UID");
+    aml_byte(&device, AML_BYTE_PFX);
+    aml_byte(&device, (uint8_t)v);
+    aml_name(&device, "_CRS");
+    aml_package(&device, AML_BUFFER_OP, -1, &buffer);
+    aml_package(body, AML_EXT_PFX, AML_DEVICE_OP, &device);
+}
+
+static void build_dsdt_aml(aml *scope, const hv_kvm_acpi_machine *m)
 {
     const uint8_t crs[] = {
         /* IO (Decode16, 0x3F8, 0x3F8, 1, 8): tag, decode, min, max, alignment, length */
@@ -421,6 +486,8 @@ static void build_dsdt_aml(aml *scope)
     aml_byte(&body, AML_ROOT_CHAR);
     aml_bytes(&body, "_SB_", 4);
     aml_package(&body, AML_EXT_PFX, AML_DEVICE_OP, &device);
+    for (size_t v = 0; v < m->virtio_count; v++)
+        aml_virtio_device(&body, m, v);
 
     scope->n = 0;
     scope->full = false;
@@ -680,7 +747,7 @@ int hv_kvm_acpi_build(const hv_kvm_acpi_machine *machine, uint64_t base, void *b
     rc = check_machine(machine);
     if (rc < 0)
         return rc;
-    build_dsdt_aml(&code);
+    build_dsdt_aml(&code, machine);
     if (code.full)
         return hv_error_set(HV_E_INTERNAL, NULL, "the DSDT's AML takes more than %d bytes",
                             AML_MAX_BYTES);

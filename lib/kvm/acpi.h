@@ -19,6 +19,15 @@
 #define HV_KVM_IOAPIC_ADDR UINT64_C(0xFEC00000)
 #define HV_KVM_IOAPIC_ID   0
 #define HV_KVM_IOAPIC_PINS 24
+/**
+ * The virtio-mmio devices' windows, one 4 KiB page each from the base, just
+ * below the IOAPIC (Linux guests' RAM ends at or below the base), and their
+ * interrupts: IOAPIC pins 16 to 23, level-triggered, active high; the DSDT
+ * announces each as a device of _HID "LNRO0005" (Linux's virtio_mmio driver).
+ */
+#define HV_KVM_VIRTIO_MMIO_BASE   UINT64_C(0xFEB00000)
+#define HV_KVM_VIRTIO_MAX_DEVICES 8
+#define HV_KVM_VIRTIO_FIRST_GSI   16
 /** COM1, an 8250/16550 UART: ports 0x3F8-0x3FF, ISA IRQ 4 (GSI 4). */
 #define HV_KVM_COM1_PORT 0x3F8
 #define HV_KVM_COM1_IRQ  4
@@ -66,6 +75,13 @@ typedef struct hv_kvm_acpi_machine {
     /** RAM ranges in any order, none overlapping; every node has one at least */
     hv_kvm_acpi_range ranges[HV_KVM_ACPI_MAX_RANGES];
     uint64_t mmio_base, mmio_bytes; /**< the MMIO window: no RAM there */
+    /** virtio-mmio devices the DSDT announces: registers at base (HV_VIRTIO_MMIO_USED_BYTES), GSI
+     */
+    size_t virtio_count; /**< 0 .. HV_KVM_VIRTIO_MAX_DEVICES */
+    struct {
+        uint64_t base;
+        uint32_t gsi;
+    } virtio[HV_KVM_VIRTIO_MAX_DEVICES];
 } hv_kvm_acpi_machine;
 
 /** Where the tables went: guest-physical addresses (0 for a table not written). */

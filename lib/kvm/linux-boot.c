@@ -400,23 +400,23 @@ int hv_linux_kernel_parse(const void *file, size_t size, const char *what, hv_li
 
 /* ---- placement -------------------------------------------------------- */
 
-/* No node's RAM may cover the interrupt controllers below 4 GiB. */
-static int check_apic_hole(const hv_kvm_layout *layout)
+/* No node's RAM may cover the devices and interrupt controllers below 4 GiB. */
+static int check_device_hole(const hv_kvm_layout *layout)
 {
     for (size_t i = 0; i < layout->node_count; i++) {
         const hv_kvm_node_layout *n = &layout->nodes[i];
         char path[32];
 
-        if (!overlaps(n->base, n->bytes, HV_LINUX_APIC_BASE,
-                      HV_LINUX_APIC_END - HV_LINUX_APIC_BASE))
+        if (!overlaps(n->base, n->bytes, HV_LINUX_HOLE_BASE,
+                      HV_LINUX_HOLE_END - HV_LINUX_HOLE_BASE))
             continue;
         snprintf(path, sizeof(path), "vnuma[%zu]", i);
         return hv_error_set(HV_E_RANGE, path,
                             "vNUMA node %zu's RAM [0x%" PRIx64 ", 0x%" PRIx64 ") covers "
-                            "[0xfec00000, 4 GiB), where a Linux guest's I/O APIC and local "
-                            "APIC are: the engine does not leave a 32-bit hole in guest RAM "
-                            "yet, so give the guest less memory (RAM must end at or below "
-                            "0xfec00000)",
+                            "[0xfeb00000, 4 GiB), where a Linux guest's virtio devices, I/O "
+                            "APIC and local APIC are: the engine does not leave a 32-bit hole "
+                            "in guest RAM yet, so give the guest less memory (RAM must end at "
+                            "or below 0xfeb00000)",
                             i, n->base, n->base + n->bytes);
     }
     return 0;
@@ -543,7 +543,7 @@ int hv_linux_place(const hv_linux_kernel *kernel, const hv_kvm_layout *layout, s
     HV_CHECK_ARG(layout, "layout");
     rc = check_layout(layout);
     if (rc == 0)
-        rc = check_apic_hole(layout);
+        rc = check_device_hole(layout);
     if (rc == 0)
         rc = place_kernel(kernel, layout, placement);
     if (rc == 0)

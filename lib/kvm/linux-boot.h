@@ -35,9 +35,13 @@
 #define HV_LINUX_LOW_RESERVED_BASE UINT64_C(0x9FC00)
 /** The kernel and the initrd go at or above 1 MiB (LOADED_HIGH). */
 #define HV_LINUX_HIGH_MIN UINT64_C(0x100000)
-/** The interrupt controllers' range (I/O APIC 0xFEC00000, local APIC 0xFEE00000) to 4 GiB. */
-#define HV_LINUX_APIC_BASE UINT64_C(0xFEC00000)
-#define HV_LINUX_APIC_END  (UINT64_C(1) << 32)
+/**
+ * The devices' range below 4 GiB, never RAM: the virtio devices' registers
+ * from 0xFEB00000 (kvm/acpi.h, HV_KVM_VIRTIO_MMIO_BASE), the I/O APIC at
+ * 0xFEC00000, the local APIC at 0xFEE00000, KVM's own pages.
+ */
+#define HV_LINUX_HOLE_BASE UINT64_C(0xFEB00000)
+#define HV_LINUX_HOLE_END  (UINT64_C(1) << 32)
 
 /* ---- the boot protocol (boot.rst; arch/x86/include/uapi/asm/bootparam.h) */
 
@@ -227,7 +231,7 @@ typedef struct hv_linux_placement {
  * command line at HV_LINUX_CMDLINE_ADDR (at most cmdline_size bytes); the
  * initrd page-aligned, as high as it fits in one node's RAM at or above
  * 1 MiB with its last byte at or below initrd_addr_max, outside the kernel's
- * [kernel_addr, kernel_end). The layout must leave [HV_LINUX_APIC_BASE,
+ * [kernel_addr, kernel_end). The layout must leave [HV_LINUX_HOLE_BASE,
  * 4 GiB) free of RAM. HV_E_RANGE says what does not fit and what to change.
  */
 int hv_linux_place(const hv_linux_kernel *kernel, const hv_kvm_layout *layout, size_t cmdline_len,

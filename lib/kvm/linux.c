@@ -5,7 +5,8 @@
  * page, command line, ACPI tables, boot GDT, identity page tables), kernel
  * and initrd written and the boot vCPU put at the 64-bit entry; and the
  * port and MMIO accesses of its devices (COM1, the ACPI sleep and reset
- * registers, the exit port; anything else is logged and ignored).
+ * registers, the exit port, the virtio block devices of its disks;
+ * anything else is logged and ignored).
  */
 #include "kvm/linux.h"
 #include "core/alloc.h"
@@ -13,9 +14,11 @@
 #include "core/format.h"
 #include "core/log.h"
 #include "kvm/engine.h"
+#include "kvm/disks.h"
 #include "kvm/guest-file.h"
 #include "kvm/linux-boot.h"
 #include "kvm/uart.h"
+#include "kvm/virtio-blk.h"
 
 #include <errno.h>
 #include <hpcvirt/guest.h>
@@ -51,6 +54,18 @@
 #define EFER_LMA    (1u << 10)
 #define MAX_CMDLINE 4096
 
+/* A virtio device's interrupt line: KVM_IRQ_LINE on its GSI of the VM. */
+typedef struct virtio_line {
+    hv_kvm_vm *vm;
+    uint32_t gsi;
+} virtio_line;
+
+_Static_assert(HV_KVM_VIRTIO_MMIO_BASE == HV_LINUX_HOLE_BASE &&
+                   HV_KVM_VIRTIO_MMIO_BASE +
+                           HV_KVM_VIRTIO_MAX_DEVICES * HV_VIRTIO_MMIO_WINDOW_BYTES <=
+                       HV_KVM_IOAPIC_ADDR,
+               "the virtio devices' windows start the devices' hole and end below the IOAPIC");
+
 struct hv_kvm_linux {
     uint8_t *kernel_file;
     size_t kernel_file_bytes;
@@ -66,6 +81,11 @@ struct hv_kvm_linux {
     pthread_mutex_t lock;
     hv_kvm_uart uart;
     uint64_t unclaimed_logged; /* accesses no device claims, logged up to a bound */
+    /* virtio devices: device i's registers at HV_KVM_VIRTIO_MMIO_BASE + 4 KiB x i (each has
+     * its own lock) */
+    size_t virtio_count;
+    hv_virtio_mmio *virtio[HV_KVM_VIRTIO_MAX_DEVICES];
+    virtio_line lines[HV_KVM_VIRTIO_MAX_DEVICES];
 };
 
 void hv_kvm_linux_free(hv_kvm_linux *l)
@@ -75,12 +95,64 @@ void hv_kvm_linux_free(hv_kvm_linux *l)
     free(l->kernel_file);
     free(l->initrd);
     free(l->distances);
+    for (size_t i = 0; i < l->virtio_count; i++)
+        hv_virtio_mmio_free(l->virtio[i]);
     pthread_mutex_destroy(&l->lock);
     free(l);
 }
 
-int hv_kvm_linux_new(const hv_kvm_linux_params *p, const hv_kvm_layout *layout, hv_kvm_linux **out)
+/* Set an ISA IRQ line or IOAPIC pin (GSI) of the in-kernel PICs and IOAPIC. */
+static void irq_line(hv_kvm_vm *vm, uint32_t irq, bool level)
 {
+    struct kvm_irq_level line = {.irq = irq, .level = level};
+
+    if (ioctl(vm->fd, KVM_IRQ_LINE, &line) < 0)
+        hv_log_warning("linux", "%s: setting IRQ %u to %d failed: %s", vm->name, irq, level,
+                       strerror(errno));
+}
+
+static void virtio_irq(void *ctx, bool level)
+{
+    const virtio_line *line = ctx;
+
+    irq_line(line->vm, line->gsi, level);
+}
+
+static uint8_t *guest_memory(void *ctx, uint64_t addr, uint64_t bytes)
+{
+    return hv_kvm_vm_guest_ptr(ctx, addr, bytes);
+}
+
+/* A virtio block device for each disk, in the spec's order (the guest's vda, vdb, ...). */
+static int make_disk_devices(hv_kvm_linux *l, hv_kvm_vm *vm, const hv_kvm_disks *disks)
+{
+    for (size_t i = 0; disks && i < disks->count; i++) {
+        hv_virtio_blk_params bp;
+        char name[16];
+        int rc;
+
+        hv_format(name, sizeof(name), "disk%zu", i);
+        l->lines[i].vm = vm;
+        l->lines[i].gsi = HV_KVM_VIRTIO_FIRST_GSI + (uint32_t)i;
+        memset(&bp, 0, sizeof(bp));
+        bp.name = name;
+        bp.fd = disks->disk[i].fd;
+        bp.read_only = disks->disk[i].read_only;
+        bp.serial = disks->disk[i].serial;
+        bp.guest_ptr = guest_memory;
+        bp.guest_ctx = vm;
+        bp.irq = virtio_irq;
+        bp.irq_ctx = &l->lines[i];
+        if ((rc = hv_virtio_blk_new(&bp, &l->virtio[i])) < 0)
+            return rc;
+        l->virtio_count = i + 1;
+    }
+    return 0;
+}
+
+int hv_kvm_linux_new(const hv_kvm_linux_params *p, hv_kvm_vm *vm, hv_kvm_linux **out)
+{
+    const hv_kvm_layout *layout = &vm->layout;
     hv_kvm_linux *l;
     hv_linux_placement placement;
     size_t n = layout->node_count;
@@ -125,7 +197,8 @@ int hv_kvm_linux_new(const hv_kvm_linux_params *p, const hv_kvm_layout *layout, 
         goto fail;
     /* everything that can not fit is said now, not at the start */
     if ((rc = hv_linux_place(&l->kernel, layout, strlen(l->cmdline), l->initrd_bytes, &placement)) <
-        0)
+            0 ||
+        (rc = make_disk_devices(l, vm, p->disks)) < 0)
         goto fail;
     *out = l;
     return 0;
@@ -254,6 +327,20 @@ static int boot_vcpu_setup(hv_kvm_vcpu *vcpu, uint64_t cr3, uint64_t entry)
     return 0;
 }
 
+/* The machine the ACPI tables describe: the layout's nodes, the plan's distances, the devices. */
+static int acpi_machine(const hv_kvm_linux *l, const hv_kvm_layout *layout,
+                        hv_kvm_acpi_machine *machine)
+{
+    int rc = hv_kvm_acpi_machine_from_layout(machine, layout, l->distances, &l->topology);
+
+    machine->virtio_count = l->virtio_count;
+    for (size_t i = 0; i < l->virtio_count; i++) {
+        machine->virtio[i].base = HV_KVM_VIRTIO_MMIO_BASE + i * HV_VIRTIO_MMIO_WINDOW_BYTES;
+        machine->virtio[i].gsi = l->lines[i].gsi;
+    }
+    return rc;
+}
+
 int hv_kvm_linux_prepare(hv_kvm_vm *vm)
 {
     hv_kvm_linux *l = vm->linux_guest;
@@ -276,8 +363,7 @@ int hv_kvm_linux_prepare(hv_kvm_vm *vm)
         return hv_error_set(HV_E_INTERNAL, NULL, "vNUMA node 0 does not hold the BIOS area");
     if (!(bp = hv_calloc(1, sizeof(*bp))))
         return HV_E_NOMEM;
-    if ((rc = hv_kvm_acpi_machine_from_layout(&machine, &vm->layout, l->distances, &l->topology)) <
-            0 ||
+    if ((rc = acpi_machine(l, &vm->layout, &machine)) < 0 ||
         (rc = hv_kvm_acpi_build(&machine, HV_KVM_ACPI_BIOS_BASE, acpi,
                                 HV_KVM_ACPI_BIOS_END - HV_KVM_ACPI_BIOS_BASE, &tables)) < 0 ||
         (rc = hv_linux_place(&l->kernel, &vm->layout, strlen(l->cmdline), l->initrd_bytes,
@@ -336,16 +422,6 @@ static uint32_t little_endian(const uint8_t *data, unsigned int size)
     for (unsigned int i = 0; i < size && i < 4; i++)
         v |= (uint32_t)data[i] << (8 * i);
     return v;
-}
-
-/* Set an ISA IRQ line of the in-kernel PICs and IOAPIC. */
-static void irq_line(hv_kvm_vm *vm, uint32_t irq, bool level)
-{
-    struct kvm_irq_level line = {.irq = irq, .level = level};
-
-    if (ioctl(vm->fd, KVM_IRQ_LINE, &line) < 0)
-        hv_log_warning("linux", "%s: setting IRQ %u to %d failed: %s", vm->name, irq, level,
-                       strerror(errno));
 }
 
 /* COM1, one byte of the access at a time; the UART is the VM's, its calls serialized. */
@@ -412,8 +488,21 @@ hv_kvm_linux_outcome hv_kvm_linux_port_io(hv_kvm_vcpu *vcpu, int *code)
 hv_kvm_linux_outcome hv_kvm_linux_mmio(hv_kvm_vcpu *vcpu, int *code)
 {
     struct kvm_run *run = vcpu->run;
+    hv_kvm_linux *l = vcpu->vm->linux_guest;
+    uint64_t addr = run->mmio.phys_addr;
 
     (void)code;
+    if (addr >= HV_KVM_VIRTIO_MMIO_BASE &&
+        addr - HV_KVM_VIRTIO_MMIO_BASE < l->virtio_count * HV_VIRTIO_MMIO_WINDOW_BYTES &&
+        run->mmio.len <= sizeof(run->mmio.data)) {
+        uint64_t offset = addr - HV_KVM_VIRTIO_MMIO_BASE;
+
+        /* an access across two windows is the first one's: it reads 0 past the registers */
+        hv_virtio_mmio_access(l->virtio[offset / HV_VIRTIO_MMIO_WINDOW_BYTES],
+                              offset % HV_VIRTIO_MMIO_WINDOW_BYTES, run->mmio.is_write,
+                              run->mmio.data, run->mmio.len);
+        return HV_KVM_LINUX_CONTINUE;
+    }
     if (!run->mmio.is_write)
         memset(run->mmio.data, 0xFF, sizeof(run->mmio.data));
     unclaimed(vcpu, "guest physical", run->mmio.phys_addr, run->mmio.is_write, run->mmio.len);

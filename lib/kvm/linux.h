@@ -19,6 +19,7 @@
 typedef struct hv_kvm_vm hv_kvm_vm;
 typedef struct hv_kvm_vcpu hv_kvm_vcpu;
 typedef struct hv_kvm_linux hv_kvm_linux;
+typedef struct hv_kvm_disks hv_kvm_disks;
 
 /** The longest kernel file and initrd the engine reads. */
 #define HV_KVM_LINUX_KERNEL_MAX_BYTES (UINT64_C(512) << 20)
@@ -35,16 +36,21 @@ typedef struct hv_kvm_linux_params {
     const char *cmdline; /**< NULL: HV_KVM_LINUX_DEFAULT_CMDLINE */
     hv_kvm_cpu_topology topology;
     const int *distances; /**< node_count x node_count (copied); NULL: 10 local, 20 remote */
+    const hv_kvm_disks
+        *disks; /**< opened images (kvm/disks.h; descriptors duplicated); NULL: none */
 } hv_kvm_linux_params;
 
 /**
- * Read and check the kernel and initrd, and place them in `layout`: every
- * refusal (a file that is not a kernel, an initrd or command line that does
- * not fit, RAM over the interrupt controllers' range) comes here, when the
- * VM is made, naming the file and what to do.
+ * Read and check the kernel and initrd, place them in the VM's layout and
+ * make its devices (a virtio block device per disk, at
+ * HV_KVM_VIRTIO_MMIO_BASE + 4 KiB x i on GSI HV_KVM_VIRTIO_FIRST_GSI + i):
+ * every refusal (a file that is not a kernel, an initrd or command line
+ * that does not fit, RAM over the device and interrupt controllers' range)
+ * comes here, when the VM is made, naming the file and what to do. `vm` is
+ * the VM being made (its layout set; its devices reach its memory and KVM
+ * interrupt lines through it when the guest runs).
  */
-int hv_kvm_linux_new(const hv_kvm_linux_params *params, const hv_kvm_layout *layout,
-                     hv_kvm_linux **out);
+int hv_kvm_linux_new(const hv_kvm_linux_params *params, hv_kvm_vm *vm, hv_kvm_linux **out);
 void hv_kvm_linux_free(hv_kvm_linux *linux_guest);
 /** The KVM vCPU id (= APIC id) of vCPU `index`. */
 uint32_t hv_kvm_linux_vcpu_id(const hv_kvm_linux *linux_guest, uint32_t index);

@@ -12,6 +12,7 @@
 #include "core/format.h"
 #include "core/text.h"
 #include "kvm/bootinfo.h"
+#include "kvm/disks.h"
 #include "kvm/guest-file.h"
 #include "kvm/pagetable.h"
 #include "kvm/vcpu-state.h"
@@ -55,16 +56,6 @@ static int refuse_devices(const hv_plan *plan)
                             kind, hv_plan_device_spec_path(d),
                             *hv_plan_device_pci_address(d) ? " " : "",
                             hv_plan_device_pci_address(d));
-    }
-    if (hv_plan_spec(plan)->ndisks) {
-        char quoted[HV_QUOTE_SIZE];
-
-        return hv_error_set(HV_E_UNSUPPORTED, "disks[0]",
-                            "the built-in engine does not give its VMs disks yet (its virtio "
-                            "block device is not wired in yet), so it cannot give the VM disks[0] "
-                            "'%s': create it through the libvirt backend (a libvirt: URI such "
-                            "as libvirt:qemu:///system), which attaches each disk image",
-                            hv_quote(quoted, sizeof(quoted), hv_plan_spec(plan)->disks[0].path));
     }
     return 0;
 }
@@ -210,7 +201,7 @@ int hv_kvm_vm_new(hv_kvm_conn *conn, const hv_kvm_vm_params *p, hv_kvm_vm **out)
         goto fail;
     }
     if (p->linux_boot) {
-        if ((rc = hv_kvm_linux_new(p->linux_boot, &vm->layout, &vm->linux_guest)) < 0)
+        if ((rc = hv_kvm_linux_new(p->linux_boot, vm, &vm->linux_guest)) < 0)
             goto fail;
     } else {
         vm->payload = hv_reallocarray(NULL, p->payload_bytes ? p->payload_bytes : 1, 1);
@@ -287,6 +278,7 @@ int hv_kvm_vm_create(hv_kvm_conn *conn, const hv_plan *plan, const hv_vm_create_
     uint32_t nvcpus = hv_plan_vcpus(plan);
     const char *kernel = hv_vm_spec_boot_kernel(hv_plan_spec(plan));
     hv_kvm_linux_params linux_boot;
+    hv_kvm_disks disks = {.count = 0};
     int *distances = NULL;
     int rc;
 
@@ -301,7 +293,8 @@ int hv_kvm_vm_create(hv_kvm_conn *conn, const hv_plan *plan, const hv_vm_create_
                             "set hv_vm_create_options.payload to a static ELF64 file "
                             "(docs/guest-abi.md; build/guest/hello.elf is one), or give the "
                             "spec a boot source (hv_vm_spec_set_boot(), docs/spec-json.md)");
-    if ((rc = refuse_devices(plan)) < 0)
+    if ((rc = refuse_devices(plan)) < 0 ||
+        (rc = hv_kvm_disks_open(hv_plan_spec(plan), kernel != NULL, &disks)) < 0)
         return rc;
     memset(&params, 0, sizeof(params));
     params.name = hv_vm_spec_name(hv_plan_spec(plan));
@@ -328,6 +321,7 @@ int hv_kvm_vm_create(hv_kvm_conn *conn, const hv_plan *plan, const hv_vm_create_
         linux_boot.topology.threads_per_core = hv_plan_threads_per_core(plan);
         linux_boot.topology.cores_per_socket = hv_plan_cores_per_socket(plan);
         linux_boot.distances = distances;
+        linux_boot.disks = &disks;
         params.linux_boot = &linux_boot;
         params.payload_path = kernel;
     } else if ((rc = hv_kvm_guest_file_read(opts->payload, "payload", PAYLOAD_MAX_BYTES, &payload,
@@ -358,6 +352,8 @@ int hv_kvm_vm_create(hv_kvm_conn *conn, const hv_plan *plan, const hv_vm_create_
     if ((rc = hv_kvm_vm_publish(vm)) == 0)
         *out = vm;
 out:
+    /* the VM's devices hold their own descriptors; images made for a VM not made go again */
+    hv_kvm_disks_close(&disks, rc < 0);
     for (uint32_t i = 0; affinity && i < nvcpus; i++)
         hv_cpuset_clear(&affinity[i]);
     free(affinity);

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define ACPI_KiB(n) ((uint64_t)(n) << 10)
 #define ACPI_MiB(n) ((uint64_t)(n) << 20)
 #define ACPI_GiB(n) ((uint64_t)(n) << 30)
 
@@ -38,9 +39,9 @@ static inline int acpi_sixteen_distance(size_t i, size_t j)
 
 /*
  * Fill `s` for "1node" (4 vCPUs, 1 GiB), "2node" (2 x (2 vCPUs, 1 GiB),
- * distance 21), "16node" (16 x (2 vCPUs, 128 MiB)) or "x2apic" (2 x (160
- * vCPUs, 1 GiB), 10 cores x 2 threads per socket: APIC ids up to 499).
- * Returns 0, or -1 for another name, or the layout's error.
+ * distance 21, two virtio-mmio devices on GSIs 16 and 17), "16node" (16 x (2 vCPUs, 128 MiB)) or
+ * "x2apic" (2 x (160 vCPUs, 1 GiB), 10 cores x 2 threads per socket: APIC ids up to 499). Returns
+ * 0, or -1 for another name, or the layout's error.
  */
 static inline int acpi_scenario_init(acpi_scenario *s, const char *name)
 {
@@ -74,9 +75,16 @@ static inline int acpi_scenario_init(acpi_scenario *s, const char *name)
             s->distances[i * n + j] = n == 2 ? (i == j ? 10 : 21) : acpi_sixteen_distance(i, j);
     }
     rc = hv_kvm_layout_init(&s->layout, req, n);
-    if (rc < 0)
-        return rc;
-    return hv_kvm_acpi_machine_from_layout(&s->machine, &s->layout, s->distances, &topo);
+    if (rc == 0)
+        rc = hv_kvm_acpi_machine_from_layout(&s->machine, &s->layout, s->distances, &topo);
+    if (rc == 0 && strcmp(name, "2node") == 0) {
+        s->machine.virtio_count = 2;
+        for (uint32_t i = 0; i < 2; i++) {
+            s->machine.virtio[i].base = HV_KVM_VIRTIO_MMIO_BASE + ACPI_KiB(4) * i;
+            s->machine.virtio[i].gsi = HV_KVM_VIRTIO_FIRST_GSI + i;
+        }
+    }
+    return rc;
 }
 
 static inline uint64_t acpi_le(const uint8_t *p, size_t bytes)

@@ -32,6 +32,9 @@ MACHINES = {
     "x2apic": ([160, 160], 2, 10),
 }
 
+# The virtio-mmio devices each machine has.
+VIRTIO = {"2node": 2}
+
 
 def distance(nodes, i, j):
     if i == j:
@@ -123,6 +126,18 @@ def check_machine(check, name, folder):
     for want in ('Device (COM1)', 'EisaId ("PNP0501")', "IO (Decode16", "0x03F8",
                  "IRQNoFlags ()", "{4}"):
         check.expect(want in dsdt, "%s: the DSDT has no %s" % (name, want))
+    # the virtio-mmio devices (acpi-test.h gives "2node" two): registers and a level GSI
+    for i in range(VIRTIO.get(name, 0)):
+        device = re.search(r"Device \(VIO%d\)(.*?)\n        \}" % i, dsdt, re.S)
+        if not check.expect(device is not None, "%s: the DSDT has no Device (VIO%d)" % (name, i)):
+            continue
+        body = re.sub(r"\s+", " ", device.group(1))
+        for want in ('Name (_HID, "LNRO0005")',
+                     "Memory32Fixed (ReadWrite, 0x%08X, // Address Base 0x00000200, " % (0xFEB00000 + 0x1000 * i),
+                     "Interrupt (ResourceConsumer, Level, ActiveHigh, Exclusive, ,, ) { 0x%08X, }" % (16 + i)):
+            check.expect(want in body, "%s: VIO%d has no %s:\n%s" % (name, i, want, body))
+    check.expect("VIO%d" % VIRTIO.get(name, 0) not in dsdt,
+                 "%s: the DSDT has more virtio devices than %d" % (name, VIRTIO.get(name, 0)))
 
     madt = text["apic"]
     got_ids = hexes(field(madt, "Local Apic ID") + field(madt, "Processor x2Apic ID"))

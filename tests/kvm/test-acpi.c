@@ -353,6 +353,63 @@ static void test_dsdt_aml(void **state)
     assert_memory_equal(dsdt + 36, aml, sizeof(aml));
 }
 
+static void expect_refused(int code, const char *mentions);
+
+/* Virtio-mmio devices in the DSDT: Device (VIOn) each, _HID "LNRO0005", registers and GSI. */
+static void test_dsdt_virtio_devices(void **state)
+{
+    static const uint8_t vio1[] = {
+        0x5B, 0x82, 0x3B, 'V',  'I',  'O',  '1',                   /* Device (VIO1) */
+        0x08, '_',  'H',  'I',  'D',  0x0D, 'L',  'N',  'R',  'O', /* Name (_HID, "LNRO */
+        '0',  '0',  '0',  '5',  0x00,                              /* 0005") */
+        0x08, '_',  'U',  'I',  'D',  0x0A, 0x01,                  /* Name (_UID, 1) */
+        0x08, '_',  'C',  'R',  'S',  0x11, 0x1A, 0x0A, 0x17,      /* Buffer (23) */
+        0x86, 0x09, 0x00, 0x01, 0x00, 0x10, 0xB0, 0xFE,            /* Memory32Fixed RW base */
+        0x00, 0x02, 0x00, 0x00,                                    /* length 0x200 */
+        0x89, 0x06, 0x00, 0x01, 0x01, 0x11, 0x00, 0x00, 0x00,      /* Interrupt, level, high: 17 */
+        0x79, 0x00,                                                /* end tag */
+    };
+    /* Scope (\_SB): 172 bytes of contents now, a two-byte PkgLength */
+    static const uint8_t scope[] = {0x10, 0x4E, 0x0A, 0x5C, '_', 'S', 'B', '_'};
+    hv_kvm_acpi_tables t;
+    const uint8_t *dsdt;
+    size_t len;
+    bool found = false;
+
+    (void)state;
+    assert_int_equal(acpi_scenario_init(&s, "1node"), 0);
+    s.machine.virtio_count = 2;
+    for (uint32_t i = 0; i < 2; i++) {
+        s.machine.virtio[i].base = HV_KVM_VIRTIO_MMIO_BASE + 0x1000 * i;
+        s.machine.virtio[i].gsi = HV_KVM_VIRTIO_FIRST_GSI + i;
+    }
+    memset(buf, 0xAA, sizeof(buf));
+    assert_hv_ok(hv_kvm_acpi_build(&s.machine, BASE, buf, sizeof(buf), &t));
+    check_structure(&t);
+    dsdt = buf + (t.dsdt - BASE);
+    len = acpi_le(dsdt + 4, 4);
+    assert_memory_equal(dsdt + 36, scope, sizeof(scope));
+    for (size_t i = 36; i + sizeof(vio1) <= len && !found; i++)
+        found = memcmp(dsdt + i, vio1, sizeof(vio1)) == 0;
+    assert_true(found);
+
+    /* what the tables refuse: too many, a GSI the IOAPIC lacks or an ISA one, RAM over them */
+    s.machine.virtio_count = HV_KVM_VIRTIO_MAX_DEVICES + 1;
+    expect_refused(HV_E_RANGE, "9 virtio devices");
+    s.machine.virtio_count = 2;
+    s.machine.virtio[1].gsi = 5;
+    expect_refused(HV_E_INVAL, "GSI of 16 to 23");
+    s.machine.virtio[1].gsi = HV_KVM_IOAPIC_PINS;
+    expect_refused(HV_E_INVAL, "virtio device 1");
+    s.machine.virtio[1].gsi = 17;
+    s.machine.virtio[1].base = HV_KVM_VIRTIO_MMIO_BASE + 8;
+    expect_refused(HV_E_INVAL, "4 KiB-aligned base below 4 GiB");
+    s.machine.virtio[1].base = HV_KVM_VIRTIO_MMIO_BASE + 0x1000;
+    s.machine.ranges[0].base = ACPI_GiB(3);
+    s.machine.ranges[0].bytes = UINT64_C(0xFEB01000) - ACPI_GiB(3);
+    expect_refused(HV_E_INVAL, "covers virtio device 0's registers at 0xfeb00000");
+}
+
 static void assert_untouched(void)
 {
     for (size_t i = 0; i < sizeof(buf); i++)
@@ -578,6 +635,7 @@ int main(void)
         cmocka_unit_test(test_x2apic),
         cmocka_unit_test(test_apic_ids),
         cmocka_unit_test(test_dsdt_aml),
+        cmocka_unit_test(test_dsdt_virtio_devices),
         cmocka_unit_test(test_buffer_too_small),
         cmocka_unit_test(test_bad_distances),
         cmocka_unit_test(test_largest_fits),

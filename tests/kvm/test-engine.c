@@ -2138,6 +2138,14 @@ static int migrate_logged(hv_vm *vm, hv_migrate_options *opts, progress_log *log
  */
 static void test_migrate_throttled_dirtier(void **state)
 {
+#if defined(__SANITIZE_THREAD__)
+    /* the sender runs at ~1 MiB/s under TSan: 5 rounds took 82 s of CI's minutes, 3 do the
+     * same checks (each round after the first two throttles more) */
+    const uint32_t max_rounds = 3;
+#else
+    const uint32_t max_rounds = 5;
+#endif
+
     for (int cancel = 0; cancel < 2; cancel++) {
         hv_plan *plan = small_plan("dirt", 1, 1);
         console_capture out = CONSOLE_CAPTURE_INIT, out_there = CONSOLE_CAPTURE_INIT;
@@ -2153,7 +2161,7 @@ static void test_migrate_throttled_dirtier(void **state)
         log.cancel_at = cancel ? 3 : 0;
         opts.flags = HV_MIGRATE_THROTTLE;
         opts.max_downtime_ms = 1;
-        opts.max_rounds = 5;
+        opts.max_rounds = max_rounds;
         opts.bandwidth_mib_per_s = 64;
         rc = migrate_logged(vm, &opts, &log, &stats, &in, &out_there, sv);
         assert_false(log.out_of_order);
@@ -2181,9 +2189,9 @@ static void test_migrate_throttled_dirtier(void **state)
             /* never converged (16 MiB in 1 ms): every round ran, each after the first two
              * throttled more, and the rest went with the VM stopped (announced before it
              * is copied, and again every 100 ms while that takes) */
-            assert_int_equal(stats.rounds, 5);
-            assert_int_equal(log.max_round, 4);
-            assert_int_equal(log.max_throttle, 40);
+            assert_int_equal(stats.rounds, max_rounds);
+            assert_int_equal(log.max_round, max_rounds - 1);
+            assert_int_equal(log.max_throttle, 10 * (max_rounds - 1)); /* 20, 30, 40 % */
             assert_true(log.stopped_calls >= 1);
             assert_true(log.calls >= 6);
             /* paced: the average stays under the limit (1 MiB for the unpaced frames) */
@@ -2398,12 +2406,11 @@ static void test_bad_input(void **state)
     assert_error_mentions("libvirt");
     assert_string_equal(hv_error_path(hv_error_last()), "nics[0]");
     hv_plan_free(plan);
-    /* so do disks, until the engine makes its virtio block devices */
+    /* a payload has no disk driver */
     plan = plan_json("{\"name\": \"disk\", \"vcpus\": 1, \"memory\": \"64MiB\", \"page_size\": "
                      "\"4k\", \"disks\": [{\"path\": \"/img/root.img\"}]}");
     assert_hv_error(hv_vm_create(conn, plan, &opts, &vm), HV_E_UNSUPPORTED);
-    assert_error_mentions("does not give its VMs disks yet");
-    assert_error_mentions("libvirt:");
+    assert_error_mentions("no disk driver");
     assert_string_equal(hv_error_path(hv_error_last()), "disks[0]");
     hv_plan_free(plan);
 
@@ -2416,6 +2423,120 @@ static void test_bad_input(void **state)
         assert_int_equal(count, 0);
         hv_strv_free(names, count);
     }
+}
+
+/* A Linux VM's plan (the kernel need not exist: disks are refused before it is read). */
+static hv_plan *disk_plan(const char *name, const char *kernel, const char *disks_json)
+{
+    char json[4096];
+
+    snprintf(json, sizeof(json),
+             "{\"name\": \"%s\", \"vcpus\": 1, \"memory\": \"128MiB\", \"page_size\": \"4k\", "
+             "\"boot\": {\"kernel\": \"%s\"}, \"disks\": %s}",
+             name, kernel, disks_json);
+    return plan_json(json);
+}
+
+static void create_refused(hv_plan *plan, int code, const char *path, const char *mentions)
+{
+    hv_vm *vm = NULL;
+
+    assert_hv_error(hv_vm_create(conn, plan, NULL, &vm), code);
+    assert_null(vm);
+    assert_error_mentions(mentions);
+    if (path)
+        assert_string_equal(hv_error_path(hv_error_last()), path);
+    hv_plan_free(plan);
+}
+
+/*
+ * A Linux guest's disks: what the engine cannot give is refused before any
+ * file is touched, an image made for a VM that is then not made is removed
+ * again, and no two VMs write one image (their locks, in this process).
+ */
+static void test_linux_disks(void **state)
+{
+    const char *kernel = getenv("HV_TEST_LINUX_KERNEL");
+    char dir[] = "/tmp/hv-disks-XXXXXX", img[64], made[64], disks[512], nine[2048];
+    hv_vm *writer = NULL, *reader = NULL, *vm = NULL;
+    struct stat st;
+    int fd;
+
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    snprintf(img, sizeof(img), "%s/img.raw", dir);
+    snprintf(made, sizeof(made), "%s/made.raw", dir);
+    fd = open(img, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    assert_true(fd >= 0 && ftruncate(fd, 1 << 20) == 0);
+    close(fd);
+
+    snprintf(disks, sizeof(disks), "[{\"path\": \"%s\", \"format\": \"qcow2\"}]", img);
+    create_refused(disk_plan("d", "/no/vmlinuz", disks), HV_E_UNSUPPORTED, "disks[0]",
+                   "raw images only");
+    snprintf(disks, sizeof(disks), "[{\"path\": \"%s\", \"bus\": \"scsi\"}]", img);
+    create_refused(disk_plan("d", "/no/vmlinuz", disks), HV_E_UNSUPPORTED, "disks[0]",
+                   "bus \"virtio\"");
+    nine[0] = '[';
+    nine[1] = 0;
+    for (int i = 0; i < 9; i++)
+        snprintf(nine + strlen(nine), sizeof(nine) - strlen(nine),
+                 "%s{\"path\": \"%s\", \"read_only\": true}", i ? ", " : "", img);
+    strcat(nine, "]");
+    create_refused(disk_plan("d", "/no/vmlinuz", nine), HV_E_UNSUPPORTED, "disks", "at most 8");
+    snprintf(disks, sizeof(disks), "[{\"path\": \"%s/missing.raw\"}]", dir);
+    create_refused(disk_plan("d", "/no/vmlinuz", disks), HV_E_NOTFOUND, "disks[0]",
+                   "give the disk a size");
+    /* made for the VM, whose kernel is then not found: removed again */
+    snprintf(disks, sizeof(disks), "[{\"path\": \"%s\", \"size\": \"4MiB\"}]", made);
+    create_refused(disk_plan("d", "/no/vmlinuz", disks), HV_E_IO, NULL, "/no/vmlinuz");
+    assert_int_equal(stat(made, &st), -1);
+
+    if (!kernel) {
+        print_message("(the locks of disk images need HV_TEST_LINUX_KERNEL: not tested)\n");
+        rmdir(dir);
+        unlink(img);
+        return;
+    }
+    /* a VM writes its image: no other VM uses it, read-only or not, until it is gone */
+    snprintf(disks, sizeof(disks), "[{\"path\": \"%s\"}, {\"path\": \"%s\", \"size\": \"4MiB\"}]",
+             img, made);
+    {
+        hv_plan *plan = disk_plan("writer", kernel, disks);
+
+        assert_hv_ok(hv_vm_create(conn, plan, NULL, &writer));
+        hv_plan_free(plan);
+    }
+    assert_int_equal(stat(made, &st), 0);
+    assert_int_equal(st.st_size, 4 << 20);
+    snprintf(disks, sizeof(disks), "[{\"path\": \"%s\", \"read_only\": true}]", img);
+    create_refused(disk_plan("reader", kernel, disks), HV_E_STATE, "disks[0]",
+                   "in use by another VM");
+    snprintf(disks, sizeof(disks), "[{\"path\": \"%s\"}]", made);
+    create_refused(disk_plan("other", kernel, disks), HV_E_STATE, "disks[0]",
+                   "in use by another VM");
+    assert_hv_ok(hv_vm_undefine(writer));
+    hv_vm_free(writer);
+    /* readers share one */
+    snprintf(disks, sizeof(disks), "[{\"path\": \"%s\", \"read_only\": true}]", img);
+    {
+        hv_plan *plan = disk_plan("reader", kernel, disks),
+                *again = disk_plan("reader2", kernel, disks);
+
+        assert_hv_ok(hv_vm_create(conn, plan, NULL, &reader));
+        assert_hv_ok(hv_vm_create(conn, again, NULL, &vm));
+        hv_plan_free(plan);
+        hv_plan_free(again);
+    }
+    snprintf(disks, sizeof(disks), "[{\"path\": \"%s\"}]", img);
+    create_refused(disk_plan("writer", kernel, disks), HV_E_STATE, "disks[0]",
+                   "in use by another VM");
+    assert_hv_ok(hv_vm_undefine(reader));
+    assert_hv_ok(hv_vm_undefine(vm));
+    hv_vm_free(reader);
+    hv_vm_free(vm);
+    unlink(img);
+    unlink(made);
+    rmdir(dir);
 }
 
 static void test_no_kvm_device(void **state)
@@ -2583,6 +2704,7 @@ int main(void)
         ENGINE_TEST(test_clone_at_an_io_exit),
         ENGINE_TEST(test_bad_input),
         ENGINE_TEST(test_no_kvm_device),
+        ENGINE_TEST(test_linux_disks),
     };
 
     if (fd < 0) {

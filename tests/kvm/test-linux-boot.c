@@ -399,8 +399,8 @@ static void test_place_initrd_max(void **state)
     assert_error_mentions("initrd_addr_max 0x12bfffff");
 }
 
-/* RAM over the interrupt controllers below 4 GiB cannot boot Linux yet. */
-static void test_place_apic_hole(void **state)
+/* RAM over the devices and interrupt controllers below 4 GiB cannot boot Linux yet. */
+static void test_place_device_hole(void **state)
 {
     static test_bz t;
     hv_linux_kernel k;
@@ -412,9 +412,11 @@ static void test_place_apic_hole(void **state)
     assert_hv_ok(parse_bz(&t, &k));
     one_node(&layout, GiB(4));
     assert_hv_error(hv_linux_place(&k, &layout, 0, 0, &p), HV_E_RANGE);
-    assert_error_mentions("[0xfec00000, 4 GiB)");
+    assert_error_mentions("[0xfeb00000, 4 GiB)");
     assert_string_equal(hv_error_path(hv_error_last()), "vnuma[0]");
     one_node(&layout, 0xFEC00000);
+    assert_hv_error(hv_linux_place(&k, &layout, 0, 0, &p), HV_E_RANGE);
+    one_node(&layout, 0xFEA00000); /* the last 2 MiB boundary below 0xFEB00000 */
     assert_hv_ok(hv_linux_place(&k, &layout, 0, 0, &p));
 }
 
@@ -896,7 +898,7 @@ int main(void)
         cmocka_unit_test(test_bz_good),          cmocka_unit_test(test_bz_refused),
         cmocka_unit_test(test_bz_truncated),     cmocka_unit_test(test_place_pref),
         cmocka_unit_test(test_place_relocated),  cmocka_unit_test(test_place_cmdline),
-        cmocka_unit_test(test_place_initrd_max), cmocka_unit_test(test_place_apic_hole),
+        cmocka_unit_test(test_place_initrd_max), cmocka_unit_test(test_place_device_hole),
         cmocka_unit_test(test_e820_one_node),    cmocka_unit_test(test_e820_two_nodes),
         cmocka_unit_test(test_boot_params),      cmocka_unit_test(test_load_bz),
         cmocka_unit_test(test_vmlinux),          cmocka_unit_test(test_vmlinux_refused),

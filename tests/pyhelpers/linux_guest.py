@@ -1,8 +1,10 @@
 """Linux guests for the tests: a tiny initramfs made here (busybox-static and
 an init script, written as a newc cpio archive by this module, so no root
 and no cpio tool are needed: /dev/console is a device node in the archive),
-and the kernel to boot (HV_TEST_LINUX_KERNEL, which scripts/kvm-vm sets to
-the Debian kernel it boots itself, else this machine's /boot/vmlinuz)."""
+the kernel to boot (HV_TEST_LINUX_KERNEL, which scripts/kvm-vm sets to the
+Debian kernel it boots itself, else this machine's /boot/vmlinuz) and its
+modules for the initramfs (HV_TEST_LINUX_MODULES, scripts/kvm-vm's too, else
+this machine's /lib/modules)."""
 import os
 import stat
 
@@ -15,6 +17,57 @@ def kernel():
     if not path:
         path = "/boot/vmlinuz-" + os.uname().release
     return path if os.access(path, os.R_OK) else None
+
+
+def modules_dir():
+    """The kernel's modules folder (with modules.dep), or None."""
+    path = os.environ.get("HV_TEST_LINUX_MODULES") or "/lib/modules/" + os.uname().release
+    return path if os.path.isfile(os.path.join(path, "modules.dep")) else None
+
+
+def modules(*names):
+    """The kernel modules `names` ("virtio_blk") and what they depend on
+    (modules.dep), built-in ones left out: (files for initramfs(), the init
+    script's lines that load them in order)."""
+    folder = modules_dir()
+    if folder is None:
+        raise FileNotFoundError("no kernel modules (HV_TEST_LINUX_MODULES)")
+    deps = {}
+    with open(os.path.join(folder, "modules.dep")) as f:
+        for line in f:
+            module, _, rest = line.partition(":")
+            deps[module.strip()] = rest.split()
+    builtin = set()
+    if os.path.exists(os.path.join(folder, "modules.builtin")):
+        with open(os.path.join(folder, "modules.builtin")) as f:
+            builtin = {line.strip() for line in f}
+
+    def short(path):
+        return os.path.basename(path).split(".ko")[0].replace("-", "_")
+
+    by_name = {short(m): m for m in deps}
+    order = []
+
+    def add(module):
+        if module in order:
+            return
+        for dep in deps[module]:
+            add(dep)
+        order.append(module)
+
+    for name in names:
+        if name in by_name:
+            add(by_name[name])
+        elif not any(short(b) == name for b in builtin):
+            raise FileNotFoundError("no kernel module %s in %s" % (name, folder))
+    files, lines = {}, ""
+    for module in order:
+        if not module.endswith(".ko"):
+            raise ValueError("%s is compressed: busybox insmod loads plain .ko files" % module)
+        with open(os.path.join(folder, module), "rb") as f:
+            files["lib/modules/" + os.path.basename(module)] = f.read()
+        lines += "insmod /lib/modules/%s\n" % os.path.basename(module)
+    return files, lines
 
 
 def _entry(ino, name, mode, data=b"", rdev=(0, 0)):
@@ -42,6 +95,8 @@ def initramfs(path, init_script, files=None):
                ("proc", stat.S_IFDIR | 0o755, b"", (0, 0)),
                ("sys", stat.S_IFDIR | 0o755, b"", (0, 0)),
                ("tmp", stat.S_IFDIR | 0o755, b"", (0, 0)),
+               ("lib", stat.S_IFDIR | 0o755, b"", (0, 0)),
+               ("lib/modules", stat.S_IFDIR | 0o755, b"", (0, 0)),
                ("init", stat.S_IFREG | 0o755, ("#!/bin/sh\n" + init_script).encode(), (0, 0))]
     for name, data in (files or {}).items():
         entries.append((name, stat.S_IFREG | 0o644, data, (0, 0)))
