@@ -1,9 +1,9 @@
 /*
  * kvm/virtio-mmio.c - the virtio-mmio transport (version 2), device side:
  * the register file of one device's window, feature negotiation, status
- * and reset, queue setup, notifications handed to the device model, the
- * interrupt status and its line, and DEVICE_NEEDS_RESET for a driver that
- * breaks the rules.
+ * and reset, queue setup, notifications handed to the device model, work
+ * the host starts on the device (hv_virtio_mmio_run), the interrupt status
+ * and its line, and DEVICE_NEEDS_RESET for a driver that breaks the rules.
  */
 #include "kvm/virtio-mmio.h"
 
@@ -278,6 +278,37 @@ static void write_status(hv_virtio_mmio *dev, uint32_t value)
         hv_virtio_mmio_needs_reset(dev, "DRIVER_OK without FEATURES_OK");
 }
 
+/* After the device completed chains: the used-buffer interrupt, unless the driver declined it. */
+static void interrupt_if_due(hv_virtio_mmio *dev)
+{
+    bool due = false;
+
+    /* every queue asked: each call clears its "completions since" flag */
+    for (uint16_t i = 0; i < dev->p.queue_count; i++)
+        due = hv_virtq_interrupt_due(&dev->queues[i]) || due;
+    if (due)
+        raise_interrupt(dev, HV_VIRTIO_INT_VRING);
+}
+
+hv_virtq *hv_virtio_mmio_queue(hv_virtio_mmio *dev, uint16_t index)
+{
+    if (index >= dev->p.queue_count || !dev->queues[index].ready ||
+        !(dev->status & HV_VIRTIO_STATUS_DRIVER_OK) ||
+        (dev->status & HV_VIRTIO_STATUS_DEVICE_NEEDS_RESET))
+        return NULL;
+    return &dev->queues[index];
+}
+
+void hv_virtio_mmio_run(hv_virtio_mmio *dev, hv_virtio_mmio_fn fn, void *ctx)
+{
+    if (!dev || !fn)
+        return;
+    pthread_mutex_lock(&dev->lock);
+    fn(ctx, dev);
+    interrupt_if_due(dev);
+    pthread_mutex_unlock(&dev->lock);
+}
+
 static void notify(hv_virtio_mmio *dev, uint32_t index)
 {
     hv_virtq *q = index < dev->p.queue_count ? &dev->queues[index] : NULL;
@@ -296,8 +327,7 @@ static void notify(hv_virtio_mmio *dev, uint32_t index)
         return;
     }
     dev->p.ops->notify(dev->p.ctx, dev, q, (uint16_t)index);
-    if (hv_virtq_interrupt_due(q))
-        raise_interrupt(dev, HV_VIRTIO_INT_VRING);
+    interrupt_if_due(dev);
 }
 
 /* Set the low or high half of a 64-bit queue address. */

@@ -5,7 +5,9 @@
  * device's configuration space at 0x100), feature negotiation, the device
  * status (a write of 0 resets), its queues' setup and notifications, and the
  * interrupt status as a level the caller puts on the device's IRQ line. What
- * makes a block, console or vsock device is behind a small ops table.
+ * makes a block, console or vsock device is behind a small ops table; work
+ * the host starts (input for the guest) runs under the same lock as the
+ * guest's accesses (hv_virtio_mmio_run).
  *
  * The guest is untrusted: whatever it writes, the host goes on. A driver
  * that breaks the rules (a bad queue, a notification before the queue is
@@ -156,6 +158,28 @@ uint64_t hv_virtio_mmio_features(const hv_virtio_mmio *dev);
 
 /** The device status register (HV_VIRTIO_STATUS_* bits). */
 uint32_t hv_virtio_mmio_status(hv_virtio_mmio *dev);
+
+/** What hv_virtio_mmio_run() runs, with the device's lock held. */
+typedef void (*hv_virtio_mmio_fn)(void *ctx, hv_virtio_mmio *dev);
+
+/**
+ * Work the host starts on the device from outside a guest access (input for
+ * the guest, from any host thread that is not inside one of the device's
+ * callbacks: the lock is not recursive): runs fn(ctx, dev) with the lock
+ * held, as a callback runs. fn may take and complete chains on the queues
+ * hv_virtio_mmio_queue() gives it, put the device in DEVICE_NEEDS_RESET and
+ * complain. Afterwards the transport raises the used-buffer interrupt if
+ * fn completed chains the driver wants to hear of, as after a notification:
+ * the irq callback then runs on this thread.
+ */
+void hv_virtio_mmio_run(hv_virtio_mmio *dev, hv_virtio_mmio_fn fn, void *ctx);
+
+/**
+ * Queue `index` when the device may use it now (it exists and is ready,
+ * DRIVER_OK is set, the device is not in DEVICE_NEEDS_RESET), else NULL.
+ * From a callback or hv_virtio_mmio_run()'s fn (the lock is held).
+ */
+hv_virtq *hv_virtio_mmio_queue(hv_virtio_mmio *dev, uint16_t index);
 
 /**
  * Put the device in DEVICE_NEEDS_RESET (from a callback: the lock is held):

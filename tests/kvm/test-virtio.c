@@ -1,24 +1,21 @@
 /*
  * tests/kvm/test-virtio.c - the virtio-mmio block device (lib/kvm/virtqueue.c,
- * virtio-mmio.c, virtio-blk.c) without a VM: a fake guest memory (a buffer
- * and a hv_guest_ptr_fn over it) and a driver here that does what Linux's
- * virtio_mmio and virtio_blk drivers do (probe the registers, negotiate,
- * set up the queue, submit requests) over a temporary image file: reads,
- * writes, flush, GET_ID, a read-only image, interrupts; then hostile
- * drivers (descriptor loops, addresses outside RAM, indices out of range,
- * huge lengths, available-index jumps, bad queue sizes, notifications too
- * early, requests without a status byte) that must each leave the device in
+ * virtio-mmio.c, virtio-blk.c) without a VM: a fake guest memory and a
+ * driver (virtio-test.h, and here) that does what Linux's virtio_mmio and
+ * virtio_blk drivers do (probe the registers, negotiate, set up the queue,
+ * submit requests) over a temporary image file: reads, writes, flush,
+ * GET_ID, a read-only image, interrupts; then hostile drivers (descriptor
+ * loops, addresses outside RAM, indices out of range, huge lengths,
+ * available-index jumps, bad queue sizes, notifications too early, requests
+ * without a status byte) that must each leave the device in
  * DEVICE_NEEDS_RESET or complete with an error status, after which a reset
  * device works again. Under ASan, any access outside the buffer fails.
  */
-#include "hv-test.h"
 #include "kvm/virtio-blk.h"
+#include "virtio-test.h"
 
 #include <fcntl.h>
 #include <unistd.h>
-
-#define GUEST_BASE  0x100000ull
-#define GUEST_BYTES (1u << 20)
 
 /* Where the driver puts things (guest addresses). */
 #define DESC_AT     (GUEST_BASE + 0x0000)
@@ -31,109 +28,7 @@
 #define IMAGE_BYTES (64u * 1024) /* 128 sectors */
 #define QSIZE       16u
 
-typedef struct fake_guest {
-    uint8_t *mem;
-} fake_guest;
-
-typedef struct drv {
-    fake_guest g;
-    hv_virtio_mmio *dev;
-    int fd;
-    char path[64];
-    bool irq;
-    unsigned int irq_raised;
-    uint16_t qsize;
-    uint16_t avail_idx; /* the driver's next available index */
-    uint16_t used_seen; /* used entries the driver has taken */
-} drv;
-
-/* ---- the fake guest memory ---------------------------------------------- */
-
-static uint8_t *guest_ptr(void *ctx, uint64_t addr, uint64_t bytes)
-{
-    fake_guest *g = ctx;
-
-    if (addr < GUEST_BASE || bytes > GUEST_BYTES || addr - GUEST_BASE > GUEST_BYTES - bytes)
-        return NULL;
-    return g->mem + (addr - GUEST_BASE);
-}
-
-static uint8_t *at(drv *d, uint64_t addr)
-{
-    assert_true(addr >= GUEST_BASE && addr < GUEST_BASE + GUEST_BYTES);
-    return d->g.mem + (addr - GUEST_BASE);
-}
-
-static void put16(drv *d, uint64_t addr, uint16_t v)
-{
-    memcpy(at(d, addr), &v, 2);
-}
-
-static void put32(drv *d, uint64_t addr, uint32_t v)
-{
-    memcpy(at(d, addr), &v, 4);
-}
-
-static void put64(drv *d, uint64_t addr, uint64_t v)
-{
-    memcpy(at(d, addr), &v, 8);
-}
-
-static uint32_t get32(drv *d, uint64_t addr)
-{
-    uint32_t v;
-
-    memcpy(&v, at(d, addr), 4);
-    return v;
-}
-
-static uint16_t get16(drv *d, uint64_t addr)
-{
-    uint16_t v;
-
-    memcpy(&v, at(d, addr), 2);
-    return v;
-}
-
 /* ---- the device ----------------------------------------------------------- */
-
-static void irq_line(void *ctx, bool level)
-{
-    drv *d = ctx;
-
-    assert_true(level != d->irq); /* called on changes only */
-    d->irq = level;
-    if (level)
-        d->irq_raised++;
-}
-
-static uint32_t rd(drv *d, uint32_t offset)
-{
-    uint8_t data[4];
-
-    hv_virtio_mmio_access(d->dev, offset, false, data, 4);
-    return (uint32_t)data[0] | (uint32_t)data[1] << 8 | (uint32_t)data[2] << 16 |
-           (uint32_t)data[3] << 24;
-}
-
-static void wr(drv *d, uint32_t offset, uint32_t value)
-{
-    uint8_t data[4] = {(uint8_t)value, (uint8_t)(value >> 8), (uint8_t)(value >> 16),
-                       (uint8_t)(value >> 24)};
-
-    hv_virtio_mmio_access(d->dev, offset, true, data, 4);
-}
-
-static uint64_t config(drv *d, uint32_t offset, uint32_t len)
-{
-    uint8_t data[8];
-    uint64_t v = 0;
-
-    hv_virtio_mmio_access(d->dev, HV_VIRTIO_MMIO_CONFIG + offset, false, data, len);
-    for (uint32_t i = 0; i < len; i++)
-        v |= (uint64_t)data[i] << (8 * i);
-    return v;
-}
 
 /* A temporary image of `bytes`, every byte its offset's pattern. */
 static int make_image(drv *d, size_t bytes)
@@ -172,6 +67,8 @@ static void setup(drv *d, bool read_only, size_t image_bytes)
     memset(d, 0, sizeof(*d));
     d->g.mem = calloc(1, GUEST_BYTES);
     assert_non_null(d->g.mem);
+    d->device_id = HV_VIRTIO_ID_BLOCK;
+    d->queue_max = HV_VIRTIO_BLK_QUEUE_SIZE;
     make_image(d, image_bytes);
     device_new(d, read_only, d->fd, "hpcvirt-serial-1");
 }
@@ -184,61 +81,7 @@ static void teardown(drv *d)
     free(d->g.mem);
 }
 
-/* ---- the driver (what Linux's virtio_mmio.c and virtio_blk.c do) ---------- */
-
-static uint64_t device_features(drv *d)
-{
-    wr(d, HV_VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1);
-    uint64_t high = rd(d, HV_VIRTIO_MMIO_DEVICE_FEATURES);
-    wr(d, HV_VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
-    return high << 32 | rd(d, HV_VIRTIO_MMIO_DEVICE_FEATURES);
-}
-
-/* Reset, acknowledge, negotiate `features`: the status read back after FEATURES_OK. */
-static uint32_t negotiate(drv *d, uint64_t features)
-{
-    assert_int_equal(rd(d, HV_VIRTIO_MMIO_MAGIC_VALUE), 0x74726976);
-    assert_int_equal(rd(d, HV_VIRTIO_MMIO_VERSION), 2);
-    assert_int_equal(rd(d, HV_VIRTIO_MMIO_DEVICE_ID), 2);
-    wr(d, HV_VIRTIO_MMIO_STATUS, 0);
-    assert_int_equal(rd(d, HV_VIRTIO_MMIO_STATUS), 0);
-    wr(d, HV_VIRTIO_MMIO_STATUS, HV_VIRTIO_STATUS_ACKNOWLEDGE);
-    wr(d, HV_VIRTIO_MMIO_STATUS, HV_VIRTIO_STATUS_ACKNOWLEDGE | HV_VIRTIO_STATUS_DRIVER);
-    wr(d, HV_VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
-    wr(d, HV_VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)(features >> 32));
-    wr(d, HV_VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
-    wr(d, HV_VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)features);
-    wr(d, HV_VIRTIO_MMIO_STATUS,
-       HV_VIRTIO_STATUS_ACKNOWLEDGE | HV_VIRTIO_STATUS_DRIVER | HV_VIRTIO_STATUS_FEATURES_OK);
-    return rd(d, HV_VIRTIO_MMIO_STATUS);
-}
-
-/* Queue 0 with `size` entries at the usual addresses (the rings zeroed); its QueueReady after. */
-static uint32_t queue_setup(drv *d, uint32_t size, uint64_t desc, uint64_t avail, uint64_t used)
-{
-    memset(d->g.mem, 0, 0x4000);
-    d->avail_idx = d->used_seen = 0;
-    d->qsize = (uint16_t)size;
-    wr(d, HV_VIRTIO_MMIO_QUEUE_SEL, 0);
-    assert_int_equal(rd(d, HV_VIRTIO_MMIO_QUEUE_READY), 0);
-    assert_int_equal(rd(d, HV_VIRTIO_MMIO_QUEUE_NUM_MAX), HV_VIRTIO_BLK_QUEUE_SIZE);
-    wr(d, HV_VIRTIO_MMIO_QUEUE_NUM, size);
-    wr(d, HV_VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)desc);
-    wr(d, HV_VIRTIO_MMIO_QUEUE_DESC_HIGH, (uint32_t)(desc >> 32));
-    wr(d, HV_VIRTIO_MMIO_QUEUE_DRIVER_LOW, (uint32_t)avail);
-    wr(d, HV_VIRTIO_MMIO_QUEUE_DRIVER_HIGH, (uint32_t)(avail >> 32));
-    wr(d, HV_VIRTIO_MMIO_QUEUE_DEVICE_LOW, (uint32_t)used);
-    wr(d, HV_VIRTIO_MMIO_QUEUE_DEVICE_HIGH, (uint32_t)(used >> 32));
-    wr(d, HV_VIRTIO_MMIO_QUEUE_READY, 1);
-    return rd(d, HV_VIRTIO_MMIO_QUEUE_READY);
-}
-
-static void driver_ok(drv *d)
-{
-    wr(d, HV_VIRTIO_MMIO_STATUS,
-       HV_VIRTIO_STATUS_ACKNOWLEDGE | HV_VIRTIO_STATUS_DRIVER | HV_VIRTIO_STATUS_FEATURES_OK |
-           HV_VIRTIO_STATUS_DRIVER_OK);
-}
+/* ---- the driver (what Linux's virtio_blk.c does) ----------------------------- */
 
 static const uint64_t blk_features = HV_VIRTIO_F_VERSION_1 | 1ull << HV_VIRTIO_BLK_F_FLUSH |
                                      1ull << HV_VIRTIO_BLK_F_SEG_MAX |
@@ -248,59 +91,9 @@ static const uint64_t blk_features = HV_VIRTIO_F_VERSION_1 | 1ull << HV_VIRTIO_B
 static void probe(drv *d)
 {
     assert_true(negotiate(d, blk_features) & HV_VIRTIO_STATUS_FEATURES_OK);
-    assert_int_equal(queue_setup(d, QSIZE, DESC_AT, AVAIL_AT, USED_AT), 1);
+    assert_int_equal(queue_setup(d, 0, QSIZE, DESC_AT, AVAIL_AT, USED_AT), 1);
     driver_ok(d);
     assert_int_equal(hv_virtio_mmio_status(d->dev), 0xF);
-}
-
-static bool needs_reset(drv *d)
-{
-    return (rd(d, HV_VIRTIO_MMIO_STATUS) & HV_VIRTIO_STATUS_DEVICE_NEEDS_RESET) != 0;
-}
-
-static void set_desc(drv *d, uint16_t i, uint64_t addr, uint32_t len, uint16_t flags, uint16_t next)
-{
-    uint64_t at_ = DESC_AT + 16u * i;
-
-    put64(d, at_, addr);
-    put32(d, at_ + 8, len);
-    put16(d, at_ + 12, flags);
-    put16(d, at_ + 14, next);
-}
-
-/* Make `head` available and notify queue 0. */
-static void submit(drv *d, uint16_t head)
-{
-    put16(d, AVAIL_AT + 4 + 2u * (d->avail_idx % d->qsize), head);
-    d->avail_idx++;
-    put16(d, AVAIL_AT + 2, d->avail_idx);
-    wr(d, HV_VIRTIO_MMIO_QUEUE_NOTIFY, 0);
-}
-
-/* The next used element: false when the device has not completed one. */
-static bool take_used(drv *d, uint32_t *id, uint32_t *len)
-{
-    uint16_t used_idx = get16(d, USED_AT + 2);
-    uint64_t elem;
-
-    if (used_idx == d->used_seen)
-        return false;
-    assert_true(d->qsize > 0);
-    elem = USED_AT + 4 + 8u * (d->used_seen % d->qsize);
-    *id = get32(d, elem);
-    *len = get32(d, elem + 4);
-    d->used_seen++;
-    return true;
-}
-
-/* The interrupt handler: read the status, acknowledge it. */
-static uint32_t ack(drv *d)
-{
-    uint32_t isr = rd(d, HV_VIRTIO_MMIO_INTERRUPT_STATUS);
-
-    wr(d, HV_VIRTIO_MMIO_INTERRUPT_ACK, isr);
-    assert_false(d->irq);
-    return isr;
 }
 
 /*
@@ -311,23 +104,23 @@ static uint32_t ack(drv *d)
 static uint8_t request(drv *d, uint32_t type, uint64_t sector, uint32_t data_bytes, uint32_t *len)
 {
     uint16_t n = 0;
-    uint32_t id, used_len;
+    uint32_t id, used_len = 0;
 
     put32(d, HEADER_AT, type);
     put32(d, HEADER_AT + 4, 0);
     put64(d, HEADER_AT + 8, sector);
     *at(d, STATUS_AT) = 0xEE;
-    set_desc(d, n, HEADER_AT, 16, HV_VIRTQ_DESC_F_NEXT, (uint16_t)(n + 1));
+    set_desc(d, DESC_AT, n, HEADER_AT, 16, HV_VIRTQ_DESC_F_NEXT, (uint16_t)(n + 1));
     n++;
     if (data_bytes) {
-        set_desc(d, n, DATA_AT, data_bytes,
+        set_desc(d, DESC_AT, n, DATA_AT, data_bytes,
                  HV_VIRTQ_DESC_F_NEXT | (type == HV_VIRTIO_BLK_T_OUT ? 0 : HV_VIRTQ_DESC_F_WRITE),
                  (uint16_t)(n + 1));
         n++;
     }
-    set_desc(d, n, STATUS_AT, 1, HV_VIRTQ_DESC_F_WRITE, 0);
-    submit(d, 0);
-    assert_true(take_used(d, &id, &used_len));
+    set_desc(d, DESC_AT, n, STATUS_AT, 1, HV_VIRTQ_DESC_F_WRITE, 0);
+    submit(d, 0, 0);
+    assert_true(take_used(d, 0, &id, &used_len));
     assert_int_equal(id, 0);
     if (len)
         *len = used_len;
@@ -506,15 +299,16 @@ static void test_any_layout(void **state)
     put32(&d, HEADER_AT + 4, 0);
     put64(&d, HEADER_AT + 8, 10);
     /* 3 sectors of data + status in 4 pieces: 100, 1000, 435 + 1000 ... */
-    set_desc(&d, 5, HEADER_AT, 7, HV_VIRTQ_DESC_F_NEXT, 9);
-    set_desc(&d, 9, HEADER_AT + 7, 9, HV_VIRTQ_DESC_F_NEXT, 2);
-    set_desc(&d, 2, DATA_AT, 100, HV_VIRTQ_DESC_F_NEXT | HV_VIRTQ_DESC_F_WRITE, 3);
-    set_desc(&d, 3, DATA_AT + 0x1000, 0, HV_VIRTQ_DESC_F_NEXT | HV_VIRTQ_DESC_F_WRITE, 4);
-    set_desc(&d, 4, DATA_AT + 0x2000, 1000, HV_VIRTQ_DESC_F_NEXT | HV_VIRTQ_DESC_F_WRITE, 0);
-    set_desc(&d, 0, DATA_AT + 0x3000, 3 * 512 - 1100 + 1, HV_VIRTQ_DESC_F_WRITE, 0);
+    set_desc(&d, DESC_AT, 5, HEADER_AT, 7, HV_VIRTQ_DESC_F_NEXT, 9);
+    set_desc(&d, DESC_AT, 9, HEADER_AT + 7, 9, HV_VIRTQ_DESC_F_NEXT, 2);
+    set_desc(&d, DESC_AT, 2, DATA_AT, 100, HV_VIRTQ_DESC_F_NEXT | HV_VIRTQ_DESC_F_WRITE, 3);
+    set_desc(&d, DESC_AT, 3, DATA_AT + 0x1000, 0, HV_VIRTQ_DESC_F_NEXT | HV_VIRTQ_DESC_F_WRITE, 4);
+    set_desc(&d, DESC_AT, 4, DATA_AT + 0x2000, 1000, HV_VIRTQ_DESC_F_NEXT | HV_VIRTQ_DESC_F_WRITE,
+             0);
+    set_desc(&d, DESC_AT, 0, DATA_AT + 0x3000, 3 * 512 - 1100 + 1, HV_VIRTQ_DESC_F_WRITE, 0);
     memset(at(&d, DATA_AT + 0x3000), 0xEE, 3 * 512 - 1100 + 1);
-    submit(&d, 5);
-    assert_true(take_used(&d, &id, &len));
+    submit(&d, 0, 5);
+    assert_true(take_used(&d, 0, &id, &len));
     assert_int_equal(id, 5);
     assert_int_equal(len, 3 * 512 + 1);
     memcpy(buf, at(&d, DATA_AT), 100);
@@ -529,25 +323,25 @@ static void test_any_layout(void **state)
     put32(&d, DATA_AT + 4, 0);
     put64(&d, DATA_AT + 8, 20);
     memset(at(&d, DATA_AT + 16), 0x5A, 512);
-    set_desc(&d, 0, DATA_AT, 16 + 512, HV_VIRTQ_DESC_F_NEXT, 1);
-    set_desc(&d, 1, STATUS_AT, 1, HV_VIRTQ_DESC_F_WRITE, 0);
-    submit(&d, 0);
-    assert_true(take_used(&d, &id, &len));
+    set_desc(&d, DESC_AT, 0, DATA_AT, 16 + 512, HV_VIRTQ_DESC_F_NEXT, 1);
+    set_desc(&d, DESC_AT, 1, STATUS_AT, 1, HV_VIRTQ_DESC_F_WRITE, 0);
+    submit(&d, 0, 0);
+    assert_true(take_used(&d, 0, &id, &len));
     assert_int_equal(*at(&d, STATUS_AT), HV_VIRTIO_BLK_S_OK);
     image_read(&d, 20 * 512, buf, 512);
     assert_int_equal(buf[0], 0x5A);
     assert_int_equal(buf[511], 0x5A);
 
     /* a request with the most descriptors a queue of 16 allows (no loop) */
-    set_desc(&d, 0, HEADER_AT, 16, HV_VIRTQ_DESC_F_NEXT, 1);
+    set_desc(&d, DESC_AT, 0, HEADER_AT, 16, HV_VIRTQ_DESC_F_NEXT, 1);
     for (uint16_t i = 1; i < QSIZE - 1; i++)
-        set_desc(&d, i, DATA_AT + 512u * (i - 1), 512, HV_VIRTQ_DESC_F_NEXT | HV_VIRTQ_DESC_F_WRITE,
-                 (uint16_t)(i + 1));
-    set_desc(&d, QSIZE - 1, STATUS_AT, 1, HV_VIRTQ_DESC_F_WRITE, 0);
+        set_desc(&d, DESC_AT, i, DATA_AT + 512u * (i - 1), 512,
+                 HV_VIRTQ_DESC_F_NEXT | HV_VIRTQ_DESC_F_WRITE, (uint16_t)(i + 1));
+    set_desc(&d, DESC_AT, QSIZE - 1, STATUS_AT, 1, HV_VIRTQ_DESC_F_WRITE, 0);
     put32(&d, HEADER_AT, HV_VIRTIO_BLK_T_IN);
     put64(&d, HEADER_AT + 8, 0);
-    submit(&d, 0);
-    assert_true(take_used(&d, &id, &len));
+    submit(&d, 0, 0);
+    assert_true(take_used(&d, 0, &id, &len));
     assert_int_equal(len, (QSIZE - 2) * 512 + 1);
     assert_int_equal(*at(&d, STATUS_AT), HV_VIRTIO_BLK_S_OK);
     assert_false(needs_reset(&d));
@@ -566,30 +360,31 @@ static void test_batch_and_suppression(void **state)
     /* three flushes: chains 0-1, 2-3, 4-5 */
     put32(&d, HEADER_AT, HV_VIRTIO_BLK_T_FLUSH);
     for (uint16_t i = 0; i < 3; i++) {
-        set_desc(&d, (uint16_t)(2 * i), HEADER_AT, 16, HV_VIRTQ_DESC_F_NEXT, (uint16_t)(2 * i + 1));
-        set_desc(&d, (uint16_t)(2 * i + 1), STATUS_AT + i, 1, HV_VIRTQ_DESC_F_WRITE, 0);
+        set_desc(&d, DESC_AT, (uint16_t)(2 * i), HEADER_AT, 16, HV_VIRTQ_DESC_F_NEXT,
+                 (uint16_t)(2 * i + 1));
+        set_desc(&d, DESC_AT, (uint16_t)(2 * i + 1), STATUS_AT + i, 1, HV_VIRTQ_DESC_F_WRITE, 0);
         put16(&d, AVAIL_AT + 4 + 2u * i, (uint16_t)(2 * i));
     }
-    d.avail_idx = 3;
+    d.q[0].avail_idx = 3;
     put16(&d, AVAIL_AT + 2, 3);
     wr(&d, HV_VIRTIO_MMIO_QUEUE_NOTIFY, 0);
     for (uint16_t i = 0; i < 3; i++) {
-        assert_true(take_used(&d, &id, &len));
+        assert_true(take_used(&d, 0, &id, &len));
         assert_int_equal(id, 2 * i);
         assert_int_equal(*at(&d, STATUS_AT + i), HV_VIRTIO_BLK_S_OK);
     }
-    assert_false(take_used(&d, &id, &len));
+    assert_false(take_used(&d, 0, &id, &len));
     assert_int_equal(d.irq_raised, 1);
     assert_int_equal(ack(&d), HV_VIRTIO_INT_VRING);
 
     /* VIRTQ_AVAIL_F_NO_INTERRUPT: completed, no interrupt */
     put16(&d, AVAIL_AT, HV_VIRTQ_AVAIL_F_NO_INTERRUPT);
-    submit(&d, 0);
-    assert_true(take_used(&d, &id, &len));
+    submit(&d, 0, 0);
+    assert_true(take_used(&d, 0, &id, &len));
     assert_false(d.irq);
     put16(&d, AVAIL_AT, 0);
-    submit(&d, 2);
-    assert_true(take_used(&d, &id, &len));
+    submit(&d, 0, 2);
+    assert_true(take_used(&d, 0, &id, &len));
     assert_true(d.irq);
     ack(&d);
 
@@ -597,8 +392,8 @@ static void test_batch_and_suppression(void **state)
     put32(&d, HEADER_AT, 0x99);
     for (int i = 0; i < 70000 / 64; i++) {
         for (int j = 0; j < 64; j++) {
-            submit(&d, 0);
-            assert_true(take_used(&d, &id, &len));
+            submit(&d, 0, 0);
+            assert_true(take_used(&d, 0, &id, &len));
         }
         ack(&d);
     }
@@ -619,7 +414,7 @@ static void test_read_only(void **state)
     assert_true(device_features(&d) == (blk_features | 1ull << HV_VIRTIO_BLK_F_RO));
     assert_true(negotiate(&d, blk_features | 1ull << HV_VIRTIO_BLK_F_RO) &
                 HV_VIRTIO_STATUS_FEATURES_OK);
-    assert_int_equal(queue_setup(&d, QSIZE, DESC_AT, AVAIL_AT, USED_AT), 1);
+    assert_int_equal(queue_setup(&d, 0, QSIZE, DESC_AT, AVAIL_AT, USED_AT), 1);
     driver_ok(&d);
     memset(at(&d, DATA_AT), 0x77, 512);
     assert_int_equal(request(&d, HV_VIRTIO_BLK_T_OUT, 1, 512, NULL), HV_VIRTIO_BLK_S_IOERR);
@@ -663,23 +458,23 @@ static void expect_needs_reset_then_recover(drv *d)
     uint32_t id, len;
 
     assert_true(needs_reset(d));
-    assert_false(take_used(d, &id, &len));
+    assert_false(take_used(d, 0, &id, &len));
     if (hv_virtio_mmio_status(d->dev) & HV_VIRTIO_STATUS_DRIVER_OK)
         assert_true(ack(d) & HV_VIRTIO_INT_CONFIG);
     /* nothing is processed while it needs a reset */
-    set_desc(d, 0, HEADER_AT, 16, HV_VIRTQ_DESC_F_NEXT, 1);
-    set_desc(d, 1, STATUS_AT, 1, HV_VIRTQ_DESC_F_WRITE, 0);
+    set_desc(d, DESC_AT, 0, HEADER_AT, 16, HV_VIRTQ_DESC_F_NEXT, 1);
+    set_desc(d, DESC_AT, 1, STATUS_AT, 1, HV_VIRTQ_DESC_F_WRITE, 0);
     put32(d, HEADER_AT, HV_VIRTIO_BLK_T_FLUSH);
     wr(d, HV_VIRTIO_MMIO_QUEUE_NOTIFY, 0);
-    assert_false(take_used(d, &id, &len));
+    assert_false(take_used(d, 0, &id, &len));
     /* reset: works again */
     probe(d);
     assert_false(needs_reset(d));
-    set_desc(d, 0, HEADER_AT, 16, HV_VIRTQ_DESC_F_NEXT, 1);
-    set_desc(d, 1, STATUS_AT, 1, HV_VIRTQ_DESC_F_WRITE, 0);
+    set_desc(d, DESC_AT, 0, HEADER_AT, 16, HV_VIRTQ_DESC_F_NEXT, 1);
+    set_desc(d, DESC_AT, 1, STATUS_AT, 1, HV_VIRTQ_DESC_F_WRITE, 0);
     *at(d, STATUS_AT) = 0xEE;
-    submit(d, 0);
-    assert_true(take_used(d, &id, &len));
+    submit(d, 0, 0);
+    assert_true(take_used(d, 0, &id, &len));
     assert_int_equal(*at(d, STATUS_AT), HV_VIRTIO_BLK_S_OK);
     ack(d);
 }
@@ -689,8 +484,8 @@ static void flush_chain(drv *d)
 {
     put32(d, HEADER_AT, HV_VIRTIO_BLK_T_FLUSH);
     put64(d, HEADER_AT + 8, 0);
-    set_desc(d, 0, HEADER_AT, 16, HV_VIRTQ_DESC_F_NEXT, 1);
-    set_desc(d, 1, STATUS_AT, 1, HV_VIRTQ_DESC_F_WRITE, 0);
+    set_desc(d, DESC_AT, 0, HEADER_AT, 16, HV_VIRTQ_DESC_F_NEXT, 1);
+    set_desc(d, DESC_AT, 1, STATUS_AT, 1, HV_VIRTQ_DESC_F_WRITE, 0);
 }
 
 /* One descriptor of a flush chain (flush_chain()) replaced, and the chain's head. */
@@ -736,29 +531,30 @@ static void test_hostile_chains(void **state)
 
         print_message("%s\n", b->what);
         flush_chain(&d);
-        set_desc(&d, 2, DATA_AT, 512, 0, 0); /* device-readable, for a chain that reaches it */
-        set_desc(&d, b->index, b->addr, b->len, b->flags, b->next);
-        submit(&d, b->head);
+        /* device-readable, for a chain that reaches it */
+        set_desc(&d, DESC_AT, 2, DATA_AT, 512, 0, 0);
+        set_desc(&d, DESC_AT, b->index, b->addr, b->len, b->flags, b->next);
+        submit(&d, 0, b->head);
         expect_needs_reset_then_recover(&d);
     }
 
     /* a header too short: an error status, the device goes on */
     flush_chain(&d);
-    set_desc(&d, 0, HEADER_AT, 8, HV_VIRTQ_DESC_F_NEXT, 1);
-    submit(&d, 0);
-    assert_true(take_used(&d, &id, &len));
+    set_desc(&d, DESC_AT, 0, HEADER_AT, 8, HV_VIRTQ_DESC_F_NEXT, 1);
+    submit(&d, 0, 0);
+    assert_true(take_used(&d, 0, &id, &len));
     assert_int_equal(*at(&d, STATUS_AT), HV_VIRTIO_BLK_S_IOERR);
     /* extra device-readable bytes on a read, device-writable bytes on a write: errors */
     put32(&d, HEADER_AT, HV_VIRTIO_BLK_T_IN);
-    set_desc(&d, 0, HEADER_AT, 17, HV_VIRTQ_DESC_F_NEXT, 1);
-    submit(&d, 0);
-    assert_true(take_used(&d, &id, &len));
+    set_desc(&d, DESC_AT, 0, HEADER_AT, 17, HV_VIRTQ_DESC_F_NEXT, 1);
+    submit(&d, 0, 0);
+    assert_true(take_used(&d, 0, &id, &len));
     assert_int_equal(*at(&d, STATUS_AT), HV_VIRTIO_BLK_S_IOERR);
     put32(&d, HEADER_AT, HV_VIRTIO_BLK_T_OUT);
-    set_desc(&d, 0, HEADER_AT, 16, HV_VIRTQ_DESC_F_NEXT, 1);
-    set_desc(&d, 1, STATUS_AT, 2, HV_VIRTQ_DESC_F_WRITE, 0);
-    submit(&d, 0);
-    assert_true(take_used(&d, &id, &len));
+    set_desc(&d, DESC_AT, 0, HEADER_AT, 16, HV_VIRTQ_DESC_F_NEXT, 1);
+    set_desc(&d, DESC_AT, 1, STATUS_AT, 2, HV_VIRTQ_DESC_F_WRITE, 0);
+    submit(&d, 0, 0);
+    assert_true(take_used(&d, 0, &id, &len));
     assert_int_equal(*at(&d, STATUS_AT + 1), HV_VIRTIO_BLK_S_IOERR);
     assert_false(needs_reset(&d));
     ack(&d);
@@ -779,8 +575,8 @@ static void test_hostile_rings(void **state)
     wr(&d, HV_VIRTIO_MMIO_QUEUE_NOTIFY, 0);
     expect_needs_reset_then_recover(&d);
     flush_chain(&d);
-    d.avail_idx = (uint16_t)(d.avail_idx - 1); /* behind the device: 65535 ahead */
-    put16(&d, AVAIL_AT + 2, d.avail_idx);
+    d.q[0].avail_idx = (uint16_t)(d.q[0].avail_idx - 1); /* behind the device: 65535 ahead */
+    put16(&d, AVAIL_AT + 2, d.q[0].avail_idx);
     wr(&d, HV_VIRTIO_MMIO_QUEUE_NOTIFY, 0);
     expect_needs_reset_then_recover(&d);
 
@@ -788,7 +584,7 @@ static void test_hostile_rings(void **state)
     static const uint32_t bad_sizes[] = {100, 0, 3, 512, 0x10000, 0xFFFFFFFF};
     for (size_t i = 0; i < sizeof(bad_sizes) / sizeof(bad_sizes[0]); i++) {
         assert_true(negotiate(&d, blk_features) & HV_VIRTIO_STATUS_FEATURES_OK);
-        assert_int_equal(queue_setup(&d, bad_sizes[i], DESC_AT, AVAIL_AT, USED_AT), 0);
+        assert_int_equal(queue_setup(&d, 0, bad_sizes[i], DESC_AT, AVAIL_AT, USED_AT), 0);
         expect_needs_reset_then_recover(&d);
     }
     /* rings outside RAM, across its end, misaligned */
@@ -803,19 +599,19 @@ static void test_hostile_rings(void **state)
     };
     for (size_t i = 0; i < sizeof(bad_rings) / sizeof(bad_rings[0]); i++) {
         assert_true(negotiate(&d, blk_features) & HV_VIRTIO_STATUS_FEATURES_OK);
-        assert_int_equal(queue_setup(&d, QSIZE, bad_rings[i][0], bad_rings[i][1], bad_rings[i][2]),
-                         0);
+        assert_int_equal(
+            queue_setup(&d, 0, QSIZE, bad_rings[i][0], bad_rings[i][1], bad_rings[i][2]), 0);
         expect_needs_reset_then_recover(&d);
     }
     /* the largest queue, its rings up to the end of RAM (4096, 518 and 2054 bytes) */
     assert_true(negotiate(&d, blk_features) & HV_VIRTIO_STATUS_FEATURES_OK);
-    assert_int_equal(queue_setup(&d, 256, GUEST_BASE + GUEST_BYTES - 8192,
+    assert_int_equal(queue_setup(&d, 0, 256, GUEST_BASE + GUEST_BYTES - 8192,
                                  GUEST_BASE + GUEST_BYTES - 2056 - 518,
                                  GUEST_BASE + GUEST_BYTES - 2056),
                      1);
     /* ... and 2 bytes too far */
     assert_true(negotiate(&d, blk_features) & HV_VIRTIO_STATUS_FEATURES_OK);
-    assert_int_equal(queue_setup(&d, 256, GUEST_BASE + GUEST_BYTES - 8192,
+    assert_int_equal(queue_setup(&d, 0, 256, GUEST_BASE + GUEST_BYTES - 8192,
                                  GUEST_BASE + GUEST_BYTES - 2056 - 518,
                                  GUEST_BASE + GUEST_BYTES - 2052),
                      0);
@@ -826,9 +622,9 @@ static void test_hostile_rings(void **state)
     wr(&d, HV_VIRTIO_MMIO_QUEUE_NOTIFY, 0);
     expect_needs_reset_then_recover(&d);
     assert_true(negotiate(&d, blk_features) & HV_VIRTIO_STATUS_FEATURES_OK);
-    assert_int_equal(queue_setup(&d, QSIZE, DESC_AT, AVAIL_AT, USED_AT), 1);
+    assert_int_equal(queue_setup(&d, 0, QSIZE, DESC_AT, AVAIL_AT, USED_AT), 1);
     flush_chain(&d);
-    submit(&d, 0);
+    submit(&d, 0, 0);
     expect_needs_reset_then_recover(&d);
     wr(&d, HV_VIRTIO_MMIO_QUEUE_NOTIFY, 1);
     expect_needs_reset_then_recover(&d);
@@ -839,7 +635,7 @@ static void test_hostile_rings(void **state)
     wr(&d, HV_VIRTIO_MMIO_QUEUE_NUM, 3);
     wr(&d, HV_VIRTIO_MMIO_QUEUE_DESC_LOW, 0);
     flush_chain(&d);
-    submit(&d, 0);
+    submit(&d, 0, 0);
     assert_false(needs_reset(&d));
     ack(&d);
     wr(&d, HV_VIRTIO_MMIO_QUEUE_READY, 0);
@@ -870,8 +666,8 @@ static void test_log_rate_limited(void **state)
     probe(&d);
     assert_hv_ok(hv_set_log_handler(count_warnings, HV_LOG_WARNING, NULL));
     flush_chain(&d);
-    set_desc(&d, 0, HEADER_AT, 16, HV_VIRTQ_DESC_F_NEXT, 0);
-    submit(&d, 0);
+    set_desc(&d, DESC_AT, 0, HEADER_AT, 16, HV_VIRTQ_DESC_F_NEXT, 0);
+    submit(&d, 0, 0);
     assert_int_equal(warnings, 1);
     if (!strstr(last_warning, "vda: queue 0: chain 0: more than 16 descriptors (a loop?)"))
         fail_msg("unexpected warning: %s", last_warning);
