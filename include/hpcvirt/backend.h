@@ -27,10 +27,10 @@ HV_BEGIN_DECLS
 /**
  * 2 added the operations after vm_migrate (waiting, console, statistics,
  * progress, memory backing, restore with options, clones), 3 the
- * destination of a migration (vm_migrate_incoming); tables of versions 1
- * and 2 are still accepted.
+ * destination of a migration (vm_migrate_incoming), 4 a Linux guest's
+ * channel (vm_channel_send); tables of versions 1 to 3 are still accepted.
  */
-#define HV_BACKEND_VERSION 3
+#define HV_BACKEND_VERSION 4
 /** What `open` returns to let the next backend try the URI. */
 #define HV_BACKEND_DECLINED 1
 
@@ -95,6 +95,8 @@ typedef struct hv_backend {
     /** Gets the whole (current version) options. */
     int (*vm_migrate_incoming)(void *conn_data, const char *source,
                                const hv_migrate_incoming_options *opts, void **vm_data);
+    /* ---- version 4 ---- */
+    int (*vm_channel_send)(void *vm_data, const void *bytes, size_t length, size_t *sent);
 } hv_backend;
 
 /**

@@ -73,8 +73,16 @@ typedef enum hv_vm_create_flags {
 typedef void (*hv_vm_console_fn)(void *data, const char *bytes, size_t length);
 /** Called when a vCPU writes a progress marker (built-in engine), from that vCPU's thread. */
 typedef void (*hv_vm_progress_fn)(void *data, unsigned int vcpu, uint32_t marker);
+/**
+ * Called with the bytes a Linux guest of the built-in engine wrote to its
+ * channel (its /dev/hvc0, a virtio console: docs/linux-guest.md), in order,
+ * from the thread of the vCPU that wrote them: keep it short, do not call
+ * back into the VM. Since HPCVIRT_1.1 (create options version 3).
+ */
+typedef void (*hv_vm_channel_fn)(void *data, const void *bytes, size_t length);
 
-#define HV_VM_CREATE_OPTIONS_VERSION 2
+/** 2 added payload, console and progress; 3 the channel. */
+#define HV_VM_CREATE_OPTIONS_VERSION 3
 typedef struct hv_vm_create_options {
     unsigned int version;
     unsigned int flags; /**< HV_VM_CREATE_* */
@@ -95,10 +103,14 @@ typedef struct hv_vm_create_options {
     void *console_data;
     hv_vm_progress_fn progress;
     void *progress_data;
+    /* ---- version 3 ---- */
+    /** A Linux guest's channel output; NULL: what the guest writes there is dropped */
+    hv_vm_channel_fn channel;
+    void *channel_data;
 } hv_vm_create_options;
 #define HV_VM_CREATE_OPTIONS_INIT                                                                  \
     {                                                                                              \
-        HV_VM_CREATE_OPTIONS_VERSION, 0, NULL, NULL, NULL, NULL, NULL, NULL                        \
+        HV_VM_CREATE_OPTIONS_VERSION, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL            \
     }
 HV_EXTERN int hv_vm_create_options_init(hv_vm_create_options *opts, unsigned int version);
 
@@ -142,6 +154,18 @@ HV_EXTERN int hv_vm_exit_code(hv_vm *vm, int *exit_code);
  * be NULL) is the number of bytes kept.
  */
 HV_EXTERN int hv_vm_console_read(hv_vm *vm, char *buf, size_t size, size_t *length);
+/**
+ * Send bytes to a Linux guest's channel (it reads them from /dev/hvc0):
+ * they go into the buffers the guest has posted, and what does not fit is
+ * queued, up to HV_VM_CHANNEL_QUEUE_BYTES, until it posts more; *sent (may
+ * be NULL) is how many were taken - fewer when the queue is full: send the
+ * rest later. Never waits for the guest. Any VM state but undefined; a guest
+ * that resets its channel drops what was queued. HV_E_UNSUPPORTED for a
+ * payload VM and on backends without channels (libvirt). Since HPCVIRT_1.1.
+ */
+HV_EXTERN int hv_vm_channel_send(hv_vm *vm, const void *bytes, size_t length, size_t *sent);
+/** What hv_vm_channel_send() queues for a guest that reads nothing. */
+#define HV_VM_CHANNEL_QUEUE_BYTES (64u * 1024)
 
 typedef enum hv_vm_stat_id {
     HV_VM_STAT_EXITS = 0,       /**< exits from the guest to the engine, all reasons */

@@ -65,6 +65,7 @@ static int register_locked(const hv_backend *backend)
     memcpy(&e->table, backend,
            backend->version == 1   ? offsetof(hv_backend, vm_wait)
            : backend->version == 2 ? offsetof(hv_backend, vm_migrate_incoming)
+           : backend->version == 3 ? offsetof(hv_backend, vm_channel_send)
                                    : sizeof(e->table));
     e->table.version = HV_BACKEND_VERSION;
     e->active = true;

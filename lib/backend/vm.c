@@ -20,7 +20,9 @@
  * older headers has the smaller struct, and only that much is touched. */
 static size_t create_options_size(unsigned int version)
 {
-    return version == 1 ? offsetof(hv_vm_create_options, payload) : sizeof(hv_vm_create_options);
+    return version == 1   ? offsetof(hv_vm_create_options, payload)
+           : version == 2 ? offsetof(hv_vm_create_options, channel)
+                          : sizeof(hv_vm_create_options);
 }
 
 int hv_vm_create_options_init(hv_vm_create_options *opts, unsigned int version)
@@ -447,6 +449,15 @@ int hv_vm_console_read(hv_vm *vm, char *buf, size_t size, size_t *length)
     buf[0] = '\0';
     VM_CHECK(vm_console_read, "reading the console");
     return vm->conn->backend->vm_console_read(vm->data, buf, size, length);
+}
+
+int hv_vm_channel_send(hv_vm *vm, const void *bytes, size_t length, size_t *sent)
+{
+    if (sent)
+        *sent = 0;
+    HV_CHECK_ARG(bytes || length == 0, "bytes");
+    VM_CHECK(vm_channel_send, "sending to a guest's channel");
+    return vm->conn->backend->vm_channel_send(vm->data, bytes, length, sent);
 }
 
 const char *hv_vm_stat_name(int stat)

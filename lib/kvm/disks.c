@@ -79,12 +79,12 @@ int hv_kvm_disks_open(const hv_vm_spec *spec, bool linux_guest, hv_kvm_disks *ou
         return hv_error_set(HV_E_UNSUPPORTED, "disks[0]",
                             "the VM runs a guest payload, which has no disk driver: disks are "
                             "for Linux guests (give the spec a boot source, docs/spec-json.md)");
-    if (spec->ndisks > HV_KVM_VIRTIO_MAX_DEVICES)
+    if (spec->ndisks > HV_KVM_MAX_DISKS)
         return hv_error_set(HV_E_UNSUPPORTED, "disks",
                             "the VM has %zu disks: the built-in engine gives a Linux guest at "
-                            "most %d (its virtio devices' interrupt lines); create it through "
-                            "the libvirt backend for more",
-                            spec->ndisks, HV_KVM_VIRTIO_MAX_DEVICES);
+                            "most %d (its virtio devices' interrupt lines, one of them its "
+                            "channel's); create it through the libvirt backend for more",
+                            spec->ndisks, HV_KVM_MAX_DISKS);
     for (size_t i = 0; i < spec->ndisks && rc == 0; i++) {
         char where[32];
 

@@ -1,7 +1,7 @@
 /*
  * kvm/disks.h - a Linux guest's disk images in the built-in engine
  * (internal): each of the spec's disks[] checked for what the engine can
- * give (a raw image on virtio, at most HV_KVM_VIRTIO_MAX_DEVICES of them),
+ * give (a raw image on virtio, at most HV_KVM_MAX_DISKS of them),
  * created when missing with a size (host/disk.c), opened and locked so that
  * no other VM - in this process or another - writes an image this one uses
  * or uses one this one writes (flock: shared for read-only disks, exclusive
@@ -17,6 +17,9 @@
 
 typedef struct hv_vm_spec hv_vm_spec;
 
+/** The most disks a Linux guest has: its virtio devices less its channel's. */
+#define HV_KVM_MAX_DISKS (HV_KVM_VIRTIO_MAX_DEVICES - 1)
+
 typedef struct hv_kvm_disk {
     int fd; /**< -1 when closed */
     bool read_only;
@@ -27,7 +30,7 @@ typedef struct hv_kvm_disk {
 
 typedef struct hv_kvm_disks {
     size_t count;
-    hv_kvm_disk disk[HV_KVM_VIRTIO_MAX_DEVICES];
+    hv_kvm_disk disk[HV_KVM_MAX_DISKS];
 } hv_kvm_disks;
 
 /**

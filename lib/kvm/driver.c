@@ -10,6 +10,7 @@
 #include "core/text.h"
 #include "kvm/clone.h"
 #include "kvm/engine.h"
+#include "kvm/linux.h"
 #include "kvm/migrate-endpoint.h"
 #include "kvm/migrate.h"
 #include "kvm/snapshot.h"
@@ -246,6 +247,22 @@ static int kvm_vm_memory_info(void *data, size_t node, hv_vm_memory_info *info)
     return hv_kvm_ram_info(&vm->ram[node], info);
 }
 
+static int kvm_vm_channel_send(void *data, const void *bytes, size_t length, size_t *sent)
+{
+    hv_kvm_vm *vm = data;
+    size_t taken = 0;
+
+    if (!vm->linux_guest)
+        return hv_error_set(HV_E_UNSUPPORTED, NULL,
+                            "%s runs a guest payload, which has no channel: a Linux guest's is "
+                            "its /dev/hvc0 (docs/linux-guest.md)",
+                            vm->name);
+    hv_kvm_linux_channel_send(vm->linux_guest, bytes, length, &taken);
+    if (sent)
+        *sent = taken;
+    return 0;
+}
+
 /* ---- migration ----------------------------------------------------------------------- */
 
 /* What a Linux guest cannot do yet: its interrupt controllers' and devices' state is not saved. */
@@ -447,4 +464,5 @@ const hv_backend hv_kvm_backend = {
     .vm_clone_identity = kvm_vm_clone_identity,
     .vm_migrate = kvm_vm_migrate,
     .vm_migrate_incoming = kvm_vm_migrate_incoming,
+    .vm_channel_send = kvm_vm_channel_send,
 };

@@ -19,6 +19,7 @@
 #include "kvm/linux-boot.h"
 #include "kvm/uart.h"
 #include "kvm/virtio-blk.h"
+#include "kvm/virtio-console.h"
 
 #include <errno.h>
 #include <hpcvirt/guest.h>
@@ -86,6 +87,9 @@ struct hv_kvm_linux {
     size_t virtio_count;
     hv_virtio_mmio *virtio[HV_KVM_VIRTIO_MAX_DEVICES];
     virtio_line lines[HV_KVM_VIRTIO_MAX_DEVICES];
+    hv_virtio_console *channel; /* the last device's (its transport owns it) */
+    hv_vm_channel_fn channel_fn;
+    void *channel_data;
 };
 
 void hv_kvm_linux_free(hv_kvm_linux *l)
@@ -123,6 +127,46 @@ static uint8_t *guest_memory(void *ctx, uint64_t addr, uint64_t bytes)
     return hv_kvm_vm_guest_ptr(ctx, addr, bytes);
 }
 
+/* The next device's interrupt line. */
+static virtio_line *next_line(hv_kvm_linux *l, hv_kvm_vm *vm)
+{
+    virtio_line *line = &l->lines[l->virtio_count];
+
+    line->vm = vm;
+    line->gsi = HV_KVM_VIRTIO_FIRST_GSI + (uint32_t)l->virtio_count;
+    return line;
+}
+
+/* The channel device's output: the guest wrote these bytes to /dev/hvc0. */
+static void channel_output(void *ctx, const uint8_t *bytes, size_t len)
+{
+    const hv_kvm_linux *l = ctx;
+
+    if (l->channel_fn)
+        l->channel_fn(l->channel_data, bytes, len);
+}
+
+/* The channel: a virtio console, the device after the disks. */
+static int make_channel_device(hv_kvm_linux *l, hv_kvm_vm *vm)
+{
+    hv_virtio_console_params cp;
+    int rc;
+
+    memset(&cp, 0, sizeof(cp));
+    cp.name = "channel";
+    cp.guest_ptr = guest_memory;
+    cp.guest_ctx = vm;
+    cp.irq = virtio_irq;
+    cp.irq_ctx = next_line(l, vm);
+    cp.output = channel_output;
+    cp.output_ctx = l;
+    cp.input_limit_bytes = HV_VM_CHANNEL_QUEUE_BYTES;
+    if ((rc = hv_virtio_console_new(&cp, &l->virtio[l->virtio_count], &l->channel)) < 0)
+        return rc;
+    l->virtio_count++;
+    return 0;
+}
+
 /* A virtio block device for each disk, in the spec's order (the guest's vda, vdb, ...). */
 static int make_disk_devices(hv_kvm_linux *l, hv_kvm_vm *vm, const hv_kvm_disks *disks)
 {
@@ -132,8 +176,6 @@ static int make_disk_devices(hv_kvm_linux *l, hv_kvm_vm *vm, const hv_kvm_disks 
         int rc;
 
         hv_format(name, sizeof(name), "disk%zu", i);
-        l->lines[i].vm = vm;
-        l->lines[i].gsi = HV_KVM_VIRTIO_FIRST_GSI + (uint32_t)i;
         memset(&bp, 0, sizeof(bp));
         bp.name = name;
         bp.fd = disks->disk[i].fd;
@@ -142,7 +184,7 @@ static int make_disk_devices(hv_kvm_linux *l, hv_kvm_vm *vm, const hv_kvm_disks 
         bp.guest_ptr = guest_memory;
         bp.guest_ctx = vm;
         bp.irq = virtio_irq;
-        bp.irq_ctx = &l->lines[i];
+        bp.irq_ctx = next_line(l, vm);
         if ((rc = hv_virtio_blk_new(&bp, &l->virtio[i])) < 0)
             return rc;
         l->virtio_count = i + 1;
@@ -171,6 +213,8 @@ int hv_kvm_linux_new(const hv_kvm_linux_params *p, hv_kvm_vm *vm, hv_kvm_linux *
         return HV_E_NOMEM;
     pthread_mutex_init(&l->lock, NULL);
     l->topology = p->topology;
+    l->channel_fn = p->channel;
+    l->channel_data = p->channel_data;
     l->node_count = n;
     if (!(l->distances = hv_reallocarray(NULL, n * n, sizeof(int)))) {
         rc = HV_E_NOMEM;
@@ -198,7 +242,7 @@ int hv_kvm_linux_new(const hv_kvm_linux_params *p, hv_kvm_vm *vm, hv_kvm_linux *
     /* everything that can not fit is said now, not at the start */
     if ((rc = hv_linux_place(&l->kernel, layout, strlen(l->cmdline), l->initrd_bytes, &placement)) <
             0 ||
-        (rc = make_disk_devices(l, vm, p->disks)) < 0)
+        (rc = make_disk_devices(l, vm, p->disks)) < 0 || (rc = make_channel_device(l, vm)) < 0)
         goto fail;
     *out = l;
     return 0;
@@ -507,4 +551,9 @@ hv_kvm_linux_outcome hv_kvm_linux_mmio(hv_kvm_vcpu *vcpu, int *code)
         memset(run->mmio.data, 0xFF, sizeof(run->mmio.data));
     unclaimed(vcpu, "guest physical", run->mmio.phys_addr, run->mmio.is_write, run->mmio.len);
     return HV_KVM_LINUX_CONTINUE;
+}
+
+void hv_kvm_linux_channel_send(hv_kvm_linux *l, const void *bytes, size_t length, size_t *sent)
+{
+    *sent = l->channel ? hv_virtio_console_send(l->channel, bytes, length) : 0;
 }

@@ -12,6 +12,8 @@
 #include "kvm/acpi.h"
 #include "kvm/layout.h"
 
+#include <hpcvirt/vm.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -36,14 +38,17 @@ typedef struct hv_kvm_linux_params {
     const char *cmdline; /**< NULL: HV_KVM_LINUX_DEFAULT_CMDLINE */
     hv_kvm_cpu_topology topology;
     const int *distances; /**< node_count x node_count (copied); NULL: 10 local, 20 remote */
-    const hv_kvm_disks
-        *disks; /**< opened images (kvm/disks.h; descriptors duplicated); NULL: none */
+    /** opened images (kvm/disks.h; descriptors duplicated); NULL: none */
+    const hv_kvm_disks *disks;
+    hv_vm_channel_fn channel; /**< what the guest writes to its channel; NULL: dropped */
+    void *channel_data;
 } hv_kvm_linux_params;
 
 /**
  * Read and check the kernel and initrd, place them in the VM's layout and
- * make its devices (a virtio block device per disk, at
- * HV_KVM_VIRTIO_MMIO_BASE + 4 KiB x i on GSI HV_KVM_VIRTIO_FIRST_GSI + i):
+ * make its devices (a virtio block device per disk, then the channel's
+ * virtio console; device i at HV_KVM_VIRTIO_MMIO_BASE + 4 KiB x i on GSI
+ * HV_KVM_VIRTIO_FIRST_GSI + i):
  * every refusal (a file that is not a kernel, an initrd or command line
  * that does not fit, RAM over the device and interrupt controllers' range)
  * comes here, when the VM is made, naming the file and what to do. `vm` is
@@ -80,5 +85,9 @@ typedef enum hv_kvm_linux_outcome {
 hv_kvm_linux_outcome hv_kvm_linux_port_io(hv_kvm_vcpu *vcpu, int *code);
 /** A KVM_EXIT_MMIO of a Linux guest's vCPU. */
 hv_kvm_linux_outcome hv_kvm_linux_mmio(hv_kvm_vcpu *vcpu, int *code);
+
+/** Send bytes to the guest's channel (hv_vm_channel_send()): *sent of them were taken. */
+void hv_kvm_linux_channel_send(hv_kvm_linux *linux_guest, const void *bytes, size_t length,
+                               size_t *sent);
 
 #endif

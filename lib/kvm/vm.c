@@ -322,6 +322,8 @@ int hv_kvm_vm_create(hv_kvm_conn *conn, const hv_plan *plan, const hv_vm_create_
         linux_boot.topology.cores_per_socket = hv_plan_cores_per_socket(plan);
         linux_boot.distances = distances;
         linux_boot.disks = &disks;
+        linux_boot.channel = opts->channel;
+        linux_boot.channel_data = opts->channel_data;
         params.linux_boot = &linux_boot;
         params.payload_path = kernel;
     } else if ((rc = hv_kvm_guest_file_read(opts->payload, "payload", PAYLOAD_MAX_BYTES, &payload,

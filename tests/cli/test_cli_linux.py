@@ -154,6 +154,36 @@ dd if=/dev/zero of=/dev/vdc bs=512 count=1 conv=fsync 2>/dev/null && echo "WROTE
     assert ro.read_bytes() == b"READ-ONLY-DISK\n".ljust(64 << 10, b"\0")
 
 
+# The guest's end of the channel: /dev/hvc0 made raw and quiet (a tty would echo what the
+# host sends), kept open on fd 3; then its hello, which tells the host it listens.
+CHANNEL_OPEN = """
+for i in $(seq 100); do [ -c /dev/hvc0 ] && break; sleep 0.1; done
+exec 3<>/dev/hvc0
+stty raw -echo <&3
+echo hello-from-the-guest >&3
+"""
+
+
+def test_the_channel_carries_messages_both_ways(tmp_path):
+    files, load = linux_guest.modules("virtio_mmio", "virtio_console")
+    message = tmp_path / "in.txt"
+    message.write_bytes(b"ping-from-the-host\n")
+    out = tmp_path / "out.txt"
+    small = {"name": "linux-chan", "vcpus": 1, "memory": "128MiB", "page_size": "4k"}
+    r = boot(tmp_path, load + CHANNEL_OPEN + """
+read -r line <&3
+echo "got:$line" >&3
+echo "CONSOLE got:$line"
+""" + linux_guest.init_exit("0"), spec=small, files=files,
+             extra=("--channel-in", message, "--channel-out", out))
+    assert r.returncode == 0, r.stderr + r.stdout[-3000:]
+    assert "CONSOLE got:ping-from-the-host" in r.stdout, r.stdout[-3000:]
+    assert out.read_bytes() == b"hello-from-the-guest\ngot:ping-from-the-host\n"
+    # a payload has no channel
+    r = cli("run", os.environ["HV_TEST_GUEST_DIR"] + "/hello.elf", "--channel-out", out, *HOST)
+    assert r.returncode == 64 and "go with --kernel" in r.stderr, r.stderr
+
+
 def test_disks_the_engine_cannot_give_are_refused_before_anything_runs(tmp_path):
     img = tmp_path / "img.qcow2"
     img.write_bytes(b"QFI\xfb\0\0\0\x03".ljust(4096, b"\0"))

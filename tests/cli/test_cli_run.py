@@ -144,6 +144,16 @@ def test_kernel_usage_errors(kernel_files):
     assert run("--kernel", k, "--disk").returncode == 64
     r = run("--disk", kernel_files / "root.img")
     assert r.returncode == 64 and "or --kernel FILE" in r.stderr
+    # a Linux guest's channel: not a payload's; --channel-in not with suspend or migration
+    r = run("a.elf", "--channel-out", kernel_files / "out.txt")
+    assert r.returncode == 64 and "go with --kernel" in r.stderr
+    r = run("--kernel", k, "--channel-in", kernel_files / "root.img", "--suspend-after", "1",
+            "--snapshot", kernel_files / "s.snap")
+    assert r.returncode == 64 and "--channel-in excludes" in r.stderr
+    assert run("--kernel", k, "--channel-in").returncode == 64
+    r = run("--kernel", k, "--channel-in", kernel_files / "missing.txt")
+    assert r.returncode == 1 and "--channel-in" in r.stderr and "[HV_E_NOTFOUND]" in r.stderr
+    assert not (kernel_files / "out.txt").exists()
 
 
 def test_kernel_files_must_be_there(kernel_files, monkeypatch):

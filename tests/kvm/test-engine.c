@@ -2413,6 +2413,21 @@ static void test_bad_input(void **state)
     assert_error_mentions("no disk driver");
     assert_string_equal(hv_error_path(hv_error_last()), "disks[0]");
     hv_plan_free(plan);
+    /* nor a channel */
+    plan = plan_json("{\"name\": \"nochan\", \"vcpus\": 1, \"memory\": \"64MiB\", "
+                     "\"page_size\": \"4k\"}");
+    assert_hv_ok(hv_vm_create(conn, plan, &opts, &vm));
+    {
+        size_t sent = 1;
+
+        assert_hv_error(hv_vm_channel_send(vm, "x", 1, &sent), HV_E_UNSUPPORTED);
+        assert_error_mentions("no channel");
+        assert_int_equal(sent, 0);
+    }
+    assert_hv_ok(hv_vm_undefine(vm));
+    hv_vm_free(vm);
+    vm = NULL;
+    hv_plan_free(plan);
 
     /* nothing half-created is left behind */
     {
@@ -2457,7 +2472,7 @@ static void create_refused(hv_plan *plan, int code, const char *path, const char
 static void test_linux_disks(void **state)
 {
     const char *kernel = getenv("HV_TEST_LINUX_KERNEL");
-    char dir[] = "/tmp/hv-disks-XXXXXX", img[64], made[64], disks[512], nine[2048];
+    char dir[] = "/tmp/hv-disks-XXXXXX", img[64], made[64], disks[512], too_many[2048];
     hv_vm *writer = NULL, *reader = NULL, *vm = NULL;
     struct stat st;
     int fd;
@@ -2476,13 +2491,13 @@ static void test_linux_disks(void **state)
     snprintf(disks, sizeof(disks), "[{\"path\": \"%s\", \"bus\": \"scsi\"}]", img);
     create_refused(disk_plan("d", "/no/vmlinuz", disks), HV_E_UNSUPPORTED, "disks[0]",
                    "bus \"virtio\"");
-    nine[0] = '[';
-    nine[1] = 0;
-    for (int i = 0; i < 9; i++)
-        snprintf(nine + strlen(nine), sizeof(nine) - strlen(nine),
+    too_many[0] = '[';
+    too_many[1] = 0;
+    for (int i = 0; i < 8; i++)
+        snprintf(too_many + strlen(too_many), sizeof(too_many) - strlen(too_many),
                  "%s{\"path\": \"%s\", \"read_only\": true}", i ? ", " : "", img);
-    strcat(nine, "]");
-    create_refused(disk_plan("d", "/no/vmlinuz", nine), HV_E_UNSUPPORTED, "disks", "at most 8");
+    strcat(too_many, "]");
+    create_refused(disk_plan("d", "/no/vmlinuz", too_many), HV_E_UNSUPPORTED, "disks", "at most 7");
     snprintf(disks, sizeof(disks), "[{\"path\": \"%s/missing.raw\"}]", dir);
     create_refused(disk_plan("d", "/no/vmlinuz", disks), HV_E_NOTFOUND, "disks[0]",
                    "give the disk a size");
@@ -2508,6 +2523,19 @@ static void test_linux_disks(void **state)
     }
     assert_int_equal(stat(made, &st), 0);
     assert_int_equal(st.st_size, 4 << 20);
+    /* its channel queues what is sent before the guest reads, up to a limit */
+    {
+        static char big[HV_VM_CHANNEL_QUEUE_BYTES + 100];
+        size_t sent = 1;
+
+        assert_hv_ok(hv_vm_channel_send(writer, "hello", 5, &sent));
+        assert_int_equal(sent, 5);
+        assert_hv_ok(hv_vm_channel_send(writer, big, sizeof(big), &sent));
+        assert_int_equal(sent, HV_VM_CHANNEL_QUEUE_BYTES - 5);
+        assert_hv_ok(hv_vm_channel_send(writer, big, 1, &sent));
+        assert_int_equal(sent, 0);
+        assert_hv_error(hv_vm_channel_send(writer, NULL, 1, &sent), HV_E_INVAL);
+    }
     snprintf(disks, sizeof(disks), "[{\"path\": \"%s\", \"read_only\": true}]", img);
     create_refused(disk_plan("reader", kernel, disks), HV_E_STATE, "disks[0]",
                    "in use by another VM");

@@ -103,6 +103,8 @@ static const struct cli_option_entry {
     {"--initrd", offsetof(cli_args, initrd), true, NULL},
     {"--cmdline", offsetof(cli_args, cmdline), true, NULL},
     {"--disk", offsetof(cli_args, disks), true, NULL}, /* a cli_list: see repeatable() */
+    {"--channel-in", offsetof(cli_args, channel_in), true, NULL},
+    {"--channel-out", offsetof(cli_args, channel_out), true, NULL},
     {"--start", offsetof(cli_args, start), false, NULL},
     {"--keep-running", offsetof(cli_args, keep_running), false, NULL},
     {"--paused", offsetof(cli_args, paused), false, NULL},

@@ -8,7 +8,9 @@
 #ifndef HPCVIRT_CLI_H
 #define HPCVIRT_CLI_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <hpcvirt/hpcvirt.h>
 
@@ -102,7 +104,7 @@ typedef struct cli_args {
     const char *spec, *vcpus, *memory, *suspend_after, *snapshot;
     const char *name, *count, *mode, *threads, *name_pattern, *identity;
     const char *migrate_to, *migrate_after, *key_file;
-    const char *kernel, *initrd, *cmdline;
+    const char *kernel, *initrd, *cmdline, *channel_in, *channel_out;
     cli_list disks; /* --disk, repeatable */
     bool start, keep_running, paused, offline, eager, stats, prepare, wait, throttle, json, xml;
 } cli_args;
@@ -212,6 +214,37 @@ int cli_vm_simple(const cli_command *cmd, int argc, char **argv);
 extern const cli_command cli_cmd_run;
 /* The console callback that streams guest output to stdout. */
 void cli_console_to_stdout(void *data, const char *bytes, size_t length);
+
+/* channel.c: `run --channel-in/--channel-out`, a Linux guest's channel to and from files */
+typedef struct cli_channel_input {
+    uint8_t *bytes;
+    size_t length;
+} cli_channel_input;
+typedef struct cli_channel {
+    int out_fd;           /* --channel-out's file, or -1 */
+    atomic_bool heard;    /* the guest wrote to its channel */
+    cli_channel_input in; /* --channel-in's bytes */
+} cli_channel;
+#define CLI_CHANNEL_INIT                                                                           \
+    {                                                                                              \
+        -1, false,                                                                                 \
+        {                                                                                          \
+            NULL, 0                                                                                \
+        }                                                                                          \
+    }
+/* The channel callback (`data`: the cli_channel): to --channel-out's file, if any. */
+void cli_channel_to_file(void *data, const void *bytes, size_t length);
+int cli_channel_open_out(const char *path, cli_channel *c);
+/* Read all of --channel-in (at most 64 MiB). */
+int cli_channel_read_in(const char *path, cli_channel *c);
+/*
+ * Once the guest has written to its channel, send it --channel-in's bytes,
+ * waiting in 10 ms steps while it has not taken all of them, until it has,
+ * the VM ended or timeout_ms (-1: no limit) ran out; *waited_ms says how
+ * long that took.
+ */
+int cli_channel_feed(hv_vm *vm, cli_channel *c, int timeout_ms, int *waited_ms);
+void cli_channel_close(cli_channel *c);
 /*
  * Wait for a guest of the built-in engine to end (power it off after
  * `timeout_ms`, -1: no limit), print how it ended ("NAME exited with code N",

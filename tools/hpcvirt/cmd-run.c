@@ -238,6 +238,8 @@ static int run_run(const cli_command *cmd, int argc, char **argv)
     bool migration_failed = false;
     unsigned long long downtime_ms = 0, bandwidth = 0;
     cli_migrate_settings how = {0};
+    cli_channel channel = CLI_CHANNEL_INIT;
+    int fed_ms = 0;
 
     rc = cli_parse_args(cmd, argc, argv, 0, 1, "the PAYLOAD to run (an ELF64 file)", &a);
     if (rc != CLI_EXIT_OK)
@@ -262,6 +264,12 @@ static int run_run(const cli_command *cmd, int argc, char **argv)
                                     "and --throttle go with --migrate-to");
     if (a.migrate_to && a.snapshot)
         return cli_usage_error(cmd, "--migrate-to and --suspend-after exclude each other");
+    if ((a.channel_in || a.channel_out) && a.npos)
+        return cli_usage_error(cmd, "--channel-in and --channel-out are a Linux guest's channel: "
+                                    "they go with --kernel (or a spec with a boot source), not "
+                                    "with a PAYLOAD");
+    if (a.channel_in && (a.snapshot || a.migrate_to))
+        return cli_usage_error(cmd, "--channel-in excludes --suspend-after and --migrate-to");
     if ((a.max_downtime && (rc = cli_parse_number(cmd, "--max-downtime", a.max_downtime, 3600000,
                                                   &downtime_ms)) != CLI_EXIT_OK) ||
         (a.bandwidth && (rc = cli_parse_number(cmd, "--bandwidth", a.bandwidth, 1ull << 40,
@@ -280,14 +288,28 @@ static int run_run(const cli_command *cmd, int argc, char **argv)
     if (a.suspend_after && timeout_ms >= 0 && timeout_ms <= suspend_ms)
         return cli_usage_error(cmd, "--timeout must be longer than --suspend-after");
     if ((rc = make_spec(cmd, &a, &nv.spec)) != CLI_EXIT_OK ||
+        (a.channel_in && (rc = cli_channel_read_in(a.channel_in, &channel)) != CLI_EXIT_OK) ||
+        (a.channel_out && (rc = cli_channel_open_out(a.channel_out, &channel)) != CLI_EXIT_OK) ||
         (rc = cli_new_vm_plan(&nv, &a)) != CLI_EXIT_OK)
         goto out;
     opts.flags = HV_VM_CREATE_START;
     opts.payload = a.npos ? a.pos[0] : NULL; /* else the spec's boot source runs */
     opts.console = cli_console_to_stdout;
+    if (a.channel_in || a.channel_out) {
+        opts.channel = cli_channel_to_file;
+        opts.channel_data = &channel;
+    }
     if (hv_vm_create(nv.conn, nv.plan, &opts, &nv.vm) < 0) {
         rc = cli_fail_plan("run");
         goto out;
+    }
+    if (a.channel_in) {
+        if ((rc = cli_channel_feed(nv.vm, &channel, timeout_ms, &fed_ms)) != CLI_EXIT_OK) {
+            hv_vm_destroy(nv.vm);
+            goto out;
+        }
+        if (timeout_ms >= 0)
+            timeout_ms = timeout_ms > fed_ms ? timeout_ms - fed_ms : 0;
     }
     if (a.snapshot && (rc = suspend_after(nv.vm, suspend_ms, a.snapshot)) >= 0) {
         if (a.stats)
@@ -310,7 +332,8 @@ static int run_run(const cli_command *cmd, int argc, char **argv)
         fprintf(stderr, "hpcvirt: %s ended before --suspend-after %s: %s was not written\n",
                 cli_text(hv_vm_name(nv.vm)), cli_text(a.suspend_after), cli_text(a.snapshot));
 out:
-    cli_new_vm_free(&nv);
+    cli_new_vm_free(&nv); /* the VM first: its vCPUs write to the channel's file */
+    cli_channel_close(&channel);
     return rc;
 }
 
@@ -324,6 +347,7 @@ const cli_command cli_cmd_run = {
              "                    [--max-downtime MS] [--bandwidth MIB_PER_S] [--throttle]]\n"
              "                   [--uri URI]\n"
              "       hpcvirt run --kernel FILE [--initrd FILE] [--cmdline STR] [--disk FILE]\n"
+             "                   [--channel-in FILE] [--channel-out FILE]\n"
              "                   [--spec FILE | --vcpus N --memory SIZE] [the options above]\n"
              "  PAYLOAD      a static ELF64 guest (docs/guest-abi.md), e.g. build/guest/hello.elf\n"
              "  --kernel FILE\n"
@@ -338,6 +362,11 @@ const cli_command cli_cmd_run = {
              "  --disk FILE[,ro]\n"
              "               a raw disk image (a regular file) for the VM, read-only with ',ro';\n"
              "               give it again for more disks (the order is the guest's)\n"
+             "  --channel-in FILE, --channel-out FILE\n"
+             "               a Linux guest's channel (/dev/hvc0): what the guest writes to it\n"
+             "               goes to --channel-out's FILE; --channel-in's bytes are sent to it\n"
+             "               once the guest has written to it (its hello: set the tty raw\n"
+             "               and -echo first)\n"
              "  --spec FILE  the VM spec (default: 1 vCPU, 64 MiB; --vcpus/--memory change it)\n"
              "  --vcpus N    without --spec: the VM's vCPUs (1 to 4096; default 1)\n"
              "  --memory SIZE\n"
@@ -367,6 +396,7 @@ const cli_command cli_cmd_run = {
              "code, 1 it crashed or timed out (the reason and registers are printed).",
     .options = "--uri --spec --vcpus --memory --host-root --host-json --profile --timeout --stats "
                "--suspend-after --snapshot --migrate-to --migrate-after --key-file --max-downtime "
-               "--bandwidth --throttle --kernel --initrd --cmdline --disk",
+               "--bandwidth --throttle --kernel --initrd --cmdline --disk --channel-in "
+               "--channel-out",
     .run = run_run,
 };

@@ -424,6 +424,7 @@ typedef enum hv_vm_create_flags {
 } hv_vm_create_flags;
 typedef void (*hv_vm_console_fn)(void *data, const char *bytes, size_t length);
 typedef void (*hv_vm_progress_fn)(void *data, unsigned int vcpu, uint32_t marker);
+typedef void (*hv_vm_channel_fn)(void *data, const void *bytes, size_t length);
 typedef struct hv_vm_create_options {
     unsigned int version;
     unsigned int flags;
@@ -433,6 +434,8 @@ typedef struct hv_vm_create_options {
     void *console_data;
     hv_vm_progress_fn progress;
     void *progress_data;
+    hv_vm_channel_fn channel;
+    void *channel_data;
 } hv_vm_create_options;
  int hv_vm_create_options_init(hv_vm_create_options *opts, unsigned int version);
  int hv_vm_create(hv_conn *conn, const hv_plan *plan, const hv_vm_create_options *opts,
@@ -450,6 +453,7 @@ typedef struct hv_vm_create_options {
  int hv_vm_wait(hv_vm *vm, int timeout_ms, int *exit_code);
  int hv_vm_exit_code(hv_vm *vm, int *exit_code);
  int hv_vm_console_read(hv_vm *vm, char *buf, size_t size, size_t *length);
+ int hv_vm_channel_send(hv_vm *vm, const void *bytes, size_t length, size_t *sent);
 typedef enum hv_vm_stat_id {
     HV_VM_STAT_EXITS = 0,
     HV_VM_STAT_EXITS_IO = 1,
@@ -647,6 +651,7 @@ typedef struct hv_backend {
     int (*vm_clone_identity)(void *vm_data, uint64_t *clone_id, uint64_t *clone_index);
     int (*vm_migrate_incoming)(void *conn_data, const char *source,
                                const hv_migrate_incoming_options *opts, void **vm_data);
+    int (*vm_channel_send)(void *vm_data, const void *bytes, size_t length, size_t *sent);
 } hv_backend;
  int hv_backend_register(const hv_backend *backend);
  int hv_backend_unregister(const char *name);

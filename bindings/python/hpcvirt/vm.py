@@ -48,7 +48,7 @@ from .plan import Plan
 # These mirror the #define constants of include/hpcvirt/vm.h, which the
 # generated cffi cdef does not carry (it holds only declarations and enums).
 DEFAULT_URI = "kvm:///"  # HV_DEFAULT_URI
-VM_CREATE_OPTIONS_VERSION = 2  # HV_VM_CREATE_OPTIONS_VERSION
+VM_CREATE_OPTIONS_VERSION = 3  # HV_VM_CREATE_OPTIONS_VERSION
 VM_MEMORY_INFO_VERSION = 2  # HV_VM_MEMORY_INFO_VERSION
 VM_SUSPEND_OPTIONS_VERSION = 1  # HV_VM_SUSPEND_OPTIONS_VERSION
 VM_RESUME_OPTIONS_VERSION = 2  # HV_VM_RESUME_OPTIONS_VERSION
@@ -225,18 +225,26 @@ class Connection:
         self._callbacks.append(cb)
         return cb
 
+    def _bytes_cb(self, fn: Optional[ConsoleFn], what: str, signature: str) -> Any:
+        """fn(data: bytes) as a C callback of `signature` (data, bytes, length); NULL for None."""
+        if fn is None:
+            return ffi.NULL
+        if not callable(fn):
+            raise TypeError(f"{what} must be callable: {what}(data: bytes)")
+        call: ConsoleFn = fn  # not None here (for mypy)
+
+        def _bytes(_data: Any, data: Any, length: int, _fn: ConsoleFn = call) -> None:
+            _fn(ffi.buffer(data, length)[:])
+
+        return self._keep(ffi.callback(signature, _bytes))
+
     def _console_cb(self, console: Optional[ConsoleFn]) -> Any:
         """console(data: bytes) as a C hv_vm_console_fn (NULL for None)."""
-        if console is None:
-            return ffi.NULL
-        if not callable(console):
-            raise TypeError("console must be callable: console(data: bytes)")
-        fn: ConsoleFn = console  # not None here (for mypy)
+        return self._bytes_cb(console, "console", "void(void *, const char *, size_t)")
 
-        def _console(_data: Any, text: Any, length: int, _fn: ConsoleFn = fn) -> None:
-            _fn(ffi.buffer(text, length)[:])
-
-        return self._keep(ffi.callback("void(void *, const char *, size_t)", _console))
+    def _channel_cb(self, channel: Optional[ConsoleFn]) -> Any:
+        """channel(data: bytes) as a C hv_vm_channel_fn (NULL for None)."""
+        return self._bytes_cb(channel, "channel", "void(void *, const void *, size_t)")
 
     def _progress_cb(self, progress: Optional[ProgressFn]) -> Any:
         """progress(vcpu: int, marker: int) as a C hv_vm_progress_fn (NULL for None)."""
@@ -258,7 +266,8 @@ class Connection:
 
     def create(self, plan: Plan, start: bool = False, backend_options: Optional[str] = None,
                payload: Optional[Path] = None, console: Optional[ConsoleFn] = None,
-               progress: Optional[ProgressFn] = None) -> "Vm":
+               progress: Optional[ProgressFn] = None,
+               channel: Optional[ConsoleFn] = None) -> "Vm":
         """Create (define) a VM from `plan` (an hpcvirt.Plan) and start it when
         `start`. `backend_options` is "key=value,..." for the backend (libvirt:
         domain_type=kvm|qemu, network=NAME, console_log=PATH). A plan with
@@ -269,8 +278,10 @@ class Connection:
         (docs/guest-abi.md), or, with no payload, boots the Linux kernel of
         the spec's boot source (`VmSpec.set_boot()`, docs/linux-guest.md: its
         console is the guest's COM1). `console(data: bytes)` gets its console output and
-        `progress(vcpu: int, marker: int)` its progress markers, both called
-        from the vCPU threads (keep them short; do not call back into the VM)."""
+        `progress(vcpu: int, marker: int)` its progress markers; a Linux
+        guest's `channel(data: bytes)` what it writes to its channel
+        (/dev/hvc0; Vm.channel_send() writes to it): all three called from
+        the vCPU threads (keep them short; do not call back into the VM)."""
         if not isinstance(plan, Plan):
             raise TypeError(f"plan must be an hpcvirt.Plan, not {type(plan).__name__}")
         conn = self._handle()
@@ -285,6 +296,7 @@ class Connection:
                      if payload is not None else ffi.NULL)
         opts.payload = c_payload
         opts.console, opts.progress = self._console_cb(console), self._progress_cb(progress)
+        opts.channel = self._channel_cb(channel)
         out = ffi.new("hv_vm **")
         check(lib.hv_vm_create(conn, plan._h, opts, out))
         return self._wrap(out[0])
@@ -636,6 +648,18 @@ class Vm:
         buf = ffi.new("char[]", 64 * 1024 + 1)
         check(lib.hv_vm_console_read(self._handle(), buf, len(buf), length))
         return ffi.string(buf).decode("utf-8", "replace")
+
+    def channel_send(self, data: Union[bytes, bytearray, memoryview]) -> int:
+        """Send `data` to a Linux guest's channel (it reads /dev/hvc0): the
+        number of bytes taken, fewer than len(data) when the engine's queue
+        (HV_VM_CHANNEL_QUEUE_BYTES) is full - send the rest later. Never
+        waits for the guest. Unsupported for payload VMs and on libvirt."""
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise TypeError(f"data must be bytes, not {type(data).__name__}")
+        raw = bytes(data)
+        sent = ffi.new("size_t *")
+        check(lib.hv_vm_channel_send(self._handle(), raw, len(raw), sent))
+        return int(sent[0])
 
     def stats(self) -> Dict[str, int]:
         """Exit counters and times: {"exits": n, "exits_io": n, ..., "guest_ns": n}."""

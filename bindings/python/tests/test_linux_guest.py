@@ -6,6 +6,7 @@ the VM ends with the guest's status; suspending one is refused by name
 (scripts/lib/kvm-linux-suites, which says why), skipped without /dev/kvm or a
 kernel to boot."""
 import os
+import threading
 
 import pytest
 
@@ -25,9 +26,9 @@ def host():
     return Host.discover(root=root) if root else Host.discover()
 
 
-def linux_spec(tmp_path, name, script):
+def linux_spec(tmp_path, name, script, files=None):
     initrd = tmp_path / "initrd.cpio"
-    linux_guest.initramfs(initrd, linux_guest.INIT_PRELUDE + script)
+    linux_guest.initramfs(initrd, linux_guest.INIT_PRELUDE + script, files)
     return VmSpec(name, 2, "256MiB", page_size="4k",
                   boot={"kernel": KERNEL, "initrd": str(initrd),
                         "cmdline": "console=ttyS0 panic=-1 quiet"})
@@ -56,3 +57,47 @@ def test_a_linux_guest_is_not_suspended(tmp_path, host):
             vm.suspend(str(tmp_path / "linux.snap"))
         assert not (tmp_path / "linux.snap").exists()
         vm.destroy()
+
+
+def test_the_channel_from_python(tmp_path, host):
+    # the guest says hello on /dev/hvc0 once it is raw and quiet; the host answers; the guest
+    # echoes each line back until "bye"
+    files, load = linux_guest.modules("virtio_mmio", "virtio_console")
+    spec = linux_spec(tmp_path, "py-chan", load + """
+for i in $(seq 100); do [ -c /dev/hvc0 ] && break; sleep 0.1; done
+exec 3<>/dev/hvc0
+stty raw -echo <&3
+echo hello >&3
+while read -r line <&3; do
+  [ "$line" = bye ] && break
+  echo "echo:$line" >&3
+done
+""" + linux_guest.init_exit("0"), files)
+    received = bytearray()
+    lock = threading.Condition()
+
+    def channel(data):
+        with lock:
+            received.extend(data)
+            lock.notify_all()
+
+    def wait_for(text):
+        with lock:
+            assert lock.wait_for(lambda: text in received, timeout=180), bytes(received)
+
+    with Connection("kvm:///") as conn:
+        vm = conn.create(Plan.create(host, spec), start=True, channel=channel)
+        wait_for(b"hello\n")
+        # 70 KiB at once: more than the queue takes (64 KiB): the rest is sent as the guest reads
+        lines = b"".join(b"line-%05d\n" % i for i in range(7000))
+        sent = 0
+        while sent < len(lines):
+            sent += vm.channel_send(lines[sent:])
+            if sent < len(lines):
+                wait_for(b"echo:line-%05d\n" % (lines[:sent].count(b"\n") // 2))
+        wait_for(b"echo:line-06999\n")
+        assert vm.channel_send(b"bye\n") == 4
+        assert vm.wait(timeout_ms=240000) == 0
+    echoed = bytes(received).split(b"\n")
+    assert echoed[0] == b"hello"
+    assert echoed[1:7001] == [b"echo:line-%05d" % i for i in range(7000)]

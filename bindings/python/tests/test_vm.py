@@ -131,6 +131,11 @@ def test_plugin_backend():
             vm.migrate("testplug:ok")
         with pytest.raises(hpcvirt.Unsupported):
             vm.snapshot_list()
+        # nor a channel (vm_channel_send)
+        with pytest.raises(hpcvirt.Unsupported, match="sending to a guest's channel"):
+            vm.channel_send(b"hello")
+        with pytest.raises(TypeError, match="data must be bytes"):
+            vm.channel_send("text")  # type: ignore[arg-type]
         with pytest.raises(hpcvirt.Unsupported):
             c.list_vms()
         with pytest.raises(hpcvirt.Unsupported):
@@ -339,6 +344,10 @@ def test_migration_unsupported_by_the_test_driver(conn):
     with pytest.raises(hpcvirt.Unsupported, match="migrating the domain"):
         vm.migrate(TEST_URI, offline=True)
     assert vm.state == "running"
+    # libvirt's domains have no channel of hpcvirt's: Unsupported, naming the operation
+    with pytest.raises(hpcvirt.Unsupported, match="libvirt backend does not support sending to "
+                                                  "a guest's channel"):
+        vm.channel_send(b"hello")
 
 
 @needs_libvirt
