@@ -111,12 +111,20 @@ int hv_kvm_acpi_machine_from_layout(hv_kvm_acpi_machine *machine, const hv_kvm_l
     if (topology)
         machine->topology = *topology;
     machine->distances = distances;
-    machine->range_count = layout->node_count;
     for (size_t i = 0; i < layout->node_count; i++) {
-        machine->node_vcpus[i] = layout->nodes[i].vcpu_count;
-        machine->ranges[i].base = layout->nodes[i].base;
-        machine->ranges[i].bytes = layout->nodes[i].bytes;
-        machine->ranges[i].node = (uint32_t)i;
+        const hv_kvm_node_layout *n = &layout->nodes[i];
+        hv_kvm_acpi_range *r = &machine->ranges[machine->range_count++];
+
+        machine->node_vcpus[i] = n->vcpu_count;
+        r->base = n->base;
+        r->bytes = n->low_bytes;
+        r->node = (uint32_t)i;
+        if (n->high_base) { /* its RAM above the 32-bit hole: a second range */
+            r = &machine->ranges[machine->range_count++];
+            r->base = n->high_base;
+            r->bytes = n->bytes - n->low_bytes;
+            r->node = (uint32_t)i;
+        }
     }
     machine->mmio_base = layout->mmio_base;
     machine->mmio_bytes = layout->mmio_bytes;

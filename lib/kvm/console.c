@@ -9,6 +9,22 @@
 
 #include <pthread.h>
 
+size_t hv_kvm_vm_console_tail(hv_kvm_vm *vm, char *buf, size_t size)
+{
+    size_t kept, copy, start;
+
+    pthread_mutex_lock(&vm->lock);
+    kept = vm->console_kept;
+    copy = kept < size - 1 ? kept : size - 1;
+    /* the newest `copy` bytes end at console_head */
+    start = (vm->console_head + HV_KVM_CONSOLE_BYTES - copy) % HV_KVM_CONSOLE_BYTES;
+    for (size_t i = 0; vm->console && i < copy; i++)
+        buf[i] = vm->console[(start + i) % HV_KVM_CONSOLE_BYTES];
+    buf[vm->console ? copy : 0] = '\0';
+    pthread_mutex_unlock(&vm->lock);
+    return kept;
+}
+
 /* Append console bytes (ring + callback). */
 void hv_kvm_vm_console_write(hv_kvm_vm *vm, const uint8_t *bytes, size_t length)
 {

@@ -167,18 +167,8 @@ static int kvm_vm_exit_code(void *data, int *exit_code)
 
 static int kvm_vm_console_read(void *data, char *buf, size_t size, size_t *length)
 {
-    hv_kvm_vm *vm = data;
-    size_t kept, copy, start;
+    size_t kept = hv_kvm_vm_console_tail(data, buf, size);
 
-    pthread_mutex_lock(&vm->lock);
-    kept = vm->console_kept;
-    copy = kept < size - 1 ? kept : size - 1;
-    /* the newest `copy` bytes end at console_head */
-    start = (vm->console_head + HV_KVM_CONSOLE_BYTES - copy) % HV_KVM_CONSOLE_BYTES;
-    for (size_t i = 0; vm->console && i < copy; i++)
-        buf[i] = vm->console[(start + i) % HV_KVM_CONSOLE_BYTES];
-    buf[copy] = '\0';
-    pthread_mutex_unlock(&vm->lock);
     if (length)
         *length = kept;
     return 0;

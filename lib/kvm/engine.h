@@ -214,13 +214,19 @@ int hv_kvm_vcpu_kick_signal(void);
 static inline uint8_t *hv_kvm_vm_guest_ptr(void *ctx, uint64_t addr, uint64_t bytes)
 {
     hv_kvm_vm *vm = ctx;
-    int node = hv_kvm_layout_node_of(&vm->layout, addr, bytes);
+    uint64_t offset;
 
-    return node < 0 ? NULL : vm->ram[node].host + (addr - vm->ram[node].guest_base);
+    for (size_t i = 0; i < vm->nram; i++)
+        if (hv_kvm_node_offset(&vm->layout.nodes[i], addr, bytes, &offset))
+            return vm->ram[i].host + offset;
+    return NULL;
 }
 
 /* console.c: append guest output to the VM's console ring and give it to its callback. */
 void hv_kvm_vm_console_write(hv_kvm_vm *vm, const uint8_t *bytes, size_t length);
+/* The newest size - 1 bytes of the console ring (fewer if it has fewer), NUL-terminated in buf
+ * (size >= 1); returns how many the ring keeps. */
+size_t hv_kvm_vm_console_tail(hv_kvm_vm *vm, char *buf, size_t size);
 
 /* run.c */
 /* Start the vCPU's thread (pinned to its affinity): it runs the guest until it is done. */

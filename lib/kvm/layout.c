@@ -97,13 +97,63 @@ static int check_room(const hv_kvm_node_layout *n, size_t i)
                         i, have, n->vcpu_count, stacks_words(n->vcpu_count), stack, need);
 }
 
+uint64_t hv_kvm_node_end(const hv_kvm_node_layout *n)
+{
+    return n->high_base ? n->high_base + (n->bytes - n->low_bytes) : n->base + n->bytes;
+}
+
+bool hv_kvm_node_offset(const hv_kvm_node_layout *n, uint64_t addr, uint64_t bytes,
+                        uint64_t *offset)
+{
+    uint64_t high_bytes = n->bytes - n->low_bytes;
+
+    if (bytes == 0)
+        bytes = 1;
+    if (addr >= n->base && bytes <= n->low_bytes && addr - n->base <= n->low_bytes - bytes) {
+        *offset = addr - n->base;
+        return true;
+    }
+    if (n->high_base && addr >= n->high_base && bytes <= high_bytes &&
+        addr - n->high_base <= high_bytes - bytes) {
+        *offset = n->low_bytes + (addr - n->high_base);
+        return true;
+    }
+    return false;
+}
+
+/* Where node n's RAM goes with the hole: its base moved out of the hole, split across it. */
+static void place_around_hole(hv_kvm_node_layout *n, uint64_t hole_base)
+{
+    n->low_bytes = n->bytes;
+    n->high_base = 0;
+    if (!hole_base)
+        return;
+    if (n->base >= hole_base && n->base < HV_KVM_LAYOUT_HOLE_END)
+        n->base = HV_KVM_LAYOUT_HOLE_END;
+    if (n->base < hole_base && n->bytes > hole_base - n->base) {
+        n->low_bytes = hole_base - n->base;
+        n->high_base = HV_KVM_LAYOUT_HOLE_END;
+    }
+}
+
 int hv_kvm_layout_init(hv_kvm_layout *layout, const hv_kvm_node_request *nodes, size_t node_count)
+{
+    return hv_kvm_layout_init_with_hole(layout, nodes, node_count, 0);
+}
+
+int hv_kvm_layout_init_with_hole(hv_kvm_layout *layout, const hv_kvm_node_request *nodes,
+                                 size_t node_count, uint64_t hole_base)
 {
     uint64_t cursor = 0, vcpus = 0;
     int rc;
 
     HV_CHECK_ARG(layout, "layout");
     memset(layout, 0, sizeof(*layout));
+    if (hole_base % GiB1 || hole_base >= HV_KVM_LAYOUT_HOLE_END)
+        return hv_error_set(HV_E_INVAL, NULL,
+                            "a hole in guest RAM from 0x%" PRIx64 ": it starts at a multiple of "
+                            "1 GiB below 4 GiB",
+                            hole_base);
     HV_CHECK_ARG(nodes || node_count == 0, "nodes");
     if (node_count == 0)
         return hv_error_set(HV_E_INVAL, "vnuma",
@@ -132,7 +182,11 @@ int hv_kvm_layout_init(hv_kvm_layout *layout, const hv_kvm_node_request *nodes, 
         }
         /* cursor <= HV_KVM_ADDR_LIMIT and align <= 1 GiB: no overflow here */
         n->base = align_up(cursor, align);
-        if (req->bytes > HV_KVM_ADDR_LIMIT || n->base > HV_KVM_ADDR_LIMIT - req->bytes) {
+        n->bytes = req->bytes;
+        place_around_hole(n, hole_base);
+        /* base <= 4 GiB + HV_KVM_ADDR_LIMIT: the sums cannot wrap */
+        if (req->bytes > HV_KVM_ADDR_LIMIT || n->base > HV_KVM_ADDR_LIMIT - req->bytes ||
+            hv_kvm_node_end(n) > HV_KVM_ADDR_LIMIT) {
             node_path(path, sizeof(path), i);
             rc = hv_error_set(HV_E_RANGE, path,
                               "vNUMA node %zu would end beyond the 256 TiB of guest physical "
@@ -140,7 +194,6 @@ int hv_kvm_layout_init(hv_kvm_layout *layout, const hv_kvm_node_request *nodes, 
                               i);
             goto fail;
         }
-        n->bytes = req->bytes;
         n->first_vcpu = (uint32_t)(vcpus - req->vcpu_count);
         n->vcpu_count = req->vcpu_count;
         n->page_bytes = req->page_bytes;
@@ -148,8 +201,8 @@ int hv_kvm_layout_init(hv_kvm_layout *layout, const hv_kvm_node_request *nodes, 
         rc = check_room(n, i);
         if (rc < 0)
             goto fail;
-        n->stacks_base = n->base + n->bytes - (uint64_t)n->vcpu_count * HV_GUEST_STACK_BYTES;
-        cursor = n->base + n->bytes;
+        n->stacks_base = hv_kvm_node_end(n) - (uint64_t)n->vcpu_count * HV_GUEST_STACK_BYTES;
+        cursor = hv_kvm_node_end(n);
         layout->memory_bytes += n->bytes;
     }
 
@@ -162,6 +215,7 @@ int hv_kvm_layout_init(hv_kvm_layout *layout, const hv_kvm_node_request *nodes, 
         goto fail;
     }
     layout->node_count = node_count;
+    layout->hole_base = hole_base;
     layout->vcpu_count = (uint32_t)vcpus;
     layout->ram_end = cursor;
     layout->mmio_base = align_up(cursor, GiB1);
@@ -234,9 +288,9 @@ int hv_kvm_layout_node_of(const hv_kvm_layout *layout, uint64_t addr, uint64_t b
     if (bytes == 0)
         bytes = 1;
     for (size_t i = 0; i < layout->node_count && i < HV_KVM_MAX_NODES; i++) {
-        const hv_kvm_node_layout *n = &layout->nodes[i];
+        uint64_t offset;
 
-        if (addr >= n->base && bytes <= n->bytes && addr - n->base <= n->bytes - bytes)
+        if (hv_kvm_node_offset(&layout->nodes[i], addr, bytes, &offset))
             return (int)i;
     }
     return -1;

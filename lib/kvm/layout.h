@@ -32,6 +32,12 @@ typedef struct hv_kvm_node_request {
 
 typedef struct hv_kvm_node_layout {
     uint64_t base, bytes;
+    /**
+     * A node across the layout's hole has low_bytes at base, below the hole,
+     * and the rest (bytes - low_bytes) from high_base (4 GiB); otherwise
+     * low_bytes == bytes and high_base == 0.
+     */
+    uint64_t low_bytes, high_base;
     uint32_t first_vcpu, vcpu_count;
     uint64_t page_bytes;
     int host_node;
@@ -45,6 +51,7 @@ typedef struct hv_kvm_layout {
     uint32_t vcpu_count;
     uint64_t memory_bytes; /**< sum of the nodes' RAM */
     uint64_t ram_end;      /**< end of the last node (bases may leave alignment gaps) */
+    uint64_t hole_base;    /**< 0, or where the RAM-free hole below 4 GiB starts */
     uint64_t mmio_base, mmio_bytes;
     uint64_t image_base, image_end; /**< 0, 0 until an image is placed */
 } hv_kvm_layout;
@@ -57,6 +64,30 @@ typedef struct hv_kvm_layout {
  * and what to change.
  */
 int hv_kvm_layout_init(hv_kvm_layout *layout, const hv_kvm_node_request *nodes, size_t node_count);
+
+/** Where the 32-bit hole of a PC starts, as Linux guests' layouts have it: up to 4 GiB. */
+#define HV_KVM_LAYOUT_HOLE_END (UINT64_C(1) << 32)
+
+/**
+ * hv_kvm_layout_init() with no RAM in [hole_base, 4 GiB) (`hole_base` a
+ * multiple of 1 GiB below 4 GiB; 0: no hole, as for payloads): a node that
+ * would cross it is split there, its rest from 4 GiB on (a node that would
+ * start in it starts at 4 GiB) - the memory map of a PC, for devices below
+ * 4 GiB.
+ */
+int hv_kvm_layout_init_with_hole(hv_kvm_layout *layout, const hv_kvm_node_request *nodes,
+                                 size_t node_count, uint64_t hole_base);
+
+/** The end of node n's RAM (of its part above the hole when it has one). */
+uint64_t hv_kvm_node_end(const hv_kvm_node_layout *n);
+
+/**
+ * Whether [addr, addr + bytes) lies in node n's RAM, in one piece (below or
+ * above the hole); then *offset is where, counting the node's RAM from its
+ * base as one run (the part above the hole follows the part below).
+ */
+bool hv_kvm_node_offset(const hv_kvm_node_layout *n, uint64_t addr, uint64_t bytes,
+                        uint64_t *offset);
 
 /**
  * Record the payload's loaded range [image_base, image_end) (page-aligned

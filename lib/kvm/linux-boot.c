@@ -400,24 +400,23 @@ int hv_linux_kernel_parse(const void *file, size_t size, const char *what, hv_li
 
 /* ---- placement -------------------------------------------------------- */
 
-/* No node's RAM may cover the devices and interrupt controllers below 4 GiB. */
+/* No node's RAM may cover the 32-bit hole (devices, interrupt controllers) below 4 GiB. */
 static int check_device_hole(const hv_kvm_layout *layout)
 {
     for (size_t i = 0; i < layout->node_count; i++) {
         const hv_kvm_node_layout *n = &layout->nodes[i];
         char path[32];
 
-        if (!overlaps(n->base, n->bytes, HV_LINUX_HOLE_BASE,
+        if (!overlaps(n->base, n->low_bytes, HV_LINUX_HOLE_BASE,
                       HV_LINUX_HOLE_END - HV_LINUX_HOLE_BASE))
             continue;
         snprintf(path, sizeof(path), "vnuma[%zu]", i);
         return hv_error_set(HV_E_RANGE, path,
                             "vNUMA node %zu's RAM [0x%" PRIx64 ", 0x%" PRIx64 ") covers "
-                            "[0xfeb00000, 4 GiB), where a Linux guest's virtio devices, I/O "
-                            "APIC and local APIC are: the engine does not leave a 32-bit hole "
-                            "in guest RAM yet, so give the guest less memory (RAM must end at "
-                            "or below 0xfeb00000)",
-                            i, n->base, n->base + n->bytes);
+                            "[3 GiB, 4 GiB), where a Linux guest's devices and interrupt "
+                            "controllers are: lay the guest out with that hole "
+                            "(hv_kvm_layout_init_with_hole())",
+                            i, n->base, n->base + n->low_bytes);
     }
     return 0;
 }
@@ -482,7 +481,7 @@ static bool initrd_in(const hv_kvm_node_layout *n, uint64_t limit, uint64_t byte
                       const hv_linux_placement *p, uint64_t *addr)
 {
     uint64_t lo = max_u64(n->base, HV_LINUX_HIGH_MIN);
-    uint64_t hi = min_u64(n->base + n->bytes, limit);
+    uint64_t hi = min_u64(n->base + n->low_bytes, limit); /* below the 32-bit hole */
     uint64_t at;
 
     if (hi <= lo || hi - lo < bytes)
@@ -609,9 +608,13 @@ int hv_linux_e820_build(const hv_kvm_layout *layout, hv_e820_entry *table, size_
     HV_CHECK_ARG(layout, "layout");
     HV_CHECK_ARG(table || max == 0, "table");
     rc = check_layout(layout);
-    for (size_t i = 0; rc == 0 && i < layout->node_count; i++)
-        rc =
-            e820_add_ram(&e, layout->nodes[i].base, layout->nodes[i].base + layout->nodes[i].bytes);
+    for (size_t i = 0; rc == 0 && i < layout->node_count; i++) {
+        const hv_kvm_node_layout *n = &layout->nodes[i];
+
+        rc = e820_add_ram(&e, n->base, n->base + n->low_bytes);
+        if (rc == 0 && n->high_base) /* the node's RAM above the 32-bit hole */
+            rc = e820_add_ram(&e, n->high_base, hv_kvm_node_end(n));
+    }
     if (rc == 0 && layout->mmio_bytes)
         rc = e820_add(&e, layout->mmio_base, layout->mmio_base + layout->mmio_bytes,
                       HV_E820_RESERVED);

@@ -36,11 +36,14 @@
 /** The kernel and the initrd go at or above 1 MiB (LOADED_HIGH). */
 #define HV_LINUX_HIGH_MIN UINT64_C(0x100000)
 /**
- * The devices' range below 4 GiB, never RAM: the virtio devices' registers
- * from 0xFEB00000 (kvm/acpi.h, HV_KVM_VIRTIO_MMIO_BASE), the I/O APIC at
- * 0xFEC00000, the local APIC at 0xFEE00000, KVM's own pages.
+ * The 32-bit hole of a Linux guest, [3 GiB, 4 GiB), never RAM (its layout
+ * is made with it: hv_kvm_layout_init_with_hole(), RAM past 3 GiB goes on
+ * from 4 GiB): the devices' range - the virtio devices' registers from
+ * 0xFEB00000 (kvm/acpi.h, HV_KVM_VIRTIO_MMIO_BASE), the I/O APIC at
+ * 0xFEC00000, the local APIC at 0xFEE00000, KVM's own pages - and room for
+ * more below them.
  */
-#define HV_LINUX_HOLE_BASE UINT64_C(0xFEB00000)
+#define HV_LINUX_HOLE_BASE UINT64_C(0xC0000000)
 #define HV_LINUX_HOLE_END  (UINT64_C(1) << 32)
 
 /* ---- the boot protocol (boot.rst; arch/x86/include/uapi/asm/bootparam.h) */

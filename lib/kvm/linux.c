@@ -61,7 +61,7 @@ typedef struct virtio_line {
     uint32_t gsi;
 } virtio_line;
 
-_Static_assert(HV_KVM_VIRTIO_MMIO_BASE == HV_LINUX_HOLE_BASE &&
+_Static_assert(HV_KVM_VIRTIO_MMIO_BASE >= HV_LINUX_HOLE_BASE &&
                    HV_KVM_VIRTIO_MMIO_BASE +
                            HV_KVM_VIRTIO_MAX_DEVICES * HV_VIRTIO_MMIO_WINDOW_BYTES <=
                        HV_KVM_IOAPIC_ADDR,

@@ -112,6 +112,7 @@ int hv_kvm_ram_init(hv_kvm_ram *ram, const char *vm_name, uint32_t slot, uint64_
     ram->fd = -1;
     ram->guest_base = guest_base;
     ram->bytes = bytes;
+    ram->low_bytes = bytes;
     ram->planned_page_bytes = page_bytes > 4096 ? page_bytes : 4096;
     ram->page_bytes = ram->planned_page_bytes;
     ram->host_node = host_node;
@@ -356,22 +357,41 @@ int hv_kvm_ram_freeze(hv_kvm_ram *ram, int *fd, uint64_t *offset)
     return 0;
 }
 
-int hv_kvm_ram_register(hv_kvm_ram *ram, int vm_fd)
+void hv_kvm_ram_split(hv_kvm_ram *ram, uint64_t low_bytes, uint64_t high_base)
+{
+    ram->low_bytes = low_bytes;
+    ram->high_base = high_base;
+}
+
+static int register_slot(const hv_kvm_ram *ram, int vm_fd, uint32_t slot, uint64_t guest,
+                         uint64_t offset, uint64_t bytes)
 {
     struct kvm_userspace_memory_region region = {
-        .slot = ram->slot,
+        .slot = slot,
         .flags = ram->dirty_log ? KVM_MEM_LOG_DIRTY_PAGES : 0,
-        .guest_phys_addr = ram->guest_base,
-        .memory_size = ram->bytes,
-        .userspace_addr = (uint64_t)(uintptr_t)ram->host,
+        .guest_phys_addr = guest,
+        .memory_size = bytes,
+        .userspace_addr = (uint64_t)(uintptr_t)(ram->host + offset),
     };
 
     if (ioctl(vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0)
         return hv_error_set(HV_E_IO, NULL,
                             "registering guest memory slot %u (%" PRIu64 " bytes at 0x%" PRIx64
                             "%s) with KVM failed: %s",
-                            ram->slot, ram->bytes, ram->guest_base,
-                            ram->dirty_log ? ", logging dirty pages" : "", strerror(errno));
+                            slot, bytes, guest, ram->dirty_log ? ", logging dirty pages" : "",
+                            strerror(errno));
+    return 0;
+}
+
+int hv_kvm_ram_register(hv_kvm_ram *ram, int vm_fd)
+{
+    int rc = register_slot(ram, vm_fd, ram->slot, ram->guest_base, 0, ram->low_bytes);
+
+    if (rc == 0 && ram->high_base)
+        rc = register_slot(ram, vm_fd, ram->slot + HV_KVM_HIGH_SLOT_OFFSET, ram->high_base,
+                           ram->low_bytes, ram->bytes - ram->low_bytes);
+    if (rc < 0)
+        return rc;
     ram->registered = true;
     return 0;
 }

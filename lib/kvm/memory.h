@@ -33,6 +33,9 @@ typedef struct hv_kvm_ram {
     uint64_t reserved_bytes;
     uint8_t *host; /* the RAM: inside the reservation, aligned */
     uint64_t guest_base, bytes;
+    /* a node across the 32-bit hole: its first low_bytes at guest_base, the rest at high_base
+     * (a second KVM slot, slot + HV_KVM_HIGH_SLOT_OFFSET); else low_bytes == bytes, high_base 0 */
+    uint64_t low_bytes, high_base;
     uint64_t planned_page_bytes; /* what a fresh backing uses: 4096, 2 MiB or 1 GiB */
     uint64_t page_bytes;         /* what backs it now (4096 for a private file view) */
     int host_node;               /* -1: not bound */
@@ -74,7 +77,21 @@ int hv_kvm_ram_back_private(hv_kvm_ram *ram, int fd, uint64_t offset);
  */
 int hv_kvm_ram_prepare_access(hv_kvm_ram *ram, uint64_t offset, uint64_t bytes, bool write,
                               const char *what);
-/** Register it with the VM as KVM memory slot ram->slot. */
+/** KVM slot numbers of the parts of nodes above the 32-bit hole: node slot + this. */
+#define HV_KVM_HIGH_SLOT_OFFSET 256u
+
+/**
+ * Split it across the 32-bit hole (a Linux guest's node, kvm/layout.h): the
+ * first `low_bytes` at its guest base, the rest at `high_base`. Before it
+ * is registered; the host memory stays one run.
+ */
+void hv_kvm_ram_split(hv_kvm_ram *ram, uint64_t low_bytes, uint64_t high_base);
+/**
+ * Register it with the VM as KVM memory slot ram->slot (and, split, its part
+ * above the hole as slot ram->slot + HV_KVM_HIGH_SLOT_OFFSET). Dirty logging
+ * (migration) covers the first slot only: split RAM is a Linux guest's,
+ * which is not migrated.
+ */
 int hv_kvm_ram_register(hv_kvm_ram *ram, int vm_fd);
 /**
  * A file holding exactly this RAM's current contents that nobody writes

@@ -96,6 +96,37 @@ static void end_vm(hv_kvm_vcpu *vcpu, int code)
     pthread_mutex_unlock(&vm->lock);
 }
 
+/*
+ * A Linux guest reset the machine: a reboot, or - with panic=-1, the default
+ * command line's - a kernel panic, whose line on the console (the last
+ * "Kernel panic - not syncing: ...") the failure then quotes.
+ */
+static void linux_reset(hv_kvm_vcpu *vcpu)
+{
+    static const char marker[] = "Kernel panic - not syncing: ";
+    char tail[4096], reason[160], what[320];
+    const char *panic = NULL, *p = tail;
+    size_t n = 0;
+
+    hv_kvm_vm_console_tail(vcpu->vm, tail, sizeof(tail));
+    while ((p = strstr(p, marker)) != NULL)
+        panic = p++;
+    if (!panic) {
+        fail(vcpu, "the guest reset the machine (a reboot or a triple fault; a Linux guest ends "
+                   "by powering off)");
+        return;
+    }
+    /* the panic's own words, up to the end of its line; the guest's bytes, so printable only */
+    for (p = panic; *p && *p != '\n' && *p != '\r' && n + 1 < sizeof(reason); p++)
+        reason[n++] = (*p >= 0x20 && *p < 0x7f) ? *p : '?';
+    reason[n] = '\0';
+    hv_format(what, sizeof(what),
+              "the guest's kernel panicked (%s) and reset the machine (panic=-1); its console "
+              "has the rest",
+              reason);
+    fail(vcpu, what);
+}
+
 /* What a Linux guest's device access did; EXIT_LOOP_END when the VM ends. */
 static int on_linux_outcome(hv_kvm_vcpu *vcpu, hv_kvm_linux_outcome outcome, int code)
 {
@@ -105,8 +136,7 @@ static int on_linux_outcome(hv_kvm_vcpu *vcpu, hv_kvm_linux_outcome outcome, int
         end_vm(vcpu, code);
         return EXIT_LOOP_END;
     case HV_KVM_LINUX_RESET:
-        fail(vcpu, "the guest reset the machine (a reboot, or a kernel panic with panic=-1: its "
-                   "console says which); a Linux guest ends by powering off");
+        linux_reset(vcpu);
         return EXIT_LOOP_END;
     case HV_KVM_LINUX_CONTINUE:
     default:

@@ -16,6 +16,7 @@
 #include "kvm/guest-file.h"
 #include "kvm/pagetable.h"
 #include "kvm/vcpu-state.h"
+#include "kvm/linux-boot.h"
 #include "kvm/linux.h"
 
 #include <errno.h>
@@ -188,7 +189,9 @@ int hv_kvm_vm_new(hv_kvm_conn *conn, const hv_kvm_vm_params *p, hv_kvm_vm **out)
     vm->progress_data = p->progress_data;
     vm->state = HV_VM_STATE_DEFINED;
 
-    if ((rc = hv_kvm_layout_init(&vm->layout, p->nodes, p->node_count)) < 0)
+    /* a Linux guest's RAM leaves [3 GiB, 4 GiB) to its devices, as a PC's does */
+    if ((rc = hv_kvm_layout_init_with_hole(&vm->layout, p->nodes, p->node_count,
+                                           p->linux_boot ? HV_LINUX_HOLE_BASE : 0)) < 0)
         goto fail;
     if (vm->layout.vcpu_count > (uint32_t)conn->sys.max_vcpus) {
         rc = hv_error_set(HV_E_RANGE, "vcpus",
@@ -232,6 +235,8 @@ int hv_kvm_vm_new(hv_kvm_conn *conn, const hv_kvm_vm_params *p, hv_kvm_vm **out)
                              node->page_bytes, node->host_node);
         if (rc < 0)
             goto fail;
+        if (node->high_base)
+            hv_kvm_ram_split(&vm->ram[i], node->low_bytes, node->high_base);
         vm->nram = i + 1;
     }
     vm->nvcpus = vm->layout.vcpu_count;

@@ -82,6 +82,28 @@ echo "NPROC $(nproc)"
             assert 128 * 1024 < int(line[3]) <= 256 * 1024, line
 
 
+def test_ram_past_the_32bit_hole(tmp_path):
+    # 4 GiB on 2 nodes: node 1 is [2 GiB, 3 GiB) and [4 GiB, 5 GiB), around the devices' hole
+    spec = {"name": "linux-4g", "vcpus": 2, "memory": "4GiB", "page_size": "4k",
+            "vnuma": [{"vcpus": 1, "memory": "2GiB"}, {"vcpus": 1, "memory": "2GiB"}]}
+    r = boot(tmp_path, """
+for n in /sys/devices/system/node/node*; do
+  echo "NODE ${n##*node} kib $(sed -n 's/.*MemTotal: *\\([0-9]*\\) kB/\\1/p' $n/meminfo)"
+done
+echo "TOTAL $(sed -n 's/^MemTotal: *\\([0-9]*\\) kB/\\1/p' /proc/meminfo)"
+grep -i "system ram" /proc/iomem | sed 's/^/IOMEM /'
+""" + linux_guest.init_exit("0"), spec=spec)
+    assert r.returncode == 0, r.stderr + r.stdout[-3000:]
+    lines = [line.split() for line in r.stdout.splitlines() if line.startswith(("NODE", "TOTAL"))]
+    kib = {int(line[1]): int(line[3]) for line in lines if line[0] == "NODE"}
+    # each node's 2 GiB less what the kernel keeps (its image, struct pages)
+    assert sorted(kib) == [0, 1] and all(1600 * 1024 < v <= 2048 * 1024 for v in kib.values()), lines
+    total = [int(line[1]) for line in lines if line[0] == "TOTAL"]
+    assert total and total[0] > 3600 * 1024, lines
+    iomem = [line for line in r.stdout.splitlines() if line.startswith("IOMEM")]
+    assert any(line.split()[1].startswith("100000000-") for line in iomem), iomem
+
+
 def test_the_guest_sees_the_plans_cpu_topology(tmp_path):
     # cores, not SMT threads: an AMD vCPU without TOPOEXT (the test VM's) has no way to
     # tell Linux of threads; docs/linux-guest.md, "CPUID"
@@ -122,11 +144,16 @@ def test_poweroff_ends_the_vm_and_a_reset_is_a_crash(tmp_path):
 
 
 def test_the_guest_reads_and_writes_its_disks(tmp_path):
-    # vda and vdb from the spec (a serial; a size: the engine makes it), vdc from --disk ...,ro
-    files, load = linux_guest.modules("virtio_mmio", "virtio_blk")
-    data, made, ro = tmp_path / "data.img", tmp_path / "made.img", tmp_path / "ro.img"
+    # vda and vdb from the spec (a serial; a size: the engine makes it), vdc from --disk ...,ro:
+    # an ext2 file system (mke2fs -d) the guest mounts and reads
+    files, load = linux_guest.modules("virtio_mmio", "virtio_blk", "ext4")
+    data, made, fs = tmp_path / "data.img", tmp_path / "made.img", tmp_path / "fs.img"
     data.write_bytes(b"HPCVIRT-DATA-0\n".ljust(1 << 20, b"\0"))
-    ro.write_bytes(b"READ-ONLY-DISK\n".ljust(64 << 10, b"\0"))
+    (tmp_path / "fs").mkdir()
+    (tmp_path / "fs" / "hello.txt").write_text("hello from a file system\n")
+    subprocess.run(["mke2fs", "-q", "-F", "-t", "ext2", "-b", "1024", "-d", tmp_path / "fs",
+                    fs, "1M"], check=True)
+    fs_bytes = fs.read_bytes()
     spec = {"name": "linux-disks", "vcpus": 1, "memory": "128MiB", "page_size": "4k",
             "disks": [{"path": str(data), "serial": "hpcvirt-data"},
                       {"path": str(made), "size": "16MiB"}]}
@@ -135,23 +162,27 @@ for i in $(seq 100); do [ -b /dev/vdc ] && break; sleep 0.1; done
 for d in vda vdb vdc; do
   echo "DISK $d ro $(cat /sys/block/$d/ro) sectors $(cat /sys/block/$d/size) serial $(cat /sys/block/$d/serial)"
 done
-echo "READ $(head -c 15 /dev/vda) $(head -c 15 /dev/vdc)"
+echo "READ $(head -c 15 /dev/vda)"
+mkdir -p /mnt && mount -t ext2 -o ro /dev/vdc /mnt && echo "FILE $(cat /mnt/hello.txt)"
+umount /mnt
 echo written-by-the-guest | dd of=/dev/vda bs=512 seek=8 conv=fsync 2>/dev/null && echo "WROTE vda"
 echo made-by-the-engine | dd of=/dev/vdb bs=512 seek=1 conv=fsync 2>/dev/null && echo "WROTE vdb"
 dd if=/dev/zero of=/dev/vdc bs=512 count=1 conv=fsync 2>/dev/null && echo "WROTE vdc"
-""" + linux_guest.init_exit("0"), spec=spec, files=files, extra=("--disk", f"{ro},ro"))
+""" + linux_guest.init_exit("0"), spec=spec, files=files, extra=("--disk", f"{fs},ro"))
     assert r.returncode == 0, r.stderr + r.stdout[-3000:]
-    lines = [line.split() for line in r.stdout.splitlines() if line.startswith(("DISK", "READ", "WROTE"))]
+    lines = [line.split() for line in r.stdout.splitlines()
+             if line.startswith(("DISK", "READ", "FILE", "WROTE"))]
     assert ["DISK", "vda", "ro", "0", "sectors", "2048", "serial", "hpcvirt-data"] in lines, lines
     assert ["DISK", "vdb", "ro", "0", "sectors", "32768", "serial"] in lines, lines
-    assert ["DISK", "vdc", "ro", "1", "sectors", "128", "serial"] in lines, lines
-    assert ["READ", "HPCVIRT-DATA-0", "READ-ONLY-DISK"] in lines, lines
+    assert ["DISK", "vdc", "ro", "1", "sectors", "2048", "serial"] in lines, lines
+    assert ["READ", "HPCVIRT-DATA-0"] in lines, lines
+    assert ["FILE", "hello", "from", "a", "file", "system"] in lines, r.stdout[-3000:]
     assert ["WROTE", "vda"] in lines and ["WROTE", "vdb"] in lines, lines
     assert ["WROTE", "vdc"] not in lines, lines  # the read-only disk refuses writes
     assert data.read_bytes()[4096:4096 + 21] == b"written-by-the-guest\n"
     assert made.stat().st_size == 16 << 20
     assert made.read_bytes()[512:512 + 19] == b"made-by-the-engine\n"
-    assert ro.read_bytes() == b"READ-ONLY-DISK\n".ljust(64 << 10, b"\0")
+    assert fs.read_bytes() == fs_bytes
 
 
 # The guest's end of the channel: /dev/hvc0 made raw and quiet (a tty would echo what the
@@ -200,6 +231,16 @@ def test_disks_the_engine_cannot_give_are_refused_before_anything_runs(tmp_path)
     r = cli("run", os.environ["HV_TEST_GUEST_DIR"] + "/hello.elf", "--memory", "64MiB",
             "--disk", str(tmp_path / "img.qcow2"), *HOST)
     assert r.returncode == 1 and "no disk driver" in r.stderr, r.stderr
+
+
+def test_a_kernel_panic_is_reported_with_its_words(tmp_path):
+    # /init ends: the kernel panics ("Attempted to kill init!"), and panic=-1 resets at once
+    small = {"name": "linux-panic", "vcpus": 1, "memory": "128MiB", "page_size": "4k"}
+    r = boot(tmp_path, "echo about to panic\nexit 3\n", spec=small)
+    assert r.returncode == 1, r.stderr + r.stdout[-3000:]
+    assert "about to panic" in r.stdout
+    assert ("the guest's kernel panicked (Kernel panic - not syncing: Attempted to kill init! "
+            "exitcode=0x00000300) and reset the machine (panic=-1)") in r.stderr, r.stderr
 
 
 def test_a_linux_guest_is_not_suspended_yet(tmp_path):

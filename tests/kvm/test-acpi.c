@@ -604,6 +604,27 @@ static void test_ranges_in_any_order(void **state)
     assert_true(acpi_le(buf + (t.srat - BASE) + 48 + 184 + 8, 8) == ACPI_GiB(5));
 }
 
+/* A node across the 32-bit hole is two RAM ranges of one proximity domain. */
+static void test_from_a_layout_with_the_hole(void **state)
+{
+    hv_kvm_node_request req[2] = {{ACPI_GiB(2), 1, 4096, -1}, {ACPI_GiB(2), 1, 4096, -1}};
+    static const int distances[4] = {10, 20, 20, 10};
+    hv_kvm_layout layout;
+    hv_kvm_acpi_machine m;
+    hv_kvm_acpi_tables t;
+
+    (void)state;
+    assert_hv_ok(hv_kvm_layout_init_with_hole(&layout, req, 2, ACPI_GiB(3)));
+    assert_hv_ok(hv_kvm_acpi_machine_from_layout(&m, &layout, distances, NULL));
+    assert_int_equal(m.range_count, 3);
+    assert_true(m.ranges[1].base == ACPI_GiB(2) && m.ranges[1].bytes == ACPI_GiB(1));
+    assert_true(m.ranges[2].base == ACPI_GiB(4) && m.ranges[2].bytes == ACPI_GiB(1));
+    assert_true(m.ranges[1].node == 1 && m.ranges[2].node == 1);
+    memset(buf, 0xAA, sizeof(buf));
+    assert_hv_ok(hv_kvm_acpi_build(&m, BASE, buf, sizeof(buf), &t));
+    check_structure(&t);
+}
+
 static void test_from_layout(void **state)
 {
     hv_kvm_layout empty;
@@ -636,6 +657,7 @@ int main(void)
         cmocka_unit_test(test_apic_ids),
         cmocka_unit_test(test_dsdt_aml),
         cmocka_unit_test(test_dsdt_virtio_devices),
+        cmocka_unit_test(test_from_a_layout_with_the_hole),
         cmocka_unit_test(test_buffer_too_small),
         cmocka_unit_test(test_bad_distances),
         cmocka_unit_test(test_largest_fits),

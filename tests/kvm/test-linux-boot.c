@@ -399,7 +399,7 @@ static void test_place_initrd_max(void **state)
     assert_error_mentions("initrd_addr_max 0x12bfffff");
 }
 
-/* RAM over the devices and interrupt controllers below 4 GiB cannot boot Linux yet. */
+/* RAM over the 32-bit hole (devices, interrupt controllers) is refused: layouts leave it. */
 static void test_place_device_hole(void **state)
 {
     static test_bz t;
@@ -412,12 +412,65 @@ static void test_place_device_hole(void **state)
     assert_hv_ok(parse_bz(&t, &k));
     one_node(&layout, GiB(4));
     assert_hv_error(hv_linux_place(&k, &layout, 0, 0, &p), HV_E_RANGE);
-    assert_error_mentions("[0xfeb00000, 4 GiB)");
+    assert_error_mentions("[3 GiB, 4 GiB)");
     assert_string_equal(hv_error_path(hv_error_last()), "vnuma[0]");
-    one_node(&layout, 0xFEC00000);
+    one_node(&layout, GiB(3) + MiB(2));
     assert_hv_error(hv_linux_place(&k, &layout, 0, 0, &p), HV_E_RANGE);
-    one_node(&layout, 0xFEA00000); /* the last 2 MiB boundary below 0xFEB00000 */
+    one_node(&layout, GiB(3));
     assert_hv_ok(hv_linux_place(&k, &layout, 0, 0, &p));
+}
+
+/*
+ * A layout with the 32-bit hole: one node of 8 GiB is 3 GiB below it and
+ * 5 GiB from 4 GiB; the kernel and initrd go below, the e820 map has both
+ * parts as RAM and nothing in [3 GiB, 4 GiB); two nodes of 2 and 3 GiB:
+ * node 1 is split; a node that would start in the hole starts at 4 GiB.
+ */
+static void test_layout_with_the_32bit_hole(void **state)
+{
+    static test_bz t;
+    hv_kvm_node_request req[2] = {{GiB(8), 1, 4096, -1}, {GiB(3), 1, 4096, -1}};
+    hv_e820_entry e[HV_E820_MAX_ENTRIES];
+    hv_linux_kernel k;
+    hv_kvm_layout layout;
+    hv_linux_placement p;
+    uint64_t ram = 0, offset = 0;
+    size_t count = 0;
+
+    (void)state;
+    good_bz(&t);
+    assert_hv_ok(parse_bz(&t, &k));
+    assert_hv_ok(hv_kvm_layout_init_with_hole(&layout, req, 1, HV_LINUX_HOLE_BASE));
+    assert_true(layout.nodes[0].low_bytes == GiB(3) && layout.nodes[0].high_base == GiB(4));
+    assert_true(hv_kvm_node_end(&layout.nodes[0]) == GiB(9) && layout.ram_end == GiB(9));
+    assert_true(layout.mmio_base == GiB(9));
+    assert_int_equal(hv_kvm_layout_node_of(&layout, GiB(3) + 4096, 1), -1);
+    assert_int_equal(hv_kvm_layout_node_of(&layout, GiB(3) - 4096, 8192), -1); /* across it */
+    assert_int_equal(hv_kvm_layout_node_of(&layout, GiB(4), 4096), 0);
+    assert_true(hv_kvm_node_offset(&layout.nodes[0], GiB(4) + 8, 8, &offset));
+    assert_true(offset == GiB(3) + 8);
+    assert_hv_ok(hv_linux_place(&k, &layout, 0, MiB(64), &p));
+    assert_true(p.initrd_addr + p.initrd_bytes <= GiB(2));
+    assert_hv_ok(hv_linux_e820_build(&layout, e, HV_E820_MAX_ENTRIES, &count));
+    for (size_t i = 0; i < count; i++) {
+        assert_false(e[i].addr < GiB(4) && e[i].addr + e[i].size > GiB(3));
+        if (e[i].type == HV_E820_RAM)
+            ram += e[i].size;
+    }
+    assert_true(ram + (HV_LINUX_HIGH_MIN - HV_LINUX_LOW_RESERVED_BASE) == GiB(8));
+
+    req[0].bytes = GiB(2);
+    assert_hv_ok(hv_kvm_layout_init_with_hole(&layout, req, 2, HV_LINUX_HOLE_BASE));
+    assert_true(layout.nodes[0].high_base == 0 && layout.nodes[0].low_bytes == GiB(2));
+    assert_true(layout.nodes[1].base == GiB(2) && layout.nodes[1].low_bytes == GiB(1));
+    assert_true(layout.nodes[1].high_base == GiB(4) && layout.ram_end == GiB(6));
+    req[0].bytes = GiB(3);
+    assert_hv_ok(hv_kvm_layout_init_with_hole(&layout, req, 2, HV_LINUX_HOLE_BASE));
+    assert_true(layout.nodes[1].base == GiB(4) && layout.nodes[1].high_base == 0);
+    assert_true(layout.nodes[1].low_bytes == GiB(3) && layout.ram_end == GiB(7));
+    /* a hole that is not on a 1 GiB boundary below 4 GiB */
+    assert_hv_error(hv_kvm_layout_init_with_hole(&layout, req, 2, GiB(3) + MiB(2)), HV_E_INVAL);
+    assert_hv_error(hv_kvm_layout_init_with_hole(&layout, req, 2, GiB(4)), HV_E_INVAL);
 }
 
 /* Sorted, non-overlapping; the RAM entries and the low reserved area add up to the layout's RAM. */
@@ -895,13 +948,21 @@ static void test_real_kernel(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_bz_good),          cmocka_unit_test(test_bz_refused),
-        cmocka_unit_test(test_bz_truncated),     cmocka_unit_test(test_place_pref),
-        cmocka_unit_test(test_place_relocated),  cmocka_unit_test(test_place_cmdline),
-        cmocka_unit_test(test_place_initrd_max), cmocka_unit_test(test_place_device_hole),
-        cmocka_unit_test(test_e820_one_node),    cmocka_unit_test(test_e820_two_nodes),
-        cmocka_unit_test(test_boot_params),      cmocka_unit_test(test_load_bz),
-        cmocka_unit_test(test_vmlinux),          cmocka_unit_test(test_vmlinux_refused),
+        cmocka_unit_test(test_bz_good),
+        cmocka_unit_test(test_bz_refused),
+        cmocka_unit_test(test_bz_truncated),
+        cmocka_unit_test(test_place_pref),
+        cmocka_unit_test(test_place_relocated),
+        cmocka_unit_test(test_place_cmdline),
+        cmocka_unit_test(test_place_initrd_max),
+        cmocka_unit_test(test_place_device_hole),
+        cmocka_unit_test(test_layout_with_the_32bit_hole),
+        cmocka_unit_test(test_e820_one_node),
+        cmocka_unit_test(test_e820_two_nodes),
+        cmocka_unit_test(test_boot_params),
+        cmocka_unit_test(test_load_bz),
+        cmocka_unit_test(test_vmlinux),
+        cmocka_unit_test(test_vmlinux_refused),
         cmocka_unit_test(test_real_kernel),
     };
 
