@@ -396,11 +396,6 @@ int hv_kvm_linux_prepare(hv_kvm_vm *vm)
     uint64_t cr3 = 0;
     int rc;
 
-    if (vm->ran)
-        return hv_error_set(HV_E_UNSUPPORTED, NULL,
-                            "%s is a Linux guest that ran already: the built-in engine does not "
-                            "boot one twice yet; undefine it and create it again",
-                            vm->name);
     acpi = hv_kvm_vm_guest_ptr(vm, HV_KVM_ACPI_BIOS_BASE,
                                HV_KVM_ACPI_BIOS_END - HV_KVM_ACPI_BIOS_BASE);
     if (!acpi)
@@ -551,6 +546,16 @@ hv_kvm_linux_outcome hv_kvm_linux_mmio(hv_kvm_vcpu *vcpu, int *code)
         memset(run->mmio.data, 0xFF, sizeof(run->mmio.data));
     unclaimed(vcpu, "guest physical", run->mmio.phys_addr, run->mmio.is_write, run->mmio.len);
     return HV_KVM_LINUX_CONTINUE;
+}
+
+void hv_kvm_linux_reset_devices(hv_kvm_linux *l)
+{
+    /* what a driver's reset does: status 0 (the channel keeps what the host queued) */
+    for (size_t i = 0; i < l->virtio_count; i++) {
+        uint8_t zero[4] = {0};
+
+        hv_virtio_mmio_access(l->virtio[i], HV_VIRTIO_MMIO_STATUS, true, zero, sizeof(zero));
+    }
 }
 
 void hv_kvm_linux_channel_send(hv_kvm_linux *l, const void *bytes, size_t length, size_t *sent)

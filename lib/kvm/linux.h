@@ -69,7 +69,8 @@ int hv_kvm_linux_platform_create(int vm_fd);
  * Lay the guest out in its (fresh, zero) memory - kernel, initrd, command
  * line, zero page, ACPI tables, boot GDT and page tables - and set the boot
  * vCPU's 64-bit ring-0 entry state; the others wait for the guest's
- * INIT/SIPI. Refused for a Linux guest that ran already.
+ * INIT/SIPI. A Linux guest that ran boots again this way, in a new KVM VM
+ * with fresh memory (vm.c renews it first).
  */
 int hv_kvm_linux_prepare(hv_kvm_vm *vm);
 
@@ -85,6 +86,9 @@ typedef enum hv_kvm_linux_outcome {
 hv_kvm_linux_outcome hv_kvm_linux_port_io(hv_kvm_vcpu *vcpu, int *code);
 /** A KVM_EXIT_MMIO of a Linux guest's vCPU. */
 hv_kvm_linux_outcome hv_kvm_linux_mmio(hv_kvm_vcpu *vcpu, int *code);
+
+/** Reset its devices for a new boot, as their drivers' resets do. */
+void hv_kvm_linux_reset_devices(hv_kvm_linux *linux_guest);
 
 /** Send bytes to the guest's channel (hv_vm_channel_send()): *sent of them were taken. */
 void hv_kvm_linux_channel_send(hv_kvm_linux *linux_guest, const void *bytes, size_t length,

@@ -162,6 +162,24 @@ int hv_kvm_vm_publish(hv_kvm_vm *vm)
     return rc;
 }
 
+/* A new KVM VM for `vm` in *fd, with a Linux guest's platform; no memory, no vCPUs yet. */
+static int create_kvm_vm(hv_kvm_vm *vm, int *fd)
+{
+    int rc;
+
+    do
+        *fd = ioctl(vm->conn->sys.fd, KVM_CREATE_VM, 0);
+    while (*fd < 0 && errno == EINTR);
+    if (*fd < 0)
+        return hv_error_set(HV_E_IO, NULL, "KVM_CREATE_VM failed: %s", strerror(errno));
+    if (vm->linux_guest && (rc = hv_kvm_linux_platform_create(*fd)) < 0) {
+        close(*fd);
+        *fd = -1;
+        return rc;
+    }
+    return 0;
+}
+
 int hv_kvm_vm_new(hv_kvm_conn *conn, const hv_kvm_vm_params *p, hv_kvm_vm **out)
 {
     hv_kvm_vm *vm;
@@ -219,14 +237,7 @@ int hv_kvm_vm_new(hv_kvm_conn *conn, const hv_kvm_vm_params *p, hv_kvm_vm **out)
             goto fail;
     }
 
-    do
-        vm->fd = ioctl(conn->sys.fd, KVM_CREATE_VM, 0);
-    while (vm->fd < 0 && errno == EINTR);
-    if (vm->fd < 0) {
-        rc = hv_error_set(HV_E_IO, NULL, "KVM_CREATE_VM failed: %s", strerror(errno));
-        goto fail;
-    }
-    if (vm->linux_guest && (rc = hv_kvm_linux_platform_create(vm->fd)) < 0)
+    if ((rc = create_kvm_vm(vm, &vm->fd)) < 0)
         goto fail;
     for (size_t i = 0; i < vm->layout.node_count; i++) {
         const hv_kvm_node_layout *node = &vm->layout.nodes[i];
@@ -438,6 +449,53 @@ static void join_threads(hv_kvm_vm *vm)
     }
 }
 
+/*
+ * A Linux guest that ran boots again in a new KVM VM: fresh interrupt
+ * controllers, PIT, clock and vCPUs (all but the first waiting for INIT/SIPI,
+ * as at power-on), zeroed memory at the same host addresses, its devices
+ * reset - nothing of the last run's machine to reset by hand. The new VM
+ * takes the old one's descriptor number (dup2), so a device raising its
+ * interrupt meanwhile reaches one VM or the other, never a stale number.
+ * Its vCPU threads have ended.
+ */
+static int renew_linux_machine(hv_kvm_vm *vm)
+{
+    int fd, rc;
+
+    for (uint32_t i = 0; i < vm->nvcpus; i++) {
+        hv_cpuset affinity = vm->vcpus[i].affinity;
+
+        vm->vcpus[i].affinity = (hv_cpuset)HV_CPUSET_EMPTY; /* kept across the destroy */
+        hv_kvm_vcpu_destroy(&vm->vcpus[i]);
+        vm->vcpus[i].affinity = affinity;
+    }
+    if ((rc = create_kvm_vm(vm, &fd)) < 0)
+        return rc;
+    if (dup2(fd, vm->fd) < 0) {
+        rc = hv_error_set(HV_E_IO, NULL, "replacing %s's KVM VM failed: %s", vm->name,
+                          strerror(errno));
+        close(fd);
+        return rc;
+    }
+    close(fd);
+    for (size_t i = 0; i < vm->nram && rc == 0; i++) {
+        vm->ram[i].registered = false;
+        rc = hv_kvm_ram_back_fresh(&vm->ram[i]);
+    }
+    if (rc == 0)
+        rc = hv_kvm_vm_register_ram(vm);
+    for (uint32_t i = 0; i < vm->nvcpus && rc == 0; i++) {
+        hv_cpuset affinity = vm->vcpus[i].affinity;
+
+        rc = hv_kvm_vcpu_create(vm, &vm->vcpus[i], i);
+        hv_cpuset_clear(&vm->vcpus[i].affinity);
+        vm->vcpus[i].affinity = affinity;
+    }
+    if (rc == 0)
+        hv_kvm_linux_reset_devices(vm->linux_guest);
+    return rc;
+}
+
 /* Page tables, boot info and the image in guest memory; every vCPU's entry state. */
 static int prepare_guest(hv_kvm_vm *vm)
 {
@@ -446,8 +504,11 @@ static int prepare_guest(hv_kvm_vm *vm)
     size_t used = 0;
     int rc;
 
-    if (vm->linux_guest)
+    if (vm->linux_guest) {
+        if (vm->ran && (rc = renew_linux_machine(vm)) < 0)
+            return rc;
         return hv_kvm_linux_prepare(vm);
+    }
     /* a VM that ran, or that views a snapshot or template, boots on fresh memory */
     for (size_t i = 0; i < vm->nram; i++)
         if ((vm->ran || vm->ram[i].kind != HV_KVM_RAM_FRESH) &&

@@ -48,6 +48,34 @@ def test_a_linux_guest_from_python(tmp_path, host):
         assert "python guest: 2 cpus" in vm.console()
 
 
+def test_a_linux_guest_boots_again(tmp_path, host):
+    # a second start is a new boot: fresh memory (the tmpfs file is gone), a fresh machine; a
+    # disk keeps what the first boot wrote
+    files, load = linux_guest.modules("virtio_mmio", "virtio_blk")
+    disk = tmp_path / "count.img"
+    disk.write_bytes(bytes(4096))
+    spec = linux_spec(tmp_path, "py-reboot", load + """
+for i in $(seq 100); do [ -b /dev/vda ] && break; sleep 0.1; done
+[ -e /tmp/mark ] && echo "stale memory"
+touch /tmp/mark
+n=$(head -c 1 /dev/vda | od -An -tu1 | tr -d ' ')
+n=$((n + 1))
+printf "$(printf '\\\\%03o' "$n")" | dd of=/dev/vda bs=1 count=1 conv=notrunc,fsync 2>/dev/null
+echo "boot number $n"
+""" + linux_guest.init_exit("$n"), files)
+    spec.add_disk(str(disk))
+    with Connection("kvm:///") as conn:
+        vm = conn.create(Plan.create(host, spec), start=True)
+        assert vm.wait(timeout_ms=240000) == 1
+        vm.start()
+        assert vm.wait(timeout_ms=240000) == 2
+        text = vm.console()
+        assert "boot number 1" in text and "boot number 2" in text, text[-3000:]
+        assert "stale memory" not in text
+        vm.undefine()
+    assert disk.read_bytes()[0] == 2
+
+
 def test_a_linux_guest_is_not_suspended(tmp_path, host):
     spec = linux_spec(tmp_path, "py-linux-susp", "sleep 600\n")
     with Connection("kvm:///") as conn:
