@@ -2133,19 +2133,18 @@ static int migrate_logged(hv_vm *vm, hv_migrate_options *opts, progress_log *log
  * keeps to the bandwidth, and on the destination the dirtier - which checks
  * every page before it writes it again - finds all of them and sweeps on.
  * Then a migration the callback cancels: the source sweeps on, the
- * destination is told and keeps nothing. The dirtier never ends by itself,
- * so this runs under ThreadSanitizer too.
+ * destination is told and keeps nothing. Not under ThreadSanitizer (below).
  */
 static void test_migrate_throttled_dirtier(void **state)
 {
-#if defined(__SANITIZE_THREAD__)
-    /* the sender runs at ~1 MiB/s under TSan: 5 rounds took 82 s of CI's minutes, 3 do the
-     * same checks (each round after the first two throttles more) */
-    const uint32_t max_rounds = 3;
-#else
     const uint32_t max_rounds = 5;
-#endif
 
+#if defined(__SANITIZE_THREAD__)
+    /* the sender copies ~1 MiB/s under TSan: each half's first round of the 64 MiB guest took
+     * 80 s of CI's minutes; migration under TSan is test_migrate_hugetlb_tracked_at_4k's */
+    printf("SKIP: under ThreadSanitizer its first rounds alone take 160 s\n");
+    skip();
+#endif
     for (int cancel = 0; cancel < 2; cancel++) {
         hv_plan *plan = small_plan("dirt", 1, 1);
         console_capture out = CONSOLE_CAPTURE_INIT, out_there = CONSOLE_CAPTURE_INIT;
