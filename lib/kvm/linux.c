@@ -25,6 +25,9 @@
 #include <hpcvirt/guest.h>
 #include <inttypes.h>
 #include <linux/kvm.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -68,6 +71,8 @@ _Static_assert(HV_KVM_VIRTIO_MMIO_BASE >= HV_LINUX_HOLE_BASE &&
                "the virtio devices' windows start the devices' hole and end below the IOAPIC");
 
 struct hv_kvm_linux {
+    /* the files, read when the VM is made and at each start, no copy kept between */
+    char *kernel_path, *initrd_path; /* initrd_path NULL: none */
     uint8_t *kernel_file;
     size_t kernel_file_bytes;
     uint8_t *initrd;
@@ -98,6 +103,8 @@ void hv_kvm_linux_free(hv_kvm_linux *l)
         return;
     free(l->kernel_file);
     free(l->initrd);
+    free(l->kernel_path);
+    free(l->initrd_path);
     free(l->distances);
     for (size_t i = 0; i < l->virtio_count; i++)
         hv_virtio_mmio_free(l->virtio[i]);
@@ -192,6 +199,63 @@ static int make_disk_devices(hv_kvm_linux *l, hv_kvm_vm *vm, const hv_kvm_disks 
     return 0;
 }
 
+/*
+ * Drop the files' bytes (they are in guest memory, or were only checked),
+ * and give the memory back to the system: ~10 MiB of kernel and initrd that
+ * malloc would otherwise keep in its heap for the process's life.
+ */
+static void drop_boot_files(hv_kvm_linux *l)
+{
+    bool had = l->kernel_file || l->initrd;
+
+    free(l->kernel_file);
+    free(l->initrd);
+    l->kernel_file = l->initrd = NULL;
+    l->kernel_file_bytes = 0;
+#ifdef __GLIBC__
+    if (had)
+        malloc_trim(0);
+#else
+    (void)had;
+#endif
+}
+
+/*
+ * Read the kernel and initrd, check the kernel and place everything in the
+ * layout: when the VM is made (every refusal comes then) and at each start
+ * (the process keeps no copy of the files while the guest runs).
+ */
+static int read_boot_files(hv_kvm_linux *l, const hv_kvm_layout *layout,
+                           hv_linux_placement *placement)
+{
+    int rc;
+
+    drop_boot_files(l);
+    l->initrd_bytes = 0;
+    if ((rc = hv_kvm_guest_file_read(l->kernel_path, "kernel", HV_KVM_LINUX_KERNEL_MAX_BYTES,
+                                     &l->kernel_file, &l->kernel_file_bytes)) < 0 ||
+        (rc = hv_linux_kernel_parse(l->kernel_file, l->kernel_file_bytes, l->kernel_path,
+                                    &l->kernel)) < 0)
+        goto fail;
+    if (l->kernel.entry_kind == HV_LINUX_ENTRY_PVH) {
+        /* vCPU 0 starts in 64-bit mode: a vmlinux's e_entry (startup_64, physical) takes
+         * that, with the zero page in rsi; its PVH entry wants 32-bit mode */
+        l->kernel.entry = l->kernel.elf.entry;
+        l->kernel.entry_kind = HV_LINUX_ENTRY_64;
+    }
+    if (l->initrd_path &&
+        (rc = hv_kvm_guest_file_read(l->initrd_path, "initrd", HV_KVM_LINUX_INITRD_MAX_BYTES,
+                                     &l->initrd, &l->initrd_bytes)) < 0)
+        goto fail;
+    if ((rc = hv_linux_place(&l->kernel, layout, strlen(l->cmdline), l->initrd_bytes, placement)) <
+        0)
+        goto fail;
+    return 0;
+fail:
+    drop_boot_files(l);
+    return rc;
+}
+
 int hv_kvm_linux_new(const hv_kvm_linux_params *p, hv_kvm_vm *vm, hv_kvm_linux **out)
 {
     const hv_kvm_layout *layout = &vm->layout;
@@ -224,26 +288,16 @@ int hv_kvm_linux_new(const hv_kvm_linux_params *p, hv_kvm_vm *vm, hv_kvm_linux *
         l->distances[i] = p->distances ? p->distances[i] : i / n == i % n ? 10 : 20;
     hv_format(l->cmdline, sizeof(l->cmdline), "%s %s",
               p->cmdline ? p->cmdline : HV_KVM_LINUX_DEFAULT_CMDLINE, HV_KVM_LINUX_ENGINE_CMDLINE);
-    if ((rc = hv_kvm_guest_file_read(p->kernel, "kernel", HV_KVM_LINUX_KERNEL_MAX_BYTES,
-                                     &l->kernel_file, &l->kernel_file_bytes)) < 0 ||
-        (rc = hv_linux_kernel_parse(l->kernel_file, l->kernel_file_bytes, p->kernel, &l->kernel)) <
-            0)
+    if (!(l->kernel_path = hv_strdup(p->kernel)) ||
+        (p->initrd && *p->initrd && !(l->initrd_path = hv_strdup(p->initrd)))) {
+        rc = HV_E_NOMEM;
         goto fail;
-    if (l->kernel.entry_kind == HV_LINUX_ENTRY_PVH) {
-        /* vCPU 0 starts in 64-bit mode: a vmlinux's e_entry (startup_64, physical) takes
-         * that, with the zero page in rsi; its PVH entry wants 32-bit mode */
-        l->kernel.entry = l->kernel.elf.entry;
-        l->kernel.entry_kind = HV_LINUX_ENTRY_64;
     }
-    if (p->initrd && *p->initrd &&
-        (rc = hv_kvm_guest_file_read(p->initrd, "initrd", HV_KVM_LINUX_INITRD_MAX_BYTES, &l->initrd,
-                                     &l->initrd_bytes)) < 0)
-        goto fail;
     /* everything that can not fit is said now, not at the start */
-    if ((rc = hv_linux_place(&l->kernel, layout, strlen(l->cmdline), l->initrd_bytes, &placement)) <
-            0 ||
+    if ((rc = read_boot_files(l, layout, &placement)) < 0 ||
         (rc = make_disk_devices(l, vm, p->disks)) < 0 || (rc = make_channel_device(l, vm)) < 0)
         goto fail;
+    drop_boot_files(l);
     *out = l;
     return 0;
 fail:
@@ -405,8 +459,7 @@ int hv_kvm_linux_prepare(hv_kvm_vm *vm)
     if ((rc = acpi_machine(l, &vm->layout, &machine)) < 0 ||
         (rc = hv_kvm_acpi_build(&machine, HV_KVM_ACPI_BIOS_BASE, acpi,
                                 HV_KVM_ACPI_BIOS_END - HV_KVM_ACPI_BIOS_BASE, &tables)) < 0 ||
-        (rc = hv_linux_place(&l->kernel, &vm->layout, strlen(l->cmdline), l->initrd_bytes,
-                             &placement)) < 0 ||
+        (rc = read_boot_files(l, &vm->layout, &placement)) < 0 ||
         (rc = hv_linux_boot_params_build(bp, &l->kernel, &vm->layout, &placement)) < 0)
         goto out;
     bp->acpi_rsdp_addr = tables.rsdp;
@@ -428,6 +481,7 @@ int hv_kvm_linux_prepare(hv_kvm_vm *vm)
         vm->vcpus[i].status = 0;
     }
 out:
+    drop_boot_files(l);
     free(bp);
     return rc;
 }
