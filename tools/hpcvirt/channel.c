@@ -17,8 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define CHANNEL_IN_MAX_BYTES (64u << 20)
-#define FEED_POLL_MS         10
+#define FEED_POLL_MS 10
 
 /* The library's channel callback: append to the --channel-out file, if any. */
 void cli_channel_to_file(void *data, const void *bytes, size_t length)
@@ -54,51 +53,8 @@ int cli_channel_open_out(const char *path, cli_channel *c)
 
 int cli_channel_read_in(const char *path, cli_channel *c)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    size_t cap = 0;
-    cli_channel_input *in = &c->in;
-
-    if (fd < 0) {
-        hv_error_report(errno == ENOENT   ? HV_E_NOTFOUND
-                        : errno == EACCES ? HV_E_PERM
-                                          : HV_E_IO,
-                        NULL, "--channel-in %s: cannot open it: %s", path, strerror(errno));
-        return cli_fail("run");
-    }
-    for (;;) {
-        ssize_t n;
-
-        if (in->length == cap) {
-            uint8_t *grown =
-                cap < CHANNEL_IN_MAX_BYTES ? realloc(in->bytes, cap ? 2 * cap : 4096) : NULL;
-
-            if (!grown) {
-                close(fd);
-                free(in->bytes);
-                in->bytes = NULL;
-                hv_error_report(HV_E_RANGE, NULL, "--channel-in %s: more than %u MiB", path,
-                                CHANNEL_IN_MAX_BYTES >> 20);
-                return cli_fail("run");
-            }
-            in->bytes = grown;
-            cap = cap ? 2 * cap : 4096;
-        }
-        n = read(fd, in->bytes + in->length, cap - in->length);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            int err = errno;
-
-            close(fd);
-            hv_error_report(HV_E_IO, NULL, "--channel-in %s: %s", path, strerror(err));
-            return cli_fail("run");
-        }
-        if (n == 0)
-            break;
-        in->length += (size_t)n;
-    }
-    close(fd);
-    return CLI_EXIT_OK;
+    c->in.bytes = (uint8_t *)cli_read_file_bytes(path, "--channel-in", &c->in.length);
+    return c->in.bytes ? CLI_EXIT_OK : CLI_EXIT_FAILURE;
 }
 
 /* Wait FEED_POLL_MS for the guest; false when it ended or the time is up. */

@@ -142,6 +142,11 @@ int cli_fail_on(const char *command, const char *name);
 
 /* Shared loaders: print the error and return a CLI_EXIT_* code. */
 char *cli_read_file(const char *path); /* NULL after printing why */
+/*
+ * The bytes of a file ("-": stdin), at most 64 MiB, NUL-terminated after *length (which
+ * counts any NUL inside); NULL after printing why, naming `option` ("--channel-in") if given.
+ */
+char *cli_read_file_bytes(const char *path, const char *option, size_t *length);
 int cli_load_host(const char *root, const char *host_json, hv_host **host);
 int cli_load_spec(const char *path, hv_vm_spec **spec);
 /*

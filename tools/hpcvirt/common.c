@@ -79,18 +79,20 @@ int cli_fail_on(const char *command, const char *name)
 
 /* ---- files, specs, hosts -------------------------------------------------- */
 
-char *cli_read_file(const char *path)
+char *cli_read_file_bytes(const char *path, const char *option, size_t *length)
 {
     FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "re");
+    const char *pre = option ? option : "", *sep = option ? " " : "";
     size_t cap = 4096, len = 0;
     char *buf;
 
+    *length = 0;
     if (!f) {
         int code = errno == ENOENT                     ? HV_E_NOTFOUND
                    : errno == EACCES || errno == EPERM ? HV_E_PERM
                                                        : HV_E_IO;
 
-        hv_error_report(code, NULL, "cannot open %s: %s", path, strerror(errno));
+        hv_error_report(code, NULL, "cannot open %s%s%s: %s", pre, sep, path, strerror(errno));
         cli_fail(NULL);
         return NULL;
     }
@@ -107,7 +109,8 @@ char *cli_read_file(const char *path)
             if (!grown) {
                 free(buf);
                 buf = NULL;
-                hv_error_report(HV_E_RANGE, NULL, "%s is too large (64 MiB at most)", path);
+                hv_error_report(HV_E_RANGE, NULL, "%s%s%s is too large (64 MiB at most)", pre, sep,
+                                path);
                 cli_fail(NULL);
                 break;
             }
@@ -115,10 +118,27 @@ char *cli_read_file(const char *path)
             cap *= 2;
         }
     }
-    if (buf)
+    if (buf && ferror(f)) {
+        hv_error_report(HV_E_IO, NULL, "reading %s%s%s failed: %s", pre, sep, path,
+                        strerror(errno));
+        cli_fail(NULL);
+        free(buf);
+        buf = NULL;
+    }
+    if (buf) {
         buf[len] = '\0';
+        *length = len;
+    }
     if (f != stdin)
         fclose(f);
+    return buf;
+}
+
+char *cli_read_file(const char *path)
+{
+    size_t len = 0;
+    char *buf = cli_read_file_bytes(path, NULL, &len);
+
     /* The library reads a C string: whatever follows a NUL byte would never be seen. */
     if (buf && memchr(buf, '\0', len)) {
         hv_error_report(
