@@ -4,11 +4,13 @@
  * semantics (the divisor latch behind DLAB, IIR/FCR sharing offset 2, MCR's
  * loopback wiring into MSR), the receive FIFO with its overrun and the four
  * interrupt sources, prioritized as the 16550A does, and the IRQ line they
- * drive through MCR.OUT2. Registers and bits are named as in the PC16550D
+ * drive through MCR.OUT2; and the state's snapshot bytes (encoded and
+ * checked field by field). Registers and bits are named as in the PC16550D
  * data sheet and Linux's include/uapi/linux/serial_reg.h.
  */
 #include "kvm/uart.h"
 #include "core/error.h"
+#include "kvm/state-bytes.h"
 
 #include <string.h>
 
@@ -360,4 +362,118 @@ bool hv_kvm_uart_check(const hv_kvm_uart *u)
            (u->lsr_error & ~LSR_OE) == 0 && (u->msr_delta & ~MSR_DELTA) == 0 &&
            u->rx_head < HV_KVM_UART_FIFO_BYTES && u->rx_count <= rx_capacity(u) &&
            u->irq == irq_level(u);
+}
+
+/* ---- the snapshot's bytes (docs/snapshot-devices.md, "UART") ---------------- */
+
+#define STATE_VERSION 1u
+
+enum {
+    S_IER = 8,
+    S_LCR = 9,
+    S_MCR = 10,
+    S_SCR = 11,
+    S_FCR = 12,
+    S_DLL = 13,
+    S_DLM = 14,
+    S_LSR_ERROR = 15,
+    S_MSR_DELTA = 16,
+    S_FLAGS = 17,
+    S_RX_HEAD = 18,
+    S_RX_COUNT = 19,
+    S_RX = 20,
+    S_RX_DROPPED = S_RX + HV_KVM_UART_FIFO_BYTES,
+    S_END = S_RX_DROPPED + 8
+};
+
+#define FLAG_THR_PENDING 0x01
+#define FLAG_IRQ         0x02
+
+_Static_assert(S_END == HV_KVM_UART_STATE_BYTES, "HV_KVM_UART_STATE_BYTES is the layout's size");
+
+void hv_kvm_uart_state_encode(const hv_kvm_uart *u, uint8_t out[HV_KVM_UART_STATE_BYTES])
+{
+    memset(out, 0, HV_KVM_UART_STATE_BYTES);
+    hv_state_put_head(out, "UART", STATE_VERSION);
+    out[S_IER] = u->ier;
+    out[S_LCR] = u->lcr;
+    out[S_MCR] = u->mcr;
+    out[S_SCR] = u->scr;
+    out[S_FCR] = u->fcr;
+    out[S_DLL] = u->dll;
+    out[S_DLM] = u->dlm;
+    out[S_LSR_ERROR] = u->lsr_error;
+    out[S_MSR_DELTA] = u->msr_delta;
+    out[S_FLAGS] = (uint8_t)((u->thr_pending ? FLAG_THR_PENDING : 0) | (u->irq ? FLAG_IRQ : 0));
+    out[S_RX_HEAD] = u->rx_head;
+    out[S_RX_COUNT] = u->rx_count;
+    memcpy(out + S_RX, u->rx, HV_KVM_UART_FIFO_BYTES);
+    hv_state_put(out + S_RX_DROPPED, u->rx_dropped, 8);
+}
+
+/* A field of the state that no UART can hold: HV_E_SNAPSHOT, naming it. */
+static int bad_field(const char *field, unsigned int value, const char *rule)
+{
+    return hv_error_set(HV_E_SNAPSHOT, NULL, "UART state: %s 0x%02x: %s: the snapshot is corrupted",
+                        field, value, rule);
+}
+
+int hv_kvm_uart_state_decode(hv_kvm_uart *u, const void *data, size_t bytes)
+{
+    const uint8_t *p = data;
+    hv_kvm_uart s;
+    int rc;
+
+    if (!u || !data)
+        return hv_error_null_arg(__func__, !u ? "u" : "data");
+    rc = hv_state_check_head(p, bytes, "UART", STATE_VERSION, "UART");
+    if (rc < 0)
+        return rc;
+    if (bytes != HV_KVM_UART_STATE_BYTES)
+        return hv_error_set(HV_E_SNAPSHOT, NULL,
+                            "UART state: %zu bytes, version 1 has %d: the snapshot is corrupted",
+                            bytes, HV_KVM_UART_STATE_BYTES);
+    memset(&s, 0, sizeof(s));
+    s.ier = p[S_IER];
+    s.lcr = p[S_LCR];
+    s.mcr = p[S_MCR];
+    s.scr = p[S_SCR];
+    s.fcr = p[S_FCR];
+    s.dll = p[S_DLL];
+    s.dlm = p[S_DLM];
+    s.lsr_error = p[S_LSR_ERROR];
+    s.msr_delta = p[S_MSR_DELTA];
+    s.thr_pending = (p[S_FLAGS] & FLAG_THR_PENDING) != 0;
+    s.irq = (p[S_FLAGS] & FLAG_IRQ) != 0;
+    s.rx_head = p[S_RX_HEAD];
+    s.rx_count = p[S_RX_COUNT];
+    memcpy(s.rx, p + S_RX, HV_KVM_UART_FIFO_BYTES);
+    s.rx_dropped = hv_state_get(p + S_RX_DROPPED, 8);
+
+    if (s.ier & ~IER_MASK)
+        return bad_field("IER", s.ier, "bits 4-7 are never set");
+    if (s.mcr & ~MCR_MASK)
+        return bad_field("MCR", s.mcr, "bits 5-7 are never set");
+    if (s.fcr & ~FCR_KEPT)
+        return bad_field("FCR", s.fcr, "only bits 0, 6 and 7 are kept");
+    if (s.lsr_error & ~LSR_OE)
+        return bad_field("the LSR error bits", s.lsr_error, "only OE (0x02) is kept");
+    if (s.msr_delta & ~MSR_DELTA)
+        return bad_field("the MSR deltas", s.msr_delta, "only bits 0-3 are kept");
+    if (p[S_FLAGS] & ~(FLAG_THR_PENDING | FLAG_IRQ))
+        return bad_field("the flags", p[S_FLAGS], "only bits 0 and 1 are defined");
+    if (s.rx_head >= HV_KVM_UART_FIFO_BYTES)
+        return bad_field("rx_head", s.rx_head, "the FIFO has 16 entries");
+    if (s.rx_count > rx_capacity(&s))
+        return bad_field("rx_count", s.rx_count,
+                         fifo_on(&s) ? "the FIFO holds at most 16 bytes"
+                                     : "with the FIFO off (FCR bit 0 clear) it holds 1 byte");
+    if (s.irq != irq_level(&s))
+        return bad_field("the flags", p[S_FLAGS],
+                         s.irq ? "the IRQ line is high but no enabled source is pending with OUT2 "
+                                 "set"
+                               : "the IRQ line is low but an enabled source is pending with OUT2 "
+                                 "set");
+    *u = s;
+    return 0;
 }

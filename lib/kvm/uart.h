@@ -85,4 +85,22 @@ size_t hv_kvm_uart_input_room(const hv_kvm_uart *u);
 /** Whether a state (restored from a snapshot) is one the model can be in. */
 bool hv_kvm_uart_check(const hv_kvm_uart *u);
 
+/** The size of the UART's state in a snapshot (docs/snapshot-devices.md, "UART"). */
+#define HV_KVM_UART_STATE_BYTES 44
+
+/**
+ * The UART's state as a snapshot's bytes: a fixed little-endian layout,
+ * "UART" version 1 (docs/snapshot-devices.md).
+ */
+void hv_kvm_uart_state_encode(const hv_kvm_uart *u, uint8_t out[HV_KVM_UART_STATE_BYTES]);
+
+/**
+ * Decode and check a state hv_kvm_uart_state_encode() wrote: its size, magic
+ * and version, each register's reserved bits, rx_head and rx_count inside
+ * the FIFO (one byte while the FIFO is off), and an IRQ line at the level
+ * its sources make. HV_E_SNAPSHOT saying which field is wrong; *u is
+ * unchanged on failure.
+ */
+int hv_kvm_uart_state_decode(hv_kvm_uart *u, const void *data, size_t bytes);
+
 #endif

@@ -5,7 +5,9 @@
  * collected. Linux's 8250 probe (IER and scratch tests, the loopback test,
  * FIFO detection ending at a 16550A) and its THRE startup test, transmit
  * polled and with interrupts, the divisor latch, receiving with the FIFO's
- * interrupts and overrun, loopback, refusals, and the state check.
+ * interrupts and overrun, loopback, refusals, the state check, and the
+ * state's snapshot bytes: a UART restored mid-use behaves as the original,
+ * and every corrupted field is refused with the state left as it was.
  */
 #include "hv-test.h"
 #include "kvm/uart.h"
@@ -637,14 +639,207 @@ static void test_check(void **state)
     assert_true(hv_kvm_uart_check(&u));
 }
 
+/* ---- the snapshot's bytes ------------------------------------------------- */
+
+/*
+ * A UART mid-use: 8N1 at a set divisor, the scratch register written, the
+ * FIFO on at trigger 8 holding bytes that wrap around the ring's end, an
+ * overrun not yet read, modem deltas pending, received-data and line-status
+ * interrupts enabled with OUT2: the line is high.
+ */
+static void mid_use(machine *m)
+{
+    char bytes[HV_KVM_UART_FIFO_BYTES + 3];
+
+    for (size_t i = 0; i < sizeof(bytes); i++)
+        bytes[i] = (char)('a' + i);
+    reset(m);
+    outb(m, LCR, LCR_DLAB);
+    outb(m, DLL, 0x01);
+    outb(m, DLM, 0x02);
+    linux_open(m);
+    outb(m, SCR, 0x5c);
+    outb(m, FCR, FCR_ENABLE | FCR_TRIG_8);
+    outb(m, IER, IER_RDI | IER_RLSI | IER_MSI);
+    assert_int_equal(input(m, bytes, 11), 11);
+    for (int i = 0; i < 11; i++)
+        assert_int_equal(inb(m, RX), 'a' + i);
+    assert_int_equal(input(m, bytes, sizeof(bytes)), HV_KVM_UART_FIFO_BYTES); /* overrun */
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(inb(m, RX), 'a' + i);
+    outb(m, MCR, MCR_DTR | MCR_OUT2); /* RTS off: a CTS delta in loopback only, DTR kept */
+    outb(m, MCR, MCR_DTR | MCR_RTS | MCR_OUT2 | MCR_OUT1);
+    assert_true(m->u.rx_head + m->u.rx_count > HV_KVM_UART_FIFO_BYTES); /* it wraps */
+    assert_int_equal(m->u.lsr_error, LSR_OE);
+    assert_true(m->line);
+}
+
+/* One access on both UARTs: the same value read, the same effect. */
+static void both(machine *a, machine *b, uint16_t offset, bool out, uint8_t value)
+{
+    if (out) {
+        outb(a, offset, value);
+        outb(b, offset, value);
+    } else {
+        assert_int_equal(inb(a, offset), inb(b, offset));
+    }
+    assert_int_equal(a->line, b->line);
+    assert_int_equal(a->line_sets, b->line_sets);
+    assert_string_equal(a->out, b->out);
+}
+
+static void test_state_round_trip(void **state)
+{
+    static const struct {
+        uint16_t offset;
+        bool out;
+        uint8_t value;
+    } steps[] = {
+        {IIR, false, 0},
+        {LSR, false, 0},
+        {LSR, false, 0},
+        {MSR, false, 0},
+        {MSR, false, 0},
+        {LCR, false, 0},
+        {MCR, false, 0},
+        {SCR, false, 0},
+        {IER, false, 0},
+        {RX, false, 0},
+        {IIR, false, 0},
+        {IER, true, IER_RDI | IER_THRI},
+        {IIR, false, 0},
+        {IIR, false, 0},
+        {TX, true, 'Z'},
+        {IIR, false, 0},
+        {LCR, true, LCR_DLAB | LCR_WLEN8},
+        {DLL, false, 0},
+        {DLM, false, 0},
+        {LCR, true, LCR_WLEN8},
+        {RX, false, 0},
+        {RX, false, 0},
+        {RX, false, 0},
+        {RX, false, 0},
+        {RX, false, 0},
+        {RX, false, 0},
+        {RX, false, 0},
+        {RX, false, 0},
+        {RX, false, 0},
+        {RX, false, 0},
+        {RX, false, 0},
+        {RX, false, 0},
+        {RX, false, 0},
+        {LSR, false, 0},
+        {IIR, false, 0},
+        {MCR, true, MCR_LOOP},
+        {TX, true, 'L'},
+        {RX, false, 0},
+        {MSR, false, 0},
+        {MCR, true, MCR_DTR | MCR_RTS | MCR_OUT2},
+    };
+    uint8_t blob[HV_KVM_UART_STATE_BYTES], again[HV_KVM_UART_STATE_BYTES];
+    machine a, b;
+
+    (void)state;
+    mid_use(&a);
+    hv_kvm_uart_state_encode(&a.u, blob);
+    assert_int_equal(memcmp(blob, "UART\1\0\0\0", 8), 0);
+    reset(&b);
+    assert_hv_ok(hv_kvm_uart_state_decode(&b.u, blob, sizeof(blob)));
+    assert_true(hv_kvm_uart_check(&b.u));
+    /* the caller sets its line where the restored UART says */
+    b.line = b.u.irq;
+    b.line_sets = a.line_sets;
+    assert_true(b.line);
+    hv_kvm_uart_state_encode(&b.u, again);
+    assert_memory_equal(blob, again, sizeof(blob));
+    assert_int_equal(b.u.rx_dropped, 3);
+
+    for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++)
+        both(&a, &b, steps[i].offset, steps[i].out, steps[i].value);
+    assert_string_equal(b.out, "Z");
+    assert_int_equal(input(&a, "tail", 4), input(&b, "tail", 4));
+    for (int i = 0; i < 6; i++)
+        both(&a, &b, i % 2 ? IIR : RX, false, 0);
+    assert_int_equal(a.u.rx_dropped, b.u.rx_dropped);
+}
+
+/* Each field out of range, and blobs of the wrong size, magic or version. */
+static void test_state_refused(void **state)
+{
+    static const struct {
+        size_t offset;
+        uint8_t value;
+        const char *mentions;
+    } fields[] = {
+        {0, 'V', "magic"},
+        {4, 2, "version 2"},
+        {7, 1, "version"},
+        {8, 0x10, "IER"},
+        {10, 0x20, "MCR"},
+        {12, 0x08, "FCR"},
+        {12, 0x00, "rx_count"},
+        {15, 0x80, "LSR"},
+        {16, 0x10, "MSR"},
+        {17, 0x04, "flags"},
+        {17, 0x00, "IRQ line is low"},
+        {18, 16, "rx_head"},
+        {18, 0xFF, "rx_head"},
+        {19, 17, "rx_count"},
+        {19, 0xFF, "rx_count"},
+    };
+    static const size_t sizes[] = {0, 7, 8, HV_KVM_UART_STATE_BYTES - 1,
+                                   HV_KVM_UART_STATE_BYTES + 1};
+    uint8_t blob[HV_KVM_UART_STATE_BYTES + 1], bad[HV_KVM_UART_STATE_BYTES + 1];
+    machine a, b;
+    hv_kvm_uart before;
+
+    (void)state;
+    mid_use(&a);
+    hv_kvm_uart_state_encode(&a.u, blob);
+    blob[HV_KVM_UART_STATE_BYTES] = 0;
+    mid_use(&b);
+    assert_hv_ok(hv_kvm_uart_io(&b.u, SCR, true, &(uint8_t){0x11}, &(hv_kvm_uart_effect){0}));
+    before = b.u;
+    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+        memcpy(bad, blob, sizeof(bad));
+        bad[fields[i].offset] = fields[i].value;
+        assert_hv_error(hv_kvm_uart_state_decode(&b.u, bad, HV_KVM_UART_STATE_BYTES),
+                        HV_E_SNAPSHOT);
+        assert_error_mentions(fields[i].mentions);
+        assert_memory_equal(&b.u, &before, sizeof(before));
+    }
+    for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+        assert_hv_error(hv_kvm_uart_state_decode(&b.u, blob, sizes[i]), HV_E_SNAPSHOT);
+        assert_error_mentions("bytes");
+        assert_memory_equal(&b.u, &before, sizeof(before));
+    }
+    /* the line high without an enabled source: IER off with the flag kept */
+    memcpy(bad, blob, sizeof(bad));
+    bad[8] = 0;
+    assert_hv_error(hv_kvm_uart_state_decode(&b.u, bad, HV_KVM_UART_STATE_BYTES), HV_E_SNAPSHOT);
+    assert_error_mentions("IRQ line is high");
+    assert_hv_error(hv_kvm_uart_state_decode(&b.u, NULL, 0), HV_E_INVAL);
+    assert_memory_equal(&b.u, &before, sizeof(before));
+    /* and the untouched blob is taken */
+    assert_hv_ok(hv_kvm_uart_state_decode(&b.u, blob, HV_KVM_UART_STATE_BYTES));
+    assert_int_equal(b.u.scr, 0x5c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_reset),           cmocka_unit_test(test_linux_probe),
-        cmocka_unit_test(test_transmit_polled), cmocka_unit_test(test_transmit_interrupts),
-        cmocka_unit_test(test_divisor_latch),   cmocka_unit_test(test_receive),
-        cmocka_unit_test(test_overrun),         cmocka_unit_test(test_loopback),
-        cmocka_unit_test(test_refusals),        cmocka_unit_test(test_check),
+        cmocka_unit_test(test_reset),
+        cmocka_unit_test(test_linux_probe),
+        cmocka_unit_test(test_transmit_polled),
+        cmocka_unit_test(test_transmit_interrupts),
+        cmocka_unit_test(test_divisor_latch),
+        cmocka_unit_test(test_receive),
+        cmocka_unit_test(test_overrun),
+        cmocka_unit_test(test_loopback),
+        cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_check),
+        cmocka_unit_test(test_state_round_trip),
+        cmocka_unit_test(test_state_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
