@@ -2,11 +2,13 @@
  * kvm/virtio-console.c - the virtio console device of one port: the bytes
  * the host sends, held in a bounded ring until the driver posts receive
  * buffers for them, and the guest's transmit buffers handed to the host's
- * output callback; each chain checked for the direction its queue has.
+ * output callback; each chain checked for the direction its queue has; the
+ * pending bytes as the device's part of a snapshot ("VCON").
  */
 #include "kvm/virtio-console.h"
 
 #include "core/error.h"
+#include "kvm/state-bytes.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -131,10 +133,83 @@ static void console_notify(void *ctx, hv_virtio_mmio *dev, hv_virtq *q, uint16_t
         transmit(c, dev, q);
 }
 
+/* ---- the snapshot's bytes (docs/snapshot-devices.md, "virtio console") ------ */
+
+#define STATE_VERSION 1u
+#define S_COUNT       8  /* u32: the pending bytes */
+#define S_RESERVED    12 /* u32: 0 */
+#define S_BYTES       16 /* the pending bytes, oldest first */
+
+/* The pending bytes, oldest first, to `out`. */
+static void pending_copy(const hv_virtio_console *c, uint8_t *out)
+{
+    size_t first = c->input_limit - c->input_head; /* up to the ring's end */
+
+    if (first > c->input_count)
+        first = c->input_count;
+    memcpy(out, c->input + c->input_head, first);
+    memcpy(out + first, c->input, c->input_count - first);
+}
+
+static int console_state_encode(void *ctx, uint8_t **buf, size_t *bytes)
+{
+    hv_virtio_console *c = ctx;
+    uint8_t *out = malloc(S_BYTES + c->input_count);
+
+    if (!out)
+        return hv_error_nomem();
+    hv_state_put_head(out, "VCON", STATE_VERSION);
+    hv_state_put(out + S_COUNT, c->input_count, 4); /* at most 16 MiB */
+    hv_state_put(out + S_RESERVED, 0, 4);
+    pending_copy(c, out + S_BYTES);
+    *buf = out;
+    *bytes = S_BYTES + c->input_count;
+    return 0;
+}
+
+static int console_state_decode(void *ctx, const void *data, size_t bytes)
+{
+    hv_virtio_console *c = ctx;
+    const uint8_t *p = data;
+    size_t count;
+    int rc = hv_state_check_head(p, bytes, "VCON", STATE_VERSION, "console state");
+
+    if (rc < 0)
+        return rc;
+    if (bytes < S_BYTES)
+        return hv_error_set(HV_E_SNAPSHOT, NULL,
+                            "console state: %zu bytes, less than its %u-byte header: the "
+                            "snapshot is corrupted",
+                            bytes, S_BYTES);
+    count = (size_t)hv_state_get(p + S_COUNT, 4);
+    if (hv_state_get(p + S_RESERVED, 4))
+        return hv_error_set(HV_E_SNAPSHOT, NULL,
+                            "console state: reserved bytes 12..15 are not zero: the snapshot is "
+                            "corrupted");
+    if (count != bytes - S_BYTES)
+        return hv_error_set(HV_E_SNAPSHOT, NULL,
+                            "console state: %zu pending bytes said, %zu follow (%s): the "
+                            "snapshot is corrupted",
+                            count, bytes - S_BYTES,
+                            count > bytes - S_BYTES ? "truncated" : "trailing bytes");
+    if (count > c->input_limit)
+        return hv_error_set(HV_E_SNAPSHOT, NULL,
+                            "console state: %zu bytes pending for the guest, more than this "
+                            "console's input limit of %zu: restore it with an input limit of at "
+                            "least %zu bytes",
+                            count, c->input_limit, count);
+    memcpy(c->input, p + S_BYTES, count);
+    c->input_head = 0;
+    c->input_count = count;
+    return 0;
+}
+
 static const hv_virtio_mmio_ops console_ops = {
     .config_read = console_config_read,
     .notify = console_notify,
     .destroy = console_destroy,
+    .state_encode = console_state_encode,
+    .state_decode = console_state_decode,
 };
 
 /* hv_virtio_console_send() under the lock: queue what fits, deliver what the guest has room for. */

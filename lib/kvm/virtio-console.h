@@ -21,7 +21,10 @@
  * and a reset (status 0) does not drop them: Linux resets the device when
  * its driver probes it, so bytes the host sent before the guest's driver
  * came up reach that driver. Bytes already put in the guest's buffers are
- * the guest's: a reset loses those the guest had not read.
+ * the guest's: a reset loses those the guest had not read. A snapshot keeps
+ * the bytes still held (the device's part of hv_virtio_mmio_state_encode(),
+ * docs/snapshot-devices.md); restoring them into a console whose input
+ * limit is smaller than they are is refused.
  *
  * A driver that posts a receive buffer with device-readable bytes or
  * without device-writable ones, or a transmit buffer with device-writable

@@ -7,7 +7,9 @@
  * interrupt status as a level the caller puts on the device's IRQ line. What
  * makes a block, console or vsock device is behind a small ops table; work
  * the host starts (input for the guest) runs under the same lock as the
- * guest's accesses (hv_virtio_mmio_run).
+ * guest's accesses (hv_virtio_mmio_run). The whole state, the device's
+ * included, goes into a snapshot and comes back from one
+ * (hv_virtio_mmio_state_encode/_decode, docs/snapshot-devices.md).
  *
  * The guest is untrusted: whatever it writes, the host goes on. A driver
  * that breaks the rules (a bad queue, a notification before the queue is
@@ -25,6 +27,7 @@
 #include <hpcvirt/common.h>
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /** The window the engine maps per device, and how much of it has registers. */
@@ -115,6 +118,22 @@ typedef struct hv_virtio_mmio_ops {
     void (*reset)(void *ctx);
     /** Free `ctx` (hv_virtio_mmio_free()). NULL: nothing. */
     void (*destroy)(void *ctx);
+    /**
+     * The device's own state for a snapshot (what the transport's registers
+     * and queues do not say: bytes held for the guest, ...) in a malloc'ed
+     * buffer (*bytes may be 0): 0 or HV_E_NOMEM. NULL: the device has no
+     * state of its own. Its layout starts with a magic and a version
+     * (docs/snapshot-devices.md).
+     */
+    int (*state_encode)(void *ctx, uint8_t **buf, size_t *bytes);
+    /**
+     * Put back what state_encode wrote (called on a device that was just
+     * reset, its transport's state already restored), checking everything:
+     * HV_E_SNAPSHOT saying what is wrong, with the device's state unchanged.
+     * NULL: the device has no state of its own (a state with device bytes
+     * is refused). Required when state_encode is given.
+     */
+    int (*state_decode)(void *ctx, const void *data, size_t bytes);
 } hv_virtio_mmio_ops;
 
 typedef struct hv_virtio_mmio_params {
@@ -187,6 +206,33 @@ hv_virtq *hv_virtio_mmio_queue(hv_virtio_mmio *dev, uint16_t index);
  * reason, rate-limited.
  */
 void hv_virtio_mmio_needs_reset(hv_virtio_mmio *dev, const char *fmt, ...) HV_PRINTF(2, 3);
+
+/**
+ * The transport's state (its registers, the features, each queue's size,
+ * ring addresses, ready, last_avail, used_idx and broken) followed by its
+ * device's own (ops->state_encode), as a snapshot's bytes: "VMIO" version
+ * 1, docs/snapshot-devices.md. A malloc'ed buffer (free() it). Taken under
+ * the device's lock, so between two guest accesses. 0 or HV_E_NOMEM.
+ */
+int hv_virtio_mmio_state_encode(hv_virtio_mmio *dev, uint8_t **buf, size_t *bytes);
+
+/**
+ * Put a device that was just made (reset state, nothing done on it yet; a
+ * device in another state is reset first) in the state `data` describes.
+ * Guest memory must be in place (guest_ptr answers for it): ready queues
+ * are started again against it (hv_virtq_start, which checks the rings lie
+ * in guest RAM) and their indexes restored; a queue that was broken stays
+ * broken; then, when the restored InterruptStatus is not 0, the irq
+ * callback is called with level true. HV_E_SNAPSHOT naming the device and
+ * the field for anything wrong: a different device id, feature set or
+ * queue count than the device has, a ready queue's size above its maximum
+ * or not a power of two, its rings outside guest RAM or misaligned,
+ * unknown status or interrupt bits, features the device does not offer
+ * after FEATURES_OK, trailing or missing bytes, the device's part refused
+ * by its decoder (or present for a device without one). On failure the
+ * device is left reset (as made) and the irq callback was not called.
+ */
+int hv_virtio_mmio_state_decode(hv_virtio_mmio *dev, const void *data, size_t bytes);
 
 /**
  * Log a guest's mistake that the device answers with an error status

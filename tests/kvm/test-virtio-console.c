@@ -11,8 +11,13 @@
  * buffers, up to the input limit; the interrupt line; a reset; hostile
  * drivers (a read-only receive buffer, a writable transmit buffer, loops,
  * notifications too early) leave it in DEVICE_NEEDS_RESET, after which a
- * reset device works again; and a host thread that sends while the "vCPU"
- * posts buffers, writes and notifies (the suite runs under TSan too).
+ * reset device works again; snapshots: a console mid-use (transmit indexes
+ * wrapped past 65535, bytes pending that wrap around its ring, an
+ * interrupt pending) restored into a new console behaves as the original,
+ * and damaged states or more pending bytes than the new console's limit are
+ * refused with the device left reset and holding nothing; and a host
+ * thread that sends while the "vCPU" posts buffers, writes and notifies
+ * (the suite runs under TSan too).
  */
 #include "kvm/virtio-console.h"
 #include "virtio-test.h"
@@ -521,6 +526,169 @@ static void test_hostile_rings(void **state)
     teardown(&t);
 }
 
+/* ---- snapshots ------------------------------------------------------------- */
+
+#define STATE_LIMIT 64u /* the input limit of the consoles in a snapshot */
+
+/*
+ * A console mid-use: "hello" written, then 65536 empty writes (the transmit
+ * indexes wrap past 65535); 40 bytes sent, 30 of them delivered, 40 more
+ * sent: 50 pending, wrapping around the 64-byte ring; the receive
+ * interrupt not acknowledged.
+ */
+static void mid_use(con *t)
+{
+    char text[64];
+
+    setup(t, STATE_LIMIT);
+    probe(t);
+    transmit(t, "hello");
+    for (int i = 0; i < 65536; i++)
+        transmit(t, "");
+    ack(&t->d);
+    assert_int_equal(hv_virtio_console_send(t->c, "0123456789abcdefghijklmnopqrstuvwxyzABCD", 40),
+                     40);
+    post(t, 0, 30);
+    assert_int_equal(received(t, text, sizeof(text)), 0);
+    assert_string_equal(text, "0123456789abcdefghijklmnopqrst");
+    assert_int_equal(hv_virtio_console_send(t->c, "EFGHIJKLMNOPQRSTUVWXYZ!\"#$%&'()*+,-./:;<", 40),
+                     40);
+    assert_int_equal(hv_virtio_console_pending(t->c), 50);
+    assert_true(t->d.irq);
+}
+
+/* `b` (a console with input limit `limit`, nothing done on it) takes `a`'s guest memory. */
+static void fresh(con *b, const con *a, size_t limit)
+{
+    setup(b, limit);
+    take_over_driver(&b->d, &a->d);
+}
+
+/* What a guest and the host do next: what the guest received and the host got, in `out`. */
+static void go_on(con *t, char out[256])
+{
+    size_t from = t->out_bytes;
+    char text[64];
+
+    assert_int_equal(ack(&t->d), HV_VIRTIO_INT_VRING); /* pending at the snapshot */
+    post(t, 1, 20);
+    assert_int_equal(received(t, text, sizeof(text)), 1);
+    strcpy(out, text);
+    post(t, 2, 64);
+    assert_int_equal(received(t, text, sizeof(text)), 2);
+    strcat(out, text);
+    ack(&t->d);
+    assert_int_equal(hv_virtio_console_send(t->c, "xyz", 3), 3);
+    transmit(t, "after");
+    ack(&t->d);
+    post(t, 3, 4);
+    assert_int_equal(received(t, text, sizeof(text)), 3);
+    strcat(out, text);
+    strcat(out, "|");
+    strncat(out, (const char *)t->out + from, t->out_bytes - from);
+    ack(&t->d);
+}
+
+static void test_state_round_trip(void **state)
+{
+    con a, b;
+    char out_a[256], out_b[256];
+    size_t bytes;
+    uint8_t *blob;
+
+    (void)state;
+    mid_use(&a);
+    blob = state_of(&a.d, &bytes);
+    assert_int_equal(bytes, VMIO_OWN(2) + 4 + 16 + 50);
+    assert_memory_equal(blob + VMIO_OWN(2) + 4, "VCON\1\0\0\0", 8);
+    fresh(&b, &a, STATE_LIMIT);
+    assert_hv_ok(hv_virtio_mmio_state_decode(b.d.dev, blob, bytes));
+    assert_true(b.d.irq);
+    assert_int_equal(b.d.irq_raised, 1);
+    assert_int_equal(hv_virtio_console_pending(b.c), 50);
+    assert_same_device(&a.d, &b.d);
+    go_on(&a, out_a);
+    go_on(&b, out_b);
+    assert_string_equal(out_a, out_b);
+    assert_string_equal(out_a, "uvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ!\"#$%&'()*+,-./:;<xyz|after");
+    assert_int_equal(hv_virtio_console_pending(b.c), 0);
+    assert_same_device(&a.d, &b.d);
+    free(blob);
+    teardown(&a);
+    teardown(&b);
+
+    /* a console with a larger limit takes it too, and one that holds nothing */
+    mid_use(&a);
+    blob = state_of(&a.d, &bytes);
+    fresh(&b, &a, 0);
+    assert_hv_ok(hv_virtio_mmio_state_decode(b.d.dev, blob, bytes));
+    go_on(&a, out_a);
+    go_on(&b, out_b);
+    assert_string_equal(out_a, out_b);
+    free(blob);
+    blob = state_of(&a.d, &bytes);
+    assert_int_equal(bytes, VMIO_OWN(2) + 4 + 16);
+    teardown(&b);
+    fresh(&b, &a, 1);
+    assert_hv_ok(hv_virtio_mmio_state_decode(b.d.dev, blob, bytes));
+    assert_false(b.d.irq);
+    assert_same_device(&a.d, &b.d);
+    free(blob);
+    teardown(&a);
+    teardown(&b);
+}
+
+#define OWN (VMIO_OWN(2) + 4) /* where the console's part starts */
+
+static const state_damage console_damages[] = {
+    {"a block device's id", VMIO_DEVICE_ID, 4, 2, "device id 2"},
+    {"a transmit ring outside RAM", VMIO_QUEUE(1) + VMIO_Q_DRIVER, 8, GUEST_BASE + GUEST_BYTES,
+     "queue 1, ready: the available ring"},
+    {"a receive queue of 256", VMIO_QUEUE(0) + VMIO_Q_NUM, 4, 256, "from 1 to 128"},
+    {"a byte short", 0, 0, -1, "truncated"},
+    {"the console's part missing", VMIO_OWN(2), 4, 0, "trailing bytes"},
+    {"a byte more", 0, 0, 1, "trailing bytes"},
+    {"another part's magic", OWN, 1, 'X', "console state: the state starts with magic"},
+    {"the part's next version", OWN + 4, 4, 2, "console state: state version 2"},
+    {"a pending count too large", OWN + 8, 4, 51, "51 pending bytes said, 50 follow"},
+    {"a pending count too small", OWN + 8, 4, 49, "49 pending bytes said, 50 follow"},
+    {"a pending count of 4 GiB - 1", OWN + 8, 4, UINT32_MAX, "pending bytes said"},
+    {"reserved bytes", OWN + 12, 1, 1, "reserved"},
+};
+
+static void test_state_refused(void **state)
+{
+    con a, b;
+    size_t bytes;
+    uint8_t *blob;
+
+    (void)state;
+    mid_use(&a);
+    blob = state_of(&a.d, &bytes);
+    fresh(&b, &a, STATE_LIMIT);
+    for (size_t i = 0; i < sizeof(console_damages) / sizeof(console_damages[0]); i++) {
+        assert_state_refused(&b.d, blob, bytes, &console_damages[i]);
+        assert_error_mentions("virtio device hvc0");
+        assert_int_equal(hv_virtio_console_pending(b.c), 0);
+    }
+    teardown(&b);
+
+    /* 50 bytes pending, a console that holds 49 */
+    fresh(&b, &a, 49);
+    assert_hv_error(hv_virtio_mmio_state_decode(b.d.dev, blob, bytes), HV_E_SNAPSHOT);
+    assert_error_mentions("virtio device hvc0: console state: 50 bytes pending");
+    assert_error_mentions("input limit of at least 50 bytes");
+    assert_left_reset(&b.d, 0);
+    assert_int_equal(hv_virtio_console_pending(b.c), 0);
+    /* refused with bytes of its own: they stay */
+    assert_int_equal(hv_virtio_console_send(b.c, "kept", 4), 4);
+    assert_hv_error(hv_virtio_mmio_state_decode(b.d.dev, blob, bytes), HV_E_SNAPSHOT);
+    assert_int_equal(hv_virtio_console_pending(b.c), 4);
+    teardown(&b);
+    free(blob);
+    teardown(&a);
+}
+
 /* ---- a host thread and a vCPU at once --------------------------------------- */
 
 #define STREAM_BYTES 20000u
@@ -618,6 +786,8 @@ int main(void)
         cmocka_unit_test(test_reset),
         cmocka_unit_test(test_hostile_chains),
         cmocka_unit_test(test_hostile_rings),
+        cmocka_unit_test(test_state_round_trip),
+        cmocka_unit_test(test_state_refused),
         cmocka_unit_test(test_concurrent),
     };
 

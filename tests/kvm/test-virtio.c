@@ -9,7 +9,11 @@
  * available-index jumps, bad queue sizes, notifications too early, requests
  * without a status byte) that must each leave the device in
  * DEVICE_NEEDS_RESET or complete with an error status, after which a reset
- * device works again. Under ASan, any access outside the buffer fails.
+ * device works again. Snapshots: a device mid-use (indexes wrapped past
+ * 65535, an interrupt pending), one with a broken queue and one with a
+ * queue set up but not ready, restored into a new device, behave as the
+ * original; damaged states are refused with the device left reset. Under
+ * ASan, any access outside the buffer fails.
  */
 #include "kvm/virtio-blk.h"
 #include "virtio-test.h"
@@ -645,6 +649,221 @@ static void test_hostile_rings(void **state)
 
 /* ---- logging -------------------------------------------------------------- */
 
+/* ---- snapshots ------------------------------------------------------------- */
+
+/*
+ * A device mid-use: 65538 requests completed (both ring indexes wrapped past
+ * 65535), sectors read, one more request completed with its interrupt not
+ * acknowledged; QueueSel and DeviceFeaturesSel left at 1.
+ */
+static void mid_use(drv *d)
+{
+    uint32_t id, len;
+
+    setup(d, false, IMAGE_BYTES);
+    probe(d);
+    assert_int_equal(request(d, 0x99, 0, 0, NULL), HV_VIRTIO_BLK_S_UNSUPP); /* needs no I/O */
+    for (int i = 0; i < 65536 / 64; i++) {
+        for (int j = 0; j < 64; j++) {
+            submit(d, 0, 0);
+            assert_true(take_used(d, 0, &id, &len));
+        }
+        ack(d);
+    }
+    assert_int_equal(request(d, HV_VIRTIO_BLK_T_IN, 3, 4 * 512, NULL), HV_VIRTIO_BLK_S_OK);
+    put32(d, HEADER_AT, HV_VIRTIO_BLK_T_FLUSH);
+    submit(d, 0, 0);
+    assert_true(take_used(d, 0, &id, &len));
+    assert_true(d->irq);
+    wr(d, HV_VIRTIO_MMIO_QUEUE_SEL, 1);
+    wr(d, HV_VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1);
+}
+
+/* What a guest does next: the statuses and used lengths of its requests, in `out`. */
+static void go_on(drv *d, uint32_t out[16])
+{
+    uint32_t n = 0, len = 0;
+
+    out[n++] = ack(d);
+    wr(d, HV_VIRTIO_MMIO_QUEUE_SEL, 0);
+    for (size_t i = 0; i < 2 * 512; i++)
+        at(d, DATA_AT)[i] = (uint8_t)(0x3C ^ i);
+    out[n++] = request(d, HV_VIRTIO_BLK_T_OUT, 10, 2 * 512, &len);
+    out[n++] = len;
+    out[n++] = request(d, HV_VIRTIO_BLK_T_IN, 9, 4 * 512, &len);
+    out[n++] = len;
+    out[n++] = request(d, HV_VIRTIO_BLK_T_GET_ID, 0, 20, &len);
+    out[n++] = len;
+    out[n++] = request(d, HV_VIRTIO_BLK_T_IN, 127, 1024, NULL);
+    out[n++] = d->q[0].used_seen;
+}
+
+/* Both images hold the same bytes. */
+static void assert_same_image(drv *a, drv *b)
+{
+    static uint8_t ia[IMAGE_BYTES], ib[IMAGE_BYTES];
+
+    image_read(a, 0, ia, IMAGE_BYTES);
+    image_read(b, 0, ib, IMAGE_BYTES);
+    assert_memory_equal(ia, ib, IMAGE_BYTES);
+}
+
+/* `b` (made, not used) takes `a`'s state and guest memory; its line goes where `a`'s is. */
+static void restore(drv *b, drv *a, const uint8_t *blob, size_t bytes)
+{
+    setup(b, false, IMAGE_BYTES);
+    take_over_driver(b, a);
+    assert_hv_ok(hv_virtio_mmio_state_decode(b->dev, blob, bytes));
+    assert_int_equal(b->irq, a->irq);
+    assert_int_equal(b->irq_raised, a->irq ? 1 : 0);
+    assert_same_device(a, b);
+}
+
+static void test_state_round_trip(void **state)
+{
+    drv a, b;
+    uint32_t out_a[16] = {0}, out_b[16] = {0};
+    size_t bytes;
+    uint8_t *blob;
+
+    (void)state;
+    mid_use(&a);
+    blob = state_of(&a, &bytes);
+    assert_int_equal(bytes, VMIO_OWN(1) + 4); /* a block device keeps no state of its own */
+    assert_memory_equal(blob, "VMIO\1\0\0\0", 8);
+    restore(&b, &a, blob, bytes);
+    assert_true(b.irq);
+    go_on(&a, out_a);
+    go_on(&b, out_b);
+    assert_memory_equal(out_a, out_b, sizeof(out_a));
+    assert_int_equal(out_a[0], HV_VIRTIO_INT_VRING); /* the interrupt pending at the snapshot */
+    assert_int_equal(out_a[1], HV_VIRTIO_BLK_S_OK);
+    assert_int_equal(out_a[8], 7); /* 1 + 65536 + 1 + 1 + 4 used entries, modulo 65536 */
+    assert_same_device(&a, &b);
+    assert_same_image(&a, &b);
+    free(blob);
+    teardown(&a);
+    teardown(&b);
+}
+
+/* A queue the guest broke stays broken; a queue set up but not ready keeps its setup. */
+static void test_state_queues(void **state)
+{
+    drv a, b;
+    size_t bytes;
+    uint8_t *blob;
+
+    (void)state;
+    setup(&a, false, IMAGE_BYTES);
+    probe(&a);
+    flush_chain(&a);
+    set_desc(&a, DESC_AT, 1, STATUS_AT, 1, W_ | N_, 0); /* a loop */
+    submit(&a, 0, 0);
+    assert_true(needs_reset(&a));
+    blob = state_of(&a, &bytes);
+    restore(&b, &a, blob, bytes);
+    free(blob);
+    assert_true(needs_reset(&b));
+    expect_needs_reset_then_recover(&b);
+    teardown(&b);
+    teardown(&a);
+
+    /* the driver set the queue up and did not say ready yet */
+    setup(&a, false, IMAGE_BYTES);
+    assert_true(negotiate(&a, blk_features) & HV_VIRTIO_STATUS_FEATURES_OK);
+    wr(&a, HV_VIRTIO_MMIO_QUEUE_NUM, QSIZE);
+    wr(&a, HV_VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)DESC_AT);
+    wr(&a, HV_VIRTIO_MMIO_QUEUE_DRIVER_LOW, (uint32_t)AVAIL_AT);
+    wr(&a, HV_VIRTIO_MMIO_QUEUE_DEVICE_LOW, (uint32_t)USED_AT);
+    blob = state_of(&a, &bytes);
+    assert_int_equal(blob[VMIO_QUEUE(0) + VMIO_Q_FLAGS], 0);
+    restore(&b, &a, blob, bytes);
+    free(blob);
+    for (int i = 0; i < 2; i++) {
+        drv *d = i ? &b : &a;
+
+        wr(d, HV_VIRTIO_MMIO_QUEUE_READY, 1);
+        driver_ok(d);
+        d->q[0] = (drv_queue){.desc = DESC_AT, .avail = AVAIL_AT, .used = USED_AT, .size = QSIZE};
+        assert_int_equal(request(d, HV_VIRTIO_BLK_T_FLUSH, 0, 0, NULL), HV_VIRTIO_BLK_S_OK);
+    }
+    assert_same_device(&a, &b);
+    teardown(&a);
+    teardown(&b);
+}
+
+/* Damaged states (offsets of docs/snapshot-devices.md), each refused with the device left reset. */
+static const state_damage blk_damages[] = {
+    {"another magic", 0, 1, 'X', "magic"},
+    {"another version", 4, 4, 2, "version 2"},
+    {"another device", VMIO_DEVICE_ID, 4, 3, "device id 3"},
+    {"another queue count", VMIO_QUEUE_COUNT, 4, 2, "2 queues"},
+    {"other features", VMIO_DEVICE_FEATURES, 8, 0, "offered features"},
+    {"driver features without VERSION_1", 28, 1, 0, "FEATURES_OK with driver features"},
+    {"an unknown status bit", VMIO_STATUS, 1, 0x1F, "status 0x1f"},
+    {"DRIVER_OK without FEATURES_OK", VMIO_STATUS, 1, 0x7, "DRIVER_OK without FEATURES_OK"},
+    {"an unknown interrupt bit", VMIO_INTERRUPT_STATUS, 4, 4, "InterruptStatus 0x4"},
+    {"reserved header bytes", VMIO_RESERVED, 1, 1, "reserved"},
+    {"a queue size not a power of two", VMIO_QUEUE(0) + VMIO_Q_NUM, 4, 3, "power of two"},
+    {"a queue size above the maximum", VMIO_QUEUE(0) + VMIO_Q_NUM, 4, 512, "power of two"},
+    {"a queue size of 0", VMIO_QUEUE(0) + VMIO_Q_NUM, 4, 0, "power of two"},
+    {"a huge queue size", VMIO_QUEUE(0) + VMIO_Q_NUM, 4, 0x10000, "power of two"},
+    {"descriptors below RAM", VMIO_QUEUE(0) + VMIO_Q_DESC, 8, 0x1000, "not inside guest RAM"},
+    {"a used ring across RAM's end", VMIO_QUEUE(0) + VMIO_Q_DEVICE, 8, GUEST_BASE + GUEST_BYTES - 8,
+     "not inside guest RAM"},
+    {"an available ring that wraps around", VMIO_QUEUE(0) + VMIO_Q_DRIVER, 8, -2,
+     "not inside guest RAM"},
+    {"misaligned descriptors", VMIO_QUEUE(0) + VMIO_Q_DESC, 8, GUEST_BASE + 8, "aligned"},
+    {"an unknown queue flag", VMIO_QUEUE(0) + VMIO_Q_FLAGS, 4, 5, "flags 0x5"},
+    {"reserved queue bytes", VMIO_QUEUE(0) + VMIO_Q_RESERVED, 4, 1, "reserved"},
+    {"device bytes said", VMIO_OWN(1), 4, 4, "truncated"},
+    {"a byte short", 0, 0, -1, "bytes"},
+    {"the header only", 0, 0, -44, "take 100"},
+    {"half a header", 0, 0, -72, "header"},
+    {"no head", 0, 0, -93, "head"},
+    {"nothing", 0, 0, -100, "head"},
+    {"a byte more", 0, 0, 1, "trailing"},
+};
+
+static void test_state_refused(void **state)
+{
+    drv a, b;
+    size_t bytes;
+    uint8_t *blob, *more;
+
+    (void)state;
+    mid_use(&a);
+    blob = state_of(&a, &bytes);
+    assert_int_equal(bytes, 100);
+    setup(&b, false, IMAGE_BYTES);
+    take_over_driver(&b, &a);
+    for (size_t i = 0; i < sizeof(blk_damages) / sizeof(blk_damages[0]); i++) {
+        assert_state_refused(&b, blob, bytes, &blk_damages[i]);
+        assert_error_mentions("virtio device vda");
+    }
+    /* device bytes for a device that keeps none */
+    more = calloc(1, bytes + 4);
+    assert_non_null(more);
+    memcpy(more, blob, bytes);
+    more[VMIO_OWN(1)] = 4;
+    assert_hv_error(hv_virtio_mmio_state_decode(b.dev, more, bytes + 4), HV_E_SNAPSHOT);
+    assert_error_mentions("keeps none");
+    assert_left_reset(&b, 0);
+    free(more);
+    /* a device in use is reset first: the state is all that counts */
+    probe(&b);
+    assert_int_equal(request(&b, HV_VIRTIO_BLK_T_FLUSH, 0, 0, NULL), HV_VIRTIO_BLK_S_OK);
+    take_over_driver(&b, &a);
+    assert_hv_ok(hv_virtio_mmio_state_decode(b.dev, blob, bytes));
+    assert_true(b.irq);
+    assert_same_device(&a, &b);
+    assert_hv_error(hv_virtio_mmio_state_decode(b.dev, NULL, 0), HV_E_INVAL);
+    assert_hv_error(hv_virtio_mmio_state_encode(NULL, &more, &bytes), HV_E_INVAL);
+    free(blob);
+    teardown(&a);
+    teardown(&b);
+}
+
 static unsigned int warnings;
 static char last_warning[1024];
 
@@ -693,6 +912,9 @@ int main(void)
         cmocka_unit_test(test_hostile_chains),
         cmocka_unit_test(test_hostile_rings),
         cmocka_unit_test(test_log_rate_limited),
+        cmocka_unit_test(test_state_round_trip),
+        cmocka_unit_test(test_state_queues),
+        cmocka_unit_test(test_state_refused),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

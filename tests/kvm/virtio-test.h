@@ -7,7 +7,9 @@
  * notification, used elements taken, the interrupt handler. The available
  * index is stored with release and the used index loaded with acquire
  * ordering, as a driver does, so a test may run the device on another
- * thread too.
+ * thread too. And for the snapshot tests: a second driver and device that
+ * take over a device's state (guest memory copied, the state decoded),
+ * checks that two devices look the same, and refusals of damaged states.
  */
 #ifndef HV_TEST_VIRTIO_H
 #define HV_TEST_VIRTIO_H
@@ -17,6 +19,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define GUEST_BASE  0x100000ull
@@ -268,6 +271,106 @@ static inline uint32_t ack(drv *d)
     wr(d, HV_VIRTIO_MMIO_INTERRUPT_ACK, isr);
     assert_false(d->irq);
     return isr;
+}
+
+/* ---- snapshots (docs/snapshot-devices.md, written out again here) ----------- */
+
+#define VMIO_DEVICE_ID        8
+#define VMIO_QUEUE_COUNT      12
+#define VMIO_DEVICE_FEATURES  16
+#define VMIO_STATUS           32
+#define VMIO_INTERRUPT_STATUS 36
+#define VMIO_RESERVED         52
+#define VMIO_QUEUE(i)         (56 + 40 * (i)) /* queue i's record */
+#define VMIO_Q_NUM            0
+#define VMIO_Q_FLAGS          4
+#define VMIO_Q_DESC           8
+#define VMIO_Q_DRIVER         16
+#define VMIO_Q_DEVICE         24
+#define VMIO_Q_RESERVED       36
+#define VMIO_OWN(queues)      (56 + 40 * (queues)) /* the device part's length */
+
+/* The device's state: a malloc'ed blob of *bytes. */
+static inline uint8_t *state_of(drv *d, size_t *bytes)
+{
+    uint8_t *blob = NULL;
+
+    assert_hv_ok(hv_virtio_mmio_state_encode(d->dev, &blob, bytes));
+    assert_non_null(blob);
+    return blob;
+}
+
+/* `to` (its device made, nothing done on it) takes over `from`'s guest memory and driver. */
+static inline void take_over_driver(drv *to, const drv *from)
+{
+    memcpy(to->g.mem, from->g.mem, GUEST_BYTES);
+    memcpy(to->q, from->q, sizeof(to->q));
+}
+
+/* Both devices answer every register (and configuration byte) alike. */
+static inline void assert_same_registers(drv *a, drv *b)
+{
+    for (uint32_t offset = 0; offset < HV_VIRTIO_MMIO_CONFIG; offset += 4)
+        assert_int_equal(rd(a, offset), rd(b, offset));
+    for (uint32_t offset = 0; offset < 0x100; offset++)
+        assert_int_equal(config(a, offset, 1), config(b, offset, 1));
+    assert_int_equal(a->irq, b->irq);
+}
+
+/* Both devices are in the same state, over the same guest memory. */
+static inline void assert_same_device(drv *a, drv *b)
+{
+    size_t na, nb;
+    uint8_t *sa = state_of(a, &na), *sb = state_of(b, &nb);
+
+    assert_int_equal(na, nb);
+    assert_memory_equal(sa, sb, na);
+    free(sa);
+    free(sb);
+    assert_same_registers(a, b);
+    assert_memory_equal(a->g.mem, b->g.mem, GUEST_BYTES);
+}
+
+/* After a refused state: reset, as made, and the line never raised. */
+static inline void assert_left_reset(drv *d, unsigned int raised)
+{
+    assert_int_equal(rd(d, HV_VIRTIO_MMIO_STATUS), 0);
+    assert_int_equal(rd(d, HV_VIRTIO_MMIO_INTERRUPT_STATUS), 0);
+    assert_false(d->irq);
+    assert_int_equal(d->irq_raised, raised);
+    for (uint32_t i = 0; i < 2; i++) {
+        wr(d, HV_VIRTIO_MMIO_QUEUE_SEL, i);
+        assert_int_equal(rd(d, HV_VIRTIO_MMIO_QUEUE_READY), 0);
+    }
+    wr(d, HV_VIRTIO_MMIO_QUEUE_SEL, 0);
+}
+
+/* One damage to a state: `width` bytes at `offset` set to `value` (or its size changed). */
+typedef struct state_damage {
+    const char *what;
+    size_t offset;
+    unsigned int width; /* 0: the size is `value` bytes more (a negative value: fewer) */
+    int64_t value;
+    const char *mentions;
+} state_damage;
+
+/* `d`'s device (reset) refuses `blob` with damage `dmg`, and is left reset. */
+static inline void assert_state_refused(drv *d, const uint8_t *blob, size_t bytes,
+                                        const state_damage *dmg)
+{
+    size_t size = dmg->width ? bytes : (size_t)((int64_t)bytes + dmg->value);
+    uint8_t *bad = calloc(1, bytes + 16);
+    unsigned int raised = d->irq_raised;
+
+    assert_non_null(bad);
+    memcpy(bad, blob, bytes);
+    for (unsigned int i = 0; i < dmg->width; i++)
+        bad[dmg->offset + i] = (uint8_t)((uint64_t)dmg->value >> (8 * i));
+    assert_hv_error(hv_virtio_mmio_state_decode(d->dev, bad, size), HV_E_SNAPSHOT);
+    print_message("%s: %s\n", dmg->what, hv_error_message(hv_error_last()));
+    assert_error_mentions(dmg->mentions);
+    assert_left_reset(d, raised);
+    free(bad);
 }
 
 #endif
