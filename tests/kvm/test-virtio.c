@@ -221,6 +221,11 @@ static void test_negotiation(void **state)
     /* the driver cannot set DEVICE_NEEDS_RESET itself */
     wr(&d, HV_VIRTIO_MMIO_STATUS, rd(&d, HV_VIRTIO_MMIO_STATUS) | 0x40);
     assert_false(needs_reset(&d));
+    /* nor bits virtio does not define: they are not kept */
+    wr(&d, HV_VIRTIO_MMIO_STATUS, rd(&d, HV_VIRTIO_MMIO_STATUS) | 0xFFFFFF30u);
+    assert_int_equal(rd(&d, HV_VIRTIO_MMIO_STATUS), HV_VIRTIO_STATUS_ACKNOWLEDGE |
+                                                        HV_VIRTIO_STATUS_DRIVER |
+                                                        HV_VIRTIO_STATUS_FEATURES_OK);
     /* a reset forgets the features */
     wr(&d, HV_VIRTIO_MMIO_STATUS, 0);
     assert_true(hv_virtio_mmio_features(d.dev) == 0);
