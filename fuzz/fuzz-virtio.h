@@ -1,9 +1,10 @@
 /*
  * fuzz/fuzz-virtio.h - what the virtio-mmio device targets share
- * (fuzz-virtqueue.c, fuzz-virtio-console.c): a guest's memory behind a
- * bounds-checked hv_guest_ptr_fn, the interrupt line checked against
- * InterruptStatus, register accesses, the Linux-like setup of the
- * transport and its queues, and the input's operations on the device.
+ * (fuzz-virtqueue.c, fuzz-virtio-console.c, fuzz-device-state.c): a
+ * guest's memory behind a bounds-checked hv_guest_ptr_fn, the interrupt
+ * line checked against InterruptStatus, register accesses, the Linux-like
+ * setup of the transport and its queues, and the input's operations on
+ * the device.
  *
  * An operation is 8 bytes, {kind, width, le16 offset, le32 value}; the
  * kinds here: 0 a register write, 1 a register read (`width` picks 4, 1, 2
