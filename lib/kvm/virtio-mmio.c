@@ -648,6 +648,11 @@ static int decode_queue(hv_virtio_mmio *dev, uint16_t index, const uint8_t *r)
     if (hv_state_get(r + Q_RESERVED, 4))
         return refuse(dev, "queue %u: reserved bytes %u..%u are not zero", index, Q_RESERVED,
                       Q_BYTES - 1);
+    if ((flags & Q_BROKEN) && !(dev->status & HV_VIRTIO_STATUS_DEVICE_NEEDS_RESET))
+        return refuse(dev,
+                      "queue %u is broken but the device is not in DEVICE_NEEDS_RESET (a queue "
+                      "that breaks puts it there)",
+                      index);
     q->num = (uint32_t)hv_state_get(r + Q_NUM, 4);
     q->desc_addr = hv_state_get(r + Q_DESC, 8);
     q->avail_addr = hv_state_get(r + Q_DRIVER, 8);

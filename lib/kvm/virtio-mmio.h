@@ -228,9 +228,11 @@ int hv_virtio_mmio_state_encode(hv_virtio_mmio *dev, uint8_t **buf, size_t *byte
  * queue count than the device has, a ready queue's size above its maximum
  * or not a power of two, its rings outside guest RAM or misaligned,
  * unknown status or interrupt bits, features the device does not offer
- * after FEATURES_OK, trailing or missing bytes, the device's part refused
- * by its decoder (or present for a device without one). On failure the
- * device is left reset (as made) and the irq callback was not called.
+ * after FEATURES_OK, a combination the device never reaches (DRIVER_OK
+ * without FEATURES_OK, a broken queue, neither without DEVICE_NEEDS_RESET),
+ * trailing or missing bytes, the device's part refused by its decoder (or
+ * present for a device without one). On failure the device is left reset
+ * (as made) and the irq callback was not called.
  */
 int hv_virtio_mmio_state_decode(hv_virtio_mmio *dev, const void *data, size_t bytes);
 

@@ -821,6 +821,8 @@ static const state_damage blk_damages[] = {
     {"misaligned descriptors", VMIO_QUEUE(0) + VMIO_Q_DESC, 8, GUEST_BASE + 8, "aligned"},
     {"an unknown queue flag", VMIO_QUEUE(0) + VMIO_Q_FLAGS, 4, 5, "flags 0x5"},
     {"reserved queue bytes", VMIO_QUEUE(0) + VMIO_Q_RESERVED, 4, 1, "reserved"},
+    {"a broken queue on a device that does not need a reset", VMIO_QUEUE(0) + VMIO_Q_FLAGS, 4, 3,
+     "not in DEVICE_NEEDS_RESET"},
     {"device bytes said", VMIO_OWN(1), 4, 4, "truncated"},
     {"a byte short", 0, 0, -1, "bytes"},
     {"the header only", 0, 0, -44, "take 100"},
