@@ -1,17 +1,17 @@
 /*
  * kvm/vcpu-state.c - reading and writing a vCPU's state through KVM
  * (registers, special registers, XSAVE or FPU, XCRs, MSRs, events, debug
- * registers) and its snapshot record: "VCPU" magic, record version, the
+ * registers; a Linux guest's local APIC, MP state and kernel MSRs too) and
+ * its snapshot record: "VCPU" magic, record version, the
  * vCPU index, then typed blocks (kind, byte count, contents), every size
  * checked against the kernel structure it holds (docs/snapshot-format.md).
  */
 #include "kvm/vcpu-state.h"
 #include "core/alloc.h"
 #include "core/error.h"
+#include "kvm/record.h"
 
 #include <errno.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -28,8 +28,12 @@ enum block_kind {
     BLOCK_MSRS = 6,
     BLOCK_EVENTS = 7,
     BLOCK_DEBUGREGS = 8,
-    BLOCK_ENGINE = 9
+    BLOCK_ENGINE = 9,
+    BLOCK_LAPIC = 10,
+    BLOCK_MP_STATE = 11
 };
+
+#define MSR_TSC_DEADLINE 0x000006e0u
 
 /* The MSRs a CPL-3 guest's state depends on, and what a kernel might have set. */
 static const uint32_t kept_msrs[] = {
@@ -46,13 +50,76 @@ static const uint32_t kept_msrs[] = {
     0xc0000103, /* TSC_AUX */
 };
 
+/* What a Linux kernel sets besides: the paravirtual clock and friends, the APIC timer's
+ * deadline (written after the local APIC: setting that stops its timer), speculation
+ * controls, MTRRs. */
+static const uint32_t platform_msrs[] = {
+    0x0000003b,                                           /* IA32_TSC_ADJUST */
+    0x00000048,                                           /* IA32_SPEC_CTRL */
+    0x000001a0,                                           /* IA32_MISC_ENABLE */
+    0x000002ff,                                           /* MTRR_DEF_TYPE */
+    0x00000250,                                           /* MTRR_FIX64K_00000 */
+    0x00000258,                                           /* MTRR_FIX16K_80000 */
+    0x00000259,                                           /* MTRR_FIX16K_A0000 */
+    0x00000268,       0x00000269, 0x0000026a, 0x0000026b, /* MTRR_FIX4K_C0000 .. D8000 */
+    0x0000026c,       0x0000026d, 0x0000026e, 0x0000026f, /* MTRR_FIX4K_E0000 .. F8000 */
+    0x00000200,       0x00000201, 0x00000202, 0x00000203, /* MTRR_PHYSBASE0/MASK0, 1 */
+    0x00000da0,                                           /* IA32_XSS */
+    0x4b564d00,                                           /* KVM_WALL_CLOCK_NEW */
+    0x4b564d01,                                           /* KVM_SYSTEM_TIME_NEW */
+    0x4b564d02,                                           /* KVM_ASYNC_PF_EN */
+    0x4b564d03,                                           /* KVM_STEAL_TIME */
+    0x4b564d04,                                           /* KVM_PV_EOI_EN */
+    0x4b564d05,                                           /* KVM_POLL_CONTROL */
+    0x4b564d06,                                           /* KVM_ASYNC_PF_INT */
+    0xc001011f,                                           /* AMD64_VIRT_SPEC_CTRL */
+    MSR_TSC_DEADLINE,
+};
+
 /* struct kvm_msrs with room for one entry (its entries[] is a flexible array). */
 struct msr_one {
     uint32_t nmsrs, pad;
     struct kvm_msr_entry entry;
 };
 
-int hv_kvm_vcpu_state_get(int vcpu_fd, int system_fd, uint32_t index, hv_kvm_vcpu_state *st)
+/* Those of `list` KVM lets this host read, one at a time: KVM stops a batch at the first MSR
+ * it does not know. */
+static void read_msrs(int vcpu_fd, const uint32_t *list, size_t count, hv_kvm_vcpu_state *st)
+{
+    for (size_t i = 0; i < count && st->nmsrs < HV_KVM_STATE_MAX_MSRS; i++) {
+        struct msr_one m;
+
+        memset(&m, 0, sizeof(m));
+        m.nmsrs = 1;
+        m.entry.index = list[i];
+        if (ioctl(vcpu_fd, KVM_GET_MSRS, (struct kvm_msrs *)(void *)&m) == 1) {
+            st->msrs[st->nmsrs].index = list[i];
+            st->msrs[st->nmsrs].data = m.entry.data;
+            st->nmsrs++;
+        }
+    }
+}
+
+/* Write the saved MSRs (`deadline`: only the TSC deadline, else all others): 0, or -1. */
+static int write_msrs(int vcpu_fd, const hv_kvm_vcpu_state *st, bool deadline)
+{
+    for (uint32_t i = 0; i < st->nmsrs; i++) {
+        struct msr_one m;
+
+        if ((st->msrs[i].index == MSR_TSC_DEADLINE) != deadline)
+            continue;
+        memset(&m, 0, sizeof(m));
+        m.nmsrs = 1;
+        m.entry.index = st->msrs[i].index;
+        m.entry.data = st->msrs[i].data;
+        if (ioctl(vcpu_fd, KVM_SET_MSRS, (struct kvm_msrs *)(void *)&m) != 1)
+            return -1;
+    }
+    return 0;
+}
+
+int hv_kvm_vcpu_state_get(int vcpu_fd, int system_fd, uint32_t index, bool platform,
+                          hv_kvm_vcpu_state *st)
 {
     memset(st, 0, sizeof(*st));
     if (ioctl(vcpu_fd, KVM_GET_REGS, &st->regs) < 0 ||
@@ -67,19 +134,15 @@ int hv_kvm_vcpu_state_get(int vcpu_fd, int system_fd, uint32_t index, hv_kvm_vcp
                             strerror(errno));
     st->has_xcrs = ioctl(system_fd, KVM_CHECK_EXTENSION, KVM_CAP_XCRS) > 0 &&
                    ioctl(vcpu_fd, KVM_GET_XCRS, &st->xcrs) == 0;
-    /* one at a time: KVM stops a batch at the first MSR it does not know */
-    for (size_t i = 0; i < sizeof(kept_msrs) / sizeof(kept_msrs[0]); i++) {
-        struct msr_one m;
-
-        memset(&m, 0, sizeof(m));
-        m.nmsrs = 1;
-        m.entry.index = kept_msrs[i];
-        if (ioctl(vcpu_fd, KVM_GET_MSRS, (struct kvm_msrs *)(void *)&m) == 1 &&
-            st->nmsrs < HV_KVM_STATE_MAX_MSRS) {
-            st->msrs[st->nmsrs].index = kept_msrs[i];
-            st->msrs[st->nmsrs].data = m.entry.data;
-            st->nmsrs++;
-        }
+    read_msrs(vcpu_fd, kept_msrs, sizeof(kept_msrs) / sizeof(kept_msrs[0]), st);
+    if (platform) {
+        read_msrs(vcpu_fd, platform_msrs, sizeof(platform_msrs) / sizeof(platform_msrs[0]), st);
+        if (ioctl(vcpu_fd, KVM_GET_LAPIC, &st->lapic) < 0 ||
+            ioctl(vcpu_fd, KVM_GET_MP_STATE, &st->mp_state) < 0)
+            return hv_error_set(HV_E_IO, NULL,
+                                "reading vCPU %u's local APIC or MP state failed: %s", index,
+                                strerror(errno));
+        st->has_lapic = st->has_mp_state = true;
     }
     st->has_events = ioctl(system_fd, KVM_CHECK_EXTENSION, KVM_CAP_VCPU_EVENTS) > 0 &&
                      ioctl(vcpu_fd, KVM_GET_VCPU_EVENTS, &st->events) == 0;
@@ -103,20 +166,24 @@ int hv_kvm_vcpu_state_set(int vcpu_fd, uint32_t index, const hv_kvm_vcpu_state *
         what = st->has_xsave ? "XSAVE state" : "FPU state";
     else if (ioctl(vcpu_fd, KVM_SET_REGS, &st->regs) < 0)
         what = "registers";
-    if (!what) {
-        for (uint32_t i = 0; i < st->nmsrs && !what; i++) {
-            struct msr_one m;
+    if (!what && write_msrs(vcpu_fd, st, false) < 0)
+        what = "an MSR";
+    /* the MP state (halted, waiting for its SIPI), then the local APIC, then its timer */
+    if (!what && st->has_mp_state && ioctl(vcpu_fd, KVM_SET_MP_STATE, &st->mp_state) < 0)
+        what = "MP state";
+    if (!what && st->has_lapic && ioctl(vcpu_fd, KVM_SET_LAPIC, &st->lapic) < 0)
+        what = "local APIC";
+    if (!what && write_msrs(vcpu_fd, st, true) < 0)
+        what = "TSC deadline";
+    if (!what && st->has_events) {
+        struct kvm_vcpu_events events = st->events;
 
-            memset(&m, 0, sizeof(m));
-            m.nmsrs = 1;
-            m.entry.index = st->msrs[i].index;
-            m.entry.data = st->msrs[i].data;
-            if (ioctl(vcpu_fd, KVM_SET_MSRS, (struct kvm_msrs *)(void *)&m) != 1)
-                what = "an MSR";
-        }
+        /* with a local APIC, a pending NMI and a SIPI's vector are part of the state too */
+        if (st->has_lapic)
+            events.flags |= KVM_VCPUEVENT_VALID_NMI_PENDING | KVM_VCPUEVENT_VALID_SIPI_VECTOR;
+        if (ioctl(vcpu_fd, KVM_SET_VCPU_EVENTS, &events) < 0)
+            what = "pending events";
     }
-    if (!what && st->has_events && ioctl(vcpu_fd, KVM_SET_VCPU_EVENTS, &st->events) < 0)
-        what = "pending events";
     if (!what && st->has_debugregs && ioctl(vcpu_fd, KVM_SET_DEBUGREGS, &st->debugregs) < 0)
         what = "debug registers";
     if (what)
@@ -128,29 +195,6 @@ int hv_kvm_vcpu_state_set(int vcpu_fd, uint32_t index, const hv_kvm_vcpu_state *
 
 /* ---- the record --------------------------------------------------------------------- */
 
-typedef struct writer {
-    uint8_t *buf;
-    size_t len;
-} writer;
-
-static void put(writer *w, const void *data, size_t bytes)
-{
-    memcpy(w->buf + w->len, data, bytes);
-    w->len += bytes;
-}
-
-static void put_u32(writer *w, uint32_t v)
-{
-    put(w, &v, sizeof(v));
-}
-
-static void put_block(writer *w, uint32_t kind, const void *data, uint32_t bytes)
-{
-    put_u32(w, kind);
-    put_u32(w, bytes);
-    put(w, data, bytes);
-}
-
 struct engine_block {
     uint32_t run_state, status, last_marker, reserved;
     uint64_t marker_count;
@@ -161,105 +205,88 @@ int hv_kvm_vcpu_state_encode(const hv_kvm_vcpu_state *st, uint32_t index, uint8_
 {
     size_t cap = 16 + 9 * 8 + sizeof(st->regs) + sizeof(st->sregs) + sizeof(st->xsave) +
                  sizeof(st->xcrs) + 8 + HV_KVM_STATE_MAX_MSRS * 16 + sizeof(st->events) +
-                 sizeof(st->debugregs) + sizeof(struct engine_block);
-    writer w = {hv_calloc(1, cap), 0};
+                 sizeof(st->debugregs) + sizeof(struct engine_block) + 2 * 8 + sizeof(st->lapic) +
+                 sizeof(st->mp_state);
+    hv_record_writer w = {hv_calloc(1, cap), 0};
     struct engine_block eng = {st->run_state, st->status, st->last_marker, 0, st->marker_count};
 
     if (!w.buf)
         return HV_E_NOMEM;
-    put_u32(&w, RECORD_MAGIC);
-    put_u32(&w, RECORD_VERSION);
-    put_u32(&w, index);
-    put_u32(&w, 0); /* flags */
-    put_block(&w, BLOCK_REGS, &st->regs, sizeof(st->regs));
-    put_block(&w, BLOCK_SREGS, &st->sregs, sizeof(st->sregs));
+    hv_record_put_header(&w, RECORD_MAGIC, RECORD_VERSION, index);
+    hv_record_put_block(&w, BLOCK_REGS, &st->regs, sizeof(st->regs));
+    hv_record_put_block(&w, BLOCK_SREGS, &st->sregs, sizeof(st->sregs));
     if (st->has_xsave)
-        put_block(&w, BLOCK_XSAVE, &st->xsave, sizeof(st->xsave));
+        hv_record_put_block(&w, BLOCK_XSAVE, &st->xsave, sizeof(st->xsave));
     else
-        put_block(&w, BLOCK_FPU, &st->fpu, sizeof(st->fpu));
+        hv_record_put_block(&w, BLOCK_FPU, &st->fpu, sizeof(st->fpu));
     if (st->has_xcrs)
-        put_block(&w, BLOCK_XCRS, &st->xcrs, sizeof(st->xcrs));
-    put_u32(&w, BLOCK_MSRS);
-    put_u32(&w, 8 + st->nmsrs * 16);
-    put_u32(&w, st->nmsrs);
-    put_u32(&w, 0);
+        hv_record_put_block(&w, BLOCK_XCRS, &st->xcrs, sizeof(st->xcrs));
+    hv_record_put_u32(&w, BLOCK_MSRS);
+    hv_record_put_u32(&w, 8 + st->nmsrs * 16);
+    hv_record_put_u32(&w, st->nmsrs);
+    hv_record_put_u32(&w, 0);
     for (uint32_t i = 0; i < st->nmsrs; i++) {
         uint32_t zero = 0;
 
-        put(&w, &st->msrs[i].index, 4);
-        put(&w, &zero, 4);
-        put(&w, &st->msrs[i].data, 8);
+        hv_record_put(&w, &st->msrs[i].index, 4);
+        hv_record_put(&w, &zero, 4);
+        hv_record_put(&w, &st->msrs[i].data, 8);
     }
     if (st->has_events)
-        put_block(&w, BLOCK_EVENTS, &st->events, sizeof(st->events));
+        hv_record_put_block(&w, BLOCK_EVENTS, &st->events, sizeof(st->events));
     if (st->has_debugregs)
-        put_block(&w, BLOCK_DEBUGREGS, &st->debugregs, sizeof(st->debugregs));
-    put_block(&w, BLOCK_ENGINE, &eng, sizeof(eng));
+        hv_record_put_block(&w, BLOCK_DEBUGREGS, &st->debugregs, sizeof(st->debugregs));
+    hv_record_put_block(&w, BLOCK_ENGINE, &eng, sizeof(eng));
+    if (st->has_lapic)
+        hv_record_put_block(&w, BLOCK_LAPIC, &st->lapic, sizeof(st->lapic));
+    if (st->has_mp_state)
+        hv_record_put_block(&w, BLOCK_MP_STATE, &st->mp_state, sizeof(st->mp_state));
     *buf = w.buf;
     *bytes = w.len;
     return 0;
 }
 
-static int bad(const char *what, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#define CR4_LA57 (1ull << 12)
 
-static int bad(const char *what, const char *fmt, ...)
+/* A canonical address: bits 63..47 all equal, or 63..56 with 5-level paging (CR4.LA57). */
+static bool canonical(uint64_t addr, bool la57)
 {
-    char detail[200];
-    va_list ap;
+    uint64_t top = addr >> (la57 ? 56 : 47);
 
-    va_start(ap, fmt);
-    vsnprintf(detail, sizeof(detail), fmt, ap);
-    va_end(ap);
-    return hv_error_set(HV_E_SNAPSHOT, NULL, "%s: %s: the snapshot is corrupted or foreign", what,
-                        detail);
-}
-
-/* A canonical 48-bit address (bits 63..47 all equal). */
-static bool canonical(uint64_t addr)
-{
-    uint64_t top = addr >> 47;
-
-    return top == 0 || top == 0x1ffff;
+    return top == 0 || top == (la57 ? 0xff : 0x1ffff);
 }
 
 int hv_kvm_vcpu_state_decode(const void *buf, size_t bytes, uint32_t index, const char *what,
                              hv_kvm_vcpu_state *st)
 {
     const uint8_t *p = buf;
-    uint32_t head[4];
+    uint32_t record_index = 0;
     bool have_regs = false, have_sregs = false, have_fp = false, have_engine = false;
-    size_t at = sizeof(head);
+    size_t at = HV_RECORD_HEADER_BYTES;
+    int rc;
 
     memset(st, 0, sizeof(*st));
-    if (bytes < sizeof(head))
-        return bad(what, "the record has %zu bytes, less than its %zu-byte header", bytes,
-                   sizeof(head));
-    memcpy(head, p, sizeof(head));
-    if (head[0] != RECORD_MAGIC)
-        return bad(what, "magic 0x%08x is not \"VCPU\" (0x%08x)", head[0], RECORD_MAGIC);
-    if (head[1] != RECORD_VERSION)
-        return bad(what, "record version %u; this hpcvirt reads version %u", head[1],
-                   RECORD_VERSION);
-    if (head[2] != index)
-        return bad(what, "the record is vCPU %u's, expected vCPU %u", head[2], index);
-    while (at < bytes) {
-        uint32_t kind, size;
-        const uint8_t *data;
+    if ((rc = hv_record_check_header(buf, bytes, RECORD_MAGIC, "VCPU", RECORD_VERSION, what,
+                                     &record_index)) < 0)
+        return rc;
+    if (record_index != index)
+        return hv_record_bad(what, "the record is vCPU %u's, expected vCPU %u", record_index,
+                             index);
+    for (;;) {
+        uint32_t kind = 0, size = 0;
+        const uint8_t *data = NULL;
+        int more = hv_record_next(p, bytes, &at, &kind, &size, &data);
 
-        if (bytes - at < 8)
-            return bad(what, "a block header at byte %zu runs past the record's %zu bytes", at,
-                       bytes);
-        memcpy(&kind, p + at, 4);
-        memcpy(&size, p + at + 4, 4);
-        at += 8;
-        if (size > bytes - at)
-            return bad(what, "block %u of %u bytes runs past the end of the record", kind, size);
-        data = p + at;
-        at += size;
+        if (more == 0)
+            break;
+        if (more < 0)
+            return hv_record_bad(
+                what, "a block at byte %zu runs past the end of the record's %zu bytes", at, bytes);
 #define TAKE(field, flag)                                                                          \
     do {                                                                                           \
         if (size != sizeof(st->field))                                                             \
-            return bad(what, "block %u has %u bytes, not the size of its structure", kind, size);  \
+            return hv_record_bad(what, "block %u has %u bytes, not the size of its structure",     \
+                                 kind, size);                                                      \
         memcpy(&st->field, data, sizeof(st->field));                                               \
         flag = true;                                                                               \
     } while (0)
@@ -280,8 +307,8 @@ int hv_kvm_vcpu_state_decode(const void *buf, size_t bytes, uint32_t index, cons
         case BLOCK_XCRS:
             TAKE(xcrs, st->has_xcrs);
             if (st->xcrs.nr_xcrs > KVM_MAX_XCRS)
-                return bad(what, "%u XCRs, more than the %u KVM has", st->xcrs.nr_xcrs,
-                           KVM_MAX_XCRS);
+                return hv_record_bad(what, "%u XCRs, more than the %u KVM has", st->xcrs.nr_xcrs,
+                                     KVM_MAX_XCRS);
             break;
         case BLOCK_EVENTS:
             TAKE(events, st->has_events);
@@ -289,14 +316,24 @@ int hv_kvm_vcpu_state_decode(const void *buf, size_t bytes, uint32_t index, cons
         case BLOCK_DEBUGREGS:
             TAKE(debugregs, st->has_debugregs);
             break;
+        case BLOCK_LAPIC:
+            TAKE(lapic, st->has_lapic);
+            break;
+        case BLOCK_MP_STATE:
+            TAKE(mp_state, st->has_mp_state);
+            if (st->mp_state.mp_state > KVM_MP_STATE_SIPI_RECEIVED)
+                return hv_record_bad(what, "MP state %u is not one an x86 vCPU is in (0 .. %u)",
+                                     st->mp_state.mp_state, KVM_MP_STATE_SIPI_RECEIVED);
+            break;
         case BLOCK_MSRS: {
             uint32_t n;
 
             if (size < 8)
-                return bad(what, "the MSR block has %u bytes, less than its 8-byte count", size);
+                return hv_record_bad(what, "the MSR block has %u bytes, less than its 8-byte count",
+                                     size);
             memcpy(&n, data, 4);
             if (n > HV_KVM_STATE_MAX_MSRS || size != 8 + n * 16)
-                return bad(what, "the MSR block holds %u MSRs in %u bytes", n, size);
+                return hv_record_bad(what, "the MSR block holds %u MSRs in %u bytes", n, size);
             st->nmsrs = n;
             for (uint32_t i = 0; i < n; i++) {
                 memcpy(&st->msrs[i].index, data + 8 + i * 16, 4);
@@ -308,13 +345,13 @@ int hv_kvm_vcpu_state_decode(const void *buf, size_t bytes, uint32_t index, cons
             struct engine_block eng;
 
             if (size != sizeof(eng))
-                return bad(what, "block %u has %u bytes, not the size of its structure", kind,
-                           size);
+                return hv_record_bad(what, "block %u has %u bytes, not the size of its structure",
+                                     kind, size);
             memcpy(&eng, data, sizeof(eng));
             if (eng.run_state != HV_KVM_VCPU_STATE_RUNNING &&
                 eng.run_state != HV_KVM_VCPU_STATE_STOPPED)
-                return bad(what, "run state %u is neither running (1) nor stopped (2)",
-                           eng.run_state);
+                return hv_record_bad(what, "run state %u is neither running (1) nor stopped (2)",
+                                     eng.run_state);
             st->run_state = eng.run_state;
             st->status = eng.status;
             st->last_marker = eng.last_marker;
@@ -328,12 +365,13 @@ int hv_kvm_vcpu_state_decode(const void *buf, size_t bytes, uint32_t index, cons
 #undef TAKE
     }
     if (!have_regs || !have_sregs || !have_fp || !have_engine)
-        return bad(what, "the record lacks its %s block",
-                   !have_regs    ? "registers"
-                   : !have_sregs ? "special registers"
-                   : !have_fp    ? "FPU/XSAVE"
-                                 : "engine");
-    if (!canonical(st->regs.rip) || !canonical(st->regs.rsp))
+        return hv_record_bad(what, "the record lacks its %s block",
+                             !have_regs    ? "registers"
+                             : !have_sregs ? "special registers"
+                             : !have_fp    ? "FPU/XSAVE"
+                                           : "engine");
+    if (!canonical(st->regs.rip, st->sregs.cr4 & CR4_LA57) ||
+        !canonical(st->regs.rsp, st->sregs.cr4 & CR4_LA57))
         return hv_error_set(HV_E_SNAPSHOT, NULL,
                             "%s: rip 0x%llx / rsp 0x%llx is not a canonical address: the snapshot "
                             "is corrupted",

@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 /** The MSRs kept (those KVM lets this host read; the others are left out). */
-#define HV_KVM_STATE_MAX_MSRS 16
+#define HV_KVM_STATE_MAX_MSRS 48
 
 /** The vCPU's engine-level state at the snapshot: whether it still runs the guest. */
 typedef enum hv_kvm_vcpu_run_state {
@@ -39,6 +39,11 @@ typedef struct hv_kvm_vcpu_state {
     struct kvm_vcpu_events events;
     bool has_debugregs;
     struct kvm_debugregs debugregs;
+    /* a Linux guest's (in-kernel interrupt controllers): its local APIC and MP state */
+    bool has_lapic;
+    struct kvm_lapic_state lapic;
+    bool has_mp_state;
+    struct kvm_mp_state mp_state;
     /* the engine's */
     uint32_t run_state; /* hv_kvm_vcpu_run_state */
     uint32_t status;    /* its vcpu-stop status */
@@ -46,8 +51,14 @@ typedef struct hv_kvm_vcpu_state {
     uint64_t marker_count;
 } hv_kvm_vcpu_state;
 
-/** Read everything from a vCPU that is out of KVM_RUN with no I/O pending. */
-int hv_kvm_vcpu_state_get(int vcpu_fd, int system_fd, uint32_t index, hv_kvm_vcpu_state *state);
+/**
+ * Read everything from a vCPU that is out of KVM_RUN with no I/O pending.
+ * `platform`: the VM has KVM's in-kernel interrupt controllers (a Linux
+ * guest): its local APIC, MP state and the MSRs a kernel uses (kvmclock,
+ * TSC deadline, ...) are read too.
+ */
+int hv_kvm_vcpu_state_get(int vcpu_fd, int system_fd, uint32_t index, bool platform,
+                          hv_kvm_vcpu_state *state);
 /** Write it into a vCPU that is not running. */
 int hv_kvm_vcpu_state_set(int vcpu_fd, uint32_t index, const hv_kvm_vcpu_state *state);
 
