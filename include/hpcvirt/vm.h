@@ -235,7 +235,7 @@ typedef enum hv_vm_resume_flags {
     HV_VM_RESUME_EAGER = 1 << 1
 } hv_vm_resume_flags;
 
-#define HV_VM_RESUME_OPTIONS_VERSION 2
+#define HV_VM_RESUME_OPTIONS_VERSION 3
 typedef struct hv_vm_resume_options {
     unsigned int version;
     unsigned int flags; /**< HV_VM_RESUME_* */
@@ -246,10 +246,14 @@ typedef struct hv_vm_resume_options {
     void *console_data;
     hv_vm_progress_fn progress;
     void *progress_data;
+    /* ---- version 3 ---- */
+    /** A resumed Linux guest's channel output, as in hv_vm_create_options; NULL: dropped. */
+    hv_vm_channel_fn channel;
+    void *channel_data;
 } hv_vm_resume_options;
 #define HV_VM_RESUME_OPTIONS_INIT                                                                  \
     {                                                                                              \
-        HV_VM_RESUME_OPTIONS_VERSION, 0, NULL, NULL, NULL, NULL, NULL                              \
+        HV_VM_RESUME_OPTIONS_VERSION, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL                  \
     }
 HV_EXTERN int hv_vm_resume_options_init(hv_vm_resume_options *opts, unsigned int version);
 
@@ -284,7 +288,7 @@ typedef void (*hv_vm_clone_progress_fn)(void *data, size_t done, size_t total);
 /** The longest identity text a clone is given (hv_vm_clone_options.identities). */
 #define HV_VM_CLONE_IDENTITY_MAX_BYTES 4096
 
-#define HV_VM_CLONE_OPTIONS_VERSION    2
+#define HV_VM_CLONE_OPTIONS_VERSION    3
 typedef struct hv_vm_clone_options {
     unsigned int version;
     unsigned int flags;       /**< HV_VM_CLONE_* */
@@ -312,11 +316,19 @@ typedef struct hv_vm_clone_options {
      * domain's SMBIOS OEM strings (docs/backends.md).
      */
     const char *const *identities;
+    /* version 3 */
+    /**
+     * A Linux guest's clones' channel output (the built-in engine): clone i's
+     * goes to channel(channel_data ? channel_data[i] : NULL, ...). NULL: the
+     * parent's callback, with the parent's data.
+     */
+    hv_vm_channel_fn channel;
+    void *const *channel_data; /**< `count` entries, or NULL */
 } hv_vm_clone_options;
 #define HV_VM_CLONE_OPTIONS_INIT                                                                   \
     {                                                                                              \
         HV_VM_CLONE_OPTIONS_VERSION, 0, HV_VM_CLONE_INSTANT, 0, NULL, NULL, NULL, NULL, NULL,      \
-            NULL, NULL                                                                             \
+            NULL, NULL, NULL, NULL                                                                 \
     }
 HV_EXTERN int hv_vm_clone_options_init(hv_vm_clone_options *opts, unsigned int version);
 

@@ -47,7 +47,9 @@ int hv_vm_suspend_options_init(hv_vm_suspend_options *opts, unsigned int version
 
 static size_t resume_options_size(unsigned int version)
 {
-    return version == 1 ? offsetof(hv_vm_resume_options, name) : sizeof(hv_vm_resume_options);
+    return version == 1   ? offsetof(hv_vm_resume_options, name)
+           : version == 2 ? offsetof(hv_vm_resume_options, channel)
+                          : sizeof(hv_vm_resume_options);
 }
 
 int hv_vm_resume_options_init(hv_vm_resume_options *opts, unsigned int version)
@@ -58,7 +60,9 @@ int hv_vm_resume_options_init(hv_vm_resume_options *opts, unsigned int version)
 
 static size_t clone_options_size(unsigned int version)
 {
-    return version == 1 ? offsetof(hv_vm_clone_options, names) : sizeof(hv_vm_clone_options);
+    return version == 1   ? offsetof(hv_vm_clone_options, names)
+           : version == 2 ? offsetof(hv_vm_clone_options, channel)
+                          : sizeof(hv_vm_clone_options);
 }
 
 int hv_vm_clone_options_init(hv_vm_clone_options *opts, unsigned int version)
@@ -533,6 +537,10 @@ static int check_clone_options(const hv_vm_clone_options *o, size_t count)
     if (o->names && o->name_pattern)
         return hv_error_set(HV_E_INVAL, "names",
                             "hv_vm_clone: give names or name_pattern, not both");
+    if (o->channel_data && !o->channel)
+        return hv_error_set(HV_E_INVAL, "channel_data",
+                            "hv_vm_clone: channel_data without a channel callback: give the "
+                            "callback that takes it");
     if (o->names) {
         const char **sorted = hv_calloc(count, sizeof(*sorted));
 

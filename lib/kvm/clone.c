@@ -14,6 +14,8 @@
  */
 #include "kvm/clone.h"
 #include "core/alloc.h"
+#include "kvm/disks.h"
+#include "kvm/linux.h"
 #include "core/clock.h"
 #include "core/error.h"
 #include "core/format.h"
@@ -62,17 +64,30 @@ static int make_shell(hv_kvm_vm *parent, const char *name, bool ahead, hv_kvm_vm
 {
     hv_kvm_node_request nodes[HV_KVM_MAX_NODES];
     hv_kvm_vm_params p;
+    hv_kvm_linux_source source;
+    hv_kvm_linux_params linux_boot;
+    hv_kvm_disks disks = {.count = 0};
     hv_cpuset *affinity;
     int rc;
 
     params_of(parent, name, nodes, &p);
+    if (parent->linux_guest) {
+        /* the same kernel, topology and disks (opened again: read-only, shared) */
+        hv_kvm_linux_source_of(parent->linux_guest, &source);
+        if ((rc = hv_kvm_linux_params_from_source(&source, &linux_boot, &disks)) < 0)
+            return rc;
+        p.linux_boot = &linux_boot;
+    }
     affinity = hv_calloc(parent->nvcpus, sizeof(*affinity));
-    if (!affinity)
+    if (!affinity) {
+        hv_kvm_disks_close(&disks, false);
         return HV_E_NOMEM;
+    }
     for (uint32_t i = 0; i < parent->nvcpus; i++)
         affinity[i] = parent->vcpus[i].affinity; /* copied by hv_kvm_vm_new */
     p.affinity = affinity;
     rc = hv_kvm_vm_new(parent->conn, &p, out);
+    hv_kvm_disks_close(&disks, false); /* its devices hold their own descriptors */
     free(affinity);
     for (size_t i = 0; ahead && rc == 0 && i < (*out)->nram; i++)
         rc = hv_kvm_ram_reserve(&(*out)->ram[i]);
@@ -85,13 +100,40 @@ static int make_shell(hv_kvm_vm *parent, const char *name, bool ahead, hv_kvm_vm
     return rc;
 }
 
+/* Clones share a Linux parent's disks: only read-only ones can be shared. */
+static int refuse_writable_disks(const hv_kvm_vm *parent)
+{
+    hv_kvm_linux_source source;
+
+    if (!parent->linux_guest)
+        return 0;
+    hv_kvm_linux_source_of(parent->linux_guest, &source);
+    for (size_t i = 0; i < source.disk_count; i++) {
+        char quoted[HV_QUOTE_SIZE], where[32];
+
+        if (source.disks[i].read_only)
+            continue;
+        hv_quote(quoted, sizeof(quoted), source.disks[i].path);
+        hv_format(where, sizeof(where), "disks[%zu]", i);
+        return hv_error_set(HV_E_UNSUPPORTED, where,
+                            "%s cannot be cloned: its %s ('%s') is writable, and its clones would "
+                            "write one image together; give the VM its disks read-only (keep a "
+                            "clone's writes in its memory, e.g. an overlay on tmpfs)",
+                            parent->name, where, quoted);
+    }
+    return 0;
+}
+
 int hv_kvm_clone_prepare(hv_kvm_vm *parent, size_t count)
 {
+    int rc = refuse_writable_disks(parent);
+
+    if (rc < 0)
+        return rc;
     for (size_t i = 0; i < count; i++) {
         hv_kvm_vm *shell = NULL;
-        int rc = make_shell(parent, "shell", true, &shell);
 
-        if (rc < 0)
+        if ((rc = make_shell(parent, "shell", true, &shell)) < 0)
             return rc;
         pthread_mutex_lock(&parent->lock);
         shell->next_shell = parent->shells;
@@ -142,6 +184,7 @@ typedef struct clone_job {
     int mode;
     const hv_kvm_clone_params *params;
     const hv_kvm_vcpu_state *states;
+    hv_kvm_linux_state linux_state; /* a Linux parent's platform and devices */
     int template_fd[HV_KVM_MAX_NODES];
     uint64_t template_offset[HV_KVM_MAX_NODES];
     size_t count;
@@ -229,6 +272,9 @@ static int make_one(clone_job *job, size_t i)
         vm->console_fn = job->params->console;
         vm->console_data = job->params->console_data;
     }
+    if (vm->linux_guest && job->params->channel)
+        hv_kvm_linux_set_channel(vm->linux_guest, job->params->channel,
+                                 job->params->channel_data ? job->params->channel_data[i] : NULL);
     if (job->mode == HV_VM_CLONE_COLD) {
         /* a fresh boot of the same payload: what instant clones are compared with */
         for (size_t n = 0; n < vm->nram && rc == 0; n++)
@@ -253,11 +299,15 @@ static int make_one(clone_job *job, size_t i)
     }
     if (rc == 0)
         rc = hv_kvm_vm_register_ram(vm);
+    if (rc == 0 && vm->linux_guest)
+        rc = hv_kvm_linux_state_restore_platform(vm, &job->linux_state, parent->name);
     for (uint32_t v = 0; v < vm->nvcpus && rc == 0; v++) {
         rc = hv_kvm_vcpu_state_set(vm->vcpus[v].fd, v, &job->states[v]);
         vm->vcpus[v].stopped = job->states[v].run_state == HV_KVM_VCPU_STATE_STOPPED;
         vm->vcpus[v].status = job->states[v].status;
     }
+    if (rc == 0 && vm->linux_guest)
+        rc = hv_kvm_linux_state_restore_devices(vm, &job->linux_state, parent->name);
     /* the clone's identity, where its guest looks for it: one page copied */
     if (rc == 0)
         rc = hv_kvm_vm_set_identity(vm, new_clone_id(), index, parent->generation);
@@ -306,6 +356,14 @@ int hv_kvm_clone(hv_kvm_vm *parent, size_t count, const hv_kvm_clone_params *par
     int rc = 0, state;
 
     memset(out, 0, count * sizeof(*out));
+    if ((rc = refuse_writable_disks(parent)) < 0)
+        return rc;
+    if (parent->linux_guest && params->identities)
+        return hv_error_set(HV_E_UNSUPPORTED, "identities",
+                            "%s is a Linux guest, which has no boot info to write an identity "
+                            "into: send each clone its identity over its channel "
+                            "(hv_vm_channel_send())",
+                            parent->name);
     pthread_mutex_lock(&parent->lock);
     state = parent->state;
     pthread_mutex_unlock(&parent->lock);
@@ -340,7 +398,9 @@ int hv_kvm_clone(hv_kvm_vm *parent, size_t count, const hv_kvm_clone_params *par
             rc = HV_E_NOMEM;
             goto out;
         }
-        if ((rc = hv_kvm_vm_capture(parent, states)) < 0)
+        if ((rc = hv_kvm_vm_capture(parent, states)) < 0 ||
+            (parent->linux_guest &&
+             (rc = hv_kvm_linux_state_capture(parent, &job.linux_state)) < 0))
             goto out;
         for (size_t n = 0; n < parent->nram; n++)
             if ((rc = hv_kvm_ram_freeze(&parent->ram[n], &job.template_fd[n],
@@ -410,6 +470,7 @@ out:
         hv_error_set(rc, *path ? path : NULL, "%s", message);
     }
     free(states);
+    hv_kvm_linux_state_clear(&job.linux_state);
     pthread_mutex_destroy(&job.lock);
     /* the parent stays paused: a template until it is resumed */
     (void)was_running;

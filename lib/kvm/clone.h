@@ -18,6 +18,8 @@ typedef struct hv_kvm_clone_params {
     const char *const *names;      /* count names, or NULL */
     const char *name_pattern;      /* "{index}" replaced by the clone index, or NULL */
     const char *const *identities; /* count texts written into the clones' boot info, or NULL */
+    hv_vm_channel_fn channel;      /* a Linux guest's clones' channel output; NULL: the parent's */
+    void *const *channel_data;     /* count entries, or NULL */
 } hv_kvm_clone_params;
 
 /* `count` clones of parent into out[0..count-1]; the parent stays paused. */

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* Refuse what the engine cannot give before any file is touched. */
@@ -108,6 +109,41 @@ int hv_kvm_disks_open(const hv_vm_spec *spec, bool linux_guest, hv_kvm_disks *ou
     }
     if (rc < 0)
         hv_kvm_disks_close(out, true);
+    return rc < 0 ? rc : 0;
+}
+
+int hv_kvm_disks_reopen(const hv_spec_disk *list, const uint64_t *bytes, size_t count,
+                        hv_kvm_disks *out)
+{
+    int rc = 0;
+
+    memset(out, 0, sizeof(*out));
+    if (count > HV_KVM_MAX_DISKS)
+        return hv_error_set(HV_E_RANGE, "disks", "%zu disks, more than the %d a guest has", count,
+                            HV_KVM_MAX_DISKS);
+    for (size_t i = 0; i < count && rc == 0; i++) {
+        hv_kvm_disk *disk = &out->disk[i];
+        char where[32], quoted[HV_QUOTE_SIZE];
+        struct stat st;
+
+        snprintf(where, sizeof(where), "disks[%zu]", i);
+        disk->fd = -1;
+        out->count = i + 1;
+        if ((rc = check_disk(&list[i], where)) < 0 || (rc = open_disk(&list[i], where, disk)) < 0)
+            break;
+        hv_quote(quoted, sizeof(quoted), list[i].path);
+        if (fstat(disk->fd, &st) < 0)
+            rc = hv_error_set(HV_E_IO, where, "%s: fstat of '%s' failed: %s", where, quoted,
+                              strerror(errno));
+        else if ((uint64_t)st.st_size != bytes[i])
+            rc = hv_error_set(HV_E_STATE, where,
+                              "%s: the image '%s' has %llu bytes, but the guest knew it with "
+                              "%llu: it changed since; give the guest its image as it was",
+                              where, quoted, (unsigned long long)st.st_size,
+                              (unsigned long long)bytes[i]);
+    }
+    if (rc < 0)
+        hv_kvm_disks_close(out, false);
     return rc < 0 ? rc : 0;
 }
 

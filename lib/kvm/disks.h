@@ -16,6 +16,7 @@
 #include <stddef.h>
 
 typedef struct hv_vm_spec hv_vm_spec;
+typedef struct hv_spec_disk hv_spec_disk;
 
 /** The most disks a Linux guest has: its virtio devices less its channel's. */
 #define HV_KVM_MAX_DISKS (HV_KVM_VIRTIO_MAX_DEVICES - 1)
@@ -40,6 +41,16 @@ typedef struct hv_kvm_disks {
  * on an error nothing is left open or created.
  */
 int hv_kvm_disks_open(const hv_vm_spec *spec, bool linux_guest, hv_kvm_disks *out);
+
+/**
+ * Open again the disks of a guest being resumed or cloned (`list` as it was
+ * given, the strings the caller's): each image must exist and have the size
+ * `bytes` gives (its guest knows that size), and is locked as
+ * hv_kvm_disks_open() locks it. Refusals name the disk; on an error nothing
+ * is left open.
+ */
+int hv_kvm_disks_reopen(const hv_spec_disk *list, const uint64_t *bytes, size_t count,
+                        hv_kvm_disks *out);
 
 /** Close every disk's descriptor; with `remove_created`, unlink the images made by open. */
 void hv_kvm_disks_close(hv_kvm_disks *disks, bool remove_created);

@@ -255,15 +255,15 @@ static int kvm_vm_channel_send(void *data, const void *bytes, size_t length, siz
 
 /* ---- migration ----------------------------------------------------------------------- */
 
-/* What a Linux guest cannot do yet: its interrupt controllers' and devices' state is not saved. */
+/* What a Linux guest cannot do yet: migrate (its platform and devices are not in the stream). */
 static int refuse_linux_guest(const hv_kvm_vm *vm, const char *what)
 {
     if (!vm->linux_guest)
         return 0;
     return hv_error_set(HV_E_UNSUPPORTED, NULL,
                         "%s is a Linux guest: the built-in engine cannot %s one yet (the state of "
-                        "its interrupt controllers, clock and devices is not saved yet); its "
-                        "payload guests can be",
+                        "its interrupt controllers, clock and devices is not in the migration "
+                        "stream yet); suspend and resume it, or clone it",
                         vm->name, what);
 }
 
@@ -350,9 +350,7 @@ static int kvm_vm_migrate_incoming(void *conn_data, const char *source,
 
 static int kvm_vm_suspend(void *data, const char *path, unsigned int flags)
 {
-    int rc = refuse_linux_guest(data, "suspend");
-
-    return rc < 0 ? rc : hv_kvm_vm_suspend(data, path, flags);
+    return hv_kvm_vm_suspend(data, path, flags);
 }
 
 static int kvm_vm_restore(void *conn_data, const char *path, const hv_vm_resume_options *opts,
@@ -366,6 +364,8 @@ static int kvm_vm_restore(void *conn_data, const char *path, const hv_vm_resume_
         .console_data = opts->console_data,
         .progress = opts->progress,
         .progress_data = opts->progress_data,
+        .channel = opts->channel,
+        .channel_data = opts->channel_data,
     };
     hv_kvm_vm *vm = NULL;
     int rc = hv_kvm_vm_resume_from(conn_data, path, &p, &vm);
@@ -387,12 +387,10 @@ static int kvm_vm_clone(void *data, size_t count, const hv_vm_clone_options *opt
         .names = opts->names,
         .name_pattern = opts->name_pattern,
         .identities = opts->identities,
+        .channel = opts->channel,
+        .channel_data = opts->channel_data,
     };
 
-    int rc = refuse_linux_guest(data, "clone");
-
-    if (rc < 0)
-        return rc;
     if (opts->mode == HV_VM_CLONE_COLD && opts->identities)
         return hv_error_set(HV_E_INVAL, "identities",
                             "cold clones boot the payload afresh, as new VMs: identities are "
@@ -407,9 +405,7 @@ static int kvm_vm_clone(void *data, size_t count, const hv_vm_clone_options *opt
 
 static int kvm_vm_clone_prepare(void *data, size_t count)
 {
-    int rc = refuse_linux_guest(data, "clone");
-
-    return rc < 0 ? rc : hv_kvm_clone_prepare(data, count);
+    return hv_kvm_clone_prepare(data, count);
 }
 
 static int kvm_vm_clone_identity(void *data, uint64_t *clone_id, uint64_t *clone_index)

@@ -20,6 +20,9 @@
 #include "kvm/uart.h"
 #include "kvm/virtio-blk.h"
 #include "kvm/virtio-console.h"
+#include "kvm/platform-state.h"
+#include "kvm/record.h"
+#include "plan/spec.h"
 
 #include <errno.h>
 #include <hpcvirt/guest.h>
@@ -31,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 
 /* KVM's own pages for VMX (real-mode TSS, EPT identity map): inside the interrupt
  * controllers' range below 4 GiB, which is never RAM. */
@@ -78,6 +82,7 @@ struct hv_kvm_linux {
     uint8_t *initrd;
     size_t initrd_bytes;
     char cmdline[MAX_CMDLINE];
+    char *user_cmdline; /* as given (NULL: none), for clones and snapshots */
     hv_linux_kernel kernel;
     hv_kvm_cpu_topology topology;
     size_t node_count;
@@ -95,6 +100,10 @@ struct hv_kvm_linux {
     hv_virtio_console *channel; /* the last device's (its transport owns it) */
     hv_vm_channel_fn channel_fn;
     void *channel_data;
+    /* the disks as given, for clones and snapshots */
+    size_t disk_count;
+    hv_spec_disk disks[HV_KVM_MAX_DISKS];
+    uint64_t disk_bytes[HV_KVM_MAX_DISKS];
 };
 
 void hv_kvm_linux_free(hv_kvm_linux *l)
@@ -105,6 +114,7 @@ void hv_kvm_linux_free(hv_kvm_linux *l)
     free(l->initrd);
     free(l->kernel_path);
     free(l->initrd_path);
+    free(l->user_cmdline);
     free(l->distances);
     for (size_t i = 0; i < l->virtio_count; i++)
         hv_virtio_mmio_free(l->virtio[i]);
@@ -174,6 +184,28 @@ static int make_channel_device(hv_kvm_linux *l, hv_kvm_vm *vm)
     return 0;
 }
 
+/* A disk as given and its image's size now, for a clone or a resume to open it again. */
+static int remember_disk(hv_kvm_linux *l, const hv_kvm_disk *disk, size_t i)
+{
+    hv_spec_disk *d = &l->disks[i];
+    struct stat st;
+
+    memset(d, 0, sizeof(*d));
+    if (strlen(disk->path) >= sizeof(d->path) ||
+        strlen(disk->serial ? disk->serial : "") >= sizeof(d->serial))
+        return hv_error_set(HV_E_RANGE, "disks", "disks[%zu]: its path or serial is too long", i);
+    hv_format(d->path, sizeof(d->path), "%s", disk->path);
+    hv_format(d->serial, sizeof(d->serial), "%s", disk->serial ? disk->serial : "");
+    d->read_only = disk->read_only;
+    d->format = HV_DISK_FORMAT_RAW;
+    d->bus = HV_DISK_BUS_VIRTIO;
+    if (fstat(disk->fd, &st) < 0)
+        return hv_error_set(HV_E_IO, "disks", "disks[%zu]: fstat failed: %s", i, strerror(errno));
+    l->disk_bytes[i] = (uint64_t)st.st_size;
+    l->disk_count = i + 1;
+    return 0;
+}
+
 /* A virtio block device for each disk, in the spec's order (the guest's vda, vdb, ...). */
 static int make_disk_devices(hv_kvm_linux *l, hv_kvm_vm *vm, const hv_kvm_disks *disks)
 {
@@ -195,6 +227,8 @@ static int make_disk_devices(hv_kvm_linux *l, hv_kvm_vm *vm, const hv_kvm_disks 
         if ((rc = hv_virtio_blk_new(&bp, &l->virtio[i])) < 0)
             return rc;
         l->virtio_count = i + 1;
+        if ((rc = remember_disk(l, &disks->disk[i], i)) < 0)
+            return rc;
     }
     return 0;
 }
@@ -289,12 +323,14 @@ int hv_kvm_linux_new(const hv_kvm_linux_params *p, hv_kvm_vm *vm, hv_kvm_linux *
     hv_format(l->cmdline, sizeof(l->cmdline), "%s %s",
               p->cmdline ? p->cmdline : HV_KVM_LINUX_DEFAULT_CMDLINE, HV_KVM_LINUX_ENGINE_CMDLINE);
     if (!(l->kernel_path = hv_strdup(p->kernel)) ||
+        (p->cmdline && !(l->user_cmdline = hv_strdup(p->cmdline))) ||
         (p->initrd && *p->initrd && !(l->initrd_path = hv_strdup(p->initrd)))) {
         rc = HV_E_NOMEM;
         goto fail;
     }
-    /* everything that can not fit is said now, not at the start */
-    if ((rc = read_boot_files(l, layout, &placement)) < 0 ||
+    /* everything that can not fit is said now, not at the start (a restored guest's
+     * kernel is in its memory already: its files are read at its next boot) */
+    if ((!p->restore && (rc = read_boot_files(l, layout, &placement)) < 0) ||
         (rc = make_disk_devices(l, vm, p->disks)) < 0 || (rc = make_channel_device(l, vm)) < 0)
         goto fail;
     drop_boot_files(l);
@@ -303,6 +339,42 @@ int hv_kvm_linux_new(const hv_kvm_linux_params *p, hv_kvm_vm *vm, hv_kvm_linux *
 fail:
     hv_kvm_linux_free(l);
     return rc;
+}
+
+void hv_kvm_linux_source_of(const hv_kvm_linux *l, hv_kvm_linux_source *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->kernel = l->kernel_path;
+    out->initrd = l->initrd_path;
+    out->cmdline = l->user_cmdline;
+    out->topology = l->topology;
+    out->node_count = l->node_count;
+    out->distances = l->distances;
+    out->disk_count = l->disk_count;
+    out->disks = l->disks;
+    out->disk_bytes = l->disk_bytes;
+    out->channel = l->channel_fn;
+    out->channel_data = l->channel_data;
+}
+
+int hv_kvm_linux_params_from_source(const hv_kvm_linux_source *src, hv_kvm_linux_params *p,
+                                    hv_kvm_disks *disks)
+{
+    int rc = hv_kvm_disks_reopen(src->disks, src->disk_bytes, src->disk_count, disks);
+
+    memset(p, 0, sizeof(*p));
+    if (rc < 0)
+        return rc;
+    p->kernel = src->kernel;
+    p->initrd = src->initrd;
+    p->cmdline = src->cmdline;
+    p->topology = src->topology;
+    p->distances = src->distances;
+    p->disks = disks;
+    p->restore = true;
+    p->channel = src->channel;
+    p->channel_data = src->channel_data;
+    return 0;
 }
 
 uint32_t hv_kvm_linux_vcpu_id(const hv_kvm_linux *l, uint32_t index)
@@ -612,7 +684,164 @@ void hv_kvm_linux_reset_devices(hv_kvm_linux *l)
     }
 }
 
+void hv_kvm_linux_set_channel(hv_kvm_linux *l, hv_vm_channel_fn channel, void *data)
+{
+    l->channel_fn = channel;
+    l->channel_data = data;
+}
+
 void hv_kvm_linux_channel_send(hv_kvm_linux *l, const void *bytes, size_t length, size_t *sent)
 {
     *sent = l->channel ? hv_virtio_console_send(l->channel, bytes, length) : 0;
+}
+
+/* ---- state (snapshots, clones) ------------------------------------------------------ */
+
+#define DEVICES_MAGIC   0x53564544u /* "DEVS" */
+#define DEVICES_VERSION 1u
+#define BLOCK_UART      1u
+#define BLOCK_VIRTIO    16u /* + the device's index */
+
+/* Its devices' state (COM1, each virtio device) as a snapshot's devices record
+ * (docs/snapshot-format.md, "devices"), read with every vCPU out of KVM_RUN. */
+static int devices_encode(hv_kvm_linux *l, uint8_t **buf, size_t *bytes)
+{
+    uint8_t uart[HV_KVM_UART_STATE_BYTES];
+    uint8_t *blobs[HV_KVM_VIRTIO_MAX_DEVICES] = {NULL};
+    size_t blob_bytes[HV_KVM_VIRTIO_MAX_DEVICES] = {0};
+    size_t cap = HV_RECORD_HEADER_BYTES + 8 + sizeof(uart);
+    hv_record_writer w = {NULL, 0};
+    int rc = 0;
+
+    pthread_mutex_lock(&l->lock);
+    hv_kvm_uart_state_encode(&l->uart, uart);
+    pthread_mutex_unlock(&l->lock);
+    for (size_t i = 0; i < l->virtio_count && rc == 0; i++) {
+        rc = hv_virtio_mmio_state_encode(l->virtio[i], &blobs[i], &blob_bytes[i]);
+        cap += 8 + blob_bytes[i];
+        if (rc == 0 && blob_bytes[i] > UINT32_MAX)
+            rc = hv_error_set(HV_E_INTERNAL, NULL, "a device's state is over 4 GiB");
+    }
+    if (rc == 0 && !(w.buf = hv_calloc(1, cap)))
+        rc = HV_E_NOMEM;
+    if (rc == 0) {
+        hv_record_put_header(&w, DEVICES_MAGIC, DEVICES_VERSION, 0);
+        hv_record_put_block(&w, BLOCK_UART, uart, sizeof(uart));
+        for (size_t i = 0; i < l->virtio_count; i++)
+            hv_record_put_block(&w, BLOCK_VIRTIO + (uint32_t)i, blobs[i], (uint32_t)blob_bytes[i]);
+        *buf = w.buf;
+        *bytes = w.len;
+    }
+    for (size_t i = 0; i < l->virtio_count; i++)
+        free(blobs[i]);
+    return rc;
+}
+
+/* Put the devices of a guest just made (memory in place, interrupt controllers restored) in
+ * the state of a record: HV_E_SNAPSHOT naming `what`, the device and the field when the
+ * record is not one of these devices' (a device missing or extra, a blob refused). */
+static int devices_decode(hv_kvm_vm *vm, const void *buf, size_t bytes, const char *what)
+{
+    hv_kvm_linux *l = vm->linux_guest;
+    const uint8_t *p = buf;
+    uint32_t index = 0;
+    bool have_uart = false, have_virtio[HV_KVM_VIRTIO_MAX_DEVICES] = {false};
+    size_t at = HV_RECORD_HEADER_BYTES;
+    char reason[768];
+
+    if (hv_record_check_header(buf, bytes, DEVICES_MAGIC, "DEVS", DEVICES_VERSION, what, &index) <
+        0)
+        return HV_E_SNAPSHOT;
+    for (;;) {
+        uint32_t kind = 0, size = 0;
+        const uint8_t *data = NULL;
+        int more = hv_record_next(p, bytes, &at, &kind, &size, &data), rc;
+
+        if (more == 0)
+            break;
+        if (more < 0)
+            return hv_error_set(HV_E_SNAPSHOT, NULL,
+                                "%s: a block at byte %zu runs past the record's end: the "
+                                "snapshot is corrupted",
+                                what, at);
+        if (kind == BLOCK_UART && !have_uart) {
+            pthread_mutex_lock(&l->lock);
+            rc = hv_kvm_uart_state_decode(&l->uart, data, size);
+            /* its line as the UART left it (the virtio devices raise theirs themselves) */
+            if (rc == 0 && l->uart.irq)
+                irq_line(vm, HV_KVM_COM1_IRQ, true);
+            pthread_mutex_unlock(&l->lock);
+            have_uart = true;
+        } else if (kind >= BLOCK_VIRTIO && kind - BLOCK_VIRTIO < l->virtio_count &&
+                   !have_virtio[kind - BLOCK_VIRTIO]) {
+            rc = hv_virtio_mmio_state_decode(l->virtio[kind - BLOCK_VIRTIO], data, size);
+            have_virtio[kind - BLOCK_VIRTIO] = true;
+        } else {
+            return hv_error_set(HV_E_SNAPSHOT, NULL,
+                                "%s: block %u is a device this guest does not have, or one given "
+                                "twice: the snapshot is corrupted",
+                                what, kind);
+        }
+        if (rc < 0) {
+            hv_format(reason, sizeof(reason), "%s", hv_error_message(hv_error_last()));
+            return hv_error_set(HV_E_SNAPSHOT, NULL, "%s: %s", what, reason);
+        }
+    }
+    if (!have_uart)
+        return hv_error_set(HV_E_SNAPSHOT, NULL,
+                            "%s: the record lacks COM1's state: the snapshot is corrupted", what);
+    for (size_t i = 0; i < l->virtio_count; i++)
+        if (!have_virtio[i])
+            return hv_error_set(HV_E_SNAPSHOT, NULL,
+                                "%s: the record lacks virtio device %zu's state: the snapshot is "
+                                "corrupted",
+                                what, i);
+    return 0;
+}
+
+int hv_kvm_linux_state_capture(hv_kvm_vm *vm, hv_kvm_linux_state *out)
+{
+    hv_kvm_platform_state platform;
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    if ((rc = hv_kvm_platform_state_get(vm->fd, &platform)) < 0 ||
+        (rc = hv_kvm_platform_state_encode(&platform, &out->platform, &out->platform_bytes)) < 0 ||
+        (rc = devices_encode(vm->linux_guest, &out->devices, &out->devices_bytes)) < 0)
+        hv_kvm_linux_state_clear(out);
+    return rc;
+}
+
+void hv_kvm_linux_state_clear(hv_kvm_linux_state *s)
+{
+    free(s->platform);
+    free(s->devices);
+    memset(s, 0, sizeof(*s));
+}
+
+int hv_kvm_linux_state_restore_platform(hv_kvm_vm *vm, const hv_kvm_linux_state *s,
+                                        const char *what)
+{
+    hv_kvm_platform_state platform;
+    char section[600];
+    int rc;
+
+    hv_format(section, sizeof(section), "%s: section platform", what);
+    rc = hv_kvm_platform_state_decode(s->platform, s->platform_bytes, section, &platform);
+    return rc < 0 ? rc : hv_kvm_platform_state_set(vm->fd, &platform);
+}
+
+int hv_kvm_linux_state_restore_devices(hv_kvm_vm *vm, const hv_kvm_linux_state *s, const char *what)
+{
+    hv_kvm_platform_state platform;
+    char section[600], devices[600];
+    int rc;
+
+    hv_format(section, sizeof(section), "%s: section platform", what);
+    hv_format(devices, sizeof(devices), "%s: section devices", what);
+    if ((rc = hv_kvm_platform_state_decode(s->platform, s->platform_bytes, section, &platform)) <
+            0 ||
+        (rc = devices_decode(vm, s->devices, s->devices_bytes, devices)) < 0)
+        return rc;
+    return hv_kvm_platform_clock_set(vm->fd, &platform);
 }

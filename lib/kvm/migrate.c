@@ -872,6 +872,13 @@ int hv_kvm_vm_migrate_in(hv_kvm_conn *conn, int fd, const hv_kvm_migrate_params 
         rc = hv_error_set(HV_E_MIGRATION, NULL, "%s", last_message(message, sizeof(message)));
         goto out;
     }
+    if (m.is_linux) {
+        rc = hv_error_set(HV_E_MIGRATION, NULL,
+                          "the source sends a Linux guest: this hpcvirt's engine migrates "
+                          "payload guests only (its Linux guests are suspended and resumed, or "
+                          "cloned)");
+        goto out;
+    }
     if (hv_json_read_string(m.root, "state", "", true, HV_E_PARSE, &state) < 0)
         state = "running";
     if ((rc = expect(d.s, timeout, HV_MIG_PLAN, "plan", "source", &data, &bytes)) < 0)

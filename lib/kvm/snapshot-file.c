@@ -230,6 +230,10 @@ const char *hv_snap_section_name(uint32_t type)
         return "console";
     case HV_SNAP_MEMORY:
         return "memory";
+    case HV_SNAP_PLATFORM:
+        return "platform";
+    case HV_SNAP_DEVICES:
+        return "devices";
     default:
         return "unknown";
     }
@@ -237,7 +241,7 @@ const char *hv_snap_section_name(uint32_t type)
 
 static bool known_type(uint32_t type)
 {
-    return type >= HV_SNAP_META && type <= HV_SNAP_MEMORY;
+    return type >= HV_SNAP_META && type <= HV_SNAP_DEVICES;
 }
 
 /* "vcpu[3]", or "type-42[0]" for a type this version does not know. */

@@ -27,12 +27,14 @@
 #define HV_SNAP_PAGE_BYTES 4096u
 
 typedef enum hv_snap_section_type {
-    HV_SNAP_META = 1,    /**< the engine's description of the VM (JSON text) */
-    HV_SNAP_PLAN = 2,    /**< the plan the VM was created from (JSON text, informational) */
-    HV_SNAP_PAYLOAD = 3, /**< the guest payload file, so the VM can be started again */
-    HV_SNAP_VCPU = 4,    /**< one per vCPU (index = vCPU), the engine's binary state record */
-    HV_SNAP_CONSOLE = 5, /**< the console bytes kept */
-    HV_SNAP_MEMORY = 6   /**< one per vNUMA node (index = node): bitmap + mappable region */
+    HV_SNAP_META = 1,     /**< the engine's description of the VM (JSON text) */
+    HV_SNAP_PLAN = 2,     /**< the plan the VM was created from (JSON text, informational) */
+    HV_SNAP_PAYLOAD = 3,  /**< the guest payload file, so the VM can be started again */
+    HV_SNAP_VCPU = 4,     /**< one per vCPU (index = vCPU), the engine's binary state record */
+    HV_SNAP_CONSOLE = 5,  /**< the console bytes kept */
+    HV_SNAP_MEMORY = 6,   /**< one per vNUMA node (index = node): bitmap + mappable region */
+    HV_SNAP_PLATFORM = 7, /**< a Linux guest's PICs, IOAPIC, PIT and clock (a binary record) */
+    HV_SNAP_DEVICES = 8   /**< a Linux guest's devices: COM1, virtio (a binary record) */
 } hv_snap_section_type;
 
 /** A short name for messages ("vcpu", "memory", ...). */

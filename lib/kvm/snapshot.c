@@ -24,8 +24,54 @@
 
 #define META_FORMAT  "hpcvirt-kvm-vm"
 #define META_VERSION 1
+/* version 2: the "linux" object (a Linux guest); a payload's meta stays version 1 */
+#define META_VERSION_LINUX 2
 
 /* ---- suspend ------------------------------------------------------------------------ */
+
+/* A Linux guest's boot source, topology, distances and disks (NULL when out of memory). */
+static json_object *linux_json(const hv_kvm_linux *l)
+{
+    hv_kvm_linux_source src;
+    json_object *root = json_object_new_object(), *distances = json_object_new_array(),
+                *disks = json_object_new_array();
+    int rc = 0;
+
+    hv_kvm_linux_source_of(l, &src);
+    if (!root || !distances || !disks) {
+        json_object_put(root);
+        json_object_put(distances);
+        json_object_put(disks);
+        return NULL;
+    }
+    rc |= hv_json_add_string(root, "kernel", src.kernel);
+    rc |= hv_json_add_string(root, "initrd", src.initrd ? src.initrd : "");
+    rc |= src.cmdline ? hv_json_add_string(root, "cmdline", src.cmdline) : 0;
+    rc |= hv_json_add_int(root, "threads_per_core", src.topology.threads_per_core);
+    rc |= hv_json_add_int(root, "cores_per_socket", src.topology.cores_per_socket);
+    for (size_t i = 0; i < src.node_count * src.node_count; i++)
+        rc |= json_object_array_add(distances, json_object_new_int(src.distances[i])) < 0 ? -1 : 0;
+    rc |= hv_json_add(root, "distances", distances);
+    for (size_t i = 0; i < src.disk_count; i++) {
+        json_object *disk = json_object_new_object();
+
+        if (!disk) {
+            rc = -1;
+            break;
+        }
+        rc |= hv_json_add_string(disk, "path", src.disks[i].path);
+        rc |= hv_json_add_bool(disk, "read_only", src.disks[i].read_only);
+        rc |= hv_json_add_string(disk, "serial", src.disks[i].serial);
+        rc |= hv_json_add_u64(disk, "bytes", src.disk_bytes[i]);
+        rc |= json_object_array_add(disks, disk) < 0 ? -1 : 0;
+    }
+    rc |= hv_json_add(root, "disks", disks);
+    if (rc < 0) {
+        json_object_put(root);
+        return NULL;
+    }
+    return root;
+}
 
 /* `console_total` read under the VM's lock by the caller: a VM being migrated runs. */
 static json_object *meta_json(const hv_kvm_vm *vm, bool was_running, uint64_t console_total)
@@ -42,7 +88,9 @@ static json_object *meta_json(const hv_kvm_vm *vm, bool was_running, uint64_t co
         return NULL;
     }
     rc |= hv_json_add_string(root, "format", META_FORMAT);
-    rc |= hv_json_add_int(root, "version", META_VERSION);
+    rc |= hv_json_add_int(root, "version", vm->linux_guest ? META_VERSION_LINUX : META_VERSION);
+    if (vm->linux_guest)
+        rc |= hv_json_add(root, "linux", linux_json(vm->linux_guest));
     rc |= hv_json_add_string(root, "name", vm->name);
     rc |= hv_json_add_string(root, "state", was_running ? "running" : "paused");
     rc |= hv_json_add_int(root, "vcpus", vm->nvcpus);
@@ -110,8 +158,9 @@ char *hv_kvm_vm_console_bytes(hv_kvm_vm *vm, size_t *len)
     return out;
 }
 
+/* `linux_state`: a Linux guest's platform and devices records; NULL for a payload. */
 static int write_snapshot(hv_kvm_vm *vm, const char *path, const hv_kvm_vcpu_state *states,
-                          bool was_running)
+                          const hv_kvm_linux_state *linux_state, bool was_running)
 {
     hv_snap_writer *w = NULL;
     char *meta = NULL, *console = NULL;
@@ -126,7 +175,14 @@ static int write_snapshot(hv_kvm_vm *vm, const char *path, const hv_kvm_vcpu_sta
     if (vm->plan_json &&
         (rc = hv_snap_writer_add(w, HV_SNAP_PLAN, 0, vm->plan_json, strlen(vm->plan_json))) < 0)
         goto out;
-    if ((rc = hv_snap_writer_add(w, HV_SNAP_PAYLOAD, 0, vm->payload, vm->payload_bytes)) < 0)
+    /* a Linux guest has none: an empty section (its kernel is in its memory) */
+    if ((rc = hv_snap_writer_add(w, HV_SNAP_PAYLOAD, 0, vm->payload ? (void *)vm->payload : "",
+                                 vm->payload_bytes)) < 0)
+        goto out;
+    if (linux_state && ((rc = hv_snap_writer_add(w, HV_SNAP_PLATFORM, 0, linux_state->platform,
+                                                 linux_state->platform_bytes)) < 0 ||
+                        (rc = hv_snap_writer_add(w, HV_SNAP_DEVICES, 0, linux_state->devices,
+                                                 linux_state->devices_bytes)) < 0))
         goto out;
     for (uint32_t i = 0; i < vm->nvcpus; i++) {
         uint8_t *record = NULL;
@@ -162,9 +218,11 @@ out:
 int hv_kvm_vm_suspend(hv_kvm_vm *vm, const char *path, unsigned int flags)
 {
     hv_kvm_vcpu_state *states;
+    hv_kvm_linux_state linux_state;
     bool was_running;
     int rc, state;
 
+    memset(&linux_state, 0, sizeof(linux_state));
     pthread_mutex_lock(&vm->lock);
     state = vm->state;
     pthread_mutex_unlock(&vm->lock);
@@ -178,9 +236,11 @@ int hv_kvm_vm_suspend(hv_kvm_vm *vm, const char *path, unsigned int flags)
     states = hv_calloc(vm->nvcpus, sizeof(*states));
     if (!states)
         rc = HV_E_NOMEM;
-    else if ((rc = hv_kvm_vm_capture(vm, states)) == 0)
-        rc = write_snapshot(vm, path, states, was_running);
+    else if ((rc = hv_kvm_vm_capture(vm, states)) == 0 &&
+             (!vm->linux_guest || (rc = hv_kvm_linux_state_capture(vm, &linux_state)) == 0))
+        rc = write_snapshot(vm, path, states, vm->linux_guest ? &linux_state : NULL, was_running);
     free(states);
+    hv_kvm_linux_state_clear(&linux_state);
     if (rc < 0) {
         /* nothing was replaced: the VM goes on as it was */
         char message[1024];
@@ -260,6 +320,100 @@ int hv_kvm_snapshot_read_meta(const hv_snap_reader *r, const char *path, hv_kvm_
     return read_plan(r, path, what, &m->plan_json);
 }
 
+/* A path the meta gives: absolute, and short enough for a spec. */
+static int read_path(json_object *obj, const char *key, const char *where, bool required,
+                     const char **out)
+{
+    int rc = hv_json_read_string(obj, key, where, required, HV_E_PARSE, out);
+
+    if (rc < 0)
+        return rc;
+    if (!*out || (!required && !**out))
+        return 0;
+    if ((*out)[0] != '/' || strlen(*out) > HV_SPEC_MAX_DISK_PATH)
+        return hv_error_set(HV_E_PARSE, where, "%s.%s is not an absolute path of at most %u bytes",
+                            where, key, HV_SPEC_MAX_DISK_PATH);
+    return 0;
+}
+
+/* The "linux" object of a version 2 meta: the guest's boot source, topology, distances and
+ * disks (docs/snapshot-format.md). */
+static int parse_linux(hv_kvm_snapshot_meta *m, const char *path, const char *what)
+{
+    hv_kvm_linux_source *src = &m->linux_source;
+    json_object *obj, *distances, *disks;
+    const char *initrd = NULL;
+    int threads = 0, cores = 0;
+    size_t n = m->node_count;
+
+#define READ(call)                                                                                 \
+    do {                                                                                           \
+        if ((call) < 0)                                                                            \
+            return bad_meta(path, what, hv_error_message(hv_error_last()));                        \
+    } while (0)
+    READ(hv_json_read_object(m->root, "linux", "", true, HV_E_PARSE, &obj));
+    m->is_linux = true;
+    READ(read_path(obj, "kernel", "linux", true, &src->kernel));
+    READ(read_path(obj, "initrd", "linux", false, &initrd));
+    src->initrd = initrd && *initrd ? initrd : NULL;
+    READ(hv_json_read_string(obj, "cmdline", "linux", false, HV_E_PARSE, &src->cmdline));
+    if (src->cmdline && strlen(src->cmdline) > HV_SPEC_MAX_CMDLINE)
+        return bad_meta(path, what, "linux.cmdline is longer than a spec allows");
+    READ(hv_json_read_int(obj, "threads_per_core", "linux", true, HV_E_PARSE, 1, HV_KVM_MAX_VCPUS,
+                          &threads));
+    READ(hv_json_read_int(obj, "cores_per_socket", "linux", true, HV_E_PARSE, 1, HV_KVM_MAX_VCPUS,
+                          &cores));
+    src->topology.threads_per_core = (uint32_t)threads;
+    src->topology.cores_per_socket = (uint32_t)cores;
+    READ(hv_json_read_array(obj, "distances", "linux", true, HV_E_PARSE, &distances));
+    if (json_object_array_length(distances) != n * n)
+        return bad_meta(path, what, "linux.distances does not have one entry per pair of nodes");
+    if (!(m->linux_distances = hv_reallocarray(NULL, n * n, sizeof(int))))
+        return hv_error_nomem();
+    for (size_t i = 0; i < n * n; i++) {
+        json_object *d = json_object_array_get_idx(distances, i);
+        int64_t v = json_object_is_type(d, json_type_int) ? json_object_get_int64(d) : -1;
+
+        /* ACPI's SLIT: 10 local, up to 254, 255 unreachable */
+        if (v < 10 || v > 255 || (i / n == i % n && v != 10))
+            return bad_meta(path, what,
+                            "linux.distances holds a value that is not a node distance (10 on "
+                            "the diagonal, 10 .. 255 elsewhere)");
+        m->linux_distances[i] = (int)v;
+    }
+    src->node_count = n;
+    src->distances = m->linux_distances;
+    READ(hv_json_read_array(obj, "disks", "linux", true, HV_E_PARSE, &disks));
+    if (json_object_array_length(disks) > HV_KVM_MAX_DISKS)
+        return bad_meta(path, what, "linux.disks lists more disks than a guest has");
+    for (size_t i = 0; i < json_object_array_length(disks); i++) {
+        json_object *disk = json_object_array_get_idx(disks, i);
+        hv_spec_disk *d = &m->linux_disks[i];
+        const char *text = NULL, *serial = NULL;
+        char where[32];
+
+        hv_format(where, sizeof(where), "linux.disks[%zu]", i);
+        if (!json_object_is_type(disk, json_type_object))
+            return bad_meta(path, what, "a disk of linux.disks is not an object");
+        READ(read_path(disk, "path", where, true, &text));
+        READ(hv_json_read_bool(disk, "read_only", where, true, HV_E_PARSE, &d->read_only));
+        READ(hv_json_read_string(disk, "serial", where, true, HV_E_PARSE, &serial));
+        READ(hv_json_read_u64(disk, "bytes", where, true, HV_E_PARSE, UINT64_MAX,
+                              &m->linux_disk_bytes[i]));
+        if (strlen(serial) > HV_SPEC_MAX_DISK_SERIAL)
+            return bad_meta(path, what, "a disk's serial is longer than a spec allows");
+        hv_format(d->path, sizeof(d->path), "%s", text);
+        hv_format(d->serial, sizeof(d->serial), "%s", serial);
+        d->format = HV_DISK_FORMAT_RAW;
+        d->bus = HV_DISK_BUS_VIRTIO;
+    }
+    src->disk_count = json_object_array_length(disks);
+    src->disks = m->linux_disks;
+    src->disk_bytes = m->linux_disk_bytes;
+#undef READ
+    return 0;
+}
+
 int hv_kvm_snapshot_meta_parse(const void *data, size_t bytes, const char *path,
                                hv_kvm_snapshot_meta *m)
 {
@@ -286,11 +440,11 @@ int hv_kvm_snapshot_meta_parse(const void *data, size_t bytes, const char *path,
     if (strcmp(format, META_FORMAT) != 0)
         return bad_meta(path, what, "its format is not \"" META_FORMAT "\"");
     READ(hv_json_read_i64(m->root, "version", "", true, HV_E_PARSE, 1, 1000000, &version));
-    if (version != META_VERSION)
+    if (version != META_VERSION && version != META_VERSION_LINUX)
         return hv_error_set(HV_E_SNAPSHOT, path,
                             "%s: section meta has version %" PRId64
-                            "; this hpcvirt reads version %d: use a newer hpcvirt",
-                            what, version, META_VERSION);
+                            "; this hpcvirt reads versions %d and %d: use a newer hpcvirt",
+                            what, version, META_VERSION, META_VERSION_LINUX);
     READ(hv_json_read_string(m->root, "name", "", true, HV_E_PARSE, &m->name));
     /* the name a spec could have given it, and nothing else */
     READ(hv_spec_check_name(m->name, "name"));
@@ -337,6 +491,8 @@ int hv_kvm_snapshot_meta_parse(const void *data, size_t bytes, const char *path,
         m->nodes[i].vcpu_count = (uint32_t)vcpus;
     }
 #undef READ
+    if (version == META_VERSION_LINUX)
+        return parse_linux(m, path, what);
     return 0;
 }
 
@@ -345,6 +501,7 @@ void hv_kvm_snapshot_meta_clear(hv_kvm_snapshot_meta *m)
     json_object_put(m->root);
     free(m->payload_path);
     free(m->plan_json);
+    free(m->linux_distances);
     memset(m, 0, sizeof(*m));
 }
 
@@ -464,6 +621,8 @@ int hv_kvm_vm_from_meta(hv_kvm_conn *conn, const hv_kvm_snapshot_meta *m,
                         const char *path, hv_kvm_vm **out)
 {
     hv_kvm_vm_params params;
+    hv_kvm_linux_params linux_boot;
+    hv_kvm_disks disks = {.count = 0};
     hv_cpuset *affinity;
     char what[PATH_QUOTE_SIZE], reason[1024];
     int rc;
@@ -474,6 +633,10 @@ int hv_kvm_vm_from_meta(hv_kvm_conn *conn, const hv_kvm_snapshot_meta *m,
     if (!affinity)
         return HV_E_NOMEM;
     if ((rc = parse_affinity(m, affinity)) < 0)
+        goto out;
+    /* a Linux guest's disks, open again and locked (or refused: in use, changed) */
+    if (m->is_linux &&
+        (rc = hv_kvm_linux_params_from_source(&m->linux_source, &linux_boot, &disks)) < 0)
         goto out;
     memset(&params, 0, sizeof(params));
     params.name = rp->name ? rp->name : m->name;
@@ -488,6 +651,12 @@ int hv_kvm_vm_from_meta(hv_kvm_conn *conn, const hv_kvm_snapshot_meta *m,
     params.console_data = rp->console_data;
     params.progress = rp->progress;
     params.progress_data = rp->progress_data;
+    if (m->is_linux) {
+        linux_boot.channel = rp->channel;
+        linux_boot.channel_data = rp->channel_data;
+        params.linux_boot = &linux_boot;
+        params.payload_path = m->linux_source.kernel;
+    }
     rc = hv_kvm_vm_new(conn, &params, out);
     if (rc < 0) {
         if (rc == HV_E_PARSE || rc == HV_E_RANGE || rc == HV_E_INVAL)
@@ -505,10 +674,35 @@ int hv_kvm_vm_from_meta(hv_kvm_conn *conn, const hv_kvm_snapshot_meta *m,
                           what);
     }
 out:
+    hv_kvm_disks_close(&disks, false); /* its devices hold their own descriptors */
     for (int i = 0; i < m->vcpus; i++)
         hv_cpuset_clear(&affinity[i]);
     free(affinity);
     return rc;
+}
+
+/* A Linux guest's platform and devices sections, as they are in the file. */
+static int read_linux_state(const hv_snap_reader *r, const char *path, const char *what,
+                            hv_kvm_linux_state *out)
+{
+    const void *platform = NULL, *devices = NULL;
+    uint64_t platform_bytes = 0, devices_bytes = 0;
+
+    if (hv_snap_section_count(r, HV_SNAP_PLATFORM) != 1 ||
+        hv_snap_section_count(r, HV_SNAP_DEVICES) != 1)
+        return hv_error_set(HV_E_SNAPSHOT, path,
+                            "%s: a Linux guest's snapshot has one platform and one devices "
+                            "section, this one %zu and %zu: the snapshot is corrupted",
+                            what, hv_snap_section_count(r, HV_SNAP_PLATFORM),
+                            hv_snap_section_count(r, HV_SNAP_DEVICES));
+    if (hv_snap_section(r, HV_SNAP_PLATFORM, 0, &platform, &platform_bytes) < 0 ||
+        hv_snap_section(r, HV_SNAP_DEVICES, 0, &devices, &devices_bytes) < 0)
+        return HV_E_SNAPSHOT;
+    out->platform = (uint8_t *)(uintptr_t)platform;
+    out->platform_bytes = (size_t)platform_bytes;
+    out->devices = (uint8_t *)(uintptr_t)devices;
+    out->devices_bytes = (size_t)devices_bytes;
+    return 0;
 }
 
 int hv_kvm_vm_resume_from(hv_kvm_conn *conn, const char *path, const hv_kvm_resume_params *rp,
@@ -517,6 +711,7 @@ int hv_kvm_vm_resume_from(hv_kvm_conn *conn, const char *path, const hv_kvm_resu
     hv_snap_reader *r = NULL;
     hv_kvm_snapshot_meta m;
     hv_kvm_vm *vm = NULL;
+    hv_kvm_linux_state linux_state = {NULL, 0, NULL, 0}; /* the reader's bytes: not freed */
     const void *payload = NULL;
     uint64_t payload_bytes = 0;
     char what[PATH_QUOTE_SIZE], reason[1024];
@@ -544,6 +739,9 @@ int hv_kvm_vm_resume_from(hv_kvm_conn *conn, const char *path, const hv_kvm_resu
     if ((rc = restore_memory(vm, r, path, what, rp->eager)) < 0 ||
         (rc = hv_kvm_vm_register_ram(vm)) < 0)
         goto fail;
+    if (m.is_linux && ((rc = read_linux_state(r, path, what, &linux_state)) < 0 ||
+                       (rc = hv_kvm_linux_state_restore_platform(vm, &linux_state, what)) < 0))
+        goto fail;
     for (uint32_t i = 0; i < vm->nvcpus; i++) {
         const void *record = NULL;
         uint64_t bytes = 0;
@@ -560,6 +758,8 @@ int hv_kvm_vm_resume_from(hv_kvm_conn *conn, const char *path, const hv_kvm_resu
         vm->vcpus[i].last_marker = st.last_marker;
         vm->vcpus[i].marker_count = st.marker_count;
     }
+    if (m.is_linux && (rc = hv_kvm_linux_state_restore_devices(vm, &linux_state, what)) < 0)
+        goto fail;
     if ((rc = restore_console(vm, r)) < 0 ||
         (rc = hv_kvm_vm_set_identity(vm, m.clone_id, m.clone_index, m.generation + 1)) < 0)
         goto fail;

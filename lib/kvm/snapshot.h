@@ -5,8 +5,11 @@
 #ifndef HV_KVM_SNAPSHOT_H
 #define HV_KVM_SNAPSHOT_H
 
+#include "kvm/disks.h"
 #include "kvm/engine.h"
+#include "kvm/linux.h"
 #include "kvm/snapshot-file.h"
+#include "plan/spec.h"
 
 /* Pause at a consistent point, write the snapshot, then stop (or go on). */
 int hv_kvm_vm_suspend(hv_kvm_vm *vm, const char *path, unsigned int flags);
@@ -19,6 +22,8 @@ typedef struct hv_kvm_resume_params {
     void *console_data;
     hv_vm_progress_fn progress;
     void *progress_data;
+    hv_vm_channel_fn channel; /* a Linux guest's channel output */
+    void *channel_data;
 } hv_kvm_resume_params;
 
 /*
@@ -36,6 +41,12 @@ typedef struct hv_kvm_snapshot_meta {
     struct json_object *affinity; /* one CPU list (string) per vCPU */
     uint64_t image_base, image_end, entry, clone_id, clone_index, generation;
     char *plan_json; /* the plan section, strict JSON; NULL when the file has none */
+    /* a Linux guest's (meta version 2: its "linux" object); false: a payload */
+    bool is_linux;
+    hv_kvm_linux_source linux_source; /* its strings point into root, its arrays below */
+    hv_spec_disk linux_disks[HV_KVM_MAX_DISKS];
+    uint64_t linux_disk_bytes[HV_KVM_MAX_DISKS];
+    int *linux_distances; /* node_count x node_count */
 } hv_kvm_snapshot_meta;
 
 /*
@@ -59,8 +70,8 @@ char *hv_kvm_vm_console_bytes(hv_kvm_vm *vm, size_t *len);
 int hv_kvm_vm_restore_console(hv_kvm_vm *vm, const void *data, uint64_t bytes);
 /*
  * A new VM (not listed, no memory backing yet) with the vCPUs, layout,
- * affinity and payload that meta `m` describes, named rp->name or m->name,
- * with rp's callbacks; checked against the meta (HV_E_SNAPSHOT naming `path`).
+ * affinity and payload (or Linux guest, its disks opened again) that meta `m` describes, named
+ * rp->name or m->name, with rp's callbacks; checked against the meta (HV_E_SNAPSHOT naming `path`).
  */
 int hv_kvm_vm_from_meta(hv_kvm_conn *conn, const hv_kvm_snapshot_meta *m,
                         const hv_kvm_resume_params *rp, const void *payload, size_t payload_bytes,

@@ -555,9 +555,16 @@ int hv_kvm_vm_set_identity(hv_kvm_vm *vm, uint64_t clone_id, uint64_t clone_inde
                            uint64_t generation)
 {
     hv_guest_boot_info *info;
-    int rc = boot_info_for_write(vm, &info);
+    int rc;
 
-    if (rc < 0)
+    if (vm->linux_guest) {
+        /* a Linux guest has no boot info: the engine keeps its identity (hv_vm_clone_identity) */
+        vm->clone_id = clone_id;
+        vm->clone_index = clone_index;
+        vm->generation = generation;
+        return 0;
+    }
+    if ((rc = boot_info_for_write(vm, &info)) < 0)
         return rc;
     /* one page of the guest's memory: a copy-on-write view copies just that page */
     memcpy(&info->clone_id, &clone_id, sizeof(clone_id));
@@ -581,6 +588,15 @@ int hv_kvm_vm_set_identity_text(hv_kvm_vm *vm, const char *text)
     uint32_t bytes = (uint32_t)len;
     int rc;
 
+    if (vm->linux_guest) {
+        if (len == 0)
+            return 0;
+        return hv_error_set(HV_E_UNSUPPORTED, "identities",
+                            "%s is a Linux guest, which has no boot info to write an identity "
+                            "into: send each clone its identity over its channel "
+                            "(hv_vm_channel_send())",
+                            vm->name);
+    }
     if (len > HV_GUEST_IDENTITY_MAX_BYTES || offset + len > HV_GUEST_BOOT_INFO_MAX_BYTES ||
         node < 0)
         return hv_error_set(HV_E_INVAL, "identities",
@@ -603,9 +619,11 @@ int hv_kvm_vm_set_identity_text(hv_kvm_vm *vm, const char *text)
 int hv_kvm_vm_set_clone_count(hv_kvm_vm *vm, uint64_t clone_count)
 {
     hv_guest_boot_info *info;
-    int rc = boot_info_for_write(vm, &info);
+    int rc;
 
-    if (rc < 0)
+    if (vm->linux_guest)
+        return 0; /* no boot info */
+    if ((rc = boot_info_for_write(vm, &info)) < 0)
         return rc;
     /* an aligned 8-byte store: a vCPU that reads it while running sees old or new */
     __atomic_store_n(&info->clone_count, clone_count, __ATOMIC_RELEASE);
@@ -721,7 +739,8 @@ int hv_kvm_vm_capture(hv_kvm_vm *vm, hv_kvm_vcpu_state *states)
                             vm->name);
     for (uint32_t i = 0; i < vm->nvcpus; i++) {
         hv_kvm_vcpu *vcpu = &vm->vcpus[i];
-        int rc = hv_kvm_vcpu_state_get(vcpu->fd, vm->conn->sys.fd, i, &states[i]);
+        int rc = hv_kvm_vcpu_state_get(vcpu->fd, vm->conn->sys.fd, i, vm->linux_guest != NULL,
+                                       &states[i]);
 
         if (rc < 0)
             return rc;

@@ -245,14 +245,26 @@ def test_a_kernel_panic_is_reported_with_its_words(tmp_path):
             "exitcode=0x00000300) and reset the machine (panic=-1)") in r.stderr, r.stderr
 
 
-def test_a_linux_guest_is_not_suspended_yet(tmp_path):
-    small = {"name": "linux-susp", "vcpus": 1, "memory": "128MiB", "page_size": "4k"}
+def test_a_counting_guest_suspended_goes_on_in_another_process(tmp_path):
+    # a loop printing a counter, suspended 20 s into the run (a boot takes 15-30 s in the test
+    # VM, so mid-loop or mid-boot: interrupts, timers, the PIT and APIC timer in flight), then
+    # `hpcvirt resume FILE`, a new process, goes on: every count once, in order, no restart
+    small = {"name": "linux-susp", "vcpus": 2, "memory": "256MiB", "page_size": "4k"}
     snapshot = tmp_path / "linux.snap"
-    r = boot(tmp_path, "sleep 600\n", spec=small,
-             extra=("--suspend-after", "0.2", "--snapshot", snapshot))
-    assert r.returncode == 1, r.stderr
-    assert "linux-susp is a Linux guest: the built-in engine cannot suspend one yet" in r.stderr
-    assert not snapshot.exists()
+    r = boot(tmp_path, 'echo "booted with $(nproc) cpus"\n'
+             'for i in $(seq 40); do echo "count $i"; sleep 0.25; done\n' +
+             linux_guest.init_exit("9"), spec=small,
+             extra=("--suspend-after", "20", "--snapshot", snapshot))
+    assert r.returncode == 0, r.stderr
+    assert snapshot.stat().st_size > 0
+    first = r.stdout
+    r = cli("resume", snapshot, "--timeout", "200")
+    assert r.returncode == 3, r.stderr + r.stdout[-3000:]
+    assert "linux-susp exited with code 9" in r.stderr
+    both = first + r.stdout
+    counts = [int(line.split()[1]) for line in both.splitlines() if line.startswith("count ")]
+    assert counts == list(range(1, 41)), both[-3000:]
+    assert both.count("booted with 2 cpus") == 1, both[-3000:]
 
 
 def test_files_that_do_not_boot_are_refused_before_anything_runs(tmp_path):

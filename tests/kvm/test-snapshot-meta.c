@@ -6,7 +6,8 @@
  * resume must refuse, each with a message that names the file and the
  * section, shows outside text escaped and is not garbled: a NUL byte in the
  * meta or the plan section, text that is not JSON, a field of the wrong
- * type, VM names a spec could not have, a path with control characters.
+ * type, VM names a spec could not have, a path with control characters;
+ * a Linux guest's meta (version 2) and what breaks its "linux" object.
  * Files live in a mkdtemp directory under /tmp that each test removes.
  */
 #include "hv-test.h"
@@ -218,6 +219,72 @@ static void test_payload_path_printable(void **state)
     hv_kvm_snapshot_meta_clear(&m);
 }
 
+/* A Linux guest's meta (version 2) with `linux` as its "linux" object's members. */
+#define LINUX_META(linux)                                                                          \
+    "{\"format\": \"hpcvirt-kvm-vm\", \"version\": 2, \"name\": \"lin\"" META_END_V2(linux)
+#define META_END_V2(linux)                                                                         \
+    ", \"state\": \"paused\", \"vcpus\": 2, \"nodes\": [{\"bytes\": 16777216, \"page_bytes\": "    \
+    "4096, \"host_node\": -1, \"vcpus\": 1}, {\"bytes\": 16777216, \"page_bytes\": 4096, "         \
+    "\"host_node\": -1, \"vcpus\": 1}], \"affinity\": [\"\", \"\"], \"image\": {\"base\": 0, "     \
+    "\"end\": 0, \"entry\": 0}, \"payload_path\": \"/boot/vmlinuz\", \"clone_id\": 0, "            \
+    "\"clone_index\": 0, \"generation\": 0, \"console_total\": 0" linux "}"
+#define LINUX_OK                                                                                   \
+    ", \"linux\": {\"kernel\": \"/boot/vmlinuz\", \"initrd\": \"\", \"cmdline\": \"quiet\", "      \
+    "\"threads_per_core\": 1, \"cores_per_socket\": 2, \"distances\": [10, 21, 21, 10], "          \
+    "\"disks\": [{\"path\": \"/img/a\", \"read_only\": true, \"serial\": \"s1\", \"bytes\": "      \
+    "4096}]}"
+
+/* A Linux guest's meta: its boot source, topology, distances and disks; what breaks them. */
+static void test_linux_meta(void **state)
+{
+    tmp *t = *state;
+    static const char meta[] = LINUX_META(LINUX_OK);
+    static const char no_linux[] = LINUX_META("");
+    static const char relative[] = LINUX_META(
+        ", \"linux\": {\"kernel\": \"vmlinuz\", \"initrd\": \"\", \"threads_per_core\": 1, "
+        "\"cores_per_socket\": 1, \"distances\": [10, 20, 20, 10], \"disks\": []}");
+    static const char distances[] =
+        LINUX_META(", \"linux\": {\"kernel\": \"/k\", \"initrd\": \"\", \"threads_per_core\": 1, "
+                   "\"cores_per_socket\": 1, \"distances\": [10, 20, 20], \"disks\": []}");
+    static const char diagonal[] =
+        LINUX_META(", \"linux\": {\"kernel\": \"/k\", \"initrd\": \"\", \"threads_per_core\": 1, "
+                   "\"cores_per_socket\": 1, \"distances\": [20, 20, 20, 10], \"disks\": []}");
+    static const char serial[] = LINUX_META(
+        ", \"linux\": {\"kernel\": \"/k\", \"initrd\": \"\", \"threads_per_core\": 1, "
+        "\"cores_per_socket\": 1, \"distances\": [10, 20, 20, 10], \"disks\": [{\"path\": "
+        "\"/a\", \"read_only\": false, \"serial\": \"123456789012345678901\", \"bytes\": 1}]}");
+    hv_kvm_snapshot_meta m;
+
+    write_file(t->path, meta, strlen(meta), NULL, 0);
+    assert_hv_ok(read_meta(t->path, &m));
+    assert_true(m.is_linux);
+    assert_string_equal(m.linux_source.kernel, "/boot/vmlinuz");
+    assert_null(m.linux_source.initrd);
+    assert_string_equal(m.linux_source.cmdline, "quiet");
+    assert_int_equal(m.linux_source.topology.cores_per_socket, 2);
+    assert_int_equal(m.linux_source.node_count, 2);
+    assert_int_equal(m.linux_source.distances[1], 21);
+    assert_int_equal(m.linux_source.disk_count, 1);
+    assert_string_equal(m.linux_source.disks[0].path, "/img/a");
+    assert_true(m.linux_source.disks[0].read_only);
+    assert_string_equal(m.linux_source.disks[0].serial, "s1");
+    assert_true(m.linux_source.disk_bytes[0] == 4096);
+    hv_kvm_snapshot_meta_clear(&m);
+    /* a payload's meta (version 1) is not a Linux guest's */
+    write_file(t->path, META("\"p\""), strlen(META("\"p\"")), NULL, 0);
+    assert_hv_ok(read_meta(t->path, &m));
+    assert_false(m.is_linux);
+    hv_kvm_snapshot_meta_clear(&m);
+    assert_refused(t->path, no_linux, strlen(no_linux), NULL, 0, t->path, "linux");
+    assert_refused(t->path, relative, strlen(relative), NULL, 0, t->path,
+                   "linux.kernel is not an absolute path");
+    assert_refused(t->path, distances, strlen(distances), NULL, 0, t->path,
+                   "one entry per pair of nodes");
+    assert_refused(t->path, diagonal, strlen(diagonal), NULL, 0, t->path, "10 on the diagonal");
+    assert_refused(t->path, serial, strlen(serial), NULL, 0, t->path,
+                   "serial is longer than a spec allows");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -227,6 +294,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_hostile_names, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hostile_path, setup, teardown),
         cmocka_unit_test_setup_teardown(test_payload_path_printable, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_linux_meta, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -506,6 +506,8 @@ typedef struct hv_vm_resume_options {
     void *console_data;
     hv_vm_progress_fn progress;
     void *progress_data;
+    hv_vm_channel_fn channel;
+    void *channel_data;
 } hv_vm_resume_options;
  int hv_vm_resume_options_init(hv_vm_resume_options *opts, unsigned int version);
  int hv_vm_resume_from(hv_conn *conn, const char *path, const hv_vm_resume_options *opts,
@@ -532,6 +534,8 @@ typedef struct hv_vm_clone_options {
     const char *const *names;
     const char *name_pattern;
     const char *const *identities;
+    hv_vm_channel_fn channel;
+    void *const *channel_data;
 } hv_vm_clone_options;
  int hv_vm_clone_options_init(hv_vm_clone_options *opts, unsigned int version);
  int hv_vm_clone(hv_vm *parent, size_t count, const hv_vm_clone_options *opts,

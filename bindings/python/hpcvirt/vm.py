@@ -51,8 +51,8 @@ DEFAULT_URI = "kvm:///"  # HV_DEFAULT_URI
 VM_CREATE_OPTIONS_VERSION = 3  # HV_VM_CREATE_OPTIONS_VERSION
 VM_MEMORY_INFO_VERSION = 2  # HV_VM_MEMORY_INFO_VERSION
 VM_SUSPEND_OPTIONS_VERSION = 1  # HV_VM_SUSPEND_OPTIONS_VERSION
-VM_RESUME_OPTIONS_VERSION = 2  # HV_VM_RESUME_OPTIONS_VERSION
-VM_CLONE_OPTIONS_VERSION = 2  # HV_VM_CLONE_OPTIONS_VERSION
+VM_RESUME_OPTIONS_VERSION = 3  # HV_VM_RESUME_OPTIONS_VERSION
+VM_CLONE_OPTIONS_VERSION = 3  # HV_VM_CLONE_OPTIONS_VERSION
 MIGRATE_OPTIONS_VERSION = 3  # HV_MIGRATE_OPTIONS_VERSION
 # hv_migrate_progress's numbers, as Vm.migrate(progress=...) passes them on
 _MIGRATE_PROGRESS = ("round", "memory_bytes", "bytes_sent", "remaining_bytes",
@@ -310,13 +310,15 @@ class Connection:
 
     def resume_from(self, path: Path, paused: bool = False, eager: bool = False,
                     name: Optional[str] = None, console: Optional[ConsoleFn] = None,
-                    progress: Optional[ProgressFn] = None) -> "Vm":
+                    progress: Optional[ProgressFn] = None,
+                    channel: Optional[ConsoleFn] = None) -> "Vm":
         """The VM that continues from a file written by Vm.suspend(); with
         `paused` its vCPUs stay paused, with `eager` all memory is read (and
         checked) now instead of on demand (always so, onto hugetlb pages, when
         the plan in the file asks for them). The built-in engine (kvm:///) also
         takes `name` (None: the name in the file, which must be free) and the
-        `console` and `progress` callbacks, as create() does; its console
+        `console`, `progress` and (a Linux guest's) `channel` callbacks, as
+        create() does; its console
         callback gets only the output written after the resume (Vm.console()
         keeps what came before too). One file may be resumed any number of
         times, under different names. A file that is truncated, corrupted or
@@ -333,6 +335,7 @@ class Connection:
         c_name = c_string(name, "name") if name is not None else ffi.NULL
         opts.name = c_name
         opts.console, opts.progress = self._console_cb(console), self._progress_cb(progress)
+        opts.channel = self._channel_cb(channel)
         c_path = c_string(path, "path", filesystem=True)
         out = ffi.new("hv_vm **")
         check(lib.hv_vm_resume_from(conn, c_path, opts, out))
@@ -708,7 +711,8 @@ class Vm:
     def clone(self, count: int, mode: str = CLONE_INSTANT, paused: bool = False, threads: int = 0,
               console: Optional[ConsoleFn] = None, progress: Optional[ProgressFn] = None,
               names: Optional[Sequence[str]] = None, name_pattern: Optional[str] = None,
-              identities: Optional[Sequence[str]] = None) -> List["Vm"]:
+              identities: Optional[Sequence[str]] = None,
+              channel: Optional[Callable[[int, bytes], None]] = None) -> List["Vm"]:
         """Make `count` clones of this running or paused VM and return them
         as a list of Vm. The VM is paused at a consistent point and stays
         paused (resume() it to go on); each clone starts where it stood, with
@@ -726,7 +730,12 @@ class Vm:
         name them; `identities` (one str per clone, at most 4096 bytes of
         UTF-8) is what each clone reads as its own: from its boot info on the
         built-in engine (instant and full clones), from its SMBIOS OEM strings
-        on libvirt. All or nothing: when one fails, none is kept. RangeError
+        on libvirt (a Linux guest has no boot info: send its clones their
+        identities over their channels). A Linux guest's clones write their
+        channels to `channel(i: int, data: bytes)`, i being the clone's
+        position in the list returned (None: this VM's callback); clones of
+        a Linux guest share its disks, which must all be read-only. All or
+        nothing: when one fails, none is kept. RangeError
         for a count outside 1..1000000, InvalidArgument for another mode, a
         bad name or identity; Unsupported on other backends."""
         count = _uint(count, "count", _UINT64_MAX)
@@ -774,6 +783,22 @@ class Vm:
             opts.name_pattern = keep[-1]
         if identities is not None:
             opts.identities = _strings(identities, "identities")
+        if channel is not None:
+            if not callable(channel):
+                raise TypeError("channel must be callable: channel(i: int, data: bytes)")
+            chan: Callable[[int, bytes], None] = channel  # not None here (for mypy)
+
+            def _channel(data: Any, raw: Any, length: int,
+                         _fn: Callable[[int, bytes], None] = chan) -> None:
+                _fn(int(ffi.cast("uintptr_t", data)), ffi.buffer(raw, length)[:])
+
+            opts.channel = conn._keep(ffi.callback("void(void *, const void *, size_t)",
+                                                   _channel))
+            positions = ffi.new("void *[]", count)
+            for i in range(count):
+                positions[i] = ffi.cast("void *", i)
+            keep.append(positions)
+            opts.channel_data = positions
         out = ffi.new("hv_vm *[]", count)
         check(lib.hv_vm_clone(self._handle(), count, opts, out))
         return [conn._wrap(out[i]) for i in range(count)]

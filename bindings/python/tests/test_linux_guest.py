@@ -1,8 +1,8 @@
 """A Linux guest of the built-in engine from Python: a VmSpec whose boot
 source names a kernel (boot=, VmSpec.set_boot()) is planned and created by
 Connection.create() with no payload; its console reaches the callback and
-the VM ends with the guest's status; suspending one is refused by name
-(Unsupported). It runs with the other Linux-guest tests in their own test VM
+the VM ends with the guest's status; it is suspended and resumed, and
+cloned, with its devices and channel. It runs with the other Linux-guest tests in their own test VM
 (scripts/lib/kvm-linux-suites, which says why), skipped without /dev/kvm or a
 kernel to boot."""
 import os
@@ -79,15 +79,112 @@ echo "boot number $n"
     assert disk.read_bytes()[0] == 2
 
 
-def test_a_linux_guest_is_not_suspended(tmp_path, host):
-    spec = linux_spec(tmp_path, "py-linux-susp", "sleep 600\n")
+class ChannelLog:
+    """What guests write to their channels, per key (a clone's position; None for one VM)."""
+
+    def __init__(self):
+        self.data = {}
+        self.cond = threading.Condition()
+
+    def add(self, key, chunk):
+        with self.cond:
+            self.data.setdefault(key, bytearray()).extend(chunk)
+            self.cond.notify_all()
+
+    def wait_for(self, key, text, timeout=180):
+        with self.cond:
+            assert self.cond.wait_for(lambda: text in self.data.get(key, b""), timeout=timeout), \
+                (key, text, bytes(self.data.get(key, b""))[-500:])
+
+
+# The guest of the suspend and clone tests: a read-only disk, a file in its tmpfs, then it
+# waits for a word on its channel and answers with what its memory and disk hold.
+CHANNEL_GUEST = """
+echo "guest up"
+for i in $(seq 100); do [ -c /dev/hvc0 ] && [ -b /dev/vda ] && break; sleep 0.1; done
+echo "before: $(head -c 9 /dev/vda)" > /tmp/state
+exec 3<>/dev/hvc0
+stty raw -echo <&3
+echo ready >&3
+read -r word <&3
+echo "$word" >> /tmp/state
+echo "answer: $(tr '\\n' ' ' < /tmp/state) disk: $(head -c 9 /dev/vda)" >&3
+sleep 1
+"""
+
+
+def channel_spec(tmp_path, name):
+    files, load = linux_guest.modules("virtio_mmio", "virtio_blk", "virtio_console")
+    disk = tmp_path / "ro.img"
+    disk.write_bytes(b"disk-data" + bytes(4096 - 9))
+    spec = linux_spec(tmp_path, name, load + CHANNEL_GUEST + linux_guest.init_exit("7"), files)
+    spec.add_disk(str(disk), read_only=True)
+    return spec
+
+
+def test_a_linux_guest_suspends_and_resumes(tmp_path, host):
+    # suspended while it waits on its channel, resumed twice from the one file: two VMs that
+    # each go on from there (no second boot), with their memory, disk, channel and exit status
+    log = ChannelLog()
+    snap = tmp_path / "linux.snap"
     with Connection("kvm:///") as conn:
-        vm = conn.create(Plan.create(host, spec), start=True)
-        with pytest.raises(Unsupported, match="is a Linux guest: the built-in engine cannot "
-                                              "suspend one yet"):
-            vm.suspend(str(tmp_path / "linux.snap"))
-        assert not (tmp_path / "linux.snap").exists()
-        vm.destroy()
+        vm = conn.create(Plan.create(host, channel_spec(tmp_path, "py-susp")), start=True,
+                         channel=lambda chunk: log.add("parent", chunk))
+        log.wait_for("parent", b"ready\n")
+        vm.suspend(str(snap))
+        assert vm.state == "defined"
+        assert snap.stat().st_mode & 0o777 == 0o600
+        resumed, consoles = [], []
+        for i in range(2):
+            consoles.append([])
+            resumed.append(conn.resume_from(snap, name=f"py-susp-{i}",
+                                            console=consoles[i].append,
+                                            channel=lambda chunk, i=i: log.add(i, chunk)))
+        for i, r in enumerate(resumed):
+            r.channel_send(b"word-%d\n" % i)
+        for i, r in enumerate(resumed):
+            log.wait_for(i, b"answer: before: disk-data word-%d  disk: disk-data" % i)
+            assert r.wait(timeout_ms=240000) == 7
+            text = b"".join(consoles[i]).decode(errors="replace")
+            assert "guest up" not in text, text[-2000:]  # it went on; it did not boot again
+            assert b"ready" not in log.data[i]
+            assert "guest up" in r.console()  # the ring kept the output from before
+
+
+def test_instant_clones_of_a_linux_guest(tmp_path, host):
+    # two instant clones of a guest waiting on its channel each get their own word; the parent,
+    # resumed, gets a third: none sees another's (memory is copy-on-write, devices are their own)
+    log = ChannelLog()
+    with Connection("kvm:///") as conn:
+        vm = conn.create(Plan.create(host, channel_spec(tmp_path, "py-tmpl")), start=True,
+                         channel=lambda chunk: log.add("parent", chunk))
+        log.wait_for("parent", b"ready\n")
+        clones = vm.clone(2, name_pattern="py-tmpl-{index}", channel=log.add)
+        assert vm.state == "paused"
+        assert [c.clone_identity[1] for c in clones] == [1, 2]
+        for i, c in enumerate(clones):
+            c.channel_send(b"clone-%d\n" % i)
+        vm.resume()
+        vm.channel_send(b"parent\n")
+        for i, c in enumerate(clones):
+            log.wait_for(i, b"answer: before: disk-data clone-%d  disk: disk-data" % i)
+            assert c.wait(timeout_ms=240000) == 7
+        log.wait_for("parent", b"answer: before: disk-data parent  disk: disk-data")
+        assert vm.wait(timeout_ms=240000) == 7
+        assert not any(b"ready" in log.data[i] for i in range(2))
+
+
+def test_a_linux_guest_with_a_writable_disk_is_not_cloned(tmp_path, host):
+    disk = tmp_path / "rw.img"
+    disk.write_bytes(bytes(4096))
+    spec = linux_spec(tmp_path, "py-rw", "sleep 600\n")
+    spec.add_disk(str(disk))
+    with Connection("kvm:///") as conn:
+        vm = conn.create(Plan.create(host, spec))
+        with pytest.raises(Unsupported, match=r"py-rw cannot be cloned: its disks\[0\] .* is "
+                                              "writable"):
+            vm.clone(1)
+        assert vm.state == "defined"
 
 
 def test_the_channel_from_python(tmp_path, host):
