@@ -331,6 +331,7 @@ int hv_kvm_vm_create(hv_kvm_conn *conn, const hv_plan *plan, const hv_vm_create_
         }
         for (size_t i = 0; i < n * n; i++)
             distances[i] = hv_plan_vnuma_distance(plan, i / n, i % n);
+        memset(&linux_boot, 0, sizeof(linux_boot));
         linux_boot.kernel = kernel;
         linux_boot.initrd = hv_vm_spec_boot_initrd(hv_plan_spec(plan));
         linux_boot.cmdline = hv_vm_spec_boot_cmdline(hv_plan_spec(plan));
