@@ -805,6 +805,10 @@ static int lv_vm_clone(void *data, size_t count, const hv_vm_clone_options *opts
                             "the libvirt backend makes linked clones (HV_VM_CLONE_LINKED, "
                             "--mode linked: qcow2 overlays on the parent's disks); instant, full "
                             "and cold clones are the built-in engine's (kvm:///)");
+    if (opts->channel)
+        return hv_error_set(HV_E_UNSUPPORTED, "channel",
+                            "the libvirt backend's domains have no channel of hpcvirt's: a "
+                            "clone's channel is the built-in engine's (kvm:///, Linux guests)");
     doms = hv_calloc(count, sizeof(*doms));
     if (!doms)
         return HV_E_NOMEM;

@@ -174,6 +174,18 @@ def test_instant_clones_of_a_linux_guest(tmp_path, host):
         assert not any(b"ready" in log.data[i] for i in range(2))
 
 
+def test_a_cold_clone_of_a_linux_guest_boots_afresh(tmp_path, host):
+    # a cold clone is a new boot of the parent's kernel, initrd and command line; the parent
+    # (defined, never started) is left as it is
+    spec = linux_spec(tmp_path, "py-cold", 'echo "cold boot"\n' + linux_guest.init_exit("4"))
+    with Connection("kvm:///") as conn:
+        vm = conn.create(Plan.create(host, spec))
+        (clone,) = vm.clone(1, mode="cold")
+        assert clone.wait(timeout_ms=240000) == 4
+        assert "cold boot" in clone.console()
+        assert vm.state == "defined"
+
+
 def test_a_linux_guest_with_a_writable_disk_is_not_cloned(tmp_path, host):
     disk = tmp_path / "rw.img"
     disk.write_bytes(bytes(4096))
