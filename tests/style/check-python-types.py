@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Type-check the Python package (bindings/python/hpcvirt, with its type
-hints and py.typed), the Python examples and benchmark, and this script with mypy,
+hints and py.typed), the Python examples and benchmarks, and this script with mypy,
 as configured in bindings/python/pyproject.toml ([tool.mypy]: every function
 annotated, Python 3.8 syntax and library). Exit 77 (meson: skipped) where
 mypy is not installed (Debian: python3-mypy, in scripts/test's packages).
@@ -23,7 +23,7 @@ def main() -> int:
     pkg = os.path.join(src, "bindings", "python")
     targets = [os.path.join(pkg, "hpcvirt"),
                *sorted(glob.glob(os.path.join(src, "examples", "*.py"))),
-               os.path.join(src, "bench", "bench-plan-python.py"), os.path.abspath(__file__)]
+               *sorted(glob.glob(os.path.join(src, "bench", "*.py"))), os.path.abspath(__file__)]
     env = dict(os.environ, MYPYPATH=pkg)
     cmd = [sys.executable, "-m", "mypy", "--config-file", os.path.join(pkg, "pyproject.toml"),
            "--cache-dir", cache, *targets]
