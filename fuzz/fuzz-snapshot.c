@@ -43,7 +43,7 @@
  *   5     memory: index (a byte, % 4), pages (a byte, % 8 + 1), then one
  *         byte per page: 0 a zero page; odd a page full of bytes; even a
  *         zero page but for one byte at an offset derived from it
- *   6     a section of a type this version does not know (7 + a byte)
+ *   6     a section of a type this version does not know (9 + a byte)
  *   7     corruption: a 4-byte offset (little-endian, modulo the file's
  *         size) and a byte to XOR there (made odd, so it changes something)
  * Adding the same (type, index) twice must be refused with HV_E_INVAL.
@@ -206,7 +206,7 @@ static int check_accepted(hv_snap_reader *r, int fd, uint64_t size, long bad_reg
     uint8_t header[4096], *table;
     uint64_t table_bytes;
     uint32_t count;
-    size_t per_type[7] = {0};
+    size_t per_type[HV_SNAP_DEVICES + 1] = {0};
     int failed = 0;
 
     CHECK(size >= sizeof(header) && pread_all(fd, header, sizeof(header), 0));
@@ -230,11 +230,11 @@ static int check_accepted(hv_snap_reader *r, int fd, uint64_t size, long bad_reg
         int rc;
 
         CHECK(offset <= size && bytes <= size - offset);
-        if (type >= HV_SNAP_META && type <= HV_SNAP_MEMORY)
+        if (type >= HV_SNAP_META && type <= HV_SNAP_DEVICES)
             per_type[type]++;
         if (type != HV_SNAP_MEMORY) {
             rc = hv_snap_section(r, type, index, &data, &got);
-            if (type < HV_SNAP_META || type > HV_SNAP_CONSOLE) {
+            if (type < HV_SNAP_META || type > HV_SNAP_DEVICES) {
                 /* a type this version does not know is invisible */
                 CHECK(rc == HV_E_SNAPSHOT && data == NULL);
                 continue;
@@ -276,7 +276,7 @@ static int check_accepted(hv_snap_reader *r, int fd, uint64_t size, long bad_reg
         failed += rc < 0;
         munmap(map, (size_t)m.bytes);
     }
-    for (uint32_t type = HV_SNAP_META; type <= HV_SNAP_MEMORY; type++)
+    for (uint32_t type = HV_SNAP_META; type <= HV_SNAP_DEVICES; type++)
         CHECK(hv_snap_section_count(r, type) == per_type[type]);
     free(table);
     return failed;
@@ -460,7 +460,7 @@ static int covered(int fd, uint64_t size, uint64_t at, uint32_t *region_index)
         uint64_t offset = get64(table + e + E_OFFSET), bytes = get64(table + e + E_BYTES);
         uint64_t region = get64(table + e + E_REGION_OFFSET);
 
-        if (type >= HV_SNAP_META && type <= HV_SNAP_MEMORY && at >= offset && at - offset < bytes)
+        if (type >= HV_SNAP_META && type <= HV_SNAP_DEVICES && at >= offset && at - offset < bytes)
             kind = 1;
         if (type == HV_SNAP_MEMORY && at >= region &&
             at - region < get64(table + e + E_REGION_BYTES)) {
@@ -527,7 +527,7 @@ static void run_synth(const uint8_t *data, size_t size)
         default:
             if (k % 8 == 6) {
                 take(&rc, &b);
-                s.type = 7u + b;
+                s.type = HV_SNAP_DEVICES + 1u + b;
             } else {
                 s.type = k % 8u + 1;
             }
@@ -584,14 +584,14 @@ static void run_synth(const uint8_t *data, size_t size)
             CHECK(memcmp(map, s->mem, (size_t)s->bytes) == 0);
             CHECK(hv_snap_memory_verify(r, s->index, map) == 0);
             munmap(map, (size_t)m.bytes);
-        } else if (s->type <= HV_SNAP_CONSOLE) {
+        } else if (s->type <= HV_SNAP_DEVICES) {
             const void *got;
             uint64_t bytes;
 
             CHECK(hv_snap_section(r, s->type, s->index, &got, &bytes) == 0);
             CHECK(bytes == s->bytes && (bytes == 0 || memcmp(got, s->data, bytes) == 0));
         }
-        if (s->type <= HV_SNAP_MEMORY)
+        if (s->type <= HV_SNAP_DEVICES)
             CHECK(hv_snap_section_count(r, s->type) == same);
         else
             CHECK(hv_snap_section_count(r, s->type) == 0);
