@@ -755,15 +755,12 @@ static int devices_decode(hv_kvm_vm *vm, const void *buf, size_t bytes, const ch
     for (;;) {
         uint32_t kind = 0, size = 0;
         const uint8_t *data = NULL;
-        int more = hv_record_next(p, bytes, &at, &kind, &size, &data), rc;
+        int more = hv_record_next(p, bytes, &at, what, &kind, &size, &data), rc;
 
         if (more == 0)
             break;
         if (more < 0)
-            return hv_error_set(HV_E_SNAPSHOT, NULL,
-                                "%s: a block at byte %zu runs past the record's end: the "
-                                "snapshot is corrupted",
-                                what, at);
+            return more;
         if (kind == BLOCK_UART && !have_uart) {
             pthread_mutex_lock(&l->lock);
             rc = hv_kvm_uart_state_decode(&l->uart, data, size);

@@ -110,13 +110,12 @@ int hv_kvm_platform_state_decode(const void *buf, size_t bytes, const char *what
         const uint8_t *data = NULL;
         void *field = NULL;
         size_t field_bytes = 0;
-        int more = hv_record_next(p, bytes, &at, &kind, &size, &data);
+        int more = hv_record_next(p, bytes, &at, what, &kind, &size, &data);
 
         if (more == 0)
             break;
         if (more < 0)
-            return hv_record_bad(
-                what, "a block at byte %zu runs past the end of the record's %zu bytes", at, bytes);
+            return more;
         if (kind >= BLOCK_PIC_MASTER && kind <= BLOCK_IOAPIC) {
             field = &st->chips[kind - BLOCK_PIC_MASTER];
             field_bytes = sizeof(st->chips[0]);

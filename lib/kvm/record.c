@@ -1,6 +1,7 @@
 /*
  * kvm/record.c - what the engine's binary snapshot records share besides
- * their block encoding (kvm/record.h): the header check and its message.
+ * their block writer (kvm/record.h): the header check, reading the next
+ * block, and the message both give.
  */
 #include "kvm/record.h"
 #include "core/error.h"
@@ -38,4 +39,23 @@ int hv_record_check_header(const void *record, size_t bytes, uint32_t magic, con
                              version);
     *index = head[2];
     return 0;
+}
+
+int hv_record_next(const uint8_t *p, size_t bytes, size_t *at, const char *what, uint32_t *kind,
+                   uint32_t *size, const uint8_t **data)
+{
+    if (*at >= bytes)
+        return 0;
+    if (bytes - *at < 8)
+        goto past;
+    memcpy(kind, p + *at, 4);
+    memcpy(size, p + *at + 4, 4);
+    if (*size > bytes - *at - 8)
+        goto past;
+    *data = p + *at + 8;
+    *at += 8 + (size_t)*size;
+    return 1;
+past:
+    return hv_record_bad(what, "a block at byte %zu runs past the end of the record's %zu bytes",
+                         *at, bytes);
 }

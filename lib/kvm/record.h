@@ -53,24 +53,11 @@ static inline void hv_record_put_header(hv_record_writer *w, uint32_t magic, uin
 
 /**
  * The block at *at of the record p[0, bytes): 1 with its kind, size and data
- * (*at moved past it), 0 at the end, -1 when a block header or its bytes run
- * past the end (*at then names where).
+ * (*at moved past it), 0 at the end, or HV_E_SNAPSHOT (hv_record_bad(),
+ * naming `what`) when a block header or its bytes run past the end.
  */
-static inline int hv_record_next(const uint8_t *p, size_t bytes, size_t *at, uint32_t *kind,
-                                 uint32_t *size, const uint8_t **data)
-{
-    if (*at >= bytes)
-        return 0;
-    if (bytes - *at < 8)
-        return -1;
-    memcpy(kind, p + *at, 4);
-    memcpy(size, p + *at + 4, 4);
-    if (*size > bytes - *at - 8)
-        return -1;
-    *data = p + *at + 8;
-    *at += 8 + (size_t)*size;
-    return 1;
-}
+int hv_record_next(const uint8_t *p, size_t bytes, size_t *at, const char *what, uint32_t *kind,
+                   uint32_t *size, const uint8_t **data);
 
 /** HV_E_SNAPSHOT: "`what`: <detail>: the snapshot is corrupted or foreign". */
 int hv_record_bad(const char *what, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -275,13 +275,12 @@ int hv_kvm_vcpu_state_decode(const void *buf, size_t bytes, uint32_t index, cons
     for (;;) {
         uint32_t kind = 0, size = 0;
         const uint8_t *data = NULL;
-        int more = hv_record_next(p, bytes, &at, &kind, &size, &data);
+        int more = hv_record_next(p, bytes, &at, what, &kind, &size, &data);
 
         if (more == 0)
             break;
         if (more < 0)
-            return hv_record_bad(
-                what, "a block at byte %zu runs past the end of the record's %zu bytes", at, bytes);
+            return more;
 #define TAKE(field, flag)                                                                          \
     do {                                                                                           \
         if (size != sizeof(st->field))                                                             \
