@@ -3,20 +3,21 @@
 # configuring a meson build directory idempotently. Sourced, not run.
 
 # Build and run the library, CLI, Python bindings and examples; scdoc builds
-# the man pages.
+# the man pages; libarchive reads containers' image layers.
 HV_BUILD_PACKAGES="meson ninja-build pkg-config gcc g++ binutils libglib2.0-dev libjson-c-dev
-  libnuma-dev libvirt-dev libxml2-dev python3 python3-cffi scdoc"
+  libnuma-dev libvirt-dev libxml2-dev libarchive-dev python3 python3-cffi scdoc"
 # Everything scripts/test also uses: tests, ABI tools, style, sanitizers,
 # fuzzing, libvirt's schemas and QEMU driver for the libvirt backend tests,
 # qemu-img for its linked clones, man (man-db) to render the man pages,
 # rsvg-convert (librsvg2-bin) to render the plan and host pictures, iasl and
 # acpiexec (acpica-tools) to check the KVM engine's ACPI tables, mypy and a
-# venv with pip for the Python package.
+# venv with pip for the Python package, umoci and skopeo to make and inspect
+# the containers' OCI image layouts, mke2fs (e2fsprogs) for their root disks.
 HV_TEST_PACKAGES="$HV_BUILD_PACKAGES libcmocka-dev python3-pytest python3-mypy python3-venv
   python3-pip python3-setuptools python3-wheel abigail-tools clang
   libclang-rt-14-dev clang-format valgrind libxml2-utils libvirt-clients libvirt-daemon
   libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils ovmf procps librsvg2-bin man-db
-  acpica-tools"
+  acpica-tools skopeo umoci e2fsprogs"
 
 hv_say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 

@@ -4,7 +4,7 @@
 Usage: check-structure.py SOURCE_ROOT BUILD_ROOT
 
 1. Layers. lib/ has one folder per layer, in this order:
-       core -> host -> plan -> (kvm, libvirt) -> backend
+       core -> host -> plan -> (kvm, libvirt) -> backend -> container
    A file may include headers of its own layer and of the layers below it;
    kvm and libvirt are peers and never include each other.
 2. Loops. Within one folder of lib/, no files include each other in a loop,
@@ -27,7 +27,7 @@ import re
 import subprocess
 import sys
 
-LAYERS = {"core": 0, "host": 1, "plan": 2, "kvm": 3, "libvirt": 3, "backend": 4}
+LAYERS = {"core": 0, "host": 1, "plan": 2, "kvm": 3, "libvirt": 3, "backend": 4, "container": 5}
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 
 
