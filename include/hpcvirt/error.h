@@ -36,6 +36,7 @@ typedef enum hv_error_code {
     HV_E_TIMEOUT = -16,    /**< a wait ran out of time */
     HV_E_PERM = -17,       /**< permission denied */
     HV_E_RANGE = -18,      /**< a value is out of range (overflow, too large) */
+    HV_E_IMAGE = -19,      /**< a container image is malformed, corrupt, unsafe or foreign */
     HV_E_INTERNAL = -99    /**< a bug in hpcvirt: please report it */
 } hv_error_code;
 

@@ -193,6 +193,7 @@ static const struct {
     {HV_E_TIMEOUT, "HV_E_TIMEOUT", "timed out"},
     {HV_E_PERM, "HV_E_PERM", "permission denied"},
     {HV_E_RANGE, "HV_E_RANGE", "value out of range"},
+    {HV_E_IMAGE, "HV_E_IMAGE", "bad container image"},
     {HV_E_INTERNAL, "HV_E_INTERNAL", "internal error"},
 };
 

@@ -132,11 +132,11 @@ static void test_thread_local(void **state)
 
 static void test_code_tables(void **state)
 {
-    static const int codes[] = {HV_OK,         HV_E_INVAL,  HV_E_NOMEM,    HV_E_IO,
-                                HV_E_PARSE,    HV_E_SPEC,   HV_E_PLAN,     HV_E_UNSUPPORTED,
-                                HV_E_NOTFOUND, HV_E_EXISTS, HV_E_STATE,    HV_E_BACKEND,
-                                HV_E_NOKVM,    HV_E_GUEST,  HV_E_SNAPSHOT, HV_E_MIGRATION,
-                                HV_E_TIMEOUT,  HV_E_PERM,   HV_E_RANGE,    HV_E_INTERNAL};
+    static const int codes[] = {
+        HV_OK,      HV_E_INVAL,       HV_E_NOMEM,    HV_E_IO,        HV_E_PARSE,   HV_E_SPEC,
+        HV_E_PLAN,  HV_E_UNSUPPORTED, HV_E_NOTFOUND, HV_E_EXISTS,    HV_E_STATE,   HV_E_BACKEND,
+        HV_E_NOKVM, HV_E_GUEST,       HV_E_SNAPSHOT, HV_E_MIGRATION, HV_E_TIMEOUT, HV_E_PERM,
+        HV_E_RANGE, HV_E_IMAGE,       HV_E_INTERNAL};
     for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
         assert_string_not_equal(hv_strerror(codes[i]), "unknown error code");
         assert_string_not_equal(hv_error_code_name(codes[i]), "HV_E_UNKNOWN");
@@ -147,6 +147,7 @@ static void test_code_tables(void **state)
     assert_int_equal(HV_E_INVAL, -1);
     assert_int_equal(HV_E_SPEC, -5);
     assert_int_equal(HV_E_RANGE, -18);
+    assert_int_equal(HV_E_IMAGE, -19);
     assert_int_equal(HV_E_INTERNAL, -99);
 }
 

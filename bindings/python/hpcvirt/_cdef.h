@@ -28,6 +28,7 @@ typedef enum hv_error_code {
     HV_E_TIMEOUT = -16,
     HV_E_PERM = -17,
     HV_E_RANGE = -18,
+    HV_E_IMAGE = -19,
     HV_E_INTERNAL = -99
 } hv_error_code;
 typedef struct hv_error hv_error;

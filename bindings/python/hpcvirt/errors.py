@@ -105,6 +105,12 @@ class NoKvm(Error):
     kvm_intel or kvm_amd); a VM without a payload can use a libvirt: URI."""
 
 
+class ImageError(Error):
+    """A container image is malformed, corrupt (a digest that does not match),
+    unsafe (a layer that would write outside its root) or for another
+    machine (HV_E_IMAGE): the message names the blob or file and why."""
+
+
 class MigrationError(Error):
     """A live migration failed (HV_E_MIGRATION): the message says where and why;
     the source VM runs on, the destination keeps nothing."""
@@ -127,6 +133,7 @@ _BY_CODE: Dict[int, Type[Error]] = {
     lib.HV_E_NOKVM: NoKvm,
     lib.HV_E_SNAPSHOT: SnapshotError,
     lib.HV_E_MIGRATION: MigrationError,
+    lib.HV_E_IMAGE: ImageError,
 }
 
 
@@ -194,6 +201,7 @@ __all__ = [
     "IOError_",
     "Exists",
     "MigrationError",
+    "ImageError",
     "StateError",
     "BackendError",
     "TimedOut",
