@@ -69,8 +69,9 @@ typedef struct hv_container_command {
  * it) of *record_bytes bytes. HV_E_INVAL naming the field when a string
  * breaks the rules above (an empty argv[0], an environment entry without
  * "NAME=", a relative working folder, a malformed user), HV_E_RANGE when
- * the payload would pass HV_CONTAINER_PROTO_MAX_PAYLOAD (saying by how
- * much). C strings hold no NUL, so none can reach the record.
+ * the payload would pass HV_CONTAINER_PROTO_MAX_PAYLOAD (saying what argv
+ * and the environment take). C strings hold no NUL, so none can reach the
+ * record.
  */
 int hv_container_run_encode(const hv_container_command *command, uint8_t **record,
                             size_t *record_bytes);
@@ -105,10 +106,11 @@ void hv_container_decoder_free(hv_container_decoder *decoder);
  * taken. 1 when a record was completed: *event is filled, its data pointing
  * into `data` or into the decoder, valid until the next call and while
  * `data` is; 0 when all `data_bytes` were taken and no record completed
- * (feed the next bytes when they come). A stream that breaks a rule of docs/container-guest.md
- * is HV_E_GUEST (HV_E_UNSUPPORTED for another protocol version) naming the
- * rule and the record's offset in the stream; the decoder stays failed: every
- * later call returns the same error, and takes nothing.
+ * (feed the next bytes when they come). A stream that breaks a rule of
+ * docs/container-guest.md is HV_E_GUEST (HV_E_UNSUPPORTED for another
+ * protocol version) naming the rule and the record's offset in the stream;
+ * the decoder stays failed: every later call returns the same error, and
+ * takes nothing.
  */
 int hv_container_decoder_feed(hv_container_decoder *decoder, const void *data, size_t data_bytes,
                               size_t *used_bytes, hv_container_event *event);

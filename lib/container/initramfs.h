@@ -22,11 +22,12 @@
  * with modules.dep and maybe modules.builtin), or NULL for a kernel that
  * has every module the guest needs built in (then /modules.order is
  * empty). Errors: HV_E_NOTFOUND for a folder without modules.dep or a
- * module the kernel has neither as a file nor built in, HV_E_UNSUPPORTED when the kernel's
- * modules are compressed (naming one), HV_E_RANGE for a file above
- * HV_CONTAINER_INITRAMFS_MAX_FILE_BYTES, HV_E_PARSE for a modules.dep that
- * cannot be followed (a loop, a path outside the folder), HV_E_INVAL for
- * an init that is not an ELF file, HV_E_IO for a file that cannot be read
+ * module the kernel has neither as a file nor built in, HV_E_UNSUPPORTED
+ * when the kernel's modules are compressed (naming one), HV_E_RANGE for a
+ * file above HV_CONTAINER_INITRAMFS_MAX_FILE_BYTES, HV_E_PARSE for a
+ * modules.dep that cannot be followed (a loop, a path outside the folder),
+ * HV_E_INVAL for an init that is not an ELF file, HV_E_IO for a file that
+ * cannot be read
  * (a missing one included) or is not a regular file.
  */
 int hv_container_initramfs_build(const char *init_path, const char *modules_dir, uint8_t **archive,
