@@ -27,8 +27,7 @@
  * file above HV_CONTAINER_INITRAMFS_MAX_FILE_BYTES, HV_E_PARSE for a
  * modules.dep that cannot be followed (a loop, a path outside the folder),
  * HV_E_INVAL for an init that is not an ELF file, HV_E_IO for a file that
- * cannot be read
- * (a missing one included) or is not a regular file.
+ * cannot be read (a missing one included) or is not a regular file.
  */
 int hv_container_initramfs_build(const char *init_path, const char *modules_dir, uint8_t **archive,
                                  size_t *archive_bytes);
