@@ -1,14 +1,18 @@
 /*
  * tests/container/test-oci-image.c - OCI image layouts (container/oci-image.c,
- * oci-unpack.c) built here: a two-layer busybox image with
+ * oci-unpack.c, rootfs.c) built here: a two-layer busybox image with
  * whiteouts, an opaque directory, links and devices; its config read back;
  * tags, nested indexes and platforms, Docker media types; corrupt, missing,
  * misnamed and wrongly sized blobs; layers that try to write outside the
- * root; replacing entries; bounds.
+ * root; replacing entries; bounds; and the ext4 image cache, listed with
+ * debugfs, made once when two processes ask for it at once.
  */
 #include "oci-layout.h"
 #include "container/fs-tree.h"
 #include "container/oci-image.h"
+#include "container/rootfs.h"
+
+#include <sys/wait.h>
 
 /* Each test's directories: the layout, the root file system, one outside both. */
 typedef struct dirs {
@@ -393,6 +397,7 @@ static void test_corrupt_layer(void **state)
     dirs *d = *state;
     blob_ref manifest, layers[2];
     hv_oci_image *image;
+    char *path;
 
     put_busybox_image(d->layout, &manifest, layers);
     flip_byte(d->layout, &layers[1], 100);
@@ -402,6 +407,10 @@ static void test_corrupt_layer(void **state)
     assert_error_mentions("the blob is corrupt");
     assert_error_mentions(layers[1].digest + 7);
     assert_int_equal(oci_count_entries(d->rootfs), 0);
+    /* nor does the cache keep anything but the lock */
+    assert_hv_error(hv_container_rootfs_image(image, d->cache, &path), HV_E_IMAGE);
+    assert_null(path);
+    assert_int_equal(oci_count_entries(d->cache), 1);
     hv_oci_image_free(image);
 }
 
@@ -788,6 +797,120 @@ static void test_not_tar(void **state)
     hv_oci_image_free(image);
 }
 
+/* ---- the ext4 cache ------------------------------------------------------------------------ */
+
+/* debugfs's listing of `dir` in the image (g_free), or NULL when debugfs fails. */
+static char *debugfs_ls(const char *image_path, const char *dir)
+{
+    char *command = g_strdup_printf("ls -l %s", dir), *out = NULL;
+    const char *program =
+        access("/usr/sbin/debugfs", X_OK) == 0 ? "/usr/sbin/debugfs" : "/sbin/debugfs";
+    const char *argv[] = {program, "-R", command, image_path, NULL};
+    int status;
+
+    if (!g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, &out, NULL,
+                      &status, NULL) ||
+        !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        g_free(out);
+        out = NULL;
+    }
+    g_free(command);
+    return out;
+}
+
+/* debugfs lists `dir` of the image with lines that end in each of `present` and none of `absent`.
+ */
+static void assert_listing(const char *image_path, const char *dir, const char *const *present,
+                           const char *const *absent)
+{
+    char *listing = debugfs_ls(image_path, dir);
+
+    assert_non_null(listing);
+    for (size_t i = 0; present[i]; i++) {
+        char *line_end = g_strdup_printf("%s\n", present[i]);
+
+        if (!strstr(listing, line_end))
+            fail_msg("%s of the image lacks %s:\n%s", dir, present[i], listing);
+        g_free(line_end);
+    }
+    for (size_t i = 0; absent[i]; i++) {
+        char *line_end = g_strdup_printf("%s\n", absent[i]);
+
+        if (strstr(listing, line_end))
+            fail_msg("%s of the image has %s:\n%s", dir, absent[i], listing);
+        g_free(line_end);
+    }
+    g_free(listing);
+}
+
+static void test_rootfs_cache(void **state)
+{
+    dirs *d = *state;
+    blob_ref manifest, layers[2];
+    hv_oci_image *image;
+    char *path, *again, *listing, want[PATH_MAX], lock[PATH_MAX];
+    struct stat st, st2;
+
+    put_busybox_image(d->layout, &manifest, layers);
+    assert_hv_ok(hv_oci_image_open(d->layout, NULL, "amd64", &image));
+    /* the cache directory is made when missing */
+    snprintf(d->cache + strlen(d->cache), sizeof(d->cache) - strlen(d->cache), "/sub");
+    assert_hv_ok(hv_container_rootfs_image(image, d->cache, &path));
+    snprintf(want, sizeof(want), "%s/rootfs-%s.ext4", d->cache, manifest.digest + 7);
+    assert_string_equal(path, want);
+    assert_int_equal(stat(d->cache, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0700);
+    assert_int_equal(stat(path, &st), 0);
+    /* the image and its lock, nothing else */
+    assert_int_equal(oci_count_entries(d->cache), 2);
+    snprintf(lock, sizeof(lock), "%s/rootfs-%s.lock", d->cache, manifest.digest + 7);
+    assert_int_equal(stat(lock, &st2), 0);
+
+    /* made once: the second call finds it */
+    assert_hv_ok(hv_container_rootfs_image(image, d->cache, &again));
+    assert_string_equal(again, path);
+    assert_int_equal(stat(again, &st2), 0);
+    assert_int_equal(st.st_ino, st2.st_ino);
+    assert_int_equal(st.st_mtim.tv_sec, st2.st_mtim.tv_sec);
+    assert_int_equal(st.st_mtim.tv_nsec, st2.st_mtim.tv_nsec);
+    free(again);
+    hv_oci_image_free(image);
+
+    assert_listing(path, "/", TYPES(" bin", " etc", " opt", NULL), TYPES(" dev/null", NULL));
+    /* root owns the root directory (inode 2) whoever made the image */
+    listing = debugfs_ls(path, "/");
+    assert_non_null(strstr(listing, " 2   40755 (2)      0      0 "));
+    g_free(listing);
+    assert_listing(path, "/etc", TYPES(" passwd", " hostname", NULL), TYPES(" removed", NULL));
+    assert_listing(path, "/opt", TYPES(" c", NULL), TYPES(" a", " sub", NULL));
+    assert_listing(path, "/bin", TYPES(" busybox", " ls", " sh", NULL), TYPES(NULL));
+    free(path);
+}
+
+/* Two processes asking at once: one makes the image, the other waits on the lock and finds it. */
+static void test_rootfs_cache_concurrent(void **state)
+{
+    dirs *d = *state;
+    blob_ref manifest, layers[2];
+    hv_oci_image *image;
+    char *path;
+    int status;
+    pid_t child;
+
+    put_busybox_image(d->layout, &manifest, layers);
+    assert_hv_ok(hv_oci_image_open(d->layout, NULL, "amd64", &image));
+    child = fork();
+    assert_true(child >= 0);
+    if (child == 0)
+        _exit(hv_container_rootfs_image(image, d->cache, &path) == 0 ? 0 : 1);
+    assert_hv_ok(hv_container_rootfs_image(image, d->cache, &path));
+    assert_int_equal(waitpid(child, &status, 0), child);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    assert_int_equal(oci_count_entries(d->cache), 2);
+    free(path);
+    hv_oci_image_free(image);
+}
+
 /* hv_fs_tree_clear: a deep tree, links not followed, files of every kind. */
 static void test_tree_clear(void **state)
 {
@@ -839,6 +962,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_replacing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_limits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_not_tar, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rootfs_cache, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rootfs_cache_concurrent, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tree_clear, setup, teardown),
     };
     int rc;
