@@ -468,7 +468,8 @@ static int make_dir(unpack *u, const char *path, const char *dir)
         memcpy(name, dir + start, n);
         name[n] = '\0';
         len = start + n;
-        if (mkdirat(fd, name, dir_mode(u, 0755)) < 0 && errno != EEXIST) {
+        /* rwxr-xr-x whatever the umask */
+        if (mkdirat(fd, name, S_IRWXU) < 0 ? errno != EEXIST : fchmodat(fd, name, 0755, 0) < 0) {
             int err = errno;
 
             close(fd);

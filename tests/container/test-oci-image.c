@@ -192,12 +192,16 @@ static void test_busybox_unpack(void **state)
     hv_oci_unpack_stats stats;
     hv_oci_image *image;
     char path[PATH_MAX], link[64], *data;
+    mode_t old_umask;
     struct stat st, st2;
     size_t len;
 
     put_busybox_image(d->layout, &manifest, layers);
     assert_hv_ok(hv_oci_image_open(d->layout, "latest", "amd64", &image));
+    /* modes are the image's whatever the umask */
+    old_umask = umask(077);
     assert_hv_ok(hv_oci_image_unpack(image, d->rootfs, NULL, &stats));
+    umask(old_umask);
     hv_oci_image_free(image);
 
     snprintf(path, sizeof(path), "%s/bin/busybox", d->rootfs);
@@ -229,6 +233,9 @@ static void test_busybox_unpack(void **state)
     snprintf(path, sizeof(path), "%s/dev", d->rootfs);
     assert_int_equal(oci_count_entries(path), 0);
     /* parents made where the archive has none; modes kept, set-user-ID included */
+    snprintf(path, sizeof(path), "%s/usr/local", d->rootfs);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 07777, 0755);
     snprintf(path, sizeof(path), "%s/usr/local/deep/file", d->rootfs);
     assert_int_equal(stat(path, &st), 0);
     assert_int_equal(st.st_mode & 07777, 04755);
