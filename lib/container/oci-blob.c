@@ -36,7 +36,7 @@ static bool digest_valid(const char *digest)
     return digest[DIGEST_PREFIX_LEN + DIGEST_HEX_LEN] == '\0';
 }
 
-int hv_oci_digest_check(const char *digest, const char *where)
+int hv_oci_digest_check(const char *digest, const char *file, const char *field)
 {
     char quoted[HV_QUOTE_SIZE];
 
@@ -44,14 +44,14 @@ int hv_oci_digest_check(const char *digest, const char *where)
         return 0;
     hv_quote(quoted, sizeof(quoted), digest);
     if (strncmp(digest, DIGEST_PREFIX, DIGEST_PREFIX_LEN) != 0 && strchr(digest, ':'))
-        return hv_error_set(HV_E_IMAGE, where,
-                            "%s: '%s' is not a SHA-256 digest: only sha256 digests are read "
+        return hv_error_set(HV_E_IMAGE, field,
+                            "%s: %s '%s' is not a SHA-256 digest: only sha256 digests are read "
                             "(copy the image with tools that write them, as skopeo and umoci do)",
-                            where, quoted);
-    return hv_error_set(HV_E_IMAGE, where,
-                        "%s: '%s' is not a digest: it must be \"sha256:\" and 64 lowercase hex "
-                        "digits (the layout is malformed)",
-                        where, quoted);
+                            file, field, quoted);
+    return hv_error_set(HV_E_IMAGE, field,
+                        "%s: %s '%s' is not a digest: it must be \"sha256:\" and 64 lowercase "
+                        "hex digits (the layout is malformed)",
+                        file, field, quoted);
 }
 
 /*
@@ -106,7 +106,7 @@ int hv_oci_blob_open(int layout_fd, const char *digest, uint64_t size_bytes, con
     blob->fd = -1;
     blob->referrer = referrer;
     if (!digest_valid(digest))
-        return hv_oci_digest_check(digest, referrer);
+        return hv_oci_digest_check(digest, referrer, "the digest");
     memcpy(blob->digest, digest, strlen(digest) + 1);
     snprintf(blob->path, sizeof(blob->path), "blobs/sha256/%s", digest + DIGEST_PREFIX_LEN);
     blob->size_bytes = size_bytes;

@@ -21,10 +21,11 @@
 #define HV_OCI_BLOB_PATH_SIZE 80
 
 /*
- * 0 when `digest` is valid, else HV_E_IMAGE naming `where` (the document
- * and field: "index.json: manifests[0].digest") and what the form must be.
+ * 0 when `digest` is valid, else HV_E_IMAGE naming the document `file`
+ * and the `field` ("manifests[0].digest", also the error's path) and what
+ * the form must be.
  */
-int hv_oci_digest_check(const char *digest, const char *where);
+int hv_oci_digest_check(const char *digest, const char *file, const char *field);
 
 /* A blob being read and hashed. */
 typedef struct hv_oci_blob {

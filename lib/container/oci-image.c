@@ -132,10 +132,18 @@ static int parse_document(const char *text, size_t len, const hv_json_array_limi
     };
     int rc = hv_json_parse_bounded(text, len, doc->name, &bounds, &doc->root);
 
-    /* text that is not JSON is an image that is malformed, as one past the bounds is */
-    if (rc == HV_E_PARSE)
-        return hv_error_set(HV_E_IMAGE, hv_error_path(hv_error_last()), "%s",
-                            hv_error_message(hv_error_last()));
+    /*
+     * Text that is not JSON is an image that is malformed, as one past the
+     * bounds is; every message names the document.
+     */
+    if (rc == HV_E_PARSE || rc == HV_E_IMAGE) {
+        const char *message = hv_error_message(hv_error_last());
+
+        if (strncmp(message, doc->name, strlen(doc->name)) == 0)
+            return hv_error_set(HV_E_IMAGE, hv_error_path(hv_error_last()), "%s", message);
+        return hv_error_set(HV_E_IMAGE, hv_error_path(hv_error_last()), "%s: %s", doc->name,
+                            message);
+    }
     if (rc < 0)
         return rc;
     if (!json_object_is_type(doc->root, json_type_object))
@@ -231,8 +239,8 @@ static int read_descriptor(const document *doc, json_object *obj, const char *pa
         return in_file(rc, doc);
     classify(media_type, d);
     hv_quote(d->media_type_shown, sizeof(d->media_type_shown), media_type);
-    hv_format(where, sizeof(where), "%s: %s.digest", doc->name, path);
-    if ((rc = hv_oci_digest_check(digest, where)) < 0)
+    hv_json_path_key(where, sizeof(where), path, "digest");
+    if ((rc = hv_oci_digest_check(digest, doc->name, where)) < 0)
         return rc;
     memcpy(d->digest, digest, strlen(digest) + 1);
     if (platform) {

@@ -139,8 +139,9 @@ static int archive_failed(unpack *u, struct archive *a)
     u->archive_broken = true;
     hv_quote(quoted, sizeof(quoted), text ? text : "unknown error");
     return hv_error_set(HV_E_IMAGE, u->where,
-                        "%s (%s) is not a valid tar archive of its media type: %s", u->where,
-                        u->blob.path, quoted);
+                        "%s (%s) is not a valid tar archive of its media type: %s (the layer is "
+                        "damaged, or its media type is wrong: copy the image again)",
+                        u->where, u->blob.path, quoted);
 }
 
 /* Open layer `index` for reading with libarchive, into *out. */
@@ -306,24 +307,33 @@ static int check_entry(unpack *u, struct archive_entry *entry)
     if (!raw)
         return hv_error_set(HV_E_IMAGE, u->where,
                             "%s: an entry has no name: the layer is malformed", u->where);
-    if ((why = canonical_name(raw, path)))
-        return entry_error(u, HV_E_IMAGE, raw, why);
+    if ((why = canonical_name(raw, path))) {
+        char message[128];
+
+        snprintf(message, sizeof(message), "%s: the image is unsafe", why);
+        return entry_error(u, HV_E_IMAGE, raw, message);
+    }
     if (link && (why = canonical_name(link, target))) {
         char message[128];
 
-        snprintf(message, sizeof(message), "is a hard link whose target %s", why);
+        snprintf(message, sizeof(message), "is a hard link whose target %s: the image is unsafe",
+                 why);
         return entry_error(u, HV_E_IMAGE, raw, message);
     }
     if (link && !target[0])
-        return entry_error(u, HV_E_IMAGE, raw, "is a hard link to the root directory");
+        return entry_error(u, HV_E_IMAGE, raw,
+                           "is a hard link to the root directory: the layer is malformed");
     if (!link && archive_entry_filetype(entry) == AE_IFLNK) {
         const char *to = archive_entry_symlink(entry);
 
         if (!to || !*to)
-            return entry_error(u, HV_E_IMAGE, raw, "is a symlink with no target");
+            return entry_error(u, HV_E_IMAGE, raw,
+                               "is a symlink with no target: the layer is malformed");
     }
     if (!path[0] && (link || archive_entry_filetype(entry) != AE_IFDIR))
-        return entry_error(u, HV_E_IMAGE, raw, "names the root directory, but is not a directory");
+        return entry_error(u, HV_E_IMAGE, raw,
+                           "names the root directory, but is not a directory: the layer is "
+                           "malformed");
     if (!strncmp(base_name(path), WHITEOUT_PREFIX, WHITEOUT_PREFIX_LEN))
         return check_whiteout(u, path);
     return 0;
@@ -351,7 +361,8 @@ static int resolve_failed(unpack *u, const char *path, const char *on_the_way, i
     hv_quote(quoted, sizeof(quoted), on_the_way);
     if (err == -ENOTDIR || err == -ENOENT) {
         snprintf(message, sizeof(message),
-                 "lies under '%s', which is not a directory (a file, or a symlink to nothing)",
+                 "lies under '%s', which is not a directory (a file, or a symlink to nothing): "
+                 "the layer is malformed",
                  quoted);
         return entry_error(u, HV_E_IMAGE, path, message);
     }
@@ -700,7 +711,7 @@ static int write_entry(unpack *u, struct archive *a, struct archive_entry *entry
 static int apply_whiteout(unpack *u, const whiteout *w)
 {
     const char *name = base_name(w->path);
-    char dir[PATH_MAX];
+    char dir[PATH_MAX], entry[PATH_MAX + 16];
     int fd, rc;
 
     if (w->opaque) {
@@ -710,11 +721,14 @@ static int apply_whiteout(unpack *u, const whiteout *w)
         memcpy(dir, w->path, (size_t)(name - w->path));
         dir[name > w->path ? name - w->path - 1 : 0] = '\0';
     }
+    /* the whiteout's entry, as the archive named it, for messages */
+    snprintf(entry, sizeof(entry), "%s%s%s%s", dir, dir[0] ? "/" : "",
+             name ? WHITEOUT_PREFIX : OPAQUE_NAME, name ? name : "");
     fd = hv_fs_open_beneath(u->rootfd, dir, O_PATH | O_DIRECTORY, 0);
     if (fd == -ENOENT || fd == -ENOTDIR)
         return 0; /* nothing below to hide */
     if (fd < 0)
-        return fd == -EXDEV ? escape_error(u, w->path, dir) : resolve_failed(u, w->path, dir, fd);
+        return fd == -EXDEV ? escape_error(u, entry, dir) : resolve_failed(u, entry, dir, fd);
     rc = name ? hv_fs_tree_remove(fd, name) : hv_fs_tree_clear(fd);
     close(fd);
     u->stats.whiteouts++;
