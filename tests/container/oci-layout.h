@@ -114,17 +114,22 @@ static inline la_ssize_t oci_tar_append(struct archive *a, void *ctx, const void
     return (la_ssize_t)n;
 }
 
-/* A tar layer (gzip-compressed with `gzip`) of the entries, as a blob of the layout. */
+/* How oci_put_layer() compresses: not (false), with gzip (true), with zstd. */
+#define LAYER_ZSTD 2
+
+/* A tar layer (compressed as `compression` says) of the entries, as a blob of the layout. */
 static inline void oci_put_layer(const char *layout, const tar_entry *entries, size_t count,
-                                 bool gzip, blob_ref *ref)
+                                 int compression, blob_ref *ref)
 {
     GByteArray *bytes = g_byte_array_new();
     struct archive *a = archive_write_new();
     struct archive_entry *e = archive_entry_new();
 
     assert_int_equal(archive_write_set_format_pax_restricted(a), ARCHIVE_OK);
-    if (gzip)
+    if (compression == true)
         assert_int_equal(archive_write_add_filter_gzip(a), ARCHIVE_OK);
+    else if (compression == LAYER_ZSTD)
+        assert_int_equal(archive_write_add_filter_zstd(a), ARCHIVE_OK);
     assert_int_equal(archive_write_set_bytes_in_last_block(a, 1), ARCHIVE_OK);
     assert_int_equal(archive_write_open(a, bytes, NULL, oci_tar_append, NULL), ARCHIVE_OK);
     for (size_t i = 0; i < count; i++) {

@@ -2,10 +2,11 @@
  * tests/container/test-oci-image.c - OCI image layouts (container/oci-image.c,
  * oci-unpack.c, rootfs.c) built here: a two-layer busybox image with
  * whiteouts, an opaque directory, links and devices; its config read back;
- * tags, nested indexes and platforms, Docker media types; corrupt, missing,
- * misnamed and wrongly sized blobs; layers that try to write outside the
- * root; replacing entries; bounds; and the ext4 image cache, listed with
- * debugfs, made once when two processes ask for it at once.
+ * tags, nested indexes and platforms, Docker media types, zstd; corrupt,
+ * missing, misnamed and wrongly sized blobs, blobs that are FIFOs or lie
+ * outside the layout; layers that try to write outside the root; replacing
+ * entries; bounds; and the ext4 image cache, listed with debugfs, made once
+ * when two processes ask for it at once.
  */
 #include "oci-layout.h"
 #include "container/fs-tree.h"
@@ -384,6 +385,24 @@ static void test_docker_media_types(void **state)
     assert_file(d->rootfs, "hello", "docker\n");
 }
 
+/* A tar+zstd layer. */
+static void test_zstd_layer(void **state)
+{
+    dirs *d = *state;
+    const tar_entry entries[] = {{'f', "hello", "zstd\n", 0, 0, 0}};
+    blob_ref layer, manifest;
+    hv_oci_image *image;
+
+    oci_put_layer(d->layout, entries, 1, LAYER_ZSTD, &layer);
+    put_image(d->layout, NULL, "amd64", "", &layer,
+              TYPES("application/vnd.oci.image.layer.v1.tar+zstd"), 1, &manifest);
+    assert_hv_ok(hv_oci_image_open(d->layout, NULL, "amd64", &image));
+    assert_int_equal(hv_oci_image_layer(image, 0)->compression, HV_OCI_TAR_ZSTD);
+    assert_hv_ok(hv_oci_image_unpack(image, d->rootfs, NULL, NULL));
+    hv_oci_image_free(image);
+    assert_file(d->rootfs, "hello", "zstd\n");
+}
+
 /* ---- blobs that do not match ----------------------------------------------------------- */
 
 static void flip_byte(const char *layout, const blob_ref *ref, size_t at)
@@ -454,6 +473,29 @@ static void test_corrupt_documents(void **state)
     assert_hv_error(hv_oci_image_open(d->layout, NULL, "amd64", &image), HV_E_IMAGE);
     assert_error_mentions("oci-layout is missing");
     assert_hv_error(hv_oci_image_open("/nonexistent/layout", NULL, "amd64", &image), HV_E_NOTFOUND);
+}
+
+/* Blobs that are not regular files of the layout: a FIFO (never waited on), a way out. */
+static void test_blob_files(void **state)
+{
+    dirs *d = *state;
+    blob_ref manifest, layers[2];
+    hv_oci_image *image;
+    char path[PATH_MAX], moved[PATH_MAX];
+
+    put_busybox_image(d->layout, &manifest, layers);
+    snprintf(path, sizeof(path), "%s/blobs/sha256/%s", d->layout, manifest.digest + 7);
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(mkfifo(path, 0644), 0);
+    assert_hv_error(hv_oci_image_open(d->layout, NULL, "amd64", &image), HV_E_IMAGE);
+    assert_error_mentions("is not a regular file");
+    /* blobs/ a symlink to a directory outside the layout */
+    snprintf(path, sizeof(path), "%s/blobs", d->layout);
+    snprintf(moved, sizeof(moved), "%s/blobs", d->outside);
+    assert_int_equal(rename(path, moved), 0);
+    assert_int_equal(symlink(moved, path), 0);
+    assert_hv_error(hv_oci_image_open(d->layout, NULL, "amd64", &image), HV_E_IMAGE);
+    assert_error_mentions("through a symlink that leads out of the layout directory");
 }
 
 /* index.json with one entry of this digest and size. */
@@ -958,8 +1000,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_tags, setup, teardown),
         cmocka_unit_test_setup_teardown(test_nested_index, setup, teardown),
         cmocka_unit_test_setup_teardown(test_docker_media_types, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_zstd_layer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corrupt_layer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corrupt_documents, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_blob_files, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_digests, setup, teardown),
         cmocka_unit_test_setup_teardown(test_layer_wrong_size, setup, teardown),
         cmocka_unit_test_setup_teardown(test_malformed_documents, setup, teardown),
