@@ -22,5 +22,6 @@
 #include <hpcvirt/vm.h>
 #include <hpcvirt/backend.h>
 #include <hpcvirt/libvirt.h>
+#include <hpcvirt/container.h>
 
 #endif /* HPCVIRT_HPCVIRT_H */

@@ -105,6 +105,14 @@ static const struct cli_option_entry {
     {"--disk", offsetof(cli_args, disks), true, NULL}, /* a cli_list: see repeatable() */
     {"--channel-in", offsetof(cli_args, channel_in), true, NULL},
     {"--channel-out", offsetof(cli_args, channel_out), true, NULL},
+    {"--modules", offsetof(cli_args, modules), true, NULL},
+    {"--cache", offsetof(cli_args, cache), true, NULL},
+    {"--init", offsetof(cli_args, init), true, NULL},
+    {"--entrypoint", offsetof(cli_args, entrypoint), true, NULL},
+    {"--workdir", offsetof(cli_args, workdir), true, NULL},
+    {"--user", offsetof(cli_args, user), true, NULL},
+    {"--env", offsetof(cli_args, env), true, NULL}, /* a cli_list: see repeatable() */
+    {"--warm", offsetof(cli_args, warm), false, NULL},
     {"--start", offsetof(cli_args, start), false, NULL},
     {"--keep-running", offsetof(cli_args, keep_running), false, NULL},
     {"--paused", offsetof(cli_args, paused), false, NULL},
@@ -122,7 +130,7 @@ static const struct cli_option_entry {
 /* Whether each value of `opt` is kept, in a cli_list (else the last one is). */
 static bool repeatable(const struct cli_option_entry *opt)
 {
-    return opt->offset == offsetof(cli_args, disks);
+    return opt->offset == offsetof(cli_args, disks) || opt->offset == offsetof(cli_args, env);
 }
 
 /* Whether option `name` is in the space-separated list `allowed`. */

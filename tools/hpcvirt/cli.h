@@ -105,8 +105,11 @@ typedef struct cli_args {
     const char *name, *count, *mode, *threads, *name_pattern, *identity;
     const char *migrate_to, *migrate_after, *key_file;
     const char *kernel, *initrd, *cmdline, *channel_in, *channel_out;
+    const char *modules, *cache, *init, *entrypoint, *workdir, *user;
     cli_list disks; /* --disk, repeatable */
+    cli_list env;   /* --env, repeatable */
     bool start, keep_running, paused, offline, eager, stats, prepare, wait, throttle, json, xml;
+    bool warm;
 } cli_args;
 
 /*
@@ -190,6 +193,13 @@ typedef struct cli_new_vm {
  * a->host_json when it has one, else on the connection's own; print why not.
  */
 int cli_new_vm_plan(cli_new_vm *nv, const cli_args *a);
+
+/*
+ * Without --spec: a spec named `name` of 1 vCPU and `memory_bytes` unless --vcpus and --memory
+ * say otherwise (a usage error when they are not a count or a size).
+ */
+int cli_default_spec(const cli_command *cmd, const cli_args *a, const char *name,
+                     uint64_t memory_bytes, hv_vm_spec **spec);
 void cli_new_vm_free(cli_new_vm *nv);
 
 #define CLI_URI_HELP                                                                               \
@@ -262,6 +272,7 @@ extern const cli_command cli_cmd_resume; /* resume NAME, or resume FILE */
 extern const cli_command cli_cmd_resume_from;
 extern const cli_command cli_cmd_clone;
 extern const cli_command cli_cmd_migrate_listen;
+extern const cli_command cli_cmd_container;
 
 /* How `run --migrate-to` migrates (its options, parsed). */
 typedef struct cli_migrate_settings {

@@ -128,11 +128,11 @@ static int add_boot_and_disks(const cli_command *cmd, const cli_args *a, hv_vm_s
     return CLI_EXIT_OK;
 }
 
-/* Without --spec: 1 vCPU and 64 MiB unless --vcpus/--memory say otherwise. */
-static int default_spec(const cli_command *cmd, const cli_args *a, hv_vm_spec **spec)
+int cli_default_spec(const cli_command *cmd, const cli_args *a, const char *name,
+                     uint64_t memory_bytes, hv_vm_spec **spec)
 {
     unsigned long vcpus = 1;
-    uint64_t memory = UINT64_C(64) << 20;
+    uint64_t memory = memory_bytes;
 
     if (a->vcpus) {
         char *end = NULL;
@@ -144,8 +144,7 @@ static int default_spec(const cli_command *cmd, const cli_args *a, hv_vm_spec **
     }
     if (a->memory && hv_size_parse(a->memory, &memory) < 0)
         return cli_usage_error(cmd, "--memory: %s", hv_error_message(hv_error_last()));
-    if (hv_vm_spec_new(spec) < 0 ||
-        hv_vm_spec_set_name(*spec, name_of(a->kernel ? a->kernel : a->pos[0])) < 0 ||
+    if (hv_vm_spec_new(spec) < 0 || hv_vm_spec_set_name(*spec, name) < 0 ||
         hv_vm_spec_set_vcpus(*spec, (unsigned int)vcpus) < 0 ||
         hv_vm_spec_set_memory_bytes(*spec, memory) < 0)
         return cli_fail("the VM spec");
@@ -160,7 +159,9 @@ static int make_spec(const cli_command *cmd, const cli_args *a, hv_vm_spec **spe
 {
     int rc;
 
-    if ((rc = a->spec ? cli_load_spec(a->spec, spec) : default_spec(cmd, a, spec)) != CLI_EXIT_OK)
+    if ((rc = a->spec ? cli_load_spec(a->spec, spec)
+                      : cli_default_spec(cmd, a, name_of(a->kernel ? a->kernel : a->pos[0]),
+                                         UINT64_C(64) << 20, spec)) != CLI_EXIT_OK)
         return rc;
     if ((rc = add_boot_and_disks(cmd, a, *spec)) != CLI_EXIT_OK)
         return rc;

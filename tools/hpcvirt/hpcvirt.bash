@@ -36,7 +36,8 @@ _hpcvirt_load()
                 trail = match(t[i], /\]+$/) ? RLENGTH : 0
                 word = substr(t[i], lead + 1, length(t[i]) - lead - trail)
                 depth += lead
-                if (word == "|" || word == "") {
+                if (word == "|" || word == "" || word == "--") {
+                    # ("--" ends the options: what follows is no option)
                     pending = ""
                 } else if (word ~ /^-/) {
                     print "o", word

@@ -13,7 +13,8 @@ static const cli_command *const commands[] = {
     &cli_cmd_list,    &cli_cmd_state,       &cli_cmd_start,          &cli_cmd_pause,
     &cli_cmd_resume,  &cli_cmd_stop,        &cli_cmd_destroy,        &cli_cmd_undefine,
     &cli_cmd_suspend, &cli_cmd_resume_from, &cli_cmd_snapshot,       &cli_cmd_migrate,
-    &cli_cmd_run,     &cli_cmd_clone,       &cli_cmd_migrate_listen, &cli_cmd_version,
+    &cli_cmd_run,     &cli_cmd_clone,       &cli_cmd_migrate_listen, &cli_cmd_container,
+    &cli_cmd_version,
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 

@@ -41,6 +41,7 @@ from . import profile as _profile
 from .profile import *  # noqa: F401,F403 (the names in profile.__all__)
 from . import vm as _vm
 from .vm import *  # noqa: F401,F403 (the names in vm.__all__)
+from .container import Container  # noqa: F401 (STDOUT, STDERR: hpcvirt.container's)
 
 LOG_ERROR = lib.HV_LOG_ERROR
 LOG_WARNING = lib.HV_LOG_WARNING
@@ -131,4 +132,5 @@ __all__ = [
 ]
 for _module in (_host, _spec, _plan, _profile, _vm):
     __all__ += [name for name in _module.__all__ if name not in __all__]
+__all__.append("Container")
 del _module

@@ -674,3 +674,45 @@ typedef struct hv_libvirt_xml_options {
  int hv_plan_to_libvirt_xml(const hv_plan *plan, const hv_libvirt_xml_options *opts,
                                      char **xml);
  int hv_host_from_libvirt_capabilities(const char *xml, hv_host **host);
+typedef struct hv_container hv_container;
+typedef enum hv_container_stream {
+    HV_CONTAINER_STDOUT = 1,
+    HV_CONTAINER_STDERR = 2
+} hv_container_stream;
+typedef void (*hv_container_output_fn)(void *data, int stream, const void *bytes, size_t length);
+typedef enum hv_container_flags {
+    HV_CONTAINER_WARM = 1 << 0
+} hv_container_flags;
+typedef struct hv_container_options {
+    unsigned int version;
+    unsigned int flags;
+    const char *name;
+    const char *tag;
+    const hv_vm_spec *spec;
+    const hv_host *host;
+    const char *kernel_path;
+    const char *modules_path;
+    const char *cache_path;
+    const char *init_path;
+    const char *const *args;
+    size_t arg_count;
+    const char *entrypoint;
+    const char *const *env;
+    size_t env_count;
+    const char *workdir;
+    const char *user;
+    hv_container_output_fn output;
+    void *output_data;
+    hv_vm_console_fn console;
+    void *console_data;
+} hv_container_options;
+ int hv_container_options_init(hv_container_options *opts, unsigned int version);
+ int hv_container_create(hv_conn *conn, const char *layout_path,
+                                  const hv_container_options *opts, hv_container **container);
+ int hv_container_start(hv_container *container, int64_t timeout_ms);
+ int hv_container_wait(hv_container *container, int64_t timeout_ms, int *exit_status);
+ int hv_container_kill(hv_container *container);
+ const char *hv_container_name(const hv_container *container);
+ const char *hv_container_image_digest(const hv_container *container);
+ hv_vm *hv_container_vm(hv_container *container);
+ void hv_container_free(hv_container *container);
