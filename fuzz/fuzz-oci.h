@@ -1,8 +1,7 @@
 /*
  * fuzz/fuzz-oci.h - what the OCI image targets share: a work directory
- * made once per process, files and blobs (under their real SHA-256) written
- * into a layout there, and a directory emptied with the library's own tree
- * removal.
+ * made once per process (and removed at its exit), files and blobs (under their real SHA-256)
+ * written into a layout there, and a directory emptied with the library's own tree removal.
  */
 #ifndef HV_FUZZ_OCI_H
 #define HV_FUZZ_OCI_H
@@ -19,16 +18,29 @@
 
 #define FUZZ_OCI_LAYOUT_FILE "{\"imageLayoutVersion\": \"1.0.0\"}"
 
+/* The process's work directory under /tmp ("" until it is made). */
+static char fuzz_oci_dir[64];
+
+/* At exit: the work directory goes, with what a run cut short left in it. */
+static inline void fuzz_oci_remove_work_dir(void)
+{
+    int tmpfd = open("/tmp", O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+    if (tmpfd >= 0) {
+        hv_fs_tree_remove(tmpfd, fuzz_oci_dir + strlen("/tmp/"));
+        close(tmpfd);
+    }
+}
+
 /* The process's work directory, made on the first call. */
 static inline const char *fuzz_oci_work_dir(void)
 {
-    static char dir[64];
-
-    if (!dir[0]) {
-        snprintf(dir, sizeof(dir), "/tmp/hv-fuzz-oci-XXXXXX");
-        CHECK(mkdtemp(dir) != NULL);
+    if (!fuzz_oci_dir[0]) {
+        snprintf(fuzz_oci_dir, sizeof(fuzz_oci_dir), "/tmp/hv-fuzz-oci-XXXXXX");
+        CHECK(mkdtemp(fuzz_oci_dir) != NULL);
+        atexit(fuzz_oci_remove_work_dir);
     }
-    return dir;
+    return fuzz_oci_dir;
 }
 
 static inline void fuzz_oci_write(const char *path, const void *data, size_t len)
