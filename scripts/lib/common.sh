@@ -12,12 +12,13 @@ HV_BUILD_PACKAGES="meson ninja-build pkg-config gcc g++ binutils libglib2.0-dev 
 # rsvg-convert (librsvg2-bin) to render the plan and host pictures, iasl and
 # acpiexec (acpica-tools) to check the KVM engine's ACPI tables, mypy and a
 # venv with pip for the Python package, umoci and skopeo to make and inspect
-# the containers' OCI image layouts, mke2fs (e2fsprogs) for their root disks.
+# the containers' OCI image layouts, mke2fs (e2fsprogs) for their root disks,
+# busybox-static for the containers' test images.
 HV_TEST_PACKAGES="$HV_BUILD_PACKAGES libcmocka-dev python3-pytest python3-mypy python3-venv
   python3-pip python3-setuptools python3-wheel abigail-tools clang
   libclang-rt-14-dev clang-format valgrind libxml2-utils libvirt-clients libvirt-daemon
   libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils ovmf procps librsvg2-bin man-db
-  acpica-tools skopeo umoci e2fsprogs"
+  acpica-tools skopeo umoci e2fsprogs busybox-static"
 
 hv_say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
