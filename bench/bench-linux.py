@@ -30,8 +30,10 @@ from typing import Dict, List
 
 SRC = os.environ.get("HV_TEST_SRCDIR") or os.path.join(os.path.dirname(__file__), "..")
 sys.path.insert(0, os.path.join(SRC, "tests", "pyhelpers"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import hpcvirt  # noqa: E402
+from bench_common import machine, rss_anon_kib  # noqa: E402
 import linux_guest  # type: ignore[import]  # noqa: E402 (tests/pyhelpers, untyped)
 
 GUEST = linux_guest.INIT_PRELUDE + 'echo "init-start"\n' + """
@@ -63,25 +65,6 @@ class Waiter:
         return time.monotonic()
 
 
-def rss_anon_kib() -> int:
-    with open("/proc/self/status", encoding="ascii") as f:
-        for line in f:
-            if line.startswith("RssAnon:"):
-                return int(line.split()[1])
-    return 0
-
-
-def machine() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
-            cpuinfo = f.read()
-    except OSError:
-        cpuinfo = ""
-    models = [line.split(":", 1)[1].strip() for line in cpuinfo.splitlines()
-              if line.startswith("model name")]
-    virt = "a VM" if " hypervisor" in cpuinfo else "bare metal"
-    return (f"{platform.node()}: {models[0] if models else 'unknown CPU'}, {os.cpu_count()} CPUs, "
-            f"{virt}, Linux {platform.release()}")
 
 
 def main() -> int:
