@@ -59,10 +59,12 @@ def busybox(tmp_path_factory):
 
 
 def test_a_container_runs_its_command(tmp_path, busybox):
-    # stdout and stderr apart, the exit status, --env over the image's, --workdir, and the
-    # file the second layer whited out is gone while its neighbour stays
+    # stdout and stderr apart, the exit status, --env over the image's, --workdir,
+    # --entrypoint (CMD ARGS are its arguments), and the file the second layer whited out is
+    # gone while its neighbour stays
     r = container(tmp_path, busybox + ":latest", "--env", "FOO=bar", "--workdir", "/work",
-                  command=("sh", "-c", 'echo "out $FOO $GREETING $(pwd)"; echo err >&2; '
+                  "--entrypoint", "sh",
+                  command=("-c", 'echo "out $FOO $GREETING $(pwd)"; echo err >&2; '
                            'ls /etc; exit 7'))
     assert r.returncode == 7, r.stderr
     assert "out bar image /work\n" in r.stdout, r.stdout
@@ -145,3 +147,19 @@ def test_ls_lists_a_running_container_and_rm_stops_it(tmp_path, busybox):
         assert rm.returncode == 1 and "no running container is named 'sleeper'" in rm.stderr
     finally:
         del os.environ["HV_TEST_RUNTIME_DIR"]
+
+
+def test_the_c_api_example(tmp_path, busybox):
+    # examples/container-run.c: hv_container_create/start/wait from C, warm
+    example = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(CLI))), "examples",
+                           "example-container-run")
+    args = [example, "-k", KERNEL, "-c", str(tmp_path / "cache"), "-w"]
+    if MODULES:
+        args += ["-m", MODULES]
+    if HOST:
+        args += ["-r", HOST[1]]
+    for i in range(2):  # the template made, then resumed
+        r = subprocess.run(args + [busybox + ":latest", "sh", "-c", "echo c-%d; exit 5" % i],
+                           capture_output=True, text=True, timeout=240,
+                           env=dict(env(), HPCVIRT_CONTAINER_INIT=INIT))
+        assert r.returncode == 5 and r.stdout == "c-%d\n" % i, (r.stdout, r.stderr)

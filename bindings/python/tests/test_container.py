@@ -60,14 +60,22 @@ def make(conn, busybox, host, tmp_path, **kwargs):
 def test_a_container_from_python(tmp_path, busybox, host):
     out = Output()
     with Connection("kvm:///") as conn:
-        with make(conn, busybox, host, tmp_path, args=["sh", "-c", "echo to-out; echo to-err >&2; "
-                                                       "id -u; exit 3"],
-                  user="65534", spec=VmSpec("c", 1, "192MiB"), output=out.callback(0)) as c:
+        # the plan's resources: 2 vCPUs and 160 MiB (huge pages: the test VM plans on a
+        # captured host without a free one)
+        with make(conn, busybox, host, tmp_path,
+                  args=["sh", "-c", "echo to-out; echo to-err >&2; id -u; "
+                        "echo cpus $(ls -d /sys/devices/system/cpu/cpu[0-9]* | wc -l); "
+                        "head -n 1 /proc/meminfo; exit 3"],
+                  user="65534", spec=VmSpec("c", 2, "160MiB"),
+                  output=out.callback(0)) as c:
             assert c.image_digest.startswith("sha256:")
             assert c.name.startswith("latest-")
             c.start()
             assert c.wait() == 3
-    assert out.text(0, STDOUT) == "to-out\n65534\n"
+    text = out.text(0, STDOUT)
+    assert text.startswith("to-out\n65534\ncpus 2\nMemTotal:"), text
+    mem_kib = int(text.split("MemTotal:")[1].split()[0])
+    assert 96 << 10 < mem_kib <= 160 << 10, text
     assert out.text(0, STDERR) == "to-err\n"
 
 
