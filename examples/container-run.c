@@ -24,22 +24,33 @@ static void output(void *data, int stream, const void *bytes, size_t length)
 int main(int argc, char **argv)
 {
     hv_container_options opts = HV_CONTAINER_OPTIONS_INIT;
+    hv_host_discover_options hopts = HV_HOST_DISCOVER_OPTIONS_INIT;
     hv_conn *conn = NULL;
     hv_host *host = NULL;
     hv_container *c = NULL;
     char layout[4096];
-    const char *host_root = NULL;
     char *colon;
     int opt, status = 125;
 
     while ((opt = getopt(argc, argv, "+k:m:r:c:w")) != -1) {
         switch (opt) {
-        case 'k': opts.kernel_path = optarg; break;
-        case 'm': opts.modules_path = optarg; break;
-        case 'r': host_root = optarg; break;
-        case 'c': opts.cache_path = optarg; break;
-        case 'w': opts.flags |= HV_CONTAINER_WARM; break;
-        default: return 64;
+        case 'k':
+            opts.kernel_path = optarg;
+            break;
+        case 'm':
+            opts.modules_path = optarg;
+            break;
+        case 'r':
+            hopts.root = optarg;
+            break;
+        case 'c':
+            opts.cache_path = optarg;
+            break;
+        case 'w':
+            opts.flags |= HV_CONTAINER_WARM;
+            break;
+        default:
+            return 64;
         }
     }
     if (optind >= argc) {
@@ -56,8 +67,7 @@ int main(int argc, char **argv)
     opts.args = (const char *const *)argv + optind + 1;
     opts.arg_count = (size_t)(argc - optind - 1);
     opts.output = output;
-    if (hv_conn_open("kvm:///", &conn) < 0 ||
-        (host_root && hv_host_discover(&host, host_root) < 0) ||
+    if (hv_conn_open("kvm:///", &conn) < 0 || (hopts.root && hv_host_discover(&host, &hopts) < 0) ||
         (opts.host = host, hv_container_create(conn, layout, &opts, &c)) < 0 ||
         hv_container_start(c, 0) < 0 || hv_container_wait(c, -1, &status) < 0) {
         fprintf(stderr, "container-run: %s\n", hv_error_message(hv_error_last()));
