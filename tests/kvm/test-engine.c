@@ -2206,6 +2206,46 @@ static void test_migrate_throttled_dirtier(void **state)
 }
 
 /*
+ * A guest that dirties its memory faster than it can be sent, migrated with
+ * HV_MIGRATE_FAIL_UNCONVERGED: two rounds at 64 MiB/s never bring the 16 MiB
+ * the dirtier rewrites down to what a 1 ms downtime allows, so the source
+ * gives up rather than stop the VM for the rest: HV_E_MIGRATION saying so,
+ * the VM sweeps on where it was (finding every page it wrote), and the
+ * destination, told why, keeps nothing.
+ */
+static void test_migrate_unconverged_fails(void **state)
+{
+    hv_plan *plan;
+    console_capture out = CONSOLE_CAPTURE_INIT;
+    hv_migrate_options opts = HV_MIGRATE_OPTIONS_INIT;
+    incoming in;
+    hv_vm *vm;
+    char dest[32];
+    int sv[2];
+
+    skip_under_tsan();
+    plan = worker_plan("migu", 1, 1);
+    vm = run_vm("dirtier", plan, &out);
+    wait_marker(vm, 1); /* its pages written once: each round finds them all dirty again */
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    incoming_start(&in, sv[1], NULL, NULL, NULL);
+    snprintf(dest, sizeof(dest), "fd:%d", sv[0]);
+    opts.flags = HV_MIGRATE_FAIL_UNCONVERGED;
+    opts.max_rounds = 2;
+    opts.max_downtime_ms = 1;      /* 64 KiB at 64 MiB/s */
+    opts.bandwidth_mib_per_s = 64; /* a round of 16 MiB: 250 ms of sweeps */
+    assert_hv_error(hv_vm_migrate(vm, dest, &opts), HV_E_MIGRATION);
+    assert_error_mentions("migu dirties its memory faster than it can be sent: after 2 rounds");
+    assert_error_mentions("allow more downtime or rounds");
+    assert_error_mentions("runs on here");
+    expect_destination_kept_nothing(&in, "faster than it can be sent");
+    expect_dirtier_sweeps_on(vm, &out);
+    close(sv[0]);
+    close(sv[1]);
+    finish(vm, plan);
+}
+
+/*
  * A guest on 2 MiB huge pages that writes one 4 KiB page in each 2 MiB
  * (dirtier-sparse) moves with its dirty log kept at 4 KiB: the rounds after
  * the first find a few pages, never whole huge pages, and what goes over is
@@ -2726,6 +2766,7 @@ int main(void)
         ENGINE_TEST(test_migrate_failures_keep_the_source),
         ENGINE_TEST(test_migrate_broken_stream),
         ENGINE_TEST(test_migrate_throttled_dirtier),
+        ENGINE_TEST(test_migrate_unconverged_fails),
         ENGINE_TEST(test_migrate_hugetlb_tracked_at_4k),
         ENGINE_TEST(test_migrate_refused_by_a_small_host),
         ENGINE_TEST(test_clone_at_an_io_exit),
