@@ -542,7 +542,8 @@ static int precopy(source *o, const hv_kvm_migrate_params *p)
 /*
  * A send failed because the destination hung up: it usually said why first (a
  * refusal waiting to be read, or a frame that does not authenticate). That
- * reason, when there is one, else the send's own error `rc`.
+ * reason, when there is one, else the send's own error `rc`. A send that timed
+ * out: the destination stopped reading (a hung one says nothing more).
  */
 static int why_the_destination_left(source *o, int rc)
 {
@@ -552,6 +553,10 @@ static int why_the_destination_left(source *o, int rc)
     char sent[1024];
     int why;
 
+    if (rc == HV_E_TIMEOUT)
+        return hv_error_set(HV_E_MIGRATION, NULL,
+                            "the destination took nothing for %d ms: is it still there?",
+                            hv_kvm_migrate_timeout_ms(o->p));
     if (rc != HV_E_MIGRATION)
         return rc;
     last_message(sent, sizeof(sent));

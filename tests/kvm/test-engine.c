@@ -1864,15 +1864,22 @@ static void expect_dirtier_sweeps_on(hv_vm *vm, const console_capture *out)
         fail_msg("the dirtier says: %s", out->text);
 }
 
-/* A destination that speaks the protocol, takes `frames` memory frames and hangs up. */
-typedef struct dying_destination {
+/*
+ * A destination that speaks the protocol: it answers HELLO and, with `accept`,
+ * reads the VM's description and accepts it; then it takes `frames` memory
+ * frames and hangs up (it dies), or, when `hangs`, neither reads nor answers
+ * again until the source hangs up (it hangs).
+ */
+typedef struct fake_destination {
     int fd;
+    bool accept;
     int frames;
-} dying_destination;
+    bool hangs;
+} fake_destination;
 
-static void *dying_destination_main(void *arg)
+static void *fake_destination_main(void *arg)
 {
-    dying_destination *d = arg;
+    fake_destination *d = arg;
     hv_mig_stream *s = NULL;
     uint8_t nonce[HV_MIG_NONCE_BYTES];
     const uint8_t *data;
@@ -1887,10 +1894,18 @@ static void *dying_destination_main(void *arg)
     snprintf(welcome, sizeof(welcome), "{\"version\": 1, \"nonce\": \"%s\"}", hex);
     if (hv_mig_recv(s, 60000, &type, &data, &bytes) == 0 && type == HV_MIG_HELLO &&
         hv_mig_send(s, HV_MIG_WELCOME, welcome, strlen(welcome)) == 0) {
-        for (int i = 0; i < 3; i++) /* meta, plan, payload */
-            hv_mig_recv(s, 60000, &type, &data, &bytes);
-        hv_mig_send(s, HV_MIG_ACCEPT, NULL, 0);
-        for (int i = 0; i < d->frames; i++)
+        if (d->accept) {
+            for (int i = 0; i < 3; i++) /* meta, plan, payload */
+                hv_mig_recv(s, 60000, &type, &data, &bytes);
+            hv_mig_send(s, HV_MIG_ACCEPT, NULL, 0);
+        }
+        if (d->hangs) {
+            /* POLLHUP only: what the source sends stays unread */
+            struct pollfd hangup = {.fd = d->fd, .events = 0};
+
+            poll(&hangup, 1, 120000);
+        }
+        for (int i = 0; !d->hangs && i < d->frames; i++)
             hv_mig_recv(s, 60000, &type, &data, &bytes);
     }
     hv_mig_stream_free(s); /* closes: the destination is gone */
@@ -1916,7 +1931,7 @@ static void test_migrate_failures_keep_the_source(void **state)
         console_capture out = CONSOLE_CAPTURE_INIT;
         hv_vm *vm = run_vm("dirtier", plan, &out), *taken = NULL;
         incoming in;
-        dying_destination dying = {-1, 2};
+        fake_destination dying = {.fd = -1, .accept = true, .frames = 2};
         pthread_t dying_thread;
         int sv[2];
         char **names = NULL;
@@ -1940,8 +1955,7 @@ static void test_migrate_failures_keep_the_source(void **state)
         } else {
             dying.fd = sv[1];
             sv[1] = -1;
-            assert_int_equal(pthread_create(&dying_thread, NULL, dying_destination_main, &dying),
-                             0);
+            assert_int_equal(pthread_create(&dying_thread, NULL, fake_destination_main, &dying), 0);
         }
         assert_hv_error(hv_vm_migrate(vm, dest, &opts), HV_E_MIGRATION);
         assert_error_mentions("runs on here");
@@ -1968,6 +1982,58 @@ static void test_migrate_failures_keep_the_source(void **state)
         close(sv[0]);
         if (sv[1] >= 0)
             close(sv[1]);
+        finish(vm, plan);
+    }
+}
+
+static double monotonic_seconds(void)
+{
+    struct timespec now;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)now.tv_sec + (double)now.tv_nsec / 1e9;
+}
+
+/*
+ * A destination that stops reading and answering - after the handshake, or
+ * after it accepted the VM and took none of its memory: a source with a
+ * timeout of 500 ms gives up within seconds, not the default 30 s, with
+ * HV_E_MIGRATION saying what it waited for, and the dirtier sweeps on where
+ * it was, finding every page it wrote.
+ */
+static void test_migrate_destination_stops_answering(void **state)
+{
+    for (int accept = 0; accept < 2; accept++) {
+        hv_plan *plan = worker_plan("migh", 1, 1);
+        console_capture out = CONSOLE_CAPTURE_INIT;
+        hv_vm *vm = run_vm("dirtier", plan, &out);
+        hv_migrate_options opts = HV_MIGRATE_OPTIONS_INIT;
+        fake_destination silent = {.accept = accept, .hangs = true};
+        pthread_t thread;
+        double t0, seconds;
+        char dest[32];
+        int sv[2];
+
+        wait_marker(vm, 1); /* its pages written once: more than a socket's buffer to send */
+        assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+        silent.fd = sv[1];
+        assert_int_equal(pthread_create(&thread, NULL, fake_destination_main, &silent), 0);
+        snprintf(dest, sizeof(dest), "fd:%d", sv[0]);
+        opts.timeout_ms = 500;
+        t0 = monotonic_seconds();
+        assert_hv_error(hv_vm_migrate(vm, dest, &opts), HV_E_MIGRATION);
+        seconds = monotonic_seconds() - t0;
+        printf("%s: %s (after %.2f s)\n", accept ? "accepted, then silent" : "silent",
+               hv_error_message(hv_error_last()), seconds);
+        if (accept)
+            assert_error_mentions("the destination took nothing for 500 ms");
+        else
+            assert_error_mentions("the destination sent no acceptance within 500 ms");
+        assert_error_mentions("runs on here");
+        assert_true(seconds >= 0.45 && seconds < 25);    /* the default timeout: 30 s or more */
+        assert_int_equal(pthread_join(thread, NULL), 0); /* the source hung up */
+        expect_dirtier_sweeps_on(vm, &out);
+        close(sv[0]);
         finish(vm, plan);
     }
 }
@@ -2223,7 +2289,7 @@ static void test_migrate_unconverged_fails(void **state)
     char dest[32];
     int sv[2];
 
-    skip_under_tsan();
+    skip_under_tsan(); /* like its neighbours: two rounds of 16 MiB, slow under TSan in CI */
     plan = worker_plan("migu", 1, 1);
     vm = run_vm("dirtier", plan, &out);
     wait_marker(vm, 1); /* its pages written once: each round finds them all dirty again */
@@ -2764,6 +2830,7 @@ int main(void)
         ENGINE_TEST(test_migrate_worker),
         ENGINE_TEST(test_migrate_two_nodes_swapped),
         ENGINE_TEST(test_migrate_failures_keep_the_source),
+        ENGINE_TEST(test_migrate_destination_stops_answering),
         ENGINE_TEST(test_migrate_broken_stream),
         ENGINE_TEST(test_migrate_throttled_dirtier),
         ENGINE_TEST(test_migrate_unconverged_fails),
