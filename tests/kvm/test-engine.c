@@ -14,6 +14,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <numaif.h>
 #include <poll.h>
 #include <pthread.h>
@@ -1774,37 +1775,127 @@ static void test_migrate_worker(void **state)
     finish(vm, plan);
 }
 
-/*
- * A guest of two vNUMA nodes (on host nodes 0 and 1) moves to an engine that
- * puts them the other way round: its memory lands on the new host nodes and
- * every vCPU ends with the checksums of an uninterrupted run.
- */
-static void test_migrate_two_nodes_swapped(void **state)
+/* Skips a test that needs two host NUMA nodes where there is one. */
+static void skip_on_one_node(void)
 {
-    enum { VCPUS = 2 };
-    hv_plan *plan;
-    console_capture whole = CONSOLE_CAPTURE_INIT;
-    hv_vm *vm;
-    hv_migrate_options opts = HV_MIGRATE_OPTIONS_INIT;
-    unsigned long long mem[VCPUS], cpu[VCPUS], mem_m, cpu_m;
-    int swapped[2], sv[2], code = -1, before[2];
-    incoming in;
-    char dest[32], kept[16384];
-
-    skip_under_tsan();
-    plan = worker_plan("mig2", VCPUS, 2);
-    vm = run_vm("worker", plan, &whole);
     if (hv_host_node_count(host) < 2) {
-        finish(vm, plan);
         printf("SKIP: the host has one NUMA node (scripts/kvm-vm --nodes 2 has two)\n");
         skip();
     }
+}
+
+/* Each vCPU's checksums from an uninterrupted run of the worker in worker_plan(name, vcpus,
+ * nodes). */
+static void worker_vcpu_reference(const char *name, unsigned int vcpus, unsigned int nodes,
+                                  unsigned long long *mem, unsigned long long *cpu)
+{
+    hv_plan *plan = worker_plan(name, vcpus, nodes);
+    console_capture whole = CONSOLE_CAPTURE_INIT;
+    hv_vm *vm = run_vm("worker", plan, &whole);
+    int code = -1;
+
     assert_hv_ok(hv_vm_wait(vm, GUEST_WAIT_MS, &code));
     assert_int_equal(code, 0);
-    for (unsigned int v = 0; v < VCPUS; v++)
+    for (unsigned int v = 0; v < vcpus; v++)
         worker_vcpu_sums(whole.text, v, &mem[v], &cpu[v]);
     finish(vm, plan);
-    plan = worker_plan("mig2", VCPUS, 2);
+}
+
+/* Append printf-style text to json[*n..size): false when it does not fit. */
+static bool append_json(char *json, size_t size, size_t *n, const char *format, ...)
+{
+    va_list ap;
+    int wrote;
+
+    va_start(ap, format);
+    wrote = vsnprintf(json + *n, size - *n, format, ap);
+    va_end(ap);
+    if (wrote < 0 || (size_t)wrote >= size - *n)
+        return false;
+    *n += (size_t)wrote;
+    return true;
+}
+
+/*
+ * `real` as an inventory that says all its CPUs are on host node `keep` and
+ * the other nodes have memory only: its planner puts every vNUMA node of a VM
+ * on `keep`. The CPUs, nodes, memory and distances are `real`'s, so what it
+ * plans runs on this machine.
+ */
+static hv_host *inventory_with_cpus_on(const hv_host *real, int keep)
+{
+    static char json[1 << 18];
+    char cpus[8192] = "";
+    size_t n = 0, c = 0, nodes = hv_host_node_count(real);
+    bool ok = true;
+    hv_host *out = NULL;
+
+    for (size_t i = 0; ok && i < hv_host_cpu_count(real); i++)
+        ok = append_json(cpus, sizeof(cpus), &c, "%s%u", i ? "," : "",
+                         hv_host_cpu_id(hv_host_cpu_at(real, i)));
+    ok = ok && append_json(json, sizeof(json), &n,
+                           "{\"cpus\": {\"phys_addr_bits\": %u, \"virt_addr_bits\": %u, "
+                           "\"list\": [",
+                           hv_host_phys_addr_bits(real), hv_host_virt_addr_bits(real));
+    for (size_t i = 0; ok && i < hv_host_cpu_count(real); i++) {
+        const hv_host_cpu *cpu = hv_host_cpu_at(real, i);
+
+        ok = append_json(json, sizeof(json), &n,
+                         "%s{\"id\": %u, \"package\": %d, \"die\": %d, \"core\": %d, "
+                         "\"node\": %d}",
+                         i ? ", " : "", hv_host_cpu_id(cpu), hv_host_cpu_package(cpu),
+                         hv_host_cpu_die(cpu), hv_host_cpu_core(cpu), keep);
+    }
+    ok = ok && append_json(json, sizeof(json), &n,
+                           "]}, \"memory\": {\"total_bytes\": %" PRIu64
+                           ", \"available_bytes\": %" PRIu64 "}, \"numa_nodes\": [",
+                           hv_host_memory_bytes(real), hv_host_memory_available_bytes(real));
+    for (size_t i = 0; ok && i < nodes; i++) {
+        const hv_host_node *node = hv_host_node_at(real, i);
+        int id = hv_host_node_id(node);
+
+        ok = append_json(json, sizeof(json), &n,
+                         "%s{\"id\": %d, \"cpus\": \"%s\", \"memory_bytes\": %" PRIu64
+                         ", \"free_bytes\": %" PRIu64 ", \"distances\": [",
+                         i ? ", " : "", id, id == keep ? cpus : "", hv_host_node_memory_bytes(node),
+                         hv_host_node_free_bytes(node));
+        for (size_t j = 0; ok && j < nodes; j++)
+            ok =
+                append_json(json, sizeof(json), &n, "%s%d", j ? ", " : "",
+                            hv_host_node_distance(node, hv_host_node_id(hv_host_node_at(real, j))));
+        ok = ok && append_json(json, sizeof(json), &n, "]}");
+    }
+    ok = ok && append_json(json, sizeof(json), &n, "]}");
+    if (!ok)
+        fail_msg("this host's inventory does not fit the test's %zu bytes of JSON", sizeof(json));
+    assert_hv_ok(hv_host_from_json(json, &out));
+    return out;
+}
+
+/*
+ * A worker of two vNUMA nodes, on two host nodes here, migrated mid-run to
+ * another engine: with `swap`, given those host nodes the other way round;
+ * else given no host nodes, only an inventory that has every CPU on the host
+ * node of vNUMA node 1, so that its own plan puts both vNUMA nodes there.
+ * Each vNUMA node's memory must land on its new host node (none of it
+ * elsewhere) and every vCPU end with the checksums of an uninterrupted run.
+ */
+static void migrate_two_node_worker(const char *name, bool swap)
+{
+    enum { VCPUS = 2 };
+    unsigned long long mem[VCPUS], cpu[VCPUS], mem_m, cpu_m;
+    hv_migrate_options opts = HV_MIGRATE_OPTIONS_INIT;
+    hv_host *inventory = NULL;
+    hv_plan *plan;
+    hv_vm *vm;
+    incoming in;
+    int before[2], want[2], sv[2], code = -1;
+    char dest[32], kept[16384];
+
+    skip_under_tsan();
+    skip_on_one_node();
+    worker_vcpu_reference(name, VCPUS, 2, mem, cpu);
+    plan = worker_plan(name, VCPUS, 2);
     vm = run_vm("worker", plan, NULL);
     for (size_t n = 0; n < 2; n++) {
         hv_vm_memory_info info = HV_VM_MEMORY_INFO_INIT;
@@ -1812,11 +1903,14 @@ static void test_migrate_two_nodes_swapped(void **state)
         assert_hv_ok(hv_vm_memory_node_info(vm, n, &info));
         before[n] = info.host_node;
     }
+    assert_int_not_equal(before[0], before[1]); /* this host's plan spreads them */
+    for (size_t n = 0; n < 2; n++)
+        want[n] = swap ? before[1 - n] : before[1];
+    if (!swap)
+        inventory = inventory_with_cpus_on(host, before[1]);
     wait_marker(vm, 1);
     assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
-    swapped[0] = before[1];
-    swapped[1] = before[0];
-    incoming_start(&in, sv[1], NULL, NULL, swapped);
+    incoming_start_on(&in, sv[1], NULL, NULL, swap ? want : NULL, swap ? host : inventory);
     snprintf(dest, sizeof(dest), "fd:%d", sv[0]);
     opts.max_rounds = 1;
     code = hv_vm_migrate(vm, dest, &opts);
@@ -1828,8 +1922,13 @@ static void test_migrate_two_nodes_swapped(void **state)
         hv_vm_memory_info info = HV_VM_MEMORY_INFO_INIT;
 
         assert_hv_ok(hv_vm_memory_node_info(in.vm, n, &info));
-        assert_int_equal(info.host_node, before[1 - n]);
+        printf("vNUMA node %zu: host node %d, now %d: %llu KiB there, %llu KiB elsewhere\n", n,
+               before[n], info.host_node, (unsigned long long)(info.host_node_bytes >> 10),
+               (unsigned long long)(info.other_node_bytes >> 10));
+        assert_int_equal(info.host_node, want[n]);
         assert_true(info.bound);
+        assert_true(info.host_node_bytes > 0);
+        assert_int_equal(info.other_node_bytes, 0);
     }
     assert_hv_ok(hv_vm_wait(in.vm, GUEST_WAIT_MS, &code));
     assert_int_equal(code, 0);
@@ -1843,6 +1942,20 @@ static void test_migrate_two_nodes_swapped(void **state)
     close(sv[1]);
     incoming_finish(&in);
     finish(vm, plan);
+    hv_host_free(inventory);
+}
+
+/* Given host nodes the other way round, the destination puts the vNUMA nodes there. */
+static void test_migrate_two_nodes_swapped(void **state)
+{
+    migrate_two_node_worker("mig2", true);
+}
+
+/* Given only an inventory, the destination places the vNUMA nodes where its own plan says:
+ * vNUMA node 0 moves to the host node of vNUMA node 1. */
+static void test_migrate_placed_by_the_destination_plan(void **state)
+{
+    migrate_two_node_worker("mig2p", false);
 }
 
 /* The dirtier's sweeps done so far (its progress marker). */
@@ -2897,6 +3010,7 @@ int main(void)
         ENGINE_TEST(test_clone_names_and_identities),
         ENGINE_TEST(test_migrate_worker),
         ENGINE_TEST(test_migrate_two_nodes_swapped),
+        ENGINE_TEST(test_migrate_placed_by_the_destination_plan),
         ENGINE_TEST(test_migrate_failures_keep_the_source),
         ENGINE_TEST(test_migrate_destination_stops_answering),
         ENGINE_TEST(test_migrate_broken_stream),
