@@ -214,9 +214,7 @@ typedef struct source {
     /* what the progress callback is told; the pages of this round not sent yet */
     hv_migrate_progress progress;
     uint64_t round_pages_left, reported_ns;
-    /* this end ended the migration itself (cancelled, or it did not converge): the
-     * destination is told why */
-    bool gave_up;
+    bool cancelled;
     /* the throttle's ticker (HV_MIGRATE_THROTTLE) */
     pthread_t ticker;
     bool ticking, ticker_stop;
@@ -269,7 +267,7 @@ static int report(source *o, bool now)
             : 0;
     if ((answer = o->p->progress(pr, o->p->progress_data)) == 0)
         return 0;
-    o->gave_up = true;
+    o->cancelled = true;
     return hv_error_set(HV_E_MIGRATION, NULL,
                         "the migration was cancelled (its progress callback returned %d)", answer);
 }
@@ -526,14 +524,12 @@ static int precopy(source *o, const hv_kvm_migrate_params *p)
         if (p->throttle && round > 0 && round + 1 < max_rounds)
             throttle_more(o);
         if (round + 1 >= max_rounds) {
-            if (p->fail_unconverged) {
-                o->gave_up = true;
+            if (p->fail_unconverged)
                 return hv_error_set(HV_E_MIGRATION, NULL,
                                     "%s dirties its memory faster than it can be sent: after %u "
                                     "rounds %" PRIu64 " pages were still dirty (allow more "
                                     "downtime or rounds)",
                                     o->vm->name, round + 1, dirty);
-            }
             return 0;
         }
     }
@@ -542,8 +538,7 @@ static int precopy(source *o, const hv_kvm_migrate_params *p)
 /*
  * A send failed because the destination hung up: it usually said why first (a
  * refusal waiting to be read, or a frame that does not authenticate). That
- * reason, when there is one, else the send's own error `rc`. A send that timed
- * out: the destination stopped reading (a hung one says nothing more).
+ * reason, when there is one, else the send's own error `rc`.
  */
 static int why_the_destination_left(source *o, int rc)
 {
@@ -553,10 +548,6 @@ static int why_the_destination_left(source *o, int rc)
     char sent[1024];
     int why;
 
-    if (rc == HV_E_TIMEOUT)
-        return hv_error_set(HV_E_MIGRATION, NULL,
-                            "the destination took nothing for %d ms: is it still there?",
-                            hv_kvm_migrate_timeout_ms(o->p));
     if (rc != HV_E_MIGRATION)
         return rc;
     last_message(sent, sizeof(sent));
@@ -656,7 +647,7 @@ int hv_kvm_vm_migrate_out(hv_kvm_vm *vm, int fd, const hv_kvm_migrate_params *p,
     o.paced_from_ns = hv_clock_monotonic_ns();
     o.paced_bytes = hv_mig_bytes_sent(o.s);
     if ((rc = precopy(&o, p)) < 0) {
-        if (!o.gave_up)
+        if (!o.cancelled)
             rc = why_the_destination_left(&o, rc);
         goto out;
     }
@@ -694,7 +685,7 @@ out:
     if (rc < 0) {
         /* anything before RUNNING: the VM goes on here, where it was */
         last_message(message, sizeof(message));
-        if (o.s && (rc != HV_E_MIGRATION || o.gave_up))
+        if (o.s && (rc != HV_E_MIGRATION || o.cancelled))
             send_refusal(o.s, rc, message);
         end_conversation(fd);
         hv_log_debug("migrate", "%s: failed: %s", vm->name, message);
