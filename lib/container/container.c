@@ -184,44 +184,6 @@ static void sha256_hex(const void *bytes, size_t length, char *out, size_t hex_d
     g_checksum_free(sum);
 }
 
-/* Write `bytes` to `path` whole, atomically (a temporary file beside it, renamed). */
-static int write_file_atomically(const char *path, const void *bytes, size_t length)
-{
-    char *tmp = hv_asprintf("%s.XXXXXX", path);
-    const uint8_t *p = bytes;
-    int fd, rc = 0;
-
-    if (!tmp)
-        return HV_E_NOMEM;
-    fd = mkstemp(tmp);
-    if (fd < 0) {
-        rc = hv_error_set_errno(HV_E_IO, errno, NULL, "cannot create %s", tmp);
-        free(tmp);
-        return rc;
-    }
-    while (length > 0) {
-        ssize_t n = write(fd, p, length);
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            rc = hv_error_set_errno(HV_E_IO, n < 0 ? errno : ENOSPC, NULL, "cannot write %s", tmp);
-            break;
-        }
-        p += n;
-        length -= (size_t)n;
-    }
-    if (rc == 0 && (fchmod(fd, 0644) != 0 || fsync(fd) != 0))
-        rc = hv_error_set_errno(HV_E_IO, errno, NULL, "cannot write %s", tmp);
-    close(fd);
-    if (rc == 0 && rename(tmp, path) != 0)
-        rc = hv_error_set_errno(HV_E_IO, errno, NULL, "cannot rename %s to %s", tmp, path);
-    if (rc != 0)
-        unlink(tmp);
-    free(tmp);
-    return rc;
-}
-
 /*
  * The guest's initramfs in the cache, named by its contents
  * (initramfs-<hex>.cpio: the init and the modules), written when missing.
@@ -242,7 +204,7 @@ static int initramfs_file(const char *cache, const char *init, const char *modul
     if (!*path_out)
         rc = HV_E_NOMEM;
     else if (stat(*path_out, &st) != 0 || (uint64_t)st.st_size != archive_bytes)
-        rc = write_file_atomically(*path_out, archive, archive_bytes);
+        rc = hv_container_initramfs_save(*path_out, archive, archive_bytes);
     free(archive);
     if (rc != 0) {
         free(*path_out);

@@ -440,23 +440,24 @@ int hv_container_initramfs_build(const char *init_path, const char *modules_dir,
     return 0;
 }
 
-int hv_container_initramfs_write(const char *init_path, const char *modules_dir,
-                                 const char *output_path)
+int hv_container_initramfs_save(const char *output_path, const uint8_t *bytes, size_t length)
 {
-    uint8_t *bytes;
-    size_t length, done = 0;
     char shown[512]; /* output_path, quoted */
-    int fd, rc;
+    char *tmp;
+    size_t done = 0;
+    int fd, rc = 0;
 
     HV_CHECK_ARG(output_path, "output_path");
+    HV_CHECK_ARG(bytes, "bytes");
     hv_quote(shown, sizeof(shown), output_path);
-    if ((rc = hv_container_initramfs_build(init_path, modules_dir, &bytes, &length)) < 0)
-        return rc;
-    fd = open(output_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    tmp = hv_asprintf("%s.XXXXXX", output_path);
+    if (!tmp)
+        return HV_E_NOMEM;
+    fd = mkstemp(tmp);
     if (fd < 0) {
         rc = hv_error_set_errno(HV_E_IO, errno, output_path,
                                 "cannot make the container guest's initramfs '%s'", shown);
-        free(bytes);
+        free(tmp);
         return rc;
     }
     while (done < length) {
@@ -471,11 +472,33 @@ int hv_container_initramfs_write(const char *init_path, const char *modules_dir,
         }
         done += (size_t)n;
     }
+    if (rc == 0 && (fchmod(fd, 0644) < 0 || fsync(fd) < 0))
+        rc = hv_error_set_errno(HV_E_IO, errno, output_path,
+                                "writing the container guest's initramfs '%s' failed", shown);
     if (close(fd) < 0 && rc == 0)
         rc = hv_error_set_errno(HV_E_IO, errno, output_path,
                                 "writing the container guest's initramfs '%s' failed", shown);
+    if (rc == 0 && rename(tmp, output_path) < 0)
+        rc = hv_error_set_errno(HV_E_IO, errno, output_path,
+                                "cannot put the container guest's initramfs in place as '%s'",
+                                shown);
     if (rc < 0)
-        unlink(output_path);
+        unlink(tmp);
+    free(tmp);
+    return rc;
+}
+
+int hv_container_initramfs_write(const char *init_path, const char *modules_dir,
+                                 const char *output_path)
+{
+    uint8_t *bytes;
+    size_t length;
+    int rc;
+
+    HV_CHECK_ARG(output_path, "output_path");
+    if ((rc = hv_container_initramfs_build(init_path, modules_dir, &bytes, &length)) < 0)
+        return rc;
+    rc = hv_container_initramfs_save(output_path, bytes, length);
     free(bytes);
     return rc;
 }

@@ -33,9 +33,13 @@ int hv_container_initramfs_build(const char *init_path, const char *modules_dir,
                                  size_t *archive_bytes);
 
 /*
- * hv_container_initramfs_build() into the file `output_path` (made or
- * truncated, mode 0644; removed again when writing fails).
+ * An archive hv_container_initramfs_build() made (`length` bytes), into the file
+ * `output_path` whole or not at all: written to a temporary file beside it
+ * (mode 0644), synced, renamed over it; nothing is left when writing fails.
  */
+int hv_container_initramfs_save(const char *output_path, const uint8_t *bytes, size_t length);
+
+/* hv_container_initramfs_build(), then hv_container_initramfs_save() to `output_path`. */
 int hv_container_initramfs_write(const char *init_path, const char *modules_dir,
                                  const char *output_path);
 
