@@ -396,6 +396,32 @@ int hv_kvm_ram_register(hv_kvm_ram *ram, int vm_fd)
     return 0;
 }
 
+void hv_kvm_ram_next_data(const hv_kvm_ram *ram, uint64_t offset, uint64_t *start, uint64_t *end)
+{
+    off_t data, hole;
+
+    *start = offset < ram->bytes ? offset : ram->bytes;
+    *end = ram->bytes;
+    if (ram->kind != HV_KVM_RAM_FRESH || ram->fd < 0 || *start == ram->bytes)
+        return;
+    data = lseek(ram->fd, (off_t)offset, SEEK_DATA);
+    if (data < 0) {
+        if (errno == ENXIO) /* nothing but holes from offset to the end */
+            *start = ram->bytes;
+        return; /* else the file cannot say: all of it may be data */
+    }
+    hole = lseek(ram->fd, data, SEEK_HOLE);
+    *start = (uint64_t)data & ~UINT64_C(4095);
+    if (*start >= ram->bytes) {
+        *start = ram->bytes;
+        return;
+    }
+    if (*start < offset)
+        *start = offset;
+    if (hole > data && (uint64_t)hole < ram->bytes)
+        *end = ((uint64_t)hole + 4095) & ~UINT64_C(4095);
+}
+
 int hv_kvm_ram_dirty_log(hv_kvm_ram *ram, int vm_fd, bool on)
 {
     bool was = ram->dirty_log;

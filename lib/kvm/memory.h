@@ -110,6 +110,16 @@ int hv_kvm_ram_dirty_log(hv_kvm_ram *ram, int vm_fd, bool on);
  * are write-protected again here (KVM_CLEAR_DIRTY_LOG), else KVM did it.
  */
 int hv_kvm_ram_dirty_pages(hv_kvm_ram *ram, int vm_fd, bool manual_protect, uint64_t *bitmap);
+/**
+ * The next range [*start, *end) at or after `offset` (4 KiB aligned) that
+ * may hold non-zero bytes, page-aligned; *start == ram->bytes when none does.
+ * RAM with a memfd of its own asks the file (SEEK_DATA, SEEK_HOLE: a hole was
+ * never written and reads as zero; a page swapped out is data), so the holes
+ * are skipped without reading - a read of one would allocate it. Any other
+ * RAM (a copy-on-write view: its private pages are not the file's) is one
+ * range to its end.
+ */
+void hv_kvm_ram_next_data(const hv_kvm_ram *ram, uint64_t offset, uint64_t *start, uint64_t *end);
 /** Whether `bytes` (a multiple of 8) at p are all zero. */
 bool hv_kvm_page_is_zero(const uint8_t *p, uint64_t bytes);
 /** Unmap and close (the slot dies with the VM fd). */

@@ -214,7 +214,9 @@ typedef struct source {
     /* what the progress callback is told; the pages of this round not sent yet */
     hv_migrate_progress progress;
     uint64_t round_pages_left, reported_ns;
-    bool cancelled;
+    /* this end ended the migration itself (cancelled, or it did not converge): the
+     * destination is told why */
+    bool gave_up;
     /* the throttle's ticker (HV_MIGRATE_THROTTLE) */
     pthread_t ticker;
     bool ticking, ticker_stop;
@@ -267,7 +269,7 @@ static int report(source *o, bool now)
             : 0;
     if ((answer = o->p->progress(pr, o->p->progress_data)) == 0)
         return 0;
-    o->cancelled = true;
+    o->gave_up = true;
     return hv_error_set(HV_E_MIGRATION, NULL,
                         "the migration was cancelled (its progress callback returned %d)", answer);
 }
@@ -312,8 +314,22 @@ static int queue_page(source *o, uint32_t node, uint64_t page, bool zero)
     return 0;
 }
 
-/* Every page of every node (`all`: the first round, zero pages skipped), or those the
- * dirty log marks (every node's read first); *dirty counts the pages sent. */
+/* Page `p` of node `n`, one of the round's: queued unless `all` (the first round) finds it
+ * zero (the destination's memory starts zero). */
+static int send_page(source *o, uint32_t n, uint64_t p, bool all, uint64_t *dirty)
+{
+    bool zero = hv_kvm_page_is_zero(o->vm->ram[n].host + p * HV_MIG_PAGE_BYTES, HV_MIG_PAGE_BYTES);
+
+    o->round_pages_left--;
+    if (all && zero)
+        return 0;
+    (*dirty)++;
+    return queue_page(o, n, p, zero);
+}
+
+/* Every page of every node (`all`: the first round, zero pages skipped, and the memory never
+ * written not even read), or those the dirty log marks (every node's read first); *dirty
+ * counts the pages sent. */
 static int send_round(source *o, bool all, uint64_t *dirty)
 {
     int rc;
@@ -335,21 +351,19 @@ static int send_round(source *o, bool all, uint64_t *dirty)
     }
     for (uint32_t n = 0; n < o->vm->nram; n++) {
         hv_kvm_ram *ram = &o->vm->ram[n];
-        uint64_t pages = ram->bytes / HV_MIG_PAGE_BYTES;
+        uint64_t pages = ram->bytes / HV_MIG_PAGE_BYTES, start, end;
 
-        for (uint64_t p = 0; p < pages; p++) {
-            bool zero;
-
-            if (!all && !(o->bitmap[n][p / 64] & (UINT64_C(1) << (p % 64))))
-                continue;
-            o->round_pages_left--;
-            zero = hv_kvm_page_is_zero(ram->host + p * HV_MIG_PAGE_BYTES, HV_MIG_PAGE_BYTES);
-            if (all && zero)
-                continue; /* the destination's memory starts zero */
-            (*dirty)++;
-            if ((rc = queue_page(o, n, p, zero)) < 0)
-                return rc;
+        for (uint64_t at = 0; all && at < ram->bytes; at = end) {
+            hv_kvm_ram_next_data(ram, at, &start, &end);
+            o->round_pages_left -= (start - at) / HV_MIG_PAGE_BYTES; /* holes: zero */
+            for (uint64_t p = start / HV_MIG_PAGE_BYTES; p < end / HV_MIG_PAGE_BYTES; p++)
+                if ((rc = send_page(o, n, p, true, dirty)) < 0)
+                    return rc;
         }
+        for (uint64_t p = 0; !all && p < pages; p++)
+            if ((o->bitmap[n][p / 64] & (UINT64_C(1) << (p % 64))) &&
+                (rc = send_page(o, n, p, false, dirty)) < 0)
+                return rc;
     }
     return flush(o);
 }
@@ -524,12 +538,14 @@ static int precopy(source *o, const hv_kvm_migrate_params *p)
         if (p->throttle && round > 0 && round + 1 < max_rounds)
             throttle_more(o);
         if (round + 1 >= max_rounds) {
-            if (p->fail_unconverged)
+            if (p->fail_unconverged) {
+                o->gave_up = true;
                 return hv_error_set(HV_E_MIGRATION, NULL,
                                     "%s dirties its memory faster than it can be sent: after %u "
                                     "rounds %" PRIu64 " pages were still dirty (allow more "
                                     "downtime or rounds)",
                                     o->vm->name, round + 1, dirty);
+            }
             return 0;
         }
     }
@@ -538,7 +554,8 @@ static int precopy(source *o, const hv_kvm_migrate_params *p)
 /*
  * A send failed because the destination hung up: it usually said why first (a
  * refusal waiting to be read, or a frame that does not authenticate). That
- * reason, when there is one, else the send's own error `rc`.
+ * reason, when there is one, else the send's own error `rc`. A send that timed
+ * out: the destination stopped reading (a hung one says nothing more).
  */
 static int why_the_destination_left(source *o, int rc)
 {
@@ -548,6 +565,10 @@ static int why_the_destination_left(source *o, int rc)
     char sent[1024];
     int why;
 
+    if (rc == HV_E_TIMEOUT)
+        return hv_error_set(HV_E_MIGRATION, NULL,
+                            "the destination took nothing for %d ms: is it still there?",
+                            hv_kvm_migrate_timeout_ms(o->p));
     if (rc != HV_E_MIGRATION)
         return rc;
     last_message(sent, sizeof(sent));
@@ -647,7 +668,7 @@ int hv_kvm_vm_migrate_out(hv_kvm_vm *vm, int fd, const hv_kvm_migrate_params *p,
     o.paced_from_ns = hv_clock_monotonic_ns();
     o.paced_bytes = hv_mig_bytes_sent(o.s);
     if ((rc = precopy(&o, p)) < 0) {
-        if (!o.cancelled)
+        if (!o.gave_up)
             rc = why_the_destination_left(&o, rc);
         goto out;
     }
@@ -685,7 +706,7 @@ out:
     if (rc < 0) {
         /* anything before RUNNING: the VM goes on here, where it was */
         last_message(message, sizeof(message));
-        if (o.s && (rc != HV_E_MIGRATION || o.cancelled))
+        if (o.s && (rc != HV_E_MIGRATION || o.gave_up))
             send_refusal(o.s, rc, message);
         end_conversation(fd);
         hv_log_debug("migrate", "%s: failed: %s", vm->name, message);

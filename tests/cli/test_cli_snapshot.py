@@ -11,6 +11,7 @@ import os
 import pty
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import threading
@@ -408,6 +409,69 @@ def test_migrate_with_the_wrong_key_runs_on_here(tmp_path, small_worker):
     assert "does not authenticate" in r.stderr and "runs on here" in r.stderr
     assert CHECKSUM.findall(r.stdout) == small_worker[1]
     assert listener.returncode == 1 and "nothing was kept" in err and out == ""
+
+
+def _connected(port):
+    """Whether a TCP connection to loopback port `port` is established (from /proc/net/tcp)."""
+    with open("/proc/net/tcp") as f:
+        return any(line.split()[1].endswith(f":{port:04X}") and line.split()[3] == "01"
+                   for line in f.readlines()[1:])
+
+
+def migration_killed(tmp_path, victim, *extra):
+    """`hpcvirt run` of the dirtier (it never ends; it checks every page it wrote before it
+    writes it again, and ends with 3 naming a page lost) migrating to `migrate-listen` at
+    1 MiB/s, so that the migration lasts, with `extra` options; once the connection is up
+    and a second more has passed (the handshake and the first pages), `victim` ("source" or
+    "destination") is killed with SIGKILL. The other's exit status, stdout and stderr."""
+    key = tmp_path / "key"
+    key.write_text("k")
+    listener, port = migrate_listen(key, "120")
+    source = None
+    try:
+        source = subprocess.Popen([CLI, "run", payload("dirtier"), "--spec",
+                                   spec(tmp_path, "dirtier", "32MiB"), "--migrate-to",
+                                   f"tcp://127.0.0.1:{port}", "--key-file", str(key),
+                                   "--bandwidth", "1", *extra], text=True,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for _ in range(600):
+            if _connected(port) or source.poll() is not None:
+                break
+            time.sleep(0.1)
+        time.sleep(1)
+        assert source.poll() is None and listener.poll() is None, source.communicate()
+        killed, other = (source, listener) if victim == "source" else (listener, source)
+        killed.kill()
+        assert killed.wait(timeout=60) == -signal.SIGKILL
+        out, err = other.communicate(timeout=240)
+    finally:
+        listener.kill()
+        if source:
+            source.kill()
+    return other.returncode, out, err
+
+
+@needs_kvm
+def test_migrate_destination_killed_the_source_runs_on(tmp_path):
+    """The destination process killed in the middle of the stream: the source's migration
+    fails, saying so, and its guest runs on here - the dirtier sweeps on and finds every
+    page it wrote, until the source's --timeout powers it off."""
+    code, out, err = migration_killed(tmp_path, "destination", "--timeout", "15")
+    assert code == 1, out + err
+    assert "runs on here" in err, err
+    # powered off at its --timeout, not ended by a page it found lost (exit code 3)
+    assert "still running after 15000 ms" in err, err
+    assert "exited with code" not in err and "lost" not in out, out + err
+
+
+@needs_kvm
+def test_migrate_source_killed_the_destination_keeps_nothing(tmp_path):
+    """The source process killed in the middle of the stream: the destination discards what
+    had arrived, says so, and fails."""
+    code, out, err = migration_killed(tmp_path, "source")
+    assert code == 1, out + err
+    assert "nothing was kept" in err and out == "", err
+    assert "the peer closed the connection" in err or "in the middle of a" in err, err
 
 
 def test_migrate_usage(tmp_path):

@@ -105,7 +105,7 @@ int cli_migrate_after(hv_vm *vm, int ms, const char *dest, const cli_migrate_set
         return CLI_EXIT_OK;
     }
     /* it runs on here: the caller runs it to its end after saying why */
-    cli_fail_on("run: migrating", hv_vm_name(vm));
+    cli_fail("run"); /* the library's message starts "migrating NAME: " */
     return -2;
 }
 

@@ -324,22 +324,30 @@ def _free_port():
         return s.getsockname()[1]
 
 
-def test_migrate_over_tcp_to_another_engine(conn, host, worker_checksums):
-    """A worker caught mid-way moves to another engine over TCP on loopback, with a key,
-    and finishes there with the checksums of an uninterrupted run."""
-    port = _free_port()
+def receiving(destination, source, **options):
+    """A thread that takes one migrated VM from `source` into the Connection `destination`
+    (migrate_incoming(source, **options)), started, and the dict it fills: "vm", or
+    "error" with what it raised."""
     result = {}
-    destination = Connection("kvm:///")
 
     def receive():
         try:
-            result["vm"] = destination.migrate_incoming(f"tcp://127.0.0.1:{port}", key=b"k3y",
-                                                        timeout_ms=120000, name="py-migrated")
+            result["vm"] = destination.migrate_incoming(source, **options)
         except hpcvirt.Error as exc:
             result["error"] = exc
 
     receiver = threading.Thread(target=receive)
     receiver.start()
+    return receiver, result
+
+
+def test_migrate_over_tcp_to_another_engine(conn, host, worker_checksums):
+    """A worker caught mid-way moves to another engine over TCP on loopback, with a key,
+    and finishes there with the checksums of an uninterrupted run."""
+    port = _free_port()
+    destination = Connection("kvm:///")
+    receiver, result = receiving(destination, f"tcp://127.0.0.1:{port}", key=b"k3y",
+                                 timeout_ms=120000, name="py-migrated")
     vm, _ = start_caught(conn, worker_plan(host, "py-mig"), "worker")
     for _ in range(100):  # until the destination listens
         try:
@@ -362,6 +370,18 @@ def test_migrate_over_tcp_to_another_engine(conn, host, worker_checksums):
     destination.close()
 
 
+def expect_dirtier_sweeps_on(vm, console_text):
+    """The dirtier in `vm` sweeps twice more - checking every page it wrote before - and is
+    fine (`console_text()`: its console so far)."""
+    sweeps = vm.progress(0)[0]
+    for _ in range(600):
+        if vm.progress(0)[0] >= sweeps + 2:
+            break
+        time.sleep(0.1)
+    assert vm.progress(0)[0] >= sweeps + 2 and vm.state == "running"
+    assert "memory was lost" not in console_text()
+
+
 class Cancel(Exception):
     """What a progress callback raises to cancel a migration."""
 
@@ -373,17 +393,8 @@ def test_migrate_progress_throttle_and_cancel(conn, host):
     migration, is raised by migrate(), and the VM runs on."""
     for cancel in (False, True):
         a, b = socket.socketpair()
-        result = {}
         destination = Connection("kvm:///")
-
-        def receive(fd=b.fileno(), dest=destination):
-            try:
-                result["vm"] = dest.migrate_incoming(f"fd:{fd}", timeout_ms=120000)
-            except hpcvirt.Error as exc:
-                result["error"] = exc
-
-        receiver = threading.Thread(target=receive)
-        receiver.start()
+        receiver, result = receiving(destination, f"fd:{b.fileno()}", timeout_ms=120000)
         vm, console = start_caught(conn, small(host, f"py-dirt-{int(cancel)}"), "dirtier", 2)
         seen = []
 
@@ -415,19 +426,39 @@ def test_migrate_progress_throttle_and_cancel(conn, host):
             assert True in stopped and all(stopped[stopped.index(True):])
             assert max(s["round"] for s in seen) == 3
             migrated = result["vm"]
-            sweeps = migrated.progress(0)[0]
-            for _ in range(600):
-                if migrated.progress(0)[0] >= sweeps + 2:
-                    break
-                time.sleep(0.1)
-            assert migrated.progress(0)[0] >= sweeps + 2 and migrated.state == "running"
-            assert "memory was lost" not in migrated.console()
+            expect_dirtier_sweeps_on(migrated, migrated.console)
             migrated.destroy()
             migrated.undefine()
         assert "memory was lost" not in console.text()
         destination.close()
         a.close()
         b.close()
+
+
+def test_migrate_fail_unconverged(conn, host):
+    """fail_unconverged=True: a dirtier (16 MiB rewritten over and over) cannot fit a 1 ms
+    downtime in two rounds at 64 MiB/s, so migrate() raises MigrationError saying so, the
+    VM sweeps on here (finding every page it wrote) and the destination, told why, keeps
+    nothing."""
+    a, b = socket.socketpair()
+    destination = Connection("kvm:///")
+    receiver, result = receiving(destination, f"fd:{b.fileno()}", timeout_ms=120000)
+    vm, console = start_caught(conn, worker_plan(host, "py-mig-unconverged"), "dirtier")
+    with pytest.raises(hpcvirt.MigrationError, match="faster than it can be sent") as exc:
+        vm.migrate(f"fd:{a.fileno()}", fail_unconverged=True, max_rounds=2, max_downtime_ms=1,
+                   bandwidth_mib_per_s=64)
+    assert "after 2 rounds" in str(exc.value) and "runs on here" in str(exc.value)
+    receiver.join(timeout=300)
+    assert "vm" not in result
+    assert "faster than it can be sent" in str(result["error"])
+    assert "nothing was kept" in str(result["error"])
+    assert destination.list_vms() == []
+    expect_dirtier_sweeps_on(vm, console.text)
+    vm.destroy()
+    vm.undefine()
+    destination.close()
+    a.close()
+    b.close()
 
 
 def test_migrate_refused_by_a_small_host(conn, host, worker_checksums, tmp_path):
@@ -452,17 +483,8 @@ def test_migrate_refused_by_a_small_host(conn, host, worker_checksums, tmp_path)
     small_host = Host.discover(root=str(tmp_path), skip_pci=True, skip_rdma=True)
     destination = Connection("kvm:///")
     ends = socket.socketpair()
-    result = {}
-
-    def receive():
-        try:
-            result["vm"] = destination.migrate_incoming(f"fd:{ends[1].fileno()}",
-                                                        timeout_ms=120000, host=small_host)
-        except hpcvirt.Error as exc:
-            result["error"] = exc
-
-    receiver = threading.Thread(target=receive)
-    receiver.start()
+    receiver, result = receiving(destination, f"fd:{ends[1].fileno()}", timeout_ms=120000,
+                                 host=small_host)
     vm, console = start_caught(conn, worker_plan(host, "py-mig-small"), "worker")
     with pytest.raises(hpcvirt.MigrationError, match="this host cannot run the VM") as exc:
         vm.migrate(f"fd:{ends[0].fileno()}")
