@@ -3,14 +3,17 @@
  * a shut-off parent's definition, each with a new name, a UUID and MAC
  * addresses libvirt generates, and each writable file disk a qcow2 overlay
  * (qemu-img, host/disk.c) backed by the parent's image, which becomes a
- * read-only template. A parent with devices passed through is refused with
- * its plan's reason; a running one, because it would go on writing the
- * templates. All or nothing: what one call made is removed when a later
- * clone fails.
+ * read-only template. A parent suspended with a managed save image (the QEMU
+ * driver on this host) gives each clone a copy of that image naming the
+ * clone (save-image.c), so the clone starts from the parent's memory. A
+ * parent with devices passed through is refused with its plan's reason; a
+ * running one, because it would go on writing the templates. All or
+ * nothing: what one call made is removed when a later clone fails.
  */
 #include "libvirt/clone.h"
 #include "libvirt/error.h"
 #include "libvirt/metadata.h"
+#include "libvirt/save-image.h"
 #include "core/alloc.h"
 #include "core/error.h"
 #include "core/format.h"
@@ -314,10 +317,133 @@ static int start_clone(virDomainPtr dom, bool paused)
     return virDomainSuspend(dom);
 }
 
-/* Define (and start) clone `name` from the parent's XML; *out the domain. */
-static int make_one(virConnectPtr conn, const char *parent_xml, const char *name,
-                    const char *identity, bool start, bool paused, virDomainPtr *out)
+/* Replace `root`'s child element `name` (the first) with a copy of `from`'s, or remove it. */
+static int take_child(xmlNodePtr root, xmlNodePtr from, const char *name)
 {
+    xmlNodePtr have = child(root, name), want = child(from, name), copy;
+
+    if (have) {
+        xmlUnlinkNode(have);
+        xmlFreeNode(have);
+    }
+    if (!want)
+        return 0;
+    if (!(copy = xmlCopyNode(want, 1)) || !xmlAddChild(root, copy)) {
+        xmlFreeNode(copy);
+        return HV_E_NOMEM;
+    }
+    return 0;
+}
+
+/* The disk of `devices` whose target is `dev`, or NULL. */
+static xmlNodePtr disk_with_target(xmlNodePtr devices, const xmlChar *dev)
+{
+    for (xmlNodePtr d = devices ? devices->children : NULL; d; d = d->next) {
+        xmlNodePtr target = writable_file_disk(d) ? child(d, "target") : NULL;
+        xmlChar *t = target ? xmlGetProp(target, BAD_CAST "dev") : NULL;
+        bool same = t && xmlStrEqual(t, dev);
+
+        xmlFree(t);
+        if (same)
+            return d;
+    }
+    return NULL;
+}
+
+/*
+ * The parent's saved domain XML made clone `dom`'s: its name and UUID, each
+ * writable disk on the clone's overlay (found by its target), the clone's
+ * NVRAM and SMBIOS identity; the devices and everything else as they were
+ * saved (the stream describes them). Written as the clone's managed save
+ * image, DIR/NAME.save, into *written.
+ */
+static int write_clone_image(virDomainPtr dom, const hv_libvirt_save_image *image,
+                             const char *save_dir, const char *name, char **written)
+{
+    char *clone_xml = virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_SECURE);
+    xmlDocPtr saved = parse(image->xml), mine = clone_xml ? parse(clone_xml) : NULL;
+    xmlNodePtr root = saved ? xmlDocGetRootElement(saved) : NULL,
+               clone_root = mine ? xmlDocGetRootElement(mine) : NULL;
+    char uuid[VIR_UUID_STRING_BUFLEN], quoted[HV_QUOTE_SIZE], *path = NULL;
+    xmlChar *xml = NULL;
+    int len = 0, rc = 0;
+
+    free(clone_xml);
+    if (!root || !clone_root || virDomainGetUUIDString(dom, uuid) < 0) {
+        rc = hv_error_set(HV_E_BACKEND, NULL, "the saved or the clone's domain XML does not parse");
+        goto out;
+    }
+    xmlNodeSetContent(child(root, "name"), BAD_CAST name);
+    if (!child(root, "uuid"))
+        xmlNewChild(root, NULL, BAD_CAST "uuid", NULL);
+    xmlNodeSetContent(child(root, "uuid"), BAD_CAST uuid);
+    for (xmlNodePtr d = child(root, "devices") ? child(root, "devices")->children : NULL;
+         d && rc == 0; d = d->next) {
+        xmlNodePtr target = writable_file_disk(d) ? child(d, "target") : NULL, theirs, n;
+        xmlChar *dev = target ? xmlGetProp(target, BAD_CAST "dev") : NULL, *file;
+
+        if (!target)
+            continue;
+        theirs = dev ? disk_with_target(child(clone_root, "devices"), dev) : NULL;
+        file = theirs ? xmlGetProp(child(theirs, "source"), BAD_CAST "file") : NULL;
+        if (!file) {
+            rc = hv_error_set(HV_E_UNSUPPORTED, NULL,
+                              "the parent was saved with disk %s, which its definition no longer "
+                              "has as a writable file disk: its clones cannot start from that "
+                              "memory state",
+                              hv_quote(quoted, sizeof(quoted), dev ? (const char *)dev : "?"));
+        } else {
+            xmlSetProp(child(d, "source"), BAD_CAST "file", file);
+            if (!(n = child(d, "driver")))
+                n = xmlNewChild(d, NULL, BAD_CAST "driver", NULL);
+            xmlSetProp(n, BAD_CAST "name", BAD_CAST "qemu");
+            xmlSetProp(n, BAD_CAST "type", BAD_CAST "qcow2");
+            if ((n = child(d, "backingStore"))) {
+                xmlUnlinkNode(n);
+                xmlFreeNode(n);
+            }
+        }
+        xmlFree(file);
+        xmlFree(dev);
+    }
+    if (rc == 0 && child(root, "os") && child(clone_root, "os"))
+        rc = take_child(child(root, "os"), child(clone_root, "os"), "nvram");
+    if (rc == 0 && child(root, "os") && child(clone_root, "os"))
+        rc = take_child(child(root, "os"), child(clone_root, "os"), "smbios");
+    if (rc == 0)
+        rc = take_child(root, clone_root, "sysinfo");
+    if (rc == 0) {
+        xmlDocDumpMemory(saved, &xml, &len);
+        if (!xml)
+            rc = HV_E_NOMEM;
+    }
+    if (rc == 0 && !(path = hv_asprintf("%s/%s.save", save_dir, name)))
+        rc = HV_E_NOMEM;
+    if (rc == 0)
+        rc = hv_libvirt_save_image_write_as(image, (const char *)xml, path);
+    if (rc == 0) {
+        *written = path;
+        path = NULL;
+    }
+out:
+    free(path);
+    xmlFree(xml);
+    xmlFreeDoc(saved);
+    xmlFreeDoc(mine);
+    return rc;
+}
+
+/*
+ * Define (and start) clone `name` from the parent's XML; *out the domain.
+ * With `image` (the parent's managed save image), the clone gets its copy as
+ * its own managed save image, in save_dir: it starts from the parent's memory.
+ */
+static int make_one(virConnectPtr conn, const char *parent_xml, const char *name,
+                    const char *identity, bool start, bool paused,
+                    const hv_libvirt_save_image *image, const char *save_dir, virDomainPtr *out)
+{
+    char *written = NULL;
+    bool removed = false;
     xmlDocPtr doc = parse(parent_xml);
     char *made[MAX_OVERLAYS];
     size_t nmade = 0;
@@ -336,16 +462,83 @@ static int make_one(virConnectPtr conn, const char *parent_xml, const char *name
     if (rc == 0 && !(*out = virDomainDefineXML(conn, (const char *)xml)))
         rc = hv_libvirt_error("defining the linked clone");
     xmlFree(xml);
-    if (rc == 0 && start && start_clone(*out, paused) < 0) {
-        rc = hv_libvirt_error("starting the linked clone");
+    if (rc == 0 && image && (rc = write_clone_image(*out, image, save_dir, name, &written)) < 0) {
         hv_libvirt_clone_discard(out, 1);
-        nmade = 0; /* removed with the domain */
+        removed = true; /* the overlays with the domain */
     }
+    if (rc == 0 && start && start_clone(*out, paused) < 0) {
+        rc = hv_libvirt_error(image ? "starting the linked clone from the parent's memory"
+                                    : "starting the linked clone");
+        hv_libvirt_clone_discard(out, 1);
+        removed = true;
+    }
+    if (written && rc < 0)
+        unlink(written); /* the domain it was for is gone */
+    free(written);
     for (size_t i = 0; i < nmade; i++) {
-        if (rc < 0)
+        if (rc < 0 && !removed)
             unlink(made[i]);
         hv_free(made[i]);
     }
+    return rc;
+}
+
+/*
+ * The managed save image of the suspended `parent`, opened and checked: it
+ * names the parent (its name and UUID), and it has no network interface
+ * (a NIC's MAC address is in its saved device state: every clone would
+ * carry the parent's). *save_dir: where the clones' images go beside it.
+ */
+static int open_parent_image(virConnectPtr conn, virDomainPtr parent, const char *parent_name,
+                             char *save_dir, size_t size, hv_libvirt_save_image *image)
+{
+    char quoted[HV_QUOTE_SIZE], uuid[VIR_UUID_STRING_BUFLEN], *path;
+    xmlDocPtr doc;
+    xmlNodePtr root, devices;
+    xmlChar *saved_name = NULL, *saved_uuid = NULL;
+    int rc;
+
+    if ((rc = hv_libvirt_managed_save_dir(conn, save_dir, size)) < 0)
+        return hv_error_set(rc, NULL,
+                            "%s is suspended (a managed save image), and its clones would start "
+                            "from its memory, but %s",
+                            hv_quote(quoted, sizeof(quoted), parent_name),
+                            hv_error_message(hv_error_last()));
+    if (!(path = hv_asprintf("%s/%s.save", save_dir, parent_name)))
+        return HV_E_NOMEM;
+    rc = hv_libvirt_save_image_open(path, image);
+    free(path);
+    if (rc < 0)
+        return rc;
+    doc = parse(image->xml);
+    root = doc ? xmlDocGetRootElement(doc) : NULL;
+    devices = child(root, "devices");
+    if (root) {
+        saved_name = xmlNodeGetContent(child(root, "name"));
+        saved_uuid = xmlNodeGetContent(child(root, "uuid"));
+    }
+    if (virDomainGetUUIDString(parent, uuid) < 0)
+        rc = hv_libvirt_error("reading the parent's UUID");
+    else if (!saved_name || !saved_uuid || !xmlStrEqual(saved_name, BAD_CAST parent_name) ||
+             !xmlStrEqual(saved_uuid, BAD_CAST uuid))
+        rc = hv_error_set(HV_E_SNAPSHOT, NULL,
+                          "the managed save image of %s names another domain (or none): it "
+                          "cannot be the parent's memory",
+                          hv_quote(quoted, sizeof(quoted), parent_name));
+    for (xmlNodePtr d = devices ? devices->children : NULL; d && rc == 0; d = d->next)
+        if (d->type == XML_ELEMENT_NODE && xmlStrEqual(d->name, BAD_CAST "interface"))
+            rc = hv_error_set(HV_E_UNSUPPORTED, NULL,
+                              "%s was suspended with a network interface: its MAC address is "
+                              "part of the saved device state, so every clone started from that "
+                              "memory would carry the parent's: start the parent and shut it "
+                              "down, and clone it then (its clones boot with MAC addresses of "
+                              "their own)",
+                              hv_quote(quoted, sizeof(quoted), parent_name));
+    xmlFree(saved_name);
+    xmlFree(saved_uuid);
+    xmlFreeDoc(doc);
+    if (rc < 0)
+        hv_libvirt_save_image_close(image);
     return rc;
 }
 
@@ -354,7 +547,8 @@ int hv_libvirt_clone_linked(virConnectPtr conn, virDomainPtr parent, size_t coun
 {
     bool paused = (opts->flags & HV_VM_CLONE_PAUSED) != 0;
     const char *parent_name = virDomainGetName(parent);
-    char quoted[HV_QUOTE_SIZE], name[NAME_BYTES];
+    char quoted[HV_QUOTE_SIZE], name[NAME_BYTES], save_dir[4096];
+    hv_libvirt_save_image image = {.fd = -1};
     unsigned long next = 1;
     xmlDocPtr doc;
     xmlNodePtr devices;
@@ -367,17 +561,15 @@ int hv_libvirt_clone_linked(virConnectPtr conn, virDomainPtr parent, size_t coun
                             "clones, so it must not be writing them: shut it down (hv_vm_stop, "
                             "hpcvirt stop) and clone it then",
                             hv_quote(quoted, sizeof(quoted), parent_name));
-    if (virDomainHasManagedSaveImage(parent, 0) == 1)
-        return hv_error_set(HV_E_UNSUPPORTED, NULL,
-                            "%s is suspended (a managed save image): its clones cannot start "
-                            "from that memory state (libvirt restores a save image only under "
-                            "the name and UUID it was saved with): start it and shut it down, or "
-                            "remove the image (virsh managedsave-remove), and clone it then",
-                            hv_quote(quoted, sizeof(quoted), parent_name));
+    if (virDomainHasManagedSaveImage(parent, 0) == 1 &&
+        (rc = open_parent_image(conn, parent, parent_name, save_dir, sizeof(save_dir), &image)) < 0)
+        return rc;
     virResetLastError();
     xml = virDomainGetXMLDesc(parent, VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_SECURE);
-    if (!xml)
+    if (!xml) {
+        hv_libvirt_save_image_close(&image);
         return hv_libvirt_error("reading the parent's definition");
+    }
     doc = parse(xml);
     devices = doc ? child(xmlDocGetRootElement(doc), "devices") : NULL;
     for (xmlNodePtr d = devices ? devices->children : NULL; d && rc == 0; d = d->next)
@@ -391,11 +583,12 @@ int hv_libvirt_clone_linked(virConnectPtr conn, virDomainPtr parent, size_t coun
             clone_name(conn, parent_name, &next, name);
         if (rc == 0)
             rc = make_one(conn, xml, name, opts->identities ? opts->identities[i] : NULL, start,
-                          paused, &out[i]);
+                          paused, image.xml ? &image : NULL, save_dir, &out[i]);
         if (rc == 0 && opts->progress)
             opts->progress(opts->progress_data, i + 1, count);
     }
     free(xml);
+    hv_libvirt_save_image_close(&image);
     if (rc < 0)
         hv_libvirt_clone_discard(out, count);
     return rc;

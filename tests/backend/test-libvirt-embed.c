@@ -6,7 +6,8 @@
  * the memory backend of each node. run-embed-test.sh gives the root and
  * kills leftover QEMU processes. A linked clone of a guest with a qcow2
  * disk (made by qemu-img) starts on an overlay backed by the parent's image.
- * A spec's boot source starts QEMU with -kernel, -initrd and -append.
+ * A spec's boot source starts QEMU with -kernel, -initrd and -append. Linked
+ * clones of a parent suspended with a managed save image start from its memory.
  *
  * usage: test-libvirt-embed ROOT
  */
@@ -125,9 +126,40 @@ static char *output_of(const char *command)
     return text;
 }
 
+/* ROOT/NAME.qcow2 of 16 MiB, made by qemu-img, into image[size] (skipped without qemu-img). */
+static void make_qcow2(const char *name, char *image, size_t size)
+{
+    char command[9000];
+
+    if (system("qemu-img --version >/dev/null 2>&1") != 0)
+        skip(); /* package qemu-utils */
+    snprintf(image, size, "%s/%s.qcow2", root, name);
+    snprintf(command, sizeof(command), "qemu-img create -q -f qcow2 '%s' 16M", image);
+    assert_int_equal(system(command), 0);
+}
+
+/* `overlay` is a qcow2 image whose backing file is `image` (qemu-img info). */
+static void assert_overlay_of(const char *overlay, const char *image)
+{
+    char command[9000], *info;
+    json_object *obj;
+    const char *backing;
+
+    snprintf(command, sizeof(command), "qemu-img info -U --output=json '%s'", overlay);
+    info = output_of(command);
+    obj = json_tokener_parse(info);
+    free(info);
+    assert_non_null(obj);
+    backing = hv_json_get_string(obj, "backing-filename");
+    assert_non_null(backing);
+    assert_string_equal(backing, image);
+    assert_string_equal(hv_json_get_string(obj, "format"), "qcow2");
+    json_object_put(obj);
+}
+
 static void test_linked_clone_of_a_qcow2_guest(void **state)
 {
-    char image[4200], overlay[4300], command[9000], spec_json[5000], *info;
+    char image[4200], overlay[4300], spec_json[5000];
     hv_conn *conn = NULL;
     hv_host *host = NULL;
     hv_vm_spec *spec;
@@ -135,15 +167,9 @@ static void test_linked_clone_of_a_qcow2_guest(void **state)
     hv_vm *parent = NULL, *clone = NULL;
     hv_vm_create_options copts = HV_VM_CREATE_OPTIONS_INIT;
     hv_vm_clone_options opts = HV_VM_CLONE_OPTIONS_INIT;
-    json_object *obj;
-    const char *backing = NULL;
     virDomainInfo dinfo;
 
-    if (system("qemu-img --version >/dev/null 2>&1") != 0)
-        skip(); /* package qemu-utils */
-    snprintf(image, sizeof(image), "%s/hv-lembed.qcow2", root);
-    snprintf(command, sizeof(command), "qemu-img create -q -f qcow2 '%s' 16M", image);
-    assert_int_equal(system(command), 0);
+    make_qcow2("hv-lembed", image, sizeof(image));
     assert_hv_ok(hv_conn_open(uri, &conn));
     assert_hv_ok(hv_conn_host(conn, &host));
     snprintf(spec_json, sizeof(spec_json),
@@ -165,16 +191,7 @@ static void test_linked_clone_of_a_qcow2_guest(void **state)
     assert_int_equal(virDomainGetInfo(hv_libvirt_domain(hv_vm_backend_data(clone)), &dinfo), 0);
     assert_int_equal(dinfo.state, VIR_DOMAIN_RUNNING);
     snprintf(overlay, sizeof(overlay), "%s/hv-lembed-linked1-vda.qcow2", root);
-    snprintf(command, sizeof(command), "qemu-img info -U --output=json '%s'", overlay);
-    info = output_of(command);
-    obj = json_tokener_parse(info);
-    free(info);
-    assert_non_null(obj);
-    backing = hv_json_get_string(obj, "backing-filename");
-    assert_non_null(backing);
-    assert_string_equal(backing, image);
-    assert_string_equal(hv_json_get_string(obj, "format"), "qcow2");
-    json_object_put(obj);
+    assert_overlay_of(overlay, image);
 
     assert_hv_ok(hv_vm_destroy(clone));
     assert_hv_ok(hv_vm_undefine(clone));
@@ -199,6 +216,24 @@ static void write_bytes(const char *path, const void *data, size_t len)
     assert_int_equal(fclose(f), 0);
 }
 
+/* A bzImage (boot protocol 2.15) whose setup code is `cli; hlt; jmp` at offset 0x280. */
+static void write_halting_kernel(const char *path)
+{
+    static unsigned char bz[5 * 512 + 512];
+    static const unsigned char halt[] = {0xFA, 0xF4, 0xEB, 0xFD};
+
+    bz[0x1F1] = 4;                               /* setup_sects */
+    bz[0x1FE] = 0x55, bz[0x1FF] = 0xAA;          /* boot_flag */
+    bz[0x200] = 0xEB, bz[0x201] = 0x280 - 0x202; /* jump over the header */
+    memcpy(bz + 0x202, "HdrS", 4);               /* header */
+    bz[0x206] = 0x0F, bz[0x207] = 0x02;          /* version 2.15 */
+    bz[0x211] = 0x01; /* loadflags: LOADED_HIGH (QEMU puts the setup code at 0x10000) */
+    memcpy(bz + 0x22C, "\xff\xff\xff\x7f", 4); /* initrd_addr_max */
+    bz[0x238] = 0xFF, bz[0x239] = 0x07;        /* cmdline_size 2047 */
+    memcpy(bz + 0x280, halt, sizeof(halt));
+    write_bytes(path, bz, sizeof(bz));
+}
+
 /*
  * Issue 15: a spec's boot source started by QEMU (-kernel, -initrd, -append
  * from libvirt's <os>): the "kernel" is a bzImage header (boot protocol 2.15)
@@ -207,8 +242,7 @@ static void write_bytes(const char *path, const void *data, size_t len)
  */
 static void test_direct_kernel_boot(void **state)
 {
-    static unsigned char bz[5 * 512 + 512];
-    static const unsigned char halt[] = {0xFA, 0xF4, 0xEB, 0xFD}; /* cli; hlt; jmp to the hlt */
+    static const char sector[512];
     char kernel[4200], initrd[4200], disk[4200], spec_json[14000], log[8400], *text;
     hv_conn *conn = NULL;
     hv_host *host = NULL;
@@ -221,21 +255,12 @@ static void test_direct_kernel_boot(void **state)
     json_object *blocks, *ret;
     bool found = false;
 
-    bz[0x1F1] = 4;                               /* setup_sects */
-    bz[0x1FE] = 0x55, bz[0x1FF] = 0xAA;          /* boot_flag */
-    bz[0x200] = 0xEB, bz[0x201] = 0x280 - 0x202; /* jump over the header */
-    memcpy(bz + 0x202, "HdrS", 4);               /* header */
-    bz[0x206] = 0x0F, bz[0x207] = 0x02;          /* version 2.15 */
-    bz[0x211] = 0x01;                            /* loadflags: LOADED_HIGH */
-    memcpy(bz + 0x22C, "\xff\xff\xff\x7f", 4);   /* initrd_addr_max */
-    bz[0x238] = 0xFF, bz[0x239] = 0x07;          /* cmdline_size 2047 */
-    memcpy(bz + 0x280, halt, sizeof(halt));
     snprintf(kernel, sizeof(kernel), "%s/hv-kboot-vmlinuz", root);
     snprintf(initrd, sizeof(initrd), "%s/hv-kboot-initrd.img", root);
     snprintf(disk, sizeof(disk), "%s/hv-kboot-root.img", root);
-    write_bytes(kernel, bz, sizeof(bz));
+    write_halting_kernel(kernel);
     write_bytes(initrd, "070701", 6);
-    write_bytes(disk, bz, 512);
+    write_bytes(disk, sector, sizeof(sector));
     assert_hv_ok(hv_conn_open(uri, &conn));
     assert_hv_ok(hv_conn_host(conn, &host));
     snprintf(spec_json, sizeof(spec_json),
@@ -300,11 +325,148 @@ static void test_direct_kernel_boot(void **state)
     hv_conn_close(conn);
 }
 
+/* Whether the guest's memory at 0x10280 holds the halting kernel's `cli; hlt; jmp` (HMP xp). */
+static bool halt_code_in_memory(virDomainPtr dom)
+{
+    json_object *reply = qmp(dom, "{\"execute\": \"human-monitor-command\", \"arguments\": "
+                                  "{\"command-line\": \"xp /4bx 0x10280\"}}");
+    const char *text = hv_json_get_string(reply, "return");
+    bool there = text && strstr(text, "0xfa 0xf4 0xeb 0xfd");
+
+    json_object_put(reply);
+    return there;
+}
+
+/*
+ * A parent suspended with a managed save image: its linked clones start from
+ * its memory (each restored from its own copy of the image, which names the
+ * clone; started paused here): the halting kernel's code is in each clone's
+ * memory where a fresh start would have nothing, each disk is an overlay
+ * backed by the parent's image, the clones' images are gone once they
+ * started, and the parent keeps its own. A parent suspended with a network
+ * interface is refused: its MAC address is in the saved device state.
+ */
+static void test_linked_clones_from_a_suspended_parent(void **state)
+{
+    char kernel[4200], image[4200], spec_json[14000], path[4300];
+    hv_conn *conn = NULL;
+    hv_host *host = NULL;
+    hv_vm_spec *spec;
+    hv_plan *plan = NULL;
+    hv_vm *parent = NULL, *clones[2] = {NULL, NULL}, *nic = NULL;
+    hv_vm_create_options copts = HV_VM_CREATE_OPTIONS_INIT;
+    hv_vm_clone_options opts = HV_VM_CLONE_OPTIONS_INIT;
+    virDomainPtr dom;
+    bool has = false;
+    int tries;
+
+    make_qcow2("hv-lmem", image, sizeof(image));
+    snprintf(kernel, sizeof(kernel), "%s/hv-lmem-vmlinuz", root);
+    write_halting_kernel(kernel);
+    assert_hv_ok(hv_conn_open(uri, &conn));
+    assert_hv_ok(hv_conn_host(conn, &host));
+    snprintf(spec_json, sizeof(spec_json),
+             "{\"name\": \"hv-lmem\", \"vcpus\": 1, \"memory\": \"128MiB\", \"page_size\": "
+             "\"4k\", \"boot\": {\"kernel\": \"%s\"}, \"disks\": [{\"path\": \"%s\", \"format\": "
+             "\"qcow2\"}]}",
+             kernel, image);
+    spec = test_spec(spec_json);
+    assert_hv_ok(hv_plan_create(host, spec, NULL, &plan));
+    assert_true(hv_plan_ok(plan));
+    copts.flags = HV_VM_CREATE_START;
+    copts.backend_options = "domain_type=qemu";
+    assert_hv_ok(hv_vm_create(conn, plan, &copts, &parent));
+    dom = hv_libvirt_domain(hv_vm_backend_data(parent));
+    for (tries = 0; tries < 600 && !halt_code_in_memory(dom); tries++)
+        usleep(100 * 1000);
+    assert_true(tries < 600); /* the kernel's setup code, loaded by QEMU's option ROM */
+    assert_hv_ok(hv_vm_managed_save(parent));
+    assert_hv_ok(hv_vm_has_managed_save(parent, &has));
+    assert_true(has);
+
+    opts.mode = HV_VM_CLONE_LINKED;
+    opts.flags = HV_VM_CLONE_PAUSED;
+    assert_hv_ok(hv_vm_clone(parent, 2, &opts, clones));
+    for (int i = 0; i < 2; i++) {
+        virDomainPtr cd = hv_libvirt_domain(hv_vm_backend_data(clones[i]));
+        int st = -1, reason = -1;
+
+        assert_string_equal(hv_vm_name(clones[i]), i ? "hv-lmem-linked2" : "hv-lmem-linked1");
+        assert_int_equal(virDomainGetState(cd, &st, &reason, 0), 0);
+        assert_int_equal(st, VIR_DOMAIN_PAUSED);
+        assert_true(halt_code_in_memory(cd)); /* a fresh start: zeros there */
+        snprintf(path, sizeof(path), "%s/lib/qemu/save/%s.save", root, hv_vm_name(clones[i]));
+        assert_int_not_equal(access(path, F_OK), 0); /* restored from, then removed */
+        snprintf(path, sizeof(path), "%s/%s-vda.qcow2", root, hv_vm_name(clones[i]));
+        assert_overlay_of(path, image);
+    }
+    assert_hv_ok(hv_vm_resume(clones[0]));
+    assert_hv_ok(hv_vm_has_managed_save(parent, &has));
+    assert_true(has);
+    snprintf(path, sizeof(path), "%s/lib/qemu/save/hv-lmem.save", root);
+    assert_int_equal(access(path, F_OK), 0);
+    for (int i = 0; i < 2; i++) {
+        assert_hv_ok(hv_vm_destroy(clones[i]));
+        assert_hv_ok(hv_vm_undefine(clones[i]));
+        hv_vm_free(clones[i]);
+        snprintf(path, sizeof(path), "%s/hv-lmem-linked%d-vda.qcow2", root, i + 1);
+        unlink(path);
+    }
+
+    /* the same parent given a network interface (QEMU's user networking) */
+    {
+        char *xml = virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_INACTIVE), *at, *nic_xml;
+        virDomainPtr nd;
+        hv_vm *refused = NULL;
+
+        assert_non_null(xml);
+        at = strstr(xml, "</devices>");
+        assert_non_null(at);
+        nic_xml = calloc(1, strlen(xml) + 256);
+        assert_non_null(nic_xml);
+        memcpy(nic_xml, xml, (size_t)(at - xml));
+        strcat(nic_xml, "<interface type='user'><model type='virtio'/></interface>");
+        strcat(nic_xml, at);
+        /* another name, no UUID: another domain on the same images */
+        at = strstr(nic_xml, "<name>hv-lmem</name>");
+        assert_non_null(at);
+        memcpy(at, "<name>hv-lnic</name>", 20);
+        at = strstr(nic_xml, "<uuid>");
+        assert_non_null(at);
+        memset(at, ' ', (size_t)(strstr(at, "</uuid>") + 7 - at));
+        free(xml);
+        nd = virDomainDefineXML(virDomainGetConnect(dom), nic_xml);
+        free(nic_xml);
+        assert_non_null(nd);
+        virDomainFree(nd);
+        assert_hv_ok(hv_vm_lookup(conn, "hv-lnic", &nic));
+        assert_hv_ok(hv_vm_start(nic));
+        assert_hv_ok(hv_vm_managed_save(nic));
+        assert_hv_error(hv_vm_clone(nic, 1, &opts, &refused), HV_E_UNSUPPORTED);
+        assert_non_null(strstr(hv_error_message(hv_error_last()), "its MAC address is part of"));
+        assert_null(refused);
+        assert_hv_ok(hv_vm_undefine(nic));
+        hv_vm_free(nic);
+    }
+
+    assert_hv_ok(hv_vm_undefine(parent));
+    hv_vm_free(parent);
+    snprintf(path, sizeof(path), "%s/lib/qemu/save/hv-lmem.save", root);
+    assert_int_not_equal(access(path, F_OK), 0); /* undefined with it */
+    unlink(image);
+    unlink(kernel);
+    hv_plan_free(plan);
+    hv_vm_spec_free(spec);
+    hv_host_free(host);
+    hv_conn_close(conn);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_two_node_efi_guest),
         cmocka_unit_test(test_linked_clone_of_a_qcow2_guest),
+        cmocka_unit_test(test_linked_clones_from_a_suspended_parent),
         cmocka_unit_test(test_direct_kernel_boot),
     };
 

@@ -722,7 +722,9 @@ class Vm:
         boots of its payload); on libvirt "linked": this VM, shut off, stays
         as it is and each clone is a new domain (new name, UUID, MACs) whose
         writable disks are qcow2 overlays of its images, started (paused
-        with `paused`). `paused` leaves the clones paused; `threads`
+        with `paused`); a VM suspended with managed_save() gives clones that
+        start from its memory (QEMU driver on this host; refused when it was
+        saved with a network interface). `paused` leaves the clones paused; `threads`
         make them (0: one per host CPU). `console(data: bytes)` gets every
         clone's console (None: this VM's callback); `progress(done: int,
         total: int)` is called as they are made. `names` (one per clone) or
