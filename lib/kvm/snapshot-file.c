@@ -472,6 +472,13 @@ int hv_snap_writer_add(hv_snap_writer *writer, uint32_t type, uint32_t index, co
 int hv_snap_writer_add_memory(hv_snap_writer *writer, uint32_t index, const uint8_t *mem,
                               uint64_t bytes)
 {
+    return hv_snap_writer_add_memory_sparse(writer, index, mem, bytes, NULL, NULL);
+}
+
+int hv_snap_writer_add_memory_sparse(hv_snap_writer *writer, uint32_t index, const uint8_t *mem,
+                                     uint64_t bytes, hv_snap_next_data_fn next_data, void *data)
+{
+    uint64_t data_end = 0; /* the page where the range next_data gave ends */
     char name[LABEL_MAX];
     snap_entry e = {.type = HV_SNAP_MEMORY, .index = index, .region_bytes = bytes};
     uint64_t pages, words, run_start = 0, region_end, nonzero = 0;
@@ -513,11 +520,25 @@ int hv_snap_writer_add_memory(hv_snap_writer *writer, uint32_t index, const uint
     if (!section)
         return HV_E_NOMEM;
 
-    /* One pass: find the non-zero pages, checksum them, write each run of them at once. */
+    /* One pass: find the non-zero pages, checksum them, write each run of them at once. The
+     * memory next_data says holds nothing is not read: zero pages, like the holes it is. */
     for (uint64_t p = 0; p <= pages; p++) {
         const uint8_t *page = mem + p * HV_SNAP_PAGE_BYTES;
+        uint64_t hole_end = p;
 
-        if (p < pages && !page_is_zero(page)) {
+        if (p < pages && p >= data_end) {
+            uint64_t start = p * HV_SNAP_PAGE_BYTES, end = bytes;
+
+            if (next_data)
+                next_data(data, p * HV_SNAP_PAGE_BYTES, &start, &end);
+            /* trusted only to skip forward, inside the memory */
+            start = start < p * HV_SNAP_PAGE_BYTES ? p * HV_SNAP_PAGE_BYTES : start;
+            hole_end = start / HV_SNAP_PAGE_BYTES < pages ? start / HV_SNAP_PAGE_BYTES : pages;
+            data_end = end > start && end / HV_SNAP_PAGE_BYTES > hole_end
+                           ? (end / HV_SNAP_PAGE_BYTES < pages ? end / HV_SNAP_PAGE_BYTES : pages)
+                           : hole_end + 1;
+        }
+        if (p < pages && hole_end == p && !page_is_zero(page)) {
             uint8_t *word = section + MEM_HEADER_BYTES + 8 * (p / 64);
 
             word[(p % 64) / 8] |= (uint8_t)(1u << (p % 8));
@@ -539,6 +560,8 @@ int hv_snap_writer_add_memory(hv_snap_writer *writer, uint32_t index, const uint
             }
             in_run = false;
         }
+        if (hole_end > p)
+            p = hole_end - 1; /* past the hole: the loop's p++ lands on its end */
     }
     /* the bitmap section follows the region: the file then always covers the whole region */
     put_u64(section + M_GUEST_BYTES, bytes);

@@ -73,6 +73,20 @@ int hv_snap_writer_add(hv_snap_writer *writer, uint32_t type, uint32_t index, co
 int hv_snap_writer_add_memory(hv_snap_writer *writer, uint32_t index, const uint8_t *mem,
                               uint64_t bytes);
 /**
+ * Where guest memory may hold data: the next range [*start, *end) at or
+ * after `offset` (bytes from the memory's start); *start at the memory's end
+ * when none does. What lies before *start is zero.
+ */
+typedef void (*hv_snap_next_data_fn)(void *data, uint64_t offset, uint64_t *start, uint64_t *end);
+/**
+ * hv_snap_writer_add_memory(), reading only what `next_data(data, ...)` says
+ * may hold data (NULL: all of it): the rest is recorded as zero pages without
+ * being read - reading memory a guest never wrote would allocate it. The
+ * file is the same as hv_snap_writer_add_memory() writes.
+ */
+int hv_snap_writer_add_memory_sparse(hv_snap_writer *writer, uint32_t index, const uint8_t *mem,
+                                     uint64_t bytes, hv_snap_next_data_fn next_data, void *data);
+/**
  * Write the section table and header, fsync, rename over the path, fsync the
  * directory. The writer is freed whatever the outcome: on failure the
  * temporary file is removed and whatever was at the path is left as it was.

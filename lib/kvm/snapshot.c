@@ -158,6 +158,12 @@ char *hv_kvm_vm_console_bytes(hv_kvm_vm *vm, size_t *len)
     return out;
 }
 
+/* hv_snap_next_data_fn over a node's RAM: its memfd's holes are never read (memory.c). */
+static void ram_next_data(void *ram, uint64_t offset, uint64_t *start, uint64_t *end)
+{
+    hv_kvm_ram_next_data(ram, offset, start, end);
+}
+
 /* `linux_state`: a Linux guest's platform and devices records; NULL for a payload. */
 static int write_snapshot(hv_kvm_vm *vm, const char *path, const hv_kvm_vcpu_state *states,
                           const hv_kvm_linux_state *linux_state, bool was_running)
@@ -204,7 +210,9 @@ static int write_snapshot(hv_kvm_vm *vm, const char *path, const hv_kvm_vcpu_sta
     for (size_t i = 0; i < vm->nram; i++)
         if ((rc = hv_kvm_ram_prepare_access(&vm->ram[i], 0, vm->ram[i].bytes, false,
                                             "the memory to write")) < 0 ||
-            (rc = hv_snap_writer_add_memory(w, (uint32_t)i, vm->ram[i].host, vm->ram[i].bytes)) < 0)
+            (rc = hv_snap_writer_add_memory_sparse(w, (uint32_t)i, vm->ram[i].host,
+                                                   vm->ram[i].bytes, ram_next_data, &vm->ram[i])) <
+                0)
             goto out;
     rc = hv_snap_writer_commit(w);
     w = NULL;

@@ -1983,6 +1983,44 @@ static void expect_dirtier_sweeps_on(hv_vm *vm, const console_capture *out)
 }
 
 /*
+ * A suspend reads the memory the guest wrote, never the memory it did not
+ * (its memfd's holes, recorded as zero pages unread): a 128 MiB dirtier that
+ * writes 16 MiB is suspended (kept running) without its resident memory
+ * growing, and the file holds what it wrote.
+ */
+static void test_suspend_reads_no_unwritten_memory(void **state)
+{
+    char dir[] = "/tmp/hv-kvm-snap-XXXXXX", path[64];
+    hv_plan *plan = sized_plan("susp", 1, 1, 128);
+    console_capture out = CONSOLE_CAPTURE_INIT;
+    hv_vm *vm = run_vm("dirtier", plan, &out);
+    hv_vm_suspend_options sopts = HV_VM_SUSPEND_OPTIONS_INIT;
+    hv_vm_memory_info before = HV_VM_MEMORY_INFO_INIT, after = HV_VM_MEMORY_INFO_INIT;
+    struct stat st;
+
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/susp.snap", dir);
+    wait_marker(vm, 1); /* its 16 MiB written once */
+    assert_hv_ok(hv_vm_memory_node_info(vm, 0, &before));
+    sopts.flags = HV_VM_SUSPEND_KEEP_RUNNING;
+    assert_hv_ok(hv_vm_suspend(vm, path, &sopts));
+    assert_hv_ok(hv_vm_memory_node_info(vm, 0, &after));
+    assert_int_equal(stat(path, &st), 0);
+    printf("resident: %llu KiB before the suspend, %llu KiB after (of %llu KiB); the file holds "
+           "%llu KiB\n",
+           (unsigned long long)(before.resident_bytes >> 10),
+           (unsigned long long)(after.resident_bytes >> 10),
+           (unsigned long long)(after.bytes >> 10), (unsigned long long)(st.st_blocks / 2));
+    assert_true(before.resident_bytes >= (UINT64_C(16) << 20));
+    assert_true(after.resident_bytes <= before.resident_bytes + (UINT64_C(4) << 20));
+    assert_true((uint64_t)st.st_blocks * 512 >= (UINT64_C(16) << 20));
+    expect_dirtier_sweeps_on(vm, &out);
+    finish(vm, plan);
+    unlink(path);
+    rmdir(dir);
+}
+
+/*
  * A destination that speaks the protocol: it answers HELLO and, with `accept`,
  * reads the VM's description and accepts it; then it takes `frames` memory
  * frames and hangs up (it dies), or, when `hangs`, neither reads nor answers
@@ -3019,6 +3057,7 @@ int main(void)
         ENGINE_TEST(test_hugetlb_resume),
         ENGINE_TEST(test_suspend_resume_two_nodes),
         ENGINE_TEST(test_suspend_keep_running),
+        ENGINE_TEST(test_suspend_reads_no_unwritten_memory),
         ENGINE_TEST(test_snapshot_errors),
         ENGINE_TEST(test_instant_clones_are_isolated),
         ENGINE_TEST(test_full_and_cold_clones),

@@ -1082,6 +1082,88 @@ static void test_reject_memory(void **state)
 }
 
 /* The memory contents are checked only on request (hv_snap_memory_verify). */
+/* What a hv_snap_next_data_fn says, for test_sparse_memory. */
+typedef struct said {
+    int how; /* 0 the truth; 1 only page 6 holds data; 2 nothing; 3 nonsense */
+} said;
+
+static void say_where(void *data, uint64_t offset, uint64_t *start, uint64_t *end)
+{
+    /* mem0's pages with data: 0, 3-4, 6 (make_contents) */
+    static const uint64_t runs[][2] = {{0, 1}, {3, 5}, {6, 7}};
+    const said *s = data;
+
+    *start = MEM0_PAGES * PAGE;
+    *end = MEM0_PAGES * PAGE;
+    if (s->how == 3) { /* before the offset, empty, then past the end */
+        *start = offset ? offset - PAGE : 0;
+        *end = offset % (2 * PAGE) ? *start : UINT64_MAX;
+        return;
+    }
+    for (size_t i = 0; s->how != 2 && i < sizeof(runs) / sizeof(runs[0]); i++)
+        if ((s->how == 0 || runs[i][0] == 6) && runs[i][1] * PAGE > offset) {
+            *start = runs[i][0] * PAGE > offset ? runs[i][0] * PAGE : offset;
+            *end = runs[i][1] * PAGE;
+            return;
+        }
+}
+
+/* The memory of `path`'s section memory[0] and its count of non-zero pages. */
+static uint64_t nonzero_pages_of(const char *path)
+{
+    hv_snap_reader *r;
+    hv_snap_memory m;
+    uint64_t n;
+
+    assert_hv_ok(hv_snap_reader_open(path, &r));
+    assert_hv_ok(hv_snap_memory_region(r, 0, &m));
+    n = m.nonzero_pages;
+    hv_snap_reader_close(r);
+    return n;
+}
+
+/*
+ * hv_snap_writer_add_memory_sparse(): told the truth about where the data is,
+ * the same file as hv_snap_writer_add_memory(); told that only page 6 holds
+ * data, pages 0, 3 and 4 (not zero) are recorded as zero pages - never read;
+ * told nothing holds data, no page is; told nonsense (ranges before the
+ * offset, empty, past the end), every page is read and the file is the same.
+ */
+static void test_sparse_memory(void **state)
+{
+    const tmp *t = *state;
+    static const int hows[] = {0, 1, 2, 3};
+    static const uint64_t want[] = {4, 1, 0, 4};
+    uint8_t *whole, *sparse;
+    size_t whole_len, sparse_len;
+
+    make_contents();
+    for (size_t k = 0; k < sizeof(hows) / sizeof(hows[0]); k++) {
+        said s = {hows[k]};
+        hv_snap_writer *w;
+
+        for (int sparse_write = 0; sparse_write < 2; sparse_write++) {
+            assert_hv_ok(hv_snap_writer_open(sparse_write ? t->bad : t->path, &w));
+            assert_hv_ok(hv_snap_writer_add(w, HV_SNAP_META, 0, meta_text, strlen(meta_text)));
+            if (sparse_write)
+                assert_hv_ok(
+                    hv_snap_writer_add_memory_sparse(w, 0, mem0, MEM0_PAGES * PAGE, say_where, &s));
+            else
+                assert_hv_ok(hv_snap_writer_add_memory(w, 0, mem0, MEM0_PAGES * PAGE));
+            assert_hv_ok(hv_snap_writer_commit(w));
+        }
+        assert_int_equal(nonzero_pages_of(t->bad), want[k]);
+        if (want[k] == 4) {
+            whole = read_whole(t->path, &whole_len);
+            sparse = read_whole(t->bad, &sparse_len);
+            assert_int_equal(whole_len, sparse_len);
+            assert_memory_equal(whole, sparse, whole_len);
+            free(whole);
+            free(sparse);
+        }
+    }
+}
+
 static void test_memory_verify(void **state)
 {
     const tmp *t = *state;
@@ -1158,6 +1240,7 @@ int main(void)
         cmocka_unit_test(test_crc32c),
         cmocka_unit_test(test_names),
         T(test_round_trip),
+        T(test_sparse_memory),
         T(test_empty_and_unknown_sections),
         T(test_writer_arguments),
         T(test_reader_arguments),
