@@ -2153,7 +2153,8 @@ static double monotonic_seconds(void)
 /*
  * A destination that stops reading and answering - after the handshake, or
  * after it accepted the VM and took none of its memory: a source with a
- * timeout of 500 ms gives up within seconds, not the default 30 s, with
+ * timeout of 500 ms gives up within seconds (not timed under TSan), not the
+ * default 30 s, with
  * HV_E_MIGRATION saying what it waited for, and the dirtier sweeps on where
  * it was, finding every page it wrote.
  */
@@ -2186,7 +2187,13 @@ static void test_migrate_destination_stops_answering(void **state)
         else
             assert_error_mentions("the destination sent no acceptance within 500 ms");
         assert_error_mentions("runs on here");
-        assert_true(seconds >= 0.45 && seconds < 25);    /* the default timeout: 30 s or more */
+        assert_true(seconds >= 0.45);
+#if !defined(__SANITIZE_THREAD__)
+        /* the default timeout would be 30 s or more. Not under TSan: before its sends block,
+         * the source copies the first frame's pages (up to 16 MiB) through TSan's memcpy,
+         * which took 3 s and 19 s in two runs in the emulated test VM */
+        assert_true(seconds < 25);
+#endif
         assert_int_equal(pthread_join(thread, NULL), 0); /* the source hung up */
         expect_dirtier_sweeps_on(vm, &out);
         close(sv[0]);
