@@ -288,7 +288,7 @@ typedef void (*hv_vm_clone_progress_fn)(void *data, size_t done, size_t total);
 /** The longest identity text a clone is given (hv_vm_clone_options.identities). */
 #define HV_VM_CLONE_IDENTITY_MAX_BYTES 4096
 
-#define HV_VM_CLONE_OPTIONS_VERSION    3
+#define HV_VM_CLONE_OPTIONS_VERSION    4
 typedef struct hv_vm_clone_options {
     unsigned int version;
     unsigned int flags;       /**< HV_VM_CLONE_* */
@@ -324,11 +324,21 @@ typedef struct hv_vm_clone_options {
      */
     hv_vm_channel_fn channel;
     void *const *channel_data; /**< `count` entries, or NULL */
+    /* version 4 */
+    /**
+     * HV_VM_CLONE_LINKED: the name of the parent's libvirt snapshot to clone
+     * (external, as `virsh snapshot-create-as --memspec ...,snapshot=external
+     * --diskspec vda,snapshot=external` makes them): the clones' overlays are
+     * backed by the images as they were then, their definition is the one
+     * the snapshot kept, and with its memory they start from that memory.
+     * The parent may be running. NULL: the parent as it is now.
+     */
+    const char *snapshot;
 } hv_vm_clone_options;
 #define HV_VM_CLONE_OPTIONS_INIT                                                                   \
     {                                                                                              \
         HV_VM_CLONE_OPTIONS_VERSION, 0, HV_VM_CLONE_INSTANT, 0, NULL, NULL, NULL, NULL, NULL,      \
-            NULL, NULL, NULL, NULL                                                                 \
+            NULL, NULL, NULL, NULL, NULL                                                           \
     }
 HV_EXTERN int hv_vm_clone_options_init(hv_vm_clone_options *opts, unsigned int version);
 
@@ -340,7 +350,9 @@ HV_EXTERN int hv_vm_clone_options_init(hv_vm_clone_options *opts, unsigned int v
  * clone_index, the caller's identity text) and its own console, isolated from the parent and the
  * other clones. All or nothing: when one fails, none is kept. HV_VM_CLONE_LINKED (the libvirt
  * backend) instead wants a shut-off parent, which it leaves as it is: its clones are new domains on
- * qcow2 overlays of its disks.
+ * qcow2 overlays of its disks (and start from its memory when it was suspended with a managed save
+ * image); or, with opts->snapshot, one of the parent's external snapshots, the parent running or
+ * not.
  */
 HV_EXTERN int hv_vm_clone(hv_vm *parent, size_t count, const hv_vm_clone_options *opts,
                           hv_vm **clones);

@@ -62,6 +62,7 @@ static size_t clone_options_size(unsigned int version)
 {
     return version == 1   ? offsetof(hv_vm_clone_options, names)
            : version == 2 ? offsetof(hv_vm_clone_options, channel)
+           : version == 3 ? offsetof(hv_vm_clone_options, snapshot)
                           : sizeof(hv_vm_clone_options);
 }
 
@@ -631,6 +632,16 @@ int hv_vm_clone(hv_vm *parent, size_t count, const hv_vm_clone_options *opts, hv
                             "hv_vm_clone: mode %d is not HV_VM_CLONE_INSTANT, _FULL, _COLD or "
                             "_LINKED",
                             opts->mode);
+    if (opts->snapshot && opts->mode != HV_VM_CLONE_LINKED)
+        return hv_error_set(HV_E_INVAL, "snapshot",
+                            "hv_vm_clone: snapshot names the libvirt snapshot that linked clones "
+                            "(HV_VM_CLONE_LINKED) are made from; the built-in engine's clones "
+                            "start from the parent as it stands (a snapshot file: "
+                            "hv_vm_resume_from() it, then clone that)");
+    if (opts->snapshot && !*opts->snapshot)
+        return hv_error_set(HV_E_INVAL, "snapshot",
+                            "hv_vm_clone: snapshot is empty: name one of the parent's snapshots, "
+                            "or leave it NULL to clone the parent as it is");
     memset(clones, 0, count * sizeof(*clones));
     VM_CHECK(vm_clone, "cloning VMs");
     data = hv_calloc(count, sizeof(*data));

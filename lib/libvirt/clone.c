@@ -5,10 +5,14 @@
  * (qemu-img, host/disk.c) backed by the parent's image, which becomes a
  * read-only template. A parent suspended with a managed save image (the QEMU
  * driver on this host) gives each clone a copy of that image naming the
- * clone (save-image.c), so the clone starts from the parent's memory. A
+ * clone (save-image.c), so the clone starts from the parent's memory. Or
+ * the clones are made from one of the parent's external snapshots (running
+ * or not): the definition it kept, overlays on the images it froze, and its
+ * memory file, when it has one, copied as each clone's save image. A
  * parent with devices passed through is refused with its plan's reason; a
- * running one, because it would go on writing the templates. All or
- * nothing: what one call made is removed when a later clone fails.
+ * running one without a snapshot, because it would go on writing the
+ * templates; an internal snapshot, because its state is inside the images.
+ * All or nothing: what one call made is removed when a later clone fails.
  */
 #include "libvirt/clone.h"
 #include "libvirt/error.h"
@@ -484,33 +488,59 @@ static int make_one(virConnectPtr conn, const char *parent_xml, const char *name
 }
 
 /*
- * The managed save image of the suspended `parent`, opened and checked: it
- * names the parent (its name and UUID), and it has no network interface
- * (a NIC's MAC address is in its saved device state: every clone would
- * carry the parent's). *save_dir: where the clones' images go beside it.
+ * What the clones are made from: a definition (the parent's now, or the one
+ * its snapshot kept) and, where they start from memory, that memory's save
+ * image (checked) with the folder their own images go to.
  */
-static int open_parent_image(virConnectPtr conn, virDomainPtr parent, const char *parent_name,
-                             char *save_dir, size_t size, hv_libvirt_save_image *image)
+typedef struct clone_source {
+    char *xml;
+    hv_libvirt_save_image image; /* .xml NULL: the clones boot afresh */
+    char save_dir[4096];
+} clone_source;
+
+static void clone_source_free(clone_source *src)
 {
-    char quoted[HV_QUOTE_SIZE], uuid[VIR_UUID_STRING_BUFLEN], *path;
+    hv_free(src->xml);
+    src->xml = NULL;
+    hv_libvirt_save_image_close(&src->image);
+}
+
+/*
+ * src->save_dir: where the clones' own save images go, the folder of the
+ * driver's managed save images (`what` holds the parent's memory).
+ */
+static int find_save_dir(virConnectPtr conn, const char *parent_name, const char *what,
+                         clone_source *src)
+{
+    char quoted[HV_QUOTE_SIZE];
+    int rc = hv_libvirt_managed_save_dir(conn, src->save_dir, sizeof(src->save_dir));
+
+    if (rc < 0)
+        return hv_error_set(
+            rc, NULL, "the clones of '%s' would start from the memory in %s, but %s",
+            hv_quote(quoted, sizeof(quoted), parent_name), what, hv_error_message(hv_error_last()));
+    return 0;
+}
+
+/*
+ * Open and check the save image at `path` (`what`: "its managed save image",
+ * "the memory file of snapshot 'x'"), the parent's memory: it names the
+ * parent (its name and UUID), and it has no network interface (a NIC's MAC
+ * address is in its saved device state: every clone would carry the
+ * parent's).
+ */
+static int open_memory_image(virDomainPtr parent, const char *parent_name, const char *path,
+                             const char *what, clone_source *src)
+{
+    char quoted[HV_QUOTE_SIZE], uuid[VIR_UUID_STRING_BUFLEN];
     xmlDocPtr doc;
     xmlNodePtr root, devices;
     xmlChar *saved_name = NULL, *saved_uuid = NULL;
     int rc;
 
-    if ((rc = hv_libvirt_managed_save_dir(conn, save_dir, size)) < 0)
-        return hv_error_set(rc, NULL,
-                            "%s is suspended (a managed save image), and its clones would start "
-                            "from its memory, but %s",
-                            hv_quote(quoted, sizeof(quoted), parent_name),
-                            hv_error_message(hv_error_last()));
-    if (!(path = hv_asprintf("%s/%s.save", save_dir, parent_name)))
-        return HV_E_NOMEM;
-    rc = hv_libvirt_save_image_open(path, image);
-    free(path);
-    if (rc < 0)
+    if ((rc = hv_libvirt_save_image_open(path, &src->image)) < 0)
         return rc;
-    doc = parse(image->xml);
+    doc = parse(src->image.xml);
     root = doc ? xmlDocGetRootElement(doc) : NULL;
     devices = child(root, "devices");
     if (root) {
@@ -522,23 +552,185 @@ static int open_parent_image(virConnectPtr conn, virDomainPtr parent, const char
     else if (!saved_name || !saved_uuid || !xmlStrEqual(saved_name, BAD_CAST parent_name) ||
              !xmlStrEqual(saved_uuid, BAD_CAST uuid))
         rc = hv_error_set(HV_E_SNAPSHOT, NULL,
-                          "the managed save image of %s names another domain (or none): it "
-                          "cannot be the parent's memory",
-                          hv_quote(quoted, sizeof(quoted), parent_name));
+                          "%s of '%s' names another domain (or none): it cannot be the parent's "
+                          "memory",
+                          what, hv_quote(quoted, sizeof(quoted), parent_name));
     for (xmlNodePtr d = devices ? devices->children : NULL; d && rc == 0; d = d->next)
         if (d->type == XML_ELEMENT_NODE && xmlStrEqual(d->name, BAD_CAST "interface"))
             rc = hv_error_set(HV_E_UNSUPPORTED, NULL,
-                              "%s was suspended with a network interface: its MAC address is "
+                              "'%s' was saved with a network interface (%s): its MAC address is "
                               "part of the saved device state, so every clone started from that "
-                              "memory would carry the parent's: start the parent and shut it "
-                              "down, and clone it then (its clones boot with MAC addresses of "
-                              "their own)",
-                              hv_quote(quoted, sizeof(quoted), parent_name));
+                              "memory would carry the parent's: clone it shut off, without its "
+                              "memory (its clones boot with MAC addresses of their own)",
+                              hv_quote(quoted, sizeof(quoted), parent_name), what);
     xmlFree(saved_name);
     xmlFree(saved_uuid);
     xmlFreeDoc(doc);
     if (rc < 0)
-        hv_libvirt_save_image_close(image);
+        hv_libvirt_save_image_close(&src->image);
+    return rc;
+}
+
+/* The parent as it is: shut off, its definition, its managed save image where it has one. */
+static int from_parent(virConnectPtr conn, virDomainPtr parent, const char *parent_name,
+                       clone_source *src)
+{
+    char quoted[HV_QUOTE_SIZE], *path;
+    int rc;
+
+    if (virDomainIsActive(parent) == 1)
+        return hv_error_set(HV_E_STATE, NULL,
+                            "%s is running: its disks become the read-only templates of its linked "
+                            "clones, so it must not be writing them: shut it down (hv_vm_stop, "
+                            "hpcvirt stop) and clone it then, or clone one of its external "
+                            "snapshots (hv_vm_clone_options.snapshot, --snapshot)",
+                            hv_quote(quoted, sizeof(quoted), parent_name));
+    if (virDomainHasManagedSaveImage(parent, 0) == 1) {
+        if ((rc = find_save_dir(conn, parent_name, "its managed save image", src)) < 0)
+            return rc;
+        if (!(path = hv_asprintf("%s/%s.save", src->save_dir, parent_name)))
+            return HV_E_NOMEM;
+        rc = open_memory_image(parent, parent_name, path, "its managed save image", src);
+        free(path);
+        if (rc < 0)
+            return rc;
+    }
+    virResetLastError();
+    if (!(src->xml = virDomainGetXMLDesc(parent, VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_SECURE)))
+        return hv_libvirt_error("reading the parent's definition");
+    return 0;
+}
+
+/* Whether `file` is the source of a writable disk of the parent's definition or live domain. */
+static bool parent_writes(virDomainPtr parent, const xmlChar *file)
+{
+    bool writes = false;
+
+    for (int live = 0; live < 2 && !writes; live++) {
+        char *xml = virDomainGetXMLDesc(parent, live ? 0 : VIR_DOMAIN_XML_INACTIVE);
+        xmlDocPtr doc = xml ? parse(xml) : NULL;
+        xmlNodePtr devices = doc ? child(xmlDocGetRootElement(doc), "devices") : NULL;
+
+        for (xmlNodePtr d = devices ? devices->children : NULL; d && !writes; d = d->next) {
+            xmlChar *source =
+                writable_file_disk(d) ? xmlGetProp(child(d, "source"), BAD_CAST "file") : NULL;
+
+            writes = source && xmlStrEqual(source, file);
+            xmlFree(source);
+        }
+        xmlFreeDoc(doc);
+        free(xml);
+    }
+    virResetLastError();
+    return writes;
+}
+
+/*
+ * The definition snapshot `root` kept (<inactiveDomain>, else <domain>),
+ * checked: each writable file disk's image is one the parent no longer
+ * writes (an external snapshot put an overlay on it). Into src->xml.
+ */
+static int snapshot_definition(virDomainPtr parent, xmlDocPtr doc, xmlNodePtr root,
+                               const char *what, clone_source *src)
+{
+    xmlNodePtr def = child(root, "inactiveDomain"), devices;
+    char quoted[HV_QUOTE_SIZE];
+    xmlBufferPtr buf;
+    int rc = 0;
+
+    if (!def)
+        def = child(root, "domain");
+    if (!def)
+        return hv_error_set(HV_E_BACKEND, NULL,
+                            "libvirt gave %s without the domain definition it kept", what);
+    devices = child(def, "devices");
+    for (xmlNodePtr d = devices ? devices->children : NULL; d && rc == 0; d = d->next) {
+        xmlChar *file =
+            writable_file_disk(d) ? xmlGetProp(child(d, "source"), BAD_CAST "file") : NULL;
+
+        if (file && parent_writes(parent, file))
+            rc = hv_error_set(HV_E_STATE, NULL,
+                              "%s left the parent writing '%s' (that disk was not snapshotted "
+                              "externally): clones backed by it would see it change; snapshot "
+                              "every writable disk (--diskspec DISK,snapshot=external)",
+                              what, hv_quote(quoted, sizeof(quoted), (const char *)file));
+        xmlFree(file);
+    }
+    if (rc < 0)
+        return rc;
+    xmlNodeSetName(def, BAD_CAST "domain");
+    if (!(buf = xmlBufferCreate()))
+        return HV_E_NOMEM;
+    if (xmlNodeDump(buf, doc, def, 0, 0) < 0 ||
+        !(src->xml = hv_strdup((const char *)xmlBufferContent(buf))))
+        rc = HV_E_NOMEM;
+    xmlBufferFree(buf);
+    return rc;
+}
+
+/*
+ * The parent's snapshot `name`: an external one (its disks' images frozen
+ * under overlays), its definition, and its memory file where it has one.
+ * An internal snapshot is refused: its state is inside the parent's qcow2
+ * images, which the overlays of clones cannot reach.
+ */
+static int from_snapshot(virConnectPtr conn, virDomainPtr parent, const char *parent_name,
+                         const char *name, clone_source *src)
+{
+    virDomainSnapshotPtr snap = virDomainSnapshotLookupByName(parent, name, 0);
+    char quoted[HV_QUOTE_SIZE], vm[HV_QUOTE_SIZE], what[HV_QUOTE_SIZE + 32], *xml;
+    xmlDocPtr doc;
+    xmlNodePtr root, memory, disks;
+    xmlChar *file = NULL;
+    bool internal;
+    int rc;
+
+    hv_quote(quoted, sizeof(quoted), name);
+    hv_quote(vm, sizeof(vm), parent_name);
+    if (!snap) {
+        rc = hv_libvirt_error("finding the snapshot");
+        if (rc == HV_E_NOTFOUND)
+            hv_error_set(rc, "snapshot",
+                         "'%s' has no snapshot named '%s' ('hpcvirt snapshot %s list' lists "
+                         "them)",
+                         vm, quoted, vm);
+        return rc;
+    }
+    xml = virDomainSnapshotGetXMLDesc(snap, VIR_DOMAIN_SNAPSHOT_XML_SECURE);
+    virDomainSnapshotFree(snap);
+    if (!xml)
+        return hv_libvirt_error("reading the snapshot");
+    doc = parse(xml);
+    free(xml);
+    root = doc ? xmlDocGetRootElement(doc) : NULL;
+    if (!root) {
+        xmlFreeDoc(doc);
+        return hv_error_set(HV_E_BACKEND, NULL, "libvirt gave snapshot XML that does not parse");
+    }
+    memory = child(root, "memory");
+    disks = child(root, "disks");
+    internal = memory && prop_is(memory, "snapshot", "internal");
+    for (xmlNodePtr d = disks ? disks->children : NULL; d && !internal; d = d->next)
+        internal = d->type == XML_ELEMENT_NODE && prop_is(d, "snapshot", "internal");
+    hv_format(what, sizeof(what), "snapshot '%s'", quoted);
+    if (internal)
+        rc = hv_error_set(HV_E_UNSUPPORTED, "snapshot",
+                          "snapshot '%s' of '%s' is internal: its disk and memory state is kept "
+                          "inside the parent's qcow2 images, which the overlays of clones cannot "
+                          "reach; take an external snapshot (virsh snapshot-create-as %s NAME "
+                          "--memspec file=PATH,snapshot=external --diskspec "
+                          "DISK,snapshot=external) and clone that",
+                          quoted, vm, vm);
+    else
+        rc = snapshot_definition(parent, doc, root, what, src);
+    if (rc == 0 && memory && prop_is(memory, "snapshot", "external") &&
+        (file = xmlGetProp(memory, BAD_CAST "file"))) {
+        hv_format(what, sizeof(what), "the memory file of snapshot '%s'", quoted);
+        if ((rc = find_save_dir(conn, parent_name, what, src)) == 0)
+            rc = open_memory_image(parent, parent_name, (const char *)file, what, src);
+    }
+    xmlFree(file);
+    xmlFreeDoc(doc);
     return rc;
 }
 
@@ -547,30 +739,20 @@ int hv_libvirt_clone_linked(virConnectPtr conn, virDomainPtr parent, size_t coun
 {
     bool paused = (opts->flags & HV_VM_CLONE_PAUSED) != 0;
     const char *parent_name = virDomainGetName(parent);
-    char quoted[HV_QUOTE_SIZE], name[NAME_BYTES], save_dir[4096];
-    hv_libvirt_save_image image = {.fd = -1};
+    char name[NAME_BYTES];
+    clone_source src = {.image = {.fd = -1}};
     unsigned long next = 1;
     xmlDocPtr doc;
     xmlNodePtr devices;
-    char *xml;
-    int rc = 0;
+    int rc;
 
-    if (virDomainIsActive(parent) == 1)
-        return hv_error_set(HV_E_STATE, NULL,
-                            "%s is running: its disks become the read-only templates of its linked "
-                            "clones, so it must not be writing them: shut it down (hv_vm_stop, "
-                            "hpcvirt stop) and clone it then",
-                            hv_quote(quoted, sizeof(quoted), parent_name));
-    if (virDomainHasManagedSaveImage(parent, 0) == 1 &&
-        (rc = open_parent_image(conn, parent, parent_name, save_dir, sizeof(save_dir), &image)) < 0)
+    rc = opts->snapshot ? from_snapshot(conn, parent, parent_name, opts->snapshot, &src)
+                        : from_parent(conn, parent, parent_name, &src);
+    if (rc < 0) {
+        clone_source_free(&src);
         return rc;
-    virResetLastError();
-    xml = virDomainGetXMLDesc(parent, VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_SECURE);
-    if (!xml) {
-        hv_libvirt_save_image_close(&image);
-        return hv_libvirt_error("reading the parent's definition");
     }
-    doc = parse(xml);
+    doc = parse(src.xml);
     devices = doc ? child(xmlDocGetRootElement(doc), "devices") : NULL;
     for (xmlNodePtr d = devices ? devices->children : NULL; d && rc == 0; d = d->next)
         if (passed_through(d))
@@ -582,13 +764,12 @@ int hv_libvirt_clone_linked(virConnectPtr conn, virDomainPtr parent, size_t coun
         else
             clone_name(conn, parent_name, &next, name);
         if (rc == 0)
-            rc = make_one(conn, xml, name, opts->identities ? opts->identities[i] : NULL, start,
-                          paused, image.xml ? &image : NULL, save_dir, &out[i]);
+            rc = make_one(conn, src.xml, name, opts->identities ? opts->identities[i] : NULL, start,
+                          paused, src.image.xml ? &src.image : NULL, src.save_dir, &out[i]);
         if (rc == 0 && opts->progress)
             opts->progress(opts->progress_data, i + 1, count);
     }
-    free(xml);
-    hv_libvirt_save_image_close(&image);
+    clone_source_free(&src);
     if (rc < 0)
         hv_libvirt_clone_discard(out, count);
     return rc;

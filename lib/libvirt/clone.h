@@ -12,7 +12,8 @@
 #include <stddef.h>
 
 /*
- * Define `count` linked clones of the shut-off domain `parent` into
+ * Define `count` linked clones of the shut-off domain `parent` (or of its
+ * external snapshot opts->snapshot, the parent running or not) into
  * out[0..count-1] (new references), started (paused where
  * HV_VM_CLONE_PAUSED) when `start`, named from opts->names or
  * opts->name_pattern (index 1 .. count), each with its opts->identities

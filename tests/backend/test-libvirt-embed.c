@@ -7,7 +7,8 @@
  * kills leftover QEMU processes. A linked clone of a guest with a qcow2
  * disk (made by qemu-img) starts on an overlay backed by the parent's image.
  * A spec's boot source starts QEMU with -kernel, -initrd and -append. Linked
- * clones of a parent suspended with a managed save image start from its memory.
+ * clones of a parent suspended with a managed save image start from its memory,
+ * and those of a running parent's external snapshot from the snapshot's.
  *
  * usage: test-libvirt-embed ROOT
  */
@@ -337,6 +338,92 @@ static bool halt_code_in_memory(virDomainPtr dom)
     return there;
 }
 
+/* A started parent: the halting bzImage on a qcow2 disk, its kernel's setup code in memory. */
+typedef struct halting_parent {
+    char kernel[4200], image[4200];
+    hv_conn *conn;
+    hv_host *host;
+    hv_vm_spec *spec;
+    hv_plan *plan;
+    hv_vm *vm;
+    virDomainPtr dom;
+} halting_parent;
+
+static void start_halting_parent(const char *name, halting_parent *p)
+{
+    char spec_json[14000];
+    hv_vm_create_options copts = HV_VM_CREATE_OPTIONS_INIT;
+    int tries;
+
+    memset(p, 0, sizeof(*p));
+    make_qcow2(name, p->image, sizeof(p->image));
+    snprintf(p->kernel, sizeof(p->kernel), "%s/%s-vmlinuz", root, name);
+    write_halting_kernel(p->kernel);
+    assert_hv_ok(hv_conn_open(uri, &p->conn));
+    assert_hv_ok(hv_conn_host(p->conn, &p->host));
+    snprintf(spec_json, sizeof(spec_json),
+             "{\"name\": \"%s\", \"vcpus\": 1, \"memory\": \"128MiB\", \"page_size\": "
+             "\"4k\", \"boot\": {\"kernel\": \"%s\"}, \"disks\": [{\"path\": \"%s\", \"format\": "
+             "\"qcow2\"}]}",
+             name, p->kernel, p->image);
+    p->spec = test_spec(spec_json);
+    assert_hv_ok(hv_plan_create(p->host, p->spec, NULL, &p->plan));
+    assert_true(hv_plan_ok(p->plan));
+    copts.flags = HV_VM_CREATE_START;
+    copts.backend_options = "domain_type=qemu";
+    assert_hv_ok(hv_vm_create(p->conn, p->plan, &copts, &p->vm));
+    p->dom = hv_libvirt_domain(hv_vm_backend_data(p->vm));
+    for (tries = 0; tries < 600 && !halt_code_in_memory(p->dom); tries++)
+        usleep(100 * 1000);
+    assert_true(tries < 600); /* the kernel's setup code, loaded by QEMU's option ROM */
+}
+
+/* Undefine the parent (its managed save image and snapshots with it) and remove its files. */
+static void free_halting_parent(halting_parent *p)
+{
+    assert_hv_ok(hv_vm_undefine(p->vm));
+    hv_vm_free(p->vm);
+    unlink(p->image);
+    unlink(p->kernel);
+    hv_plan_free(p->plan);
+    hv_vm_spec_free(p->spec);
+    hv_host_free(p->host);
+    hv_conn_close(p->conn);
+}
+
+/* Each clone: paused, the halting kernel's code in its memory (or not), its save image gone. */
+static void assert_clones_restored(hv_vm **clones, int count, bool from_memory)
+{
+    char path[4300];
+
+    for (int i = 0; i < count; i++) {
+        virDomainPtr cd = hv_libvirt_domain(hv_vm_backend_data(clones[i]));
+        int st = -1, reason = -1;
+
+        assert_int_equal(virDomainGetState(cd, &st, &reason, 0), 0);
+        assert_int_equal(st, VIR_DOMAIN_PAUSED);
+        /* restored: the parent's memory; a fresh start, paused: zeros there */
+        assert_true(halt_code_in_memory(cd) == from_memory);
+        snprintf(path, sizeof(path), "%s/lib/qemu/save/%s.save", root, hv_vm_name(clones[i]));
+        assert_int_not_equal(access(path, F_OK), 0); /* restored from, then removed */
+    }
+}
+
+/* Power off, undefine and free each clone, and remove its overlay ROOT/NAME-vda.qcow2. */
+static void remove_clones(hv_vm **clones, int count)
+{
+    char path[4300];
+
+    for (int i = 0; i < count; i++) {
+        snprintf(path, sizeof(path), "%s/%s-vda.qcow2", root, hv_vm_name(clones[i]));
+        assert_hv_ok(hv_vm_destroy(clones[i]));
+        assert_hv_ok(hv_vm_undefine(clones[i]));
+        hv_vm_free(clones[i]);
+        clones[i] = NULL;
+        unlink(path);
+    }
+}
+
 /*
  * A parent suspended with a managed save image: its linked clones start from
  * its memory (each restored from its own copy of the image, which names the
@@ -348,74 +435,36 @@ static bool halt_code_in_memory(virDomainPtr dom)
  */
 static void test_linked_clones_from_a_suspended_parent(void **state)
 {
-    char kernel[4200], image[4200], spec_json[14000], path[4300];
-    hv_conn *conn = NULL;
-    hv_host *host = NULL;
-    hv_vm_spec *spec;
-    hv_plan *plan = NULL;
-    hv_vm *parent = NULL, *clones[2] = {NULL, NULL}, *nic = NULL;
-    hv_vm_create_options copts = HV_VM_CREATE_OPTIONS_INIT;
+    char path[4300];
+    halting_parent p;
+    hv_vm *clones[2] = {NULL, NULL}, *nic = NULL;
     hv_vm_clone_options opts = HV_VM_CLONE_OPTIONS_INIT;
-    virDomainPtr dom;
     bool has = false;
-    int tries;
 
-    make_qcow2("hv-lmem", image, sizeof(image));
-    snprintf(kernel, sizeof(kernel), "%s/hv-lmem-vmlinuz", root);
-    write_halting_kernel(kernel);
-    assert_hv_ok(hv_conn_open(uri, &conn));
-    assert_hv_ok(hv_conn_host(conn, &host));
-    snprintf(spec_json, sizeof(spec_json),
-             "{\"name\": \"hv-lmem\", \"vcpus\": 1, \"memory\": \"128MiB\", \"page_size\": "
-             "\"4k\", \"boot\": {\"kernel\": \"%s\"}, \"disks\": [{\"path\": \"%s\", \"format\": "
-             "\"qcow2\"}]}",
-             kernel, image);
-    spec = test_spec(spec_json);
-    assert_hv_ok(hv_plan_create(host, spec, NULL, &plan));
-    assert_true(hv_plan_ok(plan));
-    copts.flags = HV_VM_CREATE_START;
-    copts.backend_options = "domain_type=qemu";
-    assert_hv_ok(hv_vm_create(conn, plan, &copts, &parent));
-    dom = hv_libvirt_domain(hv_vm_backend_data(parent));
-    for (tries = 0; tries < 600 && !halt_code_in_memory(dom); tries++)
-        usleep(100 * 1000);
-    assert_true(tries < 600); /* the kernel's setup code, loaded by QEMU's option ROM */
-    assert_hv_ok(hv_vm_managed_save(parent));
-    assert_hv_ok(hv_vm_has_managed_save(parent, &has));
+    start_halting_parent("hv-lmem", &p);
+    assert_hv_ok(hv_vm_managed_save(p.vm));
+    assert_hv_ok(hv_vm_has_managed_save(p.vm, &has));
     assert_true(has);
 
     opts.mode = HV_VM_CLONE_LINKED;
     opts.flags = HV_VM_CLONE_PAUSED;
-    assert_hv_ok(hv_vm_clone(parent, 2, &opts, clones));
+    assert_hv_ok(hv_vm_clone(p.vm, 2, &opts, clones));
+    assert_clones_restored(clones, 2, true);
     for (int i = 0; i < 2; i++) {
-        virDomainPtr cd = hv_libvirt_domain(hv_vm_backend_data(clones[i]));
-        int st = -1, reason = -1;
-
         assert_string_equal(hv_vm_name(clones[i]), i ? "hv-lmem-linked2" : "hv-lmem-linked1");
-        assert_int_equal(virDomainGetState(cd, &st, &reason, 0), 0);
-        assert_int_equal(st, VIR_DOMAIN_PAUSED);
-        assert_true(halt_code_in_memory(cd)); /* a fresh start: zeros there */
-        snprintf(path, sizeof(path), "%s/lib/qemu/save/%s.save", root, hv_vm_name(clones[i]));
-        assert_int_not_equal(access(path, F_OK), 0); /* restored from, then removed */
         snprintf(path, sizeof(path), "%s/%s-vda.qcow2", root, hv_vm_name(clones[i]));
-        assert_overlay_of(path, image);
+        assert_overlay_of(path, p.image);
     }
     assert_hv_ok(hv_vm_resume(clones[0]));
-    assert_hv_ok(hv_vm_has_managed_save(parent, &has));
+    assert_hv_ok(hv_vm_has_managed_save(p.vm, &has));
     assert_true(has);
     snprintf(path, sizeof(path), "%s/lib/qemu/save/hv-lmem.save", root);
     assert_int_equal(access(path, F_OK), 0);
-    for (int i = 0; i < 2; i++) {
-        assert_hv_ok(hv_vm_destroy(clones[i]));
-        assert_hv_ok(hv_vm_undefine(clones[i]));
-        hv_vm_free(clones[i]);
-        snprintf(path, sizeof(path), "%s/hv-lmem-linked%d-vda.qcow2", root, i + 1);
-        unlink(path);
-    }
+    remove_clones(clones, 2);
 
     /* the same parent given a network interface (QEMU's user networking) */
     {
-        char *xml = virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_INACTIVE), *at, *nic_xml;
+        char *xml = virDomainGetXMLDesc(p.dom, VIR_DOMAIN_XML_INACTIVE), *at, *nic_xml;
         virDomainPtr nd;
         hv_vm *refused = NULL;
 
@@ -435,11 +484,11 @@ static void test_linked_clones_from_a_suspended_parent(void **state)
         assert_non_null(at);
         memset(at, ' ', (size_t)(strstr(at, "</uuid>") + 7 - at));
         free(xml);
-        nd = virDomainDefineXML(virDomainGetConnect(dom), nic_xml);
+        nd = virDomainDefineXML(virDomainGetConnect(p.dom), nic_xml);
         free(nic_xml);
         assert_non_null(nd);
         virDomainFree(nd);
-        assert_hv_ok(hv_vm_lookup(conn, "hv-lnic", &nic));
+        assert_hv_ok(hv_vm_lookup(p.conn, "hv-lnic", &nic));
         assert_hv_ok(hv_vm_start(nic));
         assert_hv_ok(hv_vm_managed_save(nic));
         assert_hv_error(hv_vm_clone(nic, 1, &opts, &refused), HV_E_UNSUPPORTED);
@@ -449,16 +498,101 @@ static void test_linked_clones_from_a_suspended_parent(void **state)
         hv_vm_free(nic);
     }
 
-    assert_hv_ok(hv_vm_undefine(parent));
-    hv_vm_free(parent);
+    free_halting_parent(&p);
     snprintf(path, sizeof(path), "%s/lib/qemu/save/hv-lmem.save", root);
     assert_int_not_equal(access(path, F_OK), 0); /* undefined with it */
-    unlink(image);
-    unlink(kernel);
-    hv_plan_free(plan);
-    hv_vm_spec_free(spec);
-    hv_host_free(host);
-    hv_conn_close(conn);
+}
+
+/* Snapshot `name` of `dom` with `flags`, its memory (NULL: none) and vda as the XML says. */
+static void snapshot(virDomainPtr dom, const char *name, const char *memory, const char *vda,
+                     unsigned int flags)
+{
+    char xml[9000];
+    virDomainSnapshotPtr snap;
+
+    snprintf(xml, sizeof(xml),
+             "<domainsnapshot><name>%s</name>%s%s%s<disks>%s</disks>"
+             "</domainsnapshot>",
+             name, memory ? "<memory snapshot='external' file='" : "", memory ? memory : "",
+             memory ? "'/>" : "", vda);
+    snap = virDomainSnapshotCreateXML(dom, xml, flags);
+    if (!snap)
+        fail_msg("snapshot %s: %s", name, virGetLastErrorMessage());
+    virDomainSnapshotFree(snap);
+}
+
+/*
+ * Linked clones of a running parent's external snapshots. With its memory
+ * (s1): the clones start from that memory (the halting kernel's code is in
+ * theirs), on overlays backed by the image the snapshot froze, while the
+ * parent runs on; the memory file stays. Disk-only (s2): the clones boot
+ * afresh on overlays of the image it froze (s1's overlay). Memory only (s3,
+ * the disk left to the parent): refused, the parent still writes that
+ * image. No such snapshot: refused, naming it.
+ */
+static void test_linked_clones_from_a_snapshot(void **state)
+{
+    char mem[4300], s1_overlay[4300], s2_overlay[4300], s3_mem[4300], path[4300], vda[9000];
+    halting_parent p;
+    hv_vm *clones[2] = {NULL, NULL}, *refused = NULL;
+    hv_vm_clone_options opts = HV_VM_CLONE_OPTIONS_INIT;
+    int st = -1, reason = -1;
+
+    start_halting_parent("hv-lsnap", &p);
+    snprintf(mem, sizeof(mem), "%s/hv-lsnap-s1.mem", root);
+    snprintf(s1_overlay, sizeof(s1_overlay), "%s/hv-lsnap-s1.qcow2", root);
+    snprintf(vda, sizeof(vda), "<disk name='vda' snapshot='external'><source file='%s'/></disk>",
+             s1_overlay);
+    snapshot(p.dom, "s1", mem, vda, 0);
+
+    opts.mode = HV_VM_CLONE_LINKED;
+    opts.flags = HV_VM_CLONE_PAUSED;
+    opts.snapshot = "s1";
+    assert_hv_ok(hv_vm_clone(p.vm, 2, &opts, clones));
+    assert_clones_restored(clones, 2, true);
+    for (int i = 0; i < 2; i++) {
+        snprintf(path, sizeof(path), "%s/%s-vda.qcow2", root, hv_vm_name(clones[i]));
+        assert_overlay_of(path, p.image); /* the image as it was at s1 */
+    }
+    assert_hv_ok(hv_vm_resume(clones[1]));
+    assert_int_equal(virDomainGetState(p.dom, &st, &reason, 0), 0);
+    assert_int_equal(st, VIR_DOMAIN_RUNNING); /* the parent runs on, on its own overlay */
+    assert_int_equal(access(mem, F_OK), 0);
+    remove_clones(clones, 2);
+
+    /* disk-only: fresh boots on overlays of the image s2 froze */
+    snprintf(s2_overlay, sizeof(s2_overlay), "%s/hv-lsnap-s2.qcow2", root);
+    snprintf(vda, sizeof(vda), "<disk name='vda' snapshot='external'><source file='%s'/></disk>",
+             s2_overlay);
+    snapshot(p.dom, "s2", NULL, vda, VIR_DOMAIN_SNAPSHOT_CREATE_DISK_ONLY);
+    opts.snapshot = "s2";
+    opts.name_pattern = "hv-lsnap-fresh{index}";
+    assert_hv_ok(hv_vm_clone(p.vm, 1, &opts, clones));
+    assert_string_equal(hv_vm_name(clones[0]), "hv-lsnap-fresh1");
+    assert_clones_restored(clones, 1, false);
+    snprintf(path, sizeof(path), "%s/hv-lsnap-fresh1-vda.qcow2", root);
+    assert_overlay_of(path, s1_overlay);
+    remove_clones(clones, 1);
+
+    /* memory only: the parent goes on writing the image its clones would be backed by */
+    snprintf(s3_mem, sizeof(s3_mem), "%s/hv-lsnap-s3.mem", root);
+    snapshot(p.dom, "s3", s3_mem, "<disk name='vda' snapshot='no'/>", 0);
+    opts.snapshot = "s3";
+    assert_hv_error(hv_vm_clone(p.vm, 1, &opts, &refused), HV_E_STATE);
+    assert_non_null(strstr(hv_error_message(hv_error_last()), "left the parent writing"));
+    assert_null(refused);
+    assert_hv_error(hv_vm_lookup(p.conn, "hv-lsnap-fresh1", &refused), HV_E_NOTFOUND);
+
+    opts.snapshot = "s9";
+    assert_hv_error(hv_vm_clone(p.vm, 1, &opts, &refused), HV_E_NOTFOUND);
+    assert_non_null(strstr(hv_error_message(hv_error_last()), "has no snapshot named 's9'"));
+
+    assert_hv_ok(hv_vm_destroy(p.vm));
+    free_halting_parent(&p);
+    unlink(mem);
+    unlink(s3_mem);
+    unlink(s1_overlay);
+    unlink(s2_overlay);
 }
 
 int main(int argc, char **argv)
@@ -467,6 +601,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_two_node_efi_guest),
         cmocka_unit_test(test_linked_clone_of_a_qcow2_guest),
         cmocka_unit_test(test_linked_clones_from_a_suspended_parent),
+        cmocka_unit_test(test_linked_clones_from_a_snapshot),
         cmocka_unit_test(test_direct_kernel_boot),
     };
 

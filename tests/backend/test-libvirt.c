@@ -506,13 +506,35 @@ static void test_linked_clones(void **state)
         assert_error_mentions("qemu-utils");
         assert_hv_error(hv_vm_lookup(conn, "hv-lparent-linked3", &gpu), HV_E_NOTFOUND);
     }
+    /* an internal snapshot (the test driver makes no other kind) keeps its state inside the
+     * parent's images, out of the overlays' reach: refused, saying how to make an external one
+     * (clones of external ones: tests/backend/test-libvirt-embed.c) */
+    assert_hv_ok(hv_vm_snapshot_create(parent, "t1"));
+    {
+        hv_vm_clone_options from = opts;
+
+        from.snapshot = "t1";
+        assert_hv_error(hv_vm_clone(parent, 1, &from, more), HV_E_UNSUPPORTED);
+        assert_error_mentions("snapshot 't1' of 'hv-lparent' is internal");
+        assert_error_mentions("--diskspec DISK,snapshot=external");
+        assert_null(more[0]);
+        from.snapshot = "";
+        assert_hv_error(hv_vm_clone(parent, 1, &from, more), HV_E_INVAL);
+        assert_error_mentions("snapshot is empty");
+        from.snapshot = "t1";
+        from.mode = HV_VM_CLONE_INSTANT; /* the built-in engine's clones take no snapshot name */
+        assert_hv_error(hv_vm_clone(parent, 1, &from, more), HV_E_INVAL);
+        assert_error_mentions("hv_vm_resume_from");
+        assert_hv_error(hv_vm_lookup(conn, "hv-lparent-linked3", &gpu), HV_E_NOTFOUND);
+    }
+    assert_hv_ok(hv_vm_snapshot_delete(parent, "t1"));
     /* a suspended parent: its clones would start from its memory, but the test driver keeps
      * no image file (the QEMU driver's case: tests/backend/test-libvirt-embed.c) */
     assert_hv_ok(hv_vm_start(parent));
     assert_hv_ok(hv_vm_managed_save(parent));
     assert_hv_error(hv_vm_clone(parent, 1, &opts, more), HV_E_UNSUPPORTED);
-    assert_error_mentions("is suspended (a managed save image), and its clones would start from "
-                          "its memory, but test:///default keeps no save image on this host");
+    assert_error_mentions("the clones of 'hv-lparent' would start from the memory in its managed "
+                          "save image, but test:///default keeps no save image on this host");
     assert_null(more[0]);
 
     for (int i = 0; i < 2; i++) {

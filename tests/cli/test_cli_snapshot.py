@@ -520,6 +520,7 @@ USAGE_ERRORS = [
     (["clone", "f", "-n", "many"], "-n takes a whole number"),
     (["clone", "f", "-n", "2", "--mode", "warm"], "--mode is instant, full, cold or linked"),
     (["clone", "d", "-n", "2", "--mode", "linked", "--wait"], "not --mode linked"),
+    (["clone", "f", "-n", "2", "--snapshot", "s1"], "it goes with --mode linked"),
     (["clone", "f", "-n", "2", "--threads", "x"], "--threads takes a whole number"),
     (["clone", "f", "-n", "2", "--threads", "5000"], "from 0 to 1024"),
     (["clone", "f", "-n", "2", "--timeout", "5"], "--timeout goes with --wait"),

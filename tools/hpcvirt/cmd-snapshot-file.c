@@ -254,6 +254,9 @@ static int parse_clone_args(const cli_command *cmd, int argc, char **argv, cli_a
     if (*mode == HV_VM_CLONE_LINKED && (a->prepare || a->wait || a->threads))
         return cli_usage_error(cmd, "--prepare, --wait and --threads go with instant, full and "
                                     "cold clones, not --mode linked");
+    if (*mode != HV_VM_CLONE_LINKED && a->snapshot)
+        return cli_usage_error(cmd, "--snapshot names a libvirt snapshot of NAME to clone: it goes "
+                                    "with --mode linked (a snapshot FILE is the operand)");
     if (a->threads &&
         (rc = cli_parse_number(cmd, "--threads", a->threads, 1024, &t)) != CLI_EXIT_OK)
         return rc;
@@ -281,6 +284,7 @@ static int clone_linked(const cli_args *a, size_t count, hv_vm_clone_options opt
         return rc;
     }
     opts.mode = HV_VM_CLONE_LINKED;
+    opts.snapshot = a->snapshot;
     start = now_ms();
     rc = hv_vm_clone(ref.vm, count, &opts, clones);
     if (rc == 0) {
@@ -436,12 +440,16 @@ const cli_command cli_cmd_clone = {
              "                     [--wait [--timeout SECONDS]] [--name-pattern P]\n"
              "                     [--identity T] [--uri URI]\n"
              "       hpcvirt clone NAME -n COUNT --mode linked --uri libvirt:URI\n"
-             "                     [--name-pattern P] [--identity T]\n"
+             "                     [--snapshot SNAPSHOT] [--name-pattern P] [--identity T]\n"
              "  FILE         a snapshot file: resumed paused, the parent of the clones\n"
              "  NAME         a shut-off libvirt domain: its writable disks become the read-only\n"
              "               templates of the clones' qcow2 overlays (needs qemu-img); the\n"
              "               clones are started and their names printed; a domain suspended\n"
              "               with a managed save image: its clones start from its memory\n"
+             "  --snapshot SNAPSHOT\n"
+             "               with --mode linked: clone NAME as its external libvirt snapshot\n"
+             "               SNAPSHOT kept it (its images, and its memory when it has one);\n"
+             "               NAME may be running\n"
              "  -n COUNT     how many clones (1 to 1000000)\n"
              "  --mode M     instant (default: copy-on-write views of the parent's memory), full\n"
              "               (memory copied), cold (fresh boots of its payload) or linked\n"
@@ -462,6 +470,7 @@ const cli_command cli_cmd_clone = {
              "one a line, with a progress bar on\n"
              "stderr when it is a terminal. Exit status: 0 made (and with --wait, all exited\n"
              "with 0), 3 some exited with another code, 1 a failure, crash or timeout.",
-    .options = "--uri -n --mode --threads --prepare --wait --timeout --name-pattern --identity",
+    .options = "--uri -n --mode --threads --prepare --wait --timeout --name-pattern --identity "
+               "--snapshot",
     .run = run_clone,
 };

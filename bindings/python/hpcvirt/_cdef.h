@@ -537,6 +537,7 @@ typedef struct hv_vm_clone_options {
     const char *const *identities;
     hv_vm_channel_fn channel;
     void *const *channel_data;
+    const char *snapshot;
 } hv_vm_clone_options;
  int hv_vm_clone_options_init(hv_vm_clone_options *opts, unsigned int version);
  int hv_vm_clone(hv_vm *parent, size_t count, const hv_vm_clone_options *opts,

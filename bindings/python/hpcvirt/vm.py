@@ -52,7 +52,7 @@ VM_CREATE_OPTIONS_VERSION = 3  # HV_VM_CREATE_OPTIONS_VERSION
 VM_MEMORY_INFO_VERSION = 2  # HV_VM_MEMORY_INFO_VERSION
 VM_SUSPEND_OPTIONS_VERSION = 1  # HV_VM_SUSPEND_OPTIONS_VERSION
 VM_RESUME_OPTIONS_VERSION = 3  # HV_VM_RESUME_OPTIONS_VERSION
-VM_CLONE_OPTIONS_VERSION = 3  # HV_VM_CLONE_OPTIONS_VERSION
+VM_CLONE_OPTIONS_VERSION = 4  # HV_VM_CLONE_OPTIONS_VERSION
 MIGRATE_OPTIONS_VERSION = 3  # HV_MIGRATE_OPTIONS_VERSION
 # hv_migrate_progress's numbers, as Vm.migrate(progress=...) passes them on
 _MIGRATE_PROGRESS = ("round", "memory_bytes", "bytes_sent", "remaining_bytes",
@@ -712,7 +712,8 @@ class Vm:
               console: Optional[ConsoleFn] = None, progress: Optional[ProgressFn] = None,
               names: Optional[Sequence[str]] = None, name_pattern: Optional[str] = None,
               identities: Optional[Sequence[str]] = None,
-              channel: Optional[Callable[[int, bytes], None]] = None) -> List["Vm"]:
+              channel: Optional[Callable[[int, bytes], None]] = None,
+              snapshot: Optional[str] = None) -> List["Vm"]:
         """Make `count` clones of this running or paused VM and return them
         as a list of Vm. The VM is paused at a consistent point and stays
         paused (resume() it to go on); each clone starts where it stood, with
@@ -724,7 +725,11 @@ class Vm:
         writable disks are qcow2 overlays of its images, started (paused
         with `paused`); a VM suspended with managed_save() gives clones that
         start from its memory (QEMU driver on this host; refused when it was
-        saved with a network interface). `paused` leaves the clones paused; `threads`
+        saved with a network interface). `snapshot` (linked only) names one
+        of this VM's external libvirt snapshots to clone instead, this VM
+        running or not: the clones' overlays are backed by the images it
+        froze, and with its memory they start from that memory; an internal
+        snapshot is Unsupported. `paused` leaves the clones paused; `threads`
         make them (0: one per host CPU). `console(data: bytes)` gets every
         clone's console (None: this VM's callback); `progress(done: int,
         total: int)` is called as they are made. `names` (one per clone) or
@@ -785,6 +790,9 @@ class Vm:
             opts.name_pattern = keep[-1]
         if identities is not None:
             opts.identities = _strings(identities, "identities")
+        if snapshot is not None:
+            keep.append(c_string(snapshot, "snapshot"))
+            opts.snapshot = keep[-1]
         if channel is not None:
             if not callable(channel):
                 raise TypeError("channel must be callable: channel(i: int, data: bytes)")

@@ -566,3 +566,17 @@ def test_linked_clones_on_the_test_driver(conn, tmp_path):
     parent.start()
     with pytest.raises(hpcvirt.StateError, match="shut it down"):
         parent.clone(1, mode="linked")
+    # clones of a snapshot: an internal one (the test driver makes no other kind) keeps its
+    # state inside the parent's images, out of the overlays' reach (the QEMU driver's external
+    # ones: tests/backend/test-libvirt-embed.c)
+    parent.snapshot_create("t1")
+    with pytest.raises(hpcvirt.Unsupported, match="snapshot 't1' of 'hv-py-lparent' is internal"):
+        parent.clone(1, mode="linked", snapshot="t1")
+    with pytest.raises(hpcvirt.NotFound, match="no snapshot named 't9'"):
+        parent.clone(1, mode="linked", snapshot="t9")
+    with pytest.raises(hpcvirt.InvalidArgument, match="hv_vm_resume_from"):
+        parent.clone(1, snapshot="t1")
+    with pytest.raises(hpcvirt.InvalidArgument, match="NUL"):
+        parent.clone(1, mode="linked", snapshot="t\0")
+    with pytest.raises(hpcvirt.NotFound):  # nothing was made
+        conn.lookup("hv-py-lparent-linked3")
