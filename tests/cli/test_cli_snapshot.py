@@ -293,10 +293,17 @@ def test_progress_bar_on_a_terminal(probe_snapshot):
 
 @needs_kvm
 def test_clone_needs_the_built_in_engine(probe_snapshot):
+    # a snapshot file on another backend, where clones are linked by default
     r = hpcvirt("clone", probe_snapshot, "-n", "2", "--uri", "libvirt:test:///default")
     assert r.returncode == 1
+    assert "a snapshot file's VM is cloned by the built-in engine" in r.stderr
+    assert r.stderr.rstrip().endswith("[HV_E_UNSUPPORTED]")
+    # the engine's modes asked for by name
+    r = hpcvirt("clone", probe_snapshot, "-n", "2", "--mode", "full", "--uri",
+                "libvirt:test:///default")
+    assert r.returncode == 1
     if "[HV_E_NOTFOUND]" not in r.stderr:  # hpcvirt built without libvirt
-        assert "clones are made by the built-in engine only" in r.stderr
+        assert "instant, full and cold clones are the built-in engine's" in r.stderr
         assert r.stderr.rstrip().endswith("[HV_E_UNSUPPORTED]")
 
 

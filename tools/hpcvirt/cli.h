@@ -162,6 +162,9 @@ int cli_write_made(const char *path, int made, char **text, const char *what);
 
 /* Connect to --uri (else $HPCVIRT_DEFAULT_URI, else kvm:///); print why not. */
 int cli_open_conn(const cli_args *a, hv_conn **conn);
+/* The URI --uri names, else $HPCVIRT_DEFAULT_URI, else HV_DEFAULT_URI (what cli_open_conn opens).
+ */
+const char *cli_uri(const cli_args *a);
 
 /* The VM a command names (its first operand), on a connection of its own. */
 typedef struct cli_vm_ref {

@@ -6,8 +6,8 @@
  * `hpcvirt resume-from FILE` continues one and prints its name, and
  * `hpcvirt clone FILE -n COUNT` resumes one, paused, as the parent of COUNT
  * clones, times hv_vm_clone() and with --wait runs the clones to their end;
- * `hpcvirt clone NAME -n COUNT --mode linked` makes linked clones of a
- * libvirt domain.
+ * `hpcvirt clone NAME -n COUNT --mode linked` (the default mode on a URI
+ * other than kvm:///) makes linked clones of a libvirt domain.
  * An operand of `resume` that is an existing file (or a path with a '/') is
  * a snapshot; any other is the name of a VM the backend keeps, which
  * `resume` continues as the other lifecycle commands do (cmd-vm.c).
@@ -232,7 +232,7 @@ static int parse_clone_args(const cli_command *cmd, int argc, char **argv, cli_a
 {
     unsigned long long n = 0, t = 0;
     int rc = cli_parse_args(cmd, argc, argv, 1, 1,
-                            "the snapshot FILE (or, with --mode linked, the VM NAME) to clone", a);
+                            "the snapshot FILE (or, for linked clones, the VM NAME) to clone", a);
 
     if (rc != CLI_EXIT_OK)
         return rc;
@@ -243,7 +243,8 @@ static int parse_clone_args(const cli_command *cmd, int argc, char **argv, cli_a
     if (n == 0)
         return cli_usage_error(cmd, "-n takes a count from 1 to 1000000, not 0");
     *count = (size_t)n;
-    *mode = HV_VM_CLONE_INSTANT;
+    /* the built-in engine's clones are instant by default; another backend's can only be linked */
+    *mode = strncmp(cli_uri(a), "kvm:", 4) == 0 ? HV_VM_CLONE_INSTANT : HV_VM_CLONE_LINKED;
     if (a->mode) {
         for (*mode = 0; *mode < 4 && strcmp(a->mode, mode_names[*mode]) != 0; ++*mode)
             ;
@@ -253,7 +254,8 @@ static int parse_clone_args(const cli_command *cmd, int argc, char **argv, cli_a
     }
     if (*mode == HV_VM_CLONE_LINKED && (a->prepare || a->wait || a->threads))
         return cli_usage_error(cmd, "--prepare, --wait and --threads go with instant, full and "
-                                    "cold clones, not --mode linked");
+                                    "cold clones, not --mode linked (the default on a URI "
+                                    "other than kvm:///)");
     if (*mode != HV_VM_CLONE_LINKED && a->snapshot)
         return cli_usage_error(cmd, "--snapshot names a libvirt snapshot of NAME to clone: it goes "
                                     "with --mode linked (a snapshot FILE is the operand)");
@@ -318,6 +320,14 @@ static int run_clone(const cli_command *cmd, int argc, char **argv)
     if ((rc = parse_clone_args(cmd, argc, argv, &a, &count, &mode, &threads, &timeout_ms)) !=
         CLI_EXIT_OK)
         return rc;
+    if (mode == HV_VM_CLONE_LINKED && !a.mode && is_snapshot_operand(a.pos[0])) {
+        fprintf(stderr,
+                "hpcvirt: error: clone %s: %s makes linked clones of a domain named by its "
+                "NAME; a snapshot file's VM is cloned by the built-in engine (--uri kvm:///) "
+                "[HV_E_UNSUPPORTED]\n",
+                cli_text(a.pos[0]), cli_text(cli_uri(&a)));
+        return CLI_EXIT_FAILURE;
+    }
     opts.name_pattern = a.name_pattern;
     if (a.identity && !(identities = clone_identities(a.identity, count)))
         return CLI_EXIT_FAILURE;
@@ -333,8 +343,9 @@ static int run_clone(const cli_command *cmd, int argc, char **argv)
     }
     if (!is_kvm(conn)) {
         fprintf(stderr,
-                "hpcvirt: error: clone %s: %s is a %s connection: clones are made by the "
-                "built-in engine only (--uri kvm:///) [HV_E_UNSUPPORTED]\n",
+                "hpcvirt: error: clone %s: %s is a %s connection: instant, full and cold "
+                "clones are the built-in engine's (--uri kvm:///); here, make linked clones "
+                "(--mode linked) [HV_E_UNSUPPORTED]\n",
                 cli_text(a.pos[0]), cli_text(hv_conn_uri(conn)), cli_text(hv_conn_backend(conn)));
         rc = CLI_EXIT_FAILURE;
         goto out;
@@ -435,11 +446,11 @@ const cli_command cli_cmd_resume_from = {
 
 const cli_command cli_cmd_clone = {
     .name = "clone",
-    .summary = "Clone a snapshot file's VM (kvm:///) or a domain (--mode linked) COUNT times.",
+    .summary = "Clone a snapshot file's VM (kvm:///) or a libvirt domain (linked) COUNT times.",
     .usage = "FILE -n COUNT [--mode instant|full|cold] [--threads N] [--prepare]\n"
              "                     [--wait [--timeout SECONDS]] [--name-pattern P]\n"
              "                     [--identity T] [--uri URI]\n"
-             "       hpcvirt clone NAME -n COUNT --mode linked --uri libvirt:URI\n"
+             "       hpcvirt clone NAME -n COUNT [--mode linked] --uri libvirt:URI\n"
              "                     [--snapshot SNAPSHOT] [--name-pattern P] [--identity T]\n"
              "  FILE         a snapshot file: resumed paused, the parent of the clones\n"
              "  NAME         a shut-off libvirt domain: its writable disks become the read-only\n"
@@ -451,8 +462,9 @@ const cli_command cli_cmd_clone = {
              "               SNAPSHOT kept it (its images, and its memory when it has one);\n"
              "               NAME may be running\n"
              "  -n COUNT     how many clones (1 to 1000000)\n"
-             "  --mode M     instant (default: copy-on-write views of the parent's memory), full\n"
-             "               (memory copied), cold (fresh boots of its payload) or linked\n"
+             "  --mode M     instant (default on kvm:///: copy-on-write views of the parent's\n"
+             "               memory), full (memory copied), cold (fresh boots of its payload)\n"
+             "               or linked (the default on any other URI)\n"
              "  --threads N  threads making them (default 0: one per host CPU)\n"
              "  --prepare    make the empty VMs first (timed apart), so cloning only maps\n"
              "  --wait       start the clones and wait for them all (default: they are made\n"
@@ -465,7 +477,7 @@ const cli_command cli_cmd_clone = {
              "  --identity T the text each clone reads as its own, {index} replaced by its index\n"
              "               (1 .. COUNT): in its boot info (instant, full; docs/guest-abi.md) or\n"
              "               its SMBIOS OEM strings (linked); at most 4096 bytes\n"
-             "  --uri URI    kvm:/// (the default); libvirt:URI for --mode linked\n"
+             "  --uri URI    kvm:/// (the default); libvirt:URI for linked clones\n"
              "Prints 'COUNT MODE clones of NAME in X ms (Y ms each)' and the clones' names,\n"
              "one a line, with a progress bar on\n"
              "stderr when it is a terminal. Exit status: 0 made (and with --wait, all exited\n"

@@ -218,15 +218,22 @@ int cli_load_host(const char *root, const char *host_json, hv_host **host)
 
 /* ---- the connection and its VMs -------------------------------------------- */
 
-int cli_open_conn(const cli_args *a, hv_conn **conn)
+const char *cli_uri(const cli_args *a)
 {
     const char *uri = a->uri;
-    char context[512];
 
     if (!uri)
         uri = getenv("HPCVIRT_DEFAULT_URI");
     if (!uri || !*uri)
         uri = HV_DEFAULT_URI;
+    return uri;
+}
+
+int cli_open_conn(const cli_args *a, hv_conn **conn)
+{
+    const char *uri = cli_uri(a);
+    char context[512];
+
     if (hv_conn_open(a->uri, conn) < 0) {
         snprintf(context, sizeof(context), "connecting to %s", uri);
         return cli_fail(context);
