@@ -104,22 +104,34 @@ static size_t make_data(char *data, size_t size, const char *xml, const char *co
     return xml_bytes + cookie_bytes + PAD;
 }
 
+/*
+ * *s: a valid image of `version` (was running, not compressed, the stream
+ * after its data) whose data, in data[size], is XML and `cookie` (NULL: none).
+ */
+static void valid_spec(image_spec *s, char *data, size_t size, uint32_t version, const char *cookie)
+{
+    uint32_t cookie_offset;
+    size_t len = make_data(data, size, XML, cookie, &cookie_offset);
+
+    *s = (image_spec){.magic = MAGIC,
+                      .version = version,
+                      .data_len = (uint32_t)len,
+                      .was_running = 1,
+                      .cookie_offset = cookie_offset,
+                      .data = data,
+                      .data_bytes = len,
+                      .stream = true};
+}
+
 /* A valid version 2 image with XML and COOKIE, was_running and compressed as given. */
 static const char *write_v2(const char *name, uint32_t was_running, uint32_t compressed)
 {
     char data[512];
-    uint32_t cookie_offset;
-    size_t len = make_data(data, sizeof(data), XML, COOKIE, &cookie_offset);
-    image_spec s = {.magic = MAGIC,
-                    .version = 2,
-                    .data_len = (uint32_t)len,
-                    .was_running = was_running,
-                    .compressed = compressed,
-                    .cookie_offset = cookie_offset,
-                    .data = data,
-                    .data_bytes = len,
-                    .stream = true};
+    image_spec s;
 
+    valid_spec(&s, data, sizeof(data), 2, COOKIE);
+    s.was_running = was_running;
+    s.compressed = compressed;
     return write_image(name, &s);
 }
 
@@ -127,16 +139,9 @@ static const char *write_v2(const char *name, uint32_t was_running, uint32_t com
 static const char *write_v1(const char *name)
 {
     char data[512];
-    uint32_t cookie_offset;
-    size_t len = make_data(data, sizeof(data), XML, NULL, &cookie_offset);
-    image_spec s = {.magic = MAGIC,
-                    .version = 1,
-                    .data_len = (uint32_t)len,
-                    .was_running = 1,
-                    .data = data,
-                    .data_bytes = len,
-                    .stream = true};
+    image_spec s;
 
+    valid_spec(&s, data, sizeof(data), 1, NULL);
     return write_image(name, &s);
 }
 
@@ -239,18 +244,13 @@ static void test_open_v1(void **state)
 static void test_open_v2_without_cookie(void **state)
 {
     char data[512];
-    uint32_t offset;
-    size_t len = make_data(data, sizeof(data), XML, NULL, &offset);
-    image_spec s = {.magic = MAGIC,
-                    .version = 2,
-                    .data_len = (uint32_t)len,
-                    .data = data,
-                    .data_bytes = len,
-                    .stream = true};
-    const char *path = write_image("v2-no-cookie.save", &s);
+    image_spec s;
+    const char *path;
     hv_libvirt_save_image image;
 
     (void)state;
+    valid_spec(&s, data, sizeof(data), 2, NULL);
+    path = write_image("v2-no-cookie.save", &s);
     assert_hv_ok(hv_libvirt_save_image_open(path, &image));
     assert_string_equal(image.xml, XML);
     assert_string_equal(image.cookie, "");
@@ -416,18 +416,10 @@ typedef void (*edit_fn)(image_spec *s, char *data);
 static void refuse_edited(edit_fn edit, const char *why)
 {
     char data[512];
-    uint32_t offset;
-    size_t len = make_data(data, sizeof(data), XML, COOKIE, &offset);
-    image_spec s = {.magic = MAGIC,
-                    .version = 2,
-                    .data_len = (uint32_t)len,
-                    .was_running = 1,
-                    .cookie_offset = offset,
-                    .data = data,
-                    .data_bytes = len,
-                    .stream = true};
+    image_spec s;
     const char *path;
 
+    valid_spec(&s, data, sizeof(data), 2, COOKIE);
     edit(&s, data);
     path = write_image("bad.save", &s);
     assert_refused(path, why);
@@ -514,17 +506,12 @@ static void test_refuse_data_len(void **state)
 {
     const char *path;
     char data[512];
-    uint32_t offset;
-    size_t len = make_data(data, sizeof(data), XML, COOKIE, &offset);
-    image_spec s = {.magic = MAGIC,
-                    .version = 2,
-                    .data_len = HV_LIBVIRT_SAVE_DATA_MAX + 1,
-                    .was_running = 1,
-                    .cookie_offset = offset,
-                    .data = data,
-                    .data_bytes = len};
+    image_spec s;
 
     (void)state;
+    valid_spec(&s, data, sizeof(data), 2, COOKIE);
+    s.data_len = HV_LIBVIRT_SAVE_DATA_MAX + 1;
+    s.stream = false;
     refuse_edited(data_len_0, "has no room for a domain XML (its data length is 0)");
     refuse_edited(data_len_past_end, "says its domain XML goes past the end of the file");
     refuse_edited(data_len_over_16m, "says its domain XML is longer than 16 MiB");
