@@ -466,8 +466,9 @@ typedef struct hv_migrate_incoming_options {
     void *console_data;
     hv_vm_progress_fn progress;
     void *progress_data;
-    /** where each vNUMA node goes on this host (node_count entries); NULL: where this host's
-     * plan of the VM puts them (as on the source when it came without a plan) */
+    /** where each vNUMA node goes on this host (node_count entries), its vCPUs then on that
+     * node's CPUs; NULL: where this host's plan of the VM puts them (as on the source when it
+     * came without a plan) */
     const int *host_nodes;
     size_t host_node_count;
     /* version 2 */

@@ -5,7 +5,8 @@
  * hv_plan_create(), with the guest's memory layout held to the source's (a
  * live migration moves memory page by page into nodes of the same sizes);
  * what that plan decides - the host node of each vNUMA node, the host CPUs
- * of each vCPU - written into the VM's description before it is built.
+ * of each vCPU - written into the VM's description before it is built (or
+ * what the caller's host nodes decide instead).
  */
 #include "kvm/migrate-plan.h"
 #include "core/alloc.h"
@@ -167,37 +168,80 @@ static const char *vcpu_cpus(const hv_plan *plan, unsigned int v, char *buf, siz
     return "";
 }
 
+/* Make `affinity` (a new array, taken, failing or not) m's: one CPU list per vCPU. */
+static int set_affinity(hv_kvm_snapshot_meta *m, json_object *affinity)
+{
+    int rc = affinity ? hv_json_add(m->root, "affinity", affinity) : HV_E_NOMEM;
+
+    if (rc < 0)
+        return hv_error_nomem();
+    m->affinity = affinity;
+    return 0;
+}
+
+/* Append `cpus` to `affinity` `times` times; HV_E_NOMEM. */
+static int add_cpus(json_object *affinity, const char *cpus, unsigned int times)
+{
+    for (unsigned int i = 0; i < times; i++) {
+        json_object *item = json_object_new_string(cpus);
+
+        if (!item || json_object_array_add(affinity, item) < 0) {
+            json_object_put(item);
+            return HV_E_NOMEM;
+        }
+    }
+    return 0;
+}
+
 int hv_kvm_migrate_place(const hv_plan *plan, hv_kvm_snapshot_meta *m)
 {
     json_object *affinity = json_object_new_array();
     char *plan_json = NULL, pin[16];
     int rc = affinity ? 0 : HV_E_NOMEM;
 
-    for (int v = 0; v < m->vcpus && rc == 0; v++) {
-        json_object *cpus =
-            json_object_new_string(vcpu_cpus(plan, (unsigned int)v, pin, sizeof(pin)));
-
-        if (!cpus || json_object_array_add(affinity, cpus) < 0) {
-            json_object_put(cpus);
-            rc = HV_E_NOMEM;
-        }
-    }
+    for (int v = 0; v < m->vcpus && rc == 0; v++)
+        rc = add_cpus(affinity, vcpu_cpus(plan, (unsigned int)v, pin, sizeof(pin)), 1);
     if (rc == 0)
         rc = hv_plan_to_json(plan, HV_JSON_COMPACT, &plan_json);
-    if (rc == 0) {
-        rc = hv_json_add(m->root, "affinity", affinity); /* takes it, failing or not */
-        if (rc == 0)
-            m->affinity = affinity;
-        affinity = NULL;
-    }
     if (rc < 0) {
         json_object_put(affinity);
-        hv_free(plan_json);
         return hv_error_nomem();
+    }
+    if (set_affinity(m, affinity) < 0) {
+        hv_free(plan_json);
+        return HV_E_NOMEM;
     }
     for (size_t i = 0; i < m->node_count; i++)
         m->nodes[i].host_node = hv_plan_vnode_host_node(hv_plan_vnuma_node_at(plan, i));
     free(m->plan_json);
     m->plan_json = plan_json;
+    return 0;
+}
+
+int hv_kvm_migrate_place_on_nodes(const hv_host *host, const int *host_nodes,
+                                  hv_kvm_snapshot_meta *m)
+{
+    json_object *affinity;
+    int rc = 0;
+
+    for (size_t i = 0; i < m->node_count; i++)
+        if (!hv_host_node_by_id(host, host_nodes[i]))
+            return hv_error_set(HV_E_INVAL, "host_nodes",
+                                "host node %d, given for vNUMA node %zu, is not a NUMA node of "
+                                "this host (it has %zu: ids as hv_host_node_id() gives them)",
+                                host_nodes[i], i, hv_host_node_count(host));
+    if (!(affinity = json_object_new_array()))
+        return hv_error_nomem();
+    for (size_t i = 0; i < m->node_count && rc == 0; i++)
+        rc = add_cpus(affinity, hv_host_node_cpulist(hv_host_node_by_id(host, host_nodes[i])),
+                      m->nodes[i].vcpu_count);
+    if (rc < 0) {
+        json_object_put(affinity);
+        return hv_error_nomem();
+    }
+    if ((rc = set_affinity(m, affinity)) < 0)
+        return rc;
+    for (size_t i = 0; i < m->node_count; i++)
+        m->nodes[i].host_node = host_nodes[i];
     return 0;
 }

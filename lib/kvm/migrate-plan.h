@@ -32,4 +32,13 @@ int hv_kvm_migrate_replan(const hv_kvm_snapshot_meta *m, const hv_host *host, hv
  */
 int hv_kvm_migrate_place(const hv_plan *plan, hv_kvm_snapshot_meta *m);
 
+/*
+ * The caller's placement instead (hv_migrate_incoming_options.host_nodes,
+ * m->node_count entries), put into `m`: each vNUMA node on host_nodes[i],
+ * each of its vCPUs on that host node's CPUs here. HV_E_INVAL naming a node
+ * `host` does not have (m unchanged); HV_E_NOMEM.
+ */
+int hv_kvm_migrate_place_on_nodes(const hv_host *host, const int *host_nodes,
+                                  hv_kvm_snapshot_meta *m);
+
 #endif

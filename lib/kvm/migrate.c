@@ -791,7 +791,8 @@ static int receive_vcpu(destination *d, const uint8_t *data, size_t bytes)
 
 /*
  * A VM that came with a plan, planned on this host (p->host, or this machine's inventory
- * now) and placed where that plan puts it unless p->host_nodes says where: refused with
+ * now) and placed where that plan puts it unless p->host_nodes says where - then each
+ * vNUMA node on its given host node, its vCPUs on that node's CPUs here: refused with
  * the planner's reason when this host cannot run it.
  */
 static int plan_here(const hv_kvm_migrate_params *p, hv_kvm_snapshot_meta *m)
@@ -799,13 +800,16 @@ static int plan_here(const hv_kvm_migrate_params *p, hv_kvm_snapshot_meta *m)
     hv_host *discovered = NULL;
     hv_plan *plan = NULL;
     int rc = p->host ? 0 : hv_host_discover(&discovered, NULL);
+    const hv_host *here = p->host ? p->host : discovered;
 
+    if (rc == 0 && m->plan_json) {
+        rc = hv_kvm_migrate_replan(m, here, &plan);
+        if (rc == 0)
+            hv_log_debug("migrate", "destination: %s planned on this host", m->name);
+    }
     if (rc == 0)
-        rc = hv_kvm_migrate_replan(m, p->host ? p->host : discovered, &plan);
-    if (rc == 0 && !p->host_nodes)
-        rc = hv_kvm_migrate_place(plan, m);
-    if (rc == 0)
-        hv_log_debug("migrate", "destination: %s planned on this host", m->name);
+        rc = p->host_nodes ? hv_kvm_migrate_place_on_nodes(here, p->host_nodes, m)
+                           : hv_kvm_migrate_place(plan, m);
     hv_plan_free(plan);
     hv_host_free(discovered);
     return rc;
@@ -824,10 +828,8 @@ static int build_vm(hv_kvm_conn *conn, destination *d, const hv_kvm_migrate_para
         return hv_error_set(HV_E_INVAL, NULL,
                             "%zu host nodes were given for a VM of %zu vNUMA nodes",
                             p->host_node_count, m->node_count);
-    if (m->plan_json && (rc = plan_here(p, m)) < 0)
+    if ((m->plan_json || p->host_nodes) && (rc = plan_here(p, m)) < 0)
         return rc;
-    for (size_t i = 0; p->host_nodes && i < m->node_count; i++)
-        m->nodes[i].host_node = p->host_nodes[i];
     if (hv_kvm_conn_lookup(conn, rp->name ? rp->name : m->name, &existing) == 0) {
         hv_kvm_vm_unref(existing);
         return hv_error_set(HV_E_EXISTS, NULL,

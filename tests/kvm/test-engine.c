@@ -30,6 +30,9 @@
 #include <unistd.h>
 
 #include "kernels.h"
+#include "backend/backend.h"
+#include "core/cpuset.h"
+#include "kvm/engine.h"
 #include "kvm/migration-stream.h"
 
 /*
@@ -611,6 +614,25 @@ static pid_t thread_named(const char *comm)
     return found;
 }
 
+/* Add the CPUs of a CPU list ("0-3,8") to `set`. */
+static void add_cpulist(const char *list, cpu_set_t *set)
+{
+    for (const char *p = list; *p;) {
+        unsigned int first = 0, last = 0;
+        int n = 0;
+
+        if (sscanf(p, "%u-%u%n", &first, &last, &n) == 2 ||
+            (sscanf(p, "%u%n", &first, &n) == 1 && (last = first, 1)))
+            for (unsigned int c = first; c <= last; c++)
+                CPU_SET(c, set);
+        p += n;
+        if (*p == ',')
+            p++;
+        else
+            break;
+    }
+}
+
 /* The host CPUs the plan lets vCPU v run on: its pin, else its vNUMA node's CPUs. */
 static void planned_cpus(const hv_plan *plan, unsigned int v, cpu_set_t *set)
 {
@@ -623,25 +645,11 @@ static void planned_cpus(const hv_plan *plan, unsigned int v, cpu_set_t *set)
     }
     for (size_t i = 0; i < hv_plan_vnuma_node_count(plan); i++) {
         const hv_plan_vnode *node = hv_plan_vnuma_node_at(plan, i);
-        unsigned int first = 0, last = 0;
-        const char *p;
+        unsigned int first = 0;
 
         /* the test plans give each vNUMA node one vCPU: "N" */
-        if (sscanf(hv_plan_vnode_vcpus(node), "%u", &first) != 1 || first != v)
-            continue;
-        for (p = hv_plan_vnode_host_cpus(node); *p;) {
-            int n = 0;
-
-            if (sscanf(p, "%u-%u%n", &first, &last, &n) == 2 ||
-                (sscanf(p, "%u%n", &first, &n) == 1 && (last = first, 1)))
-                for (unsigned int c = first; c <= last; c++)
-                    CPU_SET(c, set);
-            p += n;
-            if (*p == ',')
-                p++;
-            else
-                break;
-        }
+        if (sscanf(hv_plan_vnode_vcpus(node), "%u", &first) == 1 && first == v)
+            add_cpulist(hv_plan_vnode_host_cpus(node), set);
     }
 }
 
@@ -1657,7 +1665,8 @@ static void *incoming_main(void *arg)
 /* A destination on its own connection (another engine) reading from socket `fd` that plans
  * the VMs it takes against `inventory` (NULL: this machine's). */
 static void incoming_start_on(incoming *in, int fd, const char *key, console_capture *console,
-                              const int *host_nodes, const hv_host *inventory)
+                              const int *host_nodes, size_t host_node_count,
+                              const hv_host *inventory)
 {
     memset(in, 0, sizeof(*in));
     assert_hv_ok(hv_conn_open("kvm:///", &in->conn));
@@ -1668,7 +1677,7 @@ static void incoming_start_on(incoming *in, int fd, const char *key, console_cap
     in->opts.timeout_ms = 60000;
     in->console = console;
     in->opts.host_nodes = host_nodes;
-    in->opts.host_node_count = host_nodes ? 2 : 0;
+    in->opts.host_node_count = host_node_count;
     in->opts.host = inventory;
     assert_int_equal(pthread_create(&in->thread, NULL, incoming_main, in), 0);
 }
@@ -1679,7 +1688,7 @@ static void incoming_start_on(incoming *in, int fd, const char *key, console_cap
 static void incoming_start(incoming *in, int fd, const char *key, console_capture *console,
                            const int *host_nodes)
 {
-    incoming_start_on(in, fd, key, console, host_nodes, host);
+    incoming_start_on(in, fd, key, console, host_nodes, host_nodes ? 2 : 0, host);
 }
 
 static void incoming_finish(incoming *in)
@@ -1878,7 +1887,8 @@ static hv_host *inventory_with_cpus_on(const hv_host *real, int keep)
  * else given no host nodes, only an inventory that has every CPU on the host
  * node of vNUMA node 1, so that its own plan puts both vNUMA nodes there.
  * Each vNUMA node's memory must land on its new host node (none of it
- * elsewhere) and every vCPU end with the checksums of an uninterrupted run.
+ * elsewhere), each vCPU given host nodes run on its node's CPUs, and every
+ * vCPU end with the checksums of an uninterrupted run.
  * The worker is paused mid-run before it moves (the destination resumes it):
  * what is tested here is where its memory lands, and a running worker of
  * fixed length can end first under emulation (test_migrate_worker moves one
@@ -1914,7 +1924,8 @@ static void migrate_two_node_worker(const char *name, bool swap)
     wait_marker(vm, 1);
     assert_hv_ok(hv_vm_pause(vm));
     assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
-    incoming_start_on(&in, sv[1], NULL, NULL, swap ? want : NULL, swap ? host : inventory);
+    incoming_start_on(&in, sv[1], NULL, NULL, swap ? want : NULL, swap ? 2 : 0,
+                      swap ? host : inventory);
     snprintf(dest, sizeof(dest), "fd:%d", sv[0]);
     opts.max_rounds = 1;
     code = hv_vm_migrate(vm, dest, &opts);
@@ -1933,6 +1944,23 @@ static void migrate_two_node_worker(const char *name, bool swap)
         assert_true(info.bound);
         assert_true(info.host_node_bytes > 0);
         assert_int_equal(info.other_node_bytes, 0);
+    }
+    if (swap) {
+        /* given host nodes: each vCPU on its node's CPUs here, not where it ran before */
+        hv_kvm_vm *k = hv_vm_backend_data(in.vm);
+
+        for (unsigned int v = 0; v < VCPUS; v++) {
+            cpu_set_t node_cpus, vcpu_cpus;
+
+            CPU_ZERO(&node_cpus);
+            CPU_ZERO(&vcpu_cpus);
+            add_cpulist(hv_host_node_cpulist(hv_host_node_by_id(host, want[v])), &node_cpus);
+            for (int c = hv_cpuset_next(&k->vcpus[v].affinity, 0); c >= 0;
+                 c = hv_cpuset_next(&k->vcpus[v].affinity, (unsigned int)c + 1))
+                CPU_SET(c, &vcpu_cpus);
+            assert_true(CPU_COUNT(&node_cpus) > 0);
+            assert_true(CPU_EQUAL(&vcpu_cpus, &node_cpus));
+        }
     }
     assert_hv_ok(hv_vm_resume(in.vm)); /* it arrives paused, as it left */
     assert_hv_ok(hv_vm_wait(in.vm, GUEST_WAIT_MS, &code));
@@ -2643,7 +2671,7 @@ static void test_migrate_refused_by_a_small_host(void **state)
     vm = run_vm("dirtier", plan, &out);
     wait_marker(vm, 1);
     assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
-    incoming_start_on(&in, sv[1], NULL, NULL, NULL, small);
+    incoming_start_on(&in, sv[1], NULL, NULL, NULL, 0, small);
     snprintf(dest, sizeof(dest), "fd:%d", sv[0]);
     assert_hv_error(hv_vm_migrate(vm, dest, &opts), HV_E_MIGRATION);
     assert_error_mentions("the destination refused the migration: this host cannot run the VM: ");
@@ -2656,6 +2684,45 @@ static void test_migrate_refused_by_a_small_host(void **state)
     close(sv[1]);
     finish(vm, plan);
     hv_host_free(small);
+}
+
+/*
+ * A destination given a host node its host does not have refuses at the
+ * handshake, naming it (HV_E_INVAL: the caller's option), before any memory
+ * is sent; the source says so and runs on, and the destination keeps nothing.
+ */
+static void test_migrate_to_a_host_node_not_here(void **state)
+{
+    static const int nowhere[1] = {1000};
+    hv_migrate_options opts = HV_MIGRATE_OPTIONS_INIT;
+    console_capture out = CONSOLE_CAPTURE_INIT;
+    hv_plan *plan = worker_plan("migx", 1, 1);
+    hv_vm *vm = run_vm("dirtier", plan, &out);
+    char dest[32], **names = NULL;
+    size_t count = 0;
+    incoming in;
+    int sv[2];
+
+    wait_marker(vm, 1);
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    incoming_start_on(&in, sv[1], NULL, NULL, nowhere, 1, host);
+    snprintf(dest, sizeof(dest), "fd:%d", sv[0]);
+    assert_hv_error(hv_vm_migrate(vm, dest, &opts), HV_E_MIGRATION);
+    assert_error_mentions(
+        "host node 1000, given for vNUMA node 0, is not a NUMA node of this host");
+    assert_int_equal(pthread_join(in.thread, NULL), 0);
+    assert_int_equal(in.rc, HV_E_INVAL);
+    if (!strstr(in.message, "host node 1000") || !strstr(in.message, "nothing was kept"))
+        fail_msg("destination: %s", in.message);
+    assert_null(in.vm);
+    assert_hv_ok(hv_conn_list_vms(in.conn, &names, &count));
+    assert_int_equal(count, 0);
+    hv_strv_free(names, count);
+    incoming_finish(&in);
+    expect_dirtier_sweeps_on(vm, &out);
+    close(sv[0]);
+    close(sv[1]);
+    finish(vm, plan);
 }
 
 /* The numbers a ticker printed, in order, must be 0, 1, 2, ... with no gap or repeat:
@@ -3080,6 +3147,7 @@ int main(void)
         ENGINE_TEST(test_migrate_unconverged_fails),
         ENGINE_TEST(test_migrate_hugetlb_tracked_at_4k),
         ENGINE_TEST(test_migrate_refused_by_a_small_host),
+        ENGINE_TEST(test_migrate_to_a_host_node_not_here),
         ENGINE_TEST(test_clone_at_an_io_exit),
         ENGINE_TEST(test_bad_input),
         ENGINE_TEST(test_no_kvm_device),

@@ -357,8 +357,9 @@ class Connection:
         (None: this machine, discovered when the VM arrives) - and refused
         with the planner's reason when it cannot run here; that plan places
         its vNUMA nodes unless `host_nodes` does (a host node of this
-        machine per vNUMA node). On any failure MigrationError, nothing is
-        kept and the source runs on."""
+        machine per vNUMA node; its vCPUs run on that node's CPUs). On any
+        failure MigrationError (InvalidArgument for a host node this host
+        does not have), nothing is kept and the source runs on."""
         if host is not None and not isinstance(host, Host):
             raise TypeError(f"host must be an hpcvirt.Host, not {type(host).__name__}")
         opts = ffi.new("hv_migrate_incoming_options *")
