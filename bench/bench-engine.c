@@ -11,8 +11,6 @@
  *
  * usage: bench-engine GUEST_DIR [RUNS]   (GUEST_DIR: build/guest)
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,61 +19,10 @@
 #include <unistd.h>
 #include <hpcvirt/hpcvirt.h>
 
+#include "engine-bench.h"
 #include "kernels.h"
 
 #define MEMORY_VMS 16
-
-static hv_host *host;
-static hv_conn *conn;
-static char guest_dir[512];
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static int compare_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-    return (x > y) - (x < y);
-}
-
-static const char *payload(const char *name)
-{
-    static char path[640];
-
-    snprintf(path, sizeof(path), "%s/%s.elf", guest_dir, name);
-    return path;
-}
-
-static hv_plan *make_plan(const char *name, const char *memory)
-{
-    char json[256];
-    hv_vm_spec *spec = NULL;
-    hv_plan *plan = NULL;
-
-    snprintf(json, sizeof(json),
-             "{\"name\": \"%s\", \"vcpus\": 1, \"memory\": \"%s\", \"page_size\": \"4k\"}", name,
-             memory);
-    if (hv_vm_spec_from_json(json, &spec) < 0 || hv_plan_create(host, spec, NULL, &plan) < 0 ||
-        !hv_plan_ok(plan)) {
-        fprintf(stderr, "bench-engine: planning %s failed: %s\n", name,
-                hv_error_message(hv_error_last()));
-        exit(1);
-    }
-    hv_vm_spec_free(spec);
-    return plan;
-}
-
-static void die(const char *what)
-{
-    fprintf(stderr, "bench-engine: %s: %s\n", what, hv_error_message(hv_error_last()));
-    exit(1);
-}
 
 /* ---- 1. create + start to the first port write ----------------------------------- */
 
@@ -90,12 +37,12 @@ static void on_first_console(void *data, const char *bytes, size_t length)
     (void)bytes;
     (void)length;
     if (!f->at_ns)
-        f->at_ns = now_ns();
+        f->at_ns = bench_now_ns();
 }
 
 static void bench_startup(int runs)
 {
-    hv_plan *plan = make_plan("startup", "64MiB");
+    hv_plan *plan = bench_plan("startup", "64MiB");
     uint64_t *total = calloc((size_t)runs, sizeof(uint64_t));
     uint64_t *create = calloc((size_t)runs, sizeof(uint64_t));
 
@@ -106,22 +53,22 @@ static void bench_startup(int runs)
         uint64_t t0, t1;
         int code;
 
-        opts.payload = payload("hello");
+        opts.payload = bench_payload("hello");
         opts.console = on_first_console;
         opts.console_data = &f;
-        t0 = now_ns();
-        if (hv_vm_create(conn, plan, &opts, &vm) < 0)
-            die("create");
-        t1 = now_ns();
+        t0 = bench_now_ns();
+        if (hv_vm_create(bench_conn, plan, &opts, &vm) < 0)
+            bench_die("create");
+        t1 = bench_now_ns();
         if (hv_vm_start(vm) < 0 || hv_vm_wait(vm, 10000, &code) < 0)
-            die("hello");
+            bench_die("hello");
         total[i] = f.at_ns - t0;
         create[i] = t1 - t0;
         hv_vm_undefine(vm);
         hv_vm_free(vm);
     }
-    qsort(total, (size_t)runs, sizeof(uint64_t), compare_u64);
-    qsort(create, (size_t)runs, sizeof(uint64_t), compare_u64);
+    qsort(total, (size_t)runs, sizeof(uint64_t), bench_compare_u64);
+    qsort(create, (size_t)runs, sizeof(uint64_t), bench_compare_u64);
     printf("1. create + start to the first port write (1 vCPU, 64 MiB, hello), %d runs:\n", runs);
     printf("   p50 %.3f ms, p90 %.3f ms, min %.3f ms (create alone: p50 %.3f ms)\n",
            (double)total[runs / 2] / 1e6, (double)total[runs * 9 / 10] / 1e6,
@@ -142,7 +89,7 @@ static void on_marker(void *data, unsigned int vcpu, uint32_t marker)
     marks *m = data;
 
     if (vcpu == 0 && marker >= 1 && marker <= 6)
-        m->at_ns[marker] = now_ns();
+        m->at_ns[marker] = bench_now_ns();
 }
 
 static void on_console_capture(void *data, const char *bytes, size_t length)
@@ -158,7 +105,7 @@ static void on_console_capture(void *data, const char *bytes, size_t length)
 
 static void bench_worker(int runs)
 {
-    hv_plan *plan = make_plan("worker", "256MiB");
+    hv_plan *plan = bench_plan("worker", "256MiB");
     double best_guest_mem = 1e30, best_guest_cpu = 1e30, best_native_mem = 1e30,
            best_native_cpu = 1e30, best_guest_warm = 1e30, best_native_warm = 1e30;
     unsigned long long elements = 0, guest_mem_sum = 0, guest_cpu_sum = 0;
@@ -172,13 +119,13 @@ static void bench_worker(int runs)
         int code;
 
         opts.flags = HV_VM_CREATE_START;
-        opts.payload = payload("worker");
+        opts.payload = bench_payload("worker");
         opts.progress = on_marker;
         opts.progress_data = &m;
         opts.console = on_console_capture;
         opts.console_data = text;
-        if (hv_vm_create(conn, plan, &opts, &vm) < 0 || hv_vm_wait(vm, 120000, &code) < 0)
-            die("worker");
+        if (hv_vm_create(bench_conn, plan, &opts, &vm) < 0 || hv_vm_wait(vm, 120000, &code) < 0)
+            bench_die("worker");
         if ((line = strstr(text, "vcpu 0: node ")) && (line = strchr(line, '(')))
             sscanf(line, "(%llu doubles)", &elements);
         if ((line = strstr(text, "vcpu 0: memory 0x")))
@@ -203,13 +150,13 @@ static void bench_worker(int runs)
 
         if (!buf)
             exit(1);
-        t0 = now_ns();
+        t0 = bench_now_ns();
         mem = hv_kernel_memory(buf, (size_t)elements, hv_kernel_worker_passes((size_t)elements));
-        t1 = now_ns();
+        t1 = bench_now_ns();
         cpu = hv_kernel_compute(1, hv_kernel_worker_iterations((size_t)elements));
-        t2 = now_ns();
+        t2 = bench_now_ns();
         warm = hv_kernel_memory(buf, (size_t)elements, hv_kernel_worker_passes((size_t)elements));
-        t3 = now_ns();
+        t3 = bench_now_ns();
         free(buf);
         if (mem != guest_mem_sum || cpu != guest_cpu_sum || warm != mem) {
             fprintf(stderr, "bench-engine: checksums differ: guest %llx/%llx, native %llx/%llx\n",
@@ -239,18 +186,18 @@ static void bench_worker(int runs)
 
 static void bench_port_io(void)
 {
-    hv_plan *plan = make_plan("portio", "64MiB");
+    hv_plan *plan = bench_plan("portio", "64MiB");
     hv_vm_create_options opts = HV_VM_CREATE_OPTIONS_INIT;
     marks m = {{0}};
     hv_vm *vm = NULL;
     int code;
 
     opts.flags = HV_VM_CREATE_START;
-    opts.payload = payload("port-loop");
+    opts.payload = bench_payload("port-loop");
     opts.progress = on_marker;
     opts.progress_data = &m;
-    if (hv_vm_create(conn, plan, &opts, &vm) < 0 || hv_vm_wait(vm, 600000, &code) < 0)
-        die("port-loop");
+    if (hv_vm_create(bench_conn, plan, &opts, &vm) < 0 || hv_vm_wait(vm, 600000, &code) < 0)
+        bench_die("port-loop");
     printf("3. port-I/O round trip (guest OUT, exit to the engine, back), 100000 of them:\n");
     printf("   %.2f us each\n", (double)(m.at_ns[2] - m.at_ns[1]) / 100001.0 / 1e3);
     hv_vm_undefine(vm);
@@ -283,7 +230,7 @@ static void bench_memory(void)
         char name[32];
 
         snprintf(name, sizeof(name), "mem%d", i);
-        plans[i] = make_plan(name, "64MiB");
+        plans[i] = bench_plan(name, "64MiB");
     }
     before = rss_bytes();
     for (int i = 0; i < MEMORY_VMS; i++) {
@@ -292,10 +239,10 @@ static void bench_memory(void)
         int code;
 
         opts.flags = HV_VM_CREATE_START;
-        opts.payload = payload("hello");
-        if (hv_vm_create(conn, plans[i], &opts, &vms[i]) < 0 ||
+        opts.payload = bench_payload("hello");
+        if (hv_vm_create(bench_conn, plans[i], &opts, &vms[i]) < 0 ||
             hv_vm_wait(vms[i], 10000, &code) < 0)
-            die("hello");
+            bench_die("hello");
         if (hv_vm_memory_node_info(vms[i], 0, &info) == 0)
             guest += info.resident_bytes;
     }
@@ -316,27 +263,19 @@ static void bench_memory(void)
 int main(int argc, char **argv)
 {
     int runs = argc > 2 ? atoi(argv[2]) : 50;
-    int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 
     if (argc < 2) {
         fprintf(stderr, "usage: bench-engine GUEST_DIR [RUNS]\n");
         return 64;
     }
-    if (fd < 0) {
-        printf("bench-engine: no /dev/kvm (%s): nothing to measure here\n", strerror(errno));
+    if (bench_setup("bench-engine", argv[1]))
         return 0;
-    }
-    close(fd);
     if (runs < 3)
         runs = 3;
-    snprintf(guest_dir, sizeof(guest_dir), "%s", argv[1]);
-    if (hv_host_discover(&host, NULL) < 0 || hv_conn_open("kvm:///", &conn) < 0)
-        die("setup");
     bench_startup(runs);
     bench_worker(runs < 5 ? runs : 5);
     bench_port_io();
     bench_memory();
-    hv_conn_close(conn);
-    hv_host_free(host);
+    bench_teardown();
     return 0;
 }

@@ -76,17 +76,23 @@ hv_plan *bench_plan(const char *name, const char *memory)
     return plan;
 }
 
+const char *bench_payload(const char *name)
+{
+    static char path[640];
+
+    snprintf(path, sizeof(path), "%s/%s.elf", guest_dir, name);
+    return path;
+}
+
 hv_vm *bench_running(const char *name, const char *memory, const char *payload_name,
                      uint32_t marker, hv_plan **plan)
 {
     hv_vm_create_options opts = HV_VM_CREATE_OPTIONS_INIT;
     hv_vm *vm = NULL;
-    char path[640];
 
     *plan = bench_plan(name, memory);
-    snprintf(path, sizeof(path), "%s/%s.elf", guest_dir, payload_name);
     opts.flags = HV_VM_CREATE_START;
-    opts.payload = path;
+    opts.payload = bench_payload(payload_name);
     if (hv_vm_create(bench_conn, *plan, &opts, &vm) < 0)
         bench_die(name);
     for (int i = 0; marker && i < 200000; i++) {

@@ -25,6 +25,8 @@ uint64_t bench_now_ns(void);
 int bench_compare_u64(const void *a, const void *b);
 /* A plan of 1 vCPU and `memory` ("1GiB") on 4 KiB pages. */
 hv_plan *bench_plan(const char *name, const char *memory);
+/* GUEST_DIR/NAME.elf, a payload (a static buffer, good until the next call). */
+const char *bench_payload(const char *name);
 /* A running VM of payload `payload_name` once its vCPU 0 wrote progress `marker`. */
 hv_vm *bench_running(const char *name, const char *memory, const char *payload_name,
                      uint32_t marker, hv_plan **plan);
