@@ -601,39 +601,44 @@ static int from_parent(virConnectPtr conn, virDomainPtr parent, const char *pare
     return 0;
 }
 
-/* Whether `file` is the source of a writable disk of the parent's definition or live domain. */
-static bool parent_writes(virDomainPtr parent, const xmlChar *file)
+/* Whether `file` is the source of a writable disk in `doc` (a domain's XML; NULL: none). */
+static bool writes_file(xmlDocPtr doc, const xmlChar *file)
 {
+    xmlNodePtr devices = doc ? child(xmlDocGetRootElement(doc), "devices") : NULL;
     bool writes = false;
 
-    for (int live = 0; live < 2 && !writes; live++) {
-        char *xml = virDomainGetXMLDesc(parent, live ? 0 : VIR_DOMAIN_XML_INACTIVE);
-        xmlDocPtr doc = xml ? parse(xml) : NULL;
-        xmlNodePtr devices = doc ? child(xmlDocGetRootElement(doc), "devices") : NULL;
+    for (xmlNodePtr d = devices ? devices->children : NULL; d && !writes; d = d->next) {
+        xmlChar *source =
+            writable_file_disk(d) ? xmlGetProp(child(d, "source"), BAD_CAST "file") : NULL;
 
-        for (xmlNodePtr d = devices ? devices->children : NULL; d && !writes; d = d->next) {
-            xmlChar *source =
-                writable_file_disk(d) ? xmlGetProp(child(d, "source"), BAD_CAST "file") : NULL;
-
-            writes = source && xmlStrEqual(source, file);
-            xmlFree(source);
-        }
-        xmlFreeDoc(doc);
-        free(xml);
+        writes = source && xmlStrEqual(source, file);
+        xmlFree(source);
     }
-    virResetLastError();
     return writes;
+}
+
+/* The parent's domain XML, parsed: its definition, or (live) what it runs now. */
+static xmlDocPtr parent_doc(virDomainPtr parent, bool live)
+{
+    char *xml = virDomainGetXMLDesc(parent, live ? 0 : VIR_DOMAIN_XML_INACTIVE);
+    xmlDocPtr doc = xml ? parse(xml) : NULL;
+
+    free(xml);
+    virResetLastError();
+    return doc;
 }
 
 /*
  * The definition snapshot `root` kept (<inactiveDomain>, else <domain>),
  * checked: each writable file disk's image is one the parent no longer
- * writes (an external snapshot put an overlay on it). Into src->xml.
+ * writes, in its definition or live (an external snapshot put an overlay on
+ * it). Into src->xml.
  */
 static int snapshot_definition(virDomainPtr parent, xmlDocPtr doc, xmlNodePtr root,
                                const char *what, clone_source *src)
 {
     xmlNodePtr def = child(root, "inactiveDomain"), devices;
+    xmlDocPtr now[2];
     char quoted[HV_QUOTE_SIZE];
     xmlBufferPtr buf;
     int rc = 0;
@@ -644,11 +649,13 @@ static int snapshot_definition(virDomainPtr parent, xmlDocPtr doc, xmlNodePtr ro
         return hv_error_set(HV_E_BACKEND, NULL,
                             "libvirt gave %s without the domain definition it kept", what);
     devices = child(def, "devices");
+    now[0] = parent_doc(parent, false);
+    now[1] = parent_doc(parent, true);
     for (xmlNodePtr d = devices ? devices->children : NULL; d && rc == 0; d = d->next) {
         xmlChar *file =
             writable_file_disk(d) ? xmlGetProp(child(d, "source"), BAD_CAST "file") : NULL;
 
-        if (file && parent_writes(parent, file))
+        if (file && (writes_file(now[0], file) || writes_file(now[1], file)))
             rc = hv_error_set(HV_E_STATE, NULL,
                               "%s left the parent writing '%s' (that disk was not snapshotted "
                               "externally): clones backed by it would see it change; snapshot "
@@ -656,6 +663,8 @@ static int snapshot_definition(virDomainPtr parent, xmlDocPtr doc, xmlNodePtr ro
                               what, hv_quote(quoted, sizeof(quoted), (const char *)file));
         xmlFree(file);
     }
+    xmlFreeDoc(now[0]);
+    xmlFreeDoc(now[1]);
     if (rc < 0)
         return rc;
     xmlNodeSetName(def, BAD_CAST "domain");
