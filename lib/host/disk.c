@@ -57,7 +57,8 @@ static int create_raw(const char *path, int format, uint64_t size_bytes, const c
     return 1;
 }
 
-int hv_host_disk_prepare(const char *path, int format, uint64_t size_bytes, const char *where)
+int hv_host_disk_check_fd(int fd, const char *path, int format, uint64_t size_bytes,
+                          const char *where)
 {
     unsigned char head[QCOW2_HEADER] = {0};
     char quoted[HV_QUOTE_SIZE];
@@ -65,29 +66,17 @@ int hv_host_disk_prepare(const char *path, int format, uint64_t size_bytes, cons
     bool qcow2;
     uint64_t size;
     ssize_t got;
-    int fd;
 
     hv_quote(quoted, sizeof(quoted), path);
-    fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-    if (fd < 0 && errno == ENOENT && size_bytes)
-        return create_raw(path, format, size_bytes, where);
-    if (fd < 0)
-        return hv_error_set(errno == ENOENT   ? HV_E_NOTFOUND
-                            : errno == EACCES ? HV_E_PERM
-                                              : HV_E_IO,
-                            where, "%s: cannot open the image '%s': %s%s", where, quoted,
-                            strerror(errno),
-                            errno == ENOENT ? " (give the disk a size to create it)" : "");
-    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-        close(fd);
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
         return hv_error_set(HV_E_UNSUPPORTED, where,
                             "%s: '%s' is not a regular file: hpcvirt attaches image files only",
                             where, quoted);
-    }
+    if (format < 0)
+        return 0;
     do
         got = pread(fd, head, sizeof(head), 0);
     while (got < 0 && errno == EINTR);
-    close(fd);
     if (got < 0)
         return hv_error_set(HV_E_IO, where, "%s: cannot read the image '%s': %s", where, quoted,
                             strerror(errno));
@@ -120,6 +109,25 @@ int hv_host_disk_prepare(const char *path, int format, uint64_t size_bytes, cons
                             where, quoted, (unsigned long long)size,
                             (unsigned long long)size_bytes);
     return 0;
+}
+
+int hv_host_disk_prepare(const char *path, int format, uint64_t size_bytes, const char *where)
+{
+    char quoted[HV_QUOTE_SIZE];
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK), err = errno, rc;
+
+    if (fd < 0 && err == ENOENT && size_bytes)
+        return create_raw(path, format, size_bytes, where);
+    if (fd < 0)
+        return hv_error_set(err == ENOENT   ? HV_E_NOTFOUND
+                            : err == EACCES ? HV_E_PERM
+                                            : HV_E_IO,
+                            where, "%s: cannot open the image '%s': %s%s", where,
+                            hv_quote(quoted, sizeof(quoted), path), strerror(err),
+                            err == ENOENT ? " (give the disk a size to create it)" : "");
+    rc = hv_host_disk_check_fd(fd, path, format, size_bytes, where);
+    close(fd);
+    return rc;
 }
 
 /* ---- qcow2 overlays (qemu-img) -------------------------------------------------- */

@@ -23,6 +23,16 @@
 int hv_host_disk_prepare(const char *path, int format, uint64_t size_bytes, const char *where);
 
 /*
+ * The checks of hv_host_disk_prepare() on an image already open as `fd`
+ * (`path` names it in errors): a regular file; unless `format` is < 0 (a
+ * regular file is all that is asked), what its format says and, with a
+ * size, that size. A caller that keeps its own descriptor checks that one,
+ * so the file checked is the file used.
+ */
+int hv_host_disk_check_fd(int fd, const char *path, int format, uint64_t size_bytes,
+                          const char *where);
+
+/*
  * Create the qcow2 image `overlay` backed by `backing` (absolute; its
  * format "qcow2" or "raw") with `qemu-img create` (found on PATH, run
  * without a shell, its output kept short for the error). An existing

@@ -37,14 +37,20 @@ static int check_disk(const hv_spec_disk *d, const char *where)
     return 0;
 }
 
-/* Open and lock one checked, existing image. */
-static int open_disk(const hv_spec_disk *d, const char *where, hv_kvm_disk *out)
+/*
+ * Open and lock one existing image, checked again through the descriptor
+ * kept (whatever was renamed into its place since): a regular file and,
+ * with `check_format`, raw (a guest may since have written any bytes into
+ * an image it had).
+ */
+static int open_disk(const hv_spec_disk *d, const char *where, bool check_format, hv_kvm_disk *out)
 {
     char quoted[HV_QUOTE_SIZE];
-    int fd, err;
+    int fd, err, rc;
 
     hv_quote(quoted, sizeof(quoted), d->path);
-    fd = open(d->path, (d->read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NOFOLLOW);
+    /* O_NONBLOCK: a FIFO put there is refused below, not waited on */
+    fd = open(d->path, (d->read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
     if (fd < 0)
         return hv_error_set(errno == EACCES || errno == EROFS ? HV_E_PERM : HV_E_IO, where,
                             "%s: cannot open the image '%s' for %s: %s%s", where, quoted,
@@ -52,6 +58,10 @@ static int open_disk(const hv_spec_disk *d, const char *where, hv_kvm_disk *out)
                             errno == EACCES || errno == EROFS
                                 ? " (give the disk read_only if the guest need not write it)"
                                 : "");
+    if ((rc = hv_host_disk_check_fd(fd, d->path, check_format ? d->format : -1, 0, where)) < 0) {
+        close(fd);
+        return rc;
+    }
     if (flock(fd, (d->read_only ? LOCK_SH : LOCK_EX) | LOCK_NB) < 0) {
         err = errno;
         close(fd);
@@ -104,7 +114,7 @@ int hv_kvm_disks_open(const hv_vm_spec *spec, bool linux_guest, hv_kvm_disks *ou
         rc = hv_host_disk_prepare(d->path, d->format, d->size_bytes, where);
         if (rc >= 0) {
             disk->created = rc > 0;
-            rc = open_disk(d, where, disk);
+            rc = open_disk(d, where, true, disk);
         }
     }
     if (rc < 0)
@@ -129,7 +139,8 @@ int hv_kvm_disks_reopen(const hv_spec_disk *list, const uint64_t *bytes, size_t 
         snprintf(where, sizeof(where), "disks[%zu]", i);
         disk->fd = -1;
         out->count = i + 1;
-        if ((rc = check_disk(&list[i], where)) < 0 || (rc = open_disk(&list[i], where, disk)) < 0)
+        if ((rc = check_disk(&list[i], where)) < 0 ||
+            (rc = open_disk(&list[i], where, false, disk)) < 0)
             break;
         hv_quote(quoted, sizeof(quoted), list[i].path);
         if (fstat(disk->fd, &st) < 0)
