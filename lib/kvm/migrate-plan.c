@@ -171,9 +171,7 @@ static const char *vcpu_cpus(const hv_plan *plan, unsigned int v, char *buf, siz
 /* Make `affinity` (a new array, taken, failing or not) m's: one CPU list per vCPU. */
 static int set_affinity(hv_kvm_snapshot_meta *m, json_object *affinity)
 {
-    int rc = affinity ? hv_json_add(m->root, "affinity", affinity) : HV_E_NOMEM;
-
-    if (rc < 0)
+    if (hv_json_add(m->root, "affinity", affinity) < 0)
         return hv_error_nomem();
     m->affinity = affinity;
     return 0;

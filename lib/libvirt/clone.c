@@ -67,6 +67,12 @@ static bool writable_file_disk(xmlNodePtr d)
            !child(d, "shareable") && child(d, "source");
 }
 
+/* The image a writable file disk writes (xmlFree() it), or NULL for any other device. */
+static xmlChar *written_file(xmlNodePtr d)
+{
+    return writable_file_disk(d) ? xmlGetProp(child(d, "source"), BAD_CAST "file") : NULL;
+}
+
 /* A device passed through: <hostdev> (PCI, mdev, ...) or <interface type='hostdev'>. */
 static bool passed_through(xmlNodePtr d)
 {
@@ -147,8 +153,7 @@ static void remove_overlays(const char *xml)
     xmlNodePtr devices = doc ? child(xmlDocGetRootElement(doc), "devices") : NULL;
 
     for (xmlNodePtr d = devices ? devices->children : NULL; d; d = d->next) {
-        xmlChar *file =
-            writable_file_disk(d) ? xmlGetProp(child(d, "source"), BAD_CAST "file") : NULL;
+        xmlChar *file = written_file(d);
 
         if (file)
             unlink((const char *)file);
@@ -608,8 +613,7 @@ static bool writes_file(xmlDocPtr doc, const xmlChar *file)
     bool writes = false;
 
     for (xmlNodePtr d = devices ? devices->children : NULL; d && !writes; d = d->next) {
-        xmlChar *source =
-            writable_file_disk(d) ? xmlGetProp(child(d, "source"), BAD_CAST "file") : NULL;
+        xmlChar *source = written_file(d);
 
         writes = source && xmlStrEqual(source, file);
         xmlFree(source);
@@ -617,7 +621,8 @@ static bool writes_file(xmlDocPtr doc, const xmlChar *file)
     return writes;
 }
 
-/* The parent's domain XML, parsed: its definition, or (live) what it runs now. */
+/* The parent's domain XML, parsed (NULL when unreadable): its definition, or (live) what it runs
+ * now. */
 static xmlDocPtr parent_doc(virDomainPtr parent, bool live)
 {
     char *xml = virDomainGetXMLDesc(parent, live ? 0 : VIR_DOMAIN_XML_INACTIVE);
@@ -650,10 +655,9 @@ static int snapshot_definition(virDomainPtr parent, xmlDocPtr doc, xmlNodePtr ro
                             "libvirt gave %s without the domain definition it kept", what);
     devices = child(def, "devices");
     now[0] = parent_doc(parent, false);
-    now[1] = parent_doc(parent, true);
+    now[1] = virDomainIsActive(parent) == 1 ? parent_doc(parent, true) : NULL;
     for (xmlNodePtr d = devices ? devices->children : NULL; d && rc == 0; d = d->next) {
-        xmlChar *file =
-            writable_file_disk(d) ? xmlGetProp(child(d, "source"), BAD_CAST "file") : NULL;
+        xmlChar *file = written_file(d);
 
         if (file && (writes_file(now[0], file) || writes_file(now[1], file)))
             rc = hv_error_set(HV_E_STATE, NULL,
